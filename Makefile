@@ -1,0 +1,74 @@
+# ngx_cx — the verbs people type: make, make demo, make test, make bench.
+#
+# The module is built with Debian's recipe for third-party modules: the
+# nginx-dev source tree, configured with the exact flags of the installed
+# nginx (conf_flags), and --add-dynamic-module pointing here.  The tree is
+# copied under build/ so building never writes into /usr/share.
+
+NGINX        ?= /usr/sbin/nginx
+NGINX_SRC    ?= /usr/share/nginx/src
+BUILD        := $(CURDIR)/build
+OBJS         := $(BUILD)/objs
+MODULE       := $(BUILD)/ngx_http_cx_module.so
+CC           ?= cc
+
+DEB_PACKAGES := nginx nginx-dev libluajit2-5.1-dev liblmdb-dev lmdb-utils \
+                libcmocka-dev pkg-config gcc make perl wrk curl nodejs
+
+PURE_SRCS    := src/ngx_cx_scan.c src/ngx_cx_sha256.c src/ngx_cx_token.c \
+                src/ngx_cx_json.c src/ngx_cx_record.c src/ngx_cx_score.c \
+                src/ngx_cx_csp.c
+UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
+UNIT_CFLAGS  := -std=c99 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Werror -Isrc \
+                -fsanitize=address,undefined -fno-omit-frame-pointer
+
+MODULE_DEPS  := config ngx_cx_module.c $(wildcard src/*.c src/*.h) src/ngx_http_cx_widget.c
+
+.PHONY: all deps module unit test demo bench clean widget
+
+all: module
+
+deps:
+	@sh .ci/deps.sh $(DEB_PACKAGES)
+
+module: $(MODULE)
+
+# The widget ships inside the module: w.js is turned into a C string.
+src/ngx_http_cx_widget.c: src/widget/w.js src/widget/embed.sh
+	sh src/widget/embed.sh src/widget/w.js > $@.tmp && mv $@.tmp $@
+
+widget: src/ngx_http_cx_widget.c
+
+$(OBJS)/Makefile: config
+	rm -rf $(BUILD)/nginx-src $(OBJS)
+	mkdir -p $(BUILD)
+	cp -r $(NGINX_SRC) $(BUILD)/nginx-src
+	cd $(BUILD)/nginx-src && bash -c '. ./conf_flags && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" --builddir=$(OBJS) \
+	        --with-cc-opt="-g -O2 -fPIC -Wall -Wextra -Werror -Wno-unused-parameter" \
+	        --add-dynamic-module=$(CURDIR)' > $(BUILD)/configure.log 2>&1 \
+	    || { tail -30 $(BUILD)/configure.log; exit 1; }
+
+$(MODULE): $(OBJS)/Makefile $(MODULE_DEPS)
+	$(MAKE) -s -f $(OBJS)/Makefile -C $(BUILD)/nginx-src modules
+	cp $(OBJS)/ngx_http_cx_module.so $@
+
+$(BUILD)/unit/%: t/unit/%.c $(PURE_SRCS) $(wildcard src/ngx_cx_*.h)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(UNIT_CFLAGS) $< $(PURE_SRCS) -lcmocka -o $@
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "# $$t"; $$t; done
+
+test: deps all unit
+	@if [ -f t/widget/test_widget.js ]; then node t/widget/test_widget.js; fi
+	prove -I t/lib t/
+
+demo: deps all
+	sh examples/demo/run.sh
+
+bench: deps all
+	sh bench/run
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,53 @@
+/*
+ * ngx_cx_csp.h — may the page's Content-Security-Policy run our widget?
+ *
+ * The widget is two elements inserted before </body>: a JSON data block
+ * (never executed, so CSP does not apply to it) and a same-origin
+ * <script src=".../w.js">.  This component reads the response's policy
+ * headers and answers one question: can that script element load, and
+ * must it carry a nonce?  It never suggests editing the policy.
+ *
+ * For each policy (a header value may hold several, separated by ","),
+ * the governing directive is script-src-elem, else script-src, else
+ * default-src; no such directive allows everything.  In its source list:
+ *   'nonce-X'          the element is allowed with nonce="X";
+ *   'strict-dynamic'   host and 'self' sources are ignored: nonce needed;
+ *   'self' or *        the same-origin script is allowed;
+ *   'none', hosts, schemes, hashes: not enough on their own.
+ * All policies must allow (that is how browsers combine them).  Two
+ * policies that each need a different nonce cannot both be met: BLOCK.
+ *
+ * Report-Only policies block nothing: do not feed them here.
+ */
+
+#ifndef _NGX_CX_CSP_H_INCLUDED_
+#define _NGX_CX_CSP_H_INCLUDED_
+
+#include <stddef.h>
+
+#define NGX_CX_CSP_ALLOW  0     /* no nonce needed, one may be given */
+#define NGX_CX_CSP_NONCE  1     /* allowed only with the nonce */
+#define NGX_CX_CSP_BLOCK  2     /* the widget cannot run: do not inject */
+
+#define NGX_CX_CSP_NONCE_MAX  128
+
+typedef struct {
+    int                   verdict;
+    const unsigned char  *required;     /* the nonce some policy insists on */
+    size_t                required_len;
+    const unsigned char  *optional;     /* a nonce that is accepted */
+    size_t                optional_len;
+} ngx_cx_csp_t;
+
+void ngx_cx_csp_init(ngx_cx_csp_t *c);
+
+/* Adds one Content-Security-Policy header value.  The nonce pointers
+ * point into value, which must outlive the ngx_cx_csp_t. */
+void ngx_cx_csp_add(ngx_cx_csp_t *c, const unsigned char *value, size_t len);
+
+/* The verdict over everything added; nonce and nonce_len get the one to
+ * put on the script element (NULL/0 when none is needed or known). */
+int ngx_cx_csp_result(const ngx_cx_csp_t *c, const unsigned char **nonce,
+    size_t *nonce_len);
+
+#endif /* _NGX_CX_CSP_H_INCLUDED_ */

@@ -1,0 +1,78 @@
+/*
+ * ngx_cx_score -- the scales of the three survey types and their scores.
+ *
+ * A tally counts answers per scale point for one survey type; the score is
+ * then computed as the SPEC defines it:
+ *
+ *   NPS   0..10  % promoters (9-10) - % detractors (0-6), -100..100
+ *   CSAT  1..5   % of answers that are 4 or 5, 0..100
+ *   CES   1..7   mean of the answers, 1..7
+ *
+ * Every score is 0.0 for a tally without answers, so a report never divides
+ * by zero; readers tell "no data" from a real 0 by `answered`.
+ *
+ * Pure C99, no allocation, no nginx headers. The type codes and scale bounds
+ * are defined in ngx_cx_record.h, which this header includes.
+ */
+
+#ifndef NGX_CX_SCORE_H
+#define NGX_CX_SCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ngx_cx_record.h"
+
+
+typedef struct {
+    unsigned char  type;        /* NGX_CX_TYPE_* */
+    uint64_t       answered;    /* sum of dist[] */
+    uint64_t       dist[11];    /* count per score; index = score */
+} ngx_cx_tally_t;
+
+
+/* Empties t and sets its type. An unknown type gives a tally that refuses
+ * every answer. */
+void ngx_cx_tally_init(ngx_cx_tally_t *t, unsigned char type);
+
+/*
+ * Counts one answer. Returns 0, or -1 (nothing counted) when score is
+ * outside the scale of the tally's type or the type is unknown.
+ */
+int ngx_cx_tally_add(ngx_cx_tally_t *t, int score);
+
+/* Returns 1 when score lies on the scale of type, 0 otherwise (also for an
+ * unknown type). Takes a long so parsed JSON numbers can be checked before
+ * they are narrowed. */
+int ngx_cx_score_valid(unsigned char type, long score);
+
+/*
+ * The tally's score as defined above: NPS -100.0..100.0, CSAT 0.0..100.0,
+ * CES 1.0..7.0. Returns 0.0 when nothing was answered or the type is
+ * unknown. Not rounded: reports round for display.
+ */
+double ngx_cx_tally_score(const ngx_cx_tally_t *t);
+
+/*
+ * Sets promoters (scores 9-10), passives (7-8) and detractors (0-6) of an
+ * NPS tally. For any other type all three are 0. Any pointer may be NULL.
+ */
+void ngx_cx_tally_nps_groups(const ngx_cx_tally_t *t, uint64_t *promoters,
+    uint64_t *passives, uint64_t *detractors);
+
+/* "nps", "csat", "ces" (ASCII case-insensitive, exactly len bytes) to
+ * NGX_CX_TYPE_*; 0 for anything else. s may be NULL when len is 0. */
+int ngx_cx_type_from_name(const char *s, size_t len);
+
+/* "nps", "csat" or "ces"; "unknown" for any other value, never NULL. */
+const char *ngx_cx_type_name(unsigned char type);
+
+/*
+ * Sets *lo and *hi to the lowest and highest score of type and returns the
+ * number of points on the scale (11, 5 or 7). For an unknown type returns 0
+ * and leaves *lo and *hi untouched. lo and hi may be NULL.
+ */
+size_t ngx_cx_score_range(unsigned char type, int *lo, int *hi);
+
+
+#endif /* NGX_CX_SCORE_H */

@@ -1,0 +1,484 @@
+/*
+ * Prompt tokens, visitor cookies and their codecs; see ngx_cx_token.h.
+ */
+
+#include <string.h>
+
+#include "ngx_cx_token.h"
+
+
+/* Bounds-checked cursor over a verified payload. */
+typedef struct {
+    const unsigned char  *pos;
+    const unsigned char  *end;
+} ngx_cx_reader_t;
+
+
+static void ngx_cx_signed_mac(const ngx_cx_hmac_key_t *key,
+    unsigned char domain, const unsigned char *payload, size_t len,
+    unsigned char mac[NGX_CX_SHA256_LEN]);
+static int ngx_cx_get(ngx_cx_reader_t *r, void *dst, size_t n);
+static int ngx_cx_get_u8(ngx_cx_reader_t *r, unsigned char *v);
+static int ngx_cx_get_u16(ngx_cx_reader_t *r, uint16_t *v);
+static int ngx_cx_get_u32(ngx_cx_reader_t *r, uint32_t *v);
+static unsigned char *ngx_cx_put_u16(unsigned char *p, uint16_t v);
+static unsigned char *ngx_cx_put_u32(unsigned char *p, uint32_t v);
+
+
+static const unsigned char  ngx_cx_b64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* character -> 6-bit value; 255 marks everything outside the alphabet */
+static const unsigned char  ngx_cx_b64url_value[256] = {
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,  62, 255, 255,
+     52,  53,  54,  55,  56,  57,  58,  59,  60,  61, 255, 255, 255, 255, 255, 255,
+    255,   0,   1,   2,   3,   4,   5,   6,   7,   8,   9,  10,  11,  12,  13,  14,
+     15,  16,  17,  18,  19,  20,  21,  22,  23,  24,  25, 255, 255, 255, 255,  63,
+    255,  26,  27,  28,  29,  30,  31,  32,  33,  34,  35,  36,  37,  38,  39,  40,
+     41,  42,  43,  44,  45,  46,  47,  48,  49,  50,  51, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255
+};
+
+
+size_t
+ngx_cx_b64url_encode(unsigned char *dst, const unsigned char *src, size_t len)
+{
+    unsigned char  *d;
+    uint32_t        v;
+
+    d = dst;
+
+    for ( /* void */ ; len >= 3; len -= 3, src += 3) {
+        v = ((uint32_t) src[0] << 16) | ((uint32_t) src[1] << 8) | src[2];
+        *d++ = ngx_cx_b64url_alphabet[(v >> 18) & 0x3f];
+        *d++ = ngx_cx_b64url_alphabet[(v >> 12) & 0x3f];
+        *d++ = ngx_cx_b64url_alphabet[(v >> 6) & 0x3f];
+        *d++ = ngx_cx_b64url_alphabet[v & 0x3f];
+    }
+
+    if (len) {
+        v = (uint32_t) src[0] << 16;
+
+        if (len == 2) {
+            v |= (uint32_t) src[1] << 8;
+        }
+
+        *d++ = ngx_cx_b64url_alphabet[(v >> 18) & 0x3f];
+        *d++ = ngx_cx_b64url_alphabet[(v >> 12) & 0x3f];
+
+        if (len == 2) {
+            *d++ = ngx_cx_b64url_alphabet[(v >> 6) & 0x3f];
+        }
+    }
+
+    return (size_t) (d - dst);
+}
+
+
+int
+ngx_cx_b64url_decode(unsigned char *dst, size_t dstsize,
+    const unsigned char *src, size_t len, size_t *outlen)
+{
+    size_t    rem, o;
+    uint32_t  a, b, c, d;
+
+    rem = len % 4;
+
+    if (rem == 1 || NGX_CX_B64URL_DECODED_LEN(len) > dstsize) {
+        return -1;
+    }
+
+    /* each quad is read whole before its 3 bytes are written: in-place safe */
+    for (o = 0; len >= 4; len -= 4, src += 4) {
+        a = ngx_cx_b64url_value[src[0]];
+        b = ngx_cx_b64url_value[src[1]];
+        c = ngx_cx_b64url_value[src[2]];
+        d = ngx_cx_b64url_value[src[3]];
+
+        if ((a | b | c | d) & 0xc0) {
+            return -1;
+        }
+
+        a = (a << 18) | (b << 12) | (c << 6) | d;
+        dst[o++] = (unsigned char) (a >> 16);
+        dst[o++] = (unsigned char) (a >> 8);
+        dst[o++] = (unsigned char) a;
+    }
+
+    if (rem) {
+        a = ngx_cx_b64url_value[src[0]];
+        b = ngx_cx_b64url_value[src[1]];
+        c = (rem == 3) ? ngx_cx_b64url_value[src[2]] : 0;
+
+        /* bits past the last whole byte must be zero, else two spellings decode alike */
+        if ((a | b | c) & 0xc0
+            || (rem == 2 && (b & 0x0f))
+            || (rem == 3 && (c & 0x03)))
+        {
+            return -1;
+        }
+
+        a = (a << 18) | (b << 12) | (c << 6);
+        dst[o++] = (unsigned char) (a >> 16);
+
+        if (rem == 3) {
+            dst[o++] = (unsigned char) (a >> 8);
+        }
+    }
+
+    *outlen = o;
+
+    return 0;
+}
+
+
+void
+ngx_cx_hex(unsigned char *dst, const unsigned char *src, size_t len)
+{
+    static const unsigned char  hex[] = "0123456789abcdef";
+
+    while (len--) {
+        *dst++ = hex[*src >> 4];
+        *dst++ = hex[*src++ & 0x0f];
+    }
+}
+
+
+size_t
+ngx_cx_signed_encode(unsigned char *dst, size_t dstsize,
+    const ngx_cx_hmac_key_t *key, unsigned char domain,
+    const unsigned char *payload, size_t len)
+{
+    size_t         n;
+    unsigned char  mac[NGX_CX_SHA256_LEN];
+
+    /* keeps NGX_CX_SIGNED_LEN(len) from wrapping around */
+    if (len > SIZE_MAX / 2 || NGX_CX_SIGNED_LEN(len) > dstsize) {
+        return 0;
+    }
+
+    ngx_cx_signed_mac(key, domain, payload, len, mac);
+
+    n = ngx_cx_b64url_encode(dst, payload, len);
+    dst[n++] = '.';
+    n += ngx_cx_b64url_encode(dst + n, mac, NGX_CX_MAC_LEN);
+
+    return n;
+}
+
+
+int
+ngx_cx_signed_decode(const ngx_cx_hmac_key_t *key, unsigned char domain,
+    const unsigned char *src, size_t len, unsigned char *payload,
+    size_t payloadsize, size_t *payload_len)
+{
+    size_t                plen, n;
+    unsigned char         mac[NGX_CX_MAC_LEN], expect[NGX_CX_SHA256_LEN];
+    const unsigned char  *dot;
+
+    if (len == 0) {
+        return -1;
+    }
+
+    dot = memchr(src, '.', len);
+
+    if (dot == NULL) {
+        return -1;
+    }
+
+    plen = (size_t) (dot - src);
+
+    if (len - plen - 1 != NGX_CX_B64URL_LEN(NGX_CX_MAC_LEN)
+        || ngx_cx_b64url_decode(mac, sizeof(mac), dot + 1,
+                                NGX_CX_B64URL_LEN(NGX_CX_MAC_LEN), &n) != 0
+        || n != NGX_CX_MAC_LEN)
+    {
+        return -1;
+    }
+
+    if (ngx_cx_b64url_decode(payload, payloadsize, src, plen, &n) != 0) {
+        return -1;
+    }
+
+    ngx_cx_signed_mac(key, domain, payload, n, expect);
+
+    if (!ngx_cx_ct_equal(mac, expect, NGX_CX_MAC_LEN)) {
+        if (n) {
+            memset(payload, 0, n);
+        }
+
+        return -1;
+    }
+
+    *payload_len = n;
+
+    return 0;
+}
+
+
+size_t
+ngx_cx_token_encode(unsigned char *dst, size_t dstsize,
+    const ngx_cx_hmac_key_t *key, const ngx_cx_token_t *t)
+{
+    unsigned char  buf[NGX_CX_TOKEN_PAYLOAD_MAX], *p;
+
+    if (t->survey_len > NGX_CX_NAME_MAX
+        || t->touchpoint_len > NGX_CX_NAME_MAX
+        || t->lang_len > NGX_CX_LANG_MAX
+        || t->path_len > NGX_CX_PATH_MAX
+        || t->stage > NGX_CX_STAGE_MAX)
+    {
+        return 0;
+    }
+
+    p = buf;
+    *p++ = NGX_CX_TOKEN_VERSION;
+    p = ngx_cx_put_u32(p, t->issued_at);
+    memcpy(p, t->visitor, NGX_CX_VISITOR_ID_LEN);
+    p += NGX_CX_VISITOR_ID_LEN;
+    memcpy(p, t->nonce, sizeof(t->nonce));
+    p += sizeof(t->nonce);
+    *p++ = t->stage;
+
+    *p++ = t->survey_len;
+    memcpy(p, t->survey, t->survey_len);
+    p += t->survey_len;
+
+    *p++ = t->touchpoint_len;
+    memcpy(p, t->touchpoint, t->touchpoint_len);
+    p += t->touchpoint_len;
+
+    *p++ = t->lang_len;
+    memcpy(p, t->lang, t->lang_len);
+    p += t->lang_len;
+
+    p = ngx_cx_put_u16(p, t->path_len);
+    memcpy(p, t->path, t->path_len);
+    p += t->path_len;
+
+    return ngx_cx_signed_encode(dst, dstsize, key, NGX_CX_DOMAIN_TOKEN, buf,
+                                (size_t) (p - buf));
+}
+
+
+int
+ngx_cx_token_decode(const ngx_cx_hmac_key_t *key, const unsigned char *src,
+    size_t len, ngx_cx_token_t *t)
+{
+    size_t           n;
+    unsigned char    buf[NGX_CX_TOKEN_PAYLOAD_MAX], version;
+    ngx_cx_reader_t  r;
+
+    memset(t, 0, sizeof(*t));
+
+    if (len > NGX_CX_TOKEN_MAX
+        || ngx_cx_signed_decode(key, NGX_CX_DOMAIN_TOKEN, src, len, buf,
+                                sizeof(buf), &n) != 0)
+    {
+        return -1;
+    }
+
+    r.pos = buf;
+    r.end = buf + n;
+
+    if (ngx_cx_get_u8(&r, &version) != 0
+        || version != NGX_CX_TOKEN_VERSION
+        || ngx_cx_get_u32(&r, &t->issued_at) != 0
+        || ngx_cx_get(&r, t->visitor, NGX_CX_VISITOR_ID_LEN) != 0
+        || ngx_cx_get(&r, t->nonce, sizeof(t->nonce)) != 0
+        || ngx_cx_get_u8(&r, &t->stage) != 0
+        || t->stage > NGX_CX_STAGE_MAX
+
+        || ngx_cx_get_u8(&r, &t->survey_len) != 0
+        || t->survey_len > NGX_CX_NAME_MAX
+        || ngx_cx_get(&r, t->survey, t->survey_len) != 0
+
+        || ngx_cx_get_u8(&r, &t->touchpoint_len) != 0
+        || t->touchpoint_len > NGX_CX_NAME_MAX
+        || ngx_cx_get(&r, t->touchpoint, t->touchpoint_len) != 0
+
+        || ngx_cx_get_u8(&r, &t->lang_len) != 0
+        || t->lang_len > NGX_CX_LANG_MAX
+        || ngx_cx_get(&r, t->lang, t->lang_len) != 0
+
+        || ngx_cx_get_u16(&r, &t->path_len) != 0
+        || t->path_len > NGX_CX_PATH_MAX
+        || ngx_cx_get(&r, t->path, t->path_len) != 0
+
+        || r.pos != r.end)
+    {
+        memset(t, 0, sizeof(*t));
+        return -1;
+    }
+
+    return 0;
+}
+
+
+void
+ngx_cx_token_prompt_id(const ngx_cx_token_t *t,
+    unsigned char id[NGX_CX_PROMPT_ID_LEN])
+{
+    ngx_cx_put_u32(id, t->issued_at);
+    memcpy(id + 4, t->nonce, sizeof(t->nonce));
+}
+
+
+size_t
+ngx_cx_visitor_encode(unsigned char *dst, size_t dstsize,
+    const ngx_cx_hmac_key_t *key, const ngx_cx_visitor_t *v)
+{
+    unsigned char  buf[NGX_CX_VISITOR_PAYLOAD_MAX], *p;
+
+    p = buf;
+    *p++ = NGX_CX_VISITOR_VERSION;
+    memcpy(p, v->id, NGX_CX_VISITOR_ID_LEN);
+    p += NGX_CX_VISITOR_ID_LEN;
+    p = ngx_cx_put_u32(p, v->first_seen);
+
+    return ngx_cx_signed_encode(dst, dstsize, key, NGX_CX_DOMAIN_COOKIE, buf,
+                                (size_t) (p - buf));
+}
+
+
+int
+ngx_cx_visitor_decode(const ngx_cx_hmac_key_t *key, const unsigned char *src,
+    size_t len, ngx_cx_visitor_t *v)
+{
+    size_t           n;
+    unsigned char    buf[NGX_CX_VISITOR_PAYLOAD_MAX], version;
+    ngx_cx_reader_t  r;
+
+    memset(v, 0, sizeof(*v));
+
+    if (len > NGX_CX_COOKIE_MAX
+        || ngx_cx_signed_decode(key, NGX_CX_DOMAIN_COOKIE, src, len, buf,
+                                sizeof(buf), &n) != 0)
+    {
+        return -1;
+    }
+
+    r.pos = buf;
+    r.end = buf + n;
+
+    /*
+     * One branch per version ever issued: a newer version parses its extra
+     * fields after these, and older cookies keep the zero defaults.
+     */
+    if (ngx_cx_get_u8(&r, &version) != 0
+        || version != 1
+        || ngx_cx_get(&r, v->id, NGX_CX_VISITOR_ID_LEN) != 0
+        || ngx_cx_get_u32(&r, &v->first_seen) != 0
+        || r.pos != r.end)
+    {
+        memset(v, 0, sizeof(*v));
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * HMAC over domain || payload, streamed through the precomputed states so
+ * the payload is not copied just to prepend one byte.
+ */
+static void
+ngx_cx_signed_mac(const ngx_cx_hmac_key_t *key, unsigned char domain,
+    const unsigned char *payload, size_t len,
+    unsigned char mac[NGX_CX_SHA256_LEN])
+{
+    ngx_cx_sha256_t  ctx;
+
+    ctx = key->inner;
+    ngx_cx_sha256_update(&ctx, &domain, 1);
+    ngx_cx_sha256_update(&ctx, payload, len);
+    ngx_cx_sha256_final(&ctx, mac);
+
+    ctx = key->outer;
+    ngx_cx_sha256_update(&ctx, mac, NGX_CX_SHA256_LEN);
+    ngx_cx_sha256_final(&ctx, mac);
+}
+
+
+static int
+ngx_cx_get(ngx_cx_reader_t *r, void *dst, size_t n)
+{
+    if ((size_t) (r->end - r->pos) < n) {
+        return -1;
+    }
+
+    memcpy(dst, r->pos, n);
+    r->pos += n;
+
+    return 0;
+}
+
+
+static int
+ngx_cx_get_u8(ngx_cx_reader_t *r, unsigned char *v)
+{
+    return ngx_cx_get(r, v, 1);
+}
+
+
+static int
+ngx_cx_get_u16(ngx_cx_reader_t *r, uint16_t *v)
+{
+    unsigned char  b[2];
+
+    if (ngx_cx_get(r, b, 2) != 0) {
+        return -1;
+    }
+
+    *v = (uint16_t) ((b[0] << 8) | b[1]);
+
+    return 0;
+}
+
+
+static int
+ngx_cx_get_u32(ngx_cx_reader_t *r, uint32_t *v)
+{
+    unsigned char  b[4];
+
+    if (ngx_cx_get(r, b, 4) != 0) {
+        return -1;
+    }
+
+    *v = ((uint32_t) b[0] << 24) | ((uint32_t) b[1] << 16)
+         | ((uint32_t) b[2] << 8) | b[3];
+
+    return 0;
+}
+
+
+static unsigned char *
+ngx_cx_put_u16(unsigned char *p, uint16_t v)
+{
+    *p++ = (unsigned char) (v >> 8);
+    *p++ = (unsigned char) v;
+
+    return p;
+}
+
+
+static unsigned char *
+ngx_cx_put_u32(unsigned char *p, uint32_t v)
+{
+    *p++ = (unsigned char) (v >> 24);
+    *p++ = (unsigned char) (v >> 16);
+    *p++ = (unsigned char) (v >> 8);
+    *p++ = (unsigned char) v;
+
+    return p;
+}

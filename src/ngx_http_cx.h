@@ -1,0 +1,211 @@
+/*
+ * ngx_http_cx.h — the shared vocabulary of the nginx side of ngx_cx.
+ *
+ * The module is split by concern; this header holds what they share:
+ * the configuration structures (built at configuration time, read-only
+ * afterwards), the per-request context, and the entry points each file
+ * offers the others.
+ *
+ *   ngx_cx_module.c            directives, configuration, wiring
+ *   src/ngx_http_cx_survey.c   the cx_survey block and its pre-rendered texts
+ *   src/ngx_http_cx_visitor.c  the signed visitor cookie, randomness
+ *   src/ngx_http_cx_prompt.c   deciding a prompt and building its snippet
+ *   src/ngx_http_cx_filter.c   header and body filters (the injection)
+ *   src/ngx_http_cx_endpoint.c widget script and answer intake
+ *   src/ngx_http_cx_store.c    LMDB, and commits off the event loop
+ *   src/ngx_http_cx_report.c   report.json
+ *
+ * Pure C parts (no nginx types, unit tested) are the ngx_cx_*.h headers.
+ */
+
+#ifndef _NGX_HTTP_CX_H_INCLUDED_
+#define _NGX_HTTP_CX_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_cx_sha256.h"
+#include "ngx_cx_token.h"
+#include "ngx_cx_scan.h"
+#include "ngx_cx_record.h"
+#include "ngx_cx_score.h"
+
+
+#define NGX_HTTP_CX_DEFAULT_STORE      "cx_data"
+#define NGX_HTTP_CX_DEFAULT_MAP_SIZE   (1024 * 1024 * 1024)
+#define NGX_HTTP_CX_DEFAULT_COOKIE     "cx"
+#define NGX_HTTP_CX_DEFAULT_MAX_AGE    (400 * 86400)
+#define NGX_HTTP_CX_DEFAULT_TOKEN_TTL  86400
+#define NGX_HTTP_CX_COMMENT_MAX        2000
+#define NGX_HTTP_CX_BODY_MAX           16384
+#define NGX_HTTP_CX_SECRET_MIN         32
+
+
+#define ngx_http_cx_isdigit(c)   ((c) >= '0' && (c) <= '9')
+#define ngx_http_cx_isalpha(c)   (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'z')
+#define ngx_http_cx_isalnum(c)   (ngx_http_cx_isdigit(c) || ngx_http_cx_isalpha(c))
+
+
+/* survey text kinds */
+#define NGX_HTTP_CX_TEXT_QUESTION      1
+#define NGX_HTTP_CX_TEXT_FOLLOWUP      2
+#define NGX_HTTP_CX_TEXT_LABELS        3
+#define NGX_HTTP_CX_TEXT_THANKS        4
+
+/* follow-up bands */
+#define NGX_HTTP_CX_BAND_ANY           0
+#define NGX_HTTP_CX_BAND_DETRACTOR     1
+#define NGX_HTTP_CX_BAND_PASSIVE       2
+#define NGX_HTTP_CX_BAND_PROMOTER      3
+
+
+typedef struct ngx_http_cx_store_s  ngx_http_cx_store_t;
+
+
+typedef struct {
+    ngx_uint_t                kind;       /* NGX_HTTP_CX_TEXT_* */
+    ngx_uint_t                band;       /* follow-ups only */
+    ngx_str_t                 lang;       /* lowercase tag; empty: default */
+    ngx_str_t                 text;
+    ngx_str_t                 text2;      /* labels: the high end */
+} ngx_http_cx_text_t;
+
+
+/* One language's texts, rendered once as JSON members (no braces). */
+typedef struct {
+    ngx_str_t                 lang;
+    ngx_str_t                 json;
+} ngx_http_cx_rendering_t;
+
+
+typedef struct {
+    ngx_str_t                 name;
+    ngx_uint_t                type;       /* NGX_CX_TYPE_* */
+    ngx_str_t                 lang;       /* language of untagged texts */
+    time_t                    every;
+    ngx_array_t               texts;      /* ngx_http_cx_text_t */
+    ngx_array_t               renderings; /* ngx_http_cx_rendering_t, [0]: default */
+    u_char                   *file;
+    ngx_uint_t                line;
+} ngx_http_cx_survey_t;
+
+
+typedef struct {
+    ngx_str_t                 endpoint;   /* URI of the cx_endpoint location */
+} ngx_http_cx_srv_conf_t;
+
+
+typedef struct {
+    ngx_str_t                 survey_name;
+    ngx_http_cx_survey_t     *survey;     /* resolved at postconfiguration */
+    ngx_uint_t                sample;     /* per 10000 */
+    ngx_msec_t                delay;
+    ngx_http_cx_srv_conf_t   *srv;
+    u_char                   *file;
+    ngx_uint_t                line;
+} ngx_http_cx_prompt_t;
+
+
+typedef struct {
+    ngx_str_t                 store_path;
+    size_t                    store_max_size;
+    ngx_str_t                 secret_file;
+    ngx_str_t                 secret;     /* from cx_secret_file, or the store */
+
+    ngx_str_t                 cookie_name;
+    ngx_str_t                 cookie_attrs;   /* "; Max-Age=..; Path=/; ..." */
+    time_t                    cookie_max_age;
+    ngx_str_t                 cookie_domain;
+    ngx_uint_t                cookie_samesite;
+    ngx_flag_t                cookie_secure;
+
+    time_t                    token_ttl;
+    size_t                    comment_max;
+
+    ngx_array_t               surveys;    /* ngx_http_cx_survey_t */
+    ngx_array_t               prompts;    /* ngx_http_cx_prompt_t *, to check */
+
+    ngx_cx_hmac_key_t         token_key;
+    ngx_cx_hmac_key_t         cookie_key;
+    uint32_t                  sample_seed;
+    ngx_flag_t                keys_ready;
+
+    ngx_str_t                 thread_pool_name;
+    ngx_thread_pool_t        *thread_pool;
+
+    ngx_http_cx_store_t      *store;      /* this worker's, or NULL */
+    ngx_flag_t                used;       /* any cx directive seen */
+} ngx_http_cx_main_conf_t;
+
+
+typedef struct {
+    ngx_str_t                 touchpoint;
+    ngx_uint_t                stage;
+    ngx_array_t              *prompts;    /* ngx_http_cx_prompt_t */
+    ngx_hash_t                types;
+    ngx_array_t              *types_keys;
+} ngx_http_cx_loc_conf_t;
+
+
+/* Per-request state, created only when a response will carry a prompt. */
+typedef struct {
+    ngx_str_t                 snippet;
+    ngx_http_cx_prompt_t     *prompt;
+
+    ngx_cx_scan_t             scan;
+    uint64_t                  fed;        /* stream offset of the next byte */
+    uint64_t                  hold_at;    /* stream offset of hold[0] */
+    size_t                    hold_len;
+    u_char                    hold[8];
+    u_char                    tail[8];    /* last bytes of the last buffer */
+    size_t                    tail_len;
+
+    unsigned                  done:1;
+} ngx_http_cx_ctx_t;
+
+
+/* What a visitor's cookie holds. */
+typedef struct {
+    ngx_cx_visitor_t          v;
+    ngx_flag_t                is_new;
+} ngx_http_cx_visitor_t;
+
+
+extern ngx_module_t  ngx_http_cx_module;
+extern ngx_str_t     ngx_http_cx_widget;
+
+
+/* ngx_http_cx_survey.c */
+char *ngx_http_cx_survey_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_cx_survey_render(ngx_conf_t *cf,
+    ngx_http_cx_survey_t *survey);
+ngx_http_cx_survey_t *ngx_http_cx_survey_find(ngx_http_cx_main_conf_t *cmcf,
+    u_char *name, size_t len);
+ngx_http_cx_rendering_t *ngx_http_cx_survey_pick(ngx_http_request_t *r,
+    ngx_http_cx_survey_t *survey);
+
+/* ngx_http_cx_visitor.c */
+ngx_int_t ngx_http_cx_random(void *buf, size_t len);
+ngx_int_t ngx_http_cx_visitor_get(ngx_http_request_t *r,
+    ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_visitor_t *visitor);
+ngx_int_t ngx_http_cx_visitor_set_cookie(ngx_http_request_t *r,
+    ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_visitor_t *visitor);
+ngx_int_t ngx_http_cx_keys_init(ngx_log_t *log, ngx_http_cx_main_conf_t *cmcf);
+
+/* ngx_http_cx_prompt.c */
+ngx_int_t ngx_http_cx_prompt_decide(ngx_http_request_t *r,
+    ngx_http_cx_loc_conf_t *lcf, ngx_str_t *nonce, ngx_http_cx_ctx_t *ctx);
+
+/* ngx_http_cx_filter.c */
+ngx_int_t ngx_http_cx_filter_init(ngx_conf_t *cf);
+
+/* ngx_http_cx_endpoint.c */
+ngx_int_t ngx_http_cx_endpoint_handler(ngx_http_request_t *r);
+
+/* ngx_http_cx_report.c */
+ngx_int_t ngx_http_cx_report_handler(ngx_http_request_t *r);
+
+
+#endif /* _NGX_HTTP_CX_H_INCLUDED_ */

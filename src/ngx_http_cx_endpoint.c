@@ -1,0 +1,613 @@
+/*
+ * cx_endpoint: the widget script (<endpoint>w.js) and the answer intake
+ * (POST <endpoint>r).
+ *
+ * Intake treats every byte as hostile and checks in order of cost: method,
+ * content type, origin, size, store; then the body is read (at most
+ * NGX_HTTP_CX_BODY_MAX bytes, in memory), parsed strictly
+ * (ngx_cx_json.h), the token verified (signature, expiry, the visitor's
+ * own cookie), the score checked against the survey's scale.  Only then
+ * is a write queued; the 204 goes out when the commit is on disk.
+ */
+
+#include "ngx_http_cx.h"
+#include "ngx_http_cx_store.h"
+
+
+typedef struct {
+    ngx_http_cx_write_t       write;
+    ngx_cx_token_t            token;
+    ngx_http_cx_visitor_t     visitor;
+} ngx_http_cx_intake_t;
+
+
+static ngx_int_t ngx_http_cx_widget_send(ngx_http_request_t *r);
+static ngx_int_t ngx_http_cx_intake(ngx_http_request_t *r);
+static ngx_int_t ngx_http_cx_same_origin(ngx_http_request_t *r);
+static void ngx_http_cx_intake_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_cx_intake_check(ngx_http_request_t *r,
+    u_char *body, size_t len, ngx_http_cx_intake_t *in, const char **err);
+static void ngx_http_cx_intake_done(ngx_http_cx_write_t *w);
+static ngx_int_t ngx_http_cx_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *error);
+static ngx_table_elt_t *ngx_http_cx_header_in(ngx_http_request_t *r,
+    const char *name, size_t len);
+static ngx_int_t ngx_http_cx_header_out(ngx_http_request_t *r,
+    const char *name, const char *value);
+
+
+ngx_int_t
+ngx_http_cx_endpoint_handler(ngx_http_request_t *r)
+{
+    ngx_str_t                  rest;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (r->uri.len < clcf->name.len) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    rest.data = r->uri.data + clcf->name.len;
+    rest.len = r->uri.len - clcf->name.len;
+
+    if (rest.len == 4 && ngx_strncmp(rest.data, "w.js", 4) == 0) {
+        return ngx_http_cx_widget_send(r);
+    }
+
+    if (rest.len == 1 && rest.data[0] == 'r') {
+        return ngx_http_cx_intake(r);
+    }
+
+    return NGX_HTTP_NOT_FOUND;
+}
+
+
+static ngx_int_t
+ngx_http_cx_widget_send(ngx_http_request_t *r)
+{
+    ngx_int_t         rc;
+    ngx_buf_t        *b;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *etag;
+
+    static u_char     etag_value[sizeof("\"cx-00000000\"")];
+    static size_t     etag_len;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (etag_len == 0) {
+        etag_len = ngx_sprintf(etag_value, "\"cx-%08xD\"",
+                               ngx_crc32_long(ngx_http_cx_widget.data,
+                                              ngx_http_cx_widget.len))
+                   - etag_value;
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = ngx_http_cx_widget.len;
+    ngx_str_set(&r->headers_out.content_type,
+                "application/javascript; charset=utf-8");
+    r->headers_out.content_type_len = sizeof("application/javascript") - 1;
+
+    etag = ngx_list_push(&r->headers_out.headers);
+    if (etag == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    etag->hash = 1;
+#if (nginx_version >= 1023000)
+    etag->next = NULL;
+#endif
+    ngx_str_set(&etag->key, "ETag");
+    etag->value.data = etag_value;
+    etag->value.len = etag_len;
+    r->headers_out.etag = etag;
+
+    /* a day in caches, then revalidated by ETag: updates arrive in time */
+    if (ngx_http_cx_header_out(r, "Cache-Control", "public, max-age=86400")
+        != NGX_OK
+        || ngx_http_cx_header_out(r, "X-Content-Type-Options", "nosniff")
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = ngx_http_cx_widget.data;
+    b->last = ngx_http_cx_widget.data + ngx_http_cx_widget.len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_cx_intake(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                 *ct;
+    ngx_http_cx_main_conf_t   *cmcf;
+
+    if (r->method != NGX_HTTP_POST) {
+        (void) ngx_http_discard_request_body(r);
+        return ngx_http_cx_error(r, NGX_HTTP_NOT_ALLOWED,
+                                 "use POST for answers");
+    }
+
+    ct = r->headers_in.content_type ? &r->headers_in.content_type->value
+                                    : NULL;
+
+    /* only JSON: a cross-site JSON POST needs a preflight never granted */
+    if (ct == NULL
+        || ct->len < sizeof("application/json") - 1
+        || ngx_strncasecmp(ct->data, (u_char *) "application/json",
+                           sizeof("application/json") - 1) != 0
+        || (ct->len > sizeof("application/json") - 1
+            && ct->data[sizeof("application/json") - 1] != ';'
+            && ct->data[sizeof("application/json") - 1] != ' '))
+    {
+        (void) ngx_http_discard_request_body(r);
+        return ngx_http_cx_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                 "Content-Type must be application/json");
+    }
+
+    if (ngx_http_cx_same_origin(r) != NGX_OK) {
+        (void) ngx_http_discard_request_body(r);
+        return ngx_http_cx_error(r, NGX_HTTP_FORBIDDEN,
+                                 "cross-site request");
+    }
+
+    if (r->headers_in.content_length_n > NGX_HTTP_CX_BODY_MAX) {
+        r->keepalive = 0;
+        (void) ngx_http_discard_request_body(r);
+        return ngx_http_cx_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                 "body too large");
+    }
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    if (cmcf->store == NULL || !cmcf->keys_ready) {
+        (void) ngx_http_discard_request_body(r);
+        return ngx_http_cx_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                 "store unavailable");
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_cx_intake_body);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * A browser names the page's origin on a POST; it must be this host.
+ * Sec-Fetch-Site: cross-site is refused outright.  No Origin at all
+ * (old browsers, scripts) passes here: the token and cookie still decide.
+ */
+
+static ngx_int_t
+ngx_http_cx_same_origin(ngx_http_request_t *r)
+{
+    u_char           *p, *last;
+    ngx_table_elt_t  *h, *host;
+
+    h = ngx_http_cx_header_in(r, "Sec-Fetch-Site",
+                              sizeof("Sec-Fetch-Site") - 1);
+
+    if (h && h->value.len == sizeof("cross-site") - 1
+        && ngx_strncasecmp(h->value.data, (u_char *) "cross-site",
+                           h->value.len) == 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    h = ngx_http_cx_header_in(r, "Origin", sizeof("Origin") - 1);
+
+    if (h == NULL) {
+        return NGX_OK;
+    }
+
+    host = r->headers_in.host;
+    if (host == NULL) {
+        return NGX_DECLINED;
+    }
+
+    p = h->value.data;
+    last = p + h->value.len;
+
+    if (last - p > 7 && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
+        p += 7;
+
+    } else if (last - p > 8
+               && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0)
+    {
+        p += 8;
+
+    } else {
+        return NGX_DECLINED;    /* "null" and other schemes */
+    }
+
+    if ((size_t) (last - p) != host->value.len
+        || ngx_strncasecmp(p, host->value.data, host->value.len) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_cx_intake_body(ngx_http_request_t *r)
+{
+    u_char                   *body, *p;
+    size_t                    len;
+    ngx_int_t                 rc;
+    ngx_chain_t              *cl;
+    const char               *err;
+    ngx_http_cx_intake_t     *in;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    if (r->request_body == NULL || r->request_body->temp_file) {
+        ngx_http_finalize_request(r,
+            ngx_http_cx_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                              "body too large"));
+        return;
+    }
+
+    len = 0;
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        if (!ngx_buf_in_memory(cl->buf)) {
+            len = NGX_HTTP_CX_BODY_MAX + 1;
+            break;
+        }
+        len += cl->buf->last - cl->buf->pos;
+    }
+
+    if (len > NGX_HTTP_CX_BODY_MAX) {
+        ngx_http_finalize_request(r,
+            ngx_http_cx_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                              "body too large"));
+        return;
+    }
+
+    if (len == 0) {
+        ngx_http_finalize_request(r,
+            ngx_http_cx_error(r, NGX_HTTP_BAD_REQUEST, "malformed JSON"));
+        return;
+    }
+
+    body = ngx_pnalloc(r->pool, len);
+    in = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_intake_t));
+
+    if (body == NULL || in == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = body;
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    rc = ngx_http_cx_intake_check(r, body, len, in, &err);
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "cx: answer refused (%i): %s", rc, err);
+        ngx_http_finalize_request(r, ngx_http_cx_error(r, rc, err));
+        return;
+    }
+
+    in->write.done = ngx_http_cx_intake_done;
+    in->write.data = r;
+
+    if (ngx_http_cx_store_submit(cmcf->store, &in->write) != NGX_OK) {
+        ngx_http_finalize_request(r,
+            ngx_http_cx_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                              "store unavailable"));
+        return;
+    }
+
+    /* the commit runs in a thread: keep the request until it is done */
+    r->main->blocked++;
+    r->main->count++;
+
+    ngx_http_finalize_request(r, NGX_DONE);
+}
+
+
+/* NGX_OK, or the HTTP status to refuse with and *err. */
+
+static ngx_int_t
+ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
+    ngx_http_cx_intake_t *in, const char **err)
+{
+    u_char                   *scratch;
+    time_t                    now;
+    ngx_time_t               *tp;
+    ngx_cx_intake_t           msg;
+    ngx_cx_record_t          *fresh;
+    ngx_http_cx_survey_t     *survey;
+    ngx_http_cx_write_t      *w;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    scratch = ngx_pnalloc(r->pool, len);
+    if (scratch == NULL) {
+        *err = "out of memory";
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_cx_intake_parse(body, len, scratch, cmcf->comment_max, &msg, err)
+        != 0)
+    {
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    if (ngx_cx_token_decode(&cmcf->token_key, msg.token, msg.token_len,
+                            &in->token)
+        != 0)
+    {
+        *err = "invalid token";
+        return NGX_HTTP_FORBIDDEN;
+    }
+
+    now = ngx_time();
+
+    if ((time_t) in->token.issued_at + cmcf->token_ttl < now
+        || (time_t) in->token.issued_at > now + 300)
+    {
+        *err = "token expired";
+        return NGX_HTTP_FORBIDDEN;
+    }
+
+    if (ngx_http_cx_visitor_get(r, cmcf, &in->visitor) != NGX_OK
+        || in->visitor.is_new
+        || ngx_memcmp(in->visitor.v.id, in->token.visitor,
+                      NGX_CX_VISITOR_ID_LEN) != 0)
+    {
+        *err = "token does not belong to this visitor";
+        return NGX_HTTP_FORBIDDEN;
+    }
+
+    survey = ngx_http_cx_survey_find(cmcf, (u_char *) in->token.survey,
+                                     in->token.survey_len);
+    if (survey == NULL) {
+        *err = "the survey no longer exists";
+        return NGX_HTTP_FORBIDDEN;
+    }
+
+    if (msg.event == NGX_CX_EVENT_ANSWER
+        && !ngx_cx_score_valid((unsigned char) survey->type, msg.score))
+    {
+        *err = "score out of range";
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    w = &in->write;
+
+    ngx_cx_token_prompt_id(&in->token, w->id);
+    w->event = msg.event;
+    w->score = (int) msg.score;
+    w->comment.data = (u_char *) msg.comment;
+    w->comment.len = msg.has_comment ? msg.comment_len : 0;
+    tp = ngx_timeofday();
+    w->now_ms = (uint64_t) tp->sec * 1000 + tp->msec;
+
+    fresh = &w->fresh;
+    fresh->type = (unsigned char) survey->type;
+    fresh->stage = in->token.stage;
+    fresh->issued_at_ms = (uint64_t) in->token.issued_at * 1000;
+    ngx_memcpy(fresh->visitor, in->token.visitor, NGX_CX_VISITOR_ID_LEN);
+    fresh->survey.data = (u_char *) in->token.survey;
+    fresh->survey.len = in->token.survey_len;
+    fresh->touchpoint.data = (u_char *) in->token.touchpoint;
+    fresh->touchpoint.len = in->token.touchpoint_len;
+    fresh->lang.data = (u_char *) in->token.lang;
+    fresh->lang.len = in->token.lang_len;
+    fresh->path.data = (u_char *) in->token.path;
+    fresh->path.len = in->token.path_len;
+
+    /* room for the record as stored plus the largest comment it can hold */
+    w->buf_size = ngx_http_cx_store_record_room(w) + 64
+                  + 4 * cmcf->comment_max;
+    w->buf = ngx_pnalloc(r->pool, w->buf_size);
+    if (w->buf == NULL) {
+        *err = "out of memory";
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_cx_intake_done(ngx_http_cx_write_t *w)
+{
+    ngx_int_t                  rc;
+    ngx_uint_t                 level;
+    ngx_connection_t          *c;
+    ngx_http_request_t        *r;
+    ngx_http_cx_intake_t      *in;
+    ngx_http_cx_main_conf_t   *cmcf;
+
+    r = w->data;
+    c = r->connection;
+    in = (ngx_http_cx_intake_t *) w;
+
+    ngx_http_set_log_request(c->log, r);
+
+    r->main->blocked--;
+
+    if (w->status == NGX_HTTP_NO_CONTENT) {
+        cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+        /* a refreshed cookie keeps a returning visitor recognised */
+        (void) ngx_http_cx_visitor_set_cookie(r, cmcf, &in->visitor);
+
+        r->headers_out.status = NGX_HTTP_NO_CONTENT;
+        r->headers_out.content_length_n = -1;
+        r->header_only = 1;
+        (void) ngx_http_cx_header_out(r, "Cache-Control", "no-store");
+
+        rc = ngx_http_send_header(r);
+
+    } else {
+        level = (w->status == NGX_HTTP_CONFLICT) ? NGX_LOG_INFO : NGX_LOG_ERR;
+        ngx_log_error(level, c->log, 0, "cx: answer not stored (%i): %s",
+                      w->status, w->error);
+        rc = ngx_http_cx_error(r, w->status, w->error);
+    }
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_cx_error(ngx_http_request_t *r, ngx_uint_t status, const char *error)
+{
+    u_char       *p;
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    len = sizeof("{\"error\":\"\"}\n") - 1 + ngx_strlen(error);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the messages are our own fixed ASCII sentences, no escaping needed */
+    p = ngx_sprintf(b->pos, "{\"error\":\"%s\"}\n", error);
+    b->last = p;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    ngx_http_clear_content_length(r);
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_last_modified(r);
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    if (ngx_http_cx_header_out(r, "Cache-Control", "no-store") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (status == NGX_HTTP_NOT_ALLOWED
+        && ngx_http_cx_header_out(r, "Allow", "POST") != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (status == NGX_HTTP_SERVICE_UNAVAILABLE
+        && ngx_http_cx_header_out(r, "Retry-After", "60") != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_table_elt_t *
+ngx_http_cx_header_in(ngx_http_request_t *r, const char *name, size_t len)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_cx_header_out(ngx_http_request_t *r, const char *name,
+    const char *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value.data = (u_char *) value;
+    h->value.len = ngx_strlen(value);
+
+    return NGX_OK;
+}

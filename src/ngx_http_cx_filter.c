@@ -1,0 +1,773 @@
+/*
+ * The injection: header and body filters.
+ *
+ * The header filter decides.  Everything that is not a plain, successful,
+ * transformable HTML answer to a main GET request passes untouched, and so
+ * does every response for which no prompt is decided; only then is a
+ * context created and are the headers adjusted (no Content-Length, weak
+ * ETag, no Accept-Ranges, Cache-Control: private).
+ *
+ * The body filter streams.  Each buffer is fed to the scanner
+ * (ngx_cx_scan.h) and passed on at once; only the at most six bytes that
+ * may begin "</body" are held back, copied, until the next buffer tells.
+ * Buffers are split without copying: a shallow copy carries the bytes
+ * before the insertion point, the snippet follows, then the original
+ * buffer with its start moved — so whoever owns the buffer sees it
+ * consumed only after everything before it was sent.  File buffers
+ * (sendfile) are read in pieces to be scanned and are sent as file ranges.
+ *
+ * Any internal failure mid-stream sends the rest unchanged.
+ */
+
+#include "ngx_http_cx.h"
+#include "ngx_cx_csp.h"
+
+
+#define NGX_HTTP_CX_READ_SIZE  32768
+
+
+static ngx_int_t ngx_http_cx_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_cx_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_cx_eligible(ngx_http_request_t *r,
+    ngx_http_cx_loc_conf_t *lcf);
+static ngx_int_t ngx_http_cx_csp(ngx_http_request_t *r, ngx_str_t *nonce);
+static ngx_int_t ngx_http_cx_private(ngx_http_request_t *r);
+static ngx_int_t ngx_http_cx_scan_buf(ngx_http_request_t *r,
+    ngx_http_cx_ctx_t *ctx, ngx_buf_t *b, uint64_t *tag_at);
+static ngx_int_t ngx_http_cx_emit(ngx_http_request_t *r,
+    ngx_chain_t ***last, ngx_buf_t *b);
+static ngx_int_t ngx_http_cx_emit_bytes(ngx_http_request_t *r,
+    ngx_chain_t ***last, u_char *p, size_t len);
+static ngx_buf_t *ngx_http_cx_prefix(ngx_http_request_t *r, ngx_buf_t *b,
+    off_t size);
+static void ngx_http_cx_advance(ngx_buf_t *b, off_t n);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+/* one worker, one thread: scanning a file range needs no more than this */
+static u_char  ngx_http_cx_read_buf[NGX_HTTP_CX_READ_SIZE];
+
+
+ngx_int_t
+ngx_http_cx_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_cx_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_cx_body_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_cx_header_filter(ngx_http_request_t *r)
+{
+    ngx_str_t                 nonce;
+    ngx_http_cx_ctx_t        *ctx;
+    ngx_http_cx_loc_conf_t   *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
+
+    if (lcf->prompts == NULL || ngx_http_cx_eligible(r, lcf) != NGX_OK) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (ngx_http_cx_csp(r, &nonce) != NGX_OK) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_ctx_t));
+    if (ctx == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (ngx_http_cx_prompt_decide(r, lcf, &nonce, ctx) != NGX_OK) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (ngx_http_cx_private(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_clear_content_length(r);
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_weak_etag(r);
+    r->allow_ranges = 0;
+
+    ngx_cx_scan_init(&ctx->scan);
+    ngx_http_set_ctx(r, ctx, ngx_http_cx_module);
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_cx_eligible(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf)
+{
+    ngx_uint_t                i;
+    ngx_list_part_t          *part;
+    ngx_table_elt_t          *h;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    if (r != r->main
+        || r->headers_out.status != NGX_HTTP_OK
+        || !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
+        || r->headers_in.range
+        || r->headers_out.content_type.len == 0
+        || ngx_http_test_content_type(r, &lcf->types) == NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    /* no store: an answer could not be kept, so nothing is asked */
+    if (!cmcf->keys_ready || cmcf->store == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (r->headers_out.content_encoding
+        && r->headers_out.content_encoding->value.len
+        && !(r->headers_out.content_encoding->value.len == 8
+             && ngx_strncasecmp(r->headers_out.content_encoding->value.data,
+                                (u_char *) "identity", 8) == 0))
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "cx: response is encoded (\"%V\"), passed unchanged; "
+                      "set proxy_set_header Accept-Encoding \"\" to let "
+                      "nginx compress after the prompt is added",
+                      &r->headers_out.content_encoding->value);
+        return NGX_DECLINED;
+    }
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        if (h[i].key.len == sizeof("Cache-Control") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
+                               h[i].key.len) == 0
+            && ngx_strlcasestrn(h[i].value.data,
+                                h[i].value.data + h[i].value.len,
+                                (u_char *) "no-transform",
+                                sizeof("no-transform") - 2)
+               != NULL)
+        {
+            return NGX_DECLINED;
+        }
+
+        if (h[i].key.len == sizeof("Content-Disposition") - 1
+            && ngx_strncasecmp(h[i].key.data,
+                               (u_char *) "Content-Disposition",
+                               h[i].key.len) == 0
+            && ngx_strlcasestrn(h[i].value.data,
+                                h[i].value.data + h[i].value.len,
+                                (u_char *) "attachment",
+                                sizeof("attachment") - 2)
+               != NULL)
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* NGX_OK with *nonce (maybe empty) when the widget may run. */
+
+static ngx_int_t
+ngx_http_cx_csp(ngx_http_request_t *r, ngx_str_t *nonce)
+{
+    size_t                len;
+    ngx_uint_t            i;
+    ngx_cx_csp_t          csp;
+    ngx_list_part_t      *part;
+    ngx_table_elt_t      *h;
+    const unsigned char  *p;
+
+    ngx_cx_csp_init(&csp);
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0
+            && h[i].key.len == sizeof("Content-Security-Policy") - 1
+            && ngx_strncasecmp(h[i].key.data,
+                               (u_char *) "Content-Security-Policy",
+                               h[i].key.len) == 0)
+        {
+            ngx_cx_csp_add(&csp, h[i].value.data, h[i].value.len);
+        }
+    }
+
+    if (ngx_cx_csp_result(&csp, &p, &len) == NGX_CX_CSP_BLOCK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "cx: Content-Security-Policy would block the widget, "
+                      "no prompt on this response");
+        return NGX_DECLINED;
+    }
+
+    nonce->data = (u_char *) p;
+    nonce->len = len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * One visitor's prompt must never be served to another from a shared
+ * cache: "private" replaces "public" and drops s-maxage; other directives
+ * (max-age, no-cache...) stay as the site set them.
+ */
+
+static ngx_int_t
+ngx_http_cx_private(ngx_http_request_t *r)
+{
+    u_char           *p, *start, *end, *tok, *tok_end;
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *cc;
+
+    len = sizeof("private") - 1;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0
+            && h[i].key.len == sizeof("Cache-Control") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
+                               h[i].key.len) == 0)
+        {
+            len += 2 + h[i].value.len;
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    cc = ngx_list_push(&r->headers_out.headers);
+    if (cc == NULL) {
+        return NGX_ERROR;
+    }
+
+    cc->value.data = p;
+    p = ngx_cpymem(p, "private", sizeof("private") - 1);
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (&h[i] == cc || h[i].hash == 0
+            || h[i].key.len != sizeof("Cache-Control") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
+                               h[i].key.len) != 0)
+        {
+            continue;
+        }
+
+        start = h[i].value.data;
+        end = start + h[i].value.len;
+
+        while (start < end) {
+            while (start < end && (*start == ' ' || *start == ',')) {
+                start++;
+            }
+
+            tok = start;
+            while (start < end && *start != ',') {
+                start++;
+            }
+
+            tok_end = start;
+            while (tok_end > tok && tok_end[-1] == ' ') {
+                tok_end--;
+            }
+
+            len = tok_end - tok;
+
+            if (len == 0
+                || (len == 6 && ngx_strncasecmp(tok, (u_char *) "public", 6)
+                                == 0)
+                || (len == 7 && ngx_strncasecmp(tok, (u_char *) "private", 7)
+                                == 0)
+                || (len >= 8 && ngx_strncasecmp(tok, (u_char *) "s-maxage",
+                                                8) == 0))
+            {
+                continue;
+            }
+
+            *p++ = ',';
+            *p++ = ' ';
+            p = ngx_cpymem(p, tok, len);
+        }
+
+        h[i].hash = 0;
+    }
+
+    cc->hash = 1;
+    ngx_str_set(&cc->key, "Cache-Control");
+    cc->value.len = p - cc->value.data;
+
+#if (nginx_version >= 1023000)
+    cc->next = NULL;
+    r->headers_out.cache_control = cc;
+#else
+    r->headers_out.cache_control.nelts = 0;
+#endif
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    off_t               size, keep;
+    uint64_t            tag_at, start, hold_from;
+    ngx_int_t           rc;
+    ngx_buf_t          *b, *snippet;
+    ngx_chain_t        *cl, *out, **ll;
+    ngx_http_cx_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_cx_module);
+
+    if (ctx == NULL || ctx->done || in == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    out = NULL;
+    ll = &out;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ctx->done) {
+            if (ngx_http_cx_emit(r, &ll, b) != NGX_OK) {
+                goto failed;
+            }
+            continue;
+        }
+
+        size = ngx_buf_size(b);
+
+        if (size == 0 || ngx_buf_special(b)) {
+
+            if (b->last_buf && ctx->hold_len) {
+                /* the stream ends: what was held was not "</body" */
+                if (ngx_http_cx_emit_bytes(r, &ll, ctx->hold, ctx->hold_len)
+                    != NGX_OK)
+                {
+                    goto failed;
+                }
+                ctx->hold_len = 0;
+            }
+
+            if (ngx_http_cx_emit(r, &ll, b) != NGX_OK) {
+                goto failed;
+            }
+
+            continue;
+        }
+
+        start = ctx->fed;
+
+        rc = ngx_http_cx_scan_buf(r, ctx, b, &tag_at);
+
+        if (rc == NGX_ERROR) {
+            /* pass everything on untouched from here */
+            ctx->done = 1;
+            if (ctx->hold_len) {
+                if (ngx_http_cx_emit_bytes(r, &ll, ctx->hold, ctx->hold_len)
+                    != NGX_OK)
+                {
+                    goto failed;
+                }
+                ctx->hold_len = 0;
+            }
+            if (ngx_http_cx_emit(r, &ll, b) != NGX_OK) {
+                goto failed;
+            }
+            continue;
+        }
+
+        if (rc == NGX_OK) {
+            /* found: hold, prefix, snippet, the rest */
+            snippet = ngx_calloc_buf(r->pool);
+            if (snippet == NULL) {
+                goto failed;
+            }
+
+            snippet->pos = ctx->snippet.data;
+            snippet->last = ctx->snippet.data + ctx->snippet.len;
+            snippet->memory = 1;
+
+            if (tag_at >= start) {
+                if (ctx->hold_len
+                    && ngx_http_cx_emit_bytes(r, &ll, ctx->hold,
+                                              ctx->hold_len)
+                       != NGX_OK)
+                {
+                    goto failed;
+                }
+
+                keep = (off_t) (tag_at - start);
+
+                if (keep
+                    && ngx_http_cx_emit(r, &ll, ngx_http_cx_prefix(r, b, keep))
+                       != NGX_OK)
+                {
+                    goto failed;
+                }
+
+                ngx_http_cx_advance(b, keep);
+
+            } else {
+                keep = (off_t) (tag_at - ctx->hold_at);
+
+                if (keep
+                    && ngx_http_cx_emit_bytes(r, &ll, ctx->hold, keep)
+                       != NGX_OK)
+                {
+                    goto failed;
+                }
+
+                if (ngx_http_cx_emit(r, &ll, snippet) != NGX_OK
+                    || ngx_http_cx_emit_bytes(r, &ll, ctx->hold + keep,
+                                              ctx->hold_len - keep)
+                       != NGX_OK)
+                {
+                    goto failed;
+                }
+
+                snippet = NULL;
+            }
+
+            if (snippet && ngx_http_cx_emit(r, &ll, snippet) != NGX_OK) {
+                goto failed;
+            }
+
+            if (ngx_http_cx_emit(r, &ll, b) != NGX_OK) {
+                goto failed;
+            }
+
+            ctx->hold_len = 0;
+            ctx->done = 1;
+
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "cx: prompt inserted");
+            continue;
+        }
+
+        /* not found in this buffer */
+
+        hold_from = ngx_cx_scan_hold_from(&ctx->scan);
+
+        if (b->last_buf || hold_from == ctx->fed) {
+            if (ctx->hold_len
+                && ngx_http_cx_emit_bytes(r, &ll, ctx->hold, ctx->hold_len)
+                   != NGX_OK)
+            {
+                goto failed;
+            }
+
+            ctx->hold_len = 0;
+
+            if (ngx_http_cx_emit(r, &ll, b) != NGX_OK) {
+                goto failed;
+            }
+
+            continue;
+        }
+
+        /* a "</body" candidate is still open at the end of this buffer */
+
+        if (hold_from >= start) {
+            if (ctx->hold_len
+                && ngx_http_cx_emit_bytes(r, &ll, ctx->hold, ctx->hold_len)
+                   != NGX_OK)
+            {
+                goto failed;
+            }
+
+            keep = (off_t) (ctx->fed - hold_from);
+            ngx_memcpy(ctx->hold, ctx->tail + ctx->tail_len - keep, keep);
+            ctx->hold_len = keep;
+            ctx->hold_at = hold_from;
+
+        } else {
+            /* the candidate began in what is held and spans this buffer */
+            keep = (off_t) (hold_from - ctx->hold_at);
+
+            if (keep
+                && ngx_http_cx_emit_bytes(r, &ll, ctx->hold, keep) != NGX_OK)
+            {
+                goto failed;
+            }
+
+            ngx_memmove(ctx->hold, ctx->hold + keep, ctx->hold_len - keep);
+            ctx->hold_len -= keep;
+            ngx_memcpy(ctx->hold + ctx->hold_len, ctx->tail, size);
+            ctx->hold_len += size;
+            ctx->hold_at = hold_from;
+
+            keep = size;
+        }
+
+        /* what stays of the buffer goes on; the held bytes are copies */
+
+        if (size > keep) {
+            if (ngx_http_cx_emit(r, &ll, ngx_http_cx_prefix(r, b, size - keep))
+                != NGX_OK)
+            {
+                goto failed;
+            }
+        }
+
+        ngx_http_cx_advance(b, size);
+
+        if (b->flush) {
+            b = ngx_calloc_buf(r->pool);
+            if (b == NULL) {
+                goto failed;
+            }
+            b->flush = 1;
+            if (ngx_http_cx_emit(r, &ll, b) != NGX_OK) {
+                goto failed;
+            }
+        }
+    }
+
+    *ll = NULL;
+
+    return ngx_http_next_body_filter(r, out);
+
+failed:
+
+    /* allocation failed: the page cannot be rebuilt safely */
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "cx: out of memory while inserting the prompt");
+    return NGX_ERROR;
+}
+
+
+/*
+ * Feeds one buffer to the scanner.  NGX_OK: found, *tag_at set;
+ * NGX_DECLINED: not in this buffer; NGX_ERROR: could not read it.
+ * Keeps the buffer's last bytes in ctx->tail for holding back.
+ */
+
+static ngx_int_t
+ngx_http_cx_scan_buf(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_buf_t *b, uint64_t *tag_at)
+{
+    off_t     offset, end;
+    size_t    n, t;
+    ssize_t   got;
+    u_char   *p;
+
+    if (ngx_buf_in_memory(b)) {
+        p = b->pos;
+        n = b->last - b->pos;
+
+        t = ngx_min(n, sizeof(ctx->tail));
+        ngx_memcpy(ctx->tail, b->last - t, t);
+        ctx->tail_len = t;
+
+        ctx->fed += n;
+
+        return ngx_cx_scan_feed(&ctx->scan, p, n, tag_at) == NGX_CX_SCAN_FOUND
+               ? NGX_OK : NGX_DECLINED;
+    }
+
+    if (!b->in_file || b->file == NULL) {
+        return NGX_ERROR;
+    }
+
+    offset = b->file_pos;
+    end = b->file_last;
+
+    while (offset < end) {
+        n = (size_t) ngx_min(end - offset, NGX_HTTP_CX_READ_SIZE);
+
+        got = ngx_read_file(b->file, ngx_http_cx_read_buf, n, offset);
+
+        if (got != (ssize_t) n) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "cx: cannot read \"%V\" to insert the prompt, "
+                          "passed unchanged", &b->file->name);
+            return NGX_ERROR;
+        }
+
+        offset += n;
+
+        t = ngx_min(n, sizeof(ctx->tail));
+        if (t < sizeof(ctx->tail) && ctx->tail_len) {
+            /* keep the older bytes too: the tail may span reads */
+            ngx_memmove(ctx->tail, ctx->tail + t, sizeof(ctx->tail) - t);
+        }
+        ngx_memcpy(ctx->tail + sizeof(ctx->tail) - t,
+                   ngx_http_cx_read_buf + n - t, t);
+        ctx->tail_len = sizeof(ctx->tail);
+
+        ctx->fed += n;
+
+        if (ngx_cx_scan_feed(&ctx->scan, ngx_http_cx_read_buf, n, tag_at)
+            == NGX_CX_SCAN_FOUND)
+        {
+            ctx->fed += end - offset;
+            return NGX_OK;
+        }
+    }
+
+    /* only the bytes of this buffer count as its tail */
+    t = (size_t) ngx_min(b->file_last - b->file_pos,
+                         (off_t) sizeof(ctx->tail));
+    if (t < sizeof(ctx->tail)) {
+        ngx_memmove(ctx->tail, ctx->tail + sizeof(ctx->tail) - t, t);
+    }
+    ctx->tail_len = t;
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_cx_emit(ngx_http_request_t *r, ngx_chain_t ***last, ngx_buf_t *b)
+{
+    ngx_chain_t  *cl;
+
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    **last = cl;
+    *last = &cl->next;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_cx_emit_bytes(ngx_http_request_t *r, ngx_chain_t ***last, u_char *p,
+    size_t len)
+{
+    ngx_buf_t  *b;
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->pos, p, len);
+
+    return ngx_http_cx_emit(r, last, b);
+}
+
+
+/* A new buffer for the first size bytes of b, sharing its memory/file. */
+
+static ngx_buf_t *
+ngx_http_cx_prefix(ngx_http_request_t *r, ngx_buf_t *b, off_t size)
+{
+    ngx_buf_t  *p;
+
+    p = ngx_calloc_buf(r->pool);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    if (ngx_buf_in_memory(b)) {
+        p->pos = b->pos;
+        p->last = b->pos + size;
+        p->temporary = b->temporary;
+        p->memory = b->memory;
+        p->mmap = b->mmap;
+    }
+
+    if (b->in_file) {
+        p->in_file = 1;
+        p->file = b->file;
+        p->file_pos = b->file_pos;
+        p->file_last = b->file_pos + size;
+    }
+
+    return p;
+}
+
+
+static void
+ngx_http_cx_advance(ngx_buf_t *b, off_t n)
+{
+    if (ngx_buf_in_memory(b)) {
+        b->pos += n;
+    }
+
+    if (b->in_file) {
+        b->file_pos += n;
+    }
+}

@@ -1,0 +1,165 @@
+/*
+ * Deciding a prompt for one response, and building what the page gets:
+ *
+ *   <script type="application/json" id="cx-prompt" nonce="N">{...}</script>
+ *   <script src="/cx/w.js" async nonce="N"></script>
+ *
+ * Everything that does not depend on the visitor was rendered at
+ * configuration time (ngx_http_cx_survey.c); here we only pick, sign and
+ * copy.
+ */
+
+#include "ngx_http_cx.h"
+
+
+static ngx_uint_t ngx_http_cx_sample_bucket(ngx_http_cx_main_conf_t *cmcf,
+    u_char *visitor, ngx_str_t *survey);
+
+
+ngx_int_t
+ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
+    ngx_str_t *nonce, ngx_http_cx_ctx_t *ctx)
+{
+    u_char                   *p;
+    size_t                    len, n;
+    ngx_uint_t                i;
+    ngx_cx_token_t            token;
+    ngx_http_cx_prompt_t     *prompt, *prompts;
+    ngx_http_cx_visitor_t     visitor;
+    ngx_http_cx_survey_t     *survey;
+    ngx_http_cx_rendering_t  *rd;
+    ngx_http_cx_main_conf_t  *cmcf;
+    u_char                    tok[NGX_CX_TOKEN_MAX];
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    if (ngx_http_cx_visitor_get(r, cmcf, &visitor) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    prompt = NULL;
+    prompts = lcf->prompts->elts;
+
+    for (i = 0; i < lcf->prompts->nelts; i++) {
+        if (prompts[i].sample < 10000
+            && ngx_http_cx_sample_bucket(cmcf, visitor.v.id,
+                                         &prompts[i].survey_name)
+               >= prompts[i].sample)
+        {
+            continue;
+        }
+
+        prompt = &prompts[i];
+        break;
+    }
+
+    if (prompt == NULL) {
+        return NGX_DECLINED;
+    }
+
+    survey = prompt->survey;
+    rd = ngx_http_cx_survey_pick(r, survey);
+
+    ngx_memzero(&token, sizeof(ngx_cx_token_t));
+
+    token.issued_at = (uint32_t) ngx_time();
+    ngx_memcpy(token.visitor, visitor.v.id, NGX_CX_VISITOR_ID_LEN);
+
+    if (ngx_http_cx_random(token.nonce, sizeof(token.nonce)) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    token.stage = (unsigned char) lcf->stage;
+    token.survey_len = (unsigned char) survey->name.len;
+    ngx_memcpy(token.survey, survey->name.data, survey->name.len);
+    token.touchpoint_len = (unsigned char) lcf->touchpoint.len;
+    ngx_memcpy(token.touchpoint, lcf->touchpoint.data, lcf->touchpoint.len);
+    token.lang_len = (unsigned char) rd->lang.len;
+    ngx_memcpy(token.lang, rd->lang.data, rd->lang.len);
+
+    /* the path only, never the query string: it may hold personal data */
+    token.path_len = (uint16_t) ngx_min(r->uri.len, NGX_CX_PATH_MAX);
+    ngx_memcpy(token.path, r->uri.data, token.path_len);
+
+    n = ngx_cx_token_encode(tok, sizeof(tok), &cmcf->token_key, &token);
+    if (n == 0) {
+        return NGX_DECLINED;
+    }
+
+    len = sizeof("<script type=\"application/json\" id=\"cx-prompt\""
+                 " nonce=\"\">"
+                 "{\"v\":1,\"endpoint\":\"\",\"token\":\"\",\"survey\":\"\","
+                 "\"type\":\"\",\"delay\":,"
+                 "}</script><script src=\"w.js\" async nonce=\"\">"
+                 "</script>")
+          + 2 * nonce->len + 2 * prompt->srv->endpoint.len + n
+          + survey->name.len + sizeof("csat") + NGX_INT_T_LEN
+          + rd->json.len;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->snippet.data = p;
+
+    p = ngx_cpymem(p, "<script type=\"application/json\" id=\"cx-prompt\"",
+                   sizeof("<script type=\"application/json\" id=\"cx-prompt\"")
+                   - 1);
+
+    if (nonce->len) {
+        p = ngx_sprintf(p, " nonce=\"%V\"", nonce);
+    }
+
+    /* endpoint and survey names are restricted to safe characters */
+    p = ngx_sprintf(p, ">{\"v\":1,\"endpoint\":\"%V\",\"token\":\"",
+                    &prompt->srv->endpoint);
+    p = ngx_cpymem(p, tok, n);
+    p = ngx_sprintf(p, "\",\"survey\":\"%V\",\"type\":\"%s\",\"delay\":%M,",
+                    &survey->name, ngx_cx_type_name(survey->type),
+                    prompt->delay);
+    p = ngx_cpymem(p, rd->json.data, rd->json.len);
+    p = ngx_sprintf(p, "}</script><script src=\"%Vw.js\" async",
+                    &prompt->srv->endpoint);
+
+    if (nonce->len) {
+        p = ngx_sprintf(p, " nonce=\"%V\"", nonce);
+    }
+
+    p = ngx_cpymem(p, "></script>", sizeof("></script>") - 1);
+
+    ctx->snippet.len = p - ctx->snippet.data;
+    ctx->prompt = prompt;
+
+    if (visitor.is_new
+        && ngx_http_cx_visitor_set_cookie(r, cmcf, &visitor) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A visitor's bucket 0..9999 for a survey: the same on every page and
+ * every node that shares the secret, independent between surveys.
+ */
+
+static ngx_uint_t
+ngx_http_cx_sample_bucket(ngx_http_cx_main_conf_t *cmcf, u_char *visitor,
+    ngx_str_t *survey)
+{
+    u_char  *p;
+    u_char   buf[4 + NGX_CX_VISITOR_ID_LEN + NGX_CX_NAME_MAX];
+
+    p = buf;
+    *p++ = (u_char) (cmcf->sample_seed >> 24);
+    *p++ = (u_char) (cmcf->sample_seed >> 16);
+    *p++ = (u_char) (cmcf->sample_seed >> 8);
+    *p++ = (u_char) cmcf->sample_seed;
+    p = ngx_cpymem(p, visitor, NGX_CX_VISITOR_ID_LEN);
+    p = ngx_cpymem(p, survey->data, ngx_min(survey->len, NGX_CX_NAME_MAX));
+
+    return ngx_murmur_hash2(buf, p - buf) % 10000;
+}

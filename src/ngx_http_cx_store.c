@@ -1,0 +1,625 @@
+/*
+ * LMDB storage: see ngx_http_cx_store.h for the contract.
+ */
+
+#include <lmdb.h>
+
+#include "ngx_http_cx_store.h"
+
+
+#define NGX_HTTP_CX_SECRET_LEN  32
+
+
+struct ngx_http_cx_store_s {
+    MDB_env                  *env;
+    MDB_dbi                   responses;
+    ngx_log_t                *log;
+    ngx_str_t                 path;
+
+    ngx_queue_t               pending;    /* submitted, not yet in a txn */
+    ngx_queue_t               batch;      /* in the commit in flight */
+    ngx_flag_t                busy;
+#if (NGX_THREADS)
+    ngx_thread_pool_t        *thread_pool;
+    ngx_thread_task_t        *task;
+#endif
+};
+
+
+static MDB_env *ngx_http_cx_store_env(ngx_log_t *log,
+    ngx_http_cx_main_conf_t *cmcf, unsigned flags);
+static ngx_int_t ngx_http_cx_store_give(ngx_log_t *log, u_char *path,
+    ngx_uid_t user, ngx_gid_t group);
+static void ngx_http_cx_store_start(ngx_http_cx_store_t *store);
+static void ngx_http_cx_store_commit(ngx_http_cx_store_t *store);
+static void ngx_http_cx_store_apply(MDB_txn *txn, MDB_dbi dbi,
+    ngx_http_cx_write_t *w, int *fatal);
+static void ngx_http_cx_store_finish(ngx_http_cx_store_t *store);
+#if (NGX_THREADS)
+static void ngx_http_cx_store_thread(void *data, ngx_log_t *log);
+static void ngx_http_cx_store_thread_done(ngx_event_t *ev);
+#endif
+
+
+static MDB_env *
+ngx_http_cx_store_env(ngx_log_t *log, ngx_http_cx_main_conf_t *cmcf,
+    unsigned flags)
+{
+    int       rc;
+    MDB_env  *env;
+
+    rc = mdb_env_create(&env);
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "cx_store: mdb_env_create() failed: %s",
+                      mdb_strerror(rc));
+        return NULL;
+    }
+
+    mdb_env_set_maxdbs(env, 8);
+    mdb_env_set_mapsize(env, cmcf->store_max_size);
+
+    rc = mdb_env_open(env, (char *) cmcf->store_path.data, flags, 0600);
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "cx_store: cannot open \"%V\": %s",
+                      &cmcf->store_path, mdb_strerror(rc));
+        mdb_env_close(env);
+        return NULL;
+    }
+
+    return env;
+}
+
+
+ngx_int_t
+ngx_http_cx_store_prepare(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
+{
+    int               rc;
+    u_char           *p;
+    MDB_env          *env;
+    MDB_txn          *txn;
+    MDB_dbi           meta, responses;
+    MDB_val           key, val;
+    ngx_core_conf_t  *ccf;
+    u_char            secret[NGX_HTTP_CX_SECRET_LEN];
+    u_char            file[NGX_MAX_PATH];
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (ngx_create_dir(cmcf->store_path.data, 0700) == NGX_FILE_ERROR
+        && ngx_errno != NGX_EEXIST)
+    {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
+                      "cx_store: cannot create directory \"%V\"",
+                      &cmcf->store_path);
+        return NGX_ERROR;
+    }
+
+    env = ngx_http_cx_store_env(cycle->log, cmcf, MDB_NOTLS);
+    if (env == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = mdb_txn_begin(env, NULL, 0, &txn);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta);
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "responses", MDB_CREATE, &responses);
+    }
+
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        goto failed;
+    }
+
+    key.mv_data = "secret";
+    key.mv_size = sizeof("secret") - 1;
+
+    rc = mdb_get(txn, meta, &key, &val);
+
+    if (rc == MDB_NOTFOUND) {
+        if (ngx_http_cx_random(secret, sizeof(secret)) != NGX_OK) {
+            mdb_txn_abort(txn);
+            ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                          "cx_store: no randomness for the secret");
+            mdb_env_close(env);
+            return NGX_ERROR;
+        }
+
+        val.mv_data = secret;
+        val.mv_size = sizeof(secret);
+        rc = mdb_put(txn, meta, &key, &val, 0);
+    }
+
+    if (rc != 0 || val.mv_size < NGX_HTTP_CX_SECRET_LEN) {
+        mdb_txn_abort(txn);
+        goto failed;
+    }
+
+    if (cmcf->secret.len == 0) {
+        /* the key material outlives the transaction */
+        cmcf->secret.data = ngx_pnalloc(cycle->pool, val.mv_size);
+        if (cmcf->secret.data == NULL) {
+            mdb_txn_abort(txn);
+            mdb_env_close(env);
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(cmcf->secret.data, val.mv_data, val.mv_size);
+        cmcf->secret.len = val.mv_size;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    mdb_env_close(env);
+
+    if (geteuid() == 0) {
+        if (ngx_http_cx_store_give(cycle->log, cmcf->store_path.data,
+                                   ccf->user, ccf->group)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        p = ngx_snprintf(file, sizeof(file) - 1, "%V/data.mdb%Z",
+                         &cmcf->store_path);
+        (void) p;
+        if (ngx_http_cx_store_give(cycle->log, file, ccf->user, ccf->group)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_snprintf(file, sizeof(file) - 1, "%V/lock.mdb%Z",
+                     &cmcf->store_path);
+        if (ngx_http_cx_store_give(cycle->log, file, ccf->user, ccf->group)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+
+failed:
+
+    ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                  "cx_store: cannot prepare \"%V\": %s",
+                  &cmcf->store_path, mdb_strerror(rc));
+    mdb_env_close(env);
+    return NGX_ERROR;
+}
+
+
+/* Workers run as an unprivileged user; the master creates the files. */
+
+static ngx_int_t
+ngx_http_cx_store_give(ngx_log_t *log, u_char *path, ngx_uid_t user,
+    ngx_gid_t group)
+{
+    if (user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+        return NGX_OK;
+    }
+
+    if (chown((char *) path, user, group) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "cx_store: chown(\"%s\") failed", path);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_http_cx_store_t *
+ngx_http_cx_store_open(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
+{
+    int                   rc, dead;
+    MDB_txn              *txn;
+    ngx_http_cx_store_t  *store;
+
+    store = ngx_pcalloc(cycle->pool, sizeof(ngx_http_cx_store_t));
+    if (store == NULL) {
+        return NULL;
+    }
+
+    store->env = ngx_http_cx_store_env(cycle->log, cmcf, MDB_NOTLS);
+    if (store->env == NULL) {
+        return NULL;
+    }
+
+    /* readers killed with their process keep a slot until cleared */
+    dead = 0;
+    (void) mdb_reader_check(store->env, &dead);
+    if (dead) {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "cx_store: cleared %d stale reader slots", dead);
+    }
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "responses", 0, &store->responses);
+        if (rc == 0) {
+            rc = mdb_txn_commit(txn);
+        } else {
+            mdb_txn_abort(txn);
+        }
+    }
+
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "cx_store: cannot open databases in \"%V\": %s",
+                      &cmcf->store_path, mdb_strerror(rc));
+        mdb_env_close(store->env);
+        return NULL;
+    }
+
+    store->log = cycle->log;
+    store->path = cmcf->store_path;
+    ngx_queue_init(&store->pending);
+    ngx_queue_init(&store->batch);
+
+#if (NGX_THREADS)
+    store->thread_pool = cmcf->thread_pool;
+
+    if (store->thread_pool) {
+        store->task = ngx_thread_task_alloc(cycle->pool, 0);
+        if (store->task == NULL) {
+            mdb_env_close(store->env);
+            return NULL;
+        }
+
+        store->task->ctx = store;
+        store->task->handler = ngx_http_cx_store_thread;
+        store->task->event.data = store;
+        store->task->event.handler = ngx_http_cx_store_thread_done;
+    }
+#endif
+
+    return store;
+}
+
+
+void
+ngx_http_cx_store_close(ngx_http_cx_store_t *store)
+{
+    if (store && store->env) {
+        mdb_env_close(store->env);
+        store->env = NULL;
+    }
+}
+
+
+size_t
+ngx_http_cx_store_record_room(ngx_http_cx_write_t *w)
+{
+    ngx_cx_record_t  rec;
+
+    rec = w->fresh;
+    rec.comment.data = w->comment.data;
+    rec.comment.len = w->comment.len;
+
+    return ngx_cx_record_size(&rec);
+}
+
+
+ngx_int_t
+ngx_http_cx_store_submit(ngx_http_cx_store_t *store, ngx_http_cx_write_t *w)
+{
+    if (store == NULL || store->env == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_queue_insert_tail(&store->pending, &w->queue);
+
+    if (!store->busy) {
+        ngx_http_cx_store_start(store);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_cx_store_start(ngx_http_cx_store_t *store)
+{
+    ngx_queue_t  *q;
+
+    /* everything pending goes into one transaction */
+    while (!ngx_queue_empty(&store->pending)) {
+        q = ngx_queue_head(&store->pending);
+        ngx_queue_remove(q);
+        ngx_queue_insert_tail(&store->batch, q);
+    }
+
+    store->busy = 1;
+
+#if (NGX_THREADS)
+    if (store->task) {
+        if (ngx_thread_task_post(store->thread_pool, store->task) == NGX_OK) {
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_ALERT, store->log, 0,
+                      "cx_store: cannot post a commit to the thread pool, "
+                      "committing in the event loop");
+    }
+#endif
+
+    ngx_http_cx_store_commit(store);
+    ngx_http_cx_store_finish(store);
+}
+
+
+#if (NGX_THREADS)
+
+static void
+ngx_http_cx_store_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_cx_store_commit(data);
+}
+
+
+static void
+ngx_http_cx_store_thread_done(ngx_event_t *ev)
+{
+    ngx_http_cx_store_finish(ev->data);
+}
+
+#endif
+
+
+/* Runs in a pool thread: touches only the store's env and the batch. */
+
+static void
+ngx_http_cx_store_commit(ngx_http_cx_store_t *store)
+{
+    int                   rc, fatal;
+    MDB_txn              *txn;
+    ngx_queue_t          *q;
+    ngx_http_cx_write_t  *w;
+
+    fatal = 0;
+
+    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+
+    if (rc == 0) {
+        for (q = ngx_queue_head(&store->batch);
+             q != ngx_queue_sentinel(&store->batch) && !fatal;
+             q = ngx_queue_next(q))
+        {
+            w = ngx_queue_data(q, ngx_http_cx_write_t, queue);
+            ngx_http_cx_store_apply(txn, store->responses, w, &fatal);
+        }
+
+        if (fatal) {
+            rc = fatal;
+            mdb_txn_abort(txn);
+
+        } else {
+            rc = mdb_txn_commit(txn);
+        }
+    }
+
+    if (rc == 0) {
+        return;
+    }
+
+    /* nothing of this batch is stored */
+    for (q = ngx_queue_head(&store->batch);
+         q != ngx_queue_sentinel(&store->batch);
+         q = ngx_queue_next(q))
+    {
+        w = ngx_queue_data(q, ngx_http_cx_write_t, queue);
+        w->status = NGX_HTTP_SERVICE_UNAVAILABLE;
+        w->error = (rc == MDB_MAP_FULL) ? "store is full"
+                                        : "store unavailable";
+        w->mdb_rc = rc;
+    }
+}
+
+
+static void
+ngx_http_cx_store_apply(MDB_txn *txn, MDB_dbi dbi, ngx_http_cx_write_t *w,
+    int *fatal)
+{
+    int              rc;
+    u_char          *end;
+    MDB_val          key, val;
+    ngx_cx_record_t  rec;
+
+    key.mv_data = w->id;
+    key.mv_size = NGX_CX_PROMPT_ID_LEN;
+
+    rc = mdb_get(txn, dbi, &key, &val);
+
+    if (rc == MDB_NOTFOUND) {
+        rec = w->fresh;
+        rec.flags = 0;
+
+    } else if (rc == 0) {
+        if (ngx_cx_record_decode(val.mv_data, val.mv_size, &rec) != 0) {
+            w->status = NGX_HTTP_SERVICE_UNAVAILABLE;
+            w->error = "stored record is unreadable";
+            return;
+        }
+
+    } else {
+        *fatal = rc;
+        return;
+    }
+
+    w->status = NGX_HTTP_NO_CONTENT;
+
+    switch (w->event) {
+
+    case NGX_CX_EVENT_DISPLAY:
+        if (rec.flags & NGX_CX_REC_DISPLAYED) {
+            return;     /* a repeated display changes nothing */
+        }
+        rec.flags |= NGX_CX_REC_DISPLAYED;
+        rec.displayed_at_ms = w->now_ms;
+        break;
+
+    case NGX_CX_EVENT_ANSWER:
+        if (rec.flags & (NGX_CX_REC_ANSWERED|NGX_CX_REC_DISMISSED)) {
+            w->status = NGX_HTTP_CONFLICT;
+            w->error = (rec.flags & NGX_CX_REC_ANSWERED)
+                       ? "already answered" : "already dismissed";
+            return;
+        }
+        rec.flags |= NGX_CX_REC_ANSWERED;
+        rec.answered_at_ms = w->now_ms;
+        rec.score = w->score;
+        break;
+
+    case NGX_CX_EVENT_COMMENT:
+        if (!(rec.flags & NGX_CX_REC_ANSWERED)) {
+            w->status = NGX_HTTP_CONFLICT;
+            w->error = "no answer to comment on";
+            return;
+        }
+        if (rec.flags & NGX_CX_REC_COMMENTED) {
+            w->status = NGX_HTTP_CONFLICT;
+            w->error = "already commented";
+            return;
+        }
+        rec.flags |= NGX_CX_REC_COMMENTED;
+        rec.commented_at_ms = w->now_ms;
+        rec.comment.data = w->comment.data;
+        rec.comment.len = w->comment.len;
+        break;
+
+    case NGX_CX_EVENT_DISMISS:
+        if (rec.flags & (NGX_CX_REC_ANSWERED|NGX_CX_REC_DISMISSED)) {
+            w->status = NGX_HTTP_CONFLICT;
+            w->error = (rec.flags & NGX_CX_REC_ANSWERED)
+                       ? "already answered" : "already dismissed";
+            return;
+        }
+        rec.flags |= NGX_CX_REC_DISMISSED;
+        rec.dismissed_at_ms = w->now_ms;
+        break;
+
+    default:
+        w->status = NGX_HTTP_BAD_REQUEST;
+        w->error = "unknown event";
+        return;
+    }
+
+    /*
+     * The decoded record points into the database page that mdb_put()
+     * may reuse, so it is encoded into the request's buffer first.
+     */
+
+    if (ngx_cx_record_size(&rec) > w->buf_size) {
+        w->status = NGX_HTTP_SERVICE_UNAVAILABLE;
+        w->error = "record too large";
+        return;
+    }
+
+    end = ngx_cx_record_encode(w->buf, &rec);
+
+    val.mv_data = w->buf;
+    val.mv_size = end - w->buf;
+
+    rc = mdb_put(txn, dbi, &key, &val, 0);
+    if (rc != 0) {
+        *fatal = rc;
+    }
+}
+
+
+/* Event loop: answer everyone in the finished batch, start the next. */
+
+static void
+ngx_http_cx_store_finish(ngx_http_cx_store_t *store)
+{
+    ngx_queue_t          *q;
+    ngx_http_cx_write_t  *w;
+
+    store->busy = 0;
+
+    while (!ngx_queue_empty(&store->batch)) {
+        q = ngx_queue_head(&store->batch);
+        ngx_queue_remove(q);
+
+        w = ngx_queue_data(q, ngx_http_cx_write_t, queue);
+
+        if (w->mdb_rc) {
+            ngx_log_error(NGX_LOG_ERR, store->log, 0,
+                          "cx_store: commit to \"%V\" failed: %s%s",
+                          &store->path, mdb_strerror(w->mdb_rc),
+                          w->mdb_rc == MDB_MAP_FULL
+                          ? " (raise max_size= of cx_store)" : "");
+        }
+
+        w->done(w);
+    }
+
+    if (!ngx_queue_empty(&store->pending)) {
+        ngx_http_cx_store_start(store);
+    }
+}
+
+
+ngx_int_t
+ngx_http_cx_store_each(ngx_http_cx_store_t *store, ngx_log_t *log,
+    ngx_http_cx_store_each_pt each, void *data, ngx_uint_t *corrupt)
+{
+    int              rc;
+    MDB_txn         *txn;
+    MDB_val          key, val;
+    MDB_cursor      *cur;
+    ngx_int_t        result;
+    ngx_cx_record_t  rec;
+
+    if (store == NULL || store->env == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "cx_store: read transaction failed: %s",
+                      mdb_strerror(rc));
+        return NGX_ERROR;
+    }
+
+    rc = mdb_cursor_open(txn, store->responses, &cur);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return NGX_ERROR;
+    }
+
+    result = NGX_OK;
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (key.mv_size != NGX_CX_PROMPT_ID_LEN
+            || ngx_cx_record_decode(val.mv_data, val.mv_size, &rec) != 0)
+        {
+            (*corrupt)++;
+            continue;
+        }
+
+        if (each(data, key.mv_data, &rec) != NGX_OK) {
+            result = NGX_ERROR;
+            break;
+        }
+    }
+
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+
+    return result;
+}

@@ -1,0 +1,93 @@
+/*
+ * ngx_http_cx_store.h — durable survey responses in LMDB.
+ *
+ * One LMDB environment (a directory: data.mdb, lock.mdb) shared by all
+ * workers of all nginx generations on the node.  Databases:
+ *   meta       "secret" -> the HMAC secret when no cx_secret_file is set
+ *   responses  12-byte prompt id -> ngx_cx_record_t encoding
+ *
+ * Life cycle
+ *   ngx_http_cx_store_prepare()  master, init_module: creates the directory
+ *       and gives it to the worker user (as nginx does for its temp paths),
+ *       creates the databases, loads or generates the secret, and closes
+ *       the environment again — LMDB handles must not cross fork().
+ *       Failure is logged and leaves the site up: prompts stay off.
+ *   ngx_http_cx_store_open()     worker, init_process: opens with MDB_NOTLS
+ *       (transactions run in thread-pool threads), clears stale reader
+ *       slots left by killed processes.  NULL store = unavailable.
+ *   ngx_http_cx_store_close()    worker exit.
+ *
+ * Writes
+ *   ngx_http_cx_store_submit() queues one event.  The worker keeps at most
+ *   one commit in flight in the thread pool; events that arrive meanwhile
+ *   are committed together in the next transaction (group commit).  LMDB
+ *   syncs on commit, so w->done() runs in the event loop only when the
+ *   record is on disk (w->status NGX_HTTP_NO_CONTENT) or certainly not
+ *   stored (NGX_HTTP_CONFLICT, NGX_HTTP_SERVICE_UNAVAILABLE).
+ *   The thread touches only the ngx_http_cx_write_t and its buffer: both
+ *   must stay allocated until done() (the request pool does, since the
+ *   request is held open meanwhile).
+ *
+ * Reads
+ *   ngx_http_cx_store_each() walks every response in a read transaction
+ *   in the event loop (the report is an admin page; reads never block on
+ *   writers in LMDB).
+ */
+
+#ifndef _NGX_HTTP_CX_STORE_H_INCLUDED_
+#define _NGX_HTTP_CX_STORE_H_INCLUDED_
+
+
+#include "ngx_http_cx.h"
+#include "ngx_cx_json.h"
+
+
+typedef struct ngx_http_cx_write_s  ngx_http_cx_write_t;
+
+struct ngx_http_cx_write_s {
+    ngx_queue_t               queue;
+
+    /* in */
+    u_char                    id[NGX_CX_PROMPT_ID_LEN];
+    ngx_cx_event_e            event;
+    int                       score;
+    ngx_str_t                 comment;
+    ngx_cx_record_t           fresh;      /* fields of a new record */
+    uint64_t                  now_ms;
+    u_char                   *buf;        /* room to encode the record */
+    size_t                    buf_size;
+
+    /* out */
+    ngx_int_t                 status;
+    const char               *error;      /* for the client, with status */
+    int                       mdb_rc;     /* for the log, when not 0 */
+
+    void                    (*done)(ngx_http_cx_write_t *w);
+    void                     *data;
+};
+
+
+typedef ngx_int_t (*ngx_http_cx_store_each_pt)(void *data,
+    const u_char *id, ngx_cx_record_t *rec);
+
+
+ngx_int_t ngx_http_cx_store_prepare(ngx_cycle_t *cycle,
+    ngx_http_cx_main_conf_t *cmcf);
+ngx_http_cx_store_t *ngx_http_cx_store_open(ngx_cycle_t *cycle,
+    ngx_http_cx_main_conf_t *cmcf);
+void ngx_http_cx_store_close(ngx_http_cx_store_t *store);
+
+/* Bytes needed in w->buf for a record built from w (an upper bound). */
+size_t ngx_http_cx_store_record_room(ngx_http_cx_write_t *w);
+
+/* NGX_OK: queued, done() will run; NGX_ERROR: not queued (done() won't). */
+ngx_int_t ngx_http_cx_store_submit(ngx_http_cx_store_t *store,
+    ngx_http_cx_write_t *w);
+
+/* Calls each() per decoded record; NGX_ERROR from each() stops the walk.
+ * Records that fail to decode are skipped and counted in *corrupt. */
+ngx_int_t ngx_http_cx_store_each(ngx_http_cx_store_t *store, ngx_log_t *log,
+    ngx_http_cx_store_each_pt each, void *data, ngx_uint_t *corrupt);
+
+
+#endif /* _NGX_HTTP_CX_STORE_H_INCLUDED_ */

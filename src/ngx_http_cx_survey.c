@@ -1,0 +1,751 @@
+/*
+ * The cx_survey block: parsed like "map" (a handler per inner line), checked
+ * as a whole at its end, and rendered once per language into the JSON the
+ * widget reads, so a page that gets a prompt only copies bytes.
+ */
+
+#include "ngx_http_cx.h"
+#include "ngx_cx_json.h"
+
+
+#define NGX_HTTP_CX_TEXT_MAX  1000
+
+
+static char *ngx_http_cx_survey_line(ngx_conf_t *cf, ngx_command_t *dummy,
+    void *conf);
+static ngx_int_t ngx_http_cx_lang_tag(ngx_str_t *tag);
+static ngx_int_t ngx_http_cx_band(ngx_str_t *s);
+static ngx_int_t ngx_http_cx_text_ok(ngx_conf_t *cf, ngx_str_t *text);
+static ngx_http_cx_text_t *ngx_http_cx_survey_text(ngx_http_cx_survey_t *s,
+    ngx_uint_t kind, ngx_uint_t band, ngx_str_t *lang);
+static ngx_int_t ngx_http_cx_survey_render_lang(ngx_conf_t *cf,
+    ngx_http_cx_survey_t *survey, ngx_str_t *lang, ngx_str_t *json);
+static u_char *ngx_http_cx_json_member(u_char *p, u_char sep,
+    const char *name, ngx_str_t *value);
+static size_t ngx_http_cx_json_member_len(const char *name,
+    ngx_str_t *value);
+
+
+static ngx_str_t  ngx_http_cx_default_thanks = ngx_string("Thank you!");
+
+static const char  *ngx_http_cx_band_names[] = {
+    "", "detractor", "passive", "promoter"
+};
+
+/* primary language subtags written right to left */
+static const char  *ngx_http_cx_rtl[] = {
+    "ar", "he", "fa", "ur", "yi", "ps", "dv", "ckb", "sd", "ug", NULL
+};
+
+
+char *
+ngx_http_cx_survey_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_main_conf_t *cmcf = conf;
+
+    char                  *rv;
+    ngx_str_t             *value;
+    ngx_uint_t             i;
+    ngx_conf_t             save;
+    ngx_http_cx_survey_t  *survey;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len > NGX_CX_NAME_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_survey: a name of 1 to %d characters is "
+                           "needed", NGX_CX_NAME_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        if (!(ngx_http_cx_isalnum(value[1].data[i]) || value[1].data[i] == '_'
+              || value[1].data[i] == '-' || value[1].data[i] == '.'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cx_survey: the name \"%V\" may contain only "
+                               "letters, digits, \"_\", \"-\" and \".\"",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_http_cx_survey_find(cmcf, value[1].data, value[1].len)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_survey \"%V\" is declared twice", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    survey = ngx_array_push(&cmcf->surveys);
+    if (survey == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(survey, sizeof(ngx_http_cx_survey_t));
+
+    survey->name = value[1];
+    ngx_str_set(&survey->lang, "en");
+    survey->every = NGX_CONF_UNSET;
+    survey->file = cf->conf_file->file.name.data;
+    survey->line = cf->conf_file->line;
+
+    if (ngx_array_init(&survey->texts, cf->pool, 4,
+                       sizeof(ngx_http_cx_text_t))
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->used = 1;
+
+    save = *cf;
+    cf->handler = ngx_http_cx_survey_line;
+    cf->handler_conf = (char *) survey;
+
+    rv = ngx_conf_parse(cf, NULL);
+
+    *cf = save;
+
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (survey->type == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_survey \"%V\" has no type: add \"type nps;\", "
+                           "\"type csat;\" or \"type ces;\"", &survey->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_cx_survey_text(survey, NGX_HTTP_CX_TEXT_QUESTION, 0,
+                                &survey->lang)
+        == NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_survey \"%V\" has no question in its default "
+                           "language \"%V\": add \"question \\\"...\\\";\"",
+                           &survey->name, &survey->lang);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_cx_survey_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
+{
+    ngx_http_cx_survey_t *survey = (ngx_http_cx_survey_t *) conf;
+
+    time_t               every;
+    ngx_str_t           *value, *name, lang;
+    ngx_int_t            band;
+    ngx_uint_t           nargs, a;
+    ngx_http_cx_text_t  *text;
+
+    value = cf->args->elts;
+    name = &value[0];
+    nargs = cf->args->nelts - 1;
+
+    if (name->len == 4 && ngx_strncmp(name->data, "type", 4) == 0) {
+        if (nargs != 1) {
+            goto args;
+        }
+
+        survey->type = ngx_cx_type_from_name((char *) value[1].data,
+                                             value[1].len);
+        if (survey->type == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cx_survey \"%V\": unknown type \"%V\", the "
+                               "types are nps, csat and ces",
+                               &survey->name, &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (name->len == 4 && ngx_strncmp(name->data, "lang", 4) == 0) {
+        if (nargs != 1) {
+            goto args;
+        }
+
+        if (ngx_http_cx_lang_tag(&value[1]) != NGX_OK) {
+            goto bad_lang;
+        }
+
+        survey->lang = value[1];
+        return NGX_CONF_OK;
+    }
+
+    if (name->len == 5 && ngx_strncmp(name->data, "every", 5) == 0) {
+        if (nargs != 1) {
+            goto args;
+        }
+
+        every = ngx_parse_time(&value[1], 1);
+        if (every == (time_t) NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cx_survey \"%V\": every \"%V\" is not a "
+                               "duration such as \"90d\"",
+                               &survey->name, &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        survey->every = every;
+        return NGX_CONF_OK;
+    }
+
+    text = ngx_array_push(&survey->texts);
+    if (text == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(text, sizeof(ngx_http_cx_text_t));
+
+    /* [LANG] [BAND] TEXT [TEXT2]: options first, texts last */
+
+    a = 1;
+    ngx_str_null(&lang);
+
+    if (name->len == 8 && ngx_strncmp(name->data, "question", 8) == 0) {
+        text->kind = NGX_HTTP_CX_TEXT_QUESTION;
+        if (nargs == 2) {
+            lang = value[a++];
+        } else if (nargs != 1) {
+            goto args;
+        }
+
+    } else if (name->len == 6 && ngx_strncmp(name->data, "thanks", 6) == 0) {
+        text->kind = NGX_HTTP_CX_TEXT_THANKS;
+        if (nargs == 2) {
+            lang = value[a++];
+        } else if (nargs != 1) {
+            goto args;
+        }
+
+    } else if (name->len == 6 && ngx_strncmp(name->data, "labels", 6) == 0) {
+        text->kind = NGX_HTTP_CX_TEXT_LABELS;
+        if (nargs == 3) {
+            lang = value[a++];
+        } else if (nargs != 2) {
+            goto args;
+        }
+
+    } else if (name->len == 8 && ngx_strncmp(name->data, "followup", 8) == 0)
+    {
+        text->kind = NGX_HTTP_CX_TEXT_FOLLOWUP;
+
+        if (nargs == 3) {
+            lang = value[a++];
+        }
+
+        if (nargs == 2 || nargs == 3) {
+            band = ngx_http_cx_band(&value[a]);
+            if (band != NGX_ERROR) {
+                text->band = band;
+                a++;
+            } else if (nargs == 2) {
+                lang = value[a++];
+            } else {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "cx_survey \"%V\": unknown follow-up band "
+                                   "\"%V\", the bands are detractor, passive "
+                                   "and promoter", &survey->name, &value[a]);
+                return NGX_CONF_ERROR;
+            }
+
+        } else if (nargs != 1) {
+            goto args;
+        }
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_survey \"%V\": unknown setting \"%V\"; the "
+                           "settings are type, question, followup, labels, "
+                           "thanks, lang and every", &survey->name, name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (lang.data) {
+        if (ngx_http_cx_lang_tag(&lang) != NGX_OK) {
+            value[1] = lang;
+            goto bad_lang;
+        }
+    }
+
+    text->lang = lang.data ? lang : survey->lang;
+
+    text->text = value[a++];
+    if (ngx_http_cx_text_ok(cf, &text->text) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (text->kind == NGX_HTTP_CX_TEXT_LABELS) {
+        text->text2 = value[a];
+        if (ngx_http_cx_text_ok(cf, &text->text2) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (lang.data == NULL) {
+        /* untagged texts follow "lang" even when it comes later */
+        text->lang.len = 0;
+    }
+
+    if (ngx_http_cx_survey_text(survey, text->kind, text->band, &text->lang)
+        != text)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_survey \"%V\": \"%V\" is given twice for the "
+                           "same language", &survey->name, name);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+args:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "cx_survey \"%V\": wrong number of arguments for "
+                       "\"%V\"; the forms are: type nps|csat|ces; "
+                       "question [LANG] TEXT; followup [LANG] [BAND] TEXT; "
+                       "labels [LANG] LOW HIGH; thanks [LANG] TEXT; "
+                       "lang LANG; every DURATION", &survey->name, name);
+    return NGX_CONF_ERROR;
+
+bad_lang:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "cx_survey \"%V\": \"%V\" is not a language tag such "
+                       "as \"en\", \"tr\" or \"pt-BR\"",
+                       &survey->name, &value[1]);
+    return NGX_CONF_ERROR;
+}
+
+
+/* a BCP 47 tag, simplified: 2-3 letters, then -subtags; made lowercase */
+
+static ngx_int_t
+ngx_http_cx_lang_tag(ngx_str_t *tag)
+{
+    ngx_uint_t  i, run;
+
+    if (tag->len < 2 || tag->len > NGX_CX_LANG_MAX) {
+        return NGX_ERROR;
+    }
+
+    run = 0;
+
+    for (i = 0; i < tag->len; i++) {
+        if (tag->data[i] == '-') {
+            if (run == 0 || i == tag->len - 1) {
+                return NGX_ERROR;
+            }
+            run = 0;
+            continue;
+        }
+
+        if (!ngx_http_cx_isalnum(tag->data[i])) {
+            return NGX_ERROR;
+        }
+
+        tag->data[i] = ngx_tolower(tag->data[i]);
+        run++;
+    }
+
+    /* the primary subtag is letters only */
+    for (i = 0; i < tag->len && tag->data[i] != '-'; i++) {
+        if (!(tag->data[i] >= 'a' && tag->data[i] <= 'z') || i >= 3) {
+            return NGX_ERROR;
+        }
+    }
+
+    return (i >= 2) ? NGX_OK : NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_cx_band(ngx_str_t *s)
+{
+    ngx_uint_t  i;
+
+    for (i = 1; i < 4; i++) {
+        if (s->len == ngx_strlen(ngx_http_cx_band_names[i])
+            && ngx_strncmp(s->data, ngx_http_cx_band_names[i], s->len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_cx_text_ok(ngx_conf_t *cf, ngx_str_t *text)
+{
+    if (text->len == 0 || text->len > NGX_HTTP_CX_TEXT_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_survey: texts must be 1 to %d bytes long",
+                           NGX_HTTP_CX_TEXT_MAX);
+        return NGX_ERROR;
+    }
+
+    if (!ngx_cx_utf8_valid(text->data, text->len, NULL)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_survey: the text \"%V\" is not valid UTF-8",
+                           text);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* The text of a kind in a language; an empty lang means the default. */
+
+static ngx_http_cx_text_t *
+ngx_http_cx_survey_text(ngx_http_cx_survey_t *s, ngx_uint_t kind,
+    ngx_uint_t band, ngx_str_t *lang)
+{
+    ngx_str_t            *tl;
+    ngx_uint_t            i;
+    ngx_http_cx_text_t   *text;
+
+    text = s->texts.elts;
+
+    for (i = 0; i < s->texts.nelts; i++) {
+        if (text[i].kind != kind || text[i].band != band) {
+            continue;
+        }
+
+        tl = text[i].lang.len ? &text[i].lang : &s->lang;
+
+        if ((lang->len == 0 ? s->lang.len : lang->len) == tl->len
+            && ngx_memcmp(lang->len ? lang->data : s->lang.data,
+                          tl->data, tl->len) == 0)
+        {
+            return &text[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+ngx_http_cx_survey_t *
+ngx_http_cx_survey_find(ngx_http_cx_main_conf_t *cmcf, u_char *name,
+    size_t len)
+{
+    ngx_uint_t             i;
+    ngx_http_cx_survey_t  *survey;
+
+    survey = cmcf->surveys.elts;
+
+    for (i = 0; i < cmcf->surveys.nelts; i++) {
+        if (survey[i].name.len == len
+            && ngx_strncmp(survey[i].name.data, name, len) == 0)
+        {
+            return &survey[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+ngx_int_t
+ngx_http_cx_survey_render(ngx_conf_t *cf, ngx_http_cx_survey_t *survey)
+{
+    ngx_str_t                 *lang;
+    ngx_uint_t                 i, j;
+    ngx_http_cx_text_t        *text;
+    ngx_http_cx_rendering_t   *rd;
+
+    if (ngx_array_init(&survey->renderings, cf->pool, 2,
+                       sizeof(ngx_http_cx_rendering_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the default language first: it is the fallback */
+
+    rd = ngx_array_push(&survey->renderings);
+    if (rd == NULL) {
+        return NGX_ERROR;
+    }
+
+    rd->lang = survey->lang;
+
+    text = survey->texts.elts;
+
+    for (i = 0; i < survey->texts.nelts; i++) {
+        lang = text[i].lang.len ? &text[i].lang : &survey->lang;
+
+        rd = survey->renderings.elts;
+        for (j = 0; j < survey->renderings.nelts; j++) {
+            if (rd[j].lang.len == lang->len
+                && ngx_strncmp(rd[j].lang.data, lang->data, lang->len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j < survey->renderings.nelts) {
+            continue;
+        }
+
+        rd = ngx_array_push(&survey->renderings);
+        if (rd == NULL) {
+            return NGX_ERROR;
+        }
+
+        rd->lang = *lang;
+    }
+
+    rd = survey->renderings.elts;
+    for (j = 0; j < survey->renderings.nelts; j++) {
+        if (ngx_http_cx_survey_render_lang(cf, survey, &rd[j].lang,
+                                           &rd[j].json)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_cx_survey_render_lang(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
+    ngx_str_t *lang, ngx_str_t *json)
+{
+    u_char              *p;
+    size_t               len;
+    ngx_str_t            dir, *thanks;
+    ngx_uint_t           i, band, bands;
+    ngx_http_cx_text_t  *q, *labels, *followup, *by_band[4];
+
+#define ngx_http_cx_pick(kind, band)                                        \
+    (ngx_http_cx_survey_text(survey, kind, band, lang)                      \
+     ? ngx_http_cx_survey_text(survey, kind, band, lang)                    \
+     : ngx_http_cx_survey_text(survey, kind, band, &survey->lang))
+
+    q = ngx_http_cx_pick(NGX_HTTP_CX_TEXT_QUESTION, 0);
+    labels = ngx_http_cx_pick(NGX_HTTP_CX_TEXT_LABELS, 0);
+    followup = ngx_http_cx_pick(NGX_HTTP_CX_TEXT_FOLLOWUP, 0);
+
+    bands = 0;
+    for (band = 1; band < 4; band++) {
+        by_band[band] = ngx_http_cx_pick(NGX_HTTP_CX_TEXT_FOLLOWUP, band);
+        bands += (by_band[band] != NULL);
+    }
+
+    thanks = ngx_http_cx_pick(NGX_HTTP_CX_TEXT_THANKS, 0)
+             ? &ngx_http_cx_pick(NGX_HTTP_CX_TEXT_THANKS, 0)->text
+             : &ngx_http_cx_default_thanks;
+
+#undef ngx_http_cx_pick
+
+    ngx_str_set(&dir, "ltr");
+    for (i = 0; ngx_http_cx_rtl[i]; i++) {
+        len = ngx_strlen(ngx_http_cx_rtl[i]);
+        if (lang->len >= len
+            && ngx_strncmp(lang->data, ngx_http_cx_rtl[i], len) == 0
+            && (lang->len == len || lang->data[len] == '-'))
+        {
+            ngx_str_set(&dir, "rtl");
+            break;
+        }
+    }
+
+    len = ngx_http_cx_json_member_len("lang", lang)
+          + ngx_http_cx_json_member_len("dir", &dir)
+          + ngx_http_cx_json_member_len("question", &q->text)
+          + ngx_http_cx_json_member_len("thanks", thanks);
+
+    if (labels) {
+        len += sizeof(",\"labels\":[\"\",\"\"]")
+               + ngx_cx_json_escape_len(labels->text.data, labels->text.len)
+               + ngx_cx_json_escape_len(labels->text2.data,
+                                        labels->text2.len);
+    }
+
+    if (followup) {
+        len += ngx_http_cx_json_member_len("followup", &followup->text);
+    }
+
+    if (bands) {
+        len += sizeof(",\"followup_by_band\":{}");
+        for (band = 1; band < 4; band++) {
+            if (by_band[band]) {
+                len += ngx_http_cx_json_member_len(
+                           ngx_http_cx_band_names[band],
+                           &by_band[band]->text);
+            }
+        }
+    }
+
+    p = ngx_pnalloc(cf->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    json->data = p;
+
+    p = ngx_http_cx_json_member(p, 0, "lang", lang);
+    p = ngx_http_cx_json_member(p, ',', "dir", &dir);
+    p = ngx_http_cx_json_member(p, ',', "question", &q->text);
+
+    if (labels) {
+        p = ngx_cpymem(p, ",\"labels\":[\"", sizeof(",\"labels\":[\"") - 1);
+        p = ngx_cx_json_escape(p, labels->text.data, labels->text.len);
+        p = ngx_cpymem(p, "\",\"", 3);
+        p = ngx_cx_json_escape(p, labels->text2.data, labels->text2.len);
+        p = ngx_cpymem(p, "\"]", 2);
+    }
+
+    if (followup) {
+        p = ngx_http_cx_json_member(p, ',', "followup", &followup->text);
+    }
+
+    if (bands) {
+        p = ngx_cpymem(p, ",\"followup_by_band\":{",
+                       sizeof(",\"followup_by_band\":{") - 1);
+        i = 0;
+        for (band = 1; band < 4; band++) {
+            if (by_band[band]) {
+                p = ngx_http_cx_json_member(p, i++ ? ',' : 0,
+                                            ngx_http_cx_band_names[band],
+                                            &by_band[band]->text);
+            }
+        }
+        *p++ = '}';
+    }
+
+    p = ngx_http_cx_json_member(p, ',', "thanks", thanks);
+
+    json->len = p - json->data;
+
+    return NGX_OK;
+}
+
+
+static size_t
+ngx_http_cx_json_member_len(const char *name, ngx_str_t *value)
+{
+    return sizeof(",\"\":\"\"") - 1 + ngx_strlen(name)
+           + ngx_cx_json_escape_len(value->data, value->len);
+}
+
+
+static u_char *
+ngx_http_cx_json_member(u_char *p, u_char sep, const char *name,
+    ngx_str_t *value)
+{
+    if (sep) {
+        *p++ = sep;
+    }
+
+    *p++ = '"';
+    p = ngx_cpymem(p, name, ngx_strlen(name));
+    *p++ = '"';
+    *p++ = ':';
+    *p++ = '"';
+    p = ngx_cx_json_escape(p, value->data, value->len);
+    *p++ = '"';
+
+    return p;
+}
+
+
+/*
+ * Accept-Language: the survey language with the highest q that matches a
+ * listed range exactly or by its primary subtag ("tr-TR" finds "tr").
+ */
+
+ngx_http_cx_rendering_t *
+ngx_http_cx_survey_pick(ngx_http_request_t *r, ngx_http_cx_survey_t *survey)
+{
+    u_char                   *p, *last, *tag, *tag_end;
+    size_t                    len, plen;
+    ngx_uint_t                i, q, best_q, best;
+    ngx_table_elt_t          *h;
+    ngx_http_cx_rendering_t  *rd;
+
+    rd = survey->renderings.elts;
+
+#if (NGX_HTTP_HEADERS)
+    h = r->headers_in.accept_language;
+#else
+    h = NULL;
+#endif
+
+    if (h == NULL || survey->renderings.nelts == 1) {
+        return &rd[0];
+    }
+
+    best = 0;
+    best_q = 0;
+    p = h->value.data;
+    last = p + h->value.len;
+
+    while (p < last) {
+        while (p < last && (*p == ' ' || *p == ',' || *p == '\t')) {
+            p++;
+        }
+
+        tag = p;
+        while (p < last && *p != ',' && *p != ';' && *p != ' ') {
+            p++;
+        }
+        tag_end = p;
+
+        q = 1000;
+
+        while (p < last && *p != ',') {
+            if (*p == 'q' && p + 1 < last && p[1] == '=') {
+                p += 2;
+                q = 0;
+                if (p < last && *p == '1') {
+                    q = 1000;
+                } else if (p + 1 < last && *p == '0' && p[1] == '.') {
+                    p += 2;
+                    for (i = 100; i > 0 && p < last && ngx_http_cx_isdigit(*p); i /= 10)
+                    {
+                        q += (*p++ - '0') * i;
+                    }
+                }
+                continue;
+            }
+            p++;
+        }
+
+        len = tag_end - tag;
+        if (len == 0 || q <= best_q) {
+            continue;
+        }
+
+        for (i = 0; i < survey->renderings.nelts; i++) {
+            for (plen = 0; plen < rd[i].lang.len
+                           && rd[i].lang.data[plen] != '-'; plen++)
+            { /* void */ }
+
+            if ((len == rd[i].lang.len
+                 && ngx_strncasecmp(tag, rd[i].lang.data, len) == 0)
+                || (len >= plen && ngx_strncasecmp(tag, rd[i].lang.data,
+                                                   plen) == 0
+                    && (len == plen || tag[plen] == '-')))
+            {
+                best = i;
+                best_q = q;
+                break;
+            }
+        }
+    }
+
+    return &rd[best];
+}

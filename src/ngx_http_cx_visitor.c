@@ -1,0 +1,167 @@
+/*
+ * Visitors: a random first-party id in a signed cookie, so that any node
+ * with the same secret recognises the visitor without shared state.  A
+ * cookie that does not verify is simply a new visitor, never an error.
+ */
+
+#include <sys/random.h>
+
+#include "ngx_http_cx.h"
+
+
+ngx_int_t
+ngx_http_cx_random(void *buf, size_t len)
+{
+    u_char   *p;
+    ssize_t   n;
+
+    p = buf;
+
+    while (len) {
+        /* GRND_NONBLOCK: fail closed rather than stall the event loop */
+        n = getrandom(p, len, GRND_NONBLOCK);
+
+        if (n <= 0) {
+            if (n == -1 && errno == EINTR) {
+                continue;
+            }
+            return NGX_ERROR;
+        }
+
+        p += n;
+        len -= n;
+    }
+
+    return NGX_OK;
+}
+
+
+/* Separate keys per use, so that no signed value can stand for another. */
+
+ngx_int_t
+ngx_http_cx_keys_init(ngx_log_t *log, ngx_http_cx_main_conf_t *cmcf)
+{
+    u_char  key[32];
+
+    cmcf->keys_ready = 0;
+
+    if (cmcf->secret.len < NGX_HTTP_CX_SECRET_MIN) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "ngx_cx: no secret (neither cx_secret_file nor the "
+                      "store): no prompts are offered");
+        return NGX_ERROR;
+    }
+
+    ngx_cx_hmac_sha256(cmcf->secret.data, cmcf->secret.len,
+                       "ngx_cx token v1", sizeof("ngx_cx token v1") - 1, key);
+    ngx_cx_hmac_key_init(&cmcf->token_key, key, sizeof(key));
+
+    ngx_cx_hmac_sha256(cmcf->secret.data, cmcf->secret.len,
+                       "ngx_cx cookie v1", sizeof("ngx_cx cookie v1") - 1,
+                       key);
+    ngx_cx_hmac_key_init(&cmcf->cookie_key, key, sizeof(key));
+
+    ngx_cx_hmac_sha256(cmcf->secret.data, cmcf->secret.len,
+                       "ngx_cx sample v1", sizeof("ngx_cx sample v1") - 1,
+                       key);
+    cmcf->sample_seed = (uint32_t) key[0] << 24 | key[1] << 16
+                        | key[2] << 8 | key[3];
+
+    ngx_explicit_memzero(key, sizeof(key));
+
+    cmcf->keys_ready = 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Fills *visitor from the request's cookie, or makes a new visitor.
+ * NGX_OK either way; NGX_ERROR only when no randomness is available.
+ */
+
+ngx_int_t
+ngx_http_cx_visitor_get(ngx_http_request_t *r, ngx_http_cx_main_conf_t *cmcf,
+    ngx_http_cx_visitor_t *visitor)
+{
+    ngx_str_t  value;
+
+#if (nginx_version >= 1023000)
+    if (ngx_http_parse_multi_header_lines(r, r->headers_in.cookie,
+                                          &cmcf->cookie_name, &value)
+        != NULL)
+#else
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
+                                          &cmcf->cookie_name, &value)
+        != NGX_DECLINED)
+#endif
+    {
+        if (ngx_cx_visitor_decode(&cmcf->cookie_key, value.data, value.len,
+                                  &visitor->v)
+            == 0)
+        {
+            visitor->is_new = 0;
+            return NGX_OK;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "cx: visitor cookie does not verify, "
+                      "treating as a new visitor");
+    }
+
+    if (ngx_http_cx_random(visitor->v.id, sizeof(visitor->v.id)) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
+                      "cx: getrandom() failed");
+        return NGX_ERROR;
+    }
+
+    visitor->v.first_seen = (uint32_t) ngx_time();
+    visitor->is_new = 1;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_cx_visitor_set_cookie(ngx_http_request_t *r,
+    ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_visitor_t *visitor)
+{
+    u_char           *p;
+    size_t            n;
+    ngx_table_elt_t  *h;
+
+    p = ngx_pnalloc(r->pool, cmcf->cookie_name.len + 1 + NGX_CX_COOKIE_MAX
+                             + cmcf->cookie_attrs.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Set-Cookie");
+    h->value.data = p;
+
+    p = ngx_cpymem(p, cmcf->cookie_name.data, cmcf->cookie_name.len);
+    *p++ = '=';
+
+    n = ngx_cx_visitor_encode(p, NGX_CX_COOKIE_MAX, &cmcf->cookie_key,
+                              &visitor->v);
+    if (n == 0) {
+        h->hash = 0;
+        return NGX_ERROR;
+    }
+
+    p += n;
+    p = ngx_cpymem(p, cmcf->cookie_attrs.data, cmcf->cookie_attrs.len);
+
+    h->value.len = p - h->value.data;
+
+    return NGX_OK;
+}

@@ -1,0 +1,812 @@
+/*
+ * Unit tests for ngx_cx_scan.
+ *
+ * Documents are written with an '@' right before the real </body> (the test
+ * strips it and expects that offset); a document without '@' has none.
+ * Every document is fed whole, one byte per call, split in two at every
+ * position, and in pseudo-random chunks; all must agree, and while
+ * streaming, ngx_cx_scan_hold_from() must never release a byte of the tag
+ * that is found later.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ngx_cx_scan.h"
+
+
+#define NONE  UINT64_MAX
+#define MAXDOC  4096
+
+
+typedef struct {
+    unsigned char  buf[MAXDOC];
+    size_t         len;
+    uint64_t       expect;
+} doc_t;
+
+
+static void
+doc_prepare(doc_t *d, const char *marked, size_t mlen)
+{
+    size_t  i;
+
+    assert_true(mlen < MAXDOC);
+
+    d->len = 0;
+    d->expect = NONE;
+
+    for (i = 0; i < mlen; i++) {
+        if (marked[i] == '@') {
+            assert_true(d->expect == NONE);     /* one marker per document */
+            d->expect = d->len;
+            continue;
+        }
+        d->buf[d->len++] = (unsigned char) marked[i];
+    }
+}
+
+
+static const char  *cur_doc;
+static const char  *cur_mode;
+
+static void
+report(uint64_t got, uint64_t want)
+{
+    print_error("document: \"%s\"\nmode: %s\nwant %lld, got %lld\n",
+                cur_doc, cur_mode,
+                want == NONE ? -1LL : (long long) want,
+                got == NONE ? -1LL : (long long) got);
+}
+
+#define expect_offset(got, want)                                             \
+    do {                                                                     \
+        if ((got) != (want)) {                                               \
+            report(got, want);                                               \
+            fail();                                                          \
+        }                                                                    \
+    } while (0)
+
+
+/* The hold invariants that make streaming safe, checked before FOUND. */
+
+static void
+check_hold(const ngx_cx_scan_t *s, uint64_t fed, uint64_t expect)
+{
+    uint64_t  h;
+
+    h = ngx_cx_scan_hold_from(s);
+
+    if (h > fed || fed - h > 6 || (expect != NONE && h > expect)) {
+        print_error("document: \"%s\"\nmode: %s\nfed %llu hold_from %llu "
+                    "expect %lld\n", cur_doc, cur_mode,
+                    (unsigned long long) fed, (unsigned long long) h,
+                    expect == NONE ? -1LL : (long long) expect);
+        fail();
+    }
+}
+
+
+/*
+ * Feed `len` bytes in chunks whose sizes come from `next_chunk`; returns
+ * the offset found or NONE. Checks hold invariants after each MORE, and
+ * that FOUND comes exactly with the chunk holding the terminator.
+ */
+
+typedef size_t (*chunker_t)(size_t done, size_t left, void *arg);
+
+static uint64_t
+run(const unsigned char *buf, size_t len, uint64_t expect, chunker_t next,
+    void *arg)
+{
+    int            rc;
+    size_t         done, n;
+    uint64_t       at, at2;
+    ngx_cx_scan_t  s;
+
+    ngx_cx_scan_init(&s);
+    done = 0;
+
+    while (done < len) {
+        n = next(done, len - done, arg);
+        at = NONE;
+        rc = ngx_cx_scan_feed(&s, buf + done, n, &at);
+
+        if (rc == NGX_CX_SCAN_FOUND) {
+            /* the terminator (6 bytes after '<') lies in this chunk */
+            if (!(at + 6 >= done && at + 6 < done + n)) {
+                report(at, expect);
+                print_error("FOUND in chunk [%zu, %zu)\n", done, done + n);
+                fail();
+            }
+
+            /* FOUND sticks, whatever is fed next */
+            at2 = NONE;
+            assert_int_equal(ngx_cx_scan_feed(&s, (const unsigned char *)
+                                              "</body>", 7, &at2),
+                             NGX_CX_SCAN_FOUND);
+            assert_true(at2 == at);
+            at2 = NONE;
+            assert_int_equal(ngx_cx_scan_feed(&s, NULL, 0, &at2),
+                             NGX_CX_SCAN_FOUND);
+            assert_true(at2 == at);
+            return at;
+        }
+
+        assert_int_equal(rc, NGX_CX_SCAN_MORE);
+        assert_true(at == NONE);        /* untouched on MORE */
+        done += n;
+        check_hold(&s, done, expect);
+    }
+
+    assert_true(ngx_cx_scan_hold_from(&s) <= len);
+    return NONE;
+}
+
+
+static size_t
+chunk_whole(size_t done, size_t left, void *arg)
+{
+    (void) done;
+    (void) arg;
+    return left;
+}
+
+static size_t
+chunk_one(size_t done, size_t left, void *arg)
+{
+    (void) done;
+    (void) left;
+    (void) arg;
+    return 1;
+}
+
+static size_t
+chunk_split(size_t done, size_t left, void *arg)
+{
+    size_t  at = *(size_t *) arg;
+
+    if (done < at) {
+        return at - done;
+    }
+    return left;
+}
+
+static size_t
+chunk_random(size_t done, size_t left, void *arg)
+{
+    size_t    n;
+    uint32_t  *seed = arg;
+
+    (void) done;
+    *seed = *seed * 1103515245u + 12345u;
+    n = 1 + (*seed >> 16) % 9;
+    return n < left ? n : left;
+}
+
+
+static void
+check_doc_len(const char *marked, size_t mlen)
+{
+    size_t    k;
+    uint32_t  seed;
+    uint64_t  got;
+    doc_t     d;
+
+    doc_prepare(&d, marked, mlen);
+    cur_doc = marked;
+
+    cur_mode = "whole";
+    got = run(d.buf, d.len, d.expect, chunk_whole, NULL);
+    expect_offset(got, d.expect);
+
+    cur_mode = "one byte per call";
+    got = run(d.buf, d.len, d.expect, chunk_one, NULL);
+    expect_offset(got, d.expect);
+
+    cur_mode = "two chunks";
+    for (k = 0; k <= d.len; k++) {
+        got = run(d.buf, d.len, d.expect, chunk_split, &k);
+        if (got != d.expect) {
+            print_error("split at %zu\n", k);
+        }
+        expect_offset(got, d.expect);
+    }
+
+    cur_mode = "random chunks";
+    for (seed = 1; seed <= 8; seed++) {
+        uint32_t  st = seed;
+
+        got = run(d.buf, d.len, d.expect, chunk_random, &st);
+        expect_offset(got, d.expect);
+    }
+}
+
+static void
+check_doc(const char *marked)
+{
+    check_doc_len(marked, strlen(marked));
+}
+
+static void
+check_docs(const char *const *docs, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        check_doc(docs[i]);
+    }
+}
+
+#define CHECK_DOCS(a)  check_docs(a, sizeof(a) / sizeof(a[0]))
+
+
+/* ---- the cases ---------------------------------------------------- */
+
+static void
+test_simple_page(void **state)
+{
+    static const char *const  docs[] = {
+        "<!DOCTYPE html>\n<html><head><title>T</title></head>\n"
+        "<body><p>Hello</p>@</body>\n</html>\n",
+        "@</body>",
+        "x@</body>",
+        "<body>@</body>",
+        "<p>a < b and c > d</p>@</body>",
+        "<@</body>",
+        "<<@</body>",
+        "a <3 b@</body>",
+        "</>@</body>",
+        "<p/>@</body>",
+        "<img src=x alt=y/>@</body>",
+        "<div\nclass=\"a\"\n>@</body>",
+        "<a href=/x/y>link</a>@</body>",
+        "<p>caf\xc3\xa9 \xff\xfe</p>@</body>",
+        "<scripts>@</body>",
+        "<script-x>@</body></script-x>",
+        "<stylesheet>@</body>",
+        "<titles>@</body>",
+        "<templates>@</body>",
+        "<plaintexts>@</body>",
+        "<xmp1>@</body>",
+    };
+
+    (void) state;
+    CHECK_DOCS(docs);
+}
+
+static void
+test_no_body(void **state)
+{
+    static const char *const  docs[] = {
+        "",
+        "<",
+        "</",
+        "</b",
+        "</body",
+        "<div hx-swap=\"outerHTML\"><p>partial</p></div>",
+        "<html><body><p>no end tag</p></html>",
+        "plain text with no markup at all",
+        "< /body>",
+        "<\\/body>",
+        "&lt;/body&gt;",
+    };
+
+    (void) state;
+    CHECK_DOCS(docs);
+}
+
+static void
+test_comments(void **state)
+{
+    static const char *const  docs[] = {
+        "<!-- </body> -->@</body>",
+        "<!--</body>-->@</body>",
+        "<!---->@</body>",
+        "<!-->@</body>",
+        "<!--->@</body>",
+        "<!-- a --!>@</body>",
+        "<!-- -- > </body> - -> --!x </body> -->@</body>",
+        "<!-- --- </body> --->@</body>",
+        "<!-- <!-- </body> -->@</body>",
+        "<!-- a -- b </body> c -->@</body>",
+        "<!-- unterminated </body>",
+        "<!-- ---!>@</body> -->",
+        "<!-- -\n- </body> -->@</body>",
+    };
+
+    (void) state;
+    CHECK_DOCS(docs);
+
+    /* "<!--!-->" is one comment ending at "-->", so the tag after counts */
+    check_doc("<!--!--> @</body>");
+}
+
+static void
+test_bogus_and_doctype(void **state)
+{
+    static const char *const  docs[] = {
+        "<? </body> ?>@</body>",
+        "<?php echo '</body'; ?>@</body>",
+        "<!x </body>@</body>",
+        "<! </body>@</body>",
+        "<!>@</body>",
+        "<!->@</body>",
+        "<!- </body>@</body>",
+        "</ </body>@</body>",
+        "</1 </body>@</body>",
+        "</1</body>@</body>",
+        "</?x </body>@</body>",
+        "<!DOCTYPE html \"</body \"><html>@</body>",
+        "<!doctype html PUBLIC \"-//W3C//DTD </body\" >@</body>",
+        "<![CDATA[ </body> ]]>@</body>",
+        "<![CDATA[ </body ]]>@</body>",
+    };
+
+    (void) state;
+    CHECK_DOCS(docs);
+
+    /* a DOCTYPE ends at its first '>' */
+    check_doc("<!DOCTYPE html>@</body>");
+}
+
+static void
+test_script(void **state)
+{
+    static const char *const  docs[] = {
+        "<script>var s = \"</body>\";</script>@</body>",
+        "<script>var s = '</bo' + 'dy>';</script>@</body>",
+        "<script type=\"module\">a='</body>'</script>@</body>",
+        "<SCRIPT>x='</body>'</SCRIPT>@</body>",
+        "<script>x='</body>'</sCrIpT >@</body>",
+        "<script>x='</body>'</script\t>@</body>",
+        "<script>x='</body>'</script/>@</body>",
+        "<script>a</scriptx></body></script>@</body>",
+        "<script>a</scrip></body></script>@</body>",
+        "<script>a</ script></body></script>@</body>",
+        "<script>a</script>@</body>",
+        "<script/>\"</body>\"</script>@</body>",
+        "<script src=x />var a=\"</body>\"</script>@</body>",
+        "<script src=\"a>b\">'</body>'</script>@</body>",
+        "<script>if (a<b && c</d) x='</body>';</script>@</body>",
+        "<script>x='</body>'",
+        "<script>x='</body>'</script title='</body>'>@</body>",
+        "<script>x='</body>'</script data-a=\"></body>\">@</body>",
+        /* escape states: <!-- ... --> with an inner <script> </script> */
+        "<script><!--\ndocument.write('<script src=a></script>');\n"
+        "var x='</body>';\n//--></script>@</body>",
+        "<script><!--</script>@</body>",
+        "<script><!-- <script> </script> </body> --> </script>@</body>",
+        "<script><!-- <scripts> </script>@</body>",
+        "<script><!-- <script>--></script>@</body>",
+        "<script><!--><script></script>@</body>",
+        "<script><!---><script></script>@</body>",
+        "<script><!-- - -> <script></script> -- > </body> --></script>"
+        "@</body>",
+        "<script><! -- <script></script>@</body>",
+        "<script><!-- <script/</script> x --></script>@</body>",
+        "<script><!-- <script></script/ </body> --></script>@</body>",
+        "<script><!-- <script></scriptx></body>--></script>@</body>",
+        "<script>a<!b</script>@</body>",
+        "<script>a<!-b</script>@</body>",
+    };
+
+    (void) state;
+    CHECK_DOCS(docs);
+}
+
+static void
+test_rawtext_rcdata(void **state)
+{
+    static const char *const  docs[] = {
+        "<style>a::after{content:'</body>'}</style>@</body>",
+        "<STYLE media=all>/* </body> */</Style>@</body>",
+        "<style>x</styl></body></style>@</body>",
+        "<textarea></body></textarea>@</body>",
+        "<textarea><!-- </textarea>@</body>",
+        "<title></body></title>@</body>",
+        "<title><script></title>@</body>",
+        "<xmp></body></xmp>@</body>",
+        "<iframe></body></iframe>@</body>",
+        "<noembed></body></noembed>@</body>",
+        "<noframes></body></noframes>@</body>",
+        "<noscript></body></noscript>@</body>",
+        "<noscript><!-- </noscript>@</body>",
+        "<style></script></body></style>@</body>",
+        "<textarea></title></body></textarea>@</body>",
+        "<style><!-- </style>@</body>",
+        "<title/></body></title>@</body>",
+        "<plaintext></body></plaintext></body>",
+        "<PlainText>",
+        "<style>x",
+    };
+
+    (void) state;
+    CHECK_DOCS(docs);
+}
+
+static void
+test_template(void **state)
+{
+    static const char *const  docs[] = {
+        "<template></body></template>@</body>",
+        "<template><p></body></p></template>@</body>",
+        "<template><template></template></body></template>@</body>",
+        "<template><template></body></template></template>@</body>",
+        "<TEMPLATE id=t></body></Template >@</body>",
+        "</template></template>@</body>",
+        "</template><template></body></template>@</body>",
+        "<template><script>'</template>'</script></body></template>@</body>",
+        "<template><!--</template>--></body></template>@</body>",
+        "<template><div title=\"</template>\"></body></template>@</body>",
+        "<template></templatex></body></template>@</body>",
+        "<template/></body></template>@</body>",
+        "<template>no end </body>",
+        "<template><style></template></style></body></template>@</body>",
+    };
+
+    (void) state;
+    CHECK_DOCS(docs);
+}
+
+static void
+test_attributes(void **state)
+{
+    static const char *const  docs[] = {
+        "<div data-x=\"</body>\">@</body>",
+        "<a title='a > </body>'>@</body>",
+        "<a title = \"</body>\">@</body>",
+        "<a title\n=\n'</body>'>@</body>",
+        "<a title=</body>>@</body>",
+        "<a title=x</body>@</body>",
+        "<a b=\"1\"c=\"</body>\">@</body>",
+        "<a b='\"' c=\"'</body>\">@</body>",
+        "<a x\"y=\"</body>\">@</body>",
+        "<a =\"</body>\">@</body>",
+        "<a ==\">\" </body>@</body>",
+        "<a \"</body>\">@</body>",
+        "<a '</body>'>@</body>",
+        "<a b \"</body>\"@</body>",
+        "<a b=\"x\"/>@</body>",
+        "<a / title=\"</body>\">@</body>",
+        "<a title=\"</body>",
+        "<div title=\"></body>\"",
+        "</div title=\"</body>\">@</body>",
+        "</p class='</body>'>@</body>",
+        "<a b=>@</body>",
+        "<a b= >@</body>",
+        "<img src=\"x.png\" alt=\"</body>\"/>@</body>",
+    };
+
+    (void) state;
+    CHECK_DOCS(docs);
+}
+
+static void
+test_case_and_whitespace(void **state)
+{
+    static const char *const  docs[] = {
+        "@</BODY>",
+        "@</Body >",
+        "@</body\t>",
+        "@</body\n>",
+        "@</body\f>",
+        "@</body\r>",
+        "@</body >",
+        "@</body/>",
+        "@</bOdY foo=bar>",
+        "@</body title=\"x\">",
+        "p@</body   \n\n",
+    };
+
+    (void) state;
+    CHECK_DOCS(docs);
+
+    /* "@</body" without terminator: not complete yet */
+    {
+        doc_t  d;
+
+        doc_prepare(&d, "@</body", 7);
+        cur_doc = "</body";
+        cur_mode = "no terminator";
+        expect_offset(run(d.buf, d.len, d.expect, chunk_whole, NULL), NONE);
+    }
+}
+
+static void
+test_not_body(void **state)
+{
+    static const char *const  docs[] = {
+        "</bodyx>",
+        "</body1>",
+        "</bod>",
+        "</bodyy >",
+        "</b ody>",
+        "</body-x>",
+        "</body.>",
+        "</body\v>",
+        "</body\xa0>",
+        "</bodY\x01>",
+        "</boy>",
+        "<body>",
+        "< /body>",
+        "</body</body>",                /* tag name "body<" */
+        "</bodyx>@</body>",
+    };
+
+    (void) state;
+    CHECK_DOCS(docs);
+}
+
+/* The tag names "</body" can hold NUL bytes and still be a tag elsewhere. */
+static void
+test_nul_bytes(void **state)
+{
+    static const char  doc[] = "a\0b<p\0>x\0<!--\0</body>-->\0@</body>\0";
+
+    (void) state;
+    check_doc_len(doc, sizeof(doc) - 1);
+}
+
+static void
+test_first_wins(void **state)
+{
+    static const char *const  docs[] = {
+        "<p>a</p>@</body></body>",
+        "@</body></BODY>",
+        "<!-- </body> -->x@</body>y</body>",
+        "<template></body></template>@</body></body>",
+    };
+
+    (void) state;
+    CHECK_DOCS(docs);
+}
+
+
+/* ---- hold_from ----------------------------------------------------- */
+
+static uint64_t
+hold_after(const char *fed)
+{
+    uint64_t       at;
+    ngx_cx_scan_t  s;
+
+    ngx_cx_scan_init(&s);
+    assert_int_equal(ngx_cx_scan_feed(&s, (const unsigned char *) fed,
+                                      strlen(fed), &at),
+                     NGX_CX_SCAN_MORE);
+    return ngx_cx_scan_hold_from(&s);
+}
+
+static void
+test_hold_from(void **state)
+{
+    int            i;
+    uint64_t       at;
+    ngx_cx_scan_t  s;
+
+    (void) state;
+
+    ngx_cx_scan_init(&s);
+    assert_int_equal(ngx_cx_scan_hold_from(&s), 0);
+
+    assert_int_equal(hold_after("abc"), 3);
+    assert_int_equal(hold_after("abc<"), 3);
+    assert_int_equal(hold_after("abc</"), 3);
+    assert_int_equal(hold_after("abc</b"), 3);
+    assert_int_equal(hold_after("abc</bo"), 3);
+    assert_int_equal(hold_after("abc</BOD"), 3);
+    assert_int_equal(hold_after("abc</body"), 3);      /* 6 bytes held */
+    assert_int_equal(hold_after("abc</bx"), 7);
+    assert_int_equal(hold_after("abc</bodyx"), 10);
+    assert_int_equal(hold_after("abc<a"), 5);
+    assert_int_equal(hold_after("abc<b"), 5);           /* a start tag */
+    assert_int_equal(hold_after("abc</d"), 6);
+    assert_int_equal(hold_after("abc<!"), 5);
+    assert_int_equal(hold_after("abc< "), 5);
+    assert_int_equal(hold_after("<!-- </bo"), 9);
+    assert_int_equal(hold_after("<script>x</bo"), 13);
+    assert_int_equal(hold_after("<a title=\"</bo"), 14);
+    assert_int_equal(hold_after("<template></bo"), 14);
+    assert_int_equal(hold_after("<template></template></bo"), 21);
+    assert_int_equal(hold_after("<<<"), 2);             /* the latest '<' */
+    assert_int_equal(hold_after("x</div </bo"), 11);    /* in attributes */
+
+    /* the candidate survives chunk boundaries and is dropped when broken */
+    ngx_cx_scan_init(&s);
+    assert_int_equal(ngx_cx_scan_feed(&s, (const unsigned char *) "ab", 2,
+                                      &at), NGX_CX_SCAN_MORE);
+    assert_int_equal(ngx_cx_scan_hold_from(&s), 2);
+    for (i = 0; i < 5; i++) {
+        assert_int_equal(ngx_cx_scan_feed(&s,
+                                          (const unsigned char *) "</bod" + i,
+                                          1, &at), NGX_CX_SCAN_MORE);
+        assert_int_equal(ngx_cx_scan_hold_from(&s), 2);
+    }
+    assert_int_equal(ngx_cx_scan_feed(&s, (const unsigned char *) "i", 1,
+                                      &at), NGX_CX_SCAN_MORE);
+    assert_int_equal(ngx_cx_scan_hold_from(&s), 8);     /* "</bodi" */
+    assert_int_equal(ngx_cx_scan_feed(&s, (const unsigned char *) ">", 1,
+                                      &at), NGX_CX_SCAN_MORE);
+    assert_int_equal(ngx_cx_scan_hold_from(&s), 9);
+    assert_int_equal(ngx_cx_scan_feed(&s, (const unsigned char *) "</body", 6,
+                                      &at), NGX_CX_SCAN_MORE);
+    assert_int_equal(ngx_cx_scan_hold_from(&s), 9);
+    at = 12345;
+    assert_int_equal(ngx_cx_scan_feed(&s, (const unsigned char *) ">tail", 5,
+                                      &at), NGX_CX_SCAN_FOUND);
+    assert_int_equal(at, 9);
+    assert_int_equal(ngx_cx_scan_hold_from(&s), 20);    /* nothing held */
+
+    /* an empty feed changes nothing */
+    ngx_cx_scan_init(&s);
+    assert_int_equal(ngx_cx_scan_feed(&s, (const unsigned char *) "x</b", 4,
+                                      &at), NGX_CX_SCAN_MORE);
+    assert_int_equal(ngx_cx_scan_feed(&s, NULL, 0, &at), NGX_CX_SCAN_MORE);
+    assert_int_equal(ngx_cx_scan_hold_from(&s), 1);
+}
+
+
+/* ---- size and robustness ------------------------------------------ */
+
+static void
+test_huge_input(void **state)
+{
+    static const char  unit[] =
+        "<div class=\"row\"><p>Some text &amp; more, a < b.</p>"
+        "<a href=\"/x?a=1&b=2\" title='</body>'>link</a>"
+        "<!-- </body> --><script>var s=\"</body>\";</script>"
+        "<template><p></body></p></template></div>\n";
+    static const char  tail[] = "</body></html>\n";
+
+    int             rc;
+    size_t          ulen, total, off, n, chunk;
+    uint64_t        at, want;
+    unsigned char  *buf;
+    ngx_cx_scan_t   s;
+
+    (void) state;
+
+    ulen = sizeof(unit) - 1;
+    total = 0;
+    buf = malloc(4 * 1024 * 1024 + sizeof(tail));
+    assert_non_null(buf);
+
+    while (total + ulen <= 4 * 1024 * 1024) {
+        memcpy(buf + total, unit, ulen);
+        total += ulen;
+    }
+    want = total;
+    memcpy(buf + total, tail, sizeof(tail) - 1);
+    total += sizeof(tail) - 1;
+
+    for (chunk = 4096; chunk <= 4099; chunk += 3) {     /* aligned and not */
+        ngx_cx_scan_init(&s);
+        rc = NGX_CX_SCAN_MORE;
+        at = NONE;
+
+        for (off = 0; off < total; off += n) {
+            n = total - off < chunk ? total - off : chunk;
+            rc = ngx_cx_scan_feed(&s, buf + off, n, &at);
+            if (rc == NGX_CX_SCAN_FOUND) {
+                break;
+            }
+            assert_true(ngx_cx_scan_hold_from(&s) + 6 >= off + n);
+        }
+
+        assert_int_equal(rc, NGX_CX_SCAN_FOUND);
+        assert_int_equal(at, want);
+    }
+
+    /* the same without the tail: nothing, and nothing held */
+    ngx_cx_scan_init(&s);
+    for (off = 0; off < (size_t) want; off += n) {
+        n = want - off < 4096 ? want - off : 4096;
+        assert_int_equal(ngx_cx_scan_feed(&s, buf + off, n, &at),
+                         NGX_CX_SCAN_MORE);
+    }
+    assert_int_equal(ngx_cx_scan_hold_from(&s), want);
+
+    free(buf);
+}
+
+/*
+ * Random documents over an alphabet rich in markup: the result must not
+ * depend on how the input is split, and hold invariants must hold. Run under
+ * ASan/UBSan this also checks that no byte outside the input is touched.
+ */
+static void
+test_random_consistency(void **state)
+{
+    static const char *const  atoms[] = {
+        "<", ">", "/", "!", "-", "--", "\"", "'", "=", " ", "\t", "?", "x",
+        "body", "BODY", "script", "style", "template", "title", "textarea",
+        "plaintext", "</body>", "</body", "<!--", "-->", "</script>",
+        "<script>", "<template>", "</template>", "<a b=", "\n", "\0"
+    };
+
+    int       i, j, natoms;
+    char      marked[512];
+    size_t    len, alen;
+    uint32_t  seed;
+    uint64_t  whole;
+    doc_t     d;
+
+    (void) state;
+
+    natoms = (int) (sizeof(atoms) / sizeof(atoms[0]));
+    seed = 2024;
+
+    for (i = 0; i < 1500; i++) {
+        len = 0;
+        for (j = 0; j < 40; j++) {
+            seed = seed * 1103515245u + 12345u;
+            alen = strlen(atoms[(seed >> 16) % natoms]);
+            if (alen == 0) {
+                alen = 1;       /* the NUL atom */
+            }
+            if (len + alen >= sizeof(marked)) {
+                break;
+            }
+            memcpy(marked + len, atoms[(seed >> 16) % natoms], alen);
+            len += alen;
+        }
+
+        /* find the answer by feeding whole, then check every other way */
+        doc_prepare(&d, marked, len);
+        cur_doc = "(random)";
+        cur_mode = "whole";
+        whole = run(d.buf, d.len, NONE, chunk_whole, NULL);
+
+        d.expect = whole;
+        cur_mode = "one byte per call";
+        expect_offset(run(d.buf, d.len, whole, chunk_one, NULL), whole);
+        if (i % 10 == 0) {
+            size_t  k;
+
+            cur_mode = "two chunks";
+            for (k = 0; k <= d.len; k++) {
+                expect_offset(run(d.buf, d.len, whole, chunk_split, &k),
+                              whole);
+            }
+        }
+        cur_mode = "random chunks";
+        {
+            uint32_t  st = (uint32_t) i;
+
+            expect_offset(run(d.buf, d.len, whole, chunk_random, &st),
+                          whole);
+        }
+    }
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test(test_simple_page),
+        cmocka_unit_test(test_no_body),
+        cmocka_unit_test(test_comments),
+        cmocka_unit_test(test_bogus_and_doctype),
+        cmocka_unit_test(test_script),
+        cmocka_unit_test(test_rawtext_rcdata),
+        cmocka_unit_test(test_template),
+        cmocka_unit_test(test_attributes),
+        cmocka_unit_test(test_case_and_whitespace),
+        cmocka_unit_test(test_not_body),
+        cmocka_unit_test(test_nul_bytes),
+        cmocka_unit_test(test_first_wins),
+        cmocka_unit_test(test_hold_from),
+        cmocka_unit_test(test_huge_input),
+        cmocka_unit_test(test_random_consistency),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,339 @@
+/*
+ * Unit tests for src/ngx_cx_score.c: scales, tallies and the NPS, CSAT and
+ * CES scores, checked against hand-computed values.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ngx_cx_score.h"
+
+
+/* cmocka 1.1's assert_float_equal narrows to float; this stays in double */
+#define assert_near(a, b, eps)                                               \
+    assert_true((a) - (b) <= (eps) && (b) - (a) <= (eps))
+
+
+static void
+add_all(ngx_cx_tally_t *t, const int *scores, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        assert_int_equal(ngx_cx_tally_add(t, scores[i]), 0);
+    }
+}
+
+
+static void
+test_nps_hand_computed(void **state)
+{
+    /* 5 promoters, 3 passives, 2 detractors: 50% - 20% = 30 */
+    static const int  scores[] = { 9, 10, 10, 9, 10, 7, 8, 8, 0, 6 };
+
+    uint64_t        pro, pas, det;
+    ngx_cx_tally_t  t;
+
+    (void) state;
+
+    ngx_cx_tally_init(&t, NGX_CX_TYPE_NPS);
+    add_all(&t, scores, 10);
+
+    assert_true(t.answered == 10);
+    assert_true(t.dist[0] == 1 && t.dist[6] == 1 && t.dist[7] == 1);
+    assert_true(t.dist[8] == 2 && t.dist[9] == 2 && t.dist[10] == 3);
+
+    ngx_cx_tally_nps_groups(&t, &pro, &pas, &det);
+    assert_true(pro == 5);
+    assert_true(pas == 3);
+    assert_true(det == 2);
+
+    assert_true(ngx_cx_tally_score(&t) == 30.0);
+
+    /* one more detractor: (5 - 3) / 11 * 100 */
+    assert_int_equal(ngx_cx_tally_add(&t, 3), 0);
+    assert_near(ngx_cx_tally_score(&t), 200.0 / 11.0, 1e-12);
+
+    /* groups tolerate NULL outputs */
+    ngx_cx_tally_nps_groups(&t, NULL, &pas, NULL);
+    assert_true(pas == 3);
+}
+
+
+static void
+test_nps_extremes(void **state)
+{
+    int             s;
+    ngx_cx_tally_t  t;
+
+    (void) state;
+
+    ngx_cx_tally_init(&t, NGX_CX_TYPE_NPS);
+
+    for (s = 0; s <= 6; s++) {
+        assert_int_equal(ngx_cx_tally_add(&t, s), 0);
+    }
+
+    assert_true(ngx_cx_tally_score(&t) == -100.0);
+
+    ngx_cx_tally_init(&t, NGX_CX_TYPE_NPS);
+    add_all(&t, (const int[]) { 9, 10 }, 2);
+    assert_true(ngx_cx_tally_score(&t) == 100.0);
+
+    ngx_cx_tally_init(&t, NGX_CX_TYPE_NPS);
+    add_all(&t, (const int[]) { 7, 8, 8 }, 3);
+    assert_true(ngx_cx_tally_score(&t) == 0.0);
+
+    /* detractors outnumber promoters: must go negative, not wrap */
+    ngx_cx_tally_init(&t, NGX_CX_TYPE_NPS);
+    add_all(&t, (const int[]) { 10, 1, 2, 3 }, 4);
+    assert_true(ngx_cx_tally_score(&t) == -50.0);
+}
+
+
+static void
+test_csat_hand_computed(void **state)
+{
+    /* 4s and 5s: 5 of 8 = 62.5% */
+    static const int  scores[] = { 5, 4, 3, 2, 1, 5, 4, 4 };
+
+    uint64_t        pro, pas, det;
+    ngx_cx_tally_t  t;
+
+    (void) state;
+
+    ngx_cx_tally_init(&t, NGX_CX_TYPE_CSAT);
+    add_all(&t, scores, 8);
+
+    assert_true(t.answered == 8);
+    assert_true(ngx_cx_tally_score(&t) == 62.5);
+
+    /* NPS groups mean nothing for CSAT */
+    pro = pas = det = 99;
+    ngx_cx_tally_nps_groups(&t, &pro, &pas, &det);
+    assert_true(pro == 0 && pas == 0 && det == 0);
+
+    ngx_cx_tally_init(&t, NGX_CX_TYPE_CSAT);
+    add_all(&t, (const int[]) { 1, 2, 3 }, 3);
+    assert_true(ngx_cx_tally_score(&t) == 0.0);
+
+    ngx_cx_tally_init(&t, NGX_CX_TYPE_CSAT);
+    add_all(&t, (const int[]) { 4, 5, 3 }, 3);
+    assert_near(ngx_cx_tally_score(&t), 200.0 / 3.0, 1e-12);
+}
+
+
+static void
+test_ces_mean(void **state)
+{
+    ngx_cx_tally_t  t;
+
+    (void) state;
+
+    /* (1 + 2 + 7 + 7) / 4 */
+    ngx_cx_tally_init(&t, NGX_CX_TYPE_CES);
+    add_all(&t, (const int[]) { 1, 2, 7, 7 }, 4);
+    assert_true(ngx_cx_tally_score(&t) == 4.25);
+
+    ngx_cx_tally_init(&t, NGX_CX_TYPE_CES);
+    add_all(&t, (const int[]) { 3 }, 1);
+    assert_true(ngx_cx_tally_score(&t) == 3.0);
+
+    /* (1 + 2 + 2) / 3 */
+    ngx_cx_tally_init(&t, NGX_CX_TYPE_CES);
+    add_all(&t, (const int[]) { 1, 2, 2 }, 3);
+    assert_near(ngx_cx_tally_score(&t), 5.0 / 3.0, 1e-12);
+
+    /* huge counts: no integer overflow in score * count */
+    ngx_cx_tally_init(&t, NGX_CX_TYPE_CES);
+    t.dist[7] = UINT64_MAX / 2;
+    t.dist[1] = UINT64_MAX / 2;
+    t.answered = t.dist[1] + t.dist[7];
+    assert_near(ngx_cx_tally_score(&t), 4.0, 1e-9);
+}
+
+
+static void
+test_empty_tallies(void **state)
+{
+    uint64_t        pro, pas, det;
+    ngx_cx_tally_t  t;
+
+    (void) state;
+
+    ngx_cx_tally_init(&t, NGX_CX_TYPE_NPS);
+    assert_true(ngx_cx_tally_score(&t) == 0.0);
+    ngx_cx_tally_nps_groups(&t, &pro, &pas, &det);
+    assert_true(pro == 0 && pas == 0 && det == 0);
+
+    ngx_cx_tally_init(&t, NGX_CX_TYPE_CSAT);
+    assert_true(ngx_cx_tally_score(&t) == 0.0);
+
+    ngx_cx_tally_init(&t, NGX_CX_TYPE_CES);
+    assert_true(ngx_cx_tally_score(&t) == 0.0);
+
+    /* init clears a used tally */
+    add_all(&t, (const int[]) { 5, 6 }, 2);
+    ngx_cx_tally_init(&t, NGX_CX_TYPE_NPS);
+    assert_int_equal(t.type, NGX_CX_TYPE_NPS);
+    assert_true(t.answered == 0);
+    assert_true(t.dist[5] == 0 && t.dist[6] == 0);
+}
+
+
+static void
+expect_refused(unsigned char type, int score)
+{
+    ngx_cx_tally_t  t, before;
+
+    ngx_cx_tally_init(&t, type);
+    before = t;
+
+    assert_int_equal(ngx_cx_tally_add(&t, score), -1);
+    assert_memory_equal(&t, &before, sizeof(t));
+}
+
+
+static void
+test_out_of_range_refused(void **state)
+{
+    (void) state;
+
+    expect_refused(NGX_CX_TYPE_NPS, -1);
+    expect_refused(NGX_CX_TYPE_NPS, 11);
+    expect_refused(NGX_CX_TYPE_NPS, INT_MIN);
+    expect_refused(NGX_CX_TYPE_NPS, INT_MAX);
+    expect_refused(NGX_CX_TYPE_CSAT, 0);
+    expect_refused(NGX_CX_TYPE_CSAT, 6);
+    expect_refused(NGX_CX_TYPE_CES, 0);
+    expect_refused(NGX_CX_TYPE_CES, 8);
+    expect_refused(NGX_CX_TYPE_CES, 10);
+
+    /* a tally of an unknown type refuses everything and scores 0 */
+    expect_refused(0, 0);
+    expect_refused(0, 5);
+    expect_refused(4, 1);
+
+    {
+        ngx_cx_tally_t  t;
+
+        ngx_cx_tally_init(&t, 9);
+        t.answered = 3;
+        t.dist[1] = 3;
+        assert_true(ngx_cx_tally_score(&t) == 0.0);
+    }
+}
+
+
+static void
+test_score_valid(void **state)
+{
+    (void) state;
+
+    assert_int_equal(ngx_cx_score_valid(NGX_CX_TYPE_NPS, 0), 1);
+    assert_int_equal(ngx_cx_score_valid(NGX_CX_TYPE_NPS, 10), 1);
+    assert_int_equal(ngx_cx_score_valid(NGX_CX_TYPE_NPS, -1), 0);
+    assert_int_equal(ngx_cx_score_valid(NGX_CX_TYPE_NPS, 11), 0);
+    assert_int_equal(ngx_cx_score_valid(NGX_CX_TYPE_CSAT, 1), 1);
+    assert_int_equal(ngx_cx_score_valid(NGX_CX_TYPE_CSAT, 5), 1);
+    assert_int_equal(ngx_cx_score_valid(NGX_CX_TYPE_CSAT, 0), 0);
+    assert_int_equal(ngx_cx_score_valid(NGX_CX_TYPE_CSAT, 6), 0);
+    assert_int_equal(ngx_cx_score_valid(NGX_CX_TYPE_CES, 1), 1);
+    assert_int_equal(ngx_cx_score_valid(NGX_CX_TYPE_CES, 7), 1);
+    assert_int_equal(ngx_cx_score_valid(NGX_CX_TYPE_CES, 0), 0);
+    assert_int_equal(ngx_cx_score_valid(NGX_CX_TYPE_CES, 8), 0);
+    assert_int_equal(ngx_cx_score_valid(NGX_CX_TYPE_NPS, LONG_MAX), 0);
+    assert_int_equal(ngx_cx_score_valid(NGX_CX_TYPE_NPS, LONG_MIN), 0);
+
+    /* a long that would become 5 if narrowed to int is still refused */
+    assert_int_equal(ngx_cx_score_valid(NGX_CX_TYPE_CSAT,
+                                        (long) (((unsigned long) 1
+                                                 << (sizeof(long) * 8 - 2))
+                                                + 5)), 0);
+
+    assert_int_equal(ngx_cx_score_valid(0, 0), 0);
+    assert_int_equal(ngx_cx_score_valid(4, 1), 0);
+}
+
+
+static void
+test_type_names(void **state)
+{
+    (void) state;
+
+    assert_int_equal(ngx_cx_type_from_name("nps", 3), NGX_CX_TYPE_NPS);
+    assert_int_equal(ngx_cx_type_from_name("csat", 4), NGX_CX_TYPE_CSAT);
+    assert_int_equal(ngx_cx_type_from_name("ces", 3), NGX_CX_TYPE_CES);
+    assert_int_equal(ngx_cx_type_from_name("NPS", 3), NGX_CX_TYPE_NPS);
+    assert_int_equal(ngx_cx_type_from_name("CSat", 4), NGX_CX_TYPE_CSAT);
+
+    /* exactly len bytes: a longer buffer is cut, a prefix is not a match */
+    assert_int_equal(ngx_cx_type_from_name("npsx", 3), NGX_CX_TYPE_NPS);
+    assert_int_equal(ngx_cx_type_from_name("npsx", 4), 0);
+    assert_int_equal(ngx_cx_type_from_name("np", 2), 0);
+    assert_int_equal(ngx_cx_type_from_name("cs", 2), 0);
+    assert_int_equal(ngx_cx_type_from_name("csa", 3), 0);
+    assert_int_equal(ngx_cx_type_from_name("ces\0", 4), 0);
+    assert_int_equal(ngx_cx_type_from_name("nqs", 3), 0);
+    assert_int_equal(ngx_cx_type_from_name("", 0), 0);
+    assert_int_equal(ngx_cx_type_from_name(NULL, 0), 0);
+
+    assert_string_equal(ngx_cx_type_name(NGX_CX_TYPE_NPS), "nps");
+    assert_string_equal(ngx_cx_type_name(NGX_CX_TYPE_CSAT), "csat");
+    assert_string_equal(ngx_cx_type_name(NGX_CX_TYPE_CES), "ces");
+    assert_string_equal(ngx_cx_type_name(0), "unknown");
+    assert_string_equal(ngx_cx_type_name(255), "unknown");
+}
+
+
+static void
+test_score_range(void **state)
+{
+    int  lo, hi;
+
+    (void) state;
+
+    assert_int_equal(ngx_cx_score_range(NGX_CX_TYPE_NPS, &lo, &hi), 11);
+    assert_int_equal(lo, 0);
+    assert_int_equal(hi, 10);
+
+    assert_int_equal(ngx_cx_score_range(NGX_CX_TYPE_CSAT, &lo, &hi), 5);
+    assert_int_equal(lo, 1);
+    assert_int_equal(hi, 5);
+
+    assert_int_equal(ngx_cx_score_range(NGX_CX_TYPE_CES, &lo, &hi), 7);
+    assert_int_equal(lo, 1);
+    assert_int_equal(hi, 7);
+
+    lo = hi = -42;
+    assert_int_equal(ngx_cx_score_range(0, &lo, &hi), 0);
+    assert_int_equal(ngx_cx_score_range(4, &lo, &hi), 0);
+    assert_int_equal(lo, -42);
+    assert_int_equal(hi, -42);
+
+    assert_int_equal(ngx_cx_score_range(NGX_CX_TYPE_CES, NULL, NULL), 7);
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test(test_nps_hand_computed),
+        cmocka_unit_test(test_nps_extremes),
+        cmocka_unit_test(test_csat_hand_computed),
+        cmocka_unit_test(test_ces_mean),
+        cmocka_unit_test(test_empty_tallies),
+        cmocka_unit_test(test_out_of_range_refused),
+        cmocka_unit_test(test_score_valid),
+        cmocka_unit_test(test_type_names),
+        cmocka_unit_test(test_score_range),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
