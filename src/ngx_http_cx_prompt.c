@@ -20,8 +20,9 @@ ngx_int_t
 ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     ngx_str_t *nonce, ngx_http_cx_ctx_t *ctx)
 {
-    u_char                   *p;
+    u_char                   *p, *q;
     size_t                    len, n;
+    ngx_str_t                 path;
     ngx_uint_t                i;
     ngx_cx_token_t            token;
     ngx_http_cx_prompt_t     *prompt, *prompts;
@@ -77,9 +78,18 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     token.lang_len = (unsigned char) rd->lang.len;
     ngx_memcpy(token.lang, rd->lang.data, rd->lang.len);
 
-    /* the path only, never the query string: it may hold personal data */
-    token.path_len = (uint16_t) ngx_min(r->uri.len, NGX_CX_PATH_MAX);
-    ngx_memcpy(token.path, r->uri.data, token.path_len);
+    /*
+     * The path the visitor asked for (not the one after internal
+     * redirects), never the query string: it may hold personal data.
+     */
+    path = r->unparsed_uri;
+    q = ngx_strlchr(path.data, path.data + path.len, '?');
+    if (q) {
+        path.len = q - path.data;
+    }
+
+    token.path_len = (uint16_t) ngx_min(path.len, NGX_CX_PATH_MAX);
+    ngx_memcpy(token.path, path.data, token.path_len);
 
     n = ngx_cx_token_encode(tok, sizeof(tok), &cmcf->token_key, &token);
     if (n == 0) {
