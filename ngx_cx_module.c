@@ -737,6 +737,8 @@ ngx_http_cx_parse_percent(ngx_str_t *value, ngx_uint_t *per10000)
 static char *
 ngx_http_cx_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    u_char                     c;
+    ngx_uint_t                 i;
     ngx_http_cx_srv_conf_t    *cscf;
     ngx_http_cx_main_conf_t   *cmcf;
     ngx_http_core_loc_conf_t  *clcf;
@@ -756,6 +758,21 @@ ngx_http_cx_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            "in \"/\", such as \"location /cx/ { cx_endpoint; "
                            "}\"");
         return NGX_CONF_ERROR;
+    }
+
+    /* the URI goes into pages as JSON and as an attribute: no escaping */
+    for (i = 0; i < clcf->name.len; i++) {
+        c = clcf->name.data[i];
+
+        if (!(ngx_http_cx_isalnum(c) || c == '/' || c == '-' || c == '_'
+              || c == '.' || c == '~'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cx_endpoint: the location \"%V\" may contain "
+                               "only letters, digits and \"/-_.~\"",
+                               &clcf->name);
+            return NGX_CONF_ERROR;
+        }
     }
 
     cscf->endpoint = clcf->name;

@@ -11,6 +11,7 @@
  *   src/ngx_http_cx_visitor.c  the signed visitor cookie, randomness
  *   src/ngx_http_cx_prompt.c   deciding a prompt and building its snippet
  *   src/ngx_http_cx_filter.c   header and body filters (the injection)
+ *   src/ngx_http_cx_filecache.c  where </body> is in static files
  *   src/ngx_http_cx_endpoint.c widget script and answer intake
  *   src/ngx_http_cx_store.c    LMDB, and commits off the event loop
  *   src/ngx_http_cx_report.c   report.json
@@ -46,6 +47,10 @@
 #define ngx_http_cx_isdigit(c)   ((c) >= '0' && (c) <= '9')
 #define ngx_http_cx_isalpha(c)   (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'z')
 #define ngx_http_cx_isalnum(c)   (ngx_http_cx_isdigit(c) || ngx_http_cx_isalpha(c))
+
+
+/* bytes after </body> kept in memory for cached static files */
+#define NGX_HTTP_CX_FILECACHE_TAIL     256
 
 
 /* survey text kinds */
@@ -162,8 +167,22 @@ typedef struct {
     u_char                    tail[8];    /* last bytes of the last buffer */
     size_t                    tail_len;
 
-    unsigned                  done:1;
+    off_t                     length;     /* original Content-Length */
+    struct stat               st;         /* the file, to cache its scan */
+
+    unsigned                  done:1;     /* nothing more to look for */
+    unsigned                  injected:1;
+    unsigned                  delayed:1;  /* header waits for the body */
+    unsigned                  cache_put:1;
 } ngx_http_cx_ctx_t;
+
+
+/* A static file's scan result, see ngx_http_cx_filecache.c. */
+typedef struct {
+    off_t                     tag_at;     /* -1: no </body> */
+    u_char                   *tail;       /* from tag_at to the end */
+    size_t                    tail_len;   /* 0: not kept */
+} ngx_http_cx_file_hit_t;
 
 
 /* What a visitor's cookie holds. */
@@ -197,6 +216,12 @@ ngx_int_t ngx_http_cx_keys_init(ngx_log_t *log, ngx_http_cx_main_conf_t *cmcf);
 /* ngx_http_cx_prompt.c */
 ngx_int_t ngx_http_cx_prompt_decide(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *lcf, ngx_str_t *nonce, ngx_http_cx_ctx_t *ctx);
+
+/* ngx_http_cx_filecache.c */
+ngx_int_t ngx_http_cx_filecache_get(ngx_fd_t fd, struct stat *st,
+    ngx_http_cx_file_hit_t *hit);
+void ngx_http_cx_filecache_put(struct stat *st, off_t tag_at, u_char *tail,
+    size_t tail_len);
 
 /* ngx_http_cx_filter.c */
 ngx_int_t ngx_http_cx_filter_init(ngx_conf_t *cf);

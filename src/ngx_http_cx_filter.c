@@ -33,6 +33,10 @@ static ngx_int_t ngx_http_cx_eligible(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *lcf);
 static ngx_int_t ngx_http_cx_csp(ngx_http_request_t *r, ngx_str_t *nonce);
 static ngx_int_t ngx_http_cx_private(ngx_http_request_t *r);
+static ngx_int_t ngx_http_cx_whole_file(ngx_http_request_t *r,
+    ngx_http_cx_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***last);
+static void ngx_http_cx_cache_tag(ngx_http_request_t *r,
+    ngx_http_cx_ctx_t *ctx, ngx_buf_t *b, off_t tag_at);
 static ngx_int_t ngx_http_cx_scan_buf(ngx_http_request_t *r,
     ngx_http_cx_ctx_t *ctx, ngx_buf_t *b, uint64_t *tag_at);
 static ngx_int_t ngx_http_cx_emit(ngx_http_request_t *r,
@@ -73,6 +77,11 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
 
+    /* a second header (an error page after ours was delayed) starts over */
+    if (ngx_http_get_module_ctx(r, ngx_http_cx_module)) {
+        ngx_http_set_ctx(r, NULL, ngx_http_cx_module);
+    }
+
     if (lcf->prompts == NULL || ngx_http_cx_eligible(r, lcf) != NGX_OK) {
         return ngx_http_next_header_filter(r);
     }
@@ -94,6 +103,8 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
+    ctx->length = r->headers_out.content_length_n;
+
     ngx_http_clear_content_length(r);
     ngx_http_clear_accept_ranges(r);
     ngx_http_weak_etag(r);
@@ -101,6 +112,16 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
 
     ngx_cx_scan_init(&ctx->scan);
     ngx_http_set_ctx(r, ctx, ngx_http_cx_module);
+
+    /*
+     * With a known length the header waits for the first body buffers:
+     * when they hold the whole body (a static file, a small upstream
+     * answer), the new body's exact Content-Length can be sent.
+     */
+    if (ctx->length >= 0 && !r->header_only) {
+        ctx->delayed = 1;
+        return NGX_OK;
+    }
 
     return ngx_http_next_header_filter(r);
 }
@@ -377,24 +398,54 @@ ngx_http_cx_private(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    off_t               size, keep;
+    off_t               size, keep, total;
     uint64_t            tag_at, start, hold_from;
     ngx_int_t           rc;
+    ngx_uint_t          last_buf;
     ngx_buf_t          *b, *snippet;
     ngx_chain_t        *cl, *out, **ll;
     ngx_http_cx_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_cx_module);
 
-    if (ctx == NULL || ctx->done || in == NULL) {
+    if (ctx == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    if (ctx->delayed && in == NULL) {
+        ctx->delayed = 0;
+        rc = ngx_http_next_header_filter(r);
+        if (rc == NGX_ERROR || rc > NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx->done || in == NULL) {
         return ngx_http_next_body_filter(r, in);
     }
 
     out = NULL;
     ll = &out;
+    last_buf = 0;
+    total = 0;
 
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
+
+        last_buf |= b->last_buf;
+        total += ngx_buf_size(b);
+
+        if (ctx->fed == 0 && !ctx->done) {
+            rc = ngx_http_cx_whole_file(r, ctx, b, &ll);
+
+            if (rc == NGX_OK) {
+                continue;
+            }
+
+            if (rc == NGX_ERROR) {
+                goto failed;
+            }
+        }
 
         if (ctx->done) {
             if (ngx_http_cx_emit(r, &ll, b) != NGX_OK) {
@@ -507,11 +558,23 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
             ctx->hold_len = 0;
             ctx->done = 1;
+            ctx->injected = 1;
+
+            if (ctx->cache_put) {
+                ngx_http_cx_cache_tag(r, ctx, b, (off_t) tag_at);
+            }
 
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "cx: prompt inserted");
             continue;
         }
+
+        if (ctx->cache_put && b->last_buf) {
+            /* the whole file was scanned: it has no </body> */
+            ngx_http_cx_filecache_put(&ctx->st, -1, NULL, 0);
+        }
+
+        ctx->cache_put = 0;
 
         /* not found in this buffer */
 
@@ -594,6 +657,21 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     *ll = NULL;
 
+    if (ctx->delayed) {
+        ctx->delayed = 0;
+
+        /* the whole body is here: its exact length can be told */
+        if (last_buf && total == ctx->length) {
+            r->headers_out.content_length_n = ctx->length
+                + (ctx->injected ? (off_t) ctx->snippet.len : 0);
+        }
+
+        rc = ngx_http_next_header_filter(r);
+        if (rc == NGX_ERROR || rc > NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
     return ngx_http_next_body_filter(r, out);
 
 failed:
@@ -602,6 +680,114 @@ failed:
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "cx: out of memory while inserting the prompt");
     return NGX_ERROR;
+}
+
+
+/*
+ * A static file sent whole (the static module's single buffer, sendfile):
+ * scanned once per version of the file (ngx_http_cx_filecache.c), then
+ * sent as a file range, the snippet, and the end of the file — from
+ * memory when it was small enough to keep.
+ *
+ * NGX_OK: b was handled (and consumed); NGX_DECLINED: scan it normally.
+ */
+
+static ngx_int_t
+ngx_http_cx_whole_file(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_buf_t *b, ngx_chain_t ***last)
+{
+    ngx_buf_t               *sb, *tb;
+    ngx_int_t                rc;
+    ngx_http_cx_file_hit_t   hit;
+
+    if (!b->in_file || ngx_buf_in_memory(b) || b->file == NULL
+        || b->file_pos != 0 || !b->last_buf)
+    {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_cx_filecache_get(b->file->fd, &ctx->st, &hit);
+
+    if (rc == NGX_ERROR || ctx->st.st_size != b->file_last) {
+        return NGX_DECLINED;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ctx->cache_put = 1;
+        return NGX_DECLINED;
+    }
+
+    ctx->done = 1;
+
+    if (hit.tag_at < 0) {
+        return ngx_http_cx_emit(r, last, b);
+    }
+
+    sb = ngx_calloc_buf(r->pool);
+    if (sb == NULL) {
+        return NGX_ERROR;
+    }
+
+    sb->pos = ctx->snippet.data;
+    sb->last = ctx->snippet.data + ctx->snippet.len;
+    sb->memory = 1;
+
+    if (hit.tag_at
+        && ngx_http_cx_emit(r, last, ngx_http_cx_prefix(r, b, hit.tag_at))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_cx_emit(r, last, sb) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->injected = 1;
+    ctx->fed = b->file_last;
+
+    if (hit.tail_len == 0) {
+        ngx_http_cx_advance(b, hit.tag_at);
+        return ngx_http_cx_emit(r, last, b);
+    }
+
+    tb = ngx_calloc_buf(r->pool);
+    if (tb == NULL) {
+        return NGX_ERROR;
+    }
+
+    tb->pos = hit.tail;
+    tb->last = hit.tail + hit.tail_len;
+    tb->memory = 1;
+    tb->last_buf = b->last_buf;
+    tb->last_in_chain = b->last_in_chain;
+    tb->flush = b->flush;
+
+    /* the file's buffer is done with: its bytes left as range and tail */
+    b->file_pos = b->file_last;
+
+    return ngx_http_cx_emit(r, last, tb);
+}
+
+
+static void
+ngx_http_cx_cache_tag(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_buf_t *b, off_t tag_at)
+{
+    size_t  n;
+    u_char  tail[NGX_HTTP_CX_FILECACHE_TAIL];
+
+    ctx->cache_put = 0;
+    n = (size_t) (ctx->st.st_size - tag_at);
+
+    if (n <= sizeof(tail)
+        && ngx_read_file(b->file, tail, n, tag_at) == (ssize_t) n)
+    {
+        ngx_http_cx_filecache_put(&ctx->st, tag_at, tail, n);
+
+    } else {
+        ngx_http_cx_filecache_put(&ctx->st, tag_at, NULL, 0);
+    }
 }
 
 

@@ -9,13 +9,21 @@
 #include "ngx_http_cx.h"
 
 
-ngx_int_t
-ngx_http_cx_random(void *buf, size_t len)
-{
-    u_char   *p;
-    ssize_t   n;
+/*
+ * Random bytes for ids and nonces.  One getrandom() call fills a pool
+ * that serves a few hundred pages; the pool belongs to the process that
+ * filled it (ngx_pid), so workers forked from a master never share bytes.
+ */
 
-    p = buf;
+static u_char      ngx_http_cx_random_pool[4096];
+static size_t      ngx_http_cx_random_left;
+static ngx_pid_t   ngx_http_cx_random_owner;
+
+
+static ngx_int_t
+ngx_http_cx_getrandom(u_char *p, size_t len)
+{
+    ssize_t  n;
 
     while (len) {
         /* GRND_NONBLOCK: fail closed rather than stall the event loop */
@@ -31,6 +39,43 @@ ngx_http_cx_random(void *buf, size_t len)
         p += n;
         len -= n;
     }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_cx_random(void *buf, size_t len)
+{
+    u_char  *p;
+
+    if (len > sizeof(ngx_http_cx_random_pool) / 4) {
+        return ngx_http_cx_getrandom(buf, len);
+    }
+
+    if (ngx_http_cx_random_owner != ngx_pid
+        || ngx_http_cx_random_left < len)
+    {
+        if (ngx_http_cx_getrandom(ngx_http_cx_random_pool,
+                                  sizeof(ngx_http_cx_random_pool))
+            != NGX_OK)
+        {
+            ngx_http_cx_random_left = 0;
+            return NGX_ERROR;
+        }
+
+        ngx_http_cx_random_owner = ngx_pid;
+        ngx_http_cx_random_left = sizeof(ngx_http_cx_random_pool);
+    }
+
+    p = ngx_http_cx_random_pool + sizeof(ngx_http_cx_random_pool)
+        - ngx_http_cx_random_left;
+
+    ngx_memcpy(buf, p, len);
+
+    /* used bytes are not left lying in memory */
+    ngx_explicit_memzero(p, len);
+    ngx_http_cx_random_left -= len;
 
     return NGX_OK;
 }
