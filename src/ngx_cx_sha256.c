@@ -1,10 +1,22 @@
 /*
  * SHA-256 and HMAC-SHA256; see ngx_cx_sha256.h for the contract.
+ *
+ * The block function has two bodies: portable C, and on x86-64 one built on
+ * the SHA extensions (SHA-NI), picked once at run time from CPUID so one
+ * binary runs on every x86-64 CPU. Everything above the block function is
+ * shared, so the two can only differ in the 64 rounds, which the unit test
+ * compares directly.
  */
 
 #include <string.h>
 
 #include "ngx_cx_sha256.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define NGX_CX_SHA256_SHANI  1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 
 #define NGX_CX_ROTR(x, n)  (((x) >> (n)) | ((x) << (32 - (n))))
@@ -17,8 +29,41 @@
 #define NGX_CX_SSIG1(x)  (NGX_CX_ROTR(x, 17) ^ NGX_CX_ROTR(x, 19) ^ ((x) >> 10))
 
 
-static void ngx_cx_sha256_compress(uint32_t state[8], const unsigned char *p);
+/* absorb `n` consecutive 64-byte blocks at `p` into `state` */
+typedef void (*ngx_cx_sha256_blocks_pt)(uint32_t state[8],
+    const unsigned char *p, size_t n);
+
+static void ngx_cx_sha256_blocks_c(uint32_t state[8], const unsigned char *p,
+    size_t n);
+static void ngx_cx_sha256_block_c(uint32_t state[8], const unsigned char *p);
 static void ngx_cx_wipe(void *p, size_t n);
+
+#ifdef NGX_CX_SHA256_SHANI
+
+static void ngx_cx_sha256_blocks_shani(uint32_t state[8],
+    const unsigned char *p, size_t n)
+    __attribute__((target("sha,sse4.1,ssse3")));
+static void ngx_cx_sha256_blocks_first(uint32_t state[8],
+    const unsigned char *p, size_t n);
+static ngx_cx_sha256_blocks_pt ngx_cx_sha256_pick(void);
+
+/*
+ * Starts at the detecting function, which replaces itself with the chosen
+ * one on the first call. Racing first calls all detect and store the same
+ * value, and relaxed atomics keep each load and store whole, so no lock is
+ * needed.
+ */
+static ngx_cx_sha256_blocks_pt  ngx_cx_sha256_blocks_impl =
+    ngx_cx_sha256_blocks_first;
+
+#define ngx_cx_sha256_blocks(state, p, n)                                    \
+    (__atomic_load_n(&ngx_cx_sha256_blocks_impl, __ATOMIC_RELAXED))(state, p, n)
+
+#else
+
+#define ngx_cx_sha256_blocks  ngx_cx_sha256_blocks_c
+
+#endif
 
 
 static const uint32_t  ngx_cx_sha256_k[64] = {
@@ -79,16 +124,21 @@ ngx_cx_sha256_update(ngx_cx_sha256_t *ctx, const void *p, size_t len)
         }
 
         memcpy(ctx->block + used, in, n);
-        ngx_cx_sha256_compress(ctx->state, ctx->block);
+        ngx_cx_sha256_blocks(ctx->state, ctx->block, 1);
         in += n;
         len -= n;
     }
 
-    /* whole blocks straight from the caller's memory, no copy */
-    while (len >= NGX_CX_SHA256_BLOCK_LEN) {
-        ngx_cx_sha256_compress(ctx->state, in);
-        in += NGX_CX_SHA256_BLOCK_LEN;
-        len -= NGX_CX_SHA256_BLOCK_LEN;
+    /*
+     * Whole blocks straight from the caller's memory, no copy, in one call
+     * so SHA-NI loads and shuffles the state once per run, not per block.
+     */
+    n = len / NGX_CX_SHA256_BLOCK_LEN;
+
+    if (n) {
+        ngx_cx_sha256_blocks(ctx->state, in, n);
+        in += n * NGX_CX_SHA256_BLOCK_LEN;
+        len -= n * NGX_CX_SHA256_BLOCK_LEN;
     }
 
     if (len) {
@@ -111,7 +161,7 @@ ngx_cx_sha256_final(ngx_cx_sha256_t *ctx, unsigned char out[32])
 
     if (used > NGX_CX_SHA256_BLOCK_LEN - 8) {
         memset(ctx->block + used, 0, NGX_CX_SHA256_BLOCK_LEN - used);
-        ngx_cx_sha256_compress(ctx->state, ctx->block);
+        ngx_cx_sha256_blocks(ctx->state, ctx->block, 1);
         used = 0;
     }
 
@@ -121,7 +171,7 @@ ngx_cx_sha256_final(ngx_cx_sha256_t *ctx, unsigned char out[32])
         ctx->block[NGX_CX_SHA256_BLOCK_LEN - 1 - i] = (unsigned char) (bits >> (8 * i));
     }
 
-    ngx_cx_sha256_compress(ctx->state, ctx->block);
+    ngx_cx_sha256_blocks(ctx->state, ctx->block, 1);
 
     for (i = 0; i < 8; i++) {
         out[4 * i] = (unsigned char) (ctx->state[i] >> 24);
@@ -220,8 +270,35 @@ ngx_cx_ct_equal(const void *a, const void *b, size_t n)
 }
 
 
+int
+ngx_cx_sha256_force_portable(int on)
+{
+#ifdef NGX_CX_SHA256_SHANI
+    ngx_cx_sha256_blocks_pt  impl;
+
+    impl = on ? ngx_cx_sha256_blocks_c : ngx_cx_sha256_pick();
+    __atomic_store_n(&ngx_cx_sha256_blocks_impl, impl, __ATOMIC_RELAXED);
+
+    return impl != ngx_cx_sha256_blocks_c;
+#else
+    (void) on;
+
+    return 0;
+#endif
+}
+
+
 static void
-ngx_cx_sha256_compress(uint32_t state[8], const unsigned char *p)
+ngx_cx_sha256_blocks_c(uint32_t state[8], const unsigned char *p, size_t n)
+{
+    for ( /* void */ ; n; n--, p += NGX_CX_SHA256_BLOCK_LEN) {
+        ngx_cx_sha256_block_c(state, p);
+    }
+}
+
+
+static void
+ngx_cx_sha256_block_c(uint32_t state[8], const unsigned char *p)
 {
     int       i;
     uint32_t  w[64], a, b, c, d, e, f, g, h, t1, t2;
@@ -267,6 +344,134 @@ ngx_cx_sha256_compress(uint32_t state[8], const unsigned char *p)
     state[6] += g;
     state[7] += h;
 }
+
+
+#ifdef NGX_CX_SHA256_SHANI
+
+/*
+ * SHA-NI is used only when CPUID reports it along with SSSE3 (pshufb,
+ * palignr) and SSE4.1 (pblendw), which this body also needs. These are
+ * XMM-only instructions, whose state every x86-64 OS saves, so no XGETBV
+ * check is needed.
+ */
+static ngx_cx_sha256_blocks_pt
+ngx_cx_sha256_pick(void)
+{
+    unsigned int  eax, ebx, ecx, edx;
+
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)
+        || !(ecx & (1u << 9))               /* SSSE3 */
+        || !(ecx & (1u << 19)))             /* SSE4.1 */
+    {
+        return ngx_cx_sha256_blocks_c;
+    }
+
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)
+        || !(ebx & (1u << 29)))             /* SHA */
+    {
+        return ngx_cx_sha256_blocks_c;
+    }
+
+    return ngx_cx_sha256_blocks_shani;
+}
+
+
+static void
+ngx_cx_sha256_blocks_first(uint32_t state[8], const unsigned char *p, size_t n)
+{
+    ngx_cx_sha256_blocks_pt  impl;
+
+    impl = ngx_cx_sha256_pick();
+    __atomic_store_n(&ngx_cx_sha256_blocks_impl, impl, __ATOMIC_RELAXED);
+
+    impl(state, p, n);
+}
+
+
+/*
+ * Four rounds: sha256rnds2 does two rounds per call, taking C,D,G,H and
+ * A,B,E,F in two registers and returning the new A,B,E,F. After two rounds
+ * the old A,B,E,F are the new C,D,G,H, so the two registers simply swap
+ * roles between the calls and end where they started. The call reads
+ * W+K from the low two lanes of `wk`; the shuffle moves the high two down.
+ */
+#define NGX_CX_SHANI_ROUNDS4(w, i)                                           \
+    wk = _mm_add_epi32(w,                                                    \
+        _mm_loadu_si128((const __m128i *) &ngx_cx_sha256_k[4 * (i)]));       \
+    cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);                            \
+    abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(wk, 0x0e))
+
+/*
+ * The next four schedule words W[t..t+3] into `w0`, which holds W[t-16..];
+ * w1, w2, w3 hold W[t-12..], W[t-8..], W[t-4..]. sha256msg1 gives
+ * W[t-16] + s0(W[t-15]); the W[t-7] term is the window one word into
+ * w2:w3; sha256msg2 adds s1(W[t-2]), feeding its own first two results into
+ * its last two lanes.
+ */
+#define NGX_CX_SHANI_SCHEDULE(w0, w1, w2, w3)                                \
+    w0 = _mm_sha256msg2_epu32(                                               \
+        _mm_add_epi32(_mm_sha256msg1_epu32(w0, w1),                          \
+                      _mm_alignr_epi8(w3, w2, 4)),                           \
+        w3)
+
+
+static void
+ngx_cx_sha256_blocks_shani(uint32_t state[8], const unsigned char *p, size_t n)
+{
+    int      i;
+    __m128i  abef, cdgh, abef0, cdgh0, t, wk, w0, w1, w2, w3, bswap;
+
+    /* message words are big-endian; this reverses the bytes of each lane */
+    bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+
+    /*
+     * Lanes are listed low to high. state[] is a b c d | e f g h; the
+     * instructions want f e b a ("ABEF" read from the top lane down) and
+     * h g d c ("CDGH").
+     */
+    t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *) &state[0]), 0xb1);
+    cdgh = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *) &state[4]), 0x1b);
+    abef = _mm_alignr_epi8(t, cdgh, 8);             /* f e b a */
+    cdgh = _mm_blend_epi16(cdgh, t, 0xf0);          /* h g d c */
+
+    for ( /* void */ ; n; n--, p += NGX_CX_SHA256_BLOCK_LEN) {
+        abef0 = abef;
+        cdgh0 = cdgh;
+
+        w0 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *) p), bswap);
+        w1 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *) (p + 16)), bswap);
+        w2 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *) (p + 32)), bswap);
+        w3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *) (p + 48)), bswap);
+
+        NGX_CX_SHANI_ROUNDS4(w0, 0);
+        NGX_CX_SHANI_ROUNDS4(w1, 1);
+        NGX_CX_SHANI_ROUNDS4(w2, 2);
+        NGX_CX_SHANI_ROUNDS4(w3, 3);
+
+        /* rounds 16..63: the four registers rotate through the schedule */
+        for (i = 4; i < 16; i += 4) {
+            NGX_CX_SHANI_SCHEDULE(w0, w1, w2, w3);
+            NGX_CX_SHANI_ROUNDS4(w0, i);
+            NGX_CX_SHANI_SCHEDULE(w1, w2, w3, w0);
+            NGX_CX_SHANI_ROUNDS4(w1, i + 1);
+            NGX_CX_SHANI_SCHEDULE(w2, w3, w0, w1);
+            NGX_CX_SHANI_ROUNDS4(w2, i + 2);
+            NGX_CX_SHANI_SCHEDULE(w3, w0, w1, w2);
+            NGX_CX_SHANI_ROUNDS4(w3, i + 3);
+        }
+
+        abef = _mm_add_epi32(abef, abef0);
+        cdgh = _mm_add_epi32(cdgh, cdgh0);
+    }
+
+    /* back to a b c d | e f g h */
+    t = _mm_shuffle_epi32(abef, 0x1b);              /* a b e f */
+    cdgh = _mm_shuffle_epi32(cdgh, 0xb1);           /* g h c d */
+    _mm_storeu_si128((__m128i *) &state[0], _mm_blend_epi16(t, cdgh, 0xf0));
+    _mm_storeu_si128((__m128i *) &state[4], _mm_alignr_epi8(cdgh, t, 8));
+}
+
+#endif /* NGX_CX_SHA256_SHANI */
 
 
 /* memset() on memory about to die may be optimised away; a volatile store is not */

@@ -6,9 +6,16 @@
  * at least twice per prompted page; the fixed project dependencies (nginx,
  * LuaJIT, LMDB) bring no crypto, hence this file.
  *
+ * On x86-64 (GCC or Clang) the block function uses the SHA extensions
+ * (SHA-NI) when CPUID reports them with SSSE3 and SSE4.1, else portable C;
+ * the choice is made once, on the first hash, and both give the same bytes.
+ * Other architectures and compilers always get the portable C.
+ *
  * Contract:
- *   - No allocation, no global state: every function works on caller memory
- *     and is safe to call from any number of threads on distinct contexts.
+ *   - No allocation. The only global state is that one-time choice of block
+ *     function (an idempotent, atomic pointer store), so every function
+ *     works on caller memory and is safe to call from any number of threads
+ *     on distinct contexts.
  *   - Hashing never fails; there are no error returns.
  *   - Contexts are plain structs: copying one forks the hash state, which is
  *     what ngx_cx_hmac_key_t relies on.
@@ -97,6 +104,17 @@ void ngx_cx_hmac_sha256_with(const ngx_cx_hmac_key_t *hk, const void *msg,
  * Returns 1 if equal (also when n is 0), 0 otherwise.
  */
 int ngx_cx_ct_equal(const void *a, const void *b, size_t n);
+
+
+/*
+ * For tests and benchmarks: with `on` non-zero, every later hash uses the
+ * portable C block function; with `on` zero, the CPU is probed again and the
+ * best one is used. Returns 1 if the SHA-NI path is in use after the call,
+ * 0 if the portable one is (always 0 where SHA-NI cannot be built). Safe to
+ * call at any time, since both paths give the same results; production code
+ * has no reason to call it.
+ */
+int ngx_cx_sha256_force_portable(int on);
 
 
 #endif /* NGX_CX_SHA256_H */
