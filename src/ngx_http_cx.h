@@ -167,12 +167,10 @@ typedef struct {
     u_char                    tail[8];    /* last bytes of the last buffer */
     size_t                    tail_len;
 
-    off_t                     length;     /* original Content-Length */
     struct stat               st;         /* the file, to cache its scan */
 
     unsigned                  done:1;     /* nothing more to look for */
     unsigned                  injected:1;
-    unsigned                  delayed:1;  /* header waits for the body */
     unsigned                  cache_put:1;
 } ngx_http_cx_ctx_t;
 

@@ -77,7 +77,7 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
 
-    /* a second header (an error page after ours was delayed) starts over */
+    /* a second header (an error page after a failure) starts over */
     if (ngx_http_get_module_ctx(r, ngx_http_cx_module)) {
         ngx_http_set_ctx(r, NULL, ngx_http_cx_module);
     }
@@ -103,8 +103,6 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    ctx->length = r->headers_out.content_length_n;
-
     ngx_http_clear_content_length(r);
     ngx_http_clear_accept_ranges(r);
     ngx_http_weak_etag(r);
@@ -114,15 +112,11 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_http_cx_module);
 
     /*
-     * With a known length the header waits for the first body buffers:
-     * when they hold the whole body (a static file, a small upstream
-     * answer), the new body's exact Content-Length can be sent.
+     * The header is not held back until the body shows whether and where
+     * the snippet goes: later filters (gzip, sub) must see it before the
+     * first body buffer is read, and chunked framing costs no more
+     * system calls than an exact Content-Length would.
      */
-    if (ctx->length >= 0 && !r->header_only) {
-        ctx->delayed = 1;
-        return NGX_OK;
-    }
-
     return ngx_http_next_header_filter(r);
 }
 
@@ -398,10 +392,9 @@ ngx_http_cx_private(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    off_t               size, keep, total;
+    off_t               size, keep;
     uint64_t            tag_at, start, hold_from;
     ngx_int_t           rc;
-    ngx_uint_t          last_buf;
     ngx_buf_t          *b, *snippet;
     ngx_chain_t        *cl, *out, **ll;
     ngx_http_cx_ctx_t  *ctx;
@@ -412,28 +405,15 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_next_body_filter(r, in);
     }
 
-    if (ctx->delayed && in == NULL) {
-        ctx->delayed = 0;
-        rc = ngx_http_next_header_filter(r);
-        if (rc == NGX_ERROR || rc > NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
-
     if (ctx->done || in == NULL) {
         return ngx_http_next_body_filter(r, in);
     }
 
     out = NULL;
     ll = &out;
-    last_buf = 0;
-    total = 0;
 
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
-
-        last_buf |= b->last_buf;
-        total += ngx_buf_size(b);
 
         if (ctx->fed == 0 && !ctx->done) {
             rc = ngx_http_cx_whole_file(r, ctx, b, &ll);
@@ -656,21 +636,6 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     *ll = NULL;
-
-    if (ctx->delayed) {
-        ctx->delayed = 0;
-
-        /* the whole body is here: its exact length can be told */
-        if (last_buf && total == ctx->length) {
-            r->headers_out.content_length_n = ctx->length
-                + (ctx->injected ? (off_t) ctx->snippet.len : 0);
-        }
-
-        rc = ngx_http_next_header_filter(r);
-        if (rc == NGX_ERROR || rc > NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
 
     return ngx_http_next_body_filter(r, out);
 
