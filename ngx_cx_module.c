@@ -35,8 +35,10 @@ static char *ngx_http_cx_report(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_cx_parse_percent(ngx_str_t *value,
     ngx_uint_t *per10000);
-static ngx_int_t ngx_http_cx_read_secret(ngx_conf_t *cf,
-    ngx_http_cx_main_conf_t *cmcf);
+static char *ngx_http_cx_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_cx_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 static ngx_int_t ngx_http_cx_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_cx_init_process(ngx_cycle_t *cycle);
@@ -66,9 +68,9 @@ static ngx_command_t  ngx_http_cx_commands[] = {
 
     { ngx_string("cx_secret_file"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_http_cx_secret_file,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_cx_main_conf_t, secret_file),
+      0,
       NULL },
 
     { ngx_string("cx_cookie"),
@@ -80,9 +82,9 @@ static ngx_command_t  ngx_http_cx_commands[] = {
 
     { ngx_string("cx_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_http_cx_thread_pool,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_cx_main_conf_t, thread_pool_name),
+      0,
       NULL },
 
     { ngx_string("cx_survey"),
@@ -363,7 +365,7 @@ ngx_http_cx_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cx_main_conf_t *cmcf = conf;
 
-    ssize_t     size;
+    off_t       size;
     ngx_str_t  *value, s;
 
     if (cmcf->store_path.data) {
@@ -385,17 +387,19 @@ ngx_http_cx_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         s.data = value[2].data + 9;
         s.len = value[2].len - 9;
 
-        size = ngx_parse_size(&s);
+        size = ngx_parse_offset(&s);
 
         /* LMDB needs room for its meta pages and a few trees */
-        if (size == NGX_ERROR || size < 1024 * 1024) {
+        if (size == NGX_ERROR || size < 1024 * 1024
+            || (uint64_t) size > (uint64_t) NGX_MAX_SIZE_T_VALUE)
+        {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "cx_store: max_size \"%V\" is not a size of "
                                "at least 1m (e.g. \"max_size=1g\")", &s);
             return NGX_CONF_ERROR;
         }
 
-        cmcf->store_max_size = size;
+        cmcf->store_max_size = (size_t) size;
     }
 
     return NGX_CONF_OK;
@@ -417,6 +421,12 @@ ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_cookie: the cookie needs a name");
+        return NGX_CONF_ERROR;
+    }
 
     for (p = value[1].data; p < value[1].data + value[1].len; p++) {
         if (!(ngx_http_cx_isalnum(*p) || *p == '_' || *p == '-')) {
@@ -859,12 +869,6 @@ ngx_http_cx_postconfiguration(ngx_conf_t *cf)
         }
     }
 
-    if (cmcf->secret_file.len) {
-        if (ngx_http_cx_read_secret(cf, cmcf) != NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
-
 #if (NGX_THREADS)
     if (ngx_thread_pool_add(cf, &cmcf->thread_pool_name) == NULL) {
         return NGX_ERROR;
@@ -879,41 +883,54 @@ ngx_http_cx_postconfiguration(ngx_conf_t *cf)
 }
 
 
-static ngx_int_t
-ngx_http_cx_read_secret(ngx_conf_t *cf, ngx_http_cx_main_conf_t *cmcf)
+/* Read at once, so that a bad file fails "nginx -t" at its line. */
+
+static char *
+ngx_http_cx_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_cx_main_conf_t *cmcf = conf;
+
     u_char           *p, *last;
     ssize_t           n;
     ngx_fd_t          fd;
+    ngx_str_t        *value;
     ngx_file_info_t   fi;
 
-    if (ngx_conf_full_name(cf->cycle, &cmcf->secret_file, 1) != NGX_OK) {
-        return NGX_ERROR;
+    if (cmcf->secret_file.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    cmcf->secret_file = value[1];
+
+    /* relative to the prefix, like cx_store: "conf/cx.key" */
+    if (ngx_conf_full_name(cf->cycle, &cmcf->secret_file, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
     fd = ngx_open_file(cmcf->secret_file.data, NGX_FILE_RDONLY,
                        NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, ngx_errno,
-                      "cx_secret_file: cannot open \"%V\"",
-                      &cmcf->secret_file);
-        return NGX_ERROR;
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cx_secret_file: cannot open \"%V\"",
+                           &cmcf->secret_file);
+        return NGX_CONF_ERROR;
     }
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
         || ngx_file_size(&fi) > 4096)
     {
         ngx_close_file(fd);
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "cx_secret_file: \"%V\" must be a file of 32 to 4096 "
-                      "bytes", &cmcf->secret_file);
-        return NGX_ERROR;
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_secret_file: \"%V\" must be a file of 32 to "
+                           "4096 bytes", &cmcf->secret_file);
+        return NGX_CONF_ERROR;
     }
 
     p = ngx_pnalloc(cf->pool, 4096);
     if (p == NULL) {
         ngx_close_file(fd);
-        return NGX_ERROR;
+        return NGX_CONF_ERROR;
     }
 
     n = ngx_read_fd(fd, p, 4096);
@@ -926,18 +943,43 @@ ngx_http_cx_read_secret(ngx_conf_t *cf, ngx_http_cx_main_conf_t *cmcf)
     }
 
     if (last - p < NGX_HTTP_CX_SECRET_MIN) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "cx_secret_file: \"%V\" holds %z bytes, at least %d "
-                      "are needed (e.g. \"openssl rand -hex 32 > %V\")",
-                      &cmcf->secret_file, (ssize_t) (last - p),
-                      NGX_HTTP_CX_SECRET_MIN, &cmcf->secret_file);
-        return NGX_ERROR;
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_secret_file: \"%V\" holds %z bytes, at least "
+                           "%d are needed (e.g. \"openssl rand -hex 32 > "
+                           "%V\")", &cmcf->secret_file, (ssize_t) (last - p),
+                           NGX_HTTP_CX_SECRET_MIN, &cmcf->secret_file);
+        return NGX_CONF_ERROR;
     }
 
     cmcf->secret.data = p;
     cmcf->secret.len = last - p;
 
-    return NGX_OK;
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_cx_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_main_conf_t *cmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (cmcf->thread_pool_name.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    cmcf->thread_pool_name = value[1];
+
+#if (NGX_THREADS)
+    /* an unknown pool fails here, at this line */
+    if (ngx_thread_pool_add(cf, &value[1]) == NULL) {
+        return NGX_CONF_ERROR;
+    }
+#endif
+
+    return NGX_CONF_OK;
 }
 
 

@@ -87,9 +87,10 @@ static void
 ngx_cx_csp_policy(ngx_cx_csp_t *c, const unsigned char *p,
     const unsigned char *last)
 {
-    int                   rank, best, self, strict, verdict;
-    size_t                nonce_len;
-    const unsigned char  *d, *dlast, *name, *tok, *nonce;
+    int                   rank, best, self, strict;
+    size_t                i, j, n, kept;
+    ngx_cx_csp_nonce_t    nonces[NGX_CX_CSP_NONCES];
+    const unsigned char  *d, *dlast, *name, *tok;
     const unsigned char  *best_start, *best_end;
 
     best = 0;
@@ -130,8 +131,7 @@ ngx_cx_csp_policy(ngx_cx_csp_t *c, const unsigned char *p,
 
     self = 0;
     strict = 0;
-    nonce = NULL;
-    nonce_len = 0;
+    n = 0;
 
     for (d = best_start; d < best_end; /* void */) {
         while (d < best_end && ngx_cx_csp_space(*d)) {
@@ -154,12 +154,12 @@ ngx_cx_csp_policy(ngx_cx_csp_t *c, const unsigned char *p,
             strict = 1;
 
         } else if (d - tok > 8 && ngx_cx_csp_eq(tok, 7, "'nonce-")
-                   && d[-1] == '\'')
+                   && d[-1] == '\'' && n < NGX_CX_CSP_NONCES
+                   && ngx_cx_csp_nonce_ok(tok + 7, d - tok - 8))
         {
-            if (nonce == NULL && ngx_cx_csp_nonce_ok(tok + 7, d - tok - 8)) {
-                nonce = tok + 7;
-                nonce_len = d - tok - 8;
-            }
+            nonces[n].p = tok + 7;
+            nonces[n].len = d - tok - 8;
+            n++;
         }
     }
 
@@ -168,40 +168,49 @@ ngx_cx_csp_policy(ngx_cx_csp_t *c, const unsigned char *p,
     }
 
     if (self) {
-        verdict = NGX_CX_CSP_ALLOW;
-    } else if (nonce) {
-        verdict = NGX_CX_CSP_NONCE;
-    } else {
-        verdict = NGX_CX_CSP_BLOCK;
+        if (n && c->optional.p == NULL) {
+            c->optional = nonces[0];
+        }
+        return;
     }
 
-    if (verdict == NGX_CX_CSP_BLOCK) {
+    if (n == 0) {
         c->verdict = NGX_CX_CSP_BLOCK;
         return;
     }
 
-    if (verdict == NGX_CX_CSP_NONCE) {
-        if (c->required
-            && (c->required_len != nonce_len
-                || memcmp(c->required, nonce, nonce_len) != 0))
-        {
-            c->verdict = NGX_CX_CSP_BLOCK;
-            return;
+    /* this policy insists on one of its nonces */
+
+    if (!c->constrained) {
+        c->constrained = 1;
+        memcpy(c->required, nonces, n * sizeof(ngx_cx_csp_nonce_t));
+        c->nrequired = n;
+
+    } else {
+        kept = 0;
+
+        for (i = 0; i < c->nrequired; i++) {
+            for (j = 0; j < n; j++) {
+                if (c->required[i].len == nonces[j].len
+                    && memcmp(c->required[i].p, nonces[j].p, nonces[j].len)
+                       == 0)
+                {
+                    c->required[kept++] = c->required[i];
+                    break;
+                }
+            }
         }
 
-        c->required = nonce;
-        c->required_len = nonce_len;
+        c->nrequired = kept;
+    }
 
-        if (c->verdict == NGX_CX_CSP_ALLOW) {
-            c->verdict = NGX_CX_CSP_NONCE;
-        }
-
+    if (c->nrequired == 0) {
+        c->verdict = NGX_CX_CSP_BLOCK;
         return;
     }
 
-    if (nonce && c->optional == NULL) {
-        c->optional = nonce;
-        c->optional_len = nonce_len;
+    if (c->verdict == NGX_CX_CSP_ALLOW) {
+        c->verdict = NGX_CX_CSP_NONCE;
     }
 }
 
@@ -248,13 +257,13 @@ ngx_cx_csp_result(const ngx_cx_csp_t *c, const unsigned char **nonce,
         return NGX_CX_CSP_BLOCK;
     }
 
-    if (c->required) {
-        *nonce = c->required;
-        *nonce_len = c->required_len;
+    if (c->constrained) {
+        *nonce = c->required[0].p;
+        *nonce_len = c->required[0].len;
 
-    } else if (c->optional) {
-        *nonce = c->optional;
-        *nonce_len = c->optional_len;
+    } else if (c->optional.p) {
+        *nonce = c->optional.p;
+        *nonce_len = c->optional.len;
     }
 
     return c->verdict;

@@ -14,8 +14,9 @@
  *   'strict-dynamic'   host and 'self' sources are ignored: nonce needed;
  *   'self' or *        the same-origin script is allowed;
  *   'none', hosts, schemes, hashes: not enough on their own.
- * All policies must allow (that is how browsers combine them).  Two
- * policies that each need a different nonce cannot both be met: BLOCK.
+ * All policies must allow (that is how browsers combine them).  Policies
+ * that insist on a nonce must share one: the element carries a single
+ * nonce, so without a common one the answer is BLOCK.
  *
  * Report-Only policies block nothing: do not feed them here.
  */
@@ -32,11 +33,19 @@
 #define NGX_CX_CSP_NONCE_MAX  128
 
 typedef struct {
+    const unsigned char  *p;
+    size_t                len;
+} ngx_cx_csp_nonce_t;
+
+/* at most this many nonces of one policy are considered */
+#define NGX_CX_CSP_NONCES  8
+
+typedef struct {
     int                   verdict;
-    const unsigned char  *required;     /* the nonce some policy insists on */
-    size_t                required_len;
-    const unsigned char  *optional;     /* a nonce that is accepted */
-    size_t                optional_len;
+    ngx_cx_csp_nonce_t    required[NGX_CX_CSP_NONCES]; /* in every such policy */
+    size_t                nrequired;
+    int                   constrained;  /* some policy insists on a nonce */
+    ngx_cx_csp_nonce_t    optional;     /* a nonce that is accepted */
 } ngx_cx_csp_t;
 
 void ngx_cx_csp_init(ngx_cx_csp_t *c);

@@ -89,6 +89,7 @@ typedef struct {
     ngx_str_t                 name;
     ngx_uint_t                type;       /* NGX_CX_TYPE_* */
     ngx_str_t                 lang;       /* language of untagged texts */
+    ngx_flag_t                lang_set;
     time_t                    every;
     ngx_array_t               texts;      /* ngx_http_cx_text_t */
     ngx_array_t               renderings; /* ngx_http_cx_rendering_t, [0]: default */

@@ -87,6 +87,15 @@ ngx_http_cx_store_prepare(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
+    /* parents too: "cx_store var/cx" works on a fresh prefix */
+    p = ngx_pnalloc(cycle->pool, cmcf->store_path.len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn(p, cmcf->store_path.data, cmcf->store_path.len + 1);
+    (void) ngx_create_full_path(p, 0755);
+
     if (ngx_create_dir(cmcf->store_path.data, 0700) == NGX_FILE_ERROR
         && ngx_errno != NGX_EEXIST)
     {
@@ -168,9 +177,8 @@ ngx_http_cx_store_prepare(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
             return NGX_ERROR;
         }
 
-        p = ngx_snprintf(file, sizeof(file) - 1, "%V/data.mdb%Z",
-                         &cmcf->store_path);
-        (void) p;
+        ngx_snprintf(file, sizeof(file) - 1, "%V/data.mdb%Z",
+                     &cmcf->store_path);
         if (ngx_http_cx_store_give(cycle->log, file, ccf->user, ccf->group)
             != NGX_OK)
         {

@@ -28,6 +28,10 @@ static size_t ngx_http_cx_json_member_len(const char *name,
 
 static ngx_str_t  ngx_http_cx_default_thanks = ngx_string("Thank you!");
 
+static const char  *ngx_http_cx_kind_names[] = {
+    "", "question", "followup", "labels", "thanks"
+};
+
 static const char  *ngx_http_cx_band_names[] = {
     "", "detractor", "passive", "promoter"
 };
@@ -47,6 +51,7 @@ ngx_http_cx_survey_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t             *value;
     ngx_uint_t             i;
     ngx_conf_t             save;
+    ngx_http_cx_text_t    *text;
     ngx_http_cx_survey_t  *survey;
 
     value = cf->args->elts;
@@ -110,6 +115,24 @@ ngx_http_cx_survey_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return rv;
     }
 
+    /* "lang" may come after untagged texts: check pairs once it is known */
+    text = survey->texts.elts;
+    for (i = 0; i < survey->texts.nelts; i++) {
+        if (ngx_http_cx_survey_text(survey, text[i].kind, text[i].band,
+                                    text[i].lang.len ? &text[i].lang
+                                                     : &survey->lang)
+            != &text[i])
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cx_survey \"%V\": \"%s\" is given twice for "
+                               "the same language (\"%V\")", &survey->name,
+                               ngx_http_cx_kind_names[text[i].kind],
+                               text[i].lang.len ? &text[i].lang
+                                                : &survey->lang);
+            return NGX_CONF_ERROR;
+        }
+    }
+
     if (survey->type == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "cx_survey \"%V\" has no type: add \"type nps;\", "
@@ -152,6 +175,10 @@ ngx_http_cx_survey_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
             goto args;
         }
 
+        if (survey->type) {
+            goto duplicate;
+        }
+
         survey->type = ngx_cx_type_from_name((char *) value[1].data,
                                              value[1].len);
         if (survey->type == 0) {
@@ -174,13 +201,22 @@ ngx_http_cx_survey_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
             goto bad_lang;
         }
 
+        if (survey->lang_set) {
+            goto duplicate;
+        }
+
         survey->lang = value[1];
+        survey->lang_set = 1;
         return NGX_CONF_OK;
     }
 
     if (name->len == 5 && ngx_strncmp(name->data, "every", 5) == 0) {
         if (nargs != 1) {
             goto args;
+        }
+
+        if (survey->every != NGX_CONF_UNSET) {
+            goto duplicate;
         }
 
         every = ngx_parse_time(&value[1], 1);
@@ -303,6 +339,13 @@ ngx_http_cx_survey_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
     }
 
     return NGX_CONF_OK;
+
+duplicate:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "cx_survey \"%V\": \"%V\" is duplicate",
+                       &survey->name, name);
+    return NGX_CONF_ERROR;
 
 args:
 
