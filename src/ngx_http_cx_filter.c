@@ -20,6 +20,7 @@
  */
 
 #include "ngx_http_cx.h"
+#include "ngx_http_cx_store.h"
 #include "ngx_cx_csp.h"
 
 
@@ -141,8 +142,8 @@ ngx_http_cx_eligible(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf)
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
 
-    /* no store: an answer could not be kept, so nothing is asked */
-    if (!cmcf->keys_ready || cmcf->store == NULL) {
+    /* no store, or a full one: an answer could not be kept, so no asking */
+    if (!cmcf->keys_ready || !ngx_http_cx_store_usable(cmcf->store)) {
         return NGX_DECLINED;
     }
 

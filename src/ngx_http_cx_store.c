@@ -16,6 +16,8 @@ struct ngx_http_cx_store_s {
     ngx_log_t                *log;
     ngx_str_t                 path;
 
+    time_t                    full_until; /* no prompts until then */
+
     ngx_queue_t               pending;    /* submitted, not yet in a txn */
     ngx_queue_t               batch;      /* in the commit in flight */
     ngx_flag_t                busy;
@@ -305,6 +307,13 @@ ngx_http_cx_store_close(ngx_http_cx_store_t *store)
 }
 
 
+ngx_int_t
+ngx_http_cx_store_usable(ngx_http_cx_store_t *store)
+{
+    return store && store->env && store->full_until <= ngx_time();
+}
+
+
 size_t
 ngx_http_cx_store_record_room(ngx_http_cx_write_t *w)
 {
@@ -560,6 +569,10 @@ ngx_http_cx_store_finish(ngx_http_cx_store_t *store)
         ngx_queue_remove(q);
 
         w = ngx_queue_data(q, ngx_http_cx_write_t, queue);
+
+        if (w->mdb_rc == MDB_MAP_FULL) {
+            store->full_until = ngx_time() + 60;
+        }
 
         if (w->mdb_rc) {
             ngx_log_error(NGX_LOG_ERR, store->log, 0,

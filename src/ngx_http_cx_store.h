@@ -77,6 +77,12 @@ ngx_http_cx_store_t *ngx_http_cx_store_open(ngx_cycle_t *cycle,
     ngx_http_cx_main_conf_t *cmcf);
 void ngx_http_cx_store_close(ngx_http_cx_store_t *store);
 
+/*
+ * Whether prompts may be offered: not when the store is missing, nor for a
+ * minute after a commit found it full (offers could not be answered).
+ */
+ngx_int_t ngx_http_cx_store_usable(ngx_http_cx_store_t *store);
+
 /* Bytes needed in w->buf for a record built from w (an upper bound). */
 size_t ngx_http_cx_store_record_room(ngx_http_cx_write_t *w);
 
