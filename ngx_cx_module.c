@@ -348,6 +348,17 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->stage, prev->stage, 0);
     ngx_conf_merge_ptr_value(conf->prompts, prev->prompts, NULL);
 
+    /*
+     * An answer is read in memory: it is small, and a temp file would be
+     * disk I/O on the intake path.  The core module has merged already.
+     */
+    if (conf->endpoint_clcf
+        && conf->endpoint_clcf->client_body_buffer_size
+           < 2 * NGX_HTTP_CX_BODY_MAX)
+    {
+        conf->endpoint_clcf->client_body_buffer_size = 2 * NGX_HTTP_CX_BODY_MAX;
+    }
+
     if (ngx_http_merge_types(cf, &conf->types_keys, &conf->types,
                              &prev->types_keys, &prev->types,
                              ngx_http_cx_default_types)
@@ -787,6 +798,7 @@ ngx_http_cx_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     cscf->endpoint = clcf->name;
     clcf->handler = ngx_http_cx_endpoint_handler;
+    ((ngx_http_cx_loc_conf_t *) conf)->endpoint_clcf = clcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
     cmcf->used = 1;

@@ -152,6 +152,7 @@ typedef struct {
     ngx_array_t              *prompts;    /* ngx_http_cx_prompt_t */
     ngx_hash_t                types;
     ngx_array_t              *types_keys;
+    ngx_http_core_loc_conf_t *endpoint_clcf;  /* a cx_endpoint location's */
 } ngx_http_cx_loc_conf_t;
 
 
@@ -227,6 +228,9 @@ ngx_int_t ngx_http_cx_filter_init(ngx_conf_t *cf);
 
 /* ngx_http_cx_endpoint.c */
 ngx_int_t ngx_http_cx_endpoint_handler(ngx_http_request_t *r);
+/* sends {"error":"<error>"} with status; error is a fixed ASCII sentence */
+ngx_int_t ngx_http_cx_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *error);
 
 /* ngx_http_cx_report.c */
 ngx_int_t ngx_http_cx_report_handler(ngx_http_request_t *r);

@@ -28,8 +28,6 @@ static void ngx_http_cx_intake_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cx_intake_check(ngx_http_request_t *r,
     u_char *body, size_t len, ngx_http_cx_intake_t *in, const char **err);
 static void ngx_http_cx_intake_done(ngx_http_cx_write_t *w);
-static ngx_int_t ngx_http_cx_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *error);
 static ngx_table_elt_t *ngx_http_cx_header_in(ngx_http_request_t *r,
     const char *name, size_t len);
 static ngx_int_t ngx_http_cx_header_out(ngx_http_request_t *r,
@@ -156,7 +154,7 @@ ngx_http_cx_intake(ngx_http_request_t *r)
 
     if (r->method != NGX_HTTP_POST) {
         (void) ngx_http_discard_request_body(r);
-        return ngx_http_cx_error(r, NGX_HTTP_NOT_ALLOWED,
+        return ngx_http_cx_send_error(r, NGX_HTTP_NOT_ALLOWED,
                                  "use POST for answers");
     }
 
@@ -173,20 +171,20 @@ ngx_http_cx_intake(ngx_http_request_t *r)
             && ct->data[sizeof("application/json") - 1] != ' '))
     {
         (void) ngx_http_discard_request_body(r);
-        return ngx_http_cx_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+        return ngx_http_cx_send_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                                  "Content-Type must be application/json");
     }
 
     if (ngx_http_cx_same_origin(r) != NGX_OK) {
         (void) ngx_http_discard_request_body(r);
-        return ngx_http_cx_error(r, NGX_HTTP_FORBIDDEN,
+        return ngx_http_cx_send_error(r, NGX_HTTP_FORBIDDEN,
                                  "cross-site request");
     }
 
     if (r->headers_in.content_length_n > NGX_HTTP_CX_BODY_MAX) {
         r->keepalive = 0;
         (void) ngx_http_discard_request_body(r);
-        return ngx_http_cx_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+        return ngx_http_cx_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                  "body too large");
     }
 
@@ -194,7 +192,7 @@ ngx_http_cx_intake(ngx_http_request_t *r)
 
     if (cmcf->store == NULL || !cmcf->keys_ready) {
         (void) ngx_http_discard_request_body(r);
-        return ngx_http_cx_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+        return ngx_http_cx_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                  "store unavailable");
     }
 
@@ -283,30 +281,33 @@ ngx_http_cx_intake_body(ngx_http_request_t *r)
 
     if (r->request_body == NULL || r->request_body->temp_file) {
         ngx_http_finalize_request(r,
-            ngx_http_cx_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+            ngx_http_cx_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                               "body too large"));
         return;
     }
 
     len = 0;
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        if (!ngx_buf_in_memory(cl->buf)) {
+        if (cl->buf->in_file && !ngx_buf_in_memory(cl->buf)) {
             len = NGX_HTTP_CX_BODY_MAX + 1;
             break;
         }
-        len += cl->buf->last - cl->buf->pos;
+
+        if (ngx_buf_in_memory(cl->buf)) {
+            len += cl->buf->last - cl->buf->pos;
+        }
     }
 
     if (len > NGX_HTTP_CX_BODY_MAX) {
         ngx_http_finalize_request(r,
-            ngx_http_cx_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+            ngx_http_cx_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                               "body too large"));
         return;
     }
 
     if (len == 0) {
         ngx_http_finalize_request(r,
-            ngx_http_cx_error(r, NGX_HTTP_BAD_REQUEST, "malformed JSON"));
+            ngx_http_cx_send_error(r, NGX_HTTP_BAD_REQUEST, "malformed JSON"));
         return;
     }
 
@@ -320,7 +321,9 @@ ngx_http_cx_intake_body(ngx_http_request_t *r)
 
     p = body;
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        if (ngx_buf_in_memory(cl->buf)) {
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
     }
 
     rc = ngx_http_cx_intake_check(r, body, len, in, &err);
@@ -328,7 +331,7 @@ ngx_http_cx_intake_body(ngx_http_request_t *r)
     if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "cx: answer refused (%i): %s", rc, err);
-        ngx_http_finalize_request(r, ngx_http_cx_error(r, rc, err));
+        ngx_http_finalize_request(r, ngx_http_cx_send_error(r, rc, err));
         return;
     }
 
@@ -337,7 +340,7 @@ ngx_http_cx_intake_body(ngx_http_request_t *r)
 
     if (ngx_http_cx_store_submit(cmcf->store, &in->write) != NGX_OK) {
         ngx_http_finalize_request(r,
-            ngx_http_cx_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+            ngx_http_cx_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                               "store unavailable"));
         return;
     }
@@ -491,7 +494,7 @@ ngx_http_cx_intake_done(ngx_http_cx_write_t *w)
         level = (w->status == NGX_HTTP_CONFLICT) ? NGX_LOG_INFO : NGX_LOG_ERR;
         ngx_log_error(level, c->log, 0, "cx: answer not stored (%i): %s",
                       w->status, w->error);
-        rc = ngx_http_cx_error(r, w->status, w->error);
+        rc = ngx_http_cx_send_error(r, w->status, w->error);
     }
 
     ngx_http_finalize_request(r, rc);
@@ -499,8 +502,9 @@ ngx_http_cx_intake_done(ngx_http_cx_write_t *w)
 }
 
 
-static ngx_int_t
-ngx_http_cx_error(ngx_http_request_t *r, ngx_uint_t status, const char *error)
+ngx_int_t
+ngx_http_cx_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *error)
 {
     u_char       *p;
     size_t        len;

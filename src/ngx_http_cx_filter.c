@@ -32,6 +32,7 @@ static ngx_int_t ngx_http_cx_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_cx_eligible(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *lcf);
+static ngx_int_t ngx_http_cx_attachment(ngx_str_t *value);
 static ngx_int_t ngx_http_cx_csp(ngx_http_request_t *r, ngx_str_t *nonce);
 static ngx_int_t ngx_http_cx_private(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cx_whole_file(ngx_http_request_t *r,
@@ -125,6 +126,7 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_cx_eligible(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf)
 {
+    ngx_str_t                *ct;
     ngx_uint_t                i;
     ngx_list_part_t          *part;
     ngx_table_elt_t          *h;
@@ -195,17 +197,62 @@ ngx_http_cx_eligible(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf)
             && ngx_strncasecmp(h[i].key.data,
                                (u_char *) "Content-Disposition",
                                h[i].key.len) == 0
-            && ngx_strlcasestrn(h[i].value.data,
-                                h[i].value.data + h[i].value.len,
-                                (u_char *) "attachment",
-                                sizeof("attachment") - 2)
-               != NULL)
+            && ngx_http_cx_attachment(&h[i].value))
         {
             return NGX_DECLINED;
         }
     }
 
+    /* the snippet is ASCII: it cannot go into UTF-16 or UTF-32 text */
+    ct = &r->headers_out.content_type;
+
+    if (ngx_strlcasestrn(ct->data, ct->data + ct->len, (u_char *) "utf-16",
+                         sizeof("utf-16") - 2)
+        || ngx_strlcasestrn(ct->data, ct->data + ct->len,
+                            (u_char *) "utf-32", sizeof("utf-32") - 2)
+        || ngx_strlcasestrn(ct->data, ct->data + ct->len,
+                            (u_char *) "ucs-2", sizeof("ucs-2") - 2)
+        || (r->headers_out.charset.len >= 3
+            && (ngx_strncasecmp(r->headers_out.charset.data,
+                                (u_char *) "utf-16", 6) == 0
+                || ngx_strncasecmp(r->headers_out.charset.data,
+                                   (u_char *) "utf-32", 6) == 0)))
+    {
+        return NGX_DECLINED;
+    }
+
     return NGX_OK;
+}
+
+
+/* "attachment; filename=..." — the disposition type, not a file name */
+
+static ngx_int_t
+ngx_http_cx_attachment(ngx_str_t *value)
+{
+    u_char  *p, *last;
+
+    p = value->data;
+    last = p + value->len;
+
+    while (p < last && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    if (last - p < (ssize_t) sizeof("attachment") - 1
+        || ngx_strncasecmp(p, (u_char *) "attachment",
+                           sizeof("attachment") - 1) != 0)
+    {
+        return 0;
+    }
+
+    p += sizeof("attachment") - 1;
+
+    while (p < last && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    return p == last || *p == ';';
 }
 
 

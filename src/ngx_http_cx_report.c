@@ -137,7 +137,9 @@ ngx_http_cx_report_json(ngx_http_request_t *r)
     rep.to_ms = (uint64_t) -1;
 
     if (ngx_http_cx_report_args(r, &rep) != NGX_OK) {
-        return NGX_HTTP_BAD_REQUEST;
+        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "from= and to= take dates as "
+                                      "YYYY-MM-DD");
     }
 
     if (ngx_array_init(&rep.surveys, r->pool, 4,
