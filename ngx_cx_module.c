@@ -879,6 +879,10 @@ ngx_http_cx_postconfiguration(ngx_conf_t *cf)
                           prompt->file, prompt->line);
             return NGX_ERROR;
         }
+
+        if (ngx_http_cx_prompt_prepare(cf, prompt) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
 #if (NGX_THREADS)

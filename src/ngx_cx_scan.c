@@ -21,6 +21,13 @@
  *   - Tag names are not stored: each letter is folded into a 5-bit code
  *     (case-insensitively), so names of up to 12 letters pack exactly into
  *     a 64-bit key; any other byte folds to 0, a code no letter has.
+ *
+ * The attributes of a <meta> start tag (outside templates, until the first
+ * Content-Security-Policy pragma is seen) are read by a copy of the
+ * attribute states, prefixed meta_, that also matches "http-equiv" and its
+ * value; every other tag keeps the plain states, which never look at
+ * attribute names or values. Those states hold the progress of that match
+ * in `key`, which no longer holds a name there.
  */
 
 #include <string.h>
@@ -78,6 +85,16 @@ enum {
     CX_DESC_LT,
     CX_DESC_END,
 
+    /* the attribute states again, for a <meta> start tag */
+    CX_META_BEFORE_ATTR_NAME,
+    CX_META_ATTR_NAME,
+    CX_META_AFTER_ATTR_NAME,
+    CX_META_BEFORE_ATTR_VALUE,
+    CX_META_VALUE_DQ,
+    CX_META_VALUE_SQ,
+    CX_META_VALUE_UNQ,
+    CX_META_SELF_CLOSING,
+
     CX_PLAINTEXT,
     CX_FOUND
 };
@@ -130,6 +147,7 @@ static const uint16_t  cx_class[256] = {
     (CX_K8(a, b, c, d, e, f, g, h) << 5 | CX_K1(i))
 
 #define CX_KEY_BODY      CX_K4('b', 'o', 'd', 'y')
+#define CX_KEY_META      CX_K4('m', 'e', 't', 'a')
 #define CX_KEY_TEMPLATE  CX_K8('t', 'e', 'm', 'p', 'l', 'a', 't', 'e')
 
 /* A name this long matches nothing; name lengths saturate here. */
@@ -172,7 +190,28 @@ static const struct {
 };
 
 
+/*
+ * The <meta> match, kept in `key` by the meta_ states. In an attribute name
+ * it counts the bytes of "http-equiv" matched; from the end of the name to
+ * the end of the value, the bytes of "content-security-policy" matched,
+ * CX_META_NO when the attribute cannot count, or CX_META_REF when a
+ * character reference (which the tokenizer decodes in values, so that
+ * "content&#45;security-policy" is the pragma) makes the value unknown:
+ * unknown counts as a match, to fail closed.
+ */
+static const char  cx_http_equiv[] = "http-equiv";
+static const char  cx_csp[] = "content-security-policy";
+
+#define CX_HTTP_EQUIV_LEN  (sizeof(cx_http_equiv) - 1)
+#define CX_CSP_LEN         (sizeof(cx_csp) - 1)
+#define CX_META_NO         64
+#define CX_META_REF        65
+
+#define cx_meta_matched(m)  ((m) == CX_CSP_LEN || (m) == CX_META_REF)
+
+
 static unsigned cx_start_elem(size_t n, uint64_t key);
+static uint64_t cx_meta_value(uint64_t m, unsigned c);
 static int cx_match(const unsigned char **pp, const unsigned char *end,
     size_t *np, unsigned elem);
 
@@ -265,6 +304,14 @@ ngx_cx_scan_feed(ngx_cx_scan_t *s, const unsigned char *p, size_t len,
     case CX_DESC_DASH_DASH:     goto desc_dash_dash;
     case CX_DESC_LT:            goto desc_lt;
     case CX_DESC_END:           goto desc_end;
+    case CX_META_BEFORE_ATTR_NAME:  goto meta_before_attr_name;
+    case CX_META_ATTR_NAME:         goto meta_attr_name;
+    case CX_META_AFTER_ATTR_NAME:   goto meta_after_attr_name;
+    case CX_META_BEFORE_ATTR_VALUE: goto meta_before_attr_value;
+    case CX_META_VALUE_DQ:          goto meta_value_dq;
+    case CX_META_VALUE_SQ:          goto meta_value_sq;
+    case CX_META_VALUE_UNQ:         goto meta_value_unq;
+    case CX_META_SELF_CLOSING:      goto meta_self_closing;
     default:                    goto plaintext;
     }
 
@@ -312,6 +359,9 @@ start_name:
         p++;
     }
     s->elem = (unsigned char) cx_start_elem(n, key);
+    if (n == 4 && key == CX_KEY_META && s->depth == 0 && !s->meta_csp) {
+        goto meta_tag;          /* browsers ignore a <meta> in a template */
+    }
     c = *p++;
     if (c == '>') {
         goto emit;
@@ -489,6 +539,186 @@ end_tag_attrs:
         goto self_closing;
     }
     goto before_attr_name;
+
+    /* ---- the attributes of a <meta> start tag --------------------------- */
+
+    /*
+     * The same transitions as the plain attribute states above; only the
+     * bytes of names and values are looked at, and a name's first byte is
+     * reconsumed rather than skipped.
+     */
+
+meta_tag:
+    /* *p is the terminator of the name; s->elem is CX_E_NONE */
+    c = *p++;
+    if (c == '>') {
+        goto emit;
+    }
+    if (c == '/') {
+        goto meta_self_closing;
+    }
+
+meta_before_attr_name:
+    while (p < end && (cx_class[*p] & CX_C_WS)) {
+        p++;
+    }
+    NEED(CX_META_BEFORE_ATTR_NAME);
+    c = *p;
+    if (c == '>') {
+        p++;
+        goto emit;
+    }
+    if (c == '/') {
+        p++;
+        goto meta_self_closing;
+    }
+    key = 0;
+    if (c == '=') {
+        p++;                    /* a name may start with '=': "=http-equiv" */
+        key = CX_META_NO;
+    }
+
+meta_attr_name:
+    while (p < end && key != CX_META_NO) {
+        c = *p;
+        if (cx_class[c] & (CX_C_TERM|CX_C_EQ)) {
+            goto meta_attr_name_end;
+        }
+        if (c - 'A' < 26u) {
+            c += 'a' - 'A';
+        }
+        key = (key < CX_HTTP_EQUIV_LEN && c == (unsigned) cx_http_equiv[key])
+              ? key + 1 : CX_META_NO;
+        p++;
+    }
+    /* a name that cannot match is skipped as in the plain state */
+    while (p < end && !(cx_class[*p] & (CX_C_TERM|CX_C_EQ))) {
+        p++;
+    }
+    NEED(CX_META_ATTR_NAME);
+
+meta_attr_name_end:
+    key = (key == CX_HTTP_EQUIV_LEN) ? 0 : CX_META_NO;
+    c = *p++;
+    if (c == '=') {
+        goto meta_before_attr_value;
+    }
+    if (c == '>') {
+        goto emit;
+    }
+    if (c == '/') {
+        goto meta_self_closing;
+    }
+
+meta_after_attr_name:
+    while (p < end && (cx_class[*p] & CX_C_WS)) {
+        p++;
+    }
+    NEED(CX_META_AFTER_ATTR_NAME);
+    c = *p;
+    if (c == '=') {
+        p++;
+        goto meta_before_attr_value;
+    }
+    if (c == '>') {
+        p++;
+        goto emit;
+    }
+    if (c == '/') {
+        p++;
+        goto meta_self_closing;
+    }
+    key = 0;                    /* the next name starts with this byte */
+    goto meta_attr_name;
+
+meta_before_attr_value:
+    while (p < end && (cx_class[*p] & CX_C_WS)) {
+        p++;
+    }
+    NEED(CX_META_BEFORE_ATTR_VALUE);
+    c = *p;
+    if (c == '"') {
+        p++;
+        goto meta_value_dq;
+    }
+    if (c == '\'') {
+        p++;
+        goto meta_value_sq;
+    }
+    if (c == '>') {
+        p++;
+        goto emit;
+    }
+
+meta_value_unq:
+    for ( ;; ) {
+        NEED(CX_META_VALUE_UNQ);
+        c = *p;
+        if (cx_class[c] & (CX_C_WS|CX_C_GT)) {
+            break;
+        }
+        key = cx_meta_value(key, c);
+        p++;
+    }
+    if (cx_meta_matched(key)) {
+        s->meta_csp = 1;
+    }
+    c = *p++;
+    if (c == '>') {
+        goto emit;
+    }
+    goto meta_before_attr_name;
+
+meta_value_dq:
+    if (key >= CX_META_NO) {
+        q = memchr(p, '"', end - p);
+        if (q == NULL) {
+            SUSPEND(CX_META_VALUE_DQ);
+        }
+        p = q + 1;
+        goto meta_value_end;
+    }
+    for ( ;; ) {
+        NEED(CX_META_VALUE_DQ);
+        c = *p++;
+        if (c == '"') {
+            goto meta_value_end;
+        }
+        key = cx_meta_value(key, c);
+    }
+
+meta_value_sq:
+    if (key >= CX_META_NO) {
+        q = memchr(p, '\'', end - p);
+        if (q == NULL) {
+            SUSPEND(CX_META_VALUE_SQ);
+        }
+        p = q + 1;
+        goto meta_value_end;
+    }
+    for ( ;; ) {
+        NEED(CX_META_VALUE_SQ);
+        c = *p++;
+        if (c == '\'') {
+            break;
+        }
+        key = cx_meta_value(key, c);
+    }
+
+meta_value_end:
+    /* after a quoted value, as after any other: "after attribute value" */
+    if (cx_meta_matched(key)) {
+        s->meta_csp = 1;
+    }
+    goto meta_before_attr_name;
+
+meta_self_closing:
+    NEED(CX_META_SELF_CLOSING);
+    if (*p == '>') {
+        p++;
+        goto emit;
+    }
+    goto meta_before_attr_name;
 
     /* ---- comments ----------------------------------------------------- */
 
@@ -814,6 +1044,13 @@ ngx_cx_scan_hold_from(const ngx_cx_scan_t *s)
 }
 
 
+int
+ngx_cx_scan_meta_csp(const ngx_cx_scan_t *s)
+{
+    return s->meta_csp;
+}
+
+
 /* Which element a start tag whose name has just ended opens. */
 
 static unsigned
@@ -857,6 +1094,35 @@ cx_start_elem(size_t n, uint64_t key)
     }
 
     return CX_E_NONE;
+}
+
+
+/*
+ * Advance the match of an http-equiv value (see CX_META_NO) by byte c.
+ * HTML whitespace is allowed before and after the keyword, to fail closed
+ * should a browser trim it.
+ */
+
+static uint64_t
+cx_meta_value(uint64_t m, unsigned c)
+{
+    if (m >= CX_META_NO) {
+        return m;               /* the outcome is known */
+    }
+
+    if (c == '&') {
+        return CX_META_REF;
+    }
+
+    if (cx_class[c] & CX_C_WS) {
+        return (m == 0 || m == CX_CSP_LEN) ? m : CX_META_NO;
+    }
+
+    if (c - 'A' < 26u) {
+        c += 'a' - 'A';
+    }
+
+    return (m < CX_CSP_LEN && c == (unsigned) cx_csp[m]) ? m + 1 : CX_META_NO;
 }
 
 

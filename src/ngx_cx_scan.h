@@ -32,6 +32,25 @@
  *     tokenized like any other HTML.
  * Only the first real </body> counts.
  *
+ * On the way it notes whether the page declares a Content-Security-Policy
+ * in markup (ngx_cx_scan_meta_csp()), a policy a filter that has already
+ * sent the response header cannot evaluate, so it must not inject: a <meta>
+ * start tag read in the data state (so not in a comment, raw text, script
+ * or another tag's attribute value), outside every <template>, with an
+ * attribute named "http-equiv" (ASCII case-insensitive) whose value is
+ * ASCII case-insensitively "content-security-policy", quoted with " or ' or
+ * unquoted. The rule errs towards reporting a policy:
+ *   - HTML whitespace around the keyword is allowed;
+ *   - a value holding '&' after a matching prefix counts, since the
+ *     tokenizer decodes character references ("content&#45;security-
+ *     policy" is the pragma) and they are not decoded here;
+ *   - every http-equiv attribute of the tag is looked at, although browsers
+ *     keep only the first of duplicates;
+ *   - a <meta> in <body>, which browsers ignore, counts as well, and the
+ *     content attribute is not required.
+ * "Content-Security-Policy-Report-Only" blocks nothing and does not count;
+ * neither does <metadata> or any other name.
+ *
  * Known simplifications, all on the side of not finding a tag rather than
  * finding a wrong one: the tree builder's context is not modelled, so
  * <title>/<style> inside <svg> are treated as in HTML and <![CDATA[ as a
@@ -46,6 +65,8 @@
  *     skipped with memchr(); tags are walked byte by byte on direct
  *     branches. About 2 GB/s on typical HTML on one core (t/unit/
  *     bench_scan.c), whatever the chunk sizes above a few hundred bytes.
+ *     Only the attribute names of <meta> tags, and the value of their
+ *     http-equiv, are compared byte by byte; none once a policy was seen.
  */
 
 #ifndef NGX_CX_SCAN_H
@@ -62,11 +83,13 @@
 typedef struct {
     uint64_t       total;     /* bytes fed so far */
     uint64_t       lt;        /* offset of the '<' of the tag being read */
-    uint64_t       key;       /* the tag name read so far, packed */
+    uint64_t       key;       /* the tag name read so far, packed; in a
+                                 <meta> tag's attributes, the match state */
     uint32_t       depth;     /* open <template> elements */
     unsigned char  state;
     unsigned char  elem;      /* element the current start tag opens */
     unsigned char  nlen;      /* name bytes read, saturating */
+    unsigned char  meta_csp;  /* a <meta> CSP pragma was seen */
 } ngx_cx_scan_t;
 
 
@@ -101,6 +124,27 @@ int ngx_cx_scan_feed(ngx_cx_scan_t *s, const unsigned char *p, size_t len,
  * candidate, and also once FOUND. At most 6 bytes ("</body") are ever held.
  */
 uint64_t ngx_cx_scan_hold_from(const ngx_cx_scan_t *s);
+
+/*
+ * Whether the bytes fed so far held a <meta http-equiv=
+ * "Content-Security-Policy"> in the sense described at the top of this
+ * file: returns 1 if so, 0 if not. Once 1, it stays 1 until
+ * ngx_cx_scan_init().
+ *
+ * It turns 1 in the call that feeds the end of the attribute's value (the
+ * closing quote, or the byte after an unquoted value), before the tag's '>'
+ * is seen; a tag cut off by the end of the stream may thus count, but no
+ * real </body> can follow such a tag. Like FOUND, it does not depend on how
+ * the stream is split. Bytes not examined do not count: those after the
+ * real </body> (a FOUND call's tail and every later call) and the whole
+ * <plaintext> contents. So when ngx_cx_scan_feed() returns FOUND, the value
+ * covers exactly the document before the real </body>, which is where a
+ * policy that could block the insertion would have to be.
+ *
+ * Recognising it never changes what ngx_cx_scan_feed() finds, nor
+ * ngx_cx_scan_hold_from().
+ */
+int ngx_cx_scan_meta_csp(const ngx_cx_scan_t *s);
 
 
 #endif /* NGX_CX_SCAN_H */

@@ -103,12 +103,20 @@ typedef struct {
 } ngx_http_cx_srv_conf_t;
 
 
+/* the snippet's fixed parts around the token, per survey language */
+typedef struct {
+    ngx_str_t                 head;
+    ngx_str_t                 tail;
+} ngx_http_cx_snippet_t;
+
+
 typedef struct {
     ngx_str_t                 survey_name;
     ngx_http_cx_survey_t     *survey;     /* resolved at postconfiguration */
     ngx_uint_t                sample;     /* per 10000 */
     ngx_msec_t                delay;
     ngx_http_cx_srv_conf_t   *srv;
+    ngx_http_cx_snippet_t    *parts;      /* one per survey rendering */
     u_char                   *file;
     ngx_uint_t                line;
 } ngx_http_cx_prompt_t;
@@ -214,6 +222,8 @@ ngx_int_t ngx_http_cx_visitor_set_cookie(ngx_http_request_t *r,
 ngx_int_t ngx_http_cx_keys_init(ngx_log_t *log, ngx_http_cx_main_conf_t *cmcf);
 
 /* ngx_http_cx_prompt.c */
+ngx_int_t ngx_http_cx_prompt_prepare(ngx_conf_t *cf,
+    ngx_http_cx_prompt_t *prompt);
 ngx_int_t ngx_http_cx_prompt_decide(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *lcf, ngx_str_t *nonce, ngx_http_cx_ctx_t *ctx);
 

@@ -12,8 +12,98 @@
 #include "ngx_http_cx.h"
 
 
+#define NGX_HTTP_CX_OPEN  "<script type=\"application/json\" id=\"cx-prompt\""
+
+
 static ngx_uint_t ngx_http_cx_sample_bucket(ngx_http_cx_main_conf_t *cmcf,
     u_char *visitor, ngx_str_t *survey);
+static u_char *ngx_http_cx_nonce_attr(u_char *p, ngx_str_t *nonce);
+
+
+/*
+ * The snippet around the token, once per prompt and language:
+ *   head  {"v":1,"endpoint":"/cx/","token":"
+ *   tail  ","survey":...,"delay":3000,<texts>}</script><script src="/cx/w.js" async
+ * Endpoint and survey names are restricted to characters that need no
+ * escaping (checked where they are configured).
+ */
+
+ngx_int_t
+ngx_http_cx_prompt_prepare(ngx_conf_t *cf, ngx_http_cx_prompt_t *prompt)
+{
+    u_char                   *p;
+    size_t                    len;
+    ngx_uint_t                i, n;
+    ngx_str_t                *endpoint;
+    ngx_http_cx_survey_t     *survey;
+    ngx_http_cx_snippet_t    *parts;
+    ngx_http_cx_rendering_t  *rd;
+
+    survey = prompt->survey;
+    endpoint = &prompt->srv->endpoint;
+    rd = survey->renderings.elts;
+    n = survey->renderings.nelts;
+
+    parts = ngx_pcalloc(cf->pool, n * sizeof(ngx_http_cx_snippet_t));
+    if (parts == NULL) {
+        return NGX_ERROR;
+    }
+
+    prompt->parts = parts;
+
+    len = sizeof("{\"v\":1,\"endpoint\":\"\",\"token\":\"") + endpoint->len;
+
+    parts[0].head.data = ngx_pnalloc(cf->pool, len);
+    if (parts[0].head.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    parts[0].head.len = ngx_sprintf(parts[0].head.data,
+                                    "{\"v\":1,\"endpoint\":\"%V\",\"token\":\"",
+                                    endpoint)
+                        - parts[0].head.data;
+
+    for (i = 0; i < n; i++) {
+        parts[i].head = parts[0].head;
+
+        len = sizeof("\",\"survey\":\"\",\"type\":\"csat\",\"delay\":,"
+                     "}</script><script src=\"w.js\" async")
+              + survey->name.len + NGX_INT_T_LEN + rd[i].json.len
+              + endpoint->len;
+
+        p = ngx_pnalloc(cf->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        parts[i].tail.data = p;
+
+        p = ngx_sprintf(p, "\",\"survey\":\"%V\",\"type\":\"%s\",\"delay\":%M,",
+                        &survey->name, ngx_cx_type_name(survey->type),
+                        prompt->delay);
+        p = ngx_cpymem(p, rd[i].json.data, rd[i].json.len);
+        p = ngx_sprintf(p, "}</script><script src=\"%Vw.js\" async", endpoint);
+
+        parts[i].tail.len = p - parts[i].tail.data;
+    }
+
+    return NGX_OK;
+}
+
+
+static u_char *
+ngx_http_cx_nonce_attr(u_char *p, ngx_str_t *nonce)
+{
+    if (nonce->len == 0) {
+        return p;
+    }
+
+    p = ngx_cpymem(p, " nonce=\"", sizeof(" nonce=\"") - 1);
+    p = ngx_cpymem(p, nonce->data, nonce->len);
+    *p++ = '"';
+
+    return p;
+}
 
 
 ngx_int_t
@@ -30,6 +120,7 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     ngx_http_cx_survey_t     *survey;
     ngx_http_cx_rendering_t  *rd;
     ngx_http_cx_main_conf_t  *cmcf;
+    ngx_http_cx_snippet_t    *parts;
     u_char                    tok[NGX_CX_TOKEN_MAX];
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
@@ -96,15 +187,12 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
         return NGX_DECLINED;
     }
 
-    len = sizeof("<script type=\"application/json\" id=\"cx-prompt\""
-                 " nonce=\"\">"
-                 "{\"v\":1,\"endpoint\":\"\",\"token\":\"\",\"survey\":\"\","
-                 "\"type\":\"\",\"delay\":,"
-                 "}</script><script src=\"w.js\" async nonce=\"\">"
-                 "</script>")
-          + 2 * nonce->len + 2 * prompt->srv->endpoint.len + n
-          + survey->name.len + sizeof("csat") + NGX_INT_T_LEN
-          + rd->json.len;
+    parts = &prompt->parts[rd - (ngx_http_cx_rendering_t *)
+                                survey->renderings.elts];
+
+    len = sizeof(NGX_HTTP_CX_OPEN ">" "></script>") - 1
+          + 2 * (sizeof(" nonce=\"\"") - 1 + nonce->len)
+          + parts->head.len + n + parts->tail.len;
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
@@ -113,29 +201,13 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
 
     ctx->snippet.data = p;
 
-    p = ngx_cpymem(p, "<script type=\"application/json\" id=\"cx-prompt\"",
-                   sizeof("<script type=\"application/json\" id=\"cx-prompt\"")
-                   - 1);
-
-    if (nonce->len) {
-        p = ngx_sprintf(p, " nonce=\"%V\"", nonce);
-    }
-
-    /* endpoint and survey names are restricted to safe characters */
-    p = ngx_sprintf(p, ">{\"v\":1,\"endpoint\":\"%V\",\"token\":\"",
-                    &prompt->srv->endpoint);
+    p = ngx_cpymem(p, NGX_HTTP_CX_OPEN, sizeof(NGX_HTTP_CX_OPEN) - 1);
+    p = ngx_http_cx_nonce_attr(p, nonce);
+    *p++ = '>';
+    p = ngx_cpymem(p, parts->head.data, parts->head.len);
     p = ngx_cpymem(p, tok, n);
-    p = ngx_sprintf(p, "\",\"survey\":\"%V\",\"type\":\"%s\",\"delay\":%M,",
-                    &survey->name, ngx_cx_type_name(survey->type),
-                    prompt->delay);
-    p = ngx_cpymem(p, rd->json.data, rd->json.len);
-    p = ngx_sprintf(p, "}</script><script src=\"%Vw.js\" async",
-                    &prompt->srv->endpoint);
-
-    if (nonce->len) {
-        p = ngx_sprintf(p, " nonce=\"%V\"", nonce);
-    }
-
+    p = ngx_cpymem(p, parts->tail.data, parts->tail.len);
+    p = ngx_http_cx_nonce_attr(p, nonce);
     p = ngx_cpymem(p, "></script>", sizeof("></script>") - 1);
 
     ctx->snippet.len = p - ctx->snippet.data;

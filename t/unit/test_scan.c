@@ -6,7 +6,9 @@
  * Every document is fed whole, one byte per call, split in two at every
  * position, and in pseudo-random chunks; all must agree, and while
  * streaming, ngx_cx_scan_hold_from() must never release a byte of the tag
- * that is found later.
+ * that is found later. Each way must also agree on ngx_cx_scan_meta_csp()
+ * at the end (at FOUND, or after the last byte): 0 unless the test says
+ * otherwise.
  */
 
 #include <stdarg.h>
@@ -55,6 +57,7 @@ doc_prepare(doc_t *d, const char *marked, size_t mlen)
 
 static const char  *cur_doc;
 static const char  *cur_mode;
+static int          run_csp;    /* ngx_cx_scan_meta_csp() when run() ended */
 
 static void
 report(uint64_t got, uint64_t want)
@@ -136,6 +139,14 @@ run(const unsigned char *buf, size_t len, uint64_t expect, chunker_t next,
             assert_int_equal(ngx_cx_scan_feed(&s, NULL, 0, &at2),
                              NGX_CX_SCAN_FOUND);
             assert_true(at2 == at);
+
+            /* and nothing fed after FOUND is looked at for <meta> */
+            run_csp = ngx_cx_scan_meta_csp(&s);
+            assert_int_equal(ngx_cx_scan_feed(&s, (const unsigned char *)
+                                 "<meta http-equiv=content-security-policy>",
+                                 41, &at2),
+                             NGX_CX_SCAN_FOUND);
+            assert_int_equal(ngx_cx_scan_meta_csp(&s), run_csp);
             return at;
         }
 
@@ -146,6 +157,7 @@ run(const unsigned char *buf, size_t len, uint64_t expect, chunker_t next,
     }
 
     assert_true(ngx_cx_scan_hold_from(&s) <= len);
+    run_csp = ngx_cx_scan_meta_csp(&s);
     return NONE;
 }
 
@@ -191,8 +203,20 @@ chunk_random(size_t done, size_t left, void *arg)
 }
 
 
+#define expect_csp(want)                                                     \
+    do {                                                                     \
+        if (run_csp != (want)) {                                             \
+            print_error("document: \"%s\"\nmode: %s\nmeta_csp %d, want %d\n", \
+                        cur_doc, cur_mode, run_csp, (want));                 \
+            fail();                                                          \
+        }                                                                    \
+    } while (0)
+
+
+/* Check the </body> offset and the <meta> CSP flag every way of feeding. */
+
 static void
-check_doc_len(const char *marked, size_t mlen)
+check_doc_csp(const char *marked, size_t mlen, int csp)
 {
     size_t    k;
     uint32_t  seed;
@@ -205,18 +229,21 @@ check_doc_len(const char *marked, size_t mlen)
     cur_mode = "whole";
     got = run(d.buf, d.len, d.expect, chunk_whole, NULL);
     expect_offset(got, d.expect);
+    expect_csp(csp);
 
     cur_mode = "one byte per call";
     got = run(d.buf, d.len, d.expect, chunk_one, NULL);
     expect_offset(got, d.expect);
+    expect_csp(csp);
 
     cur_mode = "two chunks";
     for (k = 0; k <= d.len; k++) {
         got = run(d.buf, d.len, d.expect, chunk_split, &k);
-        if (got != d.expect) {
+        if (got != d.expect || run_csp != csp) {
             print_error("split at %zu\n", k);
         }
         expect_offset(got, d.expect);
+        expect_csp(csp);
     }
 
     cur_mode = "random chunks";
@@ -225,7 +252,14 @@ check_doc_len(const char *marked, size_t mlen)
 
         got = run(d.buf, d.len, d.expect, chunk_random, &st);
         expect_offset(got, d.expect);
+        expect_csp(csp);
     }
+}
+
+static void
+check_doc_len(const char *marked, size_t mlen)
+{
+    check_doc_csp(marked, mlen, 0);
 }
 
 static void
@@ -233,6 +267,19 @@ check_doc(const char *marked)
 {
     check_doc_len(marked, strlen(marked));
 }
+
+static void
+check_csp_docs(const char *const *docs, size_t n, int csp)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        check_doc_csp(docs[i], strlen(docs[i]), csp);
+    }
+}
+
+#define CHECK_CSP_DOCS(a, csp)                                               \
+    check_csp_docs(a, sizeof(a) / sizeof(a[0]), csp)
 
 static void
 check_docs(const char *const *docs, size_t n)
@@ -569,6 +616,261 @@ test_first_wins(void **state)
 }
 
 
+/* ---- <meta http-equiv="Content-Security-Policy"> ------------------ */
+
+static void
+test_meta_csp(void **state)
+{
+    static const char *const  docs[] = {
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">\n"
+        "<meta http-equiv=\"Content-Security-Policy\" "
+        "content=\"script-src 'none'\">\n<title>T</title></head>\n"
+        "<body><p>x</p>@</body></html>",
+        "<meta http-equiv=\"content-security-policy\" content=\"x\">@</body>",
+        "<meta http-equiv='Content-Security-Policy' content='x'>@</body>",
+        "<meta http-equiv=Content-Security-Policy content=x>@</body>",
+        "<meta http-equiv=content-security-policy>@</body>",
+        "<META HTTP-EQUIV=\"CONTENT-SECURITY-POLICY\">@</body>",
+        "<MeTa Http-Equiv=\"cOnTeNt-SeCuRiTy-PoLiCy\">@</body>",
+        "<meta content=\"default-src 'self'\" "
+        "http-equiv=\"Content-Security-Policy\">@</body>",
+        "<meta\nhttp-equiv\n=\n\"Content-Security-Policy\"\ncontent=x\n>"
+        "@</body>",
+        "<meta\thttp-equiv\t=\t'content-security-policy'\t/>@</body>",
+        "<meta/http-equiv=\"content-security-policy\">@</body>",
+        "<meta http-equiv=\"content-security-policy\"/>@</body>",
+        "<meta http-equiv=\"content-security-policy\"content=x>@</body>",
+        "<meta async http-equiv=\"content-security-policy\">@</body>",
+        "<meta a=b http-equiv=\"content-security-policy\">@</body>",
+        "<meta a=\"b\" / http-equiv=\"content-security-policy\">@</body>",
+        "<meta data-x='\"' http-equiv=\"content-security-policy\">@</body>",
+        "<meta http-equiv=\" Content-Security-Policy\t\">@</body>",
+        "<meta http-equiv=' \ncontent-security-policy \r\f'>@</body>",
+        "<meta http-equiv=\"refresh\" "
+        "http-equiv=\"content-security-policy\">@</body>",
+        /* character references are decoded by browsers: fail closed */
+        "<meta http-equiv=\"content&#45;security-policy\">@</body>",
+        "<meta http-equiv='&#x43;ontent-security-policy'>@</body>",
+        "<meta http-equiv=content-security-policy&#x20;>@</body>",
+        /* a <meta> in <body> is ignored by browsers, but counts here */
+        "<body><p>x</p><meta http-equiv=content-security-policy>@</body>",
+        "<!-- c --><meta http-equiv=content-security-policy>@</body>",
+        "<script>x</script><meta http-equiv=content-security-policy>"
+        "@</body>",
+        "<template><meta></template>"
+        "<meta http-equiv=content-security-policy>@</body>",
+        "<meta http-equiv=content-security-policy>"
+        "<meta http-equiv=content-security-policy>@</body>",
+        "<a title=\"'\"><meta http-equiv=content-security-policy>@</body>",
+        "<meta http-equiv=\"content-security-policy\" title=\"</body>\">"
+        "@</body>",
+        "<meta http-equiv=\"content-security-policy\" </body>@</body>",
+        /* no </body>: the flag is still reported */
+        "<meta http-equiv=\"content-security-policy\">",
+        "<meta http-equiv=\"content-security-policy\"",
+        "<meta http-equiv=content-security-policy ",
+    };
+
+    (void) state;
+    CHECK_CSP_DOCS(docs, 1);
+}
+
+static void
+test_meta_not_csp(void **state)
+{
+    static const char *const  docs[] = {
+        "<meta http-equiv=\"refresh\" content=\"5\">@</body>",
+        "<meta http-equiv=\"X-UA-Compatible\" content=\"IE=edge\">@</body>",
+        "<meta http-equiv=\"Content-Security-Policy-Report-Only\" "
+        "content=\"x\">@</body>",
+        "<meta http-equiv=content-security-policy-report-only>@</body>",
+        "<meta charset=utf-8><meta name=viewport content=x>@</body>",
+        "<meta http-equiv=\"\">@</body>",
+        "<meta http-equiv>@</body>",
+        "<meta http-equiv=>@</body>",
+        "<meta http-equiv= >@</body>",
+        "<meta http-equiv content-security-policy>@</body>",
+        "<meta content-security-policy>@</body>",
+        "<meta http-equiv=\"content-security-polic\">@</body>",
+        "<meta http-equiv=\"content-security-policyx\">@</body>",
+        "<meta http-equiv=\"content-security-policy x\">@</body>",
+        "<meta http-equiv=\"content security policy\">@</body>",
+        "<meta http-equiv=\"content-\nsecurity-policy\">@</body>",
+        "<meta http-equiv=\"content_security_policy\">@</body>",
+        "<meta http-equiv=\"contentxsecurityxpolicy\">@</body>",
+        "<meta http-equiv=\"refresh&amp;content-security-policy\">@</body>",
+        "<meta http-equiv=content-security-policy\">@</body>",
+        "<meta http-equiv='content-security-policy\"'>@</body>",
+        /* the name must be exactly http-equiv */
+        "<meta http-equivx=content-security-policy>@</body>",
+        "<meta xhttp-equiv=content-security-policy>@</body>",
+        "<meta data-http-equiv=content-security-policy>@</body>",
+        "<meta http_equiv=content-security-policy>@</body>",
+        "<meta httpequiv=content-security-policy>@</body>",
+        "<meta http-equi=content-security-policy>@</body>",
+        "<meta =http-equiv=content-security-policy>@</body>",
+        "<meta \"http-equiv\"=content-security-policy>@</body>",
+        "<meta name=\"http-equiv\" content=\"content-security-policy\">"
+        "@</body>",
+        "<meta name=x content=\"http-equiv=content-security-policy\">"
+        "@</body>",
+        "<meta name=x content='<meta http-equiv=content-security-policy>'>"
+        "@</body>",
+        /* other tag names */
+        "<metadata http-equiv=\"content-security-policy\">@</body>",
+        "<metas http-equiv=content-security-policy>@</body>",
+        "<meta-x http-equiv=content-security-policy>@</body>",
+        "<met http-equiv=content-security-policy>@</body>",
+        "<xmeta http-equiv=content-security-policy>@</body>",
+        "<link http-equiv=content-security-policy>@</body>",
+        "</meta http-equiv=content-security-policy>@</body>",
+        "< meta http-equiv=content-security-policy>@</body>",
+        /* not in the data state */
+        "<!-- <meta http-equiv=\"content-security-policy\"> -->@</body>",
+        "<!--<meta http-equiv=content-security-policy>-->@</body>",
+        "<! <meta http-equiv=content-security-policy>@</body>",
+        "<? <meta http-equiv=content-security-policy>@</body>",
+        "<script>'<meta http-equiv=content-security-policy>'</script>"
+        "@</body>",
+        "<script><!-- <script><meta http-equiv=content-security-policy>"
+        "</script> --></script>@</body>",
+        "<style><meta http-equiv=content-security-policy></style>@</body>",
+        "<title><meta http-equiv=content-security-policy></title>@</body>",
+        "<textarea><meta http-equiv=content-security-policy></textarea>"
+        "@</body>",
+        "<noscript><meta http-equiv=content-security-policy></noscript>"
+        "@</body>",
+        "<xmp><meta http-equiv=content-security-policy></xmp>@</body>",
+        "<div title=\"<meta http-equiv=content-security-policy>\">@</body>",
+        "<div title='<meta http-equiv=\"content-security-policy\">'>"
+        "@</body>",
+        "<plaintext><meta http-equiv=content-security-policy>",
+        /* inside a template */
+        "<template><meta http-equiv=\"content-security-policy\"></template>"
+        "@</body>",
+        "<template><template></template>"
+        "<meta http-equiv=content-security-policy></template>@</body>",
+        /* after the real </body>: never examined */
+        "@</body><meta http-equiv=\"content-security-policy\">",
+        "<p>@</body>\n<meta http-equiv=content-security-policy>",
+        /* an unfinished value has not ended yet */
+        "<meta http-equiv=\"content-security-policy",
+        "<meta http-equiv=content-security-policy",
+    };
+
+    /* NUL bytes (read as U+FFFD) match nothing */
+    static const char  nul1[] =
+        "<meta http-equiv=\"content-security-policy\0\">@</body>";
+    static const char  nul2[] =
+        "<meta http-equiv=\"content-security-policy\0xyz\">@</body>";
+    static const char  nul3[] =
+        "<meta http-equiv\0=content-security-policy>@</body>";
+    static const char  nul4[] =
+        "<meta\0 http-equiv=content-security-policy>@</body>";
+    static const char  nul5[] =
+        "<meta http-equiv=\0content-security-policy>@</body>";
+
+    (void) state;
+    CHECK_CSP_DOCS(docs, 0);
+
+    check_doc_csp(nul1, sizeof(nul1) - 1, 0);
+    check_doc_csp(nul2, sizeof(nul2) - 1, 0);
+    check_doc_csp(nul3, sizeof(nul3) - 1, 0);
+    check_doc_csp(nul4, sizeof(nul4) - 1, 0);
+    check_doc_csp(nul5, sizeof(nul5) - 1, 0);
+}
+
+/*
+ * The flag turns on exactly with the byte that ends the value, whatever the
+ * split; and while inside a <meta> tag nothing is held back.
+ */
+static void
+test_meta_csp_when(void **state)
+{
+    static const struct {
+        const char  *doc;
+        size_t       on;        /* flag is 1 once this many bytes were fed */
+    } cases[] = {
+        { "ab<meta http-equiv=\"content-security-policy\">", 44 },
+        { "ab<meta http-equiv='content-security-policy'>", 44 },
+        { "ab<meta http-equiv=content-security-policy>", 43 },
+        { "ab<meta http-equiv=content-security-policy x>", 43 },
+        { "<meta http-equiv=\"c&\" x>", 21 },
+    };
+
+    int            rc;
+    size_t         i, k, j, len;
+    uint64_t       at;
+    ngx_cx_scan_t  s;
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        len = strlen(cases[i].doc);
+
+        /* one byte per call */
+        ngx_cx_scan_init(&s);
+        assert_int_equal(ngx_cx_scan_meta_csp(&s), 0);
+        for (k = 0; k < len; k++) {
+            rc = ngx_cx_scan_feed(&s, (const unsigned char *) cases[i].doc
+                                  + k, 1, &at);
+            assert_int_equal(rc, NGX_CX_SCAN_MORE);
+            assert_int_equal(ngx_cx_scan_meta_csp(&s), k + 1 >= cases[i].on);
+            if (cases[i].doc[k] != '<') {
+                assert_int_equal(ngx_cx_scan_hold_from(&s), k + 1);
+            }
+        }
+
+        /* a prefix whole, then the rest */
+        for (k = 0; k <= len; k++) {
+            ngx_cx_scan_init(&s);
+            ngx_cx_scan_feed(&s, (const unsigned char *) cases[i].doc, k,
+                             &at);
+            assert_int_equal(ngx_cx_scan_meta_csp(&s), k >= cases[i].on);
+            j = len - k;
+            ngx_cx_scan_feed(&s, (const unsigned char *) cases[i].doc + k, j,
+                             &at);
+            assert_int_equal(ngx_cx_scan_meta_csp(&s), len >= cases[i].on);
+        }
+    }
+
+    /* the case "a&": '&' cannot rescue a prefix that already failed */
+    ngx_cx_scan_init(&s);
+    ngx_cx_scan_feed(&s, (const unsigned char *) "<meta http-equiv=\"a&\">",
+                     22, &at);
+    assert_int_equal(ngx_cx_scan_meta_csp(&s), 0);
+
+    /* init clears it; the state stays as small as documented */
+    ngx_cx_scan_init(&s);
+    assert_int_equal(ngx_cx_scan_meta_csp(&s), 0);
+    assert_int_equal(sizeof(ngx_cx_scan_t), 32);
+}
+
+/* The flag and FOUND come from one pass: FOUND with the flag already set. */
+static void
+test_meta_csp_at_found(void **state)
+{
+    static const char  doc[] =
+        "<html><head><meta http-equiv=\"Content-Security-Policy\" "
+        "content=\"script-src 'self'\"></head><body>hi</body></html>";
+
+    int            rc;
+    uint64_t       at;
+    ngx_cx_scan_t  s;
+
+    (void) state;
+
+    ngx_cx_scan_init(&s);
+    at = NONE;
+    rc = ngx_cx_scan_feed(&s, (const unsigned char *) doc, sizeof(doc) - 1,
+                          &at);
+    assert_int_equal(rc, NGX_CX_SCAN_FOUND);
+    assert_int_equal(at, strstr(doc, "</body>") - doc);
+    assert_int_equal(ngx_cx_scan_meta_csp(&s), 1);
+    assert_int_equal(ngx_cx_scan_hold_from(&s), sizeof(doc) - 1);
+}
+
+
 /* ---- hold_from ----------------------------------------------------- */
 
 static uint64_t
@@ -728,10 +1030,12 @@ test_random_consistency(void **state)
         "<", ">", "/", "!", "-", "--", "\"", "'", "=", " ", "\t", "?", "x",
         "body", "BODY", "script", "style", "template", "title", "textarea",
         "plaintext", "</body>", "</body", "<!--", "-->", "</script>",
-        "<script>", "<template>", "</template>", "<a b=", "\n", "\0"
+        "<script>", "<template>", "</template>", "<a b=", "\n", "\0",
+        "<meta ", "<META/", "http-equiv", "HTTP-EQUIV=", "=",
+        "content-security-policy", "Content-Security-Policy\"", "&", "-x"
     };
 
-    int       i, j, natoms;
+    int       i, j, natoms, csp, seen;
     char      marked[512];
     size_t    len, alen;
     uint32_t  seed;
@@ -742,6 +1046,7 @@ test_random_consistency(void **state)
 
     natoms = (int) (sizeof(atoms) / sizeof(atoms[0]));
     seed = 2024;
+    seen = 0;
 
     for (i = 0; i < 1500; i++) {
         len = 0;
@@ -763,10 +1068,13 @@ test_random_consistency(void **state)
         cur_doc = "(random)";
         cur_mode = "whole";
         whole = run(d.buf, d.len, NONE, chunk_whole, NULL);
+        csp = run_csp;
+        seen += csp;
 
         d.expect = whole;
         cur_mode = "one byte per call";
         expect_offset(run(d.buf, d.len, whole, chunk_one, NULL), whole);
+        expect_csp(csp);
         if (i % 10 == 0) {
             size_t  k;
 
@@ -774,6 +1082,7 @@ test_random_consistency(void **state)
             for (k = 0; k <= d.len; k++) {
                 expect_offset(run(d.buf, d.len, whole, chunk_split, &k),
                               whole);
+                expect_csp(csp);
             }
         }
         cur_mode = "random chunks";
@@ -782,8 +1091,12 @@ test_random_consistency(void **state)
 
             expect_offset(run(d.buf, d.len, whole, chunk_random, &st),
                           whole);
+            expect_csp(csp);
         }
     }
+
+    /* the alphabet does produce the pragma now and then, and not always */
+    assert_true(seen > 0 && seen < i);
 }
 
 
@@ -803,6 +1116,10 @@ main(void)
         cmocka_unit_test(test_not_body),
         cmocka_unit_test(test_nul_bytes),
         cmocka_unit_test(test_first_wins),
+        cmocka_unit_test(test_meta_csp),
+        cmocka_unit_test(test_meta_not_csp),
+        cmocka_unit_test(test_meta_csp_when),
+        cmocka_unit_test(test_meta_csp_at_found),
         cmocka_unit_test(test_hold_from),
         cmocka_unit_test(test_huge_input),
         cmocka_unit_test(test_random_consistency),
