@@ -35,6 +35,8 @@ static char *ngx_http_cx_report(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_cx_parse_percent(ngx_str_t *value,
     ngx_uint_t *per10000);
+static ngx_int_t ngx_http_cx_prompt_after(ngx_conf_t *cf,
+    ngx_http_cx_prompt_t *prompt, ngx_str_t *value);
 static char *ngx_http_cx_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cx_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -78,6 +80,27 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       ngx_http_cx_cookie,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("cx_quiet_period"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, quiet_period),
+      NULL },
+
+    { ngx_string("cx_respect_gpc"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, respect_gpc),
+      NULL },
+
+    { ngx_string("cx_test_clock"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, test_clock),
       NULL },
 
     { ngx_string("cx_thread_pool"),
@@ -134,7 +157,7 @@ static ngx_command_t  ngx_http_cx_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_cx_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_cx_add_variables,             /* preconfiguration */
     ngx_http_cx_postconfiguration,         /* postconfiguration */
 
     ngx_http_cx_create_main_conf,          /* create main configuration */
@@ -190,6 +213,9 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
     cmcf->cookie_samesite = NGX_CONF_UNSET_UINT;
     cmcf->token_ttl = NGX_CONF_UNSET;
     cmcf->comment_max = NGX_CONF_UNSET_SIZE;
+    cmcf->quiet_period = NGX_CONF_UNSET;
+    cmcf->respect_gpc = NGX_CONF_UNSET;
+    cmcf->test_clock = NGX_CONF_UNSET;
 
     if (ngx_array_init(&cmcf->surveys, cf->pool, 4,
                        sizeof(ngx_http_cx_survey_t))
@@ -232,6 +258,15 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(cmcf->cookie_samesite, 1);
     ngx_conf_init_value(cmcf->token_ttl, NGX_HTTP_CX_DEFAULT_TOKEN_TTL);
     ngx_conf_init_size_value(cmcf->comment_max, NGX_HTTP_CX_COMMENT_MAX);
+    ngx_conf_init_value(cmcf->quiet_period, 0);
+    ngx_conf_init_value(cmcf->respect_gpc, 1);
+    ngx_conf_init_value(cmcf->test_clock, 0);
+
+    if (cmcf->test_clock) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "cx_test_clock is on: clients can set the time "
+                           "with X-CX-Test-Now; never use it in production");
+    }
 
     if (cmcf->cookie_name.len == 0) {
         ngx_str_set(&cmcf->cookie_name, NGX_HTTP_CX_DEFAULT_COOKIE);
@@ -342,6 +377,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->touchpoint.data == NULL) {
         conf->touchpoint = prev->touchpoint;
+        conf->touchpoint_id = prev->touchpoint_id;
         conf->stage = prev->stage;
     }
 
@@ -568,6 +604,7 @@ ngx_http_cx_touchpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     lcf->touchpoint = value[1];
+    lcf->touchpoint_id = ngx_cx_name_id(value[1].data, value[1].len);
     lcf->stage = 0;
 
     if (cf->args->nelts == 3) {
@@ -611,10 +648,12 @@ ngx_http_cx_prompt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cx_loc_conf_t *lcf = conf;
 
-    ngx_str_t                 *value, s;
-    ngx_uint_t                 i;
-    ngx_msec_t                 delay;
-    ngx_http_cx_prompt_t      *prompt, **pp;
+    ngx_int_t                          n;
+    ngx_str_t                         *value, s;
+    ngx_uint_t                         i;
+    ngx_msec_t                         delay;
+    ngx_http_cx_prompt_t              *prompt, **pp;
+    ngx_http_compile_complex_value_t   ccv;
     ngx_http_cx_main_conf_t   *cmcf;
 
     value = cf->args->elts;
@@ -670,21 +709,57 @@ ngx_http_cx_prompt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "after=", 6) == 0
-            || ngx_strncmp(value[i].data, "min_visits=", 11) == 0
-            || ngx_strncmp(value[i].data, "if=", 3) == 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "cx_prompt: \"%V\": journey conditions "
-                               "(after=, min_visits=, if=) are not "
-                               "available in this version of ngx_cx yet",
-                               &value[i]);
-            return NGX_CONF_ERROR;
+        if (ngx_strncmp(value[i].data, "after=", 6) == 0) {
+            if (ngx_http_cx_prompt_after(cf, prompt, &value[i]) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "min_visits=", 11) == 0) {
+            n = ngx_atoi(value[i].data + 11, value[i].len - 11);
+            if (n == NGX_ERROR || n > 65535) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "cx_prompt: min_visits \"%V\" is not a "
+                                   "number from 0 to 65535", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+            prompt->min_visits = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "if=", 3) == 0) {
+            s.data = value[i].data + 3;
+            s.len = value[i].len - 3;
+
+            if (s.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "cx_prompt: if= needs a value such as "
+                                   "\"if=$cookie_logged_in\"");
+                return NGX_CONF_ERROR;
+            }
+
+            prompt->cond = ngx_palloc(cf->pool,
+                                      sizeof(ngx_http_complex_value_t));
+            if (prompt->cond == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+            ccv.cf = cf;
+            ccv.value = &s;
+            ccv.complex_value = prompt->cond;
+
+            if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+            continue;
         }
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "cx_prompt: unknown parameter \"%V\"; expected "
-                           "sample= or delay=", &value[i]);
+                           "sample=, delay=, after=, min_visits= or if=",
+                           &value[i]);
         return NGX_CONF_ERROR;
     }
 
@@ -700,6 +775,60 @@ ngx_http_cx_prompt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     *pp = prompt;
 
     return NGX_CONF_OK;
+}
+
+
+/* after=purchase,cart: every listed touchpoint must have been visited */
+
+static ngx_int_t
+ngx_http_cx_prompt_after(ngx_conf_t *cf, ngx_http_cx_prompt_t *prompt,
+    ngx_str_t *value)
+{
+    u_char    *p, *last, *start;
+    uint32_t  *id;
+
+    prompt->after = ngx_array_create(cf->pool, 2, sizeof(uint32_t));
+    if (prompt->after == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = value->data + 6;
+    last = value->data + value->len;
+
+    while (p <= last) {
+        start = p;
+
+        while (p < last && *p != ',') {
+            if (!(ngx_http_cx_isalnum(*p) || *p == '_' || *p == '-'
+                  || *p == '.'))
+            {
+                goto invalid;
+            }
+            p++;
+        }
+
+        if (p == start || p - start > NGX_CX_NAME_MAX) {
+            goto invalid;
+        }
+
+        id = ngx_array_push(prompt->after);
+        if (id == NULL) {
+            return NGX_ERROR;
+        }
+
+        *id = ngx_cx_name_id(start, p - start);
+        p++;
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "cx_prompt: \"%V\" must name touchpoints, such as "
+                       "\"after=purchase\" or \"after=cart,purchase\"",
+                       value);
+    return NGX_ERROR;
 }
 
 
@@ -834,6 +963,14 @@ ngx_http_cx_report(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+const char *
+ngx_http_cx_stage_name(ngx_uint_t stage)
+{
+    return stage < sizeof(ngx_http_cx_stages) / sizeof(char *) - 1
+           ? ngx_http_cx_stages[stage] : "";
+}
+
+
 static ngx_int_t
 ngx_http_cx_postconfiguration(ngx_conf_t *cf)
 {
@@ -879,6 +1016,9 @@ ngx_http_cx_postconfiguration(ngx_conf_t *cf)
                           prompt->file, prompt->line);
             return NGX_ERROR;
         }
+
+        prompt->survey_id = ngx_cx_name_id(prompt->survey_name.data,
+                                           prompt->survey_name.len);
 
         if (ngx_http_cx_prompt_prepare(cf, prompt) != NGX_OK) {
             return NGX_ERROR;

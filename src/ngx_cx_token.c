@@ -17,6 +17,7 @@ typedef struct {
 static void ngx_cx_signed_mac(const ngx_cx_hmac_key_t *key,
     unsigned char domain, const unsigned char *payload, size_t len,
     unsigned char mac[NGX_CX_SHA256_LEN]);
+static int ngx_cx_visitor_valid(const ngx_cx_visitor_t *v);
 static int ngx_cx_get(ngx_cx_reader_t *r, void *dst, size_t n);
 static int ngx_cx_get_u8(ngx_cx_reader_t *r, unsigned char *v);
 static int ngx_cx_get_u16(ngx_cx_reader_t *r, uint16_t *v);
@@ -333,17 +334,190 @@ ngx_cx_token_prompt_id(const ngx_cx_token_t *t,
 }
 
 
+uint32_t
+ngx_cx_name_id(const unsigned char *name, size_t len)
+{
+    uint32_t  h;
+
+    h = 0x811c9dc5;
+
+    while (len--) {
+        h ^= *name++;
+        h *= 0x01000193;
+    }
+
+    return h ? h : 1;
+}
+
+
+void
+ngx_cx_visitor_visit(ngx_cx_visitor_t *v, uint32_t tp_id)
+{
+    unsigned            i, min;
+    ngx_cx_tp_count_t  *tp;
+
+    if (v->visits != UINT32_MAX) {
+        v->visits++;
+    }
+
+    if (tp_id == 0) {
+        return;
+    }
+
+    for (i = 0; i < v->ntp && i < NGX_CX_STATE_TOUCHPOINTS; i++) {
+        if (v->tp[i].id == tp_id) {
+            if (v->tp[i].visits != UINT16_MAX) {
+                v->tp[i].visits++;
+            }
+
+            return;
+        }
+    }
+
+    if (v->ntp < NGX_CX_STATE_TOUCHPOINTS) {
+        tp = &v->tp[v->ntp++];
+
+    } else {
+        min = 0;
+
+        for (i = 1; i < NGX_CX_STATE_TOUCHPOINTS; i++) {
+            if (v->tp[i].visits < v->tp[min].visits) {
+                min = i;
+            }
+        }
+
+        tp = &v->tp[min];
+    }
+
+    tp->id = tp_id;
+    tp->visits = 1;
+}
+
+
+unsigned
+ngx_cx_visitor_tp_visits(const ngx_cx_visitor_t *v, uint32_t tp_id)
+{
+    unsigned  i;
+
+    if (tp_id == 0) {
+        return 0;
+    }
+
+    for (i = 0; i < v->ntp && i < NGX_CX_STATE_TOUCHPOINTS; i++) {
+        if (v->tp[i].id == tp_id) {
+            return v->tp[i].visits;
+        }
+    }
+
+    return 0;
+}
+
+
+const ngx_cx_survey_mark_t *
+ngx_cx_visitor_mark_get(const ngx_cx_visitor_t *v, uint32_t survey_id)
+{
+    unsigned  i;
+
+    if (survey_id == 0) {
+        return NULL;
+    }
+
+    for (i = 0; i < v->nsv && i < NGX_CX_STATE_SURVEYS; i++) {
+        if (v->sv[i].id == survey_id) {
+            return &v->sv[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+void
+ngx_cx_visitor_mark(ngx_cx_visitor_t *v, uint32_t survey_id, uint32_t at,
+    int score, unsigned event)
+{
+    unsigned               i, oldest;
+    ngx_cx_survey_mark_t  *sv;
+
+    if (event == NGX_CX_MARK_DISMISSED) {
+        score = -1;
+
+    } else if (event != NGX_CX_MARK_ANSWERED || score < 0 || score > 10) {
+        return;
+    }
+
+    if (survey_id == 0) {
+        return;
+    }
+
+    sv = NULL;
+
+    for (i = 0; i < v->nsv && i < NGX_CX_STATE_SURVEYS; i++) {
+        if (v->sv[i].id == survey_id) {
+            sv = &v->sv[i];
+            break;
+        }
+    }
+
+    if (sv == NULL) {
+        if (v->nsv < NGX_CX_STATE_SURVEYS) {
+            sv = &v->sv[v->nsv++];
+
+        } else {
+            oldest = 0;
+
+            for (i = 1; i < NGX_CX_STATE_SURVEYS; i++) {
+                if (v->sv[i].at < v->sv[oldest].at) {
+                    oldest = i;
+                }
+            }
+
+            sv = &v->sv[oldest];
+        }
+
+        sv->id = survey_id;
+    }
+
+    sv->at = at;
+    sv->score = (int8_t) score;
+    sv->event = (uint8_t) event;
+}
+
+
 size_t
 ngx_cx_visitor_encode(unsigned char *dst, size_t dstsize,
     const ngx_cx_hmac_key_t *key, const ngx_cx_visitor_t *v)
 {
+    unsigned       i;
     unsigned char  buf[NGX_CX_VISITOR_PAYLOAD_MAX], *p;
+
+    if (ngx_cx_visitor_valid(v) != 0) {
+        return 0;
+    }
 
     p = buf;
     *p++ = NGX_CX_VISITOR_VERSION;
     memcpy(p, v->id, NGX_CX_VISITOR_ID_LEN);
     p += NGX_CX_VISITOR_ID_LEN;
     p = ngx_cx_put_u32(p, v->first_seen);
+    p = ngx_cx_put_u32(p, v->visits);
+    p = ngx_cx_put_u32(p, v->last_display);
+
+    *p++ = v->ntp;
+
+    for (i = 0; i < v->ntp; i++) {
+        p = ngx_cx_put_u32(p, v->tp[i].id);
+        p = ngx_cx_put_u16(p, v->tp[i].visits);
+    }
+
+    *p++ = v->nsv;
+
+    for (i = 0; i < v->nsv; i++) {
+        p = ngx_cx_put_u32(p, v->sv[i].id);
+        p = ngx_cx_put_u32(p, v->sv[i].at);
+        *p++ = (unsigned char) v->sv[i].score;
+        *p++ = v->sv[i].event;
+    }
 
     return ngx_cx_signed_encode(dst, dstsize, key, NGX_CX_DOMAIN_COOKIE, buf,
                                 (size_t) (p - buf));
@@ -355,7 +529,8 @@ ngx_cx_visitor_decode(const ngx_cx_hmac_key_t *key, const unsigned char *src,
     size_t len, ngx_cx_visitor_t *v)
 {
     size_t           n;
-    unsigned char    buf[NGX_CX_VISITOR_PAYLOAD_MAX], version;
+    unsigned         i;
+    unsigned char    buf[NGX_CX_VISITOR_PAYLOAD_MAX], version, score;
     ngx_cx_reader_t  r;
 
     memset(v, 0, sizeof(*v));
@@ -370,18 +545,116 @@ ngx_cx_visitor_decode(const ngx_cx_hmac_key_t *key, const unsigned char *src,
     r.pos = buf;
     r.end = buf + n;
 
-    /*
-     * One branch per version ever issued: a newer version parses its extra
-     * fields after these, and older cookies keep the zero defaults.
-     */
+    /* every version ever issued starts with these fields */
     if (ngx_cx_get_u8(&r, &version) != 0
-        || version != 1
+        || (version != 1 && version != 2)
         || ngx_cx_get(&r, v->id, NGX_CX_VISITOR_ID_LEN) != 0
-        || ngx_cx_get_u32(&r, &v->first_seen) != 0
-        || r.pos != r.end)
+        || ngx_cx_get_u32(&r, &v->first_seen) != 0)
     {
-        memset(v, 0, sizeof(*v));
+        goto failed;
+    }
+
+    if (version == 1) {
+        if (r.pos != r.end) {
+            goto failed;
+        }
+
+        return 0;
+    }
+
+    if (ngx_cx_get_u32(&r, &v->visits) != 0
+        || ngx_cx_get_u32(&r, &v->last_display) != 0
+        || ngx_cx_get_u8(&r, &v->ntp) != 0
+        || v->ntp > NGX_CX_STATE_TOUCHPOINTS)
+    {
+        goto failed;
+    }
+
+    for (i = 0; i < v->ntp; i++) {
+        if (ngx_cx_get_u32(&r, &v->tp[i].id) != 0
+            || ngx_cx_get_u16(&r, &v->tp[i].visits) != 0)
+        {
+            goto failed;
+        }
+    }
+
+    if (ngx_cx_get_u8(&r, &v->nsv) != 0
+        || v->nsv > NGX_CX_STATE_SURVEYS)
+    {
+        goto failed;
+    }
+
+    for (i = 0; i < v->nsv; i++) {
+        if (ngx_cx_get_u32(&r, &v->sv[i].id) != 0
+            || ngx_cx_get_u32(&r, &v->sv[i].at) != 0
+            || ngx_cx_get_u8(&r, &score) != 0
+            || ngx_cx_get_u8(&r, &v->sv[i].event) != 0)
+        {
+            goto failed;
+        }
+
+        v->sv[i].score = (int8_t) (score < 0x80 ? score : score - 256);
+    }
+
+    if (r.pos != r.end || ngx_cx_visitor_valid(v) != 0) {
+        goto failed;
+    }
+
+    return 0;
+
+failed:
+
+    memset(v, 0, sizeof(*v));
+
+    return -1;
+}
+
+
+/*
+ * The table rules shared by encoder and decoder, so that every state the
+ * encoder writes decodes, and the lookups never meet an ambiguous table.
+ */
+static int
+ngx_cx_visitor_valid(const ngx_cx_visitor_t *v)
+{
+    unsigned                     i, j;
+    const ngx_cx_survey_mark_t  *sv;
+
+    if (v->ntp > NGX_CX_STATE_TOUCHPOINTS || v->nsv > NGX_CX_STATE_SURVEYS) {
         return -1;
+    }
+
+    for (i = 0; i < v->ntp; i++) {
+        if (v->tp[i].id == 0 || v->tp[i].visits == 0) {
+            return -1;
+        }
+
+        for (j = 0; j < i; j++) {
+            if (v->tp[j].id == v->tp[i].id) {
+                return -1;
+            }
+        }
+    }
+
+    for (i = 0; i < v->nsv; i++) {
+        sv = &v->sv[i];
+
+        if (sv->id == 0) {
+            return -1;
+        }
+
+        if (!(sv->event == NGX_CX_MARK_ANSWERED
+              && sv->score >= 0 && sv->score <= 10)
+            && !(sv->event == NGX_CX_MARK_DISMISSED && sv->score == -1))
+        {
+            return -1;
+        }
+
+        for (j = 0; j < i; j++) {
+            if (v->sv[j].id == sv->id) {
+                return -1;
+            }
+        }
     }
 
     return 0;

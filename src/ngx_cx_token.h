@@ -179,41 +179,158 @@ void ngx_cx_token_prompt_id(const ngx_cx_token_t *t,
 
 /* ---- visitor cookie ---- */
 
-#define NGX_CX_VISITOR_VERSION  1
+/*
+ * The cookie carries the visitor's targeting state, not just an id: every
+ * node of a fleet that shares the key reads the same state from the request
+ * and so decides the same way, with no shared store. The state is bounded
+ * (fixed-size tables with replacement policies below), so the cookie value
+ * has a fixed maximum length, NGX_CX_COOKIE_MAX (294 bytes).
+ *
+ * The payload is readable by the visitor (it is only signed): it holds
+ * hashes of touchpoint and survey names, counters and times, nothing the
+ * visitor did not do themselves. Forging or editing it is impossible without
+ * the key, but an old cookie can always be replayed by its owner; the state
+ * is a targeting hint, never an authority (tokens carry that).
+ */
+
+#define NGX_CX_VISITOR_VERSION     2
+
+#define NGX_CX_STATE_TOUCHPOINTS  16   /* per-touchpoint visit counters kept */
+#define NGX_CX_STATE_SURVEYS       8   /* per-survey answer/dismissal marks kept */
+
+#define NGX_CX_MARK_ANSWERED       1
+#define NGX_CX_MARK_DISMISSED      2
+
+/* Visits of one touchpoint; id is ngx_cx_name_id() of its name, never 0. */
+typedef struct {
+    uint32_t       id;
+    uint16_t       visits;                             /* >= 1, saturates at 65535 */
+} ngx_cx_tp_count_t;
 
 /*
- * The visitor's state carried in the cookie. New members go at the end and
- * must mean "nothing known" when zero: the decoder zeroes the struct first,
- * so an older cookie decodes into a newer struct with those defaults.
+ * The last answer or dismissal of one survey; id is ngx_cx_name_id() of the
+ * survey's name, never 0. A valid mark is either event NGX_CX_MARK_ANSWERED
+ * with score 0..10, or NGX_CX_MARK_DISMISSED with score -1.
  */
 typedef struct {
-    unsigned char  id[NGX_CX_VISITOR_ID_LEN];
-    uint32_t       first_seen;                         /* unix seconds */
+    uint32_t       id;
+    uint32_t       at;                                 /* unix seconds */
+    int8_t         score;
+    uint8_t        event;
+} ngx_cx_survey_mark_t;
+
+/*
+ * The visitor's state carried in the cookie. Every member means "nothing
+ * known" when zero, and the decoder zeroes the struct first, so an older
+ * cookie decodes into this struct with those defaults. Only tp[0..ntp-1] and
+ * sv[0..nsv-1] are meaningful; the decoder leaves the rest zero. Change the
+ * tables through the functions below, which keep them valid (no id 0, no
+ * duplicate id, no touchpoint with 0 visits, marks valid as described
+ * above); a hand-edited state that breaks these is refused by the encoder.
+ */
+typedef struct {
+    unsigned char         id[NGX_CX_VISITOR_ID_LEN];
+    uint32_t              first_seen;                  /* unix seconds */
+    uint32_t              visits;                      /* touchpoint visits in total, saturating */
+    uint32_t              last_display;                /* unix seconds of the last widget display, 0 never */
+    uint8_t               ntp;
+    ngx_cx_tp_count_t     tp[NGX_CX_STATE_TOUCHPOINTS];
+    uint8_t               nsv;
+    ngx_cx_survey_mark_t  sv[NGX_CX_STATE_SURVEYS];
 } ngx_cx_visitor_t;
 
 /*
- * Cookie payload, version 1, big-endian: version(1) id(12) first_seen(4).
- * A new version raises NGX_CX_VISITOR_VERSION and this maximum; the decoder
- * keeps accepting every older version.
+ * Cookie payload. All integers big-endian, fixed width (so each state has
+ * exactly one encoding and the length is bounded without varint rules).
+ *
+ *   version 1 (still decoded, no longer written):
+ *     version(1)=1 id(12) first_seen(4)                           17 bytes
+ *
+ *   version 2:
+ *     version(1)=2 id(12) first_seen(4) visits(4) last_display(4)
+ *     ntp(1)  ntp x { id(4) visits(2) }                 ntp <= 16
+ *     nsv(1)  nsv x { id(4) at(4) score(1) event(1) }   nsv <= 8
+ *                                                 27 .. 203 bytes
+ *
+ * score is a two's complement byte. Entries are written in table order,
+ * which is kept because it breaks ties in the replacement policies.
+ * A version 1 cookie decodes as id and first_seen with everything else
+ * zero. A new version raises NGX_CX_VISITOR_VERSION and this maximum; the
+ * decoder keeps accepting every older version.
  */
-#define NGX_CX_VISITOR_PAYLOAD_MAX  (1 + NGX_CX_VISITOR_ID_LEN + 4)
+#define NGX_CX_VISITOR_V1_PAYLOAD_LEN  (1 + NGX_CX_VISITOR_ID_LEN + 4)
 
-/* Longest cookie value (46 bytes today); size cookie buffers with it. */
+#define NGX_CX_VISITOR_PAYLOAD_MAX                                           \
+    (1 + NGX_CX_VISITOR_ID_LEN + 4 + 4 + 4                                   \
+     + 1 + NGX_CX_STATE_TOUCHPOINTS * (4 + 2)                               \
+     + 1 + NGX_CX_STATE_SURVEYS * (4 + 4 + 1 + 1))
+
+/* Longest cookie value (294 bytes); size cookie buffers with it. */
 #define NGX_CX_COOKIE_MAX  NGX_CX_SIGNED_LEN(NGX_CX_VISITOR_PAYLOAD_MAX)
 
 /*
- * Sign `v` as a cookie value into `dst` (NGX_CX_COOKIE_MAX always suffices).
- * Returns the value's length, or 0 if `dstsize` is too small.
+ * The 32-bit FNV-1a hash of `len` bytes of `name` (offset basis 0x811c9dc5,
+ * prime 0x01000193), except that 0 is returned as 1, so 0 can mean "no
+ * entry". Names the touchpoints and surveys in the cookie. The hash is part
+ * of the cookie format: changing it forgets every visitor's counters.
+ * Distinct names may collide (about 1 in 2^32 per pair); they then share a
+ * counter or mark, which only skews targeting.
+ */
+uint32_t ngx_cx_name_id(const unsigned char *name, size_t len);
+
+/*
+ * Count one visit of the touchpoint `tp_id`: `visits` + 1 and that
+ * touchpoint's counter + 1, both saturating (at UINT32_MAX and 65535).
+ * A touchpoint not yet in the table is added with 1 visit; when the table
+ * is full it replaces, in place, the entry with the fewest visits (the
+ * first such in table order). The policy keeps the touchpoints a visitor
+ * comes back to; its cost is that a run of new touchpoints keeps replacing
+ * the same weak slot, so each of them may be forgotten at the next new one.
+ * A tp_id of 0 (no touchpoint) counts only in `visits`.
+ */
+void ngx_cx_visitor_visit(ngx_cx_visitor_t *v, uint32_t tp_id);
+
+/* Visits counted for touchpoint `tp_id`; 0 when it is not in the table. */
+unsigned ngx_cx_visitor_tp_visits(const ngx_cx_visitor_t *v, uint32_t tp_id);
+
+/*
+ * The mark of survey `survey_id`, pointing into `v`, or NULL when there is
+ * none (or survey_id is 0). The pointer is valid until `v` next changes.
+ */
+const ngx_cx_survey_mark_t *ngx_cx_visitor_mark_get(const ngx_cx_visitor_t *v,
+    uint32_t survey_id);
+
+/*
+ * Record that survey `survey_id` was answered with `score` or dismissed
+ * (`event` NGX_CX_MARK_ANSWERED or NGX_CX_MARK_DISMISSED) at `at`. An
+ * existing mark of that survey is overwritten in place, so only the last
+ * event is kept. A new survey is appended; when the table is full it
+ * replaces the mark with the smallest `at` (the first such in table order),
+ * the survey whose recontact period is most likely over already. The
+ * score of a dismissal is ignored and stored as -1. Nothing changes when
+ * survey_id is 0, the event is neither of the two, or an answer's score is
+ * outside 0..10: such a mark could not be encoded.
+ */
+void ngx_cx_visitor_mark(ngx_cx_visitor_t *v, uint32_t survey_id, uint32_t at,
+    int score, unsigned event);
+
+/*
+ * Sign `v` as a version 2 cookie value into `dst` (NGX_CX_COOKIE_MAX always
+ * suffices; a full state takes exactly that). Returns the value's length,
+ * or 0 if `dstsize` is too small or `v` breaks the table rules (ntp or nsv
+ * over its maximum, an id 0 or duplicate id, a touchpoint with 0 visits, an
+ * invalid mark): nothing the decoder would refuse is ever written.
  */
 size_t ngx_cx_visitor_encode(unsigned char *dst, size_t dstsize,
     const ngx_cx_hmac_key_t *key, const ngx_cx_visitor_t *v);
 
 /*
- * Verify and parse a cookie value into `*v`. Returns 0 on success, -1 if it
- * is longer than NGX_CX_COOKIE_MAX, tampered with, truncated, signed by
- * another key or for another domain (a token), of an unknown version, or has
- * trailing bytes. `*v` is zeroed first; on failure it is all zero, and the
- * caller should treat the request as coming from a new visitor.
+ * Verify and parse a cookie value (version 1 or 2) into `*v`. Returns 0 on
+ * success, -1 if it is longer than NGX_CX_COOKIE_MAX, tampered with,
+ * truncated, signed by another key or for another domain (a token), of an
+ * unknown version, has trailing bytes, or breaks the table rules listed at
+ * ngx_cx_visitor_encode(). `*v` is zeroed first; on failure it is all zero,
+ * and the caller should treat the request as coming from a new visitor.
  */
 int ngx_cx_visitor_decode(const ngx_cx_hmac_key_t *key,
     const unsigned char *src, size_t len, ngx_cx_visitor_t *v);

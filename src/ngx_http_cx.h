@@ -15,6 +15,8 @@
  *   src/ngx_http_cx_endpoint.c widget script and answer intake
  *   src/ngx_http_cx_store.c    LMDB, and commits off the event loop
  *   src/ngx_http_cx_report.c   report.json
+ *   src/ngx_http_cx_variables.c $cx_visitor, $cx_touchpoint, $cx_prompt
+ *   src/ngx_http_cx_headers.c  finding and adding headers
  *
  * Pure C parts (no nginx types, unit tested) are the ngx_cx_*.h headers.
  */
@@ -113,8 +115,12 @@ typedef struct {
 typedef struct {
     ngx_str_t                 survey_name;
     ngx_http_cx_survey_t     *survey;     /* resolved at postconfiguration */
+    uint32_t                  survey_id;  /* ngx_cx_name_id(name) */
     ngx_uint_t                sample;     /* per 10000 */
     ngx_msec_t                delay;
+    ngx_array_t              *after;      /* uint32_t touchpoint ids, all needed */
+    ngx_uint_t                min_visits;
+    ngx_http_complex_value_t *cond;       /* if=: true unless "" or "0" */
     ngx_http_cx_srv_conf_t   *srv;
     ngx_http_cx_snippet_t    *parts;      /* one per survey rendering */
     u_char                   *file;
@@ -137,6 +143,9 @@ typedef struct {
 
     time_t                    token_ttl;
     size_t                    comment_max;
+    time_t                    quiet_period;
+    ngx_flag_t                respect_gpc;
+    ngx_flag_t                test_clock; /* X-CX-Test-Now sets the time */
 
     ngx_array_t               surveys;    /* ngx_http_cx_survey_t */
     ngx_array_t               prompts;    /* ngx_http_cx_prompt_t *, to check */
@@ -156,6 +165,7 @@ typedef struct {
 
 typedef struct {
     ngx_str_t                 touchpoint;
+    uint32_t                  touchpoint_id;
     ngx_uint_t                stage;
     ngx_array_t              *prompts;    /* ngx_http_cx_prompt_t */
     ngx_hash_t                types;
@@ -164,10 +174,22 @@ typedef struct {
 } ngx_http_cx_loc_conf_t;
 
 
-/* Per-request state, created only when a response will carry a prompt. */
+/* What a visitor's cookie holds. */
 typedef struct {
+    ngx_cx_visitor_t          v;
+    ngx_flag_t                is_new;
+} ngx_http_cx_visitor_t;
+
+
+/*
+ * Per-request state, created for responses of touchpoint and prompt
+ * locations; the scanner part is used only when a prompt is injected.
+ */
+typedef struct {
+    time_t                    now;
+    ngx_http_cx_visitor_t     visitor;
     ngx_str_t                 snippet;
-    ngx_http_cx_prompt_t     *prompt;
+    ngx_http_cx_prompt_t     *prompt;     /* offered on this response */
 
     ngx_cx_scan_t             scan;
     uint64_t                  fed;        /* stream offset of the next byte */
@@ -180,6 +202,7 @@ typedef struct {
     struct stat               st;         /* the file, to cache its scan */
 
     unsigned                  done:1;     /* nothing more to look for */
+    unsigned                  inject:1;   /* a prompt was decided */
     unsigned                  injected:1;
     unsigned                  cache_put:1;
 } ngx_http_cx_ctx_t;
@@ -193,16 +216,36 @@ typedef struct {
 } ngx_http_cx_file_hit_t;
 
 
-/* What a visitor's cookie holds. */
+/* A journey event, written to the store behind the request. */
+#define NGX_HTTP_CX_EVENT_VISIT   1       /* name: the touchpoint */
+#define NGX_HTTP_CX_EVENT_OFFER   2       /* name: the survey */
+
 typedef struct {
-    ngx_cx_visitor_t          v;
-    ngx_flag_t                is_new;
-} ngx_http_cx_visitor_t;
+    uint64_t                  at_ms;
+    u_char                    visitor[NGX_CX_VISITOR_ID_LEN];
+    u_char                    kind;
+    u_char                    stage;
+    u_char                    name_len;
+    u_char                    name[NGX_CX_NAME_MAX];
+} ngx_http_cx_event_t;
 
 
 extern ngx_module_t  ngx_http_cx_module;
 extern ngx_str_t     ngx_http_cx_widget;
 
+
+/* ngx_cx_module.c */
+/* "purchase" for 3; "" for no stage */
+const char *ngx_http_cx_stage_name(ngx_uint_t stage);
+
+
+/* ngx_http_cx_headers.c */
+/* the first request header with that name (any case), or NULL */
+ngx_table_elt_t *ngx_http_cx_header_in(ngx_http_request_t *r,
+    const char *name, size_t len);
+/* adds a response header; name and value must outlive the request */
+ngx_int_t ngx_http_cx_header_out(ngx_http_request_t *r, const char *name,
+    const char *value);
 
 /* ngx_http_cx_survey.c */
 char *ngx_http_cx_survey_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -214,9 +257,13 @@ ngx_http_cx_rendering_t *ngx_http_cx_survey_pick(ngx_http_request_t *r,
     ngx_http_cx_survey_t *survey);
 
 /* ngx_http_cx_visitor.c */
+time_t ngx_http_cx_now(ngx_http_request_t *r);
+ngx_int_t ngx_http_cx_gpc(ngx_http_request_t *r);
 ngx_int_t ngx_http_cx_random(void *buf, size_t len);
 ngx_int_t ngx_http_cx_visitor_get(ngx_http_request_t *r,
-    ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_visitor_t *visitor);
+    ngx_http_cx_main_conf_t *cmcf, time_t now, ngx_http_cx_visitor_t *visitor);
+ngx_int_t ngx_http_cx_visitor_peek(ngx_http_request_t *r,
+    ngx_http_cx_main_conf_t *cmcf, ngx_cx_visitor_t *v);
 ngx_int_t ngx_http_cx_visitor_set_cookie(ngx_http_request_t *r,
     ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_visitor_t *visitor);
 ngx_int_t ngx_http_cx_keys_init(ngx_log_t *log, ngx_http_cx_main_conf_t *cmcf);
@@ -226,6 +273,11 @@ ngx_int_t ngx_http_cx_prompt_prepare(ngx_conf_t *cf,
     ngx_http_cx_prompt_t *prompt);
 ngx_int_t ngx_http_cx_prompt_decide(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *lcf, ngx_str_t *nonce, ngx_http_cx_ctx_t *ctx);
+void ngx_http_cx_event(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_uint_t kind, ngx_str_t *name, ngx_uint_t stage);
+
+/* ngx_http_cx_variables.c */
+ngx_int_t ngx_http_cx_add_variables(ngx_conf_t *cf);
 
 /* ngx_http_cx_filecache.c */
 ngx_int_t ngx_http_cx_filecache_get(ngx_fd_t fd, struct stat *st,

@@ -18,6 +18,7 @@ typedef struct {
     ngx_http_cx_write_t       write;
     ngx_cx_token_t            token;
     ngx_http_cx_visitor_t     visitor;
+    time_t                    now;
 } ngx_http_cx_intake_t;
 
 
@@ -28,10 +29,6 @@ static void ngx_http_cx_intake_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cx_intake_check(ngx_http_request_t *r,
     u_char *body, size_t len, ngx_http_cx_intake_t *in, const char **err);
 static void ngx_http_cx_intake_done(ngx_http_cx_write_t *w);
-static ngx_table_elt_t *ngx_http_cx_header_in(ngx_http_request_t *r,
-    const char *name, size_t len);
-static ngx_int_t ngx_http_cx_header_out(ngx_http_request_t *r,
-    const char *name, const char *value);
 
 
 ngx_int_t
@@ -390,7 +387,8 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
         return NGX_HTTP_FORBIDDEN;
     }
 
-    now = ngx_time();
+    now = ngx_http_cx_now(r);
+    in->now = now;
 
     if ((time_t) in->token.issued_at + cmcf->token_ttl < now
         || (time_t) in->token.issued_at > now + 300)
@@ -399,7 +397,7 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
         return NGX_HTTP_FORBIDDEN;
     }
 
-    if (ngx_http_cx_visitor_get(r, cmcf, &in->visitor) != NGX_OK
+    if (ngx_http_cx_visitor_get(r, cmcf, now, &in->visitor) != NGX_OK
         || in->visitor.is_new
         || ngx_memcmp(in->visitor.v.id, in->token.visitor,
                       NGX_CX_VISITOR_ID_LEN) != 0)
@@ -462,8 +460,10 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
 static void
 ngx_http_cx_intake_done(ngx_http_cx_write_t *w)
 {
+    uint32_t                   survey_id;
     ngx_int_t                  rc;
     ngx_uint_t                 level;
+    ngx_cx_visitor_t          *v;
     ngx_connection_t          *c;
     ngx_http_request_t        *r;
     ngx_http_cx_intake_t      *in;
@@ -480,7 +480,34 @@ ngx_http_cx_intake_done(ngx_http_cx_write_t *w)
     if (w->status == NGX_HTTP_NO_CONTENT) {
         cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
 
-        /* a refreshed cookie keeps a returning visitor recognised */
+        /*
+         * The cookie learns what happened: a display starts the quiet
+         * period, an answer or a dismissal the survey's recontact time.
+         */
+        v = &in->visitor.v;
+        survey_id = ngx_cx_name_id((u_char *) in->token.survey,
+                                   in->token.survey_len);
+
+        switch (w->event) {
+
+        case NGX_CX_EVENT_DISPLAY:
+            v->last_display = (uint32_t) in->now;
+            break;
+
+        case NGX_CX_EVENT_ANSWER:
+            ngx_cx_visitor_mark(v, survey_id, (uint32_t) in->now, w->score,
+                                NGX_CX_MARK_ANSWERED);
+            break;
+
+        case NGX_CX_EVENT_DISMISS:
+            ngx_cx_visitor_mark(v, survey_id, (uint32_t) in->now, -1,
+                                NGX_CX_MARK_DISMISSED);
+            break;
+
+        default:
+            break;
+        }
+
         (void) ngx_http_cx_visitor_set_cookie(r, cmcf, &in->visitor);
 
         r->headers_out.status = NGX_HTTP_NO_CONTENT;
@@ -560,58 +587,4 @@ ngx_http_cx_send_error(ngx_http_request_t *r, ngx_uint_t status,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
-}
-
-
-static ngx_table_elt_t *
-ngx_http_cx_header_in(ngx_http_request_t *r, const char *name, size_t len)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i];
-        }
-    }
-}
-
-
-static ngx_int_t
-ngx_http_cx_header_out(ngx_http_request_t *r, const char *name,
-    const char *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value.data = (u_char *) value;
-    h->value.len = ngx_strlen(value);
-
-    return NGX_OK;
 }

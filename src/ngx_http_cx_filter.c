@@ -34,6 +34,8 @@ static ngx_int_t ngx_http_cx_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_cx_eligible(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *lcf);
+static void ngx_http_cx_offered(ngx_http_request_t *r,
+    ngx_http_cx_ctx_t *ctx);
 static ngx_int_t ngx_http_cx_attachment(ngx_str_t *value);
 static ngx_int_t ngx_http_cx_csp(ngx_http_request_t *r, ngx_str_t *nonce);
 static ngx_int_t ngx_http_cx_private(ngx_http_request_t *r);
@@ -78,8 +80,10 @@ static ngx_int_t
 ngx_http_cx_header_filter(ngx_http_request_t *r)
 {
     ngx_str_t                 nonce;
+    ngx_uint_t                visited, eligible;
     ngx_http_cx_ctx_t        *ctx;
     ngx_http_cx_loc_conf_t   *lcf;
+    ngx_http_cx_main_conf_t  *cmcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
 
@@ -88,11 +92,32 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
         ngx_http_set_ctx(r, NULL, ngx_http_cx_module);
     }
 
-    if (lcf->prompts == NULL || ngx_http_cx_eligible(r, lcf) != NGX_OK) {
+    if ((lcf->prompts == NULL && lcf->touchpoint.len == 0)
+        || r != r->main)
+    {
         return ngx_http_next_header_filter(r);
     }
 
-    if (ngx_http_cx_csp(r, &nonce) != NGX_OK) {
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    if (!cmcf->keys_ready || ngx_http_cx_gpc(r)) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    /*
+     * A 2xx page.  A range request is a resumed download, not a visit
+     * (and the range filter, which runs after us, may yet make it a 206).
+     */
+    visited = (lcf->touchpoint.len
+               && r->headers_out.status >= NGX_HTTP_OK
+               && r->headers_out.status < NGX_HTTP_SPECIAL_RESPONSE
+               && r->headers_out.status != NGX_HTTP_PARTIAL_CONTENT
+               && r->headers_in.range == NULL
+               && r->method == NGX_HTTP_GET);
+
+    eligible = (lcf->prompts && ngx_http_cx_eligible(r, lcf) == NGX_OK);
+
+    if (!visited && !eligible) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -101,21 +126,51 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    if (ngx_http_cx_prompt_decide(r, lcf, &nonce, ctx) != NGX_OK) {
+    ctx->now = ngx_http_cx_now(r);
+    ctx->done = 1;
+
+    if (ngx_http_cx_visitor_get(r, cmcf, ctx->now, &ctx->visitor) != NGX_OK) {
         return ngx_http_next_header_filter(r);
     }
 
-    if (ngx_http_cx_private(r) != NGX_OK) {
-        return NGX_ERROR;
+    ngx_http_set_ctx(r, ctx, ngx_http_cx_module);
+
+    if (visited) {
+        ngx_cx_visitor_visit(&ctx->visitor.v, lcf->touchpoint_id);
+        ngx_http_cx_event(r, ctx, NGX_HTTP_CX_EVENT_VISIT, &lcf->touchpoint,
+                          lcf->stage);
     }
 
-    ngx_http_clear_content_length(r);
-    ngx_http_clear_accept_ranges(r);
-    ngx_http_weak_etag(r);
-    r->allow_ranges = 0;
+    if (eligible
+        && ngx_http_cx_csp(r, &nonce) == NGX_OK
+        && ngx_http_cx_prompt_decide(r, lcf, &nonce, ctx) == NGX_OK)
+    {
+        ctx->inject = 1;
+        ctx->done = 0;
 
-    ngx_cx_scan_init(&ctx->scan);
-    ngx_http_set_ctx(r, ctx, ngx_http_cx_module);
+        ngx_http_clear_content_length(r);
+        ngx_http_clear_accept_ranges(r);
+        ngx_http_weak_etag(r);
+        r->allow_ranges = 0;
+
+        ngx_cx_scan_init(&ctx->scan);
+    }
+
+    /*
+     * The cookie carries what changed (a visit; a new visitor offered a
+     * prompt).  A response that sets it is personal: never from a shared
+     * cache, so Cache-Control becomes private.
+     */
+    if (visited || (ctx->inject && ctx->visitor.is_new)) {
+        if (ngx_http_cx_visitor_set_cookie(r, cmcf, &ctx->visitor) != NGX_OK
+            || ngx_http_cx_private(r) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+    } else if (ctx->inject && ngx_http_cx_private(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     /*
      * The header is not held back until the body shows whether and where
@@ -605,6 +660,7 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
             ctx->hold_len = 0;
             ctx->done = 1;
             ctx->injected = 1;
+            ngx_http_cx_offered(r, ctx);
 
             if (ctx->cache_put) {
                 ngx_http_cx_cache_tag(r, ctx, b, (off_t) tag_at);
@@ -714,6 +770,18 @@ failed:
 }
 
 
+static void
+ngx_http_cx_offered(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
+{
+    ngx_http_cx_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
+
+    ngx_http_cx_event(r, ctx, NGX_HTTP_CX_EVENT_OFFER,
+                      &ctx->prompt->survey->name, lcf->stage);
+}
+
+
 /*
  * A static file sent whole (the static module's single buffer, sendfile):
  * scanned once per version of the file (ngx_http_cx_filecache.c), then
@@ -764,6 +832,7 @@ ngx_http_cx_whole_file(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
 
         if (mb) {
             ctx->injected = 1;
+            ngx_http_cx_offered(r, ctx);
             ctx->fed = b->file_last;
             b->file_pos = b->file_last;
             return ngx_http_cx_emit(r, last, mb);
@@ -792,6 +861,7 @@ ngx_http_cx_whole_file(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
 
     ctx->injected = 1;
     ctx->fed = b->file_last;
+    ngx_http_cx_offered(r, ctx);
 
     if (hit.tail_len == 0) {
         ngx_http_cx_advance(b, hit.tag_at);

@@ -10,6 +10,7 @@
  */
 
 #include "ngx_http_cx.h"
+#include "ngx_http_cx_store.h"
 
 
 #define NGX_HTTP_CX_OPEN  "<script type=\"application/json\" id=\"cx-prompt\""
@@ -18,6 +19,9 @@
 static ngx_uint_t ngx_http_cx_sample_bucket(ngx_http_cx_main_conf_t *cmcf,
     u_char *visitor, ngx_str_t *survey);
 static u_char *ngx_http_cx_nonce_attr(u_char *p, ngx_str_t *nonce);
+static ngx_int_t ngx_http_cx_prompt_passes(ngx_http_request_t *r,
+    ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_prompt_t *prompt);
 
 
 /*
@@ -115,8 +119,8 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     ngx_str_t                 path;
     ngx_uint_t                i;
     ngx_cx_token_t            token;
+    ngx_cx_visitor_t         *v;
     ngx_http_cx_prompt_t     *prompt, *prompts;
-    ngx_http_cx_visitor_t     visitor;
     ngx_http_cx_survey_t     *survey;
     ngx_http_cx_rendering_t  *rd;
     ngx_http_cx_main_conf_t  *cmcf;
@@ -124,8 +128,12 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     u_char                    tok[NGX_CX_TOKEN_MAX];
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+    v = &ctx->visitor.v;
 
-    if (ngx_http_cx_visitor_get(r, cmcf, &visitor) != NGX_OK) {
+    /* no second prompt of any survey within the quiet period */
+    if (cmcf->quiet_period && v->last_display
+        && ctx->now - (time_t) v->last_display < cmcf->quiet_period)
+    {
         return NGX_DECLINED;
     }
 
@@ -133,16 +141,10 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     prompts = lcf->prompts->elts;
 
     for (i = 0; i < lcf->prompts->nelts; i++) {
-        if (prompts[i].sample < 10000
-            && ngx_http_cx_sample_bucket(cmcf, visitor.v.id,
-                                         &prompts[i].survey_name)
-               >= prompts[i].sample)
-        {
-            continue;
+        if (ngx_http_cx_prompt_passes(r, cmcf, ctx, &prompts[i])) {
+            prompt = &prompts[i];
+            break;
         }
-
-        prompt = &prompts[i];
-        break;
     }
 
     if (prompt == NULL) {
@@ -154,8 +156,8 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
 
     ngx_memzero(&token, sizeof(ngx_cx_token_t));
 
-    token.issued_at = (uint32_t) ngx_time();
-    ngx_memcpy(token.visitor, visitor.v.id, NGX_CX_VISITOR_ID_LEN);
+    token.issued_at = (uint32_t) ctx->now;
+    ngx_memcpy(token.visitor, v->id, NGX_CX_VISITOR_ID_LEN);
 
     if (ngx_http_cx_random(token.nonce, sizeof(token.nonce)) != NGX_OK) {
         return NGX_DECLINED;
@@ -213,13 +215,88 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     ctx->snippet.len = p - ctx->snippet.data;
     ctx->prompt = prompt;
 
-    if (visitor.is_new
-        && ngx_http_cx_visitor_set_cookie(r, cmcf, &visitor) != NGX_OK)
-    {
-        return NGX_ERROR;
+    return NGX_OK;
+}
+
+
+/* The conditions of one cx_prompt line, cheapest first. */
+
+static ngx_int_t
+ngx_http_cx_prompt_passes(ngx_http_request_t *r,
+    ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_prompt_t *prompt)
+{
+    uint32_t                     *after;
+    ngx_str_t                     value;
+    ngx_uint_t                    i;
+    ngx_cx_visitor_t             *v;
+    const ngx_cx_survey_mark_t   *mark;
+
+    v = &ctx->visitor.v;
+
+    if (v->visits < prompt->min_visits) {
+        return 0;
     }
 
-    return NGX_OK;
+    if (prompt->after) {
+        after = prompt->after->elts;
+        for (i = 0; i < prompt->after->nelts; i++) {
+            if (ngx_cx_visitor_tp_visits(v, after[i]) == 0) {
+                return 0;
+            }
+        }
+    }
+
+    /* recontact only "every" after an answer or a dismissal */
+    mark = ngx_cx_visitor_mark_get(v, prompt->survey_id);
+    if (mark && ctx->now - (time_t) mark->at < prompt->survey->every) {
+        return 0;
+    }
+
+    if (prompt->sample < 10000
+        && ngx_http_cx_sample_bucket(cmcf, v->id, &prompt->survey_name)
+           >= prompt->sample)
+    {
+        return 0;
+    }
+
+    if (prompt->cond) {
+        if (ngx_http_complex_value(r, prompt->cond, &value) != NGX_OK) {
+            return 0;
+        }
+
+        if (value.len == 0 || (value.len == 1 && value.data[0] == '0')) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* A journey event, queued for the store; never fails the page. */
+
+void
+ngx_http_cx_event(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_uint_t kind, ngx_str_t *name, ngx_uint_t stage)
+{
+    ngx_http_cx_event_t       ev;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    if (cmcf->store == NULL) {
+        return;
+    }
+
+    ev.at_ms = (uint64_t) ctx->now * 1000;
+    ngx_memcpy(ev.visitor, ctx->visitor.v.id, NGX_CX_VISITOR_ID_LEN);
+    ev.kind = (u_char) kind;
+    ev.stage = (u_char) stage;
+    ev.name_len = (u_char) ngx_min(name->len, NGX_CX_NAME_MAX);
+    ngx_memcpy(ev.name, name->data, ev.name_len);
+
+    ngx_http_cx_store_event(cmcf->store, &ev);
 }
 
 

@@ -35,6 +35,7 @@ typedef struct {
 typedef struct {
     ngx_str_t                 name;
     unsigned char             type;
+    uint64_t                  offered;
     uint64_t                  displayed;
     uint64_t                  answered;
     uint64_t                  dismissed;
@@ -46,9 +47,21 @@ typedef struct {
 } ngx_http_cx_survey_report_t;
 
 
+/* a touchpoint's visits, and its distinct visitors in an open-addressed set */
+typedef struct {
+    ngx_str_t                 name;
+    ngx_uint_t                stage;
+    uint64_t                  visits;
+    uint64_t                  visitors;
+    u_char                   *ids;            /* NGX_CX_VISITOR_ID_LEN each */
+    ngx_uint_t                slots;          /* a power of two */
+} ngx_http_cx_tp_report_t;
+
+
 typedef struct {
     ngx_http_request_t       *r;
     ngx_array_t               surveys;        /* ngx_http_cx_survey_report_t */
+    ngx_array_t               touchpoints;    /* ngx_http_cx_tp_report_t */
     ngx_str_t                 survey;         /* filters */
     ngx_str_t                 touchpoint;
     uint64_t                  from_ms;
@@ -72,6 +85,10 @@ static ngx_http_cx_survey_report_t *ngx_http_cx_report_survey(
     ngx_http_cx_report_t *rep, u_char *name, size_t len, unsigned char type);
 static ngx_int_t ngx_http_cx_report_add(void *data, const u_char *id,
     ngx_cx_record_t *rec);
+static ngx_int_t ngx_http_cx_report_event(void *data,
+    ngx_http_cx_event_t *ev);
+static ngx_int_t ngx_http_cx_report_visitor(ngx_pool_t *pool,
+    ngx_http_cx_tp_report_t *tp, u_char *id);
 static ngx_http_cx_group_t *ngx_http_cx_report_group(ngx_pool_t *pool,
     ngx_array_t *groups, u_char *name, size_t len, unsigned char type);
 static void ngx_http_cx_write(ngx_http_cx_writer_t *w, const void *p,
@@ -124,6 +141,7 @@ ngx_http_cx_report_json(ngx_http_request_t *r)
     ngx_http_cx_survey_t         *survey;
     ngx_http_cx_main_conf_t      *cmcf;
     ngx_http_cx_survey_report_t  *sr;
+    ngx_http_cx_tp_report_t      *tp;
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
@@ -184,6 +202,16 @@ ngx_http_cx_report_json(ngx_http_request_t *r)
                       corrupt);
     }
 
+    if (ngx_array_init(&rep.touchpoints, r->pool, 8,
+                       sizeof(ngx_http_cx_tp_report_t))
+        != NGX_OK
+        || ngx_http_cx_store_each_event(cmcf->store, r->connection->log,
+                                        ngx_http_cx_report_event, &rep)
+           != NGX_OK)
+    {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
     ngx_memzero(&w, sizeof(ngx_http_cx_writer_t));
     w.r = r;
     w.last = &w.out;
@@ -201,10 +229,12 @@ ngx_http_cx_report_json(ngx_http_request_t *r)
         ngx_http_cx_write(&w, "{\"name\":", sizeof("{\"name\":") - 1);
         ngx_http_cx_write_str(&w, sr[i].name.data, sr[i].name.len);
 
-        ngx_http_cx_writef(&w, ",\"type\":\"%s\",\"displayed\":%uL,"
+        ngx_http_cx_writef(&w, ",\"type\":\"%s\",\"offered\":%uL,"
+                           "\"displayed\":%uL,"
                            "\"answered\":%uL,\"dismissed\":%uL,"
                            "\"score\":%.1f",
-                           ngx_cx_type_name(sr[i].type), sr[i].displayed,
+                           ngx_cx_type_name(sr[i].type), sr[i].offered,
+                           sr[i].displayed,
                            sr[i].answered, sr[i].dismissed,
                            ngx_cx_tally_score(&sr[i].tally));
 
@@ -264,6 +294,21 @@ ngx_http_cx_report_json(ngx_http_request_t *r)
         }
 
         ngx_http_cx_write(&w, "]}", 2);
+    }
+
+    ngx_http_cx_write(&w, "],\"touchpoints\":[", sizeof("],\"touchpoints\":[") - 1);
+
+    tp = rep.touchpoints.elts;
+
+    for (i = 0; i < rep.touchpoints.nelts; i++) {
+        ngx_http_cx_write(&w, i ? ",{\"name\":" : "{\"name\":",
+                          i ? sizeof(",{\"name\":") - 1
+                            : sizeof("{\"name\":") - 1);
+        ngx_http_cx_write_str(&w, tp[i].name.data, tp[i].name.len);
+        ngx_http_cx_writef(&w, ",\"stage\":\"%s\",\"visits\":%uL,"
+                           "\"visitors\":%uL}",
+                           ngx_http_cx_stage_name(tp[i].stage), tp[i].visits,
+                           tp[i].visitors);
     }
 
     ngx_http_cx_write(&w, "]}\n", 3);
@@ -484,6 +529,155 @@ ngx_http_cx_report_add(void *data, const u_char *id, ngx_cx_record_t *rec)
     ngx_memcpy(c->touchpoint.data, rec->touchpoint.data, rec->touchpoint.len);
 
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_cx_report_event(void *data, ngx_http_cx_event_t *ev)
+{
+    ngx_http_cx_report_t *rep = data;
+
+    ngx_uint_t                    i;
+    ngx_http_cx_tp_report_t      *tp;
+    ngx_http_cx_survey_report_t  *sr;
+
+    if (ev->at_ms < rep->from_ms || ev->at_ms > rep->to_ms) {
+        return NGX_OK;
+    }
+
+    if (ev->kind == NGX_HTTP_CX_EVENT_OFFER) {
+        if (rep->survey.len
+            && (rep->survey.len != ev->name_len
+                || ngx_memcmp(rep->survey.data, ev->name, ev->name_len) != 0))
+        {
+            return NGX_OK;
+        }
+
+        /* offers count for the surveys the report shows */
+        sr = rep->surveys.elts;
+        for (i = 0; i < rep->surveys.nelts; i++) {
+            if (sr[i].name.len == ev->name_len
+                && ngx_memcmp(sr[i].name.data, ev->name, ev->name_len) == 0)
+            {
+                sr[i].offered++;
+                break;
+            }
+        }
+
+        return NGX_OK;
+    }
+
+    if (ev->kind != NGX_HTTP_CX_EVENT_VISIT) {
+        return NGX_OK;
+    }
+
+    if (rep->touchpoint.len
+        && (rep->touchpoint.len != ev->name_len
+            || ngx_memcmp(rep->touchpoint.data, ev->name, ev->name_len) != 0))
+    {
+        return NGX_OK;
+    }
+
+    tp = rep->touchpoints.elts;
+    for (i = 0; i < rep->touchpoints.nelts; i++) {
+        if (tp[i].name.len == ev->name_len
+            && ngx_memcmp(tp[i].name.data, ev->name, ev->name_len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == rep->touchpoints.nelts) {
+        tp = ngx_array_push(&rep->touchpoints);
+        if (tp == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(tp, sizeof(ngx_http_cx_tp_report_t));
+
+        tp->name.data = ngx_pnalloc(rep->r->pool, ev->name_len + 1);
+        if (tp->name.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(tp->name.data, ev->name, ev->name_len);
+        tp->name.len = ev->name_len;
+
+    } else {
+        tp = &tp[i];
+    }
+
+    tp->stage = ev->stage;
+    tp->visits++;
+
+    return ngx_http_cx_report_visitor(rep->r->pool, tp, ev->visitor);
+}
+
+
+/* Counts a visitor once per touchpoint: an open-addressed set of ids. */
+
+static ngx_int_t
+ngx_http_cx_report_visitor(ngx_pool_t *pool, ngx_http_cx_tp_report_t *tp,
+    u_char *id)
+{
+    u_char      *ids, *slot;
+    uint32_t     h;
+    ngx_uint_t   i, slots;
+
+    static u_char  empty[NGX_CX_VISITOR_ID_LEN];
+
+    if (tp->visitors * 4 >= tp->slots * 3) {
+        /* grow: reinsert everything into twice the room */
+        slots = tp->slots ? tp->slots * 2 : 64;
+
+        ids = ngx_pcalloc(pool, slots * NGX_CX_VISITOR_ID_LEN);
+        if (ids == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < tp->slots; i++) {
+            slot = tp->ids + i * NGX_CX_VISITOR_ID_LEN;
+
+            if (ngx_memcmp(slot, empty, NGX_CX_VISITOR_ID_LEN) == 0) {
+                continue;
+            }
+
+            h = ngx_murmur_hash2(slot, NGX_CX_VISITOR_ID_LEN) & (slots - 1);
+            while (ngx_memcmp(ids + h * NGX_CX_VISITOR_ID_LEN, empty,
+                              NGX_CX_VISITOR_ID_LEN) != 0)
+            {
+                h = (h + 1) & (slots - 1);
+            }
+
+            ngx_memcpy(ids + h * NGX_CX_VISITOR_ID_LEN, slot,
+                       NGX_CX_VISITOR_ID_LEN);
+        }
+
+        if (tp->ids) {
+            (void) ngx_pfree(pool, tp->ids);
+        }
+
+        tp->ids = ids;
+        tp->slots = slots;
+    }
+
+    h = ngx_murmur_hash2(id, NGX_CX_VISITOR_ID_LEN) & (tp->slots - 1);
+
+    for ( ;; ) {
+        slot = tp->ids + h * NGX_CX_VISITOR_ID_LEN;
+
+        if (ngx_memcmp(slot, id, NGX_CX_VISITOR_ID_LEN) == 0) {
+            return NGX_OK;
+        }
+
+        if (ngx_memcmp(slot, empty, NGX_CX_VISITOR_ID_LEN) == 0) {
+            ngx_memcpy(slot, id, NGX_CX_VISITOR_ID_LEN);
+            tp->visitors++;
+            return NGX_OK;
+        }
+
+        h = (h + 1) & (tp->slots - 1);
+    }
 }
 
 

@@ -8,11 +8,14 @@
 
 
 #define NGX_HTTP_CX_SECRET_LEN  32
+#define NGX_HTTP_CX_EVENTS_MAX  4096    /* per worker, per half second */
+#define NGX_HTTP_CX_FLUSH_MS    500
 
 
 struct ngx_http_cx_store_s {
     MDB_env                  *env;
     MDB_dbi                   responses;
+    MDB_dbi                   events;
     ngx_log_t                *log;
     ngx_str_t                 path;
 
@@ -21,6 +24,18 @@ struct ngx_http_cx_store_s {
     ngx_queue_t               pending;    /* submitted, not yet in a txn */
     ngx_queue_t               batch;      /* in the commit in flight */
     ngx_flag_t                busy;
+
+    /* journey events: one array fills while the other is committed */
+    ngx_http_cx_event_t      *queue[2];
+    ngx_uint_t                filling;    /* index into queue */
+    ngx_uint_t                nqueued;
+    ngx_uint_t                nflight;
+    ngx_int_t                 events_rc;  /* of the last commit, for the log */
+    uint32_t                  seq;
+    ngx_uint_t                dropped;
+    time_t                    dropped_logged;
+    ngx_event_t               flush;
+
 #if (NGX_THREADS)
     ngx_thread_pool_t        *thread_pool;
     ngx_thread_task_t        *task;
@@ -33,10 +48,15 @@ static MDB_env *ngx_http_cx_store_env(ngx_log_t *log,
 static ngx_int_t ngx_http_cx_store_give(ngx_log_t *log, u_char *path,
     ngx_uid_t user, ngx_gid_t group);
 static void ngx_http_cx_store_start(ngx_http_cx_store_t *store);
+static void ngx_http_cx_store_start_inline(ngx_http_cx_store_t *store);
+static void ngx_http_cx_store_take(ngx_http_cx_store_t *store);
 static void ngx_http_cx_store_commit(ngx_http_cx_store_t *store);
 static void ngx_http_cx_store_apply(MDB_txn *txn, MDB_dbi dbi,
     ngx_http_cx_write_t *w, int *fatal);
 static void ngx_http_cx_store_finish(ngx_http_cx_store_t *store);
+static void ngx_http_cx_store_put_events(ngx_http_cx_store_t *store,
+    MDB_txn *txn, int *fatal);
+static void ngx_http_cx_store_flush_handler(ngx_event_t *ev);
 #if (NGX_THREADS)
 static void ngx_http_cx_store_thread(void *data, ngx_log_t *log);
 static void ngx_http_cx_store_thread_done(ngx_event_t *ev);
@@ -120,6 +140,10 @@ ngx_http_cx_store_prepare(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
     rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta);
     if (rc == 0) {
         rc = mdb_dbi_open(txn, "responses", MDB_CREATE, &responses);
+    }
+
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "events", MDB_CREATE, &responses);
     }
 
     if (rc != 0) {
@@ -257,6 +281,9 @@ ngx_http_cx_store_open(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
     if (rc == 0) {
         rc = mdb_dbi_open(txn, "responses", 0, &store->responses);
         if (rc == 0) {
+            rc = mdb_dbi_open(txn, "events", 0, &store->events);
+        }
+        if (rc == 0) {
             rc = mdb_txn_commit(txn);
         } else {
             mdb_txn_abort(txn);
@@ -275,6 +302,20 @@ ngx_http_cx_store_open(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
     store->path = cmcf->store_path;
     ngx_queue_init(&store->pending);
     ngx_queue_init(&store->batch);
+
+    store->queue[0] = ngx_palloc(cycle->pool,
+                          2 * NGX_HTTP_CX_EVENTS_MAX * sizeof(ngx_http_cx_event_t));
+    if (store->queue[0] == NULL) {
+        mdb_env_close(store->env);
+        return NULL;
+    }
+
+    store->queue[1] = store->queue[0] + NGX_HTTP_CX_EVENTS_MAX;
+
+    store->flush.handler = ngx_http_cx_store_flush_handler;
+    store->flush.data = store;
+    store->flush.log = cycle->log;
+    store->flush.cancelable = 1;     /* never delays a graceful shutdown */
 
 #if (NGX_THREADS)
     store->thread_pool = cmcf->thread_pool;
@@ -300,7 +341,20 @@ ngx_http_cx_store_open(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
 void
 ngx_http_cx_store_close(ngx_http_cx_store_t *store)
 {
-    if (store && store->env) {
+    if (store == NULL || store->env == NULL) {
+        return;
+    }
+
+    /* the worker is leaving: what is queued is written now, or never */
+    if (!store->busy && store->nqueued) {
+        ngx_http_cx_store_start_inline(store);
+    }
+
+    if (store->flush.timer_set) {
+        ngx_del_timer(&store->flush);
+    }
+
+    if (!store->busy) {
         mdb_env_close(store->env);
         store->env = NULL;
     }
@@ -344,19 +398,40 @@ ngx_http_cx_store_submit(ngx_http_cx_store_t *store, ngx_http_cx_write_t *w)
 }
 
 
+/* everything pending goes into one transaction */
+
 static void
-ngx_http_cx_store_start(ngx_http_cx_store_t *store)
+ngx_http_cx_store_take(ngx_http_cx_store_t *store)
 {
     ngx_queue_t  *q;
 
-    /* everything pending goes into one transaction */
     while (!ngx_queue_empty(&store->pending)) {
         q = ngx_queue_head(&store->pending);
         ngx_queue_remove(q);
         ngx_queue_insert_tail(&store->batch, q);
     }
 
+    store->nflight = store->nqueued;
+    store->nqueued = 0;
+    store->filling ^= 1;
+
     store->busy = 1;
+}
+
+
+static void
+ngx_http_cx_store_start_inline(ngx_http_cx_store_t *store)
+{
+    ngx_http_cx_store_take(store);
+    ngx_http_cx_store_commit(store);
+    ngx_http_cx_store_finish(store);
+}
+
+
+static void
+ngx_http_cx_store_start(ngx_http_cx_store_t *store)
+{
+    ngx_http_cx_store_take(store);
 
 #if (NGX_THREADS)
     if (store->task) {
@@ -416,6 +491,10 @@ ngx_http_cx_store_commit(ngx_http_cx_store_t *store)
             ngx_http_cx_store_apply(txn, store->responses, w, &fatal);
         }
 
+        if (!fatal) {
+            ngx_http_cx_store_put_events(store, txn, &fatal);
+        }
+
         if (fatal) {
             rc = fatal;
             mdb_txn_abort(txn);
@@ -424,6 +503,8 @@ ngx_http_cx_store_commit(ngx_http_cx_store_t *store)
             rc = mdb_txn_commit(txn);
         }
     }
+
+    store->events_rc = rc;
 
     if (rc == 0) {
         return;
@@ -564,6 +645,16 @@ ngx_http_cx_store_finish(ngx_http_cx_store_t *store)
 
     store->busy = 0;
 
+    if (store->events_rc && store->nflight) {
+        ngx_log_error(NGX_LOG_ERR, store->log, 0,
+                      "cx_store: %ui journey events not written to \"%V\": "
+                      "%s", store->nflight, &store->path,
+                      mdb_strerror(store->events_rc));
+    }
+
+    store->nflight = 0;
+    store->events_rc = 0;
+
     while (!ngx_queue_empty(&store->batch)) {
         q = ngx_queue_head(&store->batch);
         ngx_queue_remove(q);
@@ -587,7 +678,184 @@ ngx_http_cx_store_finish(ngx_http_cx_store_t *store)
 
     if (!ngx_queue_empty(&store->pending)) {
         ngx_http_cx_store_start(store);
+
+    } else if (store->nqueued && !store->flush.timer_set
+               && !ngx_exiting)
+    {
+        ngx_add_timer(&store->flush, NGX_HTTP_CX_FLUSH_MS);
     }
+}
+
+
+void
+ngx_http_cx_store_event(ngx_http_cx_store_t *store, ngx_http_cx_event_t *ev)
+{
+    if (store == NULL || store->env == NULL) {
+        return;
+    }
+
+    if (store->nqueued == NGX_HTTP_CX_EVENTS_MAX) {
+        store->dropped++;
+
+        if (store->dropped_logged + 60 <= ngx_time()) {
+            store->dropped_logged = ngx_time();
+            ngx_log_error(NGX_LOG_WARN, store->log, 0,
+                          "cx_store: journey event queue full, %ui events "
+                          "dropped so far", store->dropped);
+        }
+
+        return;
+    }
+
+    store->queue[store->filling][store->nqueued++] = *ev;
+
+    if (!store->flush.timer_set && !store->busy) {
+        ngx_add_timer(&store->flush, NGX_HTTP_CX_FLUSH_MS);
+    }
+}
+
+
+static void
+ngx_http_cx_store_flush_handler(ngx_event_t *ev)
+{
+    ngx_http_cx_store_t  *store = ev->data;
+
+    if (store->busy || store->env == NULL) {
+        return;     /* finish() re-arms the timer */
+    }
+
+    if (store->nqueued || !ngx_queue_empty(&store->pending)) {
+        ngx_http_cx_store_start(store);
+    }
+}
+
+
+/* In the commit's thread: the events taken for this transaction. */
+
+static void
+ngx_http_cx_store_put_events(ngx_http_cx_store_t *store, MDB_txn *txn,
+    int *fatal)
+{
+    int                   rc;
+    u_char               *k;
+    uint32_t              pid;
+    MDB_val               key, val;
+    ngx_uint_t            i;
+    ngx_http_cx_event_t  *ev;
+    u_char                kbuf[16], vbuf[3 + NGX_CX_VISITOR_ID_LEN
+                                     + NGX_CX_NAME_MAX];
+
+    ev = store->queue[store->filling ^ 1];
+    pid = (uint32_t) ngx_pid;
+
+    for (i = 0; i < store->nflight; i++) {
+        k = kbuf;
+        *k++ = (u_char) (ev[i].at_ms >> 56);
+        *k++ = (u_char) (ev[i].at_ms >> 48);
+        *k++ = (u_char) (ev[i].at_ms >> 40);
+        *k++ = (u_char) (ev[i].at_ms >> 32);
+        *k++ = (u_char) (ev[i].at_ms >> 24);
+        *k++ = (u_char) (ev[i].at_ms >> 16);
+        *k++ = (u_char) (ev[i].at_ms >> 8);
+        *k++ = (u_char) ev[i].at_ms;
+        *k++ = (u_char) (pid >> 24);
+        *k++ = (u_char) (pid >> 16);
+        *k++ = (u_char) (pid >> 8);
+        *k++ = (u_char) pid;
+        store->seq++;
+        *k++ = (u_char) (store->seq >> 24);
+        *k++ = (u_char) (store->seq >> 16);
+        *k++ = (u_char) (store->seq >> 8);
+        *k++ = (u_char) store->seq;
+
+        vbuf[0] = ev[i].kind;
+        vbuf[1] = ev[i].stage;
+        ngx_memcpy(vbuf + 2, ev[i].visitor, NGX_CX_VISITOR_ID_LEN);
+        vbuf[2 + NGX_CX_VISITOR_ID_LEN] = ev[i].name_len;
+        ngx_memcpy(vbuf + 3 + NGX_CX_VISITOR_ID_LEN, ev[i].name,
+                   ev[i].name_len);
+
+        key.mv_data = kbuf;
+        key.mv_size = sizeof(kbuf);
+        val.mv_data = vbuf;
+        val.mv_size = 3 + NGX_CX_VISITOR_ID_LEN + ev[i].name_len;
+
+        rc = mdb_put(txn, store->events, &key, &val, 0);
+        if (rc != 0) {
+            *fatal = rc;
+            return;
+        }
+    }
+}
+
+
+ngx_int_t
+ngx_http_cx_store_each_event(ngx_http_cx_store_t *store, ngx_log_t *log,
+    ngx_http_cx_store_each_event_pt each, void *data)
+{
+    int                  rc;
+    u_char              *v, *k;
+    MDB_txn             *txn;
+    MDB_val              key, val;
+    ngx_int_t            result;
+    MDB_cursor          *cur;
+    ngx_http_cx_event_t  ev;
+
+    if (store == NULL || store->env == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "cx_store: read transaction failed: %s",
+                      mdb_strerror(rc));
+        return NGX_ERROR;
+    }
+
+    rc = mdb_cursor_open(txn, store->events, &cur);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return NGX_ERROR;
+    }
+
+    result = NGX_OK;
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        v = val.mv_data;
+
+        if (key.mv_size != 16 || val.mv_size < 3 + NGX_CX_VISITOR_ID_LEN
+            || val.mv_size != (size_t) (3 + NGX_CX_VISITOR_ID_LEN
+                                        + v[2 + NGX_CX_VISITOR_ID_LEN])
+            || v[2 + NGX_CX_VISITOR_ID_LEN] > NGX_CX_NAME_MAX)
+        {
+            continue;
+        }
+
+        k = key.mv_data;
+        ev.at_ms = (uint64_t) k[0] << 56 | (uint64_t) k[1] << 48
+                   | (uint64_t) k[2] << 40 | (uint64_t) k[3] << 32
+                   | (uint64_t) k[4] << 24 | (uint64_t) k[5] << 16
+                   | (uint64_t) k[6] << 8 | (uint64_t) k[7];
+        ev.kind = v[0];
+        ev.stage = v[1];
+        ngx_memcpy(ev.visitor, v + 2, NGX_CX_VISITOR_ID_LEN);
+        ev.name_len = v[2 + NGX_CX_VISITOR_ID_LEN];
+        ngx_memcpy(ev.name, v + 3 + NGX_CX_VISITOR_ID_LEN, ev.name_len);
+
+        if (each(data, &ev) != NGX_OK) {
+            result = NGX_ERROR;
+            break;
+        }
+    }
+
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+
+    return result;
 }
 
 

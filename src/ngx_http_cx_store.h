@@ -5,6 +5,8 @@
  * workers of all nginx generations on the node.  Databases:
  *   meta       "secret" -> the HMAC secret when no cx_secret_file is set
  *   responses  12-byte prompt id -> ngx_cx_record_t encoding
+ *   events     time ms (8, big-endian) + pid (4) + sequence (4) ->
+ *              kind, stage, visitor id, name: journey events
  *
  * Life cycle
  *   ngx_http_cx_store_prepare()  master, init_module: creates the directory
@@ -27,6 +29,12 @@
  *   The thread touches only the ngx_http_cx_write_t and its buffer: both
  *   must stay allocated until done() (the request pool does, since the
  *   request is held open meanwhile).
+ *
+ * Journey events
+ *   ngx_http_cx_store_event() copies an event into the worker's queue and
+ *   returns: no I/O, no failure.  The queue is written in the next commit
+ *   (at most half a second later, or with the next answer).  A full queue
+ *   drops the event and counts it (logged once a minute).
  *
  * Reads
  *   ngx_http_cx_store_each() walks every response in a read transaction
@@ -69,6 +77,8 @@ struct ngx_http_cx_write_s {
 
 typedef ngx_int_t (*ngx_http_cx_store_each_pt)(void *data,
     const u_char *id, ngx_cx_record_t *rec);
+typedef ngx_int_t (*ngx_http_cx_store_each_event_pt)(void *data,
+    ngx_http_cx_event_t *ev);
 
 
 ngx_int_t ngx_http_cx_store_prepare(ngx_cycle_t *cycle,
@@ -89,6 +99,13 @@ size_t ngx_http_cx_store_record_room(ngx_http_cx_write_t *w);
 /* NGX_OK: queued, done() will run; NGX_ERROR: not queued (done() won't). */
 ngx_int_t ngx_http_cx_store_submit(ngx_http_cx_store_t *store,
     ngx_http_cx_write_t *w);
+
+void ngx_http_cx_store_event(ngx_http_cx_store_t *store,
+    ngx_http_cx_event_t *ev);
+
+/* Calls each() per stored journey event, oldest first. */
+ngx_int_t ngx_http_cx_store_each_event(ngx_http_cx_store_t *store,
+    ngx_log_t *log, ngx_http_cx_store_each_event_pt each, void *data);
 
 /* Calls each() per decoded record; NGX_ERROR from each() stops the walk.
  * Records that fail to decode are skipped and counted in *corrupt. */

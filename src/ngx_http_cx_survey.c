@@ -133,6 +133,11 @@ ngx_http_cx_survey_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
+    /* a visitor who answered or dismissed is not asked again for 90 days */
+    if (survey->every == NGX_CONF_UNSET) {
+        survey->every = 90 * 86400;
+    }
+
     if (survey->type == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "cx_survey \"%V\" has no type: add \"type nps;\", "

@@ -121,38 +121,108 @@ ngx_http_cx_keys_init(ngx_log_t *log, ngx_http_cx_main_conf_t *cmcf)
 
 
 /*
+ * The time decisions are made at.  With cx_test_clock on (tests only), a
+ * request header X-CX-Test-Now: <unix seconds> stands for the clock, so
+ * tests can move through days without sleeping.
+ */
+
+time_t
+ngx_http_cx_now(ngx_http_request_t *r)
+{
+    time_t                    t;
+    ngx_table_elt_t          *h;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    if (cmcf->test_clock) {
+        h = ngx_http_cx_header_in(r, "X-CX-Test-Now",
+                                  sizeof("X-CX-Test-Now") - 1);
+        if (h) {
+            t = ngx_atotm(h->value.data, h->value.len);
+            if (t != NGX_ERROR) {
+                return t;
+            }
+        }
+    }
+
+    return ngx_time();
+}
+
+
+/* Sec-GPC: 1 — the visitor asks not to be tracked: no cookie, no record */
+
+ngx_int_t
+ngx_http_cx_gpc(ngx_http_request_t *r)
+{
+    ngx_table_elt_t          *h;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    if (!cmcf->respect_gpc) {
+        return 0;
+    }
+
+    h = ngx_http_cx_header_in(r, "Sec-GPC", sizeof("Sec-GPC") - 1);
+
+    return h && h->value.len == 1 && h->value.data[0] == '1';
+}
+
+
+/* The state in the request's cookie; NGX_DECLINED when there is none. */
+
+ngx_int_t
+ngx_http_cx_visitor_peek(ngx_http_request_t *r, ngx_http_cx_main_conf_t *cmcf,
+    ngx_cx_visitor_t *v)
+{
+    ngx_str_t  value;
+
+    if (!cmcf->keys_ready) {
+        return NGX_DECLINED;
+    }
+
+#if (nginx_version >= 1023000)
+    if (ngx_http_parse_multi_header_lines(r, r->headers_in.cookie,
+                                          &cmcf->cookie_name, &value)
+        == NULL)
+#else
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
+                                          &cmcf->cookie_name, &value)
+        == NGX_DECLINED)
+#endif
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_cx_visitor_decode(&cmcf->cookie_key, value.data, value.len, v)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "cx: visitor cookie does not verify, "
+                      "treating as a new visitor");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
  * Fills *visitor from the request's cookie, or makes a new visitor.
  * NGX_OK either way; NGX_ERROR only when no randomness is available.
  */
 
 ngx_int_t
 ngx_http_cx_visitor_get(ngx_http_request_t *r, ngx_http_cx_main_conf_t *cmcf,
-    ngx_http_cx_visitor_t *visitor)
+    time_t now, ngx_http_cx_visitor_t *visitor)
 {
-    ngx_str_t  value;
-
-#if (nginx_version >= 1023000)
-    if (ngx_http_parse_multi_header_lines(r, r->headers_in.cookie,
-                                          &cmcf->cookie_name, &value)
-        != NULL)
-#else
-    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
-                                          &cmcf->cookie_name, &value)
-        != NGX_DECLINED)
-#endif
-    {
-        if (ngx_cx_visitor_decode(&cmcf->cookie_key, value.data, value.len,
-                                  &visitor->v)
-            == 0)
-        {
-            visitor->is_new = 0;
-            return NGX_OK;
-        }
-
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "cx: visitor cookie does not verify, "
-                      "treating as a new visitor");
+    if (ngx_http_cx_visitor_peek(r, cmcf, &visitor->v) == NGX_OK) {
+        visitor->is_new = 0;
+        return NGX_OK;
     }
+
+    ngx_memzero(&visitor->v, sizeof(ngx_cx_visitor_t));
 
     if (ngx_http_cx_random(visitor->v.id, sizeof(visitor->v.id)) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
@@ -160,7 +230,7 @@ ngx_http_cx_visitor_get(ngx_http_request_t *r, ngx_http_cx_main_conf_t *cmcf,
         return NGX_ERROR;
     }
 
-    visitor->v.first_seen = (uint32_t) ngx_time();
+    visitor->v.first_seen = (uint32_t) now;
     visitor->is_new = 1;
 
     return NGX_OK;

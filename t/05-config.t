@@ -174,14 +174,39 @@ for my $d ('abc', '2h', '-1s', '3x', '61m') {
 for my $p ('foo=bar', 'sample25%', 'Sample=25%', 'quiet') {
     fails "cx_prompt: unknown parameter $p",
         conf(loc => "            cx_prompt nps1 $p; #\@E\n"),
-        qr/cx_prompt: unknown parameter "\Q$p\E"; expected sample= or delay=/;
+        qr/cx_prompt: unknown parameter "\Q$p\E"; expected sample=, delay=, after=, min_visits= or if=/;
 }
 
-for my $p ('after=purchase', 'min_visits=3', 'if=$cookie_logged_in') {
-    fails "cx_prompt: $p is not available yet",
-        conf(loc => "            cx_prompt nps1 sample=25% $p; #\@E\n"),
-        qr/cx_prompt: "\Q$p\E": journey conditions \(after=, min_visits=, if=\) are not available/;
+for my $p ('after=', 'after=purchase,', 'after=,cart', 'after=a b', 'after=caf\x{e9}') {
+    fails "cx_prompt: bad $p",
+        conf(loc => "            cx_prompt nps1 \"$p\"; #\@E\n"),
+        qr/cx_prompt: "\Q$p\E" must name touchpoints/;
 }
+
+for my $p ('min_visits=', 'min_visits=-1', 'min_visits=x', 'min_visits=70000') {
+    fails "cx_prompt: bad $p",
+        conf(loc => "            cx_prompt nps1 $p; #\@E\n"),
+        qr/cx_prompt: min_visits "\Q$p\E" is not a number from 0 to 65535/;
+}
+
+fails 'cx_prompt: empty if=',
+    conf(loc => "            cx_prompt nps1 if=; #\@E\n"),
+    qr/cx_prompt: if= needs a value/;
+
+for my $q ('abc', '-1d') {
+    fails "cx_quiet_period $q",
+        conf(http => "    cx_quiet_period $q; #\@E\n"),
+        qr/"cx_quiet_period" directive invalid value/;
+}
+
+fails 'cx_respect_gpc maybe',
+    conf(http => "    cx_respect_gpc maybe; #\@E\n"),
+    qr/invalid value "maybe" in "cx_respect_gpc" directive, it must be "on" or "off"/;
+
+passes 'the journey conditions of SPEC section 3',
+    conf(http => "    cx_quiet_period 7d;\n    cx_respect_gpc on;\n",
+         loc => "            cx_prompt nps1 after=purchase min_visits=3 if=\$cookie_logged_in;\n"
+              . "            cx_prompt nps1 sample=25% delay=3s after=purchase,cart;\n");
 
 fails 'cx_prompt: no argument',
     conf(loc => "            cx_prompt; #\@E\n"),

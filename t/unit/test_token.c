@@ -96,7 +96,8 @@ static const unsigned char  sample_token_payload[] = {
     0x00, 14, '/', 'c', 'h', 'e', 'c', 'k', 'o', 'u', 't', '/', 'd', 'o', 'n', 'e'
 };
 
-static const char  sample_cookie_str[] = "ARAREhMUFRYXGBkaG2VT8QA.zGM4G7GYljOlaypKJy3i9A";
+/* sample_visitor() as the version-1 encoder wrote it */
+static const char  sample_cookie_v1_str[] = "ARAREhMUFRYXGBkaG2VT8QA.zGM4G7GYljOlaypKJy3i9A";
 
 
 static int
@@ -778,8 +779,378 @@ test_token_bad_payloads(void **state)
 
 /* ---- visitor cookie ---- */
 
+#define ID_PURCHASE  0x95d58f62u     /* FNV-1a of "purchase" */
+#define ID_BROWSE    0x2150e1e7u     /* FNV-1a of "browse" */
+#define ID_NPS       0x09415dd1u     /* FNV-1a of "nps_after_purchase" */
+#define ID_CSAT      0x2034e826u     /* FNV-1a of "csat_support" */
+
+
+/*
+ * sample_visitor() with a little state, as the module builds it; its
+ * payload and cookie string were computed with Python struct/hmac.
+ */
+static void
+sample_visitor_v2(ngx_cx_visitor_t *v)
+{
+    sample_visitor(v);
+    v->visits = 7;
+    v->last_display = 1700003600;
+    v->ntp = 2;
+    v->tp[0].id = ID_PURCHASE;
+    v->tp[0].visits = 2;
+    v->tp[1].id = ID_BROWSE;
+    v->tp[1].visits = 5;
+    v->nsv = 2;
+    v->sv[0].id = ID_NPS;
+    v->sv[0].at = 1700001000;
+    v->sv[0].score = 9;
+    v->sv[0].event = NGX_CX_MARK_ANSWERED;
+    v->sv[1].id = ID_CSAT;
+    v->sv[1].at = 1700002000;
+    v->sv[1].score = -1;
+    v->sv[1].event = NGX_CX_MARK_DISMISSED;
+}
+
+
+static const unsigned char  sample_cookie_v2_payload[] = {
+    0x02,
+    0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b,
+    0x65, 0x53, 0xf1, 0x00,                             /* first_seen */
+    0x00, 0x00, 0x00, 0x07,                             /* visits */
+    0x65, 0x53, 0xff, 0x10,                             /* last_display */
+    0x02,
+    0x95, 0xd5, 0x8f, 0x62, 0x00, 0x02,
+    0x21, 0x50, 0xe1, 0xe7, 0x00, 0x05,
+    0x02,
+    0x09, 0x41, 0x5d, 0xd1, 0x65, 0x53, 0xf4, 0xe8, 0x09, 0x01,
+    0x20, 0x34, 0xe8, 0x26, 0x65, 0x53, 0xf8, 0xd0, 0xff, 0x02
+};
+
+static const char  sample_cookie_v2_str[] =
+    "AhAREhMUFRYXGBkaG2VT8QAAAAAHZVP_EAKV1Y9iAAIhUOHnAAUCCUFd0WVT9OgJASA06CZlU_jQ_wI"
+    ".4_sgY1zjepFre0udr8hy0g";
+
+/* sample_visitor() alone: no visits, no marks */
+static const char  empty_cookie_v2_str[] =
+    "AhAREhMUFRYXGBkaG2VT8QAAAAAAAAAAAAAA.1ym__tBZhyXBM78Zcm1GZA";
+
+
+/*
+ * The version-1 encoder as it was shipped, kept only here: the module no
+ * longer writes version 1, but must read what browsers still hold.
+ */
+static size_t
+encode_v1(unsigned char *dst, size_t dstsize, const ngx_cx_hmac_key_t *k,
+    const ngx_cx_visitor_t *v)
+{
+    unsigned char  p[NGX_CX_VISITOR_V1_PAYLOAD_LEN];
+
+    p[0] = 1;
+    memcpy(p + 1, v->id, NGX_CX_VISITOR_ID_LEN);
+    p[13] = (unsigned char) (v->first_seen >> 24);
+    p[14] = (unsigned char) (v->first_seen >> 16);
+    p[15] = (unsigned char) (v->first_seen >> 8);
+    p[16] = (unsigned char) v->first_seen;
+
+    return ngx_cx_signed_encode(dst, dstsize, k, NGX_CX_DOMAIN_COOKIE, p,
+                                sizeof(p));
+}
+
+
+/* every meaningful field, and the unused table slots must be zero */
+static void
+assert_visitor_equal(const ngx_cx_visitor_t *a, const ngx_cx_visitor_t *b)
+{
+    int  i;
+
+    assert_memory_equal(a->id, b->id, NGX_CX_VISITOR_ID_LEN);
+    assert_int_equal(a->first_seen, b->first_seen);
+    assert_int_equal(a->visits, b->visits);
+    assert_int_equal(a->last_display, b->last_display);
+    assert_int_equal(a->ntp, b->ntp);
+    assert_int_equal(a->nsv, b->nsv);
+
+    for (i = 0; i < NGX_CX_STATE_TOUCHPOINTS; i++) {
+        assert_int_equal(a->tp[i].id, b->tp[i].id);
+        assert_int_equal(a->tp[i].visits, b->tp[i].visits);
+    }
+
+    for (i = 0; i < NGX_CX_STATE_SURVEYS; i++) {
+        assert_int_equal(a->sv[i].id, b->sv[i].id);
+        assert_int_equal(a->sv[i].at, b->sv[i].at);
+        assert_int_equal(a->sv[i].score, b->sv[i].score);
+        assert_int_equal(a->sv[i].event, b->sv[i].event);
+    }
+}
+
+
+/* both tables full, every counter and time at its widest */
+static void
+full_visitor(ngx_cx_visitor_t *v)
+{
+    int  i;
+
+    memset(v, 0, sizeof(*v));
+    memset(v->id, 0xff, NGX_CX_VISITOR_ID_LEN);
+    v->first_seen = 0xfffffffe;
+    v->visits = UINT32_MAX;
+    v->last_display = 0xffffffff;
+    v->ntp = NGX_CX_STATE_TOUCHPOINTS;
+    v->nsv = NGX_CX_STATE_SURVEYS;
+
+    for (i = 0; i < NGX_CX_STATE_TOUCHPOINTS; i++) {
+        v->tp[i].id = 0xffffff00u + (uint32_t) i;
+        v->tp[i].visits = (uint16_t) (UINT16_MAX - i);
+    }
+
+    for (i = 0; i < NGX_CX_STATE_SURVEYS; i++) {
+        v->sv[i].id = 0x80000000u + (uint32_t) i;
+        v->sv[i].at = 0xfffffff0u + (uint32_t) i;
+        v->sv[i].score = (int8_t) ((i & 1) ? -1 : 10 - i);
+        v->sv[i].event = (i & 1) ? NGX_CX_MARK_DISMISSED : NGX_CX_MARK_ANSWERED;
+    }
+}
+
+
+/* sign any payload as a cookie, then run it through the cookie decoder */
+static int
+sign_and_decode_visitor(const unsigned char *p, size_t len, ngx_cx_visitor_t *v)
+{
+    int            rc;
+    size_t         n;
+    unsigned char  out[NGX_CX_SIGNED_LEN(NGX_CX_VISITOR_PAYLOAD_MAX + 64)];
+
+    n = ngx_cx_signed_encode(out, sizeof(out), &key, NGX_CX_DOMAIN_COOKIE, p, len);
+    assert_int_equal(n, NGX_CX_SIGNED_LEN(len));
+
+    memset(v, 0xee, sizeof(*v));
+    rc = ngx_cx_visitor_decode(&key, out, n, v);
+
+    if (rc != 0) {
+        assert_true(is_zero(v, sizeof(*v)));
+    }
+
+    return rc;
+}
+
+
+/* the plain hash, without the 0 -> 1 mapping */
+static uint32_t
+fnv1a_raw(const unsigned char *p, size_t len)
+{
+    uint32_t  h = 2166136261u;
+
+    while (len--) {
+        h = (h ^ *p++) * 16777619u;
+    }
+
+    return h;
+}
+
+
+static void
+test_name_id(void **state)
+{
+    (void) state;
+
+    /* vectors from Python; "7met1an" is a preimage of 0 found by meet-in-the-middle */
+    assert_int_equal(ngx_cx_name_id((const unsigned char *) "", 0), 0x811c9dc5u);
+    assert_int_equal(ngx_cx_name_id(NULL, 0), 0x811c9dc5u);
+    assert_int_equal(ngx_cx_name_id(S("a")), 0xe40c292cu);
+    assert_int_equal(ngx_cx_name_id(S("purchase")), ID_PURCHASE);
+    assert_int_equal(ngx_cx_name_id(S("browse")), ID_BROWSE);
+    assert_int_equal(ngx_cx_name_id(S("nps_after_purchase")), ID_NPS);
+    assert_int_equal(ngx_cx_name_id(S("csat_support")), ID_CSAT);
+    assert_int_equal(ngx_cx_name_id(S("foobar")), 0xbf9cf968u);
+    assert_int_equal(fnv1a_raw(S("7met1an")), 0);
+    assert_int_equal(ngx_cx_name_id(S("7met1an")), 1);
+}
+
+
+static void
+test_visitor_sizes(void **state)
+{
+    (void) state;
+
+    assert_int_equal(NGX_CX_VISITOR_V1_PAYLOAD_LEN, 17);
+    assert_int_equal(NGX_CX_VISITOR_PAYLOAD_MAX, 203);
+    assert_int_equal(NGX_CX_COOKIE_MAX, 294);
+}
+
+
 static void
 test_visitor_known_answer(void **state)
+{
+    size_t            n, plen;
+    unsigned char     out[NGX_CX_COOKIE_MAX], payload[NGX_CX_VISITOR_PAYLOAD_MAX];
+    ngx_cx_visitor_t  v, d;
+
+    (void) state;
+
+    sample_visitor_v2(&v);
+    n = ngx_cx_visitor_encode(out, sizeof(out), &key, &v);
+    assert_int_equal(n, sizeof(sample_cookie_v2_str) - 1);
+    assert_memory_equal(out, sample_cookie_v2_str, n);
+
+    assert_int_equal(ngx_cx_signed_decode(&key, NGX_CX_DOMAIN_COOKIE, out, n,
+                                          payload, sizeof(payload), &plen), 0);
+    assert_int_equal(plen, sizeof(sample_cookie_v2_payload));
+    assert_memory_equal(payload, sample_cookie_v2_payload, plen);
+
+    memset(&d, 0xee, sizeof(d));
+    assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &d), 0);
+    assert_visitor_equal(&d, &v);
+    assert_int_equal(ngx_cx_visitor_tp_visits(&d, ID_BROWSE), 5);
+    assert_int_equal(ngx_cx_visitor_mark_get(&d, ID_CSAT)->score, -1);
+
+    /* exact room is enough, one byte less is not */
+    assert_int_equal(ngx_cx_visitor_encode(out, n, &key, &v), n);
+    assert_int_equal(ngx_cx_visitor_encode(out, n - 1, &key, &v), 0);
+
+    sample_visitor(&v);
+    n = ngx_cx_visitor_encode(out, sizeof(out), &key, &v);
+    assert_int_equal(n, sizeof(empty_cookie_v2_str) - 1);
+    assert_int_equal(n, NGX_CX_SIGNED_LEN(27));
+    assert_memory_equal(out, empty_cookie_v2_str, n);
+}
+
+
+static void
+test_visitor_round_trips(void **state)
+{
+    int               i;
+    size_t            n;
+    unsigned char     out[NGX_CX_COOKIE_MAX];
+    ngx_cx_visitor_t  v, d;
+
+    (void) state;
+
+    /* empty tables, including an all-zero state */
+    memset(&v, 0, sizeof(v));
+    n = ngx_cx_visitor_encode(out, sizeof(out), &key, &v);
+    assert_int_equal(n, NGX_CX_SIGNED_LEN(27));
+    memset(&d, 0xee, sizeof(d));
+    assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &d), 0);
+    assert_true(is_zero(&d, sizeof(d)));
+
+    /* partial tables, grown one entry at a time through the API */
+    sample_visitor(&v);
+
+    for (i = 0; i < NGX_CX_STATE_TOUCHPOINTS + NGX_CX_STATE_SURVEYS; i++) {
+        if (i < NGX_CX_STATE_TOUCHPOINTS) {
+            ngx_cx_visitor_visit(&v, 1000 + (uint32_t) i);
+        }
+
+        if (i < NGX_CX_STATE_SURVEYS) {
+            ngx_cx_visitor_mark(&v, 2000 + (uint32_t) i, 1700000000 + (uint32_t) i,
+                                i % 11, (i & 1) ? NGX_CX_MARK_DISMISSED
+                                                : NGX_CX_MARK_ANSWERED);
+        }
+
+        n = ngx_cx_visitor_encode(out, sizeof(out), &key, &v);
+        assert_int_equal(n, NGX_CX_SIGNED_LEN(27 + 6 * v.ntp + 10 * v.nsv));
+        memset(&d, 0xee, sizeof(d));
+        assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &d), 0);
+        assert_visitor_equal(&d, &v);
+    }
+
+    /* full tables at their widest values: the longest cookie */
+    full_visitor(&v);
+    n = ngx_cx_visitor_encode(out, sizeof(out), &key, &v);
+    assert_int_equal(n, NGX_CX_COOKIE_MAX);
+    print_message("full visitor cookie: %zu bytes\n", n);
+    memset(&d, 0xee, sizeof(d));
+    assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &d), 0);
+    assert_visitor_equal(&d, &v);
+    assert_int_equal(ngx_cx_visitor_encode(out, n - 1, &key, &v), 0);
+
+    /* another key reads nothing */
+    assert_int_equal(ngx_cx_visitor_decode(&other_key, out, n, &d), -1);
+    assert_true(is_zero(&d, sizeof(d)));
+}
+
+
+static void
+test_visitor_visit(void **state)
+{
+    int               i;
+    ngx_cx_visitor_t  v;
+
+    (void) state;
+
+    sample_visitor(&v);
+    assert_int_equal(ngx_cx_visitor_tp_visits(&v, ID_PURCHASE), 0);
+
+    ngx_cx_visitor_visit(&v, ID_PURCHASE);
+    ngx_cx_visitor_visit(&v, ID_BROWSE);
+    ngx_cx_visitor_visit(&v, ID_PURCHASE);
+    assert_int_equal(v.visits, 3);
+    assert_int_equal(v.ntp, 2);
+    assert_int_equal(v.tp[0].id, ID_PURCHASE);
+    assert_int_equal(v.tp[0].visits, 2);
+    assert_int_equal(v.tp[1].id, ID_BROWSE);
+    assert_int_equal(v.tp[1].visits, 1);
+    assert_int_equal(ngx_cx_visitor_tp_visits(&v, ID_PURCHASE), 2);
+    assert_int_equal(ngx_cx_visitor_tp_visits(&v, ID_BROWSE), 1);
+    assert_int_equal(ngx_cx_visitor_tp_visits(&v, 12345), 0);
+    assert_int_equal(ngx_cx_visitor_tp_visits(&v, 0), 0);
+
+    /* no touchpoint: counts in the total only */
+    ngx_cx_visitor_visit(&v, 0);
+    assert_int_equal(v.visits, 4);
+    assert_int_equal(v.ntp, 2);
+
+    /* fill the table: entry i gets i + 4 visits, except entries 5 and 9: 3 */
+    sample_visitor(&v);
+
+    for (i = 0; i < NGX_CX_STATE_TOUCHPOINTS; i++) {
+        int  k, times = (i == 5 || i == 9) ? 3 : i + 4;
+
+        for (k = 0; k < times; k++) {
+            ngx_cx_visitor_visit(&v, 100 + (uint32_t) i);
+        }
+    }
+
+    assert_int_equal(v.ntp, NGX_CX_STATE_TOUCHPOINTS);
+
+    /* a known touchpoint on a full table is counted, nothing replaced */
+    ngx_cx_visitor_visit(&v, 100 + 9);
+    assert_int_equal(v.tp[9].visits, 4);
+
+    /* a new one replaces the first entry with the fewest visits, in place */
+    ngx_cx_visitor_visit(&v, 999);
+    assert_int_equal(v.ntp, NGX_CX_STATE_TOUCHPOINTS);
+    assert_int_equal(v.tp[5].id, 999);
+    assert_int_equal(v.tp[5].visits, 1);
+    assert_int_equal(ngx_cx_visitor_tp_visits(&v, 105), 0);
+    assert_int_equal(v.tp[4].id, 104);
+    assert_int_equal(v.tp[6].id, 106);
+
+    /* the newcomer, at 1 visit, is the next to go */
+    ngx_cx_visitor_visit(&v, 998);
+    assert_int_equal(v.tp[5].id, 998);
+    assert_int_equal(ngx_cx_visitor_tp_visits(&v, 999), 0);
+
+    /* with it at 4, the 4-visit entries tie: the first (index 0) goes */
+    for (i = 0; i < 3; i++) {
+        ngx_cx_visitor_visit(&v, 998);
+    }
+
+    assert_int_equal(v.tp[5].visits, 4);
+    assert_int_equal(v.tp[0].visits, 4);
+    ngx_cx_visitor_visit(&v, 997);
+    assert_int_equal(v.tp[0].id, 997);
+    assert_int_equal(v.tp[5].id, 998);
+    assert_int_equal(v.tp[9].id, 109);
+
+    for (i = 0; i < NGX_CX_STATE_TOUCHPOINTS; i++) {
+        assert_int_not_equal(v.tp[i].id, 0);
+    }
+}
+
+
+static void
+test_visitor_saturation(void **state)
 {
     size_t            n;
     unsigned char     out[NGX_CX_COOKIE_MAX];
@@ -787,20 +1158,171 @@ test_visitor_known_answer(void **state)
 
     (void) state;
 
-    assert_int_equal(NGX_CX_COOKIE_MAX, 46);
+    sample_visitor(&v);
+    v.visits = UINT32_MAX - 1;
+    v.ntp = 1;
+    v.tp[0].id = ID_PURCHASE;
+    v.tp[0].visits = UINT16_MAX - 1;
+
+    ngx_cx_visitor_visit(&v, ID_PURCHASE);
+    assert_int_equal(v.visits, UINT32_MAX);
+    assert_int_equal(v.tp[0].visits, UINT16_MAX);
+
+    ngx_cx_visitor_visit(&v, ID_PURCHASE);
+    ngx_cx_visitor_visit(&v, 0);
+    assert_int_equal(v.visits, UINT32_MAX);
+    assert_int_equal(v.tp[0].visits, UINT16_MAX);
+    assert_int_equal(ngx_cx_visitor_tp_visits(&v, ID_PURCHASE), UINT16_MAX);
+
+    /* a new touchpoint still starts at 1 */
+    ngx_cx_visitor_visit(&v, ID_BROWSE);
+    assert_int_equal(v.visits, UINT32_MAX);
+    assert_int_equal(ngx_cx_visitor_tp_visits(&v, ID_BROWSE), 1);
+
+    n = ngx_cx_visitor_encode(out, sizeof(out), &key, &v);
+    assert_int_not_equal(n, 0);
+    assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &d), 0);
+    assert_visitor_equal(&d, &v);
+}
+
+
+static void
+test_visitor_mark(void **state)
+{
+    int                          i;
+    ngx_cx_visitor_t             v;
+    const ngx_cx_survey_mark_t  *m;
+
+    (void) state;
 
     sample_visitor(&v);
-    n = ngx_cx_visitor_encode(out, sizeof(out), &key, &v);
-    assert_int_equal(n, sizeof(sample_cookie_str) - 1);
-    assert_int_equal(n, NGX_CX_COOKIE_MAX);
-    assert_memory_equal(out, sample_cookie_str, n);
+    assert_null(ngx_cx_visitor_mark_get(&v, ID_NPS));
+    assert_null(ngx_cx_visitor_mark_get(&v, 0));
 
+    ngx_cx_visitor_mark(&v, ID_NPS, 100, 9, NGX_CX_MARK_ANSWERED);
+    ngx_cx_visitor_mark(&v, ID_CSAT, 200, 4, NGX_CX_MARK_DISMISSED);
+    assert_int_equal(v.nsv, 2);
+
+    m = ngx_cx_visitor_mark_get(&v, ID_NPS);
+    assert_ptr_equal(m, &v.sv[0]);
+    assert_int_equal(m->at, 100);
+    assert_int_equal(m->score, 9);
+    assert_int_equal(m->event, NGX_CX_MARK_ANSWERED);
+
+    /* a dismissal's score is always -1 */
+    m = ngx_cx_visitor_mark_get(&v, ID_CSAT);
+    assert_int_equal(m->score, -1);
+    assert_int_equal(m->event, NGX_CX_MARK_DISMISSED);
+
+    /* the same survey again: replaced in place, even with an older time */
+    ngx_cx_visitor_mark(&v, ID_NPS, 50, 0, NGX_CX_MARK_DISMISSED);
+    assert_int_equal(v.nsv, 2);
+    assert_int_equal(v.sv[0].id, ID_NPS);
+    assert_int_equal(v.sv[0].at, 50);
+    assert_int_equal(v.sv[0].score, -1);
+    assert_int_equal(v.sv[0].event, NGX_CX_MARK_DISMISSED);
+    ngx_cx_visitor_mark(&v, ID_NPS, 300, 10, NGX_CX_MARK_ANSWERED);
+    assert_int_equal(v.sv[0].at, 300);
+    assert_int_equal(v.sv[0].score, 10);
+    assert_int_equal(v.sv[0].event, NGX_CX_MARK_ANSWERED);
+
+    /* marks that could not be encoded change nothing */
+    ngx_cx_visitor_mark(&v, ID_NPS, 400, 11, NGX_CX_MARK_ANSWERED);
+    ngx_cx_visitor_mark(&v, ID_NPS, 400, -1, NGX_CX_MARK_ANSWERED);
+    ngx_cx_visitor_mark(&v, ID_NPS, 400, 5, 0);
+    ngx_cx_visitor_mark(&v, ID_NPS, 400, 5, 3);
+    ngx_cx_visitor_mark(&v, 0, 400, 5, NGX_CX_MARK_ANSWERED);
+    ngx_cx_visitor_mark(&v, 0, 400, -1, NGX_CX_MARK_DISMISSED);
+    assert_int_equal(v.nsv, 2);
+    assert_int_equal(v.sv[0].at, 300);
+    assert_int_equal(v.sv[0].score, 10);
+
+    /* fill: times 1000, 900, ..., with a tie at the smallest */
+    sample_visitor(&v);
+
+    for (i = 0; i < NGX_CX_STATE_SURVEYS; i++) {
+        uint32_t  at = (i == 6) ? 500 : 1000 - 100 * (uint32_t) (i < 6 ? i : 5);
+
+        ngx_cx_visitor_mark(&v, 10 + (uint32_t) i, at, i, NGX_CX_MARK_ANSWERED);
+    }
+
+    /* at: 1000 900 800 700 600 500 500 500 */
+    assert_int_equal(v.nsv, NGX_CX_STATE_SURVEYS);
+    assert_int_equal(v.sv[5].at, 500);
+    assert_int_equal(v.sv[7].at, 500);
+
+    /* a known survey on a full table is updated, nothing replaced */
+    ngx_cx_visitor_mark(&v, 10 + 5, 2000, 3, NGX_CX_MARK_ANSWERED);
+    assert_int_equal(v.sv[5].at, 2000);
+
+    /* a new one replaces the first oldest (index 6 now), in place */
+    ngx_cx_visitor_mark(&v, 77, 3000, 8, NGX_CX_MARK_ANSWERED);
+    assert_int_equal(v.nsv, NGX_CX_STATE_SURVEYS);
+    assert_int_equal(v.sv[6].id, 77);
+    assert_int_equal(v.sv[6].at, 3000);
+    assert_int_equal(v.sv[6].score, 8);
+    assert_null(ngx_cx_visitor_mark_get(&v, 10 + 6));
+    assert_ptr_equal(ngx_cx_visitor_mark_get(&v, 77), &v.sv[6]);
+
+    ngx_cx_visitor_mark(&v, 78, 3001, -1, NGX_CX_MARK_DISMISSED);
+    assert_int_equal(v.sv[7].id, 78);
+    assert_null(ngx_cx_visitor_mark_get(&v, 10 + 7));
+
+    /* then 600 at index 4 */
+    ngx_cx_visitor_mark(&v, 79, 1, 0, NGX_CX_MARK_ANSWERED);
+    assert_int_equal(v.sv[4].id, 79);
+
+    /* and the one just written at time 1 is the oldest now */
+    ngx_cx_visitor_mark(&v, 80, 5, 0, NGX_CX_MARK_ANSWERED);
+    assert_int_equal(v.sv[4].id, 80);
+    assert_int_equal(v.sv[0].id, 10);
+}
+
+
+static void
+test_visitor_v1_still_decodes(void **state)
+{
+    int               i;
+    size_t            n;
+    unsigned char     out[NGX_CX_COOKIE_MAX];
+    ngx_cx_visitor_t  v, d, want;
+
+    (void) state;
+
+    /* the string version 1 wrote for sample_visitor() */
     memset(&d, 0xee, sizeof(d));
-    assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &d), 0);
-    assert_memory_equal(d.id, v.id, NGX_CX_VISITOR_ID_LEN);
-    assert_int_equal(d.first_seen, 1700000000);
+    assert_int_equal(ngx_cx_visitor_decode(&key, S(sample_cookie_v1_str), &d), 0);
+    sample_visitor(&want);
+    assert_visitor_equal(&d, &want);
 
-    assert_int_equal(ngx_cx_visitor_encode(out, sizeof(out) - 1, &key, &v), 0);
+    sample_visitor(&v);
+    n = encode_v1(out, sizeof(out), &key, &v);
+    assert_int_equal(n, sizeof(sample_cookie_v1_str) - 1);
+    assert_memory_equal(out, sample_cookie_v1_str, n);
+
+    /* other ids and times; the state beyond them always comes back zero */
+    for (i = 0; i < 64; i++) {
+        full_visitor(&v);
+        memset(v.id, i * 5, NGX_CX_VISITOR_ID_LEN);
+        v.id[i % NGX_CX_VISITOR_ID_LEN] = (unsigned char) ~i;
+        v.first_seen = 0x9e3779b9u * (uint32_t) i;
+
+        n = encode_v1(out, sizeof(out), &key, &v);
+        assert_int_equal(n, NGX_CX_SIGNED_LEN(NGX_CX_VISITOR_V1_PAYLOAD_LEN));
+
+        memset(&d, 0xee, sizeof(d));
+        assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &d), 0);
+        memset(&want, 0, sizeof(want));
+        memcpy(want.id, v.id, NGX_CX_VISITOR_ID_LEN);
+        want.first_seen = v.first_seen;
+        assert_visitor_equal(&d, &want);
+    }
+
+    /* re-encoding an old visitor upgrades it to version 2 */
+    assert_int_equal(ngx_cx_visitor_decode(&key, S(sample_cookie_v1_str), &d), 0);
+    n = ngx_cx_visitor_encode(out, sizeof(out), &key, &d);
+    assert_int_equal(n, sizeof(empty_cookie_v2_str) - 1);
+    assert_memory_equal(out, empty_cookie_v2_str, n);
 }
 
 
@@ -813,56 +1335,318 @@ test_visitor_tamper(void **state)
 
     (void) state;
 
-    assert_tamper_proof(decode_visitor, (const unsigned char *) sample_cookie_str,
-                        sizeof(sample_cookie_str) - 1);
+    assert_tamper_proof(decode_visitor, (const unsigned char *) sample_cookie_v1_str,
+                        sizeof(sample_cookie_v1_str) - 1);
+    assert_tamper_proof(decode_visitor, (const unsigned char *) sample_cookie_v2_str,
+                        sizeof(sample_cookie_v2_str) - 1);
 
-    sample_visitor(&v);
+    /* every byte of the longest cookie, every value; every prefix */
+    full_visitor(&v);
+    n = ngx_cx_visitor_encode(out, sizeof(out), &key, &v);
+    assert_int_equal(n, NGX_CX_COOKIE_MAX);
+    assert_tamper_proof(decode_visitor, out, n);
+
+    sample_visitor_v2(&v);
     n = ngx_cx_visitor_encode(out, sizeof(out), &other_key, &v);
     assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &d), -1);
     assert_int_equal(ngx_cx_visitor_decode(&other_key, out, n, &d), 0);
+    assert_visitor_equal(&d, &v);
 }
 
 
+/* a full state's payload, as the encoder writes it */
+static size_t
+full_payload(unsigned char *p)
+{
+    size_t            n, plen;
+    unsigned char     out[NGX_CX_COOKIE_MAX];
+    ngx_cx_visitor_t  v;
+
+    full_visitor(&v);
+    n = ngx_cx_visitor_encode(out, sizeof(out), &key, &v);
+    assert_int_equal(ngx_cx_signed_decode(&key, NGX_CX_DOMAIN_COOKIE, out, n, p,
+                                          NGX_CX_VISITOR_PAYLOAD_MAX, &plen), 0);
+    assert_int_equal(plen, NGX_CX_VISITOR_PAYLOAD_MAX);
+
+    return plen;
+}
+
+
+/*
+ * A version-2 payload claiming `ntp` touchpoints and `nsv` marks but holding
+ * `ntp_real` and `nsv_real` valid, distinct entries. Returns its length.
+ */
+static size_t
+counts_payload(unsigned char *p, unsigned ntp, unsigned ntp_real, unsigned nsv,
+    unsigned nsv_real)
+{
+    size_t    o;
+    unsigned  i;
+
+    o = 0;
+    p[o++] = 2;
+    memset(p + o, 0x33, 12 + 4 + 4 + 4);
+    o += 12 + 4 + 4 + 4;
+
+    p[o++] = (unsigned char) ntp;
+
+    for (i = 0; i < ntp_real; i++) {
+        p[o++] = 0x01; p[o++] = 0x00; p[o++] = 0x00; p[o++] = (unsigned char) i;
+        p[o++] = 0x00; p[o++] = 0x01;
+    }
+
+    p[o++] = (unsigned char) nsv;
+
+    for (i = 0; i < nsv_real; i++) {
+        p[o++] = 0x02; p[o++] = 0x00; p[o++] = 0x00; p[o++] = (unsigned char) i;
+        memset(p + o, 0, 4);
+        o += 4;
+        p[o++] = 5;
+        p[o++] = NGX_CX_MARK_ANSWERED;
+    }
+
+    return o;
+}
+
+
+/* payloads that are properly signed but are not a valid cookie */
 static void
 test_visitor_bad_payloads(void **state)
 {
-    size_t            n, i;
-    unsigned char     p[NGX_CX_VISITOR_PAYLOAD_MAX + 1], out[64];
+    size_t            n, plen, o;
+    unsigned char     p[NGX_CX_VISITOR_PAYLOAD_MAX + 64], save, hold;
     ngx_cx_visitor_t  v;
 
-    static const unsigned char  good[NGX_CX_VISITOR_PAYLOAD_MAX] = {
+    static const unsigned char  v1[NGX_CX_VISITOR_V1_PAYLOAD_LEN] = {
         0x01, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a,
         0x1b, 0x65, 0x53, 0xf1, 0x00
     };
 
+    /* offsets in a full payload */
+    enum {
+        NTP = 25,
+        TP = 26,                                    /* 16 x 6 */
+        NSV = TP + 6 * NGX_CX_STATE_TOUCHPOINTS,    /* 122 */
+        SV = NSV + 1                                /* 8 x 10 */
+    };
+
     (void) state;
 
-    memcpy(p, good, sizeof(good));
-    n = ngx_cx_signed_encode(out, sizeof(out), &key, NGX_CX_DOMAIN_COOKIE, p,
-                             sizeof(good));
-    assert_memory_equal(out, sample_cookie_str, n);
-    assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &v), 0);
+    /* version 1: control, truncations, trailing byte */
+    memcpy(p, v1, sizeof(v1));
+    assert_int_equal(sign_and_decode_visitor(p, sizeof(v1), &v), 0);
+    assert_int_equal(v.first_seen, 1700000000);
 
-    for (i = 0; i < sizeof(good); i++) {
-        n = ngx_cx_signed_encode(out, sizeof(out), &key, NGX_CX_DOMAIN_COOKIE, p, i);
-        assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &v), -1);
+    for (n = 0; n < sizeof(v1); n++) {
+        assert_int_equal(sign_and_decode_visitor(p, n, &v), -1);
     }
 
-    /* trailing byte: longer than any version-1 payload */
-    p[sizeof(good)] = 0;
-    n = ngx_cx_signed_encode(out, sizeof(out), &key, NGX_CX_DOMAIN_COOKIE, p,
-                             sizeof(good) + 1);
-    assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &v), -1);
+    p[sizeof(v1)] = 0;
+    assert_int_equal(sign_and_decode_visitor(p, sizeof(v1) + 1, &v), -1);
+
+    /* a version-2 body under version 1, a version-1 body under version 2 */
+    memcpy(p, sample_cookie_v2_payload, sizeof(sample_cookie_v2_payload));
+    p[0] = 1;
+    assert_int_equal(sign_and_decode_visitor(p, sizeof(sample_cookie_v2_payload), &v), -1);
+    memcpy(p, v1, sizeof(v1));
+    p[0] = 2;
+    assert_int_equal(sign_and_decode_visitor(p, sizeof(v1), &v), -1);
+
+    /* version 2 full: control, every truncation, trailing bytes */
+    plen = full_payload(p);
+    assert_int_equal(sign_and_decode_visitor(p, plen, &v), 0);
+
+    for (n = 0; n < plen; n++) {
+        assert_int_equal(sign_and_decode_visitor(p, n, &v), -1);
+    }
+
+    p[plen] = 0;
+    assert_int_equal(sign_and_decode_visitor(p, plen + 1, &v), -1);
 
     /* unknown versions */
-    p[0] = 0;
-    n = ngx_cx_signed_encode(out, sizeof(out), &key, NGX_CX_DOMAIN_COOKIE, p,
-                             sizeof(good));
-    assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &v), -1);
+    for (n = 0; n < 256; n++) {
+        if (n == 1 || n == 2) {
+            continue;
+        }
+
+        p[0] = (unsigned char) n;
+        assert_int_equal(sign_and_decode_visitor(p, plen, &v), -1);
+    }
+
     p[0] = 2;
-    n = ngx_cx_signed_encode(out, sizeof(out), &key, NGX_CX_DOMAIN_COOKIE, p,
-                             sizeof(good));
-    assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &v), -1);
+
+    /* trailing bytes after a partial state */
+    memcpy(p, sample_cookie_v2_payload, sizeof(sample_cookie_v2_payload));
+    assert_int_equal(sign_and_decode_visitor(p, sizeof(sample_cookie_v2_payload), &v), 0);
+
+    for (n = 0; n < 8; n++) {
+        p[sizeof(sample_cookie_v2_payload) + n] = 0;
+        assert_int_equal(sign_and_decode_visitor(p, sizeof(sample_cookie_v2_payload)
+                                                    + n + 1, &v), -1);
+    }
+
+    /*
+     * Counts above the maxima, with the entries really present. The other
+     * table is left empty so the payload fits the decoder's buffer: up to
+     * 29 touchpoints or 17 marks, enough to run past the whole struct if
+     * a count were trusted.
+     */
+    {
+        static const struct {
+            unsigned  ntp, ntp_real, nsv, nsv_real;
+            int       rc;
+        } c[] = {
+            { 16, 16, 0, 0, 0 },
+            { 17, 17, 0, 0, -1 },
+            { 29, 29, 0, 0, -1 },
+            { 255, 29, 0, 0, -1 },
+            { 0, 0, 8, 8, 0 },
+            { 0, 0, 9, 9, -1 },
+            { 0, 0, 17, 17, -1 },
+            { 0, 0, 255, 17, -1 },
+        };
+
+        for (n = 0; n < sizeof(c) / sizeof(c[0]); n++) {
+            plen = counts_payload(p, c[n].ntp, c[n].ntp_real, c[n].nsv,
+                                  c[n].nsv_real);
+            assert_true(plen <= NGX_CX_VISITOR_PAYLOAD_MAX);
+            assert_int_equal(sign_and_decode_visitor(p, plen, &v), c[n].rc);
+
+            if (c[n].rc == 0) {
+                assert_int_equal(v.ntp, c[n].ntp);
+                assert_int_equal(v.nsv, c[n].nsv);
+            }
+        }
+    }
+
+    /* both tables one over: longer than any valid payload */
+    plen = full_payload(p);
+    memmove(p + NSV + 6, p + NSV, plen - NSV);
+    memset(p + NSV, 0, 6);
+    p[NSV] = 0x12;                                     /* id 0x12000000 */
+    p[NSV + 5] = 1;                                    /* visits 1 */
+    p[NTP] = NGX_CX_STATE_TOUCHPOINTS + 1;
+    assert_int_equal(sign_and_decode_visitor(p, plen + 6, &v), -1);
+
+    /* a 9th mark overwriting the 8th is fine */
+    plen = full_payload(p);
+    memset(p + plen - 10, 0, 10);
+    p[plen - 10] = 0x7f;                               /* id 0x7f000000 */
+    p[plen - 1] = NGX_CX_MARK_ANSWERED;                /* at 0, score 0 */
+    assert_int_equal(sign_and_decode_visitor(p, plen, &v), 0);
+    assert_int_equal(v.sv[7].id, 0x7f000000u);
+
+    /* small tables: counts of 0, the rest at the limit */
+    o = 0;
+    p[o++] = 2;
+    memset(p + o, 0, 12 + 4 + 4 + 4);
+    o += 12 + 4 + 4 + 4;
+    p[o++] = 0;
+    p[o++] = 0;
+    assert_int_equal(sign_and_decode_visitor(p, o, &v), 0);
+    p[NTP] = 1;                                        /* claims an entry it lacks */
+    assert_int_equal(sign_and_decode_visitor(p, o, &v), -1);
+    p[NTP] = 0;
+    p[NTP + 1] = 1;
+    assert_int_equal(sign_and_decode_visitor(p, o, &v), -1);
+
+    /* table rules, one broken field at a time in the full payload */
+    plen = full_payload(p);
+
+#define BREAK_AT(off, val)                                                 \
+    do {                                                                   \
+        save = p[off];                                                     \
+        p[off] = (unsigned char) (val);                                    \
+        assert_int_equal(sign_and_decode_visitor(p, plen, &v), -1);        \
+        p[off] = save;                                                     \
+        assert_int_equal(sign_and_decode_visitor(p, plen, &v), 0);         \
+    } while (0)
+
+    /* touchpoint id 0: entry 3 is 0xffffff03 */
+    memset(p + TP + 3 * 6, 0, 3);
+    BREAK_AT(TP + 3 * 6 + 3, 0);
+    memset(p + TP + 3 * 6, 0xff, 3);
+
+    /* duplicate touchpoint: entry 3 spelt like entry 7 */
+    BREAK_AT(TP + 3 * 6 + 3, 7);
+
+    /* touchpoint with 0 visits: entry 15 has 65535 - 15 */
+    hold = p[TP + 15 * 6 + 4];
+    p[TP + 15 * 6 + 4] = 0;
+    BREAK_AT(TP + 15 * 6 + 5, 0);
+    p[TP + 15 * 6 + 4] = hold;
+
+    /* survey id 0: entry 2 is 0x80000002 */
+    hold = p[SV + 2 * 10];
+    p[SV + 2 * 10] = 0;
+    BREAK_AT(SV + 2 * 10 + 3, 0);
+    p[SV + 2 * 10] = hold;
+
+    /* duplicate survey: entry 2 spelt like entry 5 */
+    BREAK_AT(SV + 2 * 10 + 3, 5);
+
+    /* entry 0 is answered 10, entry 1 dismissed -1 */
+    BREAK_AT(SV + 8, 11);
+    BREAK_AT(SV + 8, 0x80);
+    BREAK_AT(SV + 8, 0xff);                            /* answered with -1 */
+    BREAK_AT(SV + 9, 0);
+    BREAK_AT(SV + 9, 3);
+    BREAK_AT(SV + 9, NGX_CX_MARK_DISMISSED);           /* dismissed with 10 */
+    BREAK_AT(SV + 10 + 8, 0);                          /* dismissed with 0 */
+    BREAK_AT(SV + 10 + 8, 0xfe);
+    BREAK_AT(SV + 10 + 9, NGX_CX_MARK_ANSWERED);       /* answered with -1 */
+
+#undef BREAK_AT
+
+    /* scores 0..10 answered all pass */
+    for (n = 0; n <= 10; n++) {
+        p[SV + 8] = (unsigned char) n;
+        assert_int_equal(sign_and_decode_visitor(p, plen, &v), 0);
+        assert_int_equal(v.sv[0].score, (int) n);
+    }
+}
+
+
+static void
+test_visitor_encode_refuses(void **state)
+{
+    int               i;
+    unsigned char     out[NGX_CX_COOKIE_MAX + 64];
+    ngx_cx_visitor_t  v;
+
+    (void) state;
+
+    for (i = 0; i < 12; i++) {
+        full_visitor(&v);
+
+        switch (i) {
+        case 0: v.ntp = NGX_CX_STATE_TOUCHPOINTS + 1; break;
+        case 1: v.ntp = 255; break;
+        case 2: v.nsv = NGX_CX_STATE_SURVEYS + 1; break;
+        case 3: v.tp[4].id = 0; break;
+        case 4: v.tp[4].id = v.tp[11].id; break;
+        case 5: v.tp[15].visits = 0; break;
+        case 6: v.sv[7].id = 0; break;
+        case 7: v.sv[7].id = v.sv[0].id; break;
+        case 8: v.sv[0].score = 11; break;
+        case 9: v.sv[0].score = -1; break;
+        case 10: v.sv[1].score = 0; break;
+        case 11: v.sv[3].event = 0; break;
+        }
+
+        memset(out, '#', sizeof(out));
+        assert_int_equal(ngx_cx_visitor_encode(out, sizeof(out), &key, &v), 0);
+        assert_int_equal(out[0], '#');
+    }
+
+    /* entries past the counts are not the encoder's business */
+    full_visitor(&v);
+    v.ntp = 3;
+    v.nsv = 1;
+    v.tp[3].id = 0;
+    v.sv[1].event = 0;
+    assert_int_equal(ngx_cx_visitor_encode(out, sizeof(out), &key, &v),
+                     NGX_CX_SIGNED_LEN(27 + 3 * 6 + 10));
 }
 
 
@@ -875,7 +1659,7 @@ test_visitor_oversized(void **state)
     (void) state;
 
     memset(big, 'A', sizeof(big));
-    memcpy(big, sample_cookie_str, sizeof(sample_cookie_str) - 1);
+    memcpy(big, sample_cookie_v2_str, sizeof(sample_cookie_v2_str) - 1);
     assert_int_equal(ngx_cx_visitor_decode(&key, big, NGX_CX_COOKIE_MAX + 1, &v), -1);
     assert_int_equal(ngx_cx_visitor_decode(&key, big, sizeof(big), &v), -1);
     assert_int_equal(ngx_cx_visitor_decode(&key, big, 0, &v), -1);
@@ -895,7 +1679,8 @@ test_domain_separation(void **state)
     (void) state;
 
     /* the strings themselves, presented to the other decoder */
-    assert_int_equal(ngx_cx_token_decode(&key, S(sample_cookie_str), &t), -1);
+    assert_int_equal(ngx_cx_token_decode(&key, S(sample_cookie_v1_str), &t), -1);
+    assert_int_equal(ngx_cx_token_decode(&key, S(sample_cookie_v2_str), &t), -1);
     assert_int_equal(ngx_cx_visitor_decode(&key, S(sample_token_str), &v), -1);
 
     /*
@@ -917,11 +1702,21 @@ test_domain_separation(void **state)
 
     /* and a valid cookie payload signed for the token domain */
     assert_int_equal(ngx_cx_signed_decode(&key, NGX_CX_DOMAIN_COOKIE,
-                                          S(sample_cookie_str), payload,
+                                          S(sample_cookie_v1_str), payload,
                                           sizeof(payload), &plen), 0);
     n = ngx_cx_signed_encode(out, sizeof(out), &key, NGX_CX_DOMAIN_TOKEN,
                              payload, plen);
     assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &v), -1);
+
+    assert_int_equal(ngx_cx_signed_decode(&key, NGX_CX_DOMAIN_COOKIE,
+                                          S(sample_cookie_v2_str), payload,
+                                          sizeof(payload), &plen), 0);
+    n = ngx_cx_signed_encode(out, sizeof(out), &key, NGX_CX_DOMAIN_TOKEN,
+                             payload, plen);
+    assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &v), -1);
+    n = ngx_cx_signed_encode(out, sizeof(out), &key, NGX_CX_DOMAIN_COOKIE,
+                             payload, plen);
+    assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &v), 0);
 }
 
 
@@ -945,9 +1740,17 @@ main(void)
         cmocka_unit_test(test_token_tamper),
         cmocka_unit_test(test_token_other_key),
         cmocka_unit_test(test_token_bad_payloads),
+        cmocka_unit_test(test_name_id),
+        cmocka_unit_test(test_visitor_sizes),
         cmocka_unit_test(test_visitor_known_answer),
+        cmocka_unit_test(test_visitor_round_trips),
+        cmocka_unit_test(test_visitor_visit),
+        cmocka_unit_test(test_visitor_saturation),
+        cmocka_unit_test(test_visitor_mark),
+        cmocka_unit_test(test_visitor_v1_still_decodes),
         cmocka_unit_test(test_visitor_tamper),
         cmocka_unit_test(test_visitor_bad_payloads),
+        cmocka_unit_test(test_visitor_encode_refuses),
         cmocka_unit_test(test_visitor_oversized),
         cmocka_unit_test(test_domain_separation),
     };
