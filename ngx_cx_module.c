@@ -658,20 +658,22 @@ ngx_http_cx_prompt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
+    /* pointers: the prompt is also listed in the main conf, to check */
     if (lcf->prompts == NGX_CONF_UNSET_PTR) {
         lcf->prompts = ngx_array_create(cf->pool, 2,
-                                        sizeof(ngx_http_cx_prompt_t));
+                                        sizeof(ngx_http_cx_prompt_t *));
         if (lcf->prompts == NULL) {
             return NGX_CONF_ERROR;
         }
     }
 
-    prompt = ngx_array_push(lcf->prompts);
-    if (prompt == NULL) {
+    prompt = ngx_pcalloc(cf->pool, sizeof(ngx_http_cx_prompt_t));
+    pp = ngx_array_push(lcf->prompts);
+    if (prompt == NULL || pp == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    ngx_memzero(prompt, sizeof(ngx_http_cx_prompt_t));
+    *pp = prompt;
 
     prompt->survey_name = value[1];
     prompt->sample = 10000;

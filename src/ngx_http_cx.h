@@ -167,7 +167,7 @@ typedef struct {
     ngx_str_t                 touchpoint;
     uint32_t                  touchpoint_id;
     ngx_uint_t                stage;
-    ngx_array_t              *prompts;    /* ngx_http_cx_prompt_t */
+    ngx_array_t              *prompts;    /* ngx_http_cx_prompt_t * */
     ngx_hash_t                types;
     ngx_array_t              *types_keys;
     ngx_http_core_loc_conf_t *endpoint_clcf;  /* a cx_endpoint location's */

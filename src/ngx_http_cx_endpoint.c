@@ -427,8 +427,9 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
     w->score = (int) msg.score;
     w->comment.data = (u_char *) msg.comment;
     w->comment.len = msg.has_comment ? msg.comment_len : 0;
+    /* the test clock (cx_test_clock) has no milliseconds */
     tp = ngx_timeofday();
-    w->now_ms = (uint64_t) tp->sec * 1000 + tp->msec;
+    w->now_ms = (uint64_t) now * 1000 + (now == tp->sec ? tp->msec : 0);
 
     fresh = &w->fresh;
     fresh->type = (unsigned char) survey->type;

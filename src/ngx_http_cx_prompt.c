@@ -120,7 +120,7 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     ngx_uint_t                i;
     ngx_cx_token_t            token;
     ngx_cx_visitor_t         *v;
-    ngx_http_cx_prompt_t     *prompt, *prompts;
+    ngx_http_cx_prompt_t     *prompt, **prompts;
     ngx_http_cx_survey_t     *survey;
     ngx_http_cx_rendering_t  *rd;
     ngx_http_cx_main_conf_t  *cmcf;
@@ -141,8 +141,8 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     prompts = lcf->prompts->elts;
 
     for (i = 0; i < lcf->prompts->nelts; i++) {
-        if (ngx_http_cx_prompt_passes(r, cmcf, ctx, &prompts[i])) {
-            prompt = &prompts[i];
+        if (ngx_http_cx_prompt_passes(r, cmcf, ctx, prompts[i])) {
+            prompt = prompts[i];
             break;
         }
     }

@@ -126,9 +126,12 @@ ngx_http_cx_variable_prompt(ngx_http_request_t *r,
 
     ctx = ngx_http_get_module_ctx(r->main, ngx_http_cx_module);
 
-    /* decided, and not found to be without </body> by the end */
+    /*
+     * Put on the page; or decided, and the body is still to come (a value
+     * read for a header).  HEAD responses have no body to carry it.
+     */
     if (ctx == NULL || ctx->prompt == NULL || !ctx->inject
-        || (ctx->done && !ctx->injected))
+        || (!ctx->injected && (ctx->done || r->main->header_only)))
     {
         v->not_found = 1;
         return NGX_OK;
