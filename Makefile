@@ -24,7 +24,7 @@ UNIT_CFLAGS  := -std=c99 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Werror -Isrc \
 
 MODULE_DEPS  := config ngx_cx_module.c $(wildcard src/*.c src/*.h) src/ngx_http_cx_widget.c
 
-.PHONY: all deps module unit test demo bench clean widget
+.PHONY: all deps module unit lua-test test demo bench clean widget
 
 all: module
 
@@ -60,7 +60,17 @@ $(BUILD)/unit/%: t/unit/%.c $(PURE_SRCS) $(wildcard src/ngx_cx_*.h)
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "# $$t"; $$t; done
 
-test: deps all unit
+# the Lua helper library, tested in the same sandbox hooks run in
+$(BUILD)/luarun: t/lua/runner.c
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 -O2 -Wall -Wextra -Werror $< \
+	    $$(pkg-config --cflags --libs luajit) -o $@
+
+lua-test: $(BUILD)/luarun
+	@set -e; for t in t/lua/test_*.lua; do echo "# $$t"; \
+	    $(BUILD)/luarun . $$t; done
+
+test: deps all unit lua-test
 	@if [ -f t/widget/test_widget.js ]; then node t/widget/test_widget.js; fi
 	prove -I t/lib t/
 

@@ -9,6 +9,7 @@
 
 #include "ngx_http_cx.h"
 #include "ngx_http_cx_store.h"
+#include "ngx_http_cx_lua.h"
 
 
 static ngx_int_t ngx_http_cx_postconfiguration(ngx_conf_t *cf);
@@ -23,14 +24,18 @@ static char *ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
 static char *ngx_http_cx_store(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
+static char *ngx_http_cx_cookie_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_cx_touchpoint(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cx_prompt(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cx_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_cx_target_by_lua_file(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_cx_lua_package_path(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_cx_report(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_cx_parse_percent(ngx_str_t *value,
@@ -50,6 +55,15 @@ static void ngx_http_cx_exit_process(ngx_cycle_t *cycle);
 static const char  *ngx_http_cx_stages[] = {
     "", "awareness", "consideration", "purchase", "usage", "loyalty",
     "advocacy", NULL
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_cx_lua_budget_bounds = {
+    ngx_conf_check_num_bounds, 1000, 100000000
+};
+
+static ngx_conf_num_bounds_t  ngx_http_cx_lua_memory_bounds = {
+    ngx_conf_check_num_bounds, 1024 * 1024, 1024 * 1024 * 1024
 };
 
 
@@ -77,7 +91,7 @@ static ngx_command_t  ngx_http_cx_commands[] = {
 
     { ngx_string("cx_cookie"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
-      ngx_http_cx_cookie,
+      ngx_http_cx_cookie_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -102,6 +116,34 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, test_clock),
       NULL },
+
+    { ngx_string("cx_target_by_lua_file"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cx_target_by_lua_file,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cx_lua_package_path"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_cx_lua_package_path,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cx_lua_budget"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, lua_budget),
+      &ngx_http_cx_lua_budget_bounds },
+
+    { ngx_string("cx_lua_memory"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, lua_memory),
+      &ngx_http_cx_lua_memory_bounds },
 
     { ngx_string("cx_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -226,10 +268,18 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
 
     if (ngx_array_init(&cmcf->prompts, cf->pool, 4,
                        sizeof(ngx_http_cx_prompt_t *))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&cmcf->hooks, cf->pool, 2,
+                          sizeof(ngx_http_cx_hook_t *))
+           != NGX_OK
+        || ngx_array_init(&cmcf->lua_paths, cf->pool, 2, sizeof(ngx_str_t))
+           != NGX_OK)
     {
         return NULL;
     }
+
+    cmcf->lua_budget = NGX_CONF_UNSET_UINT;
+    cmcf->lua_memory = NGX_CONF_UNSET_SIZE;
 
     return cmcf;
 }
@@ -240,8 +290,9 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_cx_main_conf_t *cmcf = conf;
 
-    u_char  *p;
-    size_t   len;
+    u_char     *p;
+    size_t      len;
+    ngx_str_t  *path;
 
     if (cmcf->store_path.len == 0) {
         ngx_str_set(&cmcf->store_path, NGX_HTTP_CX_DEFAULT_STORE);
@@ -261,6 +312,29 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(cmcf->quiet_period, 0);
     ngx_conf_init_value(cmcf->respect_gpc, 1);
     ngx_conf_init_value(cmcf->test_clock, 0);
+
+    ngx_conf_init_uint_value(cmcf->lua_budget, NGX_HTTP_CX_LUA_BUDGET);
+    ngx_conf_init_size_value(cmcf->lua_memory, NGX_HTTP_CX_LUA_MEMORY);
+
+    /* after cx_lua_package_path: the prefix's lua/, then the built-in one */
+    path = ngx_array_push(&cmcf->lua_paths);
+    if (path == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_str_set(path, "lua");
+    if (ngx_conf_full_name(cf->cycle, path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+#ifdef NGX_HTTP_CX_LUA_DIR
+    path = ngx_array_push(&cmcf->lua_paths);
+    if (path == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_str_set(path, NGX_HTTP_CX_LUA_DIR);
+#endif
 
     if (cmcf->test_clock) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
@@ -364,6 +438,7 @@ ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
 
     lcf->stage = NGX_CONF_UNSET_UINT;
     lcf->prompts = NGX_CONF_UNSET_PTR;
+    lcf->hook = NGX_CONF_UNSET_PTR;
 
     return lcf;
 }
@@ -383,6 +458,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_uint_value(conf->stage, prev->stage, 0);
     ngx_conf_merge_ptr_value(conf->prompts, prev->prompts, NULL);
+    ngx_conf_merge_ptr_value(conf->hook, prev->hook, NULL);
 
     /*
      * An answer is read in memory: it is small, and a temp file would be
@@ -454,7 +530,7 @@ ngx_http_cx_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static char *
-ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_cx_cookie_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cx_main_conf_t *cmcf = conf;
 
@@ -939,6 +1015,79 @@ ngx_http_cx_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static char *
+ngx_http_cx_target_by_lua_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_cx_loc_conf_t *lcf = conf;
+
+    char                      *rv;
+    ngx_str_t                 *value;
+    ngx_http_cx_hook_t       **hp;
+    ngx_http_cx_main_conf_t   *cmcf;
+
+    if (lcf->hook != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    rv = ngx_http_cx_lua_hook_conf(cf, &value[1], &lcf->hook);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
+    cmcf->used = 1;
+
+    hp = ngx_array_push(&cmcf->hooks);
+    if (hp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *hp = lcf->hook;
+
+    return NGX_CONF_OK;
+}
+
+
+/* cx_lua_package_path DIR ...: searched first by require */
+
+static char *
+ngx_http_cx_lua_package_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_main_conf_t *cmcf = conf;
+
+    ngx_str_t   *value, *path;
+    ngx_uint_t   i;
+
+    if (cmcf->lua_paths.nelts) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        path = ngx_array_push(&cmcf->lua_paths);
+        if (path == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *path = value[i];
+
+        while (path->len > 1 && path->data[path->len - 1] == '/') {
+            path->len--;
+        }
+
+        if (ngx_conf_full_name(cf->cycle, path, 0) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
 ngx_http_cx_report(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cx_main_conf_t   *cmcf;
@@ -1188,6 +1337,9 @@ ngx_http_cx_init_process(ngx_cycle_t *cycle)
 
     cmcf->store = ngx_http_cx_store_open(cycle, cmcf);
 
+    /* a broken VM offers nothing through hooks; the site stays up */
+    (void) ngx_http_cx_lua_init(cycle, cmcf);
+
     return NGX_OK;
 }
 
@@ -1203,4 +1355,6 @@ ngx_http_cx_exit_process(ngx_cycle_t *cycle)
         ngx_http_cx_store_close(cmcf->store);
         cmcf->store = NULL;
     }
+
+    ngx_http_cx_lua_exit();
 }

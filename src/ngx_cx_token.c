@@ -17,6 +17,10 @@ typedef struct {
 static void ngx_cx_signed_mac(const ngx_cx_hmac_key_t *key,
     unsigned char domain, const unsigned char *payload, size_t len,
     unsigned char mac[NGX_CX_SHA256_LEN]);
+static void ngx_cx_token_crypt(const ngx_cx_hmac_key_t *key,
+    unsigned char version, const ngx_cx_token_t *t, unsigned char *data,
+    size_t len);
+static void ngx_cx_wipe(void *p, size_t n);
 static int ngx_cx_visitor_valid(const ngx_cx_visitor_t *v);
 static int ngx_cx_get(ngx_cx_reader_t *r, void *dst, size_t n);
 static int ngx_cx_get_u8(ngx_cx_reader_t *r, unsigned char *v);
@@ -236,6 +240,7 @@ ngx_cx_token_encode(unsigned char *dst, size_t dstsize,
         || t->touchpoint_len > NGX_CX_NAME_MAX
         || t->lang_len > NGX_CX_LANG_MAX
         || t->path_len > NGX_CX_PATH_MAX
+        || t->attrs_len > NGX_CX_ATTRS_MAX
         || t->stage > NGX_CX_STAGE_MAX)
     {
         return 0;
@@ -266,6 +271,11 @@ ngx_cx_token_encode(unsigned char *dst, size_t dstsize,
     memcpy(p, t->path, t->path_len);
     p += t->path_len;
 
+    p = ngx_cx_put_u16(p, t->attrs_len);
+    memcpy(p, t->attrs, t->attrs_len);
+    ngx_cx_token_crypt(key, NGX_CX_TOKEN_VERSION, t, p, t->attrs_len);
+    p += t->attrs_len;
+
     return ngx_cx_signed_encode(dst, dstsize, key, NGX_CX_DOMAIN_TOKEN, buf,
                                 (size_t) (p - buf));
 }
@@ -292,7 +302,7 @@ ngx_cx_token_decode(const ngx_cx_hmac_key_t *key, const unsigned char *src,
     r.end = buf + n;
 
     if (ngx_cx_get_u8(&r, &version) != 0
-        || version != NGX_CX_TOKEN_VERSION
+        || (version != 1 && version != 2)
         || ngx_cx_get_u32(&r, &t->issued_at) != 0
         || ngx_cx_get(&r, t->visitor, NGX_CX_VISITOR_ID_LEN) != 0
         || ngx_cx_get(&r, t->nonce, sizeof(t->nonce)) != 0
@@ -315,11 +325,19 @@ ngx_cx_token_decode(const ngx_cx_hmac_key_t *key, const unsigned char *src,
         || t->path_len > NGX_CX_PATH_MAX
         || ngx_cx_get(&r, t->path, t->path_len) != 0
 
+        || (version >= 2
+            && (ngx_cx_get_u16(&r, &t->attrs_len) != 0
+                || t->attrs_len > NGX_CX_ATTRS_MAX
+                || ngx_cx_get(&r, t->attrs, t->attrs_len) != 0))
+
         || r.pos != r.end)
     {
         memset(t, 0, sizeof(*t));
         return -1;
     }
+
+    /* the MAC was verified above: only genuine ciphertext is decrypted */
+    ngx_cx_token_crypt(key, version, t, t->attrs, t->attrs_len);
 
     return 0;
 }
@@ -680,6 +698,73 @@ ngx_cx_signed_mac(const ngx_cx_hmac_key_t *key, unsigned char domain,
     ctx = key->outer;
     ngx_cx_sha256_update(&ctx, mac, NGX_CX_SHA256_LEN);
     ngx_cx_sha256_final(&ctx, mac);
+}
+
+
+/*
+ * XOR `len` bytes of `data` with the token's keystream (see ngx_cx_token.h);
+ * encrypts and decrypts alike. Every block's HMAC input shares the 26-byte
+ * prefix, absorbed once; it fits in the first compression block with the
+ * counter, so each block costs two compressions.
+ */
+static void
+ngx_cx_token_crypt(const ngx_cx_hmac_key_t *key, unsigned char version,
+    const ngx_cx_token_t *t, unsigned char *data, size_t len)
+{
+    size_t           i, n;
+    unsigned char    prefix[2 + 4 + NGX_CX_VISITOR_ID_LEN + 8], counter;
+    unsigned char    block[NGX_CX_SHA256_LEN];
+    ngx_cx_sha256_t  base, ctx;
+
+    if (len == 0) {
+        return;
+    }
+
+    prefix[0] = NGX_CX_DOMAIN_KEYSTREAM;
+    prefix[1] = version;
+    ngx_cx_put_u32(prefix + 2, t->issued_at);
+    memcpy(prefix + 6, t->visitor, NGX_CX_VISITOR_ID_LEN);
+    memcpy(prefix + 6 + NGX_CX_VISITOR_ID_LEN, t->nonce, sizeof(t->nonce));
+
+    base = key->inner;
+    ngx_cx_sha256_update(&base, prefix, sizeof(prefix));
+
+    /* len <= NGX_CX_ATTRS_MAX, so the counter stays below 8 */
+    for (counter = 0; len; counter++) {
+        ctx = base;
+        ngx_cx_sha256_update(&ctx, &counter, 1);
+        ngx_cx_sha256_final(&ctx, block);
+
+        ctx = key->outer;
+        ngx_cx_sha256_update(&ctx, block, NGX_CX_SHA256_LEN);
+        ngx_cx_sha256_final(&ctx, block);
+
+        n = len < NGX_CX_SHA256_LEN ? len : NGX_CX_SHA256_LEN;
+
+        for (i = 0; i < n; i++) {
+            data[i] ^= block[i];
+        }
+
+        data += n;
+        len -= n;
+    }
+
+    /* keystream and the key-derived states must not outlive the call */
+    ngx_cx_wipe(block, sizeof(block));
+    ngx_cx_wipe(&base, sizeof(base));
+    ngx_cx_wipe(&ctx, sizeof(ctx));
+}
+
+
+/* memset() on memory about to die may be optimised away; volatile stores are not */
+static void
+ngx_cx_wipe(void *p, size_t n)
+{
+    volatile unsigned char  *v;
+
+    for (v = p; n; n--) {
+        *v++ = 0;
+    }
 }
 
 

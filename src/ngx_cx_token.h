@@ -12,7 +12,9 @@
  * a URL and a JSON string. `domain` is one byte naming the use (token,
  * cookie): a blob signed for one use never verifies as another, so a cookie
  * can never be replayed as a token, whatever its payload looks like. The
- * payload is readable by anyone; only its integrity is protected.
+ * payload is readable by anyone; only its integrity is protected, except for
+ * the prompt token's hidden attributes, which are also encrypted (see
+ * "prompt token" below).
  *
  * Payloads are binary and start with a version byte, so the formats can grow
  * without breaking blobs already out in browsers. Decoders accept exactly the
@@ -76,9 +78,15 @@ void ngx_cx_hex(unsigned char *dst, const unsigned char *src, size_t len);
 
 #define NGX_CX_MAC_LEN  16      /* truncated HMAC-SHA256: 128-bit forgery bound */
 
-/* Domain bytes: one per kind of blob. Never reuse a value for a new kind. */
-#define NGX_CX_DOMAIN_TOKEN   0x01
-#define NGX_CX_DOMAIN_COOKIE  0x02
+/*
+ * Domain bytes: the first byte of every HMAC input made with the module's
+ * key, one value per use of the key (a kind of blob, or the token's
+ * keystream). Inputs of different uses differ in their first byte, so no
+ * output of one use is ever an output of another. Never reuse a value.
+ */
+#define NGX_CX_DOMAIN_TOKEN      0x01
+#define NGX_CX_DOMAIN_COOKIE     0x02
+#define NGX_CX_DOMAIN_KEYSTREAM  0x03   /* token attrs encryption, never a MAC */
 
 /* String length of a signed blob with an n-byte payload. */
 #define NGX_CX_SIGNED_LEN(n)  \
@@ -117,51 +125,105 @@ int ngx_cx_signed_decode(const ngx_cx_hmac_key_t *key, unsigned char domain,
 #define NGX_CX_PATH_MAX        256
 #define NGX_CX_STAGE_MAX       6
 
-#define NGX_CX_TOKEN_VERSION   1
+#define NGX_CX_ATTRS_MAX       256  /* hidden attributes, encrypted in the token */
+
+#define NGX_CX_TOKEN_VERSION   2    /* written; version 1 is still decoded */
 
 /*
  * A prompt as issued with one page. The strings are byte arrays of the given
  * length, not NUL-terminated (a field at its maximum fills its array) and
  * not validated here: the encoder signs whatever bytes it is given, so
  * escape them where they are printed.
+ *
+ * `attrs` is an opaque blob (the caller's key/value encoding, not parsed
+ * here) that a targeting hook attached to the prompt: stored with the
+ * answer, never shown to the browser, so the token carries it encrypted.
  */
 typedef struct {
     uint32_t       issued_at;                          /* unix seconds */
     unsigned char  visitor[NGX_CX_VISITOR_ID_LEN];
-    unsigned char  nonce[8];                           /* random */
+    unsigned char  nonce[8];                           /* random, see below */
     unsigned char  stage;                              /* 0 none, 1..6 journey stage */
     unsigned char  survey_len, touchpoint_len, lang_len;
     uint16_t       path_len;
+    uint16_t       attrs_len;                          /* 0..NGX_CX_ATTRS_MAX */
     char           survey[NGX_CX_NAME_MAX], touchpoint[NGX_CX_NAME_MAX], lang[NGX_CX_LANG_MAX], path[NGX_CX_PATH_MAX];
+    unsigned char  attrs[NGX_CX_ATTRS_MAX];
 } ngx_cx_token_t;
 
 /*
- * Token payload, version 1, all integers big-endian:
- *   version(1) issued_at(4) visitor(12) nonce(8) stage(1)
- *   survey_len(1) survey  touchpoint_len(1) touchpoint  lang_len(1) lang
- *   path_len(2) path
+ * Token payload, all integers big-endian:
+ *
+ *   version 1 (still decoded, no longer written):
+ *     version(1)=1 issued_at(4) visitor(12) nonce(8) stage(1)
+ *     survey_len(1) survey  touchpoint_len(1) touchpoint  lang_len(1) lang
+ *     path_len(2) path
+ *
+ *   version 2: version 1 with version(1)=2, followed by
+ *     attrs_len(2) attrs_ciphertext(attrs_len)
+ *
+ * attrs_len 0 costs 2 payload bytes (2 or 3 characters of the token). A
+ * version 1 token decodes with attrs_len 0.
+ *
+ * Hidden attributes: encrypt-then-MAC with the token key.
+ *
+ *   keystream block i (32 bytes, i = 0, 1, .. 7) =
+ *       HMAC-SHA256(key, 0x03 || version(1) || issued_at(4) || visitor(12)
+ *                        || nonce(8) || i(1))
+ *   attrs_ciphertext = attrs XOR the first attrs_len keystream bytes
+ *
+ * and the MAC of the blob (domain 0x01) covers the whole payload, the
+ * ciphertext included. The decoder verifies the MAC before it looks at the
+ * payload, then decrypts. Why this is sound, and what it assumes:
+ *
+ *   - HMAC-SHA256 is a PRF, so on inputs never queried before its output is
+ *     indistinguishable from random: the keystream is a one-time pad for
+ *     anyone without the key (counter mode with HMAC as the block function;
+ *     8 blocks cover NGX_CX_ATTRS_MAX).
+ *   - Each token must get a keystream of its own: the triple (issued_at,
+ *     visitor, nonce) must never repeat under one key with different attrs.
+ *     The caller fills `nonce` from a CSPRNG; 64 random bits make a repeat
+ *     within one visitor's second negligible. Two tokens sharing the triple
+ *     would reveal the XOR of their attrs. Re-encoding the same token gives
+ *     the same string, which leaks nothing.
+ *   - One key serves the MAC and the keystream, separated by the first input
+ *     byte: 0x01 token MAC, 0x02 cookie MAC, 0x03 keystream. No MAC ever
+ *     published equals a keystream block (their inputs differ), and no
+ *     keystream input can be made to verify as a blob.
+ *   - Encrypt-then-MAC: a changed ciphertext byte fails the MAC, so the
+ *     ciphertext is not malleable and the decoder never decrypts forgeries.
+ *
+ * Not hidden: the length of the attributes, and everything else in the
+ * payload. Anyone holding the key (every node of the fleet) reads them, and
+ * a leaked key exposes the attrs of every token issued under it.
  */
 #define NGX_CX_TOKEN_PAYLOAD_MAX  \
     (1 + 4 + NGX_CX_VISITOR_ID_LEN + 8 + 1 + 1 + NGX_CX_NAME_MAX + 1  \
-     + NGX_CX_NAME_MAX + 1 + NGX_CX_LANG_MAX + 2 + NGX_CX_PATH_MAX)
+     + NGX_CX_NAME_MAX + 1 + NGX_CX_LANG_MAX + 2 + NGX_CX_PATH_MAX  \
+     + 2 + NGX_CX_ATTRS_MAX)
 
-/* Longest token string (597 bytes); size token buffers with it. */
+/* Longest token string (941 bytes); size token buffers with it. */
 #define NGX_CX_TOKEN_MAX  NGX_CX_SIGNED_LEN(NGX_CX_TOKEN_PAYLOAD_MAX)
 
 /*
- * Sign `t` as a token string into `dst` (NGX_CX_TOKEN_MAX always suffices).
- * Returns the string length, or 0 if a length field is over its maximum,
- * stage is over NGX_CX_STAGE_MAX, or `dstsize` is too small.
+ * Encrypt `t->attrs` and sign `t` as a version 2 token string into `dst`
+ * (NGX_CX_TOKEN_MAX always suffices). Returns the string length, or 0 if a
+ * length field (attrs_len included) is over its maximum, stage is over
+ * NGX_CX_STAGE_MAX, or `dstsize` is too small. `t` is not changed; its
+ * nonce must be fresh random bytes (see above).
  */
 size_t ngx_cx_token_encode(unsigned char *dst, size_t dstsize,
     const ngx_cx_hmac_key_t *key, const ngx_cx_token_t *t);
 
 /*
- * Verify and parse a token string into `*t`. Returns 0 on success, -1 if it
- * is longer than NGX_CX_TOKEN_MAX, forged or signed for another domain, or
- * its payload is not exactly one version-1 token (wrong version, a length or
- * stage over its maximum, truncated, trailing bytes). `*t` is zeroed first,
- * so bytes past each string's length are 0; on failure it is all zero.
+ * Verify and parse a token string (version 1 or 2) into `*t`, decrypting
+ * the attrs. Returns 0 on success, -1 if it is longer than NGX_CX_TOKEN_MAX,
+ * forged or signed for another domain, or its payload is not exactly one
+ * token (unknown version, a length or stage over its maximum, truncated,
+ * trailing bytes). A version 1 token gives attrs_len 0. `*t` is zeroed
+ * first, so bytes past each string's length (and the attrs') are 0; on
+ * failure it is all zero. The attrs are plaintext in `*t`: keep them out of
+ * anything sent to the browser.
  * Not checked here, the caller's job: expiry (issued_at), that the visitor
  * matches the request's cookie, and that survey/touchpoint still exist.
  */

@@ -69,6 +69,7 @@
 
 
 typedef struct ngx_http_cx_store_s  ngx_http_cx_store_t;
+typedef struct ngx_http_cx_hook_s   ngx_http_cx_hook_t;
 
 
 typedef struct {
@@ -158,6 +159,11 @@ typedef struct {
     ngx_str_t                 thread_pool_name;
     ngx_thread_pool_t        *thread_pool;
 
+    ngx_array_t               hooks;      /* ngx_http_cx_hook_t *, to load */
+    ngx_array_t               lua_paths;  /* ngx_str_t: where require looks */
+    ngx_uint_t                lua_budget;
+    size_t                    lua_memory;
+
     ngx_http_cx_store_t      *store;      /* this worker's, or NULL */
     ngx_flag_t                used;       /* any cx directive seen */
 } ngx_http_cx_main_conf_t;
@@ -168,6 +174,7 @@ typedef struct {
     uint32_t                  touchpoint_id;
     ngx_uint_t                stage;
     ngx_array_t              *prompts;    /* ngx_http_cx_prompt_t * */
+    ngx_http_cx_hook_t       *hook;       /* cx_target_by_lua_file */
     ngx_hash_t                types;
     ngx_array_t              *types_keys;
     ngx_http_core_loc_conf_t *endpoint_clcf;  /* a cx_endpoint location's */
@@ -189,7 +196,10 @@ typedef struct {
     time_t                    now;
     ngx_http_cx_visitor_t     visitor;
     ngx_str_t                 snippet;
-    ngx_http_cx_prompt_t     *prompt;     /* offered on this response */
+    ngx_http_cx_prompt_t     *prompt;     /* the cx_prompt line that passed */
+    ngx_http_cx_survey_t     *survey;     /* offered (a hook may change it) */
+    u_char                   *attrs;      /* a hook's attributes, encoded */
+    size_t                    attrs_len;
 
     ngx_cx_scan_t             scan;
     uint64_t                  fed;        /* stream offset of the next byte */
@@ -243,6 +253,9 @@ const char *ngx_http_cx_stage_name(ngx_uint_t stage);
 /* the first request header with that name (any case), or NULL */
 ngx_table_elt_t *ngx_http_cx_header_in(ngx_http_request_t *r,
     const char *name, size_t len);
+/* a request cookie's value: NGX_OK, or NGX_DECLINED when absent */
+ngx_int_t ngx_http_cx_cookie(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value);
 /* adds a response header; name and value must outlive the request */
 ngx_int_t ngx_http_cx_header_out(ngx_http_request_t *r, const char *name,
     const char *value);

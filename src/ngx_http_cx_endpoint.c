@@ -444,6 +444,8 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
     fresh->lang.len = in->token.lang_len;
     fresh->path.data = (u_char *) in->token.path;
     fresh->path.len = in->token.path_len;
+    fresh->attrs.data = in->token.attrs;
+    fresh->attrs.len = in->token.attrs_len;
 
     /* room for the record as stored plus the largest comment it can hold */
     w->buf_size = ngx_http_cx_store_record_room(w) + 64

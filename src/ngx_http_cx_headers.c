@@ -58,3 +58,27 @@ ngx_http_cx_header_out(ngx_http_request_t *r, const char *name,
 
     return NGX_OK;
 }
+
+
+/*
+ * A request cookie's value.  How nginx splits the Cookie header changed
+ * twice: an array before 1.23, a list after, and in 1.29.6 the generic
+ * parser began splitting on "," only (cookies got their own parser).
+ */
+
+ngx_int_t
+ngx_http_cx_cookie(ngx_http_request_t *r, ngx_str_t *name, ngx_str_t *value)
+{
+#if (nginx_version >= 1029006)
+    return ngx_http_parse_cookie_lines(r, r->headers_in.cookie, name, value)
+           ? NGX_OK : NGX_DECLINED;
+#elif (nginx_version >= 1023000)
+    return ngx_http_parse_multi_header_lines(r, r->headers_in.cookie, name,
+                                             value)
+           ? NGX_OK : NGX_DECLINED;
+#else
+    return ngx_http_parse_multi_header_lines(&r->headers_in.cookies, name,
+                                             value)
+           == NGX_DECLINED ? NGX_DECLINED : NGX_OK;
+#endif
+}

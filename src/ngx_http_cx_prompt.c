@@ -11,6 +11,7 @@
 
 #include "ngx_http_cx.h"
 #include "ngx_http_cx_store.h"
+#include "ngx_http_cx_lua.h"
 
 
 #define NGX_HTTP_CX_OPEN  "<script type=\"application/json\" id=\"cx-prompt\""
@@ -19,9 +20,14 @@
 static ngx_uint_t ngx_http_cx_sample_bucket(ngx_http_cx_main_conf_t *cmcf,
     u_char *visitor, ngx_str_t *survey);
 static u_char *ngx_http_cx_nonce_attr(u_char *p, ngx_str_t *nonce);
+static ngx_int_t ngx_http_cx_snippet_tail(ngx_pool_t *pool,
+    ngx_http_cx_prompt_t *prompt, ngx_http_cx_survey_t *survey,
+    ngx_http_cx_rendering_t *rd, ngx_str_t *tail);
 static ngx_int_t ngx_http_cx_prompt_passes(ngx_http_request_t *r,
-    ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_loc_conf_t *lcf, ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_prompt_t *prompt);
+static ngx_int_t ngx_http_cx_recontact_ok(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_survey_t *survey, uint32_t survey_id);
 
 
 /*
@@ -35,7 +41,6 @@ static ngx_int_t ngx_http_cx_prompt_passes(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_cx_prompt_prepare(ngx_conf_t *cf, ngx_http_cx_prompt_t *prompt)
 {
-    u_char                   *p;
     size_t                    len;
     ngx_uint_t                i, n;
     ngx_str_t                *endpoint;
@@ -70,26 +75,49 @@ ngx_http_cx_prompt_prepare(ngx_conf_t *cf, ngx_http_cx_prompt_t *prompt)
     for (i = 0; i < n; i++) {
         parts[i].head = parts[0].head;
 
-        len = sizeof("\",\"survey\":\"\",\"type\":\"csat\",\"delay\":,"
-                     "}</script><script src=\"w.js\" async")
-              + survey->name.len + NGX_INT_T_LEN + rd[i].json.len
-              + endpoint->len;
-
-        p = ngx_pnalloc(cf->pool, len);
-        if (p == NULL) {
+        if (ngx_http_cx_snippet_tail(cf->pool, prompt, survey, &rd[i],
+                                     &parts[i].tail)
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
-
-        parts[i].tail.data = p;
-
-        p = ngx_sprintf(p, "\",\"survey\":\"%V\",\"type\":\"%s\",\"delay\":%M,",
-                        &survey->name, ngx_cx_type_name(survey->type),
-                        prompt->delay);
-        p = ngx_cpymem(p, rd[i].json.data, rd[i].json.len);
-        p = ngx_sprintf(p, "}</script><script src=\"%Vw.js\" async", endpoint);
-
-        parts[i].tail.len = p - parts[i].tail.data;
     }
+
+    return NGX_OK;
+}
+
+
+/* The part after the token, for a survey in one of its languages. */
+
+static ngx_int_t
+ngx_http_cx_snippet_tail(ngx_pool_t *pool, ngx_http_cx_prompt_t *prompt,
+    ngx_http_cx_survey_t *survey, ngx_http_cx_rendering_t *rd,
+    ngx_str_t *tail)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_str_t  *endpoint;
+
+    endpoint = &prompt->srv->endpoint;
+
+    len = sizeof("\",\"survey\":\"\",\"type\":\"csat\",\"delay\":,"
+                 "}</script><script src=\"w.js\" async")
+          + survey->name.len + NGX_INT_T_LEN + rd->json.len + endpoint->len;
+
+    p = ngx_pnalloc(pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    tail->data = p;
+
+    p = ngx_sprintf(p, "\",\"survey\":\"%V\",\"type\":\"%s\",\"delay\":%M,",
+                    &survey->name, ngx_cx_type_name(survey->type),
+                    prompt->delay);
+    p = ngx_cpymem(p, rd->json.data, rd->json.len);
+    p = ngx_sprintf(p, "}</script><script src=\"%Vw.js\" async", endpoint);
+
+    tail->len = p - tail->data;
 
     return NGX_OK;
 }
@@ -124,7 +152,7 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     ngx_http_cx_survey_t     *survey;
     ngx_http_cx_rendering_t  *rd;
     ngx_http_cx_main_conf_t  *cmcf;
-    ngx_http_cx_snippet_t    *parts;
+    ngx_http_cx_snippet_t    *parts, other;
     u_char                    tok[NGX_CX_TOKEN_MAX];
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
@@ -141,7 +169,7 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     prompts = lcf->prompts->elts;
 
     for (i = 0; i < lcf->prompts->nelts; i++) {
-        if (ngx_http_cx_prompt_passes(r, cmcf, ctx, prompts[i])) {
+        if (ngx_http_cx_prompt_passes(r, lcf, ctx, prompts[i])) {
             prompt = prompts[i];
             break;
         }
@@ -151,7 +179,7 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
         return NGX_DECLINED;
     }
 
-    survey = prompt->survey;
+    survey = ctx->survey;
     rd = ngx_http_cx_survey_pick(r, survey);
 
     ngx_memzero(&token, sizeof(ngx_cx_token_t));
@@ -184,13 +212,31 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     token.path_len = (uint16_t) ngx_min(path.len, NGX_CX_PATH_MAX);
     ngx_memcpy(token.path, path.data, token.path_len);
 
+    /* hidden fields travel encrypted in the token, to any node */
+    token.attrs_len = (uint16_t) ngx_min(ctx->attrs_len, NGX_CX_ATTRS_MAX);
+    ngx_memcpy(token.attrs, ctx->attrs, token.attrs_len);
+
     n = ngx_cx_token_encode(tok, sizeof(tok), &cmcf->token_key, &token);
     if (n == 0) {
         return NGX_DECLINED;
     }
 
-    parts = &prompt->parts[rd - (ngx_http_cx_rendering_t *)
-                                survey->renderings.elts];
+    if (survey == prompt->survey) {
+        parts = &prompt->parts[rd - (ngx_http_cx_rendering_t *)
+                                    survey->renderings.elts];
+
+    } else {
+        /* a hook chose another survey: its tail is made now */
+        parts = &other;
+        other.head = prompt->parts[0].head;
+
+        if (ngx_http_cx_snippet_tail(r->pool, prompt, survey, rd,
+                                     &other.tail)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
 
     len = sizeof(NGX_HTTP_CX_OPEN ">" "></script>") - 1
           + 2 * (sizeof(" nonce=\"\"") - 1 + nonce->len)
@@ -222,16 +268,17 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
 /* The conditions of one cx_prompt line, cheapest first. */
 
 static ngx_int_t
-ngx_http_cx_prompt_passes(ngx_http_request_t *r,
-    ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_prompt_t *prompt)
+ngx_http_cx_prompt_passes(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
+    ngx_http_cx_ctx_t *ctx, ngx_http_cx_prompt_t *prompt)
 {
-    uint32_t                     *after;
-    ngx_str_t                     value;
-    ngx_uint_t                    i;
-    ngx_cx_visitor_t             *v;
-    const ngx_cx_survey_mark_t   *mark;
+    uint32_t                    *after;
+    ngx_str_t                    value;
+    ngx_uint_t                   i;
+    ngx_cx_visitor_t            *v;
+    ngx_http_cx_main_conf_t     *cmcf;
+    ngx_http_cx_hook_result_t    res;
 
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
     v = &ctx->visitor.v;
 
     if (v->visits < prompt->min_visits) {
@@ -247,9 +294,7 @@ ngx_http_cx_prompt_passes(ngx_http_request_t *r,
         }
     }
 
-    /* recontact only "every" after an answer or a dismissal */
-    mark = ngx_cx_visitor_mark_get(v, prompt->survey_id);
-    if (mark && ctx->now - (time_t) mark->at < prompt->survey->every) {
+    if (!ngx_http_cx_recontact_ok(ctx, prompt->survey, prompt->survey_id)) {
         return 0;
     }
 
@@ -270,7 +315,54 @@ ngx_http_cx_prompt_passes(ngx_http_request_t *r,
         }
     }
 
+    ctx->survey = prompt->survey;
+
+    if (lcf->hook == NULL) {
+        return 1;
+    }
+
+    /* the hook runs last: it is the most expensive condition */
+    if (ngx_http_cx_lua_target(r, ctx, lcf->hook, prompt, &res) != NGX_OK
+        || res.survey == NULL)
+    {
+        return 0;
+    }
+
+    if (res.survey != prompt->survey
+        && !ngx_http_cx_recontact_ok(ctx, res.survey,
+                                     ngx_cx_name_id(res.survey->name.data,
+                                                    res.survey->name.len)))
+    {
+        return 0;
+    }
+
+    ctx->survey = res.survey;
+
+    if (res.attrs_len) {
+        ctx->attrs = ngx_pnalloc(r->pool, res.attrs_len);
+        if (ctx->attrs == NULL) {
+            return 0;
+        }
+
+        ngx_memcpy(ctx->attrs, res.attrs, res.attrs_len);
+        ctx->attrs_len = res.attrs_len;
+    }
+
     return 1;
+}
+
+
+/* recontact only "every" after an answer or a dismissal */
+
+static ngx_int_t
+ngx_http_cx_recontact_ok(ngx_http_cx_ctx_t *ctx, ngx_http_cx_survey_t *survey,
+    uint32_t survey_id)
+{
+    const ngx_cx_survey_mark_t  *mark;
+
+    mark = ngx_cx_visitor_mark_get(&ctx->visitor.v, survey_id);
+
+    return mark == NULL || ctx->now - (time_t) mark->at >= survey->every;
 }
 
 

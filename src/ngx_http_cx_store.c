@@ -2,9 +2,8 @@
  * LMDB storage: see ngx_http_cx_store.h for the contract.
  */
 
-#include <lmdb.h>
-
 #include "ngx_http_cx_store.h"
+#include <lmdb.h>
 
 
 #define NGX_HTTP_CX_SECRET_LEN  32

@@ -4,9 +4,8 @@
  * cookie that does not verify is simply a new visitor, never an error.
  */
 
-#include <sys/random.h>
-
 #include "ngx_http_cx.h"
+#include <sys/random.h>
 
 
 /*
@@ -182,16 +181,7 @@ ngx_http_cx_visitor_peek(ngx_http_request_t *r, ngx_http_cx_main_conf_t *cmcf,
         return NGX_DECLINED;
     }
 
-#if (nginx_version >= 1023000)
-    if (ngx_http_parse_multi_header_lines(r, r->headers_in.cookie,
-                                          &cmcf->cookie_name, &value)
-        == NULL)
-#else
-    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
-                                          &cmcf->cookie_name, &value)
-        == NGX_DECLINED)
-#endif
-    {
+    if (ngx_http_cx_cookie(r, &cmcf->cookie_name, &value) != NGX_OK) {
         return NGX_DECLINED;
     }
 

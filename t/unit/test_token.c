@@ -80,11 +80,12 @@ sample_visitor(ngx_cx_visitor_t *v)
 }
 
 
-static const char  sample_token_str[] =
+/* sample_token() as the version-1 encoder wrote it */
+static const char  sample_token_v1_str[] =
     "AWWgscIAAQIDBAUGBwgJCgugoaKjpKWmpwMSbnBzX2FmdGVyX3B1cmNoYXNlCHB1cmNoYXNl"
     "AmVuAA4vY2hlY2tvdXQvZG9uZQ.wJj4x2xQMgj8k1pzmexOMg";
 
-static const unsigned char  sample_token_payload[] = {
+static const unsigned char  sample_token_v1_payload[] = {
     0x01, 0x65, 0xa0, 0xb1, 0xc2,
     0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
     0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
@@ -94,6 +95,67 @@ static const unsigned char  sample_token_payload[] = {
     8, 'p', 'u', 'r', 'c', 'h', 'a', 's', 'e',
     2, 'e', 'n',
     0x00, 14, '/', 'c', 'h', 'e', 'c', 'k', 'o', 'u', 't', '/', 'd', 'o', 'n', 'e'
+};
+
+/* sample_token() as version 2, no attrs */
+static const char  sample_token_str[] =
+    "AmWgscIAAQIDBAUGBwgJCgugoaKjpKWmpwMSbnBzX2FmdGVyX3B1cmNoYXNlCHB1cmNoYXNl"
+    "AmVuAA4vY2hlY2tvdXQvZG9uZQAA.G7xcgre3KChTRrFeHMzczQ";
+
+static const unsigned char  sample_token_payload[] = {
+    0x02, 0x65, 0xa0, 0xb1, 0xc2,
+    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
+    0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
+    0x03,
+    18, 'n', 'p', 's', '_', 'a', 'f', 't', 'e', 'r', '_',
+        'p', 'u', 'r', 'c', 'h', 'a', 's', 'e',
+    8, 'p', 'u', 'r', 'c', 'h', 'a', 's', 'e',
+    2, 'e', 'n',
+    0x00, 14, '/', 'c', 'h', 'e', 'c', 'k', 'o', 'u', 't', '/', 'd', 'o', 'n', 'e',
+    0x00, 0x00                                    /* attrs_len */
+};
+
+/* where the attrs ciphertext starts in a sample_token() payload */
+#define SAMPLE_ATTRS_OFF  (sizeof(sample_token_payload))
+
+/* a recognizable plaintext: 70 bytes, so 2 whole keystream blocks and a part */
+#define SAMPLE_ATTRS  \
+    "order_total=129.90;order_total=129.90;order_total=129.90;order_total=1"
+
+/* sample_token() with attrs SAMPLE_ATTRS */
+static const char  sample_attrs_token_str[] =
+    "AmWgscIAAQIDBAUGBwgJCgugoaKjpKWmpwMSbnBzX2FmdGVyX3B1cmNoYXNlCHB1cmNoYXNl"
+    "AmVuAA4vY2hlY2tvdXQvZG9uZQBGB_e9rlHZqUYgXI3WfBCOfQ0IMa5x0ePqGYBlxZq49jKL"
+    "W5BFaYMbX6S22UPkrFkCt77DImKgbzHGRk_Rq3Qw1DZ73Ul8CQ.2YWFBrxXzGnbU3COSkgvVg";
+
+/*
+ * The first 256 keystream bytes (blocks 0..7) of sample_token() under KEY:
+ * HMAC-SHA256(KEY, 03 02 65a0b1c2 000102030405060708090a0b a0a1a2a3a4a5a6a7 i)
+ * for i = 0..7, concatenated; from Python hmac.
+ */
+static const unsigned char  sample_keystream[NGX_CX_ATTRS_MAX] = {
+    0x68, 0x85, 0xd9, 0xcb, 0x23, 0x86, 0xdd, 0x29, 0x54, 0x3d, 0xe1, 0xeb,
+    0x4d, 0x22, 0xb7, 0x53, 0x34, 0x38, 0x0a, 0xc1, 0x03, 0xb5, 0x86, 0x98,
+    0x46, 0xf4, 0x0a, 0xb1, 0xfb, 0xd4, 0xcb, 0x03, 0xb9, 0x62, 0xbe, 0x7c,
+    0x59, 0xb8, 0x74, 0x2d, 0xc0, 0xd3, 0xab, 0x1c, 0x90, 0xc3, 0x2d, 0x63,
+    0xdb, 0x83, 0xf2, 0x10, 0x5b, 0x8e, 0x56, 0x01, 0xfd, 0x29, 0x3d, 0xb5,
+    0xce, 0x06, 0x6f, 0xa0, 0x59, 0x0f, 0xbc, 0x25, 0x41, 0x38, 0x40, 0xa3,
+    0x7e, 0x03, 0xe0, 0x87, 0x40, 0xd6, 0x20, 0x78, 0xc1, 0xeb, 0x23, 0x06,
+    0x20, 0xca, 0xbd, 0x00, 0xec, 0x6f, 0xe6, 0x70, 0xa8, 0x43, 0x8a, 0xc8,
+    0xc0, 0x92, 0x60, 0xdf, 0x85, 0x24, 0x14, 0xe0, 0x81, 0xc3, 0x91, 0x05,
+    0x6d, 0xb4, 0x42, 0x8d, 0x1d, 0xce, 0xc3, 0x2f, 0x99, 0x98, 0xa4, 0x5f,
+    0x93, 0x0c, 0x48, 0x9d, 0xc1, 0x8d, 0x3f, 0x5d, 0xd7, 0xbf, 0xcc, 0x7f,
+    0x10, 0x54, 0x5a, 0xa2, 0xbf, 0xce, 0xe2, 0xaa, 0xb4, 0x1d, 0xaf, 0xe8,
+    0xe7, 0xa9, 0xb4, 0x0e, 0xda, 0xb9, 0xb4, 0x7b, 0xc4, 0xad, 0x18, 0x26,
+    0xa7, 0x16, 0x53, 0x7d, 0xb9, 0x6f, 0xee, 0x5b, 0xe4, 0xcf, 0xa7, 0xeb,
+    0x5b, 0xae, 0xdb, 0x7d, 0xd1, 0xcb, 0xcd, 0xe5, 0xe7, 0xc1, 0x48, 0x7c,
+    0x4e, 0x49, 0x02, 0x0d, 0xd1, 0x52, 0xf9, 0x3d, 0xe4, 0x84, 0x3e, 0xd4,
+    0xf5, 0xcc, 0x46, 0xc9, 0x96, 0x1f, 0xd2, 0xff, 0xe2, 0x5b, 0xe3, 0x11,
+    0xb6, 0xd0, 0x55, 0x0c, 0xb2, 0x3d, 0xbf, 0x89, 0x6b, 0x6e, 0x64, 0x6b,
+    0x12, 0xc7, 0xbc, 0x43, 0x0c, 0x06, 0x36, 0xfd, 0x15, 0xb5, 0xf5, 0xca,
+    0x9e, 0x36, 0x45, 0x55, 0x7b, 0x93, 0x3f, 0x4a, 0xdc, 0x30, 0xd3, 0x0b,
+    0x55, 0xe3, 0xb3, 0x8c, 0x00, 0x32, 0xfd, 0x18, 0x37, 0x22, 0xf7, 0x1e,
+    0x86, 0x94, 0x4c, 0xdb
 };
 
 /* sample_visitor() as the version-1 encoder wrote it */
@@ -408,138 +470,6 @@ test_signed_malformed(void **state)
 
 /* ---- prompt token ---- */
 
-static void
-test_token_known_answer(void **state)
-{
-    size_t          n, plen;
-    unsigned char   out[NGX_CX_TOKEN_MAX], payload[NGX_CX_TOKEN_PAYLOAD_MAX];
-    ngx_cx_token_t  t, d;
-
-    (void) state;
-
-    sample_token(&t);
-    n = ngx_cx_token_encode(out, sizeof(out), &key, &t);
-    assert_int_equal(n, sizeof(sample_token_str) - 1);
-    assert_memory_equal(out, sample_token_str, n);
-
-    /* the wire layout, byte for byte */
-    assert_int_equal(ngx_cx_signed_decode(&key, NGX_CX_DOMAIN_TOKEN, out, n,
-                                          payload, sizeof(payload), &plen), 0);
-    assert_int_equal(plen, sizeof(sample_token_payload));
-    assert_memory_equal(payload, sample_token_payload, plen);
-
-    memset(&d, 0xee, sizeof(d));
-    assert_int_equal(ngx_cx_token_decode(&key, out, n, &d), 0);
-    assert_memory_equal(&d, &t, sizeof(t));
-    assert_int_equal(d.issued_at, 0x65a0b1c2);
-    assert_int_equal(d.stage, 3);
-    assert_int_equal(d.survey_len, 18);
-    assert_memory_equal(d.survey, "nps_after_purchase", 18);
-    assert_int_equal(d.path_len, 14);
-    assert_memory_equal(d.path, "/checkout/done", 14);
-}
-
-
-static void
-test_token_prompt_id(void **state)
-{
-    unsigned char   id[NGX_CX_PROMPT_ID_LEN];
-    ngx_cx_token_t  t;
-
-    static const unsigned char  want[NGX_CX_PROMPT_ID_LEN] = {
-        0x65, 0xa0, 0xb1, 0xc2, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7
-    };
-
-    (void) state;
-
-    sample_token(&t);
-    ngx_cx_token_prompt_id(&t, id);
-    assert_memory_equal(id, want, sizeof(want));
-}
-
-
-static void
-max_token(ngx_cx_token_t *t)
-{
-    sample_token(t);
-    t->stage = NGX_CX_STAGE_MAX;
-    t->issued_at = 0xffffffff;
-    t->survey_len = NGX_CX_NAME_MAX;
-    memset(t->survey, 's', NGX_CX_NAME_MAX);
-    t->touchpoint_len = NGX_CX_NAME_MAX;
-    memset(t->touchpoint, 't', NGX_CX_NAME_MAX);
-    t->lang_len = NGX_CX_LANG_MAX;
-    memset(t->lang, 'l', NGX_CX_LANG_MAX);
-    t->path_len = NGX_CX_PATH_MAX;
-    memset(t->path, '\xff', NGX_CX_PATH_MAX);
-}
-
-
-static void
-test_token_max_fields(void **state)
-{
-    size_t          n;
-    unsigned char   out[NGX_CX_TOKEN_MAX + 1];
-    ngx_cx_token_t  t, d;
-
-    (void) state;
-
-    assert_int_equal(NGX_CX_TOKEN_PAYLOAD_MAX, 430);
-    assert_int_equal(NGX_CX_TOKEN_MAX, 597);
-
-    max_token(&t);
-    n = ngx_cx_token_encode(out, NGX_CX_TOKEN_MAX, &key, &t);
-    assert_int_equal(n, NGX_CX_TOKEN_MAX);
-    assert_int_equal(ngx_cx_token_decode(&key, out, n, &d), 0);
-    assert_memory_equal(&d, &t, sizeof(t));
-
-    assert_int_equal(ngx_cx_token_encode(out, NGX_CX_TOKEN_MAX - 1, &key, &t), 0);
-
-    /* one byte past the maximum is refused before any MAC work */
-    out[n] = 'A';
-    assert_int_equal(ngx_cx_token_decode(&key, out, n + 1, &d), -1);
-
-    /* all-empty strings are a valid token too */
-    memset(&t, 0, sizeof(t));
-    n = ngx_cx_token_encode(out, sizeof(out), &key, &t);
-    assert_int_equal(n, NGX_CX_SIGNED_LEN(31));
-    memset(&d, 0xee, sizeof(d));
-    assert_int_equal(ngx_cx_token_decode(&key, out, n, &d), 0);
-    assert_true(is_zero(&d, sizeof(d)));
-}
-
-
-static void
-test_token_oversize_rejected_at_encode(void **state)
-{
-    int             i;
-    unsigned char   out[NGX_CX_TOKEN_MAX + 64];
-    ngx_cx_token_t  t;
-
-    (void) state;
-
-    for (i = 0; i < 5; i++) {
-        max_token(&t);
-
-        switch (i) {
-        case 0: t.survey_len = NGX_CX_NAME_MAX + 1; break;
-        case 1: t.touchpoint_len = NGX_CX_NAME_MAX + 1; break;
-        case 2: t.lang_len = NGX_CX_LANG_MAX + 1; break;
-        case 3: t.path_len = NGX_CX_PATH_MAX + 1; break;
-        case 4: t.stage = NGX_CX_STAGE_MAX + 1; break;
-        }
-
-        assert_int_equal(ngx_cx_token_encode(out, sizeof(out), &key, &t), 0);
-    }
-
-    sample_token(&t);
-    t.path_len = 0xffff;
-    assert_int_equal(ngx_cx_token_encode(out, sizeof(out), &key, &t), 0);
-    t.survey_len = 255;
-    assert_int_equal(ngx_cx_token_encode(out, sizeof(out), &key, &t), 0);
-}
-
-
 typedef int (*decode_pt)(const unsigned char *src, size_t len);
 
 static int
@@ -621,6 +551,557 @@ assert_tamper_proof(decode_pt decode, const unsigned char *s, size_t len)
 }
 
 
+/* the payload of a token string that must verify; returns its length */
+static size_t
+token_payload(const unsigned char *s, size_t n,
+    unsigned char payload[NGX_CX_TOKEN_PAYLOAD_MAX])
+{
+    size_t  plen;
+
+    assert_int_equal(ngx_cx_signed_decode(&key, NGX_CX_DOMAIN_TOKEN, s, n,
+                                          payload, NGX_CX_TOKEN_PAYLOAD_MAX,
+                                          &plen), 0);
+
+    return plen;
+}
+
+
+/*
+ * The version-1 encoder as it was before attrs, kept here so that the
+ * tokens it issued keep being tested against the current decoder.
+ */
+static size_t
+encode_token_v1(unsigned char *dst, size_t dstsize, const ngx_cx_token_t *t)
+{
+    unsigned char  buf[NGX_CX_TOKEN_PAYLOAD_MAX], *p;
+
+    p = buf;
+    *p++ = 1;
+    *p++ = (unsigned char) (t->issued_at >> 24);
+    *p++ = (unsigned char) (t->issued_at >> 16);
+    *p++ = (unsigned char) (t->issued_at >> 8);
+    *p++ = (unsigned char) t->issued_at;
+    memcpy(p, t->visitor, NGX_CX_VISITOR_ID_LEN);
+    p += NGX_CX_VISITOR_ID_LEN;
+    memcpy(p, t->nonce, 8);
+    p += 8;
+    *p++ = t->stage;
+    *p++ = t->survey_len;
+    memcpy(p, t->survey, t->survey_len);
+    p += t->survey_len;
+    *p++ = t->touchpoint_len;
+    memcpy(p, t->touchpoint, t->touchpoint_len);
+    p += t->touchpoint_len;
+    *p++ = t->lang_len;
+    memcpy(p, t->lang, t->lang_len);
+    p += t->lang_len;
+    *p++ = (unsigned char) (t->path_len >> 8);
+    *p++ = (unsigned char) t->path_len;
+    memcpy(p, t->path, t->path_len);
+    p += t->path_len;
+
+    return ngx_cx_signed_encode(dst, dstsize, &key, NGX_CX_DOMAIN_TOKEN, buf,
+                                (size_t) (p - buf));
+}
+
+
+static void
+test_token_known_answer(void **state)
+{
+    size_t          n, plen;
+    unsigned char   out[NGX_CX_TOKEN_MAX], payload[NGX_CX_TOKEN_PAYLOAD_MAX];
+    ngx_cx_token_t  t, d;
+
+    (void) state;
+
+    sample_token(&t);
+    n = ngx_cx_token_encode(out, sizeof(out), &key, &t);
+    assert_int_equal(n, sizeof(sample_token_str) - 1);
+    assert_memory_equal(out, sample_token_str, n);
+
+    /* the wire layout, byte for byte */
+    plen = token_payload(out, n, payload);
+    assert_int_equal(plen, sizeof(sample_token_payload));
+    assert_memory_equal(payload, sample_token_payload, plen);
+
+    /* no attrs cost 2 payload bytes over version 1: 2 or 3 characters */
+    assert_int_equal(sizeof(sample_token_payload) - sizeof(sample_token_v1_payload), 2);
+    assert_int_equal(sizeof(sample_token_str) - sizeof(sample_token_v1_str), 2);
+
+    memset(&d, 0xee, sizeof(d));
+    assert_int_equal(ngx_cx_token_decode(&key, out, n, &d), 0);
+    assert_memory_equal(&d, &t, sizeof(t));
+    assert_int_equal(d.issued_at, 0x65a0b1c2);
+    assert_int_equal(d.stage, 3);
+    assert_int_equal(d.survey_len, 18);
+    assert_memory_equal(d.survey, "nps_after_purchase", 18);
+    assert_int_equal(d.path_len, 14);
+    assert_memory_equal(d.path, "/checkout/done", 14);
+    assert_int_equal(d.attrs_len, 0);
+    assert_true(is_zero(d.attrs, sizeof(d.attrs)));
+}
+
+
+/*
+ * The keystream against vectors computed in Python from the construction
+ * documented in the header, so a change of any HMAC input byte (domain,
+ * version, field order, counter base) fails here.
+ */
+static void
+test_token_attrs_known_answer(void **state)
+{
+    size_t          i, n, plen;
+    unsigned char   out[NGX_CX_TOKEN_MAX], payload[NGX_CX_TOKEN_PAYLOAD_MAX];
+    unsigned char   msg[27], block[NGX_CX_SHA256_LEN];
+    ngx_cx_token_t  t, d;
+
+    (void) state;
+
+    sample_token(&t);
+    t.attrs_len = sizeof(SAMPLE_ATTRS) - 1;
+    assert_int_equal(t.attrs_len, 70);
+    memcpy(t.attrs, SAMPLE_ATTRS, t.attrs_len);
+
+    n = ngx_cx_token_encode(out, sizeof(out), &key, &t);
+    assert_int_equal(n, sizeof(sample_attrs_token_str) - 1);
+    assert_memory_equal(out, sample_attrs_token_str, n);
+
+    plen = token_payload(out, n, payload);
+    assert_int_equal(plen, SAMPLE_ATTRS_OFF + 70);
+    assert_memory_equal(payload, sample_token_payload, SAMPLE_ATTRS_OFF - 2);
+    assert_int_equal(payload[SAMPLE_ATTRS_OFF - 2], 0);
+    assert_int_equal(payload[SAMPLE_ATTRS_OFF - 1], 70);
+
+    for (i = 0; i < 70; i++) {
+        assert_int_equal(payload[SAMPLE_ATTRS_OFF + i],
+                         (unsigned char) SAMPLE_ATTRS[i] ^ sample_keystream[i]);
+    }
+
+    memset(&d, 0xee, sizeof(d));
+    assert_int_equal(ngx_cx_token_decode(&key, out, n, &d), 0);
+    assert_memory_equal(&d, &t, sizeof(t));
+    assert_memory_equal(d.attrs, SAMPLE_ATTRS, 70);
+    assert_true(is_zero(d.attrs + 70, NGX_CX_ATTRS_MAX - 70));
+
+    /* all 8 blocks */
+    t.attrs_len = NGX_CX_ATTRS_MAX;
+
+    for (i = 0; i < NGX_CX_ATTRS_MAX; i++) {
+        t.attrs[i] = (unsigned char) i;
+    }
+
+    n = ngx_cx_token_encode(out, sizeof(out), &key, &t);
+    assert_int_equal(n, NGX_CX_SIGNED_LEN(SAMPLE_ATTRS_OFF + NGX_CX_ATTRS_MAX));
+    plen = token_payload(out, n, payload);
+    assert_int_equal(plen, SAMPLE_ATTRS_OFF + NGX_CX_ATTRS_MAX);
+    assert_int_equal(payload[SAMPLE_ATTRS_OFF - 2], 1);
+    assert_int_equal(payload[SAMPLE_ATTRS_OFF - 1], 0);
+
+    for (i = 0; i < NGX_CX_ATTRS_MAX; i++) {
+        assert_int_equal(payload[SAMPLE_ATTRS_OFF + i],
+                         (unsigned char) i ^ sample_keystream[i]);
+    }
+
+    assert_int_equal(ngx_cx_token_decode(&key, out, n, &d), 0);
+    assert_memory_equal(&d, &t, sizeof(t));
+
+    /* the vector is what the header says: block 0 by plain HMAC here too */
+    assert_int_equal(NGX_CX_DOMAIN_KEYSTREAM, 0x03);
+    msg[0] = 0x03;
+    msg[1] = 2;
+    memcpy(msg + 2, "\x65\xa0\xb1\xc2", 4);
+    memcpy(msg + 6, t.visitor, 12);
+    memcpy(msg + 18, t.nonce, 8);
+    msg[26] = 0;
+    ngx_cx_hmac_sha256_with(&key, msg, sizeof(msg), block);
+    assert_memory_equal(block, sample_keystream, NGX_CX_SHA256_LEN);
+    msg[26] = 7;
+    ngx_cx_hmac_sha256_with(&key, msg, sizeof(msg), block);
+    assert_memory_equal(block, sample_keystream + 7 * 32, NGX_CX_SHA256_LEN);
+}
+
+
+static void
+fill_attrs(ngx_cx_token_t *t, size_t len, unsigned seed)
+{
+    size_t  i;
+
+    memset(t->attrs, 0, sizeof(t->attrs));
+    t->attrs_len = (uint16_t) len;
+
+    for (i = 0; i < len; i++) {
+        t->attrs[i] = (unsigned char) (i * 7 + seed);
+    }
+}
+
+
+static void
+max_token(ngx_cx_token_t *t)
+{
+    sample_token(t);
+    t->stage = NGX_CX_STAGE_MAX;
+    t->issued_at = 0xffffffff;
+    t->survey_len = NGX_CX_NAME_MAX;
+    memset(t->survey, 's', NGX_CX_NAME_MAX);
+    t->touchpoint_len = NGX_CX_NAME_MAX;
+    memset(t->touchpoint, 't', NGX_CX_NAME_MAX);
+    t->lang_len = NGX_CX_LANG_MAX;
+    memset(t->lang, 'l', NGX_CX_LANG_MAX);
+    t->path_len = NGX_CX_PATH_MAX;
+    memset(t->path, '\xff', NGX_CX_PATH_MAX);
+    fill_attrs(t, NGX_CX_ATTRS_MAX, 0x5a);
+}
+
+
+static void
+test_token_attrs_round_trip(void **state)
+{
+    int             big;
+    size_t          i, n, base;
+    unsigned char   out[NGX_CX_TOKEN_MAX];
+    ngx_cx_token_t  t, d;
+
+    static const size_t  lens[] = { 0, 1, 31, 32, 33, 100, 255, 256 };
+
+    (void) state;
+
+    for (big = 0; big < 2; big++) {
+        for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+            if (big) {
+                max_token(&t);
+                base = NGX_CX_TOKEN_PAYLOAD_MAX - NGX_CX_ATTRS_MAX;
+
+            } else {
+                sample_token(&t);
+                base = SAMPLE_ATTRS_OFF;
+            }
+
+            fill_attrs(&t, lens[i], (unsigned) i);
+
+            n = ngx_cx_token_encode(out, sizeof(out), &key, &t);
+            assert_int_equal(n, NGX_CX_SIGNED_LEN(base + lens[i]));
+
+            memset(&d, 0xee, sizeof(d));
+            assert_int_equal(ngx_cx_token_decode(&key, out, n, &d), 0);
+            assert_memory_equal(&d, &t, sizeof(t));
+            assert_int_equal(d.attrs_len, lens[i]);
+            assert_true(is_zero(d.attrs + lens[i], NGX_CX_ATTRS_MAX - lens[i]));
+
+            if (lens[i] == 1) {
+                assert_int_equal(d.attrs[0], (unsigned char) i);
+            }
+        }
+    }
+}
+
+
+/* the browser sees the payload: no piece of the plaintext may be in it */
+static void
+test_token_attrs_hidden(void **state)
+{
+    size_t          i, j, n, plen;
+    unsigned char   out[NGX_CX_TOKEN_MAX], payload[NGX_CX_TOKEN_PAYLOAD_MAX];
+    ngx_cx_token_t  t, d;
+
+    static const char  pattern[] = "order_total=129.90;";
+
+    (void) state;
+
+    sample_token(&t);
+    t.attrs_len = NGX_CX_ATTRS_MAX;
+
+    for (i = 0; i < NGX_CX_ATTRS_MAX; i++) {
+        t.attrs[i] = (unsigned char) pattern[i % (sizeof(pattern) - 1)];
+    }
+
+    n = ngx_cx_token_encode(out, sizeof(out), &key, &t);
+    assert_int_not_equal(n, 0);
+    plen = token_payload(out, n, payload);
+    assert_int_equal(plen, SAMPLE_ATTRS_OFF + NGX_CX_ATTRS_MAX);
+
+    /* every 6-byte window of the plaintext, anywhere in the payload */
+    for (i = 0; i + 6 <= NGX_CX_ATTRS_MAX; i++) {
+        for (j = 0; j + 6 <= plen; j++) {
+            assert_true(memcmp(payload + j, t.attrs + i, 6) != 0);
+        }
+    }
+
+    /* a keystream byte 0 leaves its byte in place: 1 in 256, here 2 */
+    for (j = 0, i = 0; i < NGX_CX_ATTRS_MAX; i++) {
+        j += (payload[SAMPLE_ATTRS_OFF + i] == t.attrs[i]);
+    }
+
+    assert_true(j <= 2);
+
+    assert_int_equal(ngx_cx_token_decode(&key, out, n, &d), 0);
+    assert_memory_equal(d.attrs, t.attrs, NGX_CX_ATTRS_MAX);
+}
+
+
+/*
+ * Every other value of every ciphertext byte, with the MAC left as it was,
+ * is refused, and the decoded struct is all zero (nothing decrypted leaks).
+ */
+static void
+test_token_attrs_ciphertext_tamper(void **state)
+{
+    int             b;
+    size_t          i, n, m, plen, dot;
+    unsigned char   out[NGX_CX_TOKEN_MAX], forged[NGX_CX_TOKEN_MAX];
+    unsigned char   payload[NGX_CX_TOKEN_PAYLOAD_MAX];
+    ngx_cx_token_t  t;
+
+    (void) state;
+
+    sample_token(&t);
+    fill_attrs(&t, NGX_CX_ATTRS_MAX, 3);
+    n = ngx_cx_token_encode(out, sizeof(out), &key, &t);
+    plen = token_payload(out, n, payload);
+    dot = n - 1 - NGX_CX_B64URL_LEN(NGX_CX_MAC_LEN);
+    assert_int_equal(out[dot], '.');
+
+    /* control: the payload re-encoded with its own MAC is the same token */
+    m = ngx_cx_b64url_encode(forged, payload, plen);
+    assert_int_equal(m, dot);
+    memcpy(forged + m, out + dot, n - dot);
+    assert_memory_equal(forged, out, n);
+    assert_int_equal(decode_token(forged, n), 0);
+
+    for (i = SAMPLE_ATTRS_OFF; i < plen; i++) {
+        for (b = 1; b < 256; b++) {
+            payload[i] ^= (unsigned char) b;
+            ngx_cx_b64url_encode(forged, payload, plen);
+            assert_int_equal(decode_token(forged, n), -1);
+            payload[i] ^= (unsigned char) b;
+        }
+    }
+}
+
+
+/* one keystream per (issued_at, visitor, nonce): same attrs, other bytes */
+static void
+ciphertext_of(const ngx_cx_token_t *t, unsigned char ct[NGX_CX_ATTRS_MAX])
+{
+    size_t         n, plen;
+    unsigned char  out[NGX_CX_TOKEN_MAX], payload[NGX_CX_TOKEN_PAYLOAD_MAX];
+
+    n = ngx_cx_token_encode(out, sizeof(out), &key, t);
+    assert_int_not_equal(n, 0);
+    plen = token_payload(out, n, payload);
+    assert_int_equal(plen, SAMPLE_ATTRS_OFF + t->attrs_len);
+    memcpy(ct, payload + SAMPLE_ATTRS_OFF, t->attrs_len);
+}
+
+
+static void
+assert_unrelated(const unsigned char *a, const unsigned char *b)
+{
+    size_t  i, same;
+
+    assert_memory_not_equal(a, b, NGX_CX_ATTRS_MAX);
+
+    /* not merely different somewhere: about 1 byte in 256 may match */
+    for (same = 0, i = 0; i < NGX_CX_ATTRS_MAX; i++) {
+        same += (a[i] == b[i]);
+    }
+
+    assert_true(same <= 8);
+}
+
+
+static void
+test_token_attrs_fresh_keystream(void **state)
+{
+    unsigned char   ct[NGX_CX_ATTRS_MAX], ct2[NGX_CX_ATTRS_MAX];
+    ngx_cx_token_t  t, u;
+
+    (void) state;
+
+    sample_token(&t);
+    memset(t.attrs, 'A', NGX_CX_ATTRS_MAX);
+    t.attrs_len = NGX_CX_ATTRS_MAX;
+    ciphertext_of(&t, ct);
+
+    /* deterministic for one token: re-encoding gives the same bytes */
+    ciphertext_of(&t, ct2);
+    assert_memory_equal(ct, ct2, NGX_CX_ATTRS_MAX);
+
+    u = t;
+    u.nonce[7] ^= 0x01;
+    ciphertext_of(&u, ct2);
+    assert_unrelated(ct, ct2);
+
+    u = t;
+    u.nonce[0] ^= 0x80;
+    ciphertext_of(&u, ct2);
+    assert_unrelated(ct, ct2);
+
+    u = t;
+    u.issued_at++;
+    ciphertext_of(&u, ct2);
+    assert_unrelated(ct, ct2);
+
+    u = t;
+    u.visitor[11] ^= 0x01;
+    ciphertext_of(&u, ct2);
+    assert_unrelated(ct, ct2);
+
+    /* the other fields are not keystream input */
+    u = t;
+    u.stage = 1;
+    u.path[0] = 'X';
+    ciphertext_of(&u, ct2);
+    assert_memory_equal(ct, ct2, NGX_CX_ATTRS_MAX);
+
+    /* another key, another keystream */
+    {
+        size_t         n, plen;
+        unsigned char  out[NGX_CX_TOKEN_MAX], payload[NGX_CX_TOKEN_PAYLOAD_MAX];
+
+        n = ngx_cx_token_encode(out, sizeof(out), &other_key, &t);
+        assert_int_equal(ngx_cx_signed_decode(&other_key, NGX_CX_DOMAIN_TOKEN,
+                                              out, n, payload, sizeof(payload),
+                                              &plen), 0);
+        assert_unrelated(ct, payload + SAMPLE_ATTRS_OFF);
+    }
+}
+
+
+static void
+test_token_v1_still_decodes(void **state)
+{
+    size_t          n, plen;
+    unsigned char   out[NGX_CX_TOKEN_MAX], payload[NGX_CX_TOKEN_PAYLOAD_MAX];
+    ngx_cx_token_t  t, d;
+
+    (void) state;
+
+    /* the test's v1 encoder reproduces the vector from Python */
+    sample_token(&t);
+    n = encode_token_v1(out, sizeof(out), &t);
+    assert_int_equal(n, sizeof(sample_token_v1_str) - 1);
+    assert_memory_equal(out, sample_token_v1_str, n);
+    plen = token_payload(out, n, payload);
+    assert_int_equal(plen, sizeof(sample_token_v1_payload));
+    assert_memory_equal(payload, sample_token_v1_payload, plen);
+
+    memset(&d, 0xee, sizeof(d));
+    assert_int_equal(ngx_cx_token_decode(&key, S(sample_token_v1_str), &d), 0);
+    assert_memory_equal(&d, &t, sizeof(t));
+    assert_int_equal(d.attrs_len, 0);
+
+    /* every field at its maximum, the longest token version 1 had */
+    max_token(&t);
+    n = encode_token_v1(out, sizeof(out), &t);
+    assert_int_equal(n, NGX_CX_SIGNED_LEN(NGX_CX_TOKEN_PAYLOAD_MAX - 2 - NGX_CX_ATTRS_MAX));
+    assert_int_equal(n, 597);
+    memset(&d, 0xee, sizeof(d));
+    assert_int_equal(ngx_cx_token_decode(&key, out, n, &d), 0);
+    assert_int_equal(d.attrs_len, 0);
+    assert_true(is_zero(d.attrs, sizeof(d.attrs)));
+    fill_attrs(&t, 0, 0);
+    assert_memory_equal(&d, &t, sizeof(t));
+
+    assert_tamper_proof(decode_token, (const unsigned char *) sample_token_v1_str,
+                        sizeof(sample_token_v1_str) - 1);
+    assert_tamper_proof(decode_token, out, n);
+}
+
+
+static void
+test_token_prompt_id(void **state)
+{
+    unsigned char   id[NGX_CX_PROMPT_ID_LEN];
+    ngx_cx_token_t  t;
+
+    static const unsigned char  want[NGX_CX_PROMPT_ID_LEN] = {
+        0x65, 0xa0, 0xb1, 0xc2, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7
+    };
+
+    (void) state;
+
+    sample_token(&t);
+    ngx_cx_token_prompt_id(&t, id);
+    assert_memory_equal(id, want, sizeof(want));
+}
+
+
+static void
+test_token_max_fields(void **state)
+{
+    size_t          n;
+    unsigned char   out[NGX_CX_TOKEN_MAX + 1];
+    ngx_cx_token_t  t, d;
+
+    (void) state;
+
+    assert_int_equal(NGX_CX_TOKEN_PAYLOAD_MAX, 688);
+    assert_int_equal(NGX_CX_TOKEN_MAX, 941);
+
+    max_token(&t);
+    n = ngx_cx_token_encode(out, NGX_CX_TOKEN_MAX, &key, &t);
+    assert_int_equal(n, NGX_CX_TOKEN_MAX);
+    assert_int_equal(ngx_cx_token_decode(&key, out, n, &d), 0);
+    assert_memory_equal(&d, &t, sizeof(t));
+
+    assert_int_equal(ngx_cx_token_encode(out, NGX_CX_TOKEN_MAX - 1, &key, &t), 0);
+
+    /* one byte past the maximum is refused before any MAC work */
+    out[n] = 'A';
+    assert_int_equal(ngx_cx_token_decode(&key, out, n + 1, &d), -1);
+
+    /* all-empty strings are a valid token too */
+    memset(&t, 0, sizeof(t));
+    n = ngx_cx_token_encode(out, sizeof(out), &key, &t);
+    assert_int_equal(n, NGX_CX_SIGNED_LEN(33));
+    assert_memory_equal(out, "AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                             ".CnqkL9KvZxGp6Oa322t9DA", n);
+    memset(&d, 0xee, sizeof(d));
+    assert_int_equal(ngx_cx_token_decode(&key, out, n, &d), 0);
+    assert_true(is_zero(&d, sizeof(d)));
+}
+
+
+static void
+test_token_oversize_rejected_at_encode(void **state)
+{
+    int             i;
+    unsigned char   out[NGX_CX_TOKEN_MAX + 64];
+    ngx_cx_token_t  t;
+
+    (void) state;
+
+    for (i = 0; i < 6; i++) {
+        max_token(&t);
+
+        switch (i) {
+        case 0: t.survey_len = NGX_CX_NAME_MAX + 1; break;
+        case 1: t.touchpoint_len = NGX_CX_NAME_MAX + 1; break;
+        case 2: t.lang_len = NGX_CX_LANG_MAX + 1; break;
+        case 3: t.path_len = NGX_CX_PATH_MAX + 1; break;
+        case 4: t.stage = NGX_CX_STAGE_MAX + 1; break;
+        case 5: t.attrs_len = NGX_CX_ATTRS_MAX + 1; break;
+        }
+
+        memset(out, '#', sizeof(out));
+        assert_int_equal(ngx_cx_token_encode(out, sizeof(out), &key, &t), 0);
+        assert_int_equal(out[0], '#');
+    }
+
+    sample_token(&t);
+    t.path_len = 0xffff;
+    assert_int_equal(ngx_cx_token_encode(out, sizeof(out), &key, &t), 0);
+    t.survey_len = 255;
+    assert_int_equal(ngx_cx_token_encode(out, sizeof(out), &key, &t), 0);
+
+    sample_token(&t);
+    t.attrs_len = 0xffff;
+    assert_int_equal(ngx_cx_token_encode(out, sizeof(out), &key, &t), 0);
+    t.attrs_len = NGX_CX_ATTRS_MAX;
+    assert_int_not_equal(ngx_cx_token_encode(out, sizeof(out), &key, &t), 0);
+}
+
+
 static void
 test_token_tamper(void **state)
 {
@@ -632,6 +1113,8 @@ test_token_tamper(void **state)
 
     assert_tamper_proof(decode_token, (const unsigned char *) sample_token_str,
                         sizeof(sample_token_str) - 1);
+    assert_tamper_proof(decode_token, (const unsigned char *) sample_attrs_token_str,
+                        sizeof(sample_attrs_token_str) - 1);
 
     max_token(&t);
     n = ngx_cx_token_encode(out, sizeof(out), &key, &t);
@@ -650,6 +1133,7 @@ test_token_other_key(void **state)
     (void) state;
 
     sample_token(&t);
+    fill_attrs(&t, 40, 1);
     n = ngx_cx_token_encode(out, sizeof(out), &other_key, &t);
     assert_int_not_equal(n, 0);
     assert_int_equal(ngx_cx_token_decode(&key, out, n, &d), -1);
@@ -672,7 +1156,7 @@ sign_and_decode(const unsigned char *p, size_t len, ngx_cx_token_t *t)
 }
 
 
-/* payloads that are properly signed but are not a version-1 token */
+/* payloads that are properly signed but are not a token */
 static void
 test_token_bad_payloads(void **state)
 {
@@ -702,11 +1186,17 @@ test_token_bad_payloads(void **state)
     /* version */
     p[0] = 0;
     assert_int_equal(SIGN_AND_DECODE(plen), -1);
-    p[0] = 2;
+    p[0] = 3;
     assert_int_equal(SIGN_AND_DECODE(plen), -1);
     p[0] = 0xff;
     assert_int_equal(SIGN_AND_DECODE(plen), -1);
-    p[0] = 1;
+    p[0] = 1;                                     /* attrs_len is trailing then */
+    assert_int_equal(SIGN_AND_DECODE(plen), -1);
+    assert_int_equal(SIGN_AND_DECODE(plen - 2), 0);
+    p[0] = 2;                                     /* attrs_len missing */
+    assert_int_equal(SIGN_AND_DECODE(plen - 2), -1);
+    assert_int_equal(SIGN_AND_DECODE(plen - 1), -1);
+    assert_int_equal(SIGN_AND_DECODE(plen), 0);
 
     /* stage */
     p[25] = NGX_CX_STAGE_MAX + 1;
@@ -715,7 +1205,38 @@ test_token_bad_payloads(void **state)
     assert_int_equal(SIGN_AND_DECODE(plen), 0);
     p[25] = 3;
 
-    /* a string length over its maximum, with the bytes really present */
+    /* attrs_len over its maximum, with the bytes really present */
+    p[plen - 2] = (NGX_CX_ATTRS_MAX + 1) >> 8;
+    p[plen - 1] = (NGX_CX_ATTRS_MAX + 1) & 0xff;
+    memset(p + plen, 'a', NGX_CX_ATTRS_MAX + 1);
+    assert_int_equal(SIGN_AND_DECODE(plen + NGX_CX_ATTRS_MAX + 1), -1);
+
+    /* at the maximum: passes, and claims less or more than is there fail */
+    p[plen - 2] = NGX_CX_ATTRS_MAX >> 8;
+    p[plen - 1] = NGX_CX_ATTRS_MAX & 0xff;
+    assert_int_equal(SIGN_AND_DECODE(plen + NGX_CX_ATTRS_MAX), 0);
+    assert_int_equal(t.attrs_len, NGX_CX_ATTRS_MAX);
+    assert_int_equal(SIGN_AND_DECODE(plen + NGX_CX_ATTRS_MAX - 1), -1);
+    assert_int_equal(SIGN_AND_DECODE(plen + NGX_CX_ATTRS_MAX + 1), -1);
+    assert_int_equal(SIGN_AND_DECODE(plen), -1);
+
+    p[plen - 2] = 0xff;
+    p[plen - 1] = 0xff;
+    assert_int_equal(SIGN_AND_DECODE(plen + NGX_CX_ATTRS_MAX), -1);
+    p[plen - 2] = 0x80;
+    p[plen - 1] = 0x01;
+    assert_int_equal(SIGN_AND_DECODE(plen + 1), -1);
+    p[plen - 2] = 0;
+    p[plen - 1] = 1;
+    assert_int_equal(SIGN_AND_DECODE(plen + 1), 0);
+    assert_int_equal(t.attrs_len, 1);
+    assert_int_equal(SIGN_AND_DECODE(plen), -1);
+    assert_int_equal(SIGN_AND_DECODE(plen + 2), -1);
+
+    /*
+     * A string length over its maximum, with the bytes really present, in
+     * version 1 layouts (the fields before attrs are parsed alike).
+     */
     {
         size_t  o = 0;
 
@@ -1734,6 +2255,12 @@ main(void)
         cmocka_unit_test(test_signed_buffers),
         cmocka_unit_test(test_signed_malformed),
         cmocka_unit_test(test_token_known_answer),
+        cmocka_unit_test(test_token_attrs_known_answer),
+        cmocka_unit_test(test_token_attrs_round_trip),
+        cmocka_unit_test(test_token_attrs_hidden),
+        cmocka_unit_test(test_token_attrs_ciphertext_tamper),
+        cmocka_unit_test(test_token_attrs_fresh_keystream),
+        cmocka_unit_test(test_token_v1_still_decodes),
         cmocka_unit_test(test_token_prompt_id),
         cmocka_unit_test(test_token_max_fields),
         cmocka_unit_test(test_token_oversize_rejected_at_encode),

@@ -1,0 +1,1129 @@
+/*
+ * Targeting hooks in LuaJIT: see ngx_http_cx_lua.h for the contract.
+ */
+
+#include "ngx_http_cx_lua.h"
+
+#include <luajit.h>
+#include <lauxlib.h>
+#include <lualib.h>
+
+
+#define NGX_HTTP_CX_LUA_TICK       1000   /* instructions per count hook */
+#define NGX_HTTP_CX_LUA_FILE_MAX   (1024 * 1024)
+#define NGX_HTTP_CX_LUA_ATTRS      16
+
+
+typedef struct {
+    lua_State                *L;
+    size_t                    used;
+    size_t                    cap;
+    ngx_int_t                 ticks;      /* budget left in this call */
+    ngx_int_t                 budget;     /* ticks per call */
+    ngx_uint_t                gen;        /* which call the cx tables serve */
+    ngx_http_request_t       *r;          /* the request of the call */
+    ngx_http_cx_ctx_t        *ctx;
+    ngx_http_cx_prompt_t     *prompt;
+    ngx_array_t              *paths;      /* ngx_str_t, cx_lua_package_path */
+    ngx_log_t                *log;
+    int                       base;       /* registry ref of the base env */
+} ngx_http_cx_lua_vm_t;
+
+
+static void *ngx_http_cx_lua_alloc(void *ud, void *ptr, size_t osize,
+    size_t nsize);
+static void ngx_http_cx_lua_count(lua_State *L, lua_Debug *ar);
+static ngx_int_t ngx_http_cx_lua_base(lua_State *L);
+static void ngx_http_cx_lua_readonly(lua_State *L);
+static int ngx_http_cx_lua_readonly_error(lua_State *L);
+static void ngx_http_cx_lua_env(lua_State *L);
+static int ngx_http_cx_lua_require(lua_State *L);
+static u_char *ngx_http_cx_lua_read(ngx_str_t *path, size_t *len,
+    ngx_log_t *log);
+static void ngx_http_cx_lua_push_cx(lua_State *L, ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_prompt_t *prompt);
+static void ngx_http_cx_lua_lazy(lua_State *L, lua_CFunction index);
+static ngx_http_request_t *ngx_http_cx_lua_live(lua_State *L, int idx);
+static int ngx_http_cx_lua_cx_index(lua_State *L);
+static int ngx_http_cx_lua_touchpoints(lua_State *L);
+static int ngx_http_cx_lua_request_header(lua_State *L);
+static int ngx_http_cx_lua_response_header(lua_State *L);
+static int ngx_http_cx_lua_cookie(lua_State *L);
+static int ngx_http_cx_lua_var(lua_State *L);
+static void ngx_http_cx_lua_push_headers(lua_State *L, ngx_list_t *headers,
+    const u_char *name, size_t len);
+static void ngx_http_cx_lua_log(ngx_http_cx_hook_t *hook, ngx_log_t *log,
+    const char *what, const char *detail);
+static ngx_int_t ngx_http_cx_lua_attrs(lua_State *L, int idx,
+    ngx_http_cx_hook_t *hook, ngx_log_t *log, ngx_http_cx_hook_result_t *res);
+
+
+static ngx_http_cx_lua_vm_t  ngx_http_cx_vm;
+
+/* addresses used as private registry and table keys */
+static char  ngx_http_cx_lua_gen_key;
+static char  ngx_http_cx_lua_loaded_key;
+static char  ngx_http_cx_lua_cx_mt_key;
+
+
+static const char  *ngx_http_cx_lua_globals[] = {
+    "assert", "error", "ipairs", "next", "pairs", "pcall", "select",
+    "tonumber", "tostring", "type", "unpack", "xpcall", "rawequal",
+    "rawget", "rawset", "setmetatable", "getmetatable", "_VERSION", NULL
+};
+
+
+/* Configuration: read the file, compile it once to catch syntax errors. */
+
+char *
+ngx_http_cx_lua_hook_conf(ngx_conf_t *cf, ngx_str_t *path,
+    ngx_http_cx_hook_t **hookp)
+{
+    u_char              *src;
+    size_t               len;
+    lua_State           *L;
+    ngx_http_cx_hook_t  *hook;
+
+    hook = ngx_pcalloc(cf->pool, sizeof(ngx_http_cx_hook_t));
+    if (hook == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    hook->path = *path;
+    hook->ref = LUA_NOREF;
+
+    /* relative to the prefix, like the other cx files: "conf/cx/x.lua" */
+    if (ngx_conf_full_name(cf->cycle, &hook->path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* "@path": Lua then names the file, not the source, in its messages */
+    hook->chunkname = ngx_pnalloc(cf->pool, hook->path.len + 2);
+    if (hook->chunkname == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    hook->chunkname[0] = '@';
+    ngx_memcpy(hook->chunkname + 1, hook->path.data, hook->path.len);
+    hook->chunkname[hook->path.len + 1] = '\0';
+
+    src = ngx_http_cx_lua_read(&hook->path, &len, cf->log);
+    if (src == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cx_target_by_lua_file: cannot read \"%V\"",
+                           &hook->path);
+        return NGX_CONF_ERROR;
+    }
+
+    hook->source.data = ngx_pnalloc(cf->pool, len + 1);
+    if (hook->source.data == NULL) {
+        ngx_free(src);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(hook->source.data, src, len);
+    hook->source.data[len] = '\0';
+    hook->source.len = len;
+    ngx_free(src);
+
+    L = luaL_newstate();
+    if (L == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* "t": text only, a precompiled (bytecode) chunk is refused */
+    if (luaL_loadbufferx(L, (char *) hook->source.data, hook->source.len,
+                         (char *) hook->chunkname, "t")
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_target_by_lua_file: %s",
+                           lua_tostring(L, -1));
+        lua_close(L);
+        return NGX_CONF_ERROR;
+    }
+
+    lua_close(L);
+
+    *hookp = hook;
+
+    return NGX_CONF_OK;
+}
+
+
+static u_char *
+ngx_http_cx_lua_read(ngx_str_t *path, size_t *len, ngx_log_t *log)
+{
+    u_char           *buf;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_file_info_t   fi;
+
+    fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        return NULL;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > NGX_HTTP_CX_LUA_FILE_MAX)
+    {
+        ngx_close_file(fd);
+        return NULL;
+    }
+
+    buf = ngx_alloc(ngx_file_size(&fi) + 1, log);
+    if (buf == NULL) {
+        ngx_close_file(fd);
+        return NULL;
+    }
+
+    n = ngx_read_fd(fd, buf, ngx_file_size(&fi));
+    ngx_close_file(fd);
+
+    if (n != (ssize_t) ngx_file_size(&fi)) {
+        ngx_free(buf);
+        return NULL;
+    }
+
+    *len = n;
+
+    return buf;
+}
+
+
+/* Worker start: the VM, the sandbox, every hook loaded. */
+
+ngx_int_t
+ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
+{
+    lua_State            *L;
+    ngx_uint_t            i;
+    ngx_http_cx_hook_t  **hooks, *hook;
+    ngx_http_cx_lua_vm_t *vm;
+
+    vm = &ngx_http_cx_vm;
+
+    if (cmcf->hooks.nelts == 0) {
+        return NGX_OK;
+    }
+
+    vm->cap = cmcf->lua_memory;
+    vm->budget = ngx_max(cmcf->lua_budget / NGX_HTTP_CX_LUA_TICK, 1);
+    vm->paths = &cmcf->lua_paths;
+    vm->log = cycle->log;
+
+    L = lua_newstate(ngx_http_cx_lua_alloc, vm);
+    if (L == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "cx: cannot create the Lua VM: no hook will run");
+        return NGX_ERROR;
+    }
+
+    vm->L = L;
+
+    /* count hooks fire only in interpreted code: no JIT for hooks */
+    luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE|LUAJIT_MODE_OFF);
+
+    if (ngx_http_cx_lua_base(L) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "cx: cannot build the Lua sandbox: no hook will run");
+        lua_close(L);
+        vm->L = NULL;
+        return NGX_ERROR;
+    }
+
+    hooks = cmcf->hooks.elts;
+
+    for (i = 0; i < cmcf->hooks.nelts; i++) {
+        hook = hooks[i];
+
+        if (luaL_loadbufferx(L, (char *) hook->source.data, hook->source.len,
+                             (char *) hook->chunkname, "t")
+            != 0)
+        {
+            ngx_http_cx_lua_log(hook, cycle->log, "cannot load",
+                                lua_tostring(L, -1));
+            lua_settop(L, 0);
+            continue;
+        }
+
+        ngx_http_cx_lua_env(L);
+        lua_setfenv(L, -2);
+
+        vm->ticks = vm->budget;
+        lua_sethook(L, ngx_http_cx_lua_count, LUA_MASKCOUNT,
+                    NGX_HTTP_CX_LUA_TICK);
+
+        if (lua_pcall(L, 0, 1, 0) != 0) {
+            lua_sethook(L, NULL, 0, 0);
+            ngx_http_cx_lua_log(hook, cycle->log, "failed to start",
+                                lua_type(L, -1) == LUA_TSTRING
+                                ? lua_tostring(L, -1) : "not enough memory");
+            lua_settop(L, 0);
+            continue;
+        }
+
+        lua_sethook(L, NULL, 0, 0);
+
+        if (lua_type(L, -1) != LUA_TFUNCTION) {
+            ngx_http_cx_lua_log(hook, cycle->log, "is not usable",
+                                "the file must return a function");
+            lua_settop(L, 0);
+            continue;
+        }
+
+        hook->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        lua_settop(L, 0);
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_cx_lua_exit(void)
+{
+    if (ngx_http_cx_vm.L) {
+        lua_close(ngx_http_cx_vm.L);
+        ngx_http_cx_vm.L = NULL;
+    }
+}
+
+
+/* The VM's memory, capped: a refused allocation is a Lua memory error. */
+
+static void *
+ngx_http_cx_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    void                  *p;
+    ngx_http_cx_lua_vm_t  *vm = ud;
+
+    if (nsize == 0) {
+        free(ptr);
+        vm->used -= osize;
+        return NULL;
+    }
+
+    if (nsize > osize && vm->used + (nsize - osize) > vm->cap) {
+        return NULL;
+    }
+
+    p = realloc(ptr, nsize);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    vm->used = vm->used - osize + nsize;
+
+    return p;
+}
+
+
+/*
+ * The instruction budget.  Once spent, the hook fires on every
+ * instruction: a pcall in the hook may catch the error once, but the very
+ * next instruction raises it again.
+ */
+
+static void
+ngx_http_cx_lua_count(lua_State *L, lua_Debug *ar)
+{
+    lua_Debug  where;
+
+    if (--ngx_http_cx_vm.ticks > 0) {
+        return;
+    }
+
+    lua_sethook(L, ngx_http_cx_lua_count, LUA_MASKCOUNT, 1);
+
+    if (lua_getstack(L, 0, &where) && lua_getinfo(L, "Sl", &where)
+        && where.currentline > 0)
+    {
+        lua_pushfstring(L, "%s:%d: instruction budget exceeded",
+                        where.short_src, where.currentline);
+
+    } else {
+        lua_pushliteral(L, "instruction budget exceeded");
+    }
+
+    lua_error(L);
+}
+
+
+/*
+ * The allow-listed base every hook and module sees through its own
+ * environment: base functions, read-only string/table/math, os with
+ * time/date/clock only, and our require.
+ */
+
+static ngx_int_t
+ngx_http_cx_lua_base(lua_State *L)
+{
+    ngx_uint_t  i;
+
+    lua_pushcfunction(L, luaopen_base);
+    lua_pushliteral(L, "");
+    lua_call(L, 1, 0);
+
+    lua_pushcfunction(L, luaopen_string);
+    lua_pushliteral(L, LUA_STRLIBNAME);
+    lua_call(L, 1, 0);
+
+    lua_pushcfunction(L, luaopen_table);
+    lua_pushliteral(L, LUA_TABLIBNAME);
+    lua_call(L, 1, 0);
+
+    lua_pushcfunction(L, luaopen_math);
+    lua_pushliteral(L, LUA_MATHLIBNAME);
+    lua_call(L, 1, 0);
+
+    lua_pushcfunction(L, luaopen_os);
+    lua_pushliteral(L, LUA_OSLIBNAME);
+    lua_call(L, 1, 0);
+
+    /* no bytecode out of the sandbox either */
+    lua_getglobal(L, "string");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
+
+    /* getmetatable("") must not hand out the real string table */
+    lua_pushliteral(L, "");
+    if (lua_getmetatable(L, -1)) {
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "__metatable");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+
+    lua_newtable(L);                                  /* base */
+
+    for (i = 0; ngx_http_cx_lua_globals[i]; i++) {
+        lua_getglobal(L, ngx_http_cx_lua_globals[i]);
+        lua_setfield(L, -2, ngx_http_cx_lua_globals[i]);
+    }
+
+    lua_getglobal(L, "string");
+    ngx_http_cx_lua_readonly(L);
+    lua_setfield(L, -2, "string");
+    lua_getglobal(L, "table");
+    ngx_http_cx_lua_readonly(L);
+    lua_setfield(L, -2, "table");
+    lua_getglobal(L, "math");
+    ngx_http_cx_lua_readonly(L);
+    lua_setfield(L, -2, "math");
+
+    lua_createtable(L, 0, 3);                         /* os, the safe part */
+    lua_getglobal(L, "os");
+    lua_getfield(L, -1, "time");
+    lua_setfield(L, -3, "time");
+    lua_getfield(L, -1, "date");
+    lua_setfield(L, -3, "date");
+    lua_getfield(L, -1, "clock");
+    lua_setfield(L, -3, "clock");
+    lua_pop(L, 1);
+    ngx_http_cx_lua_readonly(L);
+    lua_setfield(L, -2, "os");
+
+    lua_pushcfunction(L, ngx_http_cx_lua_require);
+    lua_setfield(L, -2, "require");
+
+    ngx_http_cx_vm.base = luaL_ref(L, LUA_REGISTRYINDEX);
+
+    lua_pushlightuserdata(L, &ngx_http_cx_lua_loaded_key);
+    lua_newtable(L);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+
+    /* the cx table's metatable, shared by every call */
+    lua_pushlightuserdata(L, &ngx_http_cx_lua_cx_mt_key);
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, ngx_http_cx_lua_cx_index);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_rawset(L, LUA_REGISTRYINDEX);
+
+    /* the real globals stay out of reach: only the base is handed out */
+    lua_settop(L, 0);
+
+    return NGX_OK;
+}
+
+
+static int
+ngx_http_cx_lua_readonly_error(lua_State *L)
+{
+    return luaL_error(L, "attempt to change a read-only library table");
+}
+
+
+/* Replaces the table on top with a proxy: reads through, writes fail. */
+
+static void
+ngx_http_cx_lua_readonly(lua_State *L)
+{
+    lua_newtable(L);                                  /* proxy */
+    lua_createtable(L, 0, 3);                         /* its metatable */
+    lua_pushvalue(L, -3);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, ngx_http_cx_lua_readonly_error);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_replace(L, -2);
+}
+
+
+/* Pushes a fresh environment over the base: a hook's globals are its own. */
+
+static void
+ngx_http_cx_lua_env(lua_State *L)
+{
+    lua_newtable(L);
+    lua_createtable(L, 0, 2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ngx_http_cx_vm.base);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+}
+
+
+/* require "cx.util": pure-Lua files under cx_lua_package_path, cached. */
+
+static int
+ngx_http_cx_lua_require(lua_State *L)
+{
+    u_char      *src, *p;
+    size_t       len, n;
+    ngx_str_t   *dirs, path;
+    ngx_uint_t   i;
+    const char  *name;
+    u_char       file[NGX_MAX_PATH];
+
+    name = luaL_checklstring(L, 1, &len);
+
+    if (len == 0 || len > 128) {
+        return luaL_error(L, "bad module name");
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!(ngx_http_cx_isalnum(name[i]) || name[i] == '_'
+              || (name[i] == '.' && i > 0 && name[i - 1] != '.')))
+        {
+            return luaL_error(L, "bad module name \"%s\"", name);
+        }
+    }
+
+    lua_pushlightuserdata(L, &ngx_http_cx_lua_loaded_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_getfield(L, -1, name);
+
+    if (!lua_isnil(L, -1)) {
+        return 1;
+    }
+
+    lua_pop(L, 1);
+
+    dirs = ngx_http_cx_vm.paths->elts;
+
+    for (i = 0; i < ngx_http_cx_vm.paths->nelts; i++) {
+        if (dirs[i].len + len + sizeof("@/.lua") > sizeof(file)) {
+            continue;
+        }
+
+        file[0] = '@';
+        p = ngx_cpymem(file + 1, dirs[i].data, dirs[i].len);
+        *p++ = '/';
+
+        for (n = 0; n < len; n++) {
+            *p++ = (name[n] == '.') ? '/' : (u_char) name[n];
+        }
+
+        p = ngx_cpymem(p, ".lua", sizeof(".lua"));
+
+        path.data = file + 1;
+        path.len = p - file - 2;
+
+        src = ngx_http_cx_lua_read(&path, &n, ngx_http_cx_vm.log);
+        if (src == NULL) {
+            continue;
+        }
+
+        if (luaL_loadbufferx(L, (char *) src, n, (char *) file, "t") != 0) {
+            ngx_free(src);
+            return lua_error(L);
+        }
+
+        ngx_free(src);
+
+        ngx_http_cx_lua_env(L);
+        lua_setfenv(L, -2);
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 1);
+
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushboolean(L, 1);
+        }
+
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -3, name);
+
+        return 1;
+    }
+
+    return luaL_error(L, "module \"%s\" not found in cx_lua_package_path",
+                      name);
+}
+
+
+ngx_int_t
+ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_hook_t *hook, ngx_http_cx_prompt_t *prompt,
+    ngx_http_cx_hook_result_t *res)
+{
+    int                       rc;
+    size_t                    len;
+    lua_State                *L;
+    const char               *name;
+    ngx_http_cx_lua_vm_t     *vm;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    vm = &ngx_http_cx_vm;
+    L = vm->L;
+
+    res->survey = NULL;
+    res->attrs_len = 0;
+
+    if (L == NULL || hook->ref == LUA_NOREF) {
+        return NGX_ERROR;
+    }
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    vm->gen++;
+    vm->r = r;
+    vm->ctx = ctx;
+    vm->prompt = prompt;
+
+    lua_settop(L, 0);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, hook->ref);
+    ngx_http_cx_lua_push_cx(L, ctx, prompt);
+
+    vm->ticks = vm->budget;
+    lua_sethook(L, ngx_http_cx_lua_count, LUA_MASKCOUNT,
+                NGX_HTTP_CX_LUA_TICK);
+
+    rc = lua_pcall(L, 1, 2, 0);
+
+    lua_sethook(L, NULL, 0, 0);
+
+    /* the cx tables of this call die with it */
+    vm->gen++;
+    vm->r = NULL;
+
+    if (rc != 0) {
+        ngx_http_cx_lua_log(hook, r->connection->log, "failed",
+                            lua_type(L, -1) == LUA_TSTRING
+                            ? lua_tostring(L, -1)
+                            : (rc == LUA_ERRMEM
+                               ? "not enough memory (cx_lua_memory)"
+                               : "error object is not a string"));
+        lua_settop(L, 0);
+        lua_gc(L, LUA_GCCOLLECT, 0);
+        return NGX_ERROR;
+    }
+
+    switch (lua_type(L, 1)) {
+
+    case LUA_TBOOLEAN:
+        res->survey = lua_toboolean(L, 1) ? prompt->survey : NULL;
+        break;
+
+    case LUA_TNIL:
+        break;
+
+    case LUA_TSTRING:
+        name = lua_tolstring(L, 1, &len);
+        res->survey = ngx_http_cx_survey_find(cmcf, (u_char *) name, len);
+
+        if (res->survey == NULL) {
+            ngx_http_cx_lua_log(hook, r->connection->log, "failed",
+                                "returned a survey name that is not "
+                                "declared with cx_survey");
+            lua_settop(L, 0);
+            return NGX_ERROR;
+        }
+        break;
+
+    default:
+        ngx_http_cx_lua_log(hook, r->connection->log, "failed",
+                            "must return true, false or a survey name");
+        lua_settop(L, 0);
+        return NGX_ERROR;
+    }
+
+    if (res->survey && lua_type(L, 2) == LUA_TTABLE) {
+        (void) ngx_http_cx_lua_attrs(L, 2, hook, r->connection->log, res);
+    }
+
+    lua_settop(L, 0);
+
+    return NGX_OK;
+}
+
+
+/* The attributes table: string keys, string or number values, bounded. */
+
+static ngx_int_t
+ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
+    ngx_log_t *log, ngx_http_cx_hook_result_t *res)
+{
+    size_t       klen, vlen, n;
+    ngx_uint_t   count, i;
+    const char  *k, *v;
+
+    count = 0;
+
+    lua_pushnil(L);
+
+    while (lua_next(L, idx)) {
+
+        if (lua_type(L, -2) != LUA_TSTRING
+            || (lua_type(L, -1) != LUA_TSTRING
+                && lua_type(L, -1) != LUA_TNUMBER))
+        {
+            lua_pop(L, 1);
+            continue;
+        }
+
+        k = lua_tolstring(L, -2, &klen);
+
+        for (i = 0; i < klen; i++) {
+            if (!(ngx_http_cx_isalnum(k[i]) || k[i] == '_' || k[i] == '-'
+                  || k[i] == '.'))
+            {
+                break;
+            }
+        }
+
+        if (klen == 0 || klen > NGX_CX_NAME_MAX || i < klen) {
+            lua_pop(L, 1);
+            continue;
+        }
+
+        /* a copy: tolstring on the value itself would confuse lua_next */
+        lua_pushvalue(L, -1);
+        v = lua_tolstring(L, -1, &vlen);
+
+        n = (count < NGX_HTTP_CX_LUA_ATTRS)
+            ? ngx_cx_attrs_put(res->attrs + res->attrs_len,
+                               sizeof(res->attrs) - res->attrs_len,
+                               k, klen, v, vlen)
+            : 0;
+
+        lua_pop(L, 2);
+
+        if (n == 0) {
+            ngx_http_cx_lua_log(hook, log, "returned too many attributes",
+                                "the rest are not stored (16 and 256 "
+                                "bytes at most)");
+            lua_pop(L, 1);
+            return NGX_DECLINED;
+        }
+
+        res->attrs_len += n;
+        count++;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The cx table: survey, touchpoint, stage and now are set; visitor,
+ * request, response and var are made when first read (see cx_index).
+ */
+
+static void
+ngx_http_cx_lua_push_cx(lua_State *L, ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_prompt_t *prompt)
+{
+    ngx_http_cx_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(ngx_http_cx_vm.r, ngx_http_cx_module);
+
+    lua_createtable(L, 0, 8);
+
+    lua_pushlstring(L, (char *) prompt->survey->name.data,
+                    prompt->survey->name.len);
+    lua_setfield(L, -2, "survey");
+
+    lua_pushlstring(L, (char *) lcf->touchpoint.data, lcf->touchpoint.len);
+    lua_setfield(L, -2, "touchpoint");
+
+    lua_pushstring(L, ngx_http_cx_stage_name(lcf->stage));
+    lua_setfield(L, -2, "stage");
+
+    lua_pushnumber(L, (lua_Number) ctx->now);
+    lua_setfield(L, -2, "now");
+
+    lua_pushlightuserdata(L, &ngx_http_cx_lua_gen_key);
+    lua_pushnumber(L, (lua_Number) ngx_http_cx_vm.gen);
+    lua_rawset(L, -3);
+
+    lua_pushlightuserdata(L, &ngx_http_cx_lua_cx_mt_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_setmetatable(L, -2);
+}
+
+
+/* The request a cx table belongs to, or NULL once its call is over. */
+
+static ngx_http_request_t *
+ngx_http_cx_lua_live(lua_State *L, int idx)
+{
+    lua_Number  gen;
+
+    lua_pushlightuserdata(L, &ngx_http_cx_lua_gen_key);
+    lua_rawget(L, idx);
+    gen = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+
+    if (ngx_http_cx_vm.r == NULL || gen != (lua_Number) ngx_http_cx_vm.gen) {
+        return NULL;
+    }
+
+    return ngx_http_cx_vm.r;
+}
+
+
+/* Pushes a table whose missing keys are looked up by index(). */
+
+static void
+ngx_http_cx_lua_lazy(lua_State *L, lua_CFunction index)
+{
+    lua_newtable(L);
+
+    lua_pushlightuserdata(L, &ngx_http_cx_lua_gen_key);
+    lua_pushnumber(L, (lua_Number) ngx_http_cx_vm.gen);
+    lua_rawset(L, -3);
+
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, index);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+}
+
+
+static int
+ngx_http_cx_lua_cx_index(lua_State *L)
+{
+    size_t                      len;
+    u_char                      hex[2 * NGX_CX_VISITOR_ID_LEN];
+    ngx_uint_t                  i;
+    const char                 *key;
+    ngx_cx_visitor_t           *v;
+    ngx_http_request_t         *r;
+    const ngx_cx_survey_mark_t *last;
+
+    r = ngx_http_cx_lua_live(L, 1);
+    key = lua_tolstring(L, 2, &len);
+
+    if (r == NULL || key == NULL) {
+        return 0;
+    }
+
+    if (len == 7 && ngx_strncmp(key, "visitor", 7) == 0) {
+        v = &ngx_http_cx_vm.ctx->visitor.v;
+
+        lua_createtable(L, 0, 6);
+
+        ngx_cx_hex(hex, v->id, NGX_CX_VISITOR_ID_LEN);
+        lua_pushlstring(L, (char *) hex, sizeof(hex));
+        lua_setfield(L, -2, "id");
+
+        lua_pushnumber(L, v->visits);
+        lua_setfield(L, -2, "visits");
+
+        lua_pushnumber(L, v->first_seen);
+        lua_setfield(L, -2, "first_seen");
+
+        if (v->last_display) {
+            lua_pushnumber(L, v->last_display);
+            lua_setfield(L, -2, "last_prompt_at");
+        }
+
+        /* the most recent answer's score */
+        last = NULL;
+        for (i = 0; i < v->nsv; i++) {
+            if (v->sv[i].event == NGX_CX_MARK_ANSWERED
+                && (last == NULL || v->sv[i].at > last->at))
+            {
+                last = &v->sv[i];
+            }
+        }
+
+        if (last) {
+            lua_pushnumber(L, last->score);
+            lua_setfield(L, -2, "last_score");
+        }
+
+        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_touchpoints);
+        lua_setfield(L, -2, "touchpoints");
+
+    } else if (len == 7 && ngx_strncmp(key, "request", 7) == 0) {
+        lua_createtable(L, 0, 5);
+
+        lua_pushlstring(L, (char *) r->method_name.data, r->method_name.len);
+        lua_setfield(L, -2, "method");
+
+        lua_pushlstring(L, (char *) r->uri.data, r->uri.len);
+        lua_setfield(L, -2, "uri");
+
+        lua_pushlstring(L, (char *) r->args.data, r->args.len);
+        lua_setfield(L, -2, "args");
+
+        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_request_header);
+        lua_setfield(L, -2, "headers");
+
+        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_cookie);
+        lua_setfield(L, -2, "cookies");
+
+    } else if (len == 8 && ngx_strncmp(key, "response", 8) == 0) {
+        lua_createtable(L, 0, 2);
+
+        lua_pushnumber(L, r->headers_out.status);
+        lua_setfield(L, -2, "status");
+
+        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_response_header);
+        lua_setfield(L, -2, "headers");
+
+    } else if (len == 3 && ngx_strncmp(key, "var", 3) == 0) {
+        lua_pushcfunction(L, ngx_http_cx_lua_var);
+
+    } else {
+        return 0;
+    }
+
+    /* made once per call */
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+
+    return 1;
+}
+
+
+/* cx.visitor.touchpoints["purchase"]: visits, from the cookie's counts */
+
+static int
+ngx_http_cx_lua_touchpoints(lua_State *L)
+{
+    size_t       len;
+    const char  *name;
+
+    name = lua_tolstring(L, 2, &len);
+
+    if (ngx_http_cx_lua_live(L, 1) == NULL || name == NULL) {
+        return 0;
+    }
+
+    lua_pushnumber(L, ngx_cx_visitor_tp_visits(&ngx_http_cx_vm.ctx->visitor.v,
+                                  ngx_cx_name_id((u_char *) name, len)));
+
+    return 1;
+}
+
+
+static int
+ngx_http_cx_lua_request_header(lua_State *L)
+{
+    size_t               len;
+    const char          *name;
+    ngx_http_request_t  *r;
+
+    r = ngx_http_cx_lua_live(L, 1);
+    name = lua_tolstring(L, 2, &len);
+
+    if (r == NULL || name == NULL) {
+        return 0;
+    }
+
+    ngx_http_cx_lua_push_headers(L, &r->headers_in.headers, (u_char *) name,
+                                 len);
+    return 1;
+}
+
+
+static int
+ngx_http_cx_lua_response_header(lua_State *L)
+{
+    size_t               len;
+    const char          *name;
+    ngx_http_request_t  *r;
+
+    r = ngx_http_cx_lua_live(L, 1);
+    name = lua_tolstring(L, 2, &len);
+
+    if (r == NULL || name == NULL) {
+        return 0;
+    }
+
+    /* kept out of the list by nginx */
+    if (len == sizeof("content-type") - 1
+        && ngx_strncasecmp((u_char *) name, (u_char *) "content-type", len)
+           == 0)
+    {
+        if (r->headers_out.content_type.len == 0) {
+            return 0;
+        }
+
+        lua_pushlstring(L, (char *) r->headers_out.content_type.data,
+                        r->headers_out.content_type.len);
+        return 1;
+    }
+
+    ngx_http_cx_lua_push_headers(L, &r->headers_out.headers, (u_char *) name,
+                                 len);
+    return 1;
+}
+
+
+/* Every header of that name (any case), joined by ", "; nil when none. */
+
+static void
+ngx_http_cx_lua_push_headers(lua_State *L, ngx_list_t *headers,
+    const u_char *name, size_t len)
+{
+    ngx_uint_t        i, found;
+    luaL_Buffer       b;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    found = 0;
+    luaL_buffinit(L, &b);
+
+    part = &headers->part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0 || h[i].key.len != len
+            || ngx_strncasecmp(h[i].key.data, (u_char *) name, len) != 0)
+        {
+            continue;
+        }
+
+        if (found++) {
+            luaL_addlstring(&b, ", ", 2);
+        }
+
+        luaL_addlstring(&b, (char *) h[i].value.data, h[i].value.len);
+    }
+
+    luaL_pushresult(&b);
+
+    if (!found) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+    }
+}
+
+
+static int
+ngx_http_cx_lua_cookie(lua_State *L)
+{
+    ngx_str_t            name, value;
+    ngx_http_request_t  *r;
+
+    r = ngx_http_cx_lua_live(L, 1);
+    name.data = (u_char *) lua_tolstring(L, 2, &name.len);
+
+    if (r == NULL || name.data == NULL) {
+        return 0;
+    }
+
+    if (ngx_http_cx_cookie(r, &name, &value) != NGX_OK) {
+        return 0;
+    }
+
+    lua_pushlstring(L, (char *) value.data, value.len);
+
+    return 1;
+}
+
+
+/* cx.var("name"): an nginx variable of this request, or nil */
+
+static int
+ngx_http_cx_lua_var(lua_State *L)
+{
+    size_t                      len;
+    u_char                     *lowcase;
+    ngx_str_t                   name;
+    ngx_uint_t                  key;
+    const char                 *s;
+    ngx_http_request_t         *r;
+    ngx_http_variable_value_t  *vv;
+
+    r = ngx_http_cx_vm.r;
+    s = luaL_checklstring(L, 1, &len);
+
+    if (r == NULL || len == 0 || len > 256) {
+        return 0;
+    }
+
+    lowcase = ngx_pnalloc(r->pool, len);
+    if (lowcase == NULL) {
+        return 0;
+    }
+
+    key = ngx_hash_strlow(lowcase, (u_char *) s, len);
+    name.data = lowcase;
+    name.len = len;
+
+    vv = ngx_http_get_variable(r, &name, key);
+
+    if (vv == NULL || vv->not_found) {
+        return 0;
+    }
+
+    lua_pushlstring(L, (char *) vv->data, vv->len);
+
+    return 1;
+}
+
+
+/* One line, at most once a second per hook: a broken hook is not a flood */
+
+static void
+ngx_http_cx_lua_log(ngx_http_cx_hook_t *hook, ngx_log_t *log,
+    const char *what, const char *detail)
+{
+    if (hook->logged_at == ngx_time()) {
+        hook->suppressed++;
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "cx: hook \"%V\" %s, nothing offered: %s%s",
+                  &hook->path, what, detail,
+                  hook->suppressed ? " (more lines suppressed)" : "");
+
+    hook->logged_at = ngx_time();
+    hook->suppressed = 0;
+}
