@@ -186,10 +186,11 @@ typedef struct {
  *     within one visitor's second negligible. Two tokens sharing the triple
  *     would reveal the XOR of their attrs. Re-encoding the same token gives
  *     the same string, which leaks nothing.
- *   - One key serves the MAC and the keystream, separated by the first input
- *     byte: 0x01 token MAC, 0x02 cookie MAC, 0x03 keystream. No MAC ever
- *     published equals a keystream block (their inputs differ), and no
- *     keystream input can be made to verify as a blob.
+ *   - One key serves the MACs and the keystream, separated by the first
+ *     input byte: 0x01 token MAC, 0x02 cookie MAC, 0x03 keystream. No
+ *     keystream input is ever a MAC input, so the MACs published in every
+ *     token and cookie are PRF outputs on other inputs and tell nothing of
+ *     the keystream; a new use of the key needs a new domain byte.
  *   - Encrypt-then-MAC: a changed ciphertext byte fails the MAC, so the
  *     ciphertext is not malleable and the decoder never decrypts forgeries.
  *
