@@ -16,6 +16,8 @@
 
 typedef struct {
     lua_State                *L;
+    lua_Alloc                 real;       /* LuaJIT's own allocator */
+    void                     *real_ud;
     size_t                    used;
     size_t                    cap;
     ngx_int_t                 ticks;      /* budget left in this call */
@@ -33,6 +35,7 @@ typedef struct {
 static void *ngx_http_cx_lua_alloc(void *ud, void *ptr, size_t osize,
     size_t nsize);
 static void ngx_http_cx_lua_count(lua_State *L, lua_Debug *ar);
+static void ngx_http_cx_lua_rearm(lua_State *L);
 static ngx_int_t ngx_http_cx_lua_base(lua_State *L);
 static void ngx_http_cx_lua_readonly(lua_State *L);
 static int ngx_http_cx_lua_readonly_error(lua_State *L);
@@ -45,6 +48,10 @@ static void ngx_http_cx_lua_push_cx(lua_State *L, ngx_http_cx_ctx_t *ctx,
 static void ngx_http_cx_lua_lazy(lua_State *L, lua_CFunction index);
 static ngx_http_request_t *ngx_http_cx_lua_live(lua_State *L, int idx);
 static int ngx_http_cx_lua_cx_index(lua_State *L);
+static int ngx_http_cx_lua_keep(lua_State *L);
+static int ngx_http_cx_lua_visitor_index(lua_State *L);
+static int ngx_http_cx_lua_request_index(lua_State *L);
+static int ngx_http_cx_lua_response_index(lua_State *L);
 static int ngx_http_cx_lua_touchpoints(lua_State *L);
 static int ngx_http_cx_lua_request_header(lua_State *L);
 static int ngx_http_cx_lua_response_header(lua_State *L);
@@ -212,7 +219,7 @@ ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
     vm->paths = &cmcf->lua_paths;
     vm->log = cycle->log;
 
-    L = lua_newstate(ngx_http_cx_lua_alloc, vm);
+    L = luaL_newstate();
     if (L == NULL) {
         ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
                       "cx: cannot create the Lua VM: no hook will run");
@@ -220,6 +227,12 @@ ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
     }
 
     vm->L = L;
+
+    /* LuaJIT's allocator is much faster than malloc: wrap it, to count */
+    vm->real = lua_getallocf(L, &vm->real_ud);
+    vm->used = (size_t) lua_gc(L, LUA_GCCOUNT, 0) * 1024
+               + lua_gc(L, LUA_GCCOUNTB, 0);
+    lua_setallocf(L, ngx_http_cx_lua_alloc, vm);
 
     /* count hooks fire only in interpreted code: no JIT for hooks */
     luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE|LUAJIT_MODE_OFF);
@@ -231,6 +244,12 @@ ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
         vm->L = NULL;
         return NGX_ERROR;
     }
+
+    /*
+     * The count hook stays installed: Lua runs only inside our calls, and
+     * setting a hook rewrites LuaJIT's dispatch table, too dear per call.
+     */
+    lua_sethook(L, ngx_http_cx_lua_count, LUA_MASKCOUNT, NGX_HTTP_CX_LUA_TICK);
 
     hooks = cmcf->hooks.elts;
 
@@ -251,19 +270,15 @@ ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
         lua_setfenv(L, -2);
 
         vm->ticks = vm->budget;
-        lua_sethook(L, ngx_http_cx_lua_count, LUA_MASKCOUNT,
-                    NGX_HTTP_CX_LUA_TICK);
 
         if (lua_pcall(L, 0, 1, 0) != 0) {
-            lua_sethook(L, NULL, 0, 0);
+            ngx_http_cx_lua_rearm(L);
             ngx_http_cx_lua_log(hook, cycle->log, "failed to start",
                                 lua_type(L, -1) == LUA_TSTRING
                                 ? lua_tostring(L, -1) : "not enough memory");
             lua_settop(L, 0);
             continue;
         }
-
-        lua_sethook(L, NULL, 0, 0);
 
         if (lua_type(L, -1) != LUA_TFUNCTION) {
             ngx_http_cx_lua_log(hook, cycle->log, "is not usable",
@@ -299,16 +314,15 @@ ngx_http_cx_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     ngx_http_cx_lua_vm_t  *vm = ud;
 
     if (nsize == 0) {
-        free(ptr);
         vm->used -= osize;
-        return NULL;
+        return vm->real(vm->real_ud, ptr, osize, 0);
     }
 
     if (nsize > osize && vm->used + (nsize - osize) > vm->cap) {
         return NULL;
     }
 
-    p = realloc(ptr, nsize);
+    p = vm->real(vm->real_ud, ptr, osize, nsize);
     if (p == NULL) {
         return NULL;
     }
@@ -347,6 +361,21 @@ ngx_http_cx_lua_count(lua_State *L, lua_Debug *ar)
     }
 
     lua_error(L);
+}
+
+
+/* After a call that spent its budget, back to a hook every tick. */
+
+static void
+ngx_http_cx_lua_rearm(lua_State *L)
+{
+    if (ngx_http_cx_vm.ticks <= 0) {
+        lua_sethook(L, ngx_http_cx_lua_count, LUA_MASKCOUNT,
+                    NGX_HTTP_CX_LUA_TICK);
+    }
+
+    /* outside our calls (lua_next, lua_tolstring) nothing may be cut */
+    ngx_http_cx_vm.ticks = NGX_MAX_INT_T_VALUE;
 }
 
 
@@ -613,12 +642,10 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_lua_push_cx(L, ctx, prompt);
 
     vm->ticks = vm->budget;
-    lua_sethook(L, ngx_http_cx_lua_count, LUA_MASKCOUNT,
-                NGX_HTTP_CX_LUA_TICK);
 
     rc = lua_pcall(L, 1, 2, 0);
 
-    lua_sethook(L, NULL, 0, 0);
+    ngx_http_cx_lua_rearm(L);
 
     /* the cx tables of this call die with it */
     vm->gen++;
@@ -800,22 +827,38 @@ ngx_http_cx_lua_live(lua_State *L, int idx)
 }
 
 
-/* Pushes a table whose missing keys are looked up by index(). */
+/*
+ * Pushes a table whose missing keys are looked up by index().  The
+ * metatable is made once per index function and shared: a hook call
+ * allocates only the tables it reads.
+ */
 
 static void
 ngx_http_cx_lua_lazy(lua_State *L, lua_CFunction index)
 {
-    lua_newtable(L);
+    lua_createtable(L, 0, 2);
 
     lua_pushlightuserdata(L, &ngx_http_cx_lua_gen_key);
     lua_pushnumber(L, (lua_Number) ngx_http_cx_vm.gen);
     lua_rawset(L, -3);
 
-    lua_createtable(L, 0, 2);
-    lua_pushcfunction(L, index);
-    lua_setfield(L, -2, "__index");
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
+    lua_pushlightuserdata(L, (void *) index);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+
+        lua_createtable(L, 0, 2);
+        lua_pushcfunction(L, index);
+        lua_setfield(L, -2, "__index");
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "__metatable");
+
+        lua_pushlightuserdata(L, (void *) index);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, LUA_REGISTRYINDEX);
+    }
+
     lua_setmetatable(L, -2);
 }
 
@@ -823,13 +866,9 @@ ngx_http_cx_lua_lazy(lua_State *L, lua_CFunction index)
 static int
 ngx_http_cx_lua_cx_index(lua_State *L)
 {
-    size_t                      len;
-    u_char                      hex[2 * NGX_CX_VISITOR_ID_LEN];
-    ngx_uint_t                  i;
-    const char                 *key;
-    ngx_cx_visitor_t           *v;
-    ngx_http_request_t         *r;
-    const ngx_cx_survey_mark_t *last;
+    size_t               len;
+    const char          *key;
+    ngx_http_request_t  *r;
 
     r = ngx_http_cx_lua_live(L, 1);
     key = lua_tolstring(L, 2, &len);
@@ -839,25 +878,73 @@ ngx_http_cx_lua_cx_index(lua_State *L)
     }
 
     if (len == 7 && ngx_strncmp(key, "visitor", 7) == 0) {
-        v = &ngx_http_cx_vm.ctx->visitor.v;
+        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_visitor_index);
 
-        lua_createtable(L, 0, 6);
+    } else if (len == 7 && ngx_strncmp(key, "request", 7) == 0) {
+        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_request_index);
 
+    } else if (len == 8 && ngx_strncmp(key, "response", 8) == 0) {
+        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_response_index);
+
+    } else if (len == 3 && ngx_strncmp(key, "var", 3) == 0) {
+        lua_pushcfunction(L, ngx_http_cx_lua_var);
+
+    } else {
+        return 0;
+    }
+
+    return ngx_http_cx_lua_keep(L);
+}
+
+
+/* Caches the value on top as t[key] (t at 1, key at 2) and returns it. */
+
+static int
+ngx_http_cx_lua_keep(lua_State *L)
+{
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+
+    return 1;
+}
+
+
+static int
+ngx_http_cx_lua_visitor_index(lua_State *L)
+{
+    size_t                       len;
+    u_char                       hex[2 * NGX_CX_VISITOR_ID_LEN];
+    ngx_uint_t                   i;
+    const char                  *key;
+    ngx_cx_visitor_t            *v;
+    const ngx_cx_survey_mark_t  *last;
+
+    key = lua_tolstring(L, 2, &len);
+
+    if (ngx_http_cx_lua_live(L, 1) == NULL || key == NULL) {
+        return 0;
+    }
+
+    v = &ngx_http_cx_vm.ctx->visitor.v;
+
+    if (len == 2 && ngx_strncmp(key, "id", 2) == 0) {
         ngx_cx_hex(hex, v->id, NGX_CX_VISITOR_ID_LEN);
         lua_pushlstring(L, (char *) hex, sizeof(hex));
-        lua_setfield(L, -2, "id");
 
+    } else if (len == 6 && ngx_strncmp(key, "visits", 6) == 0) {
         lua_pushnumber(L, v->visits);
-        lua_setfield(L, -2, "visits");
 
+    } else if (len == 10 && ngx_strncmp(key, "first_seen", 10) == 0) {
         lua_pushnumber(L, v->first_seen);
-        lua_setfield(L, -2, "first_seen");
 
-        if (v->last_display) {
-            lua_pushnumber(L, v->last_display);
-            lua_setfield(L, -2, "last_prompt_at");
+    } else if (len == 14 && ngx_strncmp(key, "last_prompt_at", 14) == 0) {
+        if (v->last_display == 0) {
+            return 0;
         }
+        lua_pushnumber(L, v->last_display);
 
+    } else if (len == 10 && ngx_strncmp(key, "last_score", 10) == 0) {
         /* the most recent answer's score */
         last = NULL;
         for (i = 0; i < v->nsv; i++) {
@@ -868,54 +955,84 @@ ngx_http_cx_lua_cx_index(lua_State *L)
             }
         }
 
-        if (last) {
-            lua_pushnumber(L, last->score);
-            lua_setfield(L, -2, "last_score");
+        if (last == NULL) {
+            return 0;
         }
+        lua_pushnumber(L, last->score);
 
+    } else if (len == 11 && ngx_strncmp(key, "touchpoints", 11) == 0) {
         ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_touchpoints);
-        lua_setfield(L, -2, "touchpoints");
-
-    } else if (len == 7 && ngx_strncmp(key, "request", 7) == 0) {
-        lua_createtable(L, 0, 5);
-
-        lua_pushlstring(L, (char *) r->method_name.data, r->method_name.len);
-        lua_setfield(L, -2, "method");
-
-        lua_pushlstring(L, (char *) r->uri.data, r->uri.len);
-        lua_setfield(L, -2, "uri");
-
-        lua_pushlstring(L, (char *) r->args.data, r->args.len);
-        lua_setfield(L, -2, "args");
-
-        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_request_header);
-        lua_setfield(L, -2, "headers");
-
-        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_cookie);
-        lua_setfield(L, -2, "cookies");
-
-    } else if (len == 8 && ngx_strncmp(key, "response", 8) == 0) {
-        lua_createtable(L, 0, 2);
-
-        lua_pushnumber(L, r->headers_out.status);
-        lua_setfield(L, -2, "status");
-
-        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_response_header);
-        lua_setfield(L, -2, "headers");
-
-    } else if (len == 3 && ngx_strncmp(key, "var", 3) == 0) {
-        lua_pushcfunction(L, ngx_http_cx_lua_var);
 
     } else {
         return 0;
     }
 
-    /* made once per call */
-    lua_pushvalue(L, 2);
-    lua_pushvalue(L, -2);
-    lua_rawset(L, 1);
+    return ngx_http_cx_lua_keep(L);
+}
 
-    return 1;
+
+static int
+ngx_http_cx_lua_request_index(lua_State *L)
+{
+    size_t               len;
+    const char          *key;
+    ngx_http_request_t  *r;
+
+    r = ngx_http_cx_lua_live(L, 1);
+    key = lua_tolstring(L, 2, &len);
+
+    if (r == NULL || key == NULL) {
+        return 0;
+    }
+
+    if (len == 6 && ngx_strncmp(key, "method", 6) == 0) {
+        lua_pushlstring(L, (char *) r->method_name.data, r->method_name.len);
+
+    } else if (len == 3 && ngx_strncmp(key, "uri", 3) == 0) {
+        lua_pushlstring(L, (char *) r->uri.data, r->uri.len);
+
+    } else if (len == 4 && ngx_strncmp(key, "args", 4) == 0) {
+        lua_pushlstring(L, (char *) r->args.data, r->args.len);
+
+    } else if (len == 7 && ngx_strncmp(key, "headers", 7) == 0) {
+        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_request_header);
+
+    } else if (len == 7 && ngx_strncmp(key, "cookies", 7) == 0) {
+        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_cookie);
+
+    } else {
+        return 0;
+    }
+
+    return ngx_http_cx_lua_keep(L);
+}
+
+
+static int
+ngx_http_cx_lua_response_index(lua_State *L)
+{
+    size_t               len;
+    const char          *key;
+    ngx_http_request_t  *r;
+
+    r = ngx_http_cx_lua_live(L, 1);
+    key = lua_tolstring(L, 2, &len);
+
+    if (r == NULL || key == NULL) {
+        return 0;
+    }
+
+    if (len == 6 && ngx_strncmp(key, "status", 6) == 0) {
+        lua_pushnumber(L, r->headers_out.status);
+
+    } else if (len == 7 && ngx_strncmp(key, "headers", 7) == 0) {
+        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_response_header);
+
+    } else {
+        return 0;
+    }
+
+    return ngx_http_cx_lua_keep(L);
 }
 
 
