@@ -56,6 +56,13 @@ static void ngx_http_cx_store_finish(ngx_http_cx_store_t *store);
 static void ngx_http_cx_store_put_events(ngx_http_cx_store_t *store,
     MDB_txn *txn, int *fatal);
 static void ngx_http_cx_store_flush_handler(ngx_event_t *ev);
+
+typedef ngx_int_t (*ngx_http_cx_store_walk_pt)(void *data, MDB_val *key,
+    MDB_val *val);
+
+static ngx_int_t ngx_http_cx_store_walk(ngx_http_cx_store_t *store,
+    ngx_log_t *log, MDB_dbi dbi, ngx_http_cx_store_walk_pt record,
+    void *data);
 #if (NGX_THREADS)
 static void ngx_http_cx_store_thread(void *data, ngx_log_t *log);
 static void ngx_http_cx_store_thread_done(ngx_event_t *ev);
@@ -788,73 +795,89 @@ ngx_http_cx_store_put_events(ngx_http_cx_store_t *store, MDB_txn *txn,
 }
 
 
+/* Decodes one journey event for ngx_http_cx_store_each_event(). */
+
+typedef struct {
+    ngx_http_cx_store_each_event_pt   each;
+    void                             *data;
+} ngx_http_cx_store_events_t;
+
+
+static ngx_int_t
+ngx_http_cx_store_event_record(void *data, MDB_val *key, MDB_val *val)
+{
+    ngx_http_cx_store_events_t *walk = data;
+
+    u_char               *k, *v;
+    ngx_http_cx_event_t   ev;
+
+    v = val->mv_data;
+
+    if (key->mv_size != 16 || val->mv_size < 3 + NGX_CX_VISITOR_ID_LEN
+        || v[2 + NGX_CX_VISITOR_ID_LEN] > NGX_CX_NAME_MAX
+        || val->mv_size != (size_t) (3 + NGX_CX_VISITOR_ID_LEN
+                                     + v[2 + NGX_CX_VISITOR_ID_LEN]))
+    {
+        return NGX_OK;      /* not ours to read: skipped */
+    }
+
+    k = key->mv_data;
+    ev.at_ms = (uint64_t) k[0] << 56 | (uint64_t) k[1] << 48
+               | (uint64_t) k[2] << 40 | (uint64_t) k[3] << 32
+               | (uint64_t) k[4] << 24 | (uint64_t) k[5] << 16
+               | (uint64_t) k[6] << 8 | (uint64_t) k[7];
+    ev.kind = v[0];
+    ev.stage = v[1];
+    ngx_memcpy(ev.visitor, v + 2, NGX_CX_VISITOR_ID_LEN);
+    ev.name_len = v[2 + NGX_CX_VISITOR_ID_LEN];
+    ngx_memcpy(ev.name, v + 3 + NGX_CX_VISITOR_ID_LEN, ev.name_len);
+
+    return walk->each(walk->data, &ev);
+}
+
+
 ngx_int_t
 ngx_http_cx_store_each_event(ngx_http_cx_store_t *store, ngx_log_t *log,
     ngx_http_cx_store_each_event_pt each, void *data)
 {
-    int                  rc;
-    u_char              *v, *k;
-    MDB_txn             *txn;
-    MDB_val              key, val;
-    ngx_int_t            result;
-    MDB_cursor          *cur;
-    ngx_http_cx_event_t  ev;
+    ngx_http_cx_store_events_t  walk;
 
     if (store == NULL || store->env == NULL) {
         return NGX_ERROR;
     }
 
-    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "cx_store: read transaction failed: %s",
-                      mdb_strerror(rc));
-        return NGX_ERROR;
-    }
+    walk.each = each;
+    walk.data = data;
 
-    rc = mdb_cursor_open(txn, store->events, &cur);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return NGX_ERROR;
-    }
+    return ngx_http_cx_store_walk(store, log, store->events,
+                                  ngx_http_cx_store_event_record, &walk);
+}
 
-    result = NGX_OK;
 
-    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-         rc == 0;
-         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+/* Decodes one response for ngx_http_cx_store_each(). */
+
+typedef struct {
+    ngx_http_cx_store_each_pt         each;
+    void                             *data;
+    ngx_uint_t                       *corrupt;
+} ngx_http_cx_store_responses_t;
+
+
+static ngx_int_t
+ngx_http_cx_store_response_record(void *data, MDB_val *key, MDB_val *val)
+{
+    ngx_http_cx_store_responses_t *walk = data;
+
+    ngx_cx_record_t  rec;
+
+    if (key->mv_size != NGX_CX_PROMPT_ID_LEN
+        || ngx_cx_record_decode(val->mv_data, val->mv_size, &rec) != 0)
     {
-        v = val.mv_data;
-
-        if (key.mv_size != 16 || val.mv_size < 3 + NGX_CX_VISITOR_ID_LEN
-            || val.mv_size != (size_t) (3 + NGX_CX_VISITOR_ID_LEN
-                                        + v[2 + NGX_CX_VISITOR_ID_LEN])
-            || v[2 + NGX_CX_VISITOR_ID_LEN] > NGX_CX_NAME_MAX)
-        {
-            continue;
-        }
-
-        k = key.mv_data;
-        ev.at_ms = (uint64_t) k[0] << 56 | (uint64_t) k[1] << 48
-                   | (uint64_t) k[2] << 40 | (uint64_t) k[3] << 32
-                   | (uint64_t) k[4] << 24 | (uint64_t) k[5] << 16
-                   | (uint64_t) k[6] << 8 | (uint64_t) k[7];
-        ev.kind = v[0];
-        ev.stage = v[1];
-        ngx_memcpy(ev.visitor, v + 2, NGX_CX_VISITOR_ID_LEN);
-        ev.name_len = v[2 + NGX_CX_VISITOR_ID_LEN];
-        ngx_memcpy(ev.name, v + 3 + NGX_CX_VISITOR_ID_LEN, ev.name_len);
-
-        if (each(data, &ev) != NGX_OK) {
-            result = NGX_ERROR;
-            break;
-        }
+        (*walk->corrupt)++;
+        return NGX_OK;
     }
 
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-
-    return result;
+    return walk->each(walk->data, key->mv_data, &rec);
 }
 
 
@@ -862,16 +885,32 @@ ngx_int_t
 ngx_http_cx_store_each(ngx_http_cx_store_t *store, ngx_log_t *log,
     ngx_http_cx_store_each_pt each, void *data, ngx_uint_t *corrupt)
 {
-    int              rc;
-    MDB_txn         *txn;
-    MDB_val          key, val;
-    MDB_cursor      *cur;
-    ngx_int_t        result;
-    ngx_cx_record_t  rec;
+    ngx_http_cx_store_responses_t  walk;
 
     if (store == NULL || store->env == NULL) {
         return NGX_ERROR;
     }
+
+    walk.each = each;
+    walk.data = data;
+    walk.corrupt = corrupt;
+
+    return ngx_http_cx_store_walk(store, log, store->responses,
+                                  ngx_http_cx_store_response_record, &walk);
+}
+
+
+/* Every entry of a database, in key order, in one read transaction. */
+
+static ngx_int_t
+ngx_http_cx_store_walk(ngx_http_cx_store_t *store, ngx_log_t *log,
+    MDB_dbi dbi, ngx_http_cx_store_walk_pt record, void *data)
+{
+    int          rc;
+    MDB_txn     *txn;
+    MDB_val      key, val;
+    ngx_int_t    result;
+    MDB_cursor  *cur;
 
     rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
     if (rc != 0) {
@@ -881,7 +920,7 @@ ngx_http_cx_store_each(ngx_http_cx_store_t *store, ngx_log_t *log,
         return NGX_ERROR;
     }
 
-    rc = mdb_cursor_open(txn, store->responses, &cur);
+    rc = mdb_cursor_open(txn, dbi, &cur);
     if (rc != 0) {
         mdb_txn_abort(txn);
         return NGX_ERROR;
@@ -893,14 +932,7 @@ ngx_http_cx_store_each(ngx_http_cx_store_t *store, ngx_log_t *log,
          rc == 0;
          rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
     {
-        if (key.mv_size != NGX_CX_PROMPT_ID_LEN
-            || ngx_cx_record_decode(val.mv_data, val.mv_size, &rec) != 0)
-        {
-            (*corrupt)++;
-            continue;
-        }
-
-        if (each(data, key.mv_data, &rec) != NGX_OK) {
+        if (record(data, &key, &val) != NGX_OK) {
             result = NGX_ERROR;
             break;
         }
