@@ -36,6 +36,8 @@ static char *ngx_http_cx_target_by_lua_file(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_cx_lua_package_path(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_cx_lua_memory(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_cx_report(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_cx_parse_percent(ngx_str_t *value,
@@ -62,9 +64,6 @@ static ngx_conf_num_bounds_t  ngx_http_cx_lua_budget_bounds = {
     ngx_conf_check_num_bounds, 1000, 100000000
 };
 
-static ngx_conf_num_bounds_t  ngx_http_cx_lua_memory_bounds = {
-    ngx_conf_check_num_bounds, 1024 * 1024, 1024 * 1024 * 1024
-};
 
 
 static ngx_str_t  ngx_http_cx_default_types[] = {
@@ -140,10 +139,10 @@ static ngx_command_t  ngx_http_cx_commands[] = {
 
     { ngx_string("cx_lua_memory"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_size_slot,
+      ngx_http_cx_lua_memory,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_cx_main_conf_t, lua_memory),
-      &ngx_http_cx_lua_memory_bounds },
+      0,
+      NULL },
 
     { ngx_string("cx_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -1045,6 +1044,38 @@ ngx_http_cx_target_by_lua_file(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     *hp = lcf->hook;
+
+    return NGX_CONF_OK;
+}
+
+
+/* "1g" too: ngx_parse_size of 1.22 knows k and m only */
+
+static char *
+ngx_http_cx_lua_memory(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_main_conf_t *cmcf = conf;
+
+    off_t       size;
+    ngx_str_t  *value;
+
+    if (cmcf->lua_memory != NGX_CONF_UNSET_SIZE) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    size = ngx_parse_offset(&value[1]);
+
+    if (size == NGX_ERROR || size < 1024 * 1024
+        || size > 1024 * 1024 * 1024)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_lua_memory \"%V\" is not a size from 1m "
+                           "to 1g", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->lua_memory = (size_t) size;
 
     return NGX_CONF_OK;
 }

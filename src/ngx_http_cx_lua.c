@@ -20,6 +20,8 @@ typedef struct {
     void                     *real_ud;
     size_t                    used;
     size_t                    cap;
+    ngx_flag_t                strict;     /* the cap holds: Lua is running */
+    char                      where[128]; /* last known position, for OOM */
     ngx_int_t                 ticks;      /* budget left in this call */
     ngx_int_t                 budget;     /* ticks per call */
     ngx_uint_t                gen;        /* which call the cx tables serve */
@@ -73,10 +75,15 @@ static char  ngx_http_cx_lua_loaded_key;
 static char  ngx_http_cx_lua_cx_mt_key;
 
 
+/*
+ * No xpcall: its handler runs while the count hook is still active and
+ * so escapes the budget.  No rawset: it would write through the
+ * read-only proxies that every hook shares.
+ */
 static const char  *ngx_http_cx_lua_globals[] = {
     "assert", "error", "ipairs", "next", "pairs", "pcall", "select",
-    "tonumber", "tostring", "type", "unpack", "xpcall", "rawequal",
-    "rawget", "rawset", "setmetatable", "getmetatable", "_VERSION", NULL
+    "tonumber", "tostring", "type", "unpack", "rawequal", "rawget",
+    "setmetatable", "getmetatable", "_VERSION", NULL
 };
 
 
@@ -203,6 +210,7 @@ ngx_http_cx_lua_read(ngx_str_t *path, size_t *len, ngx_log_t *log)
 ngx_int_t
 ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
 {
+    int                   rc;
     lua_State            *L;
     ngx_uint_t            i;
     ngx_http_cx_hook_t  **hooks, *hook;
@@ -270,8 +278,13 @@ ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
         lua_setfenv(L, -2);
 
         vm->ticks = vm->budget;
+        vm->strict = 1;
 
-        if (lua_pcall(L, 0, 1, 0) != 0) {
+        rc = lua_pcall(L, 0, 1, 0);
+
+        vm->strict = 0;
+
+        if (rc != 0) {
             ngx_http_cx_lua_rearm(L);
             ngx_http_cx_lua_log(hook, cycle->log, "failed to start",
                                 lua_type(L, -1) == LUA_TSTRING
@@ -318,7 +331,12 @@ ngx_http_cx_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         return vm->real(vm->real_ud, ptr, osize, 0);
     }
 
-    if (nsize > osize && vm->used + (nsize - osize) > vm->cap) {
+    /*
+     * The cap holds while Lua code runs (a refusal is a Lua error the call
+     * catches); the C side's few allocations around a call (the cx table,
+     * results) may go beyond it, since a refusal there would be a panic.
+     */
+    if (nsize > osize && vm->strict && vm->used + (nsize - osize) > vm->cap) {
         return NULL;
     }
 
@@ -343,6 +361,15 @@ static void
 ngx_http_cx_lua_count(lua_State *L, lua_Debug *ar)
 {
     lua_Debug  where;
+
+    /* where the code is, for a memory error (which carries no line) */
+    if (lua_getstack(L, 0, &where) && lua_getinfo(L, "Sl", &where)
+        && where.currentline > 0)
+    {
+        ngx_snprintf((u_char *) ngx_http_cx_vm.where,
+                     sizeof(ngx_http_cx_vm.where) - 1, "%s:%d: %Z",
+                     where.short_src, where.currentline);
+    }
 
     if (--ngx_http_cx_vm.ticks > 0) {
         return;
@@ -595,6 +622,10 @@ ngx_http_cx_lua_require(lua_State *L)
         if (lua_isnil(L, -1)) {
             lua_pop(L, 1);
             lua_pushboolean(L, 1);
+
+        } else if (lua_istable(L, -1)) {
+            /* shared by every hook: none may change it for the others */
+            ngx_http_cx_lua_readonly(L);
         }
 
         lua_pushvalue(L, -1);
@@ -642,9 +673,12 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_lua_push_cx(L, ctx, prompt);
 
     vm->ticks = vm->budget;
+    vm->where[0] = '\0';
+    vm->strict = 1;
 
     rc = lua_pcall(L, 1, 2, 0);
 
+    vm->strict = 0;
     ngx_http_cx_lua_rearm(L);
 
     /* the cx tables of this call die with it */
@@ -652,12 +686,23 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     vm->r = NULL;
 
     if (rc != 0) {
+        if (rc == LUA_ERRMEM) {
+            /* the last known position, else at least the file */
+            if (vm->where[0] == '\0') {
+                ngx_snprintf((u_char *) vm->where, sizeof(vm->where) - 1,
+                             "%V: %Z", &hook->path);
+            }
+
+            ngx_snprintf((u_char *) vm->where + ngx_strlen(vm->where),
+                         sizeof(vm->where) - ngx_strlen(vm->where) - 1,
+                         "not enough memory (cx_lua_memory)%Z");
+        }
+
         ngx_http_cx_lua_log(hook, r->connection->log, "failed",
-                            lua_type(L, -1) == LUA_TSTRING
-                            ? lua_tostring(L, -1)
-                            : (rc == LUA_ERRMEM
-                               ? "not enough memory (cx_lua_memory)"
-                               : "error object is not a string"));
+                            rc == LUA_ERRMEM ? vm->where
+                            : lua_type(L, -1) == LUA_TSTRING
+                              ? lua_tostring(L, -1)
+                              : "error object is not a string");
         lua_settop(L, 0);
         lua_gc(L, LUA_GCCOLLECT, 0);
         return NGX_ERROR;
@@ -677,9 +722,10 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
         res->survey = ngx_http_cx_survey_find(cmcf, (u_char *) name, len);
 
         if (res->survey == NULL) {
+            lua_pushfstring(L, "returned the survey \"%s\", which is not "
+                            "declared with cx_survey", name);
             ngx_http_cx_lua_log(hook, r->connection->log, "failed",
-                                "returned a survey name that is not "
-                                "declared with cx_survey");
+                                lua_tostring(L, -1));
             lua_settop(L, 0);
             return NGX_ERROR;
         }
@@ -754,9 +800,10 @@ ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
         lua_pop(L, 2);
 
         if (n == 0) {
-            ngx_http_cx_lua_log(hook, log, "returned too many attributes",
-                                "the rest are not stored (16 and 256 "
-                                "bytes at most)");
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "cx: hook \"%V\" returned more attributes than "
+                          "are kept (16, 256 bytes in all): the rest are "
+                          "dropped", &hook->path);
             lua_pop(L, 1);
             return NGX_DECLINED;
         }
@@ -1201,12 +1248,14 @@ ngx_http_cx_lua_var(lua_State *L)
     s = luaL_checklstring(L, 1, &len);
 
     if (r == NULL || len == 0 || len > 256) {
-        return 0;
+        lua_pushnil(L);
+        return 1;
     }
 
     lowcase = ngx_pnalloc(r->pool, len);
     if (lowcase == NULL) {
-        return 0;
+        lua_pushnil(L);
+        return 1;
     }
 
     key = ngx_hash_strlow(lowcase, (u_char *) s, len);
@@ -1216,7 +1265,8 @@ ngx_http_cx_lua_var(lua_State *L)
     vv = ngx_http_get_variable(r, &name, key);
 
     if (vv == NULL || vv->not_found) {
-        return 0;
+        lua_pushnil(L);
+        return 1;
     }
 
     lua_pushlstring(L, (char *) vv->data, vv->len);

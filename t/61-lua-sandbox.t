@@ -1,0 +1,598 @@
+#!/usr/bin/perl
+# Lua targeting hooks, the sandbox (SPEC section 7; issue 4): what a hook
+# cannot reach, what it cannot break, and what happens when it errors, loops
+# or runs out of memory. The rest of the hooks is in t/60-lua.t.
+#
+# Each escape is a hook file whose line 2 tries it:
+#
+#     return function(cx)
+#       <attempt>
+#       return true
+#     end
+#
+# and is refused when the page is served normally (200, body byte-identical,
+# no prompt) and the error log has ONE line
+#     cx: hook "<abs path>" failed, nothing offered: <abs path>:2: <message>
+# with the message of that refusal. Every failure also leaves the worker
+# alive (same pid) and the other hooks working.
+#
+# Covered:
+#   - what the sandbox gives (base functions, string/table/math, os.time/date/
+#     clock, require) and what it does not (io, os.execute/getenv/exit/remove,
+#     debug, ffi, jit, package, load, loadstring, loadfile, dofile,
+#     string.dump, setfenv/getfenv, print, collectgarbage, newproxy);
+#   - read-only library tables (assignment, setmetatable; rawset in an nginx
+#     of its own, since a success would poison every later hook), the string
+#     metatable, a hook's globals invisible to another hook, a cx table kept
+#     after its call reads nothing;
+#   - the instruction budget: an infinite loop, a loop inside pcall, a caught
+#     budget error, a million pcalls, the budget per call (40000 iterations
+#     pass every time, 400000 do not); xpcall whose handler loops (in an nginx
+#     of its own, since a hang takes the worker);
+#   - runtime errors (index, arithmetic, error(), error({}), stack overflow);
+#   - one line per second per hook: the second failure in a second is not
+#     logged, the next line says "(more lines suppressed)"; two hooks log
+#     independently;
+#   - 3000 requests through a hook that allocates: the worker's VmRSS does
+#     not grow by 5 MB between request 500 and 3000;
+#   - the memory cap (cx_lua_budget 100000000, cx_lua_memory 2m): table and
+#     string bombs end with "not enough memory (cx_lua_memory)" and the VM
+#     recovers; a hook that fills the VM inside pcall, or keeps growing
+#     across calls, must not take the worker down;
+#   - TODO: a pattern match that runs for seconds inside one C call.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use CXTest;
+use JSON::PP ();
+use Time::HiRes qw(time sleep);
+
+plan skip_all => 'ngx_cx module not built (run make)' unless cx_have_module();
+
+my $JSON = JSON::PP->new->utf8->canonical;
+
+my $PAGE = "<html><head><title>t</title></head><body>\n<p>page</p>\n</body></html>\n";
+
+# ---- helpers ---------------------------------------------------------------
+
+sub prompt_of {
+    my ($r) = @_;
+    my @all = $r->{body} =~ m{<script type="application/json" id="cx-prompt"[^>]*>(.*?)</script>}gs;
+    return undef unless @all;
+    return eval { $JSON->decode($all[0]) } || { invalid => $all[0] };
+}
+
+sub offered {
+    my ($r) = @_;
+    my $p = $r->{status} == 200 ? prompt_of($r) : undef;
+    return $p ? ($p->{survey} // 'INVALID') : '';
+}
+
+sub hook_lines {
+    my ($ng, $file, $from) = @_;
+    my $log = $ng->error_log;
+    $log = substr($log, $from) if $from;
+    return grep { /cx: hook "[^"]*\/\Q$file\E"/ } split /\n/, $log;
+}
+
+sub log_size { length $_[0]->error_log }
+
+# GET path: served normally, no prompt, one log line matching $re (file:line).
+sub refused_ok {
+    my ($ng, $path, $file, $re, $what) = @_;
+    my $from = log_size($ng);
+    my @pids = $ng->worker_pids;
+    my $r = $ng->req(method => 'GET', path => $path, timeout => 5);
+    is $r->{status}, 200, "$what: 200";
+    is $r->{body}, $PAGE, "$what: page byte-identical, no prompt";
+    my @l;
+    wait_for { @l = hook_lines($ng, $file, $from) } 2;
+    is scalar(@l), 1, "$what: one log line";
+    my $p = $ng->prefix;
+    like $l[0] // '', qr/\[error\] .*cx: hook "\Q$p\E\/conf\/hooks\/\Q$file\E" failed, nothing offered: $re/,
+        "$what: the line" or diag "log: @l";
+    is_deeply [ $ng->worker_pids ], \@pids, "$what: the worker is still the same";
+    return $r;
+}
+
+# ---- hooks --------------------------------------------------------------------
+
+# name => [ line 2, expected message after "nothing offered: " ]
+my %escape = (
+    io_open        => [ 'local f = io.open("/etc/passwd")',          qr/PATH:2: attempt to index global 'io' \(a nil value\)/ ],
+    io_require     => [ 'local io = require "io"',                   qr/PATH:2: module "io" not found/ ],
+    os_execute     => [ 'os.execute("touch %%PREFIX%%/pwned")',      qr/PATH:2: attempt to call field 'execute' \(a nil value\)/ ],
+    os_getenv      => [ 'local p = os.getenv("PATH")',               qr/PATH:2: attempt to call field 'getenv' \(a nil value\)/ ],
+    os_exit        => [ 'os.exit(3)',                                qr/PATH:2: attempt to call field 'exit' \(a nil value\)/ ],
+    os_remove      => [ 'os.remove("%%PREFIX%%/html/index.html")',   qr/PATH:2: attempt to call field 'remove' \(a nil value\)/ ],
+    debug_getinfo  => [ 'local i = debug.getinfo(1)',                qr/PATH:2: attempt to index global 'debug' \(a nil value\)/ ],
+    debug_require  => [ 'local d = require "debug"',                 qr/PATH:2: module "debug" not found/ ],
+    ffi_require    => [ 'local ffi = require "ffi"',                 qr/PATH:2: module "ffi" not found/ ],
+    ffi_global     => [ 'local c = ffi.C',                           qr/PATH:2: attempt to index global 'ffi' \(a nil value\)/ ],
+    jit_require    => [ 'local jit = require "jit"',                 qr/PATH:2: module "jit" not found/ ],
+    jit_global     => [ 'jit.on()',                                  qr/PATH:2: attempt to index global 'jit' \(a nil value\)/ ],
+    loadstring     => [ 'local f = loadstring("return 1")',          qr/PATH:2: attempt to call global 'loadstring' \(a nil value\)/ ],
+    load           => [ 'local f = load(function() return nil end)', qr/PATH:2: attempt to call global 'load' \(a nil value\)/ ],
+    loadfile       => [ 'local f = loadfile("/etc/passwd")',         qr/PATH:2: attempt to call global 'loadfile' \(a nil value\)/ ],
+    dofile         => [ 'dofile("/etc/passwd")',                     qr/PATH:2: attempt to call global 'dofile' \(a nil value\)/ ],
+    string_dump    => [ 'local b = string.dump(function() end)',     qr/PATH:2: attempt to call field 'dump' \(a nil value\)/ ],
+    method_dump    => [ 'local b = ("").dump(function() end)',       qr/PATH:2: attempt to call field 'dump' \(a nil value\)/ ],
+    package_loadlib => [ 'local f = package.loadlib("libc.so.6", "system")', qr/PATH:2: attempt to index global 'package' \(a nil value\)/ ],
+    setfenv        => [ 'setfenv(1, {})',                            qr/PATH:2: attempt to call global 'setfenv' \(a nil value\)/ ],
+    getfenv        => [ 'local e = getfenv(0)',                      qr/PATH:2: attempt to call global 'getfenv' \(a nil value\)/ ],
+    print          => [ 'print("hello")',                            qr/PATH:2: attempt to call global 'print' \(a nil value\)/ ],
+    collectgarbage => [ 'collectgarbage("stop")',                    qr/PATH:2: attempt to call global 'collectgarbage' \(a nil value\)/ ],
+    newproxy       => [ 'local u = newproxy(true)',                  qr/PATH:2: attempt to call global 'newproxy' \(a nil value\)/ ],
+    string_assign  => [ 'string.format = function() return "pwned" end', qr/PATH:2: attempt to change a read-only library table/ ],
+    table_assign   => [ 'table.insert = nil',                        qr/PATH:2: attempt to change a read-only library table/ ],
+    math_assign    => [ 'math.floor = nil',                          qr/PATH:2: attempt to change a read-only library table/ ],
+    os_assign      => [ 'os.time = function() return 0 end',         qr/PATH:2: attempt to change a read-only library table/ ],
+    string_mt      => [ 'local idx = getmetatable("").__index',      qr/PATH:2: attempt to index a boolean value/ ],
+    string_setmt   => [ 'setmetatable(string, nil)',                 qr/PATH:2: cannot change a protected metatable/ ],
+);
+
+my %hook;
+for my $name (keys %escape) {
+    $hook{"esc_$name"} = "return function(cx)\n  $escape{$name}[0]\n  return true\nend\n";
+}
+
+%hook = (%hook,
+    # what a hook has
+    allowed => <<'LUA',
+return function(cx)
+  local bad = {}
+  local function want(name, v, t) if type(v) ~= t then bad[#bad + 1] = name .. ":" .. type(v) end end
+  for _, n in ipairs({ "assert", "error", "ipairs", "next", "pairs", "pcall", "select",
+                       "tonumber", "tostring", "type", "unpack", "rawequal",
+                       "rawget", "setmetatable", "getmetatable", "require" }) do
+    want(n, ({ assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
+               pcall = pcall, select = select, tonumber = tonumber, tostring = tostring,
+               type = type, unpack = unpack, rawequal = rawequal,
+               rawget = rawget, setmetatable = setmetatable,
+               getmetatable = getmetatable, require = require })[n], "function")
+  end
+  want("_VERSION", _VERSION, "string")
+  for _, n in ipairs({ "format", "rep", "sub", "find", "gsub", "gmatch", "match", "byte",
+                       "char", "lower", "upper", "len", "reverse" }) do
+    want("string." .. n, string[n], "function")
+  end
+  for _, n in ipairs({ "concat", "insert", "remove", "sort" }) do want("table." .. n, table[n], "function") end
+  for _, n in ipairs({ "floor", "ceil", "max", "min", "abs", "random", "fmod" }) do want("math." .. n, math[n], "function") end
+  want("math.huge", math.huge, "number")
+  for _, n in ipairs({ "time", "date", "clock" }) do want("os." .. n, os[n], "function") end
+  want("os.time()", os.time(), "number")
+  want("os.date()", os.date("!%Y-%m-%d"), "string")
+  want("os.clock()", os.clock(), "number")
+  for _, n in ipairs({ "execute", "getenv", "exit", "remove", "rename", "tmpname", "setlocale" }) do
+    want("os." .. n, os[n], "nil")
+  end
+  want("string.dump", string.dump, "nil")
+  want("getmetatable('')", getmetatable(""), "boolean")
+  -- no global of these names
+  local env = { io = io, debug = debug, ffi = ffi, jit = jit, package = package, load = load,
+                loadstring = loadstring, loadfile = loadfile, dofile = dofile, print = print,
+                collectgarbage = collectgarbage, getfenv = getfenv, setfenv = setfenv,
+                newproxy = newproxy, module = module, gcinfo = gcinfo }
+  for k, v in pairs(env) do bad[#bad + 1] = k .. ":" .. type(v) end
+  if #bad > 0 then error("sandbox differs: " .. table.concat(bad, " ")) end
+  return true
+end
+LUA
+    check_libs => <<'LUA',
+return function(cx)
+  local f = string.format("%d-%s", 7, "x")
+  if f ~= "7-x" then error("string.format is not the real one: " .. tostring(f)) end
+  if ("%d"):format(8) ~= "8" then error("(''):format is not the real one") end
+  if math.floor(2.5) ~= 2 then error("math.floor is not the real one") end
+  return true
+end
+LUA
+    glob_set => <<'LUA',
+return function(cx)
+  shared_secret = "from glob_set"
+  require = function() return "hijacked" end
+  tostring = function() return "hijacked" end
+  return true
+end
+LUA
+    glob_check => <<'LUA',
+return function(cx)
+  if shared_secret ~= nil then error("sees another hook's global: " .. shared_secret) end
+  if tostring(1) ~= "1" then error("sees another hook's tostring") end
+  if type(require("cx.util")) ~= "table" then error("sees another hook's require") end
+  return true
+end
+LUA
+    stale => <<'LUA',
+local saved, saved_req, saved_hdrs
+return function(cx)
+  if saved == nil then
+    saved, saved_req, saved_hdrs = cx, cx.request, cx.request.headers
+    return false
+  end
+  -- a cx table of a finished call reads nothing, even what was never read
+  if saved.visitor ~= nil or saved.response ~= nil then error("stale cx reads the new call") end
+  if saved_hdrs["x-probe"] ~= nil then error("stale headers read the new request") end
+  if saved_req.method ~= nil then error("stale request reads the new request") end
+  local c = saved_req.cookies      -- never read in its call: nil, or a table reading nothing
+  if c ~= nil and c["flavor"] ~= nil then error("stale cookies read the new request") end
+  return true
+end
+LUA
+    # the instruction budget
+    loop          => "return function(cx)\n  while true do end\nend\n",
+    loop_pcall    => "return function(cx)\n  local n = 0\n  while true do\n    pcall(function() while true do n = n + 1 end end)\n  end\nend\n",
+    loop_catch    => "return function(cx)\n  local ok = pcall(function() while true do end end)\n  return true\nend\n",
+    loop_repcall  => "return function(cx)\n  for i = 1, 1000000 do pcall(error, 'x') end\n  return true\nend\n",
+    budget_light  => "return function(cx)\n  local n = 0\n  for i = 1, 40000 do n = n + i end\n  return n > 0\nend\n",
+    budget_heavy  => "return function(cx)\n  local n = 0\n  for i = 1, 400000 do n = n + i end\n  return n > 0\nend\n",
+    # runtime errors
+    err_index     => "return function(cx)\n  local y = cx.nothing.field\n  return true\nend\n",
+    err_arith     => "return function(cx)\n  local n = cx.survey + 1\n  return true\nend\n",
+    err_error     => "return function(cx)\n  error(\"custom failure \" .. cx.survey)\n  return true\nend\n",
+    err_table     => "return function(cx)\n  error({ code = 1 })\n  return true\nend\n",
+    err_stack     => "local function f(n) return 1 + f(n + 1) end\nreturn function(cx)\n  return f(1) > 0\nend\n",
+    err_util      => "local util = require \"cx.util\"\nreturn function(cx)\n  local open = util.within_hours(cx.now, \"9h\", \"17:00\")\n  return open\nend\n",
+    # rate limiting
+    rl   => "return function(cx)\n  error(\"rl \" .. cx.request.args)\nend\n",
+    rl_a => "return function(cx)\n  error(\"rl_a\")\nend\n",
+    rl_b => "return function(cx)\n  error(\"rl_b\")\nend\n",
+    # many requests
+    alloc => <<'LUA',
+return function(cx)
+  local t = {}
+  for i = 1, 200 do
+    t[i] = { i, tostring(i), cx.request.uri .. i, { n = i } }
+  end
+  local s = {}
+  for i = 1, 50 do s[#s + 1] = string.format("%05d", i) end
+  return #t == 200, { n = #t, s = table.concat(s, ""):sub(1, 20) }
+end
+LUA
+    # C code runs without instruction counting
+    slow_pattern => "return function(cx)\n  local r = string.rep(\"a\", 300):find(\"a-a-a-b\")\n  return true\nend\n",
+    ok => "return function(cx)\n  return true\nend\n",
+);
+
+my %files = ('html/index.html' => $PAGE);
+my $locations = '';
+for my $name (sort keys %hook) {
+    $files{"conf/hooks/$name.lua"} = $hook{$name};
+    $files{"html/$name/index.html"} = $PAGE;
+    $locations .= "        location /$name/ { cx_touchpoint $name; cx_prompt s1; "
+        . "cx_target_by_lua_file conf/hooks/$name.lua; }\n";
+}
+
+my $ng = cx_nginx(files => \%files, conf => <<"CONF");
+    cx_store %%PREFIX%%/cxdata max_size=64m;
+    cx_survey s1 { type nps; question "Q?"; }
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        root %%PREFIX%%/html;
+        location /cx/ { cx_endpoint; }
+$locations    }
+CONF
+
+my $P = $ng->prefix;
+
+# ---- what there is ------------------------------------------------------------
+
+subtest 'the sandbox gives what SPEC section 7 says, and nothing more' => sub {
+    my $from = log_size($ng);
+    my $r = $ng->get('/allowed/');
+    is offered($r), 's1', 'every check passed (the hook offers)'
+        or diag join "\n", hook_lines($ng, 'allowed.lua', $from);
+    is offered($ng->get('/check_libs/')), 's1', 'the libraries are the real ones';
+    is offered($ng->get('/ok/')), 's1', 'a plain hook offers';
+};
+
+# ---- escapes -------------------------------------------------------------------
+
+subtest 'escapes are refused, each with its line' => sub {
+    for my $name (sort keys %escape) {
+        my $re = $escape{$name}[1];
+        my $path = "$P/conf/hooks/esc_$name.lua";
+        my $src = "$re";
+        $src =~ s/PATH/\Q$path\E/;
+        refused_ok($ng, "/esc_$name/", "esc_$name.lua", qr/$src/, $name);
+    }
+    ok !-e "$P/pwned", 'os.execute ran nothing';
+    ok -e "$P/html/index.html", 'os.remove removed nothing';
+};
+
+subtest 'assignments to library tables change nothing for another hook' => sub {
+    my $from = log_size($ng);
+    $ng->get("/$_/") for qw(esc_string_assign esc_table_assign esc_math_assign esc_os_assign esc_string_setmt);
+    is offered($ng->get('/check_libs/')), 's1', 'another hook still sees the real string.format and math.floor'
+        or diag join "\n", hook_lines($ng, 'check_libs.lua', $from);
+    is offered($ng->get('/allowed/')), 's1', 'and the whole sandbox as before'
+        or diag join "\n", hook_lines($ng, 'allowed.lua', $from);
+};
+
+subtest "a hook's globals are its own" => sub {
+    my $from = log_size($ng);
+    is offered($ng->get('/glob_set/')), 's1', 'glob_set: sets globals (its own), offers';
+    is offered($ng->get('/glob_check/')), 's1', 'glob_check: sees none of them'
+        or diag join "\n", hook_lines($ng, 'glob_check.lua', $from);
+    is offered($ng->get('/glob_set/')), 's1', 'glob_set again';
+    is offered($ng->get('/check_libs/')), 's1', 'check_libs: tostring/require untouched';
+};
+
+subtest 'a cx table kept after its call reads nothing' => sub {
+    my $from = log_size($ng);
+    is offered($ng->get('/stale/', Cookie => 'flavor=a', 'X-Probe' => 'one')), '', 'first call keeps cx';
+    is offered($ng->get('/stale/', Cookie => 'flavor=b', 'X-Probe' => 'two')), 's1',
+        'second call: the kept tables give nil'
+        or diag join "\n", hook_lines($ng, 'stale.lua', $from);
+};
+
+# ---- the instruction budget ---------------------------------------------------------
+
+subtest 'instruction budget' => sub {
+    my $t = time;
+    refused_ok($ng, '/loop/', 'loop.lua', qr/\Q$P\E\/conf\/hooks\/loop\.lua:2: instruction budget exceeded/,
+        'while true do end');
+    cmp_ok time - $t, '<', 2, 'an infinite loop ends at once';
+    refused_ok($ng, '/loop_pcall/', 'loop_pcall.lua',
+        qr/\Q$P\E\/conf\/hooks\/loop_pcall\.lua:\d+: instruction budget exceeded/, 'a loop inside pcall, in a loop');
+    refused_ok($ng, '/loop_catch/', 'loop_catch.lua',
+        qr/\Q$P\E\/conf\/hooks\/loop_catch\.lua:\d+: instruction budget exceeded/, 'the budget error caught by pcall');
+    refused_ok($ng, '/loop_repcall/', 'loop_repcall.lua',
+        qr/\Q$P\E\/conf\/hooks\/loop_repcall\.lua:\d+: instruction budget exceeded/, 'a million pcalls');
+    cmp_ok time - $t, '<', 5, 'all of them in a few seconds';
+
+    for my $i (1 .. 5) {
+        is offered($ng->get('/budget_light/')), 's1', "40000 iterations, call $i: within the budget";
+    }
+    refused_ok($ng, '/budget_heavy/', 'budget_heavy.lua',
+        qr/\Q$P\E\/conf\/hooks\/budget_heavy\.lua:3: instruction budget exceeded/, '400000 iterations');
+    is offered($ng->get('/budget_light/')), 's1', 'the budget is per call: light hook fine afterwards';
+    is offered($ng->get('/ok/')), 's1', 'other hooks fine afterwards';
+};
+
+# ---- runtime errors ---------------------------------------------------------------
+
+subtest 'runtime errors' => sub {
+    refused_ok($ng, '/err_index/', 'err_index.lua',
+        qr/\Q$P\E\/conf\/hooks\/err_index\.lua:2: attempt to index field 'nothing' \(a nil value\)/, 'index nil');
+    refused_ok($ng, '/err_arith/', 'err_arith.lua',
+        qr/\Q$P\E\/conf\/hooks\/err_arith\.lua:2: attempt to perform arithmetic on .*string/, 'arithmetic on a string');
+    refused_ok($ng, '/err_error/', 'err_error.lua',
+        qr/\Q$P\E\/conf\/hooks\/err_error\.lua:2: custom failure s1$|\Q$P\E\/conf\/hooks\/err_error\.lua:2: custom failure s1 while/, 'error("...")');
+    refused_ok($ng, '/err_table/', 'err_table.lua', qr/error object is not a string/, 'error({})');
+    refused_ok($ng, '/err_stack/', 'err_stack.lua', qr/\Q$P\E\/conf\/hooks\/err_stack\.lua:1: stack overflow/,
+        'endless recursion');
+    refused_ok($ng, '/err_util/', 'err_util.lua',
+        qr/\Q$P\E\/conf\/hooks\/err_util\.lua:3: cx\.util: bad time of day "9h"/,
+        'cx.util blames the hook line for a bad argument');
+    is offered($ng->get('/ok/')), 's1', 'other hooks fine afterwards';
+};
+
+# ---- one line per second --------------------------------------------------------------
+
+# Starts at the beginning of a second, so that two requests share it.
+sub at_second_start {
+    my $f = time - int(time);
+    sleep(1.02 - $f) if $f > 0.2;
+}
+
+sub access_second {
+    my ($ng, $needle) = @_;
+    my ($line) = grep { index($_, $needle) >= 0 } split /\n/, $ng->access_log;
+    return $line && $line =~ /\[([^\]]+)\]/ ? $1 : '';
+}
+
+subtest 'one line per second per hook, then "(more lines suppressed)"' => sub {
+    my ($from, $same);
+    for my $try (1 .. 3) {
+        at_second_start();
+        $from = log_size($ng);
+        my $r1 = $ng->get("/rl/?t${try}a");
+        my $r2 = $ng->get("/rl/?t${try}b");
+        is_deeply [ map { offered($_) } $r1, $r2 ], [ '', '' ], "try $try: two failures, no prompt";
+        $same = access_second($ng, "t${try}a") eq access_second($ng, "t${try}b");
+        last if $same;
+    }
+    ok $same, 'two failures within one second';
+    my @l = hook_lines($ng, 'rl.lua', $from);
+    is scalar(@l), 1, 'two failures in the same second: one line';
+    like $l[0] // '', qr/rl\.lua:2: rl t\da(?! \(more)/, 'it is the first one';
+
+    sleep 1.1;
+    my $r3 = $ng->get('/rl/?later');
+    is $r3->{body}, $PAGE, 'third failure: page served';
+    @l = hook_lines($ng, 'rl.lua', $from);
+    is scalar(@l), 2, 'a second later: a new line';
+    like $l[1] // '', qr/rl\.lua:2: rl later \(more lines suppressed\)/, 'it says lines were suppressed';
+
+    sleep 1.1;
+    $ng->get('/rl/?quiet');
+    @l = hook_lines($ng, 'rl.lua', $from);
+    is scalar(@l), 3, 'another second later: a line';
+    unlike $l[2] // '', qr/suppressed/, 'nothing suppressed since';
+
+    at_second_start();
+    $from = log_size($ng);
+    $ng->get('/rl_a/');
+    $ng->get('/rl_b/');
+    is scalar(hook_lines($ng, 'rl_a.lua', $from)) + scalar(hook_lines($ng, 'rl_b.lua', $from)), 2,
+        'two hooks failing in the same second: one line each';
+};
+
+# ---- many requests -------------------------------------------------------------------
+
+sub vm_rss {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/status" or return undef;
+    while (<$fh>) { return $1 if /^VmRSS:\s+(\d+) kB/ }
+    return undef;
+}
+
+subtest '3000 requests through an allocating hook: VmRSS stays flat' => sub {
+    plan skip_all => 'no /proc' unless -r "/proc/$$/status";
+    my ($pid) = $ng->worker_pids;
+    my $cookie;
+    my ($rss500, $bad) = (undef, 0);
+    for my $i (1 .. 3000) {
+        my $r = $ng->get('/alloc/', defined $cookie ? (Cookie => "cx=$cookie") : ());
+        $cookie //= cx_cookie_from($r, 'cx');
+        $bad++ unless $r->{status} == 200 && offered($r) eq 's1';
+        $rss500 = vm_rss($pid) if $i == 500;
+    }
+    my $rss3000 = vm_rss($pid);
+    is $bad, 0, 'every response offered the prompt';
+    is_deeply [ $ng->worker_pids ], [ $pid ], 'the same worker all along';
+    ok defined $rss500 && defined $rss3000, "VmRSS read ($rss500 kB, $rss3000 kB)";
+    cmp_ok $rss3000 - $rss500, '<', 5 * 1024, 'VmRSS growth between request 500 and 3000 < 5 MB';
+};
+
+# ---- C code is not counted --------------------------------------------------------------
+
+subtest 'a pattern match running for seconds in one C call' => sub {
+    local $TODO = 'the count hook only sees VM instructions: a catastrophic pattern '
+        . 'runs to its end inside string.find';
+    my $t = time;
+    my $r = $ng->get('/slow_pattern/');
+    is offered($r), '', 'stopped by the budget: no prompt';
+    cmp_ok time - $t, '<', 1, 'within a second';
+};
+
+# ---- rawset on the library tables (own nginx: a success would poison the others) ----
+
+subtest 'rawset on a library table: refused, or at least invisible to another hook' => sub {
+    my $n = hooks_nginx({
+        string_rawset => "return function(cx)\n  rawset(string, \"format\", function() return \"pwned\" end)\n  return true\nend\n",
+        math_rawset   => "return function(cx)\n  rawset(math, \"floor\", function() return 12345 end)\n  return true\nend\n",
+        check_libs    => $hook{check_libs},
+    });
+    my $np = $n->prefix;
+    is offered($n->get('/check_libs/')), 's1', 'before: check_libs offers';
+    refused_ok($n, '/string_rawset/', 'string_rawset.lua', qr/\Q$np\E\/conf\/hooks\/string_rawset\.lua:2: /,
+        'rawset(string, "format", f)');
+    refused_ok($n, '/math_rawset/', 'math_rawset.lua', qr/\Q$np\E\/conf\/hooks\/math_rawset\.lua:2: /,
+        'rawset(math, "floor", f)');
+    my $from = log_size($n);
+    is offered($n->get('/check_libs/')), 's1', 'after: another hook sees the real string.format and math.floor'
+        or diag join "\n", hook_lines($n, 'check_libs.lua', $from);
+};
+
+# ---- xpcall whose handler loops (own nginx: a hang takes the worker) ----------------
+
+subtest 'xpcall with a looping error handler' => sub {
+    my $n = hooks_nginx({
+        loop_xpcall => "return function(cx)\n  xpcall(function() while true do end end, function(e) while true do end end)\n  return true\nend\n",
+        xpcall_handler_loop => "return function(cx)\n  xpcall(function() error(\"x\") end, function(e) while true do end end)\n  return true\nend\n",
+        ok => $hook{ok},
+    });
+    my $np = $n->prefix;
+    my $t = time;
+    refused_ok($n, '/xpcall_handler_loop/', 'xpcall_handler_loop.lua',
+        qr/\Q$np\E\/conf\/hooks\/xpcall_handler_loop\.lua:\d+: /, 'error(), then a handler that loops');
+    refused_ok($n, '/loop_xpcall/', 'loop_xpcall.lua', qr/\Q$np\E\/conf\/hooks\/loop_xpcall\.lua:\d+: /,
+        'a loop, then a handler that loops');
+    cmp_ok time - $t, '<', 4, 'both end at once';
+    my $r = $n->req(method => 'GET', path => '/ok/', timeout => 3);
+    is offered($r), 's1', 'the worker still serves (another hook offers)';
+};
+
+# ---- the memory cap ----------------------------------------------------------------------
+
+my %mhook = (
+    bomb_table  => "return function(cx)\n  local t, i = {}, 0\n  while true do i = i + 1; t[i] = { i, i, i } end\nend\n",
+    bomb_string => "return function(cx)\n  local s = string.rep(\"x\", 4 * 1024 * 1024)\n  return true\nend\n",
+    bomb_concat => "return function(cx)\n  local s = \"x\"\n  while true do s = s .. s end\nend\n",
+    ok          => "return function(cx)\n  return true\nend\n",
+    # a hook that keeps what it allocates, a little more on every call
+    grow        => "local keep = {}\nreturn function(cx)\n  keep[#keep + 1] = string.rep(\"g\", 100 * 1024) .. #keep\n  return true\nend\n",
+    # a hook that fills the VM to the last byte, catching every memory error
+    fill        => <<'LUA',
+local keep = {}
+return function(cx)
+  local function add(size) keep[#keep + 1] = string.rep("f", size) .. #keep end
+  for _, size in ipairs({ 65536, 4096, 256, 16, 1 }) do
+    while pcall(add, size) do end
+  end
+  return true
+end
+LUA
+);
+
+# An nginx with one location /NAME/ per hook (survey s1), plus extra http-level lines.
+sub hooks_nginx {
+    my ($hooks, $extra) = @_;
+    my %f = ('html/index.html' => $PAGE);
+    my $locs = '';
+    for my $name (sort keys %$hooks) {
+        $f{"conf/hooks/$name.lua"} = $hooks->{$name};
+        $f{"html/$name/index.html"} = $PAGE;
+        $locs .= "        location /$name/ { cx_touchpoint $name; cx_prompt s1; "
+            . "cx_target_by_lua_file conf/hooks/$name.lua; }\n";
+    }
+    $extra //= '';
+    return cx_nginx(files => \%f, conf => <<"CONF");
+    cx_store %%PREFIX%%/cxdata max_size=64m;
+    $extra
+    cx_survey s1 { type nps; question "Q?"; }
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        root %%PREFIX%%/html;
+        location /cx/ { cx_endpoint; }
+$locs    }
+CONF
+}
+
+sub memory_nginx { hooks_nginx(\%mhook, "cx_lua_budget 100000000;\n    cx_lua_memory 2m;") }
+
+subtest 'memory bombs end with "not enough memory (cx_lua_memory)", the VM recovers' => sub {
+    my $m = memory_nginx();
+    my $mp = $m->prefix;
+    for my $name (qw(bomb_table bomb_string bomb_concat bomb_table)) {
+        my $t = time;
+        refused_ok($m, "/$name/", "$name.lua", qr/.*not enough memory \(cx_lua_memory\)/, $name);
+        cmp_ok time - $t, '<', 5, "$name: ends in seconds";
+        my ($line) = reverse hook_lines($m, "$name.lua");
+        # a bomb that fills memory within a few instructions leaves no line
+        # to report (memory errors carry none): the file is named then
+        like $line // '', qr/nothing offered: \Q$mp\E\/conf\/hooks\/\Q$name\E\.lua(?::\d+)?: /,
+            "$name: the line has the file (and the line when known)";
+        is offered($m->get('/ok/')), 's1', "after $name: another hook offers";
+        sleep 1.05;    # the next bomb of the same hook is logged too
+    }
+};
+
+subtest 'a hook whose kept data grows on every call: pages served, worker alive' => sub {
+    my $m = memory_nginx();
+    my @pids = $m->worker_pids;
+    my ($bad, $offers, $fails) = (0, 0, 0);
+    for my $i (1 .. 40) {
+        my $r = $m->get('/grow/');
+        if ($r->{status} != 200 || $r->{error}) { $bad++; next }
+        offered($r) eq 's1' ? $offers++ : $fails++;
+        $bad++ unless offered($r) eq 's1' || $r->{body} eq $PAGE;
+    }
+    is $bad, 0, '40 calls: every page served (200, intact)';
+    cmp_ok $offers, '>', 5, "offered while memory lasts ($offers)";
+    cmp_ok $fails, '>', 0, "then nothing offered ($fails)";
+    ok((grep { /grow\.lua" failed, nothing offered: .*not enough memory/ } split /\n/, $m->error_log),
+        'the memory failure logged');
+    is_deeply [ $m->worker_pids ], \@pids, 'the same worker (no crash)';
+    unlike $m->error_log, qr/PANIC|exited on signal|exited with code/, 'no Lua panic, no worker exit';
+    my $r = $m->get('/ok/');
+    is $r->{status}, 200, 'another hook: page served';
+};
+
+subtest 'a hook that fills the VM inside pcall: pages served, worker alive' => sub {
+    my $m = memory_nginx();
+    my @pids = $m->worker_pids;
+    my @res = map { $m->get('/fill/') } 1 .. 2;
+    push @res, $m->get('/ok/');
+    is_deeply [ map { $_->{status} } @res ], [ 200, 200, 200 ], 'fill, fill, ok: all 200';
+    ok !(grep { $_->{error} } @res), 'no connection cut';
+    is_deeply [ $m->worker_pids ], \@pids, 'the same worker (no crash)';
+    unlike $m->error_log, qr/PANIC|exited on signal|exited with code/, 'no Lua panic, no worker exit';
+};
+
+done_testing;
