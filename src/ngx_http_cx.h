@@ -218,11 +218,20 @@ typedef struct {
 } ngx_http_cx_ctx_t;
 
 
+/* A small static file kept whole; see ngx_http_cx_filecache.c. */
+typedef struct {
+    ngx_uint_t                refs;
+    size_t                    size;
+    u_char                    data[1];
+} ngx_http_cx_file_body_t;
+
+
 /* A static file's scan result, see ngx_http_cx_filecache.c. */
 typedef struct {
     off_t                     tag_at;     /* -1: no </body> */
     u_char                   *tail;       /* from tag_at to the end */
     size_t                    tail_len;   /* 0: not kept */
+    ngx_http_cx_file_body_t  *body;       /* the whole file, or NULL */
 } ngx_http_cx_file_hit_t;
 
 
@@ -296,7 +305,9 @@ ngx_int_t ngx_http_cx_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_cx_filecache_get(ngx_fd_t fd, struct stat *st,
     ngx_http_cx_file_hit_t *hit);
 void ngx_http_cx_filecache_put(struct stat *st, off_t tag_at, u_char *tail,
-    size_t tail_len);
+    size_t tail_len, ngx_file_t *file);
+ngx_int_t ngx_http_cx_filecache_hold(ngx_pool_t *pool,
+    ngx_http_cx_file_body_t *body);
 
 /* ngx_http_cx_filter.c */
 ngx_int_t ngx_http_cx_filter_init(ngx_conf_t *cf);
