@@ -24,14 +24,25 @@ UNIT_CFLAGS  := -std=c99 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Werror -Isrc \
 
 MODULE_DEPS  := config ngx_cx_module.c $(wildcard src/*.c src/*.h) src/ngx_http_cx_widget.c
 
-.PHONY: all deps module unit lua-test test demo bench clean widget
+.PHONY: all deps module cxctl unit lua-test test demo bench clean widget
 
-all: module
+all: module cxctl
 
 deps:
 	@sh .ci/deps.sh $(DEB_PACKAGES)
 
 module: $(MODULE)
+
+# cxctl reads and maintains the store while nginx runs
+CXCTL_SRCS   := $(wildcard src/cxctl/*.c) src/ngx_cx_record.c src/ngx_cx_score.c \
+                src/ngx_cx_json.c src/ngx_cx_token.c src/ngx_cx_sha256.c
+
+cxctl: $(BUILD)/cxctl
+
+$(BUILD)/cxctl: $(CXCTL_SRCS) $(wildcard src/cxctl/*.h src/ngx_cx_*.h)
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Isrc \
+	    $(CXCTL_SRCS) -llmdb -o $@
 
 # The widget ships inside the module: w.js is turned into a C string.
 src/ngx_http_cx_widget.c: src/widget/w.js src/widget/embed.sh

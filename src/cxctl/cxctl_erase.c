@@ -1,0 +1,412 @@
+/*
+ * cxctl erase and prune: deleting responses and journey events.
+ *
+ * Both walk a database with a write cursor and delete what a predicate
+ * selects. nginx's workers commit answers through the same single LMDB
+ * writer lock, so the walk is cut into short transactions (at most
+ * CXCTL_BATCH_DELETE deletions or CXCTL_BATCH_SCAN entries each): between
+ * two of them nginx's pending commits go through. Each batch resumes at the
+ * key that follows the last one examined; entries nginx adds meanwhile
+ * behind that key are seen, entries it adds before it are not (they are new,
+ * so an erase run again catches them).
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cxctl.h"
+
+
+#define CXCTL_BATCH_DELETE   1000
+#define CXCTL_BATCH_SCAN     20000
+#define CXCTL_KEY_MAX        512     /* above LMDB's default key limit */
+
+/* What a predicate answers for one entry. */
+#define CXCTL_KEEP           0
+#define CXCTL_DELETE         1
+#define CXCTL_DONE           2       /* keep it and stop: keys are sorted */
+
+
+const char  cxctl_usage_erase[] =
+    "usage: cxctl [--store DIR] erase --visitor ID\n"
+    "\n"
+    "Deletes every response and journey event of one visitor (right to\n"
+    "erasure) and prints how many. ID is the 24 hex digits of the visitor\n"
+    "column of an export. Safe while nginx runs.\n";
+
+const char  cxctl_usage_prune[] =
+    "usage: cxctl [--store DIR] prune --before DAY\n"
+    "\n"
+    "Deletes the responses whose prompt was issued before DAY (YYYY-MM-DD,\n"
+    "00:00 UTC) and the journey events recorded before it, and prints how\n"
+    "many. Safe while nginx runs. LMDB reuses the freed pages; the file does\n"
+    "not shrink.\n";
+
+
+typedef int (*cxctl_pred_pt)(void *ctx, MDB_val *key, MDB_val *val);
+
+static int cxctl_delete_where(cxctl_store_t *st, MDB_dbi dbi,
+    cxctl_pred_pt pred, void *ctx, uint64_t *deleted);
+static int cxctl_erase_response(void *ctx, MDB_val *key, MDB_val *val);
+static int cxctl_erase_event(void *ctx, MDB_val *key, MDB_val *val);
+static int cxctl_prune_response(void *ctx, MDB_val *key, MDB_val *val);
+static int cxctl_prune_event(void *ctx, MDB_val *key, MDB_val *val);
+static int cxctl_unhex(unsigned char *dst, const char *src, size_t len);
+
+
+int
+cxctl_cmd_erase(int argc, char **argv, const char *store_opt)
+{
+    int             i, r, rc;
+    uint64_t        responses, events;
+    const char     *value, *visitor;
+    cxctl_store_t   st;
+    unsigned char   id[NGX_CX_VISITOR_ID_LEN];
+
+    visitor = NULL;
+
+    for (i = 0; i < argc; i++) {
+        if ((r = cxctl_opt(argc, argv, &i, "--store", &value)) != 0) {
+            if (r < 0) {
+                return CXCTL_EXIT_USAGE;
+            }
+            store_opt = value;
+
+        } else if ((r = cxctl_opt(argc, argv, &i, "--visitor", &value)) != 0) {
+            if (r < 0) {
+                return CXCTL_EXIT_USAGE;
+            }
+            visitor = value;
+
+        } else {
+            cxctl_error("erase: unexpected argument \"%s\" (see cxctl erase "
+                        "--help)", argv[i]);
+            return CXCTL_EXIT_USAGE;
+        }
+    }
+
+    if (visitor == NULL) {
+        cxctl_error("erase: --visitor ID is required");
+        return CXCTL_EXIT_USAGE;
+    }
+
+    if (strlen(visitor) != 2 * NGX_CX_VISITOR_ID_LEN
+        || cxctl_unhex(id, visitor, NGX_CX_VISITOR_ID_LEN) != 0)
+    {
+        cxctl_error("erase: --visitor \"%s\": expected %d hex digits (the "
+                    "visitor column of an export)", visitor,
+                    2 * NGX_CX_VISITOR_ID_LEN);
+        return CXCTL_EXIT_USAGE;
+    }
+
+    if (cxctl_open(&st, store_opt, 1) != 0) {
+        return CXCTL_EXIT_FAIL;
+    }
+
+    responses = 0;
+    events = 0;
+
+    rc = cxctl_delete_where(&st, st.responses, cxctl_erase_response, id,
+                            &responses);
+    if (rc == CXCTL_EXIT_OK) {
+        rc = cxctl_delete_where(&st, st.events, cxctl_erase_event, id,
+                                &events);
+    }
+
+    cxctl_store_close(&st);
+
+    printf("erased visitor %s: %llu responses, %llu events\n", visitor,
+           (unsigned long long) responses, (unsigned long long) events);
+    fflush(stdout);
+
+    return rc;
+}
+
+
+int
+cxctl_cmd_prune(int argc, char **argv, const char *store_opt)
+{
+    int              i, r, rc;
+    uint64_t         responses, events;
+    const char      *value, *before;
+    cxctl_store_t    st;
+    cxctl_filter_t   f;
+
+    before = NULL;
+    memset(&f, 0, sizeof(f));
+
+    for (i = 0; i < argc; i++) {
+        if ((r = cxctl_opt(argc, argv, &i, "--store", &value)) != 0) {
+            if (r < 0) {
+                return CXCTL_EXIT_USAGE;
+            }
+            store_opt = value;
+
+        } else if ((r = cxctl_opt(argc, argv, &i, "--before", &value)) != 0) {
+            if (r < 0 || cxctl_parse_day(&f, "--before", value, 0) != 0) {
+                return CXCTL_EXIT_USAGE;
+            }
+            before = value;
+
+        } else {
+            cxctl_error("prune: unexpected argument \"%s\" (see cxctl prune "
+                        "--help)", argv[i]);
+            return CXCTL_EXIT_USAGE;
+        }
+    }
+
+    if (before == NULL) {
+        cxctl_error("prune: --before YYYY-MM-DD is required");
+        return CXCTL_EXIT_USAGE;
+    }
+
+    if (cxctl_open(&st, store_opt, 1) != 0) {
+        return CXCTL_EXIT_FAIL;
+    }
+
+    responses = 0;
+    events = 0;
+
+    rc = cxctl_delete_where(&st, st.responses, cxctl_prune_response,
+                            &f.since_ms, &responses);
+    if (rc == CXCTL_EXIT_OK) {
+        rc = cxctl_delete_where(&st, st.events, cxctl_prune_event,
+                                &f.since_ms, &events);
+    }
+
+    cxctl_store_close(&st);
+
+    printf("pruned before %s: %llu responses, %llu events\n", before,
+           (unsigned long long) responses, (unsigned long long) events);
+    fflush(stdout);
+
+    return rc;
+}
+
+
+/* Returns an exit code; *deleted counts what was committed. */
+
+static int
+cxctl_delete_where(cxctl_store_t *st, MDB_dbi dbi, cxctl_pred_pt pred,
+    void *ctx, uint64_t *deleted)
+{
+    int             rc, verdict, resume, done;
+    size_t          resume_len;
+    MDB_txn        *txn;
+    MDB_val         key, val;
+    uint64_t        batch, scanned;
+    MDB_cursor     *cur;
+    unsigned char   resume_key[CXCTL_KEY_MAX];
+
+    resume = 0;
+    resume_len = 0;
+    done = 0;
+
+    while (!done) {
+        if (cxctl_stop) {
+            cxctl_error("interrupted: what was deleted so far stays deleted");
+            return CXCTL_EXIT_STOPPED;
+        }
+
+        rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+        if (rc != 0) {
+            goto failed;
+        }
+
+        rc = mdb_cursor_open(txn, dbi, &cur);
+        if (rc != 0) {
+            mdb_txn_abort(txn);
+            goto failed;
+        }
+
+        if (resume) {
+            key.mv_data = resume_key;
+            key.mv_size = resume_len;
+            rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        } else {
+            rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+        }
+
+        batch = 0;
+        scanned = 0;
+
+        while (rc == 0) {
+            verdict = pred(ctx, &key, &val);
+
+            if (verdict == CXCTL_DONE) {
+                rc = MDB_NOTFOUND;
+                break;
+            }
+
+            if (verdict == CXCTL_DELETE) {
+                rc = mdb_cursor_del(cur, 0);
+                if (rc != 0) {
+                    break;
+                }
+                batch++;
+            }
+
+            /* after a delete, MDB_NEXT gives the entry that followed it */
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+
+            if (rc == 0
+                && (++scanned >= CXCTL_BATCH_SCAN
+                    || batch >= CXCTL_BATCH_DELETE || cxctl_stop))
+            {
+                if (key.mv_size > sizeof(resume_key)) {
+                    rc = MDB_BAD_VALSIZE;
+                    break;
+                }
+
+                /* the key lives in the map only until the commit */
+                memcpy(resume_key, key.mv_data, key.mv_size);
+                resume_len = key.mv_size;
+                resume = 1;
+                break;
+            }
+        }
+
+        if (rc == MDB_NOTFOUND) {
+            done = 1;
+
+        } else if (rc != 0) {
+            mdb_cursor_close(cur);
+            mdb_txn_abort(txn);
+            goto failed;
+        }
+
+        mdb_cursor_close(cur);
+
+        rc = mdb_txn_commit(txn);
+        if (rc != 0) {
+            goto failed;
+        }
+
+        *deleted += batch;
+    }
+
+    return CXCTL_EXIT_OK;
+
+failed:
+
+    cxctl_error("cannot write store \"%s\": %s%s", st->path, mdb_strerror(rc),
+                rc == EACCES ? " (run cxctl as root or as the nginx worker user)"
+                             : "");
+    return CXCTL_EXIT_FAIL;
+}
+
+
+static int
+cxctl_erase_response(void *ctx, MDB_val *key, MDB_val *val)
+{
+    const unsigned char  *visitor = ctx;
+    ngx_cx_record_t       rec;
+
+    if (key->mv_size != NGX_CX_PROMPT_ID_LEN
+        || ngx_cx_record_decode(val->mv_data, val->mv_size, &rec) != 0)
+    {
+        return CXCTL_KEEP;
+    }
+
+    return memcmp(rec.visitor, visitor, NGX_CX_VISITOR_ID_LEN) == 0
+           ? CXCTL_DELETE : CXCTL_KEEP;
+}
+
+
+/* events: kind(1) stage(1) visitor(12) name_len(1) name */
+
+static int
+cxctl_erase_event(void *ctx, MDB_val *key, MDB_val *val)
+{
+    const unsigned char  *visitor = ctx;
+
+    (void) key;
+
+    if (val->mv_size < 2 + NGX_CX_VISITOR_ID_LEN) {
+        return CXCTL_KEEP;
+    }
+
+    return memcmp((unsigned char *) val->mv_data + 2, visitor,
+                  NGX_CX_VISITOR_ID_LEN) == 0
+           ? CXCTL_DELETE : CXCTL_KEEP;
+}
+
+
+/* responses are keyed by issued_at (seconds, big-endian) first */
+
+static int
+cxctl_prune_response(void *ctx, MDB_val *key, MDB_val *val)
+{
+    uint64_t              before_s, issued;
+    const unsigned char  *k;
+
+    (void) val;
+
+    before_s = *(uint64_t *) ctx / 1000;
+
+    if (key->mv_size != NGX_CX_PROMPT_ID_LEN) {
+        return CXCTL_KEEP;
+    }
+
+    k = key->mv_data;
+    issued = (uint64_t) k[0] << 24 | (uint64_t) k[1] << 16
+             | (uint64_t) k[2] << 8 | (uint64_t) k[3];
+
+    return issued < before_s ? CXCTL_DELETE : CXCTL_DONE;
+}
+
+
+/* events are keyed by at_ms (big-endian) first */
+
+static int
+cxctl_prune_event(void *ctx, MDB_val *key, MDB_val *val)
+{
+    int                   i;
+    uint64_t              before_ms, at;
+    const unsigned char  *k;
+
+    (void) val;
+
+    before_ms = *(uint64_t *) ctx;
+
+    if (key->mv_size != 16) {
+        return CXCTL_KEEP;
+    }
+
+    k = key->mv_data;
+    at = 0;
+    for (i = 0; i < 8; i++) {
+        at = at << 8 | k[i];
+    }
+
+    return at < before_ms ? CXCTL_DELETE : CXCTL_DONE;
+}
+
+
+static int
+cxctl_unhex(unsigned char *dst, const char *src, size_t len)
+{
+    int     hi, lo;
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        hi = src[2 * i];
+        lo = src[2 * i + 1];
+
+        hi = hi >= '0' && hi <= '9' ? hi - '0'
+             : hi >= 'a' && hi <= 'f' ? hi - 'a' + 10
+             : hi >= 'A' && hi <= 'F' ? hi - 'A' + 10 : -1;
+        lo = lo >= '0' && lo <= '9' ? lo - '0'
+             : lo >= 'a' && lo <= 'f' ? lo - 'a' + 10
+             : lo >= 'A' && lo <= 'F' ? lo - 'A' + 10 : -1;
+
+        if (hi < 0 || lo < 0) {
+            return -1;
+        }
+
+        dst[i] = (unsigned char) (hi << 4 | lo);
+    }
+
+    return 0;
+}
