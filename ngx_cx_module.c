@@ -102,6 +102,13 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       offsetof(ngx_http_cx_main_conf_t, quiet_period),
       NULL },
 
+    { ngx_string("cx_retention"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, retention),
+      NULL },
+
     { ngx_string("cx_respect_gpc"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -255,6 +262,7 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
     cmcf->token_ttl = NGX_CONF_UNSET;
     cmcf->comment_max = NGX_CONF_UNSET_SIZE;
     cmcf->quiet_period = NGX_CONF_UNSET;
+    cmcf->retention = NGX_CONF_UNSET;
     cmcf->respect_gpc = NGX_CONF_UNSET;
     cmcf->test_clock = NGX_CONF_UNSET;
 
@@ -309,6 +317,7 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(cmcf->token_ttl, NGX_HTTP_CX_DEFAULT_TOKEN_TTL);
     ngx_conf_init_size_value(cmcf->comment_max, NGX_HTTP_CX_COMMENT_MAX);
     ngx_conf_init_value(cmcf->quiet_period, 0);
+    ngx_conf_init_value(cmcf->retention, 0);
     ngx_conf_init_value(cmcf->respect_gpc, 1);
     ngx_conf_init_value(cmcf->test_clock, 0);
 

@@ -145,6 +145,7 @@ typedef struct {
     time_t                    token_ttl;
     size_t                    comment_max;
     time_t                    quiet_period;
+    time_t                    retention;  /* 0: keep everything */
     ngx_flag_t                respect_gpc;
     ngx_flag_t                test_clock; /* X-CX-Test-Now sets the time */
 

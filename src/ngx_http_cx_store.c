@@ -9,6 +9,8 @@
 #define NGX_HTTP_CX_SECRET_LEN  32
 #define NGX_HTTP_CX_EVENTS_MAX  4096    /* per worker, per half second */
 #define NGX_HTTP_CX_FLUSH_MS    500
+#define NGX_HTTP_CX_PRUNE_MS    60000   /* a retention pass a minute */
+#define NGX_HTTP_CX_PRUNE_MAX   1000    /* deletions per transaction */
 
 
 struct ngx_http_cx_store_s {
@@ -35,6 +37,13 @@ struct ngx_http_cx_store_s {
     time_t                    dropped_logged;
     ngx_event_t               flush;
 
+    /* retention: older responses and events go, a little at a time */
+    time_t                    retention;
+    ngx_flag_t                prune_due;
+    uint64_t                  prune_before_ms;
+    ngx_uint_t                pruned;     /* by the last commit */
+    ngx_event_t               prune;
+
 #if (NGX_THREADS)
     ngx_thread_pool_t        *thread_pool;
     ngx_thread_task_t        *task;
@@ -56,6 +65,9 @@ static void ngx_http_cx_store_finish(ngx_http_cx_store_t *store);
 static void ngx_http_cx_store_put_events(ngx_http_cx_store_t *store,
     MDB_txn *txn, int *fatal);
 static void ngx_http_cx_store_flush_handler(ngx_event_t *ev);
+static void ngx_http_cx_store_prune_handler(ngx_event_t *ev);
+static void ngx_http_cx_store_prune_db(MDB_txn *txn, MDB_dbi dbi,
+    uint64_t before_ms, ngx_uint_t *deleted, int *fatal);
 
 typedef ngx_int_t (*ngx_http_cx_store_walk_pt)(void *data, MDB_val *key,
     MDB_val *val);
@@ -323,6 +335,18 @@ ngx_http_cx_store_open(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
     store->flush.log = cycle->log;
     store->flush.cancelable = 1;     /* never delays a graceful shutdown */
 
+    store->retention = cmcf->retention;
+
+    if (store->retention) {
+        store->prune.handler = ngx_http_cx_store_prune_handler;
+        store->prune.data = store;
+        store->prune.log = cycle->log;
+        store->prune.cancelable = 1;
+
+        /* the first pass soon after start, then every minute */
+        ngx_add_timer(&store->prune, 1000);
+    }
+
 #if (NGX_THREADS)
     store->thread_pool = cmcf->thread_pool;
 
@@ -358,6 +382,10 @@ ngx_http_cx_store_close(ngx_http_cx_store_t *store)
 
     if (store->flush.timer_set) {
         ngx_del_timer(&store->flush);
+    }
+
+    if (store->prune.timer_set) {
+        ngx_del_timer(&store->prune);
     }
 
     if (!store->busy) {
@@ -499,6 +527,17 @@ ngx_http_cx_store_commit(ngx_http_cx_store_t *store)
 
         if (!fatal) {
             ngx_http_cx_store_put_events(store, txn, &fatal);
+        }
+
+        store->pruned = 0;
+
+        if (!fatal && store->prune_due) {
+            ngx_http_cx_store_prune_db(txn, store->responses,
+                                       store->prune_before_ms,
+                                       &store->pruned, &fatal);
+            ngx_http_cx_store_prune_db(txn, store->events,
+                                       store->prune_before_ms,
+                                       &store->pruned, &fatal);
         }
 
         if (fatal) {
@@ -661,6 +700,17 @@ ngx_http_cx_store_finish(ngx_http_cx_store_t *store)
     store->nflight = 0;
     store->events_rc = 0;
 
+    if (store->prune_due) {
+        if (store->pruned) {
+            ngx_log_error(NGX_LOG_INFO, store->log, 0,
+                          "cx_store: retention removed %ui old entries",
+                          store->pruned);
+        }
+
+        /* a full batch means more are waiting: go on with the next commit */
+        store->prune_due = (store->pruned >= NGX_HTTP_CX_PRUNE_MAX);
+    }
+
     while (!ngx_queue_empty(&store->batch)) {
         q = ngx_queue_head(&store->batch);
         ngx_queue_remove(q);
@@ -682,7 +732,9 @@ ngx_http_cx_store_finish(ngx_http_cx_store_t *store)
         w->done(w);
     }
 
-    if (!ngx_queue_empty(&store->pending)) {
+    if (!ngx_queue_empty(&store->pending)
+        || (store->prune_due && !ngx_exiting))
+    {
         ngx_http_cx_store_start(store);
 
     } else if (store->nqueued && !store->flush.timer_set
@@ -733,6 +785,90 @@ ngx_http_cx_store_flush_handler(ngx_event_t *ev)
     if (store->nqueued || !ngx_queue_empty(&store->pending)) {
         ngx_http_cx_store_start(store);
     }
+}
+
+
+static void
+ngx_http_cx_store_prune_handler(ngx_event_t *ev)
+{
+    ngx_http_cx_store_t  *store = ev->data;
+
+    if (store->env == NULL || ngx_exiting) {
+        return;
+    }
+
+    store->prune_due = 1;
+    store->prune_before_ms = (uint64_t) (ngx_time() - store->retention) * 1000;
+
+    if (!store->busy) {
+        ngx_http_cx_store_start(store);
+    }
+
+    ngx_add_timer(&store->prune, NGX_HTTP_CX_PRUNE_MS);
+}
+
+
+/*
+ * In the commit's thread: both databases are keyed by time first (a
+ * response by its prompt's issue time, an event by its own), so the old
+ * entries are the first ones.
+ */
+
+static void
+ngx_http_cx_store_prune_db(MDB_txn *txn, MDB_dbi dbi, uint64_t before_ms,
+    ngx_uint_t *deleted, int *fatal)
+{
+    int          rc;
+    u_char      *k;
+    uint64_t     at_ms;
+    MDB_val      key, val;
+    MDB_cursor  *cur;
+
+    if (*fatal || *deleted >= NGX_HTTP_CX_PRUNE_MAX) {
+        return;
+    }
+
+    rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc != 0) {
+        *fatal = rc;
+        return;
+    }
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0 && *deleted < NGX_HTTP_CX_PRUNE_MAX;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        k = key.mv_data;
+
+        if (key.mv_size == NGX_CX_PROMPT_ID_LEN) {
+            /* a response: 4 bytes of issue time, in seconds */
+            at_ms = ((uint64_t) k[0] << 24 | k[1] << 16 | k[2] << 8 | k[3])
+                    * 1000;
+
+        } else if (key.mv_size == 16) {
+            at_ms = (uint64_t) k[0] << 56 | (uint64_t) k[1] << 48
+                    | (uint64_t) k[2] << 40 | (uint64_t) k[3] << 32
+                    | (uint64_t) k[4] << 24 | (uint64_t) k[5] << 16
+                    | (uint64_t) k[6] << 8 | (uint64_t) k[7];
+
+        } else {
+            continue;
+        }
+
+        if (at_ms >= before_ms) {
+            break;
+        }
+
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != 0) {
+            *fatal = rc;
+            break;
+        }
+
+        (*deleted)++;
+    }
+
+    mdb_cursor_close(cur);
 }
 
 
