@@ -17,7 +17,7 @@ DEB_PACKAGES := nginx nginx-dev libluajit2-5.1-dev liblmdb-dev lmdb-utils \
 
 PURE_SRCS    := src/ngx_cx_scan.c src/ngx_cx_sha256.c src/ngx_cx_token.c \
                 src/ngx_cx_json.c src/ngx_cx_record.c src/ngx_cx_score.c \
-                src/ngx_cx_csp.c
+                src/ngx_cx_csp.c src/ngx_cx_export.c
 UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
 UNIT_CFLAGS  := -std=c99 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Werror -Isrc \
                 -fsanitize=address,undefined -fno-omit-frame-pointer
@@ -35,7 +35,8 @@ module: $(MODULE)
 
 # cxctl reads and maintains the store while nginx runs
 CXCTL_SRCS   := $(wildcard src/cxctl/*.c) src/ngx_cx_record.c src/ngx_cx_score.c \
-                src/ngx_cx_json.c src/ngx_cx_token.c src/ngx_cx_sha256.c
+                src/ngx_cx_json.c src/ngx_cx_token.c src/ngx_cx_sha256.c \
+                src/ngx_cx_export.c
 
 cxctl: $(BUILD)/cxctl
 

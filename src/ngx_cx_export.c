@@ -1,0 +1,572 @@
+/*
+ * ngx_cx_export -- see ngx_cx_export.h.
+ */
+
+#include <string.h>
+
+#include "ngx_cx_export.h"
+#include "ngx_cx_json.h"
+#include "ngx_cx_score.h"
+#include "ngx_cx_token.h"
+
+
+/*
+ * Output is gathered here so the callback sees a few large pieces per row
+ * instead of one per field, which matters for nginx buffer chains.
+ */
+#define NGX_CX_EXPORT_BUF_SIZE   2048
+
+/*
+ * JSON strings are escaped this many input bytes at a time, into a stack
+ * buffer of 6 times that (ngx_cx_json_escape_len's bound), so a field of any
+ * length needs no allocation.
+ */
+#define NGX_CX_EXPORT_CHUNK      256
+
+#define NGX_CX_EXPORT_ID_LEN     12
+
+#define NGX_CX_EXPORT_CSV_HEADER                                              \
+    "id,received_at,survey,type,touchpoint,stage,score,comment,visitor,"     \
+    "lang,path,attributes,displayed,answered,dismissed\r\n"
+
+
+typedef struct {
+    ngx_cx_export_write_pt   write;
+    void                    *data;
+    int                      error;
+    size_t                   len;
+    unsigned char            buf[NGX_CX_EXPORT_BUF_SIZE];
+} ngx_cx_export_out_t;
+
+
+static void ngx_cx_export_init(ngx_cx_export_out_t *o,
+    ngx_cx_export_write_pt write, void *data);
+static int ngx_cx_export_done(ngx_cx_export_out_t *o);
+static void ngx_cx_export_flush(ngx_cx_export_out_t *o);
+static void ngx_cx_export_put(ngx_cx_export_out_t *o, const void *p,
+    size_t len);
+static void ngx_cx_export_str(ngx_cx_export_out_t *o, const char *s);
+static void ngx_cx_export_int(ngx_cx_export_out_t *o, int v);
+static void ngx_cx_export_hex(ngx_cx_export_out_t *o, const unsigned char *p);
+static void ngx_cx_export_iso(ngx_cx_export_out_t *o,
+    const ngx_cx_record_t *rec);
+static const char *ngx_cx_export_stage(unsigned char stage);
+static int ngx_cx_export_formula(unsigned char c);
+static int ngx_cx_export_pct_needed(unsigned char c);
+static void ngx_cx_export_csv_cell(ngx_cx_export_out_t *o,
+    ngx_cx_bytes_t s);
+static void ngx_cx_export_csv_attrs(ngx_cx_export_out_t *o,
+    ngx_cx_bytes_t attrs);
+static void ngx_cx_export_csv_text(ngx_cx_export_out_t *o,
+    const unsigned char *p, size_t len, int quoted, int pct);
+static void ngx_cx_export_json_string(ngx_cx_export_out_t *o,
+    const unsigned char *p, size_t len);
+static int ngx_cx_export_attr_overridden(ngx_cx_bytes_t rest,
+    ngx_cx_bytes_t key);
+
+
+static const char  *ngx_cx_export_stages[NGX_CX_STAGE_MAX + 1] = {
+    "", "awareness", "consideration", "purchase", "usage", "loyalty",
+    "advocacy"
+};
+
+static const unsigned char  ngx_cx_export_replacement[] = "\xef\xbf\xbd";
+
+
+int
+ngx_cx_export_csv_header(ngx_cx_export_write_pt write, void *data)
+{
+    return write(data, (const unsigned char *) NGX_CX_EXPORT_CSV_HEADER,
+                 sizeof(NGX_CX_EXPORT_CSV_HEADER) - 1) == 0 ? 0 : -1;
+}
+
+
+int
+ngx_cx_export_csv(ngx_cx_export_write_pt write, void *data,
+    const unsigned char id[12], const ngx_cx_record_t *rec)
+{
+    ngx_cx_export_out_t  o;
+
+    ngx_cx_export_init(&o, write, data);
+
+    ngx_cx_export_hex(&o, id);
+    ngx_cx_export_put(&o, ",", 1);
+    ngx_cx_export_iso(&o, rec);
+    ngx_cx_export_put(&o, ",", 1);
+    ngx_cx_export_csv_cell(&o, rec->survey);
+    ngx_cx_export_put(&o, ",", 1);
+    ngx_cx_export_str(&o, ngx_cx_type_name(rec->type));
+    ngx_cx_export_put(&o, ",", 1);
+    ngx_cx_export_csv_cell(&o, rec->touchpoint);
+    ngx_cx_export_put(&o, ",", 1);
+    ngx_cx_export_str(&o, ngx_cx_export_stage(rec->stage));
+    ngx_cx_export_put(&o, ",", 1);
+
+    if (rec->flags & NGX_CX_REC_ANSWERED) {
+        ngx_cx_export_int(&o, rec->score);
+    }
+
+    ngx_cx_export_put(&o, ",", 1);
+    ngx_cx_export_csv_cell(&o, rec->comment);
+    ngx_cx_export_put(&o, ",", 1);
+    ngx_cx_export_hex(&o, rec->visitor);
+    ngx_cx_export_put(&o, ",", 1);
+    ngx_cx_export_csv_cell(&o, rec->lang);
+    ngx_cx_export_put(&o, ",", 1);
+    ngx_cx_export_csv_cell(&o, rec->path);
+    ngx_cx_export_put(&o, ",", 1);
+    ngx_cx_export_csv_attrs(&o, rec->attrs);
+
+    ngx_cx_export_str(&o, (rec->flags & NGX_CX_REC_DISPLAYED) ? ",1" : ",0");
+    ngx_cx_export_str(&o, (rec->flags & NGX_CX_REC_ANSWERED) ? ",1" : ",0");
+    ngx_cx_export_str(&o, (rec->flags & NGX_CX_REC_DISMISSED) ? ",1" : ",0");
+    ngx_cx_export_put(&o, "\r\n", 2);
+
+    return ngx_cx_export_done(&o);
+}
+
+
+int
+ngx_cx_export_ndjson(ngx_cx_export_write_pt write, void *data,
+    const unsigned char id[12], const ngx_cx_record_t *rec)
+{
+    int                  first;
+    ngx_cx_bytes_t       cursor, key, val;
+    ngx_cx_export_out_t  o;
+
+    ngx_cx_export_init(&o, write, data);
+
+    ngx_cx_export_str(&o, "{\"id\":\"");
+    ngx_cx_export_hex(&o, id);
+    ngx_cx_export_str(&o, "\",\"received_at\":\"");
+    ngx_cx_export_iso(&o, rec);
+    ngx_cx_export_str(&o, "\",\"survey\":");
+    ngx_cx_export_json_string(&o, rec->survey.data, rec->survey.len);
+    ngx_cx_export_str(&o, ",\"type\":\"");
+    ngx_cx_export_str(&o, ngx_cx_type_name(rec->type));
+    ngx_cx_export_str(&o, "\",\"touchpoint\":");
+    ngx_cx_export_json_string(&o, rec->touchpoint.data, rec->touchpoint.len);
+    ngx_cx_export_str(&o, ",\"stage\":\"");
+    ngx_cx_export_str(&o, ngx_cx_export_stage(rec->stage));
+    ngx_cx_export_str(&o, "\",\"score\":");
+
+    if (rec->flags & NGX_CX_REC_ANSWERED) {
+        ngx_cx_export_int(&o, rec->score);
+    } else {
+        ngx_cx_export_str(&o, "null");
+    }
+
+    ngx_cx_export_str(&o, ",\"comment\":");
+    ngx_cx_export_json_string(&o, rec->comment.data, rec->comment.len);
+    ngx_cx_export_str(&o, ",\"visitor\":\"");
+    ngx_cx_export_hex(&o, rec->visitor);
+    ngx_cx_export_str(&o, "\",\"lang\":");
+    ngx_cx_export_json_string(&o, rec->lang.data, rec->lang.len);
+    ngx_cx_export_str(&o, ",\"path\":");
+    ngx_cx_export_json_string(&o, rec->path.data, rec->path.len);
+
+    /* a JSON object must not repeat a key: the last one wins */
+    ngx_cx_export_str(&o, ",\"attributes\":{");
+    first = 1;
+    cursor = rec->attrs;
+
+    while (ngx_cx_attrs_next(&cursor, &key, &val) == 1) {
+        if (ngx_cx_export_attr_overridden(cursor, key)) {
+            continue;
+        }
+
+        if (!first) {
+            ngx_cx_export_put(&o, ",", 1);
+        }
+        first = 0;
+
+        ngx_cx_export_json_string(&o, key.data, key.len);
+        ngx_cx_export_put(&o, ":", 1);
+        ngx_cx_export_json_string(&o, val.data, val.len);
+    }
+
+    ngx_cx_export_str(&o, "},\"displayed\":");
+    ngx_cx_export_str(&o, (rec->flags & NGX_CX_REC_DISPLAYED)
+                          ? "true" : "false");
+    ngx_cx_export_str(&o, ",\"answered\":");
+    ngx_cx_export_str(&o, (rec->flags & NGX_CX_REC_ANSWERED)
+                          ? "true" : "false");
+    ngx_cx_export_str(&o, ",\"dismissed\":");
+    ngx_cx_export_str(&o, (rec->flags & NGX_CX_REC_DISMISSED)
+                          ? "true}\n" : "false}\n");
+
+    return ngx_cx_export_done(&o);
+}
+
+
+uint64_t
+ngx_cx_export_time(const ngx_cx_record_t *rec)
+{
+    if (rec->answered_at_ms) {
+        return rec->answered_at_ms;
+    }
+
+    if (rec->displayed_at_ms) {
+        return rec->displayed_at_ms;
+    }
+
+    if (rec->dismissed_at_ms) {
+        return rec->dismissed_at_ms;
+    }
+
+    return rec->issued_at_ms;
+}
+
+
+/* ---- output buffer ---- */
+
+static void
+ngx_cx_export_init(ngx_cx_export_out_t *o, ngx_cx_export_write_pt write,
+    void *data)
+{
+    o->write = write;
+    o->data = data;
+    o->error = 0;
+    o->len = 0;
+}
+
+
+static int
+ngx_cx_export_done(ngx_cx_export_out_t *o)
+{
+    ngx_cx_export_flush(o);
+
+    return o->error ? -1 : 0;
+}
+
+
+/* Once the callback has said stop, it is never called again. */
+
+static void
+ngx_cx_export_flush(ngx_cx_export_out_t *o)
+{
+    if (!o->error && o->len && o->write(o->data, o->buf, o->len) != 0) {
+        o->error = 1;
+    }
+
+    o->len = 0;
+}
+
+
+static void
+ngx_cx_export_put(ngx_cx_export_out_t *o, const void *p, size_t len)
+{
+    if (o->error || len == 0) {
+        return;
+    }
+
+    if (len > sizeof(o->buf) - o->len) {
+        ngx_cx_export_flush(o);
+
+        if (len >= sizeof(o->buf)) {
+            if (!o->error && o->write(o->data, p, len) != 0) {
+                o->error = 1;
+            }
+            return;
+        }
+    }
+
+    memcpy(o->buf + o->len, p, len);
+    o->len += len;
+}
+
+
+static void
+ngx_cx_export_str(ngx_cx_export_out_t *o, const char *s)
+{
+    ngx_cx_export_put(o, s, strlen(s));
+}
+
+
+static void
+ngx_cx_export_int(ngx_cx_export_out_t *o, int v)
+{
+    unsigned char   tmp[24], *p;
+    unsigned long   u;
+
+    /* negated in unsigned arithmetic, so INT_MIN is no overflow */
+    u = v < 0 ? 0UL - (unsigned long) v : (unsigned long) v;
+    p = tmp + sizeof(tmp);
+
+    do {
+        *--p = (unsigned char) ('0' + u % 10);
+        u /= 10;
+    } while (u);
+
+    if (v < 0) {
+        *--p = '-';
+    }
+
+    ngx_cx_export_put(o, p, (size_t) (tmp + sizeof(tmp) - p));
+}
+
+
+static void
+ngx_cx_export_hex(ngx_cx_export_out_t *o, const unsigned char *p)
+{
+    unsigned char  hex[2 * NGX_CX_EXPORT_ID_LEN];
+
+    ngx_cx_hex(hex, p, NGX_CX_EXPORT_ID_LEN);
+    ngx_cx_export_put(o, hex, sizeof(hex));
+}
+
+
+static void
+ngx_cx_export_iso(ngx_cx_export_out_t *o, const ngx_cx_record_t *rec)
+{
+    size_t  n;
+    char    iso[NGX_CX_ISO8601_SIZE];
+
+    n = ngx_cx_iso8601(iso, ngx_cx_export_time(rec));
+    ngx_cx_export_put(o, iso, n);
+}
+
+
+static const char *
+ngx_cx_export_stage(unsigned char stage)
+{
+    return ngx_cx_export_stages[stage <= NGX_CX_STAGE_MAX ? stage : 0];
+}
+
+
+/* ---- CSV ---- */
+
+static int
+ngx_cx_export_formula(unsigned char c)
+{
+    return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t'
+           || c == '\r';
+}
+
+
+/* Attribute bytes that would make key=value&key=value ambiguous, or that a
+ * reader's line handling could mangle. */
+
+static int
+ngx_cx_export_pct_needed(unsigned char c)
+{
+    return c == '%' || c == '&' || c == '=' || c < 0x20 || c == 0x7f;
+}
+
+
+static void
+ngx_cx_export_csv_cell(ngx_cx_export_out_t *o, ngx_cx_bytes_t s)
+{
+    int     quoted;
+    size_t  i;
+
+    quoted = 0;
+
+    for (i = 0; i < s.len; i++) {
+        if (s.data[i] == ',' || s.data[i] == '"' || s.data[i] == '\r'
+            || s.data[i] == '\n')
+        {
+            quoted = 1;
+            break;
+        }
+    }
+
+    if (quoted) {
+        ngx_cx_export_put(o, "\"", 1);
+    }
+
+    if (s.len && ngx_cx_export_formula(s.data[0])) {
+        ngx_cx_export_put(o, "'", 1);
+    }
+
+    ngx_cx_export_csv_text(o, s.data, s.len, quoted, 0);
+
+    if (quoted) {
+        ngx_cx_export_put(o, "\"", 1);
+    }
+}
+
+
+/*
+ * The attributes cell is encoded as it streams out, so it is scanned once
+ * first for what the cell rules look at: CR and LF are always
+ * percent-encoded, so only a comma or a quote forces quoting, and the first
+ * output byte is the first key's first byte or the '%' that encodes it.
+ */
+
+static void
+ngx_cx_export_csv_attrs(ngx_cx_export_out_t *o, ngx_cx_bytes_t attrs)
+{
+    int             quoted, formula, first;
+    size_t          i;
+    unsigned char   c;
+    ngx_cx_bytes_t  cursor, key, val;
+
+    quoted = 0;
+    formula = 0;
+    first = 1;
+    cursor = attrs;
+
+    while (!quoted && ngx_cx_attrs_next(&cursor, &key, &val) == 1) {
+        if (first) {
+            c = ngx_cx_export_pct_needed(key.data[0]) ? '%' : key.data[0];
+            formula = ngx_cx_export_formula(c);
+            first = 0;
+        }
+
+        for (i = 0; i < key.len + val.len; i++) {
+            c = i < key.len ? key.data[i] : val.data[i - key.len];
+
+            if (c == ',' || c == '"') {
+                quoted = 1;
+                break;
+            }
+        }
+    }
+
+    if (quoted) {
+        ngx_cx_export_put(o, "\"", 1);
+    }
+
+    if (formula) {
+        ngx_cx_export_put(o, "'", 1);
+    }
+
+    first = 1;
+    cursor = attrs;
+
+    while (ngx_cx_attrs_next(&cursor, &key, &val) == 1) {
+        if (!first) {
+            ngx_cx_export_put(o, "&", 1);
+        }
+        first = 0;
+
+        ngx_cx_export_csv_text(o, key.data, key.len, quoted, 1);
+        ngx_cx_export_put(o, "=", 1);
+        ngx_cx_export_csv_text(o, val.data, val.len, quoted, 1);
+    }
+
+    if (quoted) {
+        ngx_cx_export_put(o, "\"", 1);
+    }
+}
+
+
+/*
+ * Writes p as UTF-8: runs of good bytes are copied in one piece, a quote is
+ * doubled in a quoted cell, each byte that does not start a valid UTF-8
+ * sequence becomes U+FFFD, and with pct the bytes of
+ * ngx_cx_export_pct_needed become %XX. Only ASCII is ever rewritten and no
+ * ASCII byte is part of a multi-byte sequence, so encoding key and value
+ * separately gives the same bytes as encoding the joined cell.
+ */
+
+static void
+ngx_cx_export_csv_text(ngx_cx_export_out_t *o, const unsigned char *p,
+    size_t len, int quoted, int pct)
+{
+    size_t          i, n, run;
+    unsigned char   c, enc[3];
+    static const char  digits[] = "0123456789ABCDEF";
+
+    if (len == 0) {
+        return;
+    }
+
+    run = 0;
+
+    for (i = 0; i < len; i += n) {
+        c = p[i];
+
+        if (c < 0x80) {
+            n = 1;
+
+            if (pct && ngx_cx_export_pct_needed(c)) {
+                ngx_cx_export_put(o, p + run, i - run);
+                enc[0] = '%';
+                enc[1] = (unsigned char) digits[c >> 4];
+                enc[2] = (unsigned char) digits[c & 0x0f];
+                ngx_cx_export_put(o, enc, 3);
+                run = i + 1;
+
+            } else if (c == '"' && quoted) {
+                /* the next run starts at this quote again: it is doubled */
+                ngx_cx_export_put(o, p + run, i + 1 - run);
+                run = i;
+            }
+
+            continue;
+        }
+
+        n = c >= 0xc2 && c <= 0xdf ? 2
+            : c >= 0xe0 && c <= 0xef ? 3
+            : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+
+        if (n == 0 || n > len - i || !ngx_cx_utf8_valid(p + i, n, NULL)) {
+            ngx_cx_export_put(o, p + run, i - run);
+            ngx_cx_export_put(o, ngx_cx_export_replacement, 3);
+            n = 1;
+            run = i + 1;
+        }
+    }
+
+    ngx_cx_export_put(o, p + run, len - run);
+}
+
+
+/* ---- NDJSON ---- */
+
+/*
+ * ngx_cx_json_escape consumes a valid sequence (a lead byte and its
+ * continuation bytes) or one invalid byte at a time, so it is at a boundary
+ * before every byte that is not a continuation byte (10xxxxxx), and before a
+ * continuation byte that has no lead byte in the 3 bytes before it. A chunk
+ * is cut at such a place, and escaping chunk by chunk gives exactly the
+ * bytes of escaping the whole.
+ */
+
+static void
+ngx_cx_export_json_string(ngx_cx_export_out_t *o, const unsigned char *p,
+    size_t len)
+{
+    size_t          n, k;
+    unsigned char  *end, esc[6 * NGX_CX_EXPORT_CHUNK];
+
+    ngx_cx_export_put(o, "\"", 1);
+
+    while (len) {
+        n = len > NGX_CX_EXPORT_CHUNK ? NGX_CX_EXPORT_CHUNK : len;
+
+        if (n < len && (p[n] & 0xc0) == 0x80) {
+            for (k = 1; k <= 3; k++) {
+                if ((p[n - k] & 0xc0) != 0x80) {
+                    n -= k;
+                    break;
+                }
+            }
+        }
+
+        end = ngx_cx_json_escape(esc, p, n);
+        ngx_cx_export_put(o, esc, (size_t) (end - esc));
+
+        p += n;
+        len -= n;
+    }
+
+    ngx_cx_export_put(o, "\"", 1);
+}
+
+
+static int
+ngx_cx_export_attr_overridden(ngx_cx_bytes_t rest, ngx_cx_bytes_t key)
+{
+    ngx_cx_bytes_t  k, v;
+
+    while (ngx_cx_attrs_next(&rest, &k, &v) == 1) {
+        if (k.len == key.len && memcmp(k.data, key.data, k.len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}

@@ -1,0 +1,99 @@
+/*
+ * ngx_cx_export -- one stored response as a CSV row or an NDJSON line.
+ *
+ * The HTTP exports (responses.csv, responses.ndjson) and `cxctl export` both
+ * format through this component, so the two can never drift apart. The
+ * output goes to a caller-supplied write callback (an fwrite wrapper, an
+ * nginx buffer chain, a test's memory buffer); the concatenation of all the
+ * bytes it is given is the export.
+ *
+ * Fields, in this order (CSV header row from ngx_cx_export_csv_header):
+ *
+ *   id           24 lowercase hex digits of the 12-byte prompt id (the key)
+ *   received_at  ngx_cx_export_time(rec), ISO 8601 UTC "2025-01-10T12:00:00Z"
+ *   survey       text
+ *   type         "nps", "csat", "ces" ("unknown" for any other code)
+ *   touchpoint   text
+ *   stage        "awareness" .. "advocacy"; "" for none or out of range
+ *   score        the score when ANSWERED; CSV empty, NDJSON null otherwise
+ *   comment      text
+ *   visitor      24 lowercase hex digits
+ *   lang, path   text
+ *   attributes   CSV: key=value pairs joined by '&', with % & = and the
+ *                control bytes (< 0x20 and 0x7f) percent-encoded as %XX
+ *                (uppercase), in blob order, repeated keys kept;
+ *                NDJSON: an object of string values, the last of a repeated
+ *                key wins (ngx_cx_record.h)
+ *   displayed, answered, dismissed
+ *                CSV 1 or 0; NDJSON true or false
+ *
+ * CSV is RFC 4180: rows end with CRLF; a cell holding a comma, a double
+ * quote, CR or LF is quoted and its quotes doubled. A text cell (the
+ * attributes cell included) whose first output byte is = + - @ TAB or CR
+ * gets a leading single quote, so spreadsheets show it as text rather than
+ * run it as a formula (CSV injection). Bytes that do not start a valid UTF-8
+ * sequence are written as U+FFFD (EF BF BD): the output is always UTF-8.
+ *
+ * NDJSON: one JSON object per line, ended by LF, strings escaped by
+ * ngx_cx_json_escape (so no raw < > & ' U+2028 U+2029, invalid UTF-8 as
+ * \ufffd). Text is written as stored: no formula neutralising.
+ *
+ * Pure C99, no allocation, no nginx headers, no stdio. Any record is safe to
+ * format, including a hand-built one with out-of-range type, stage or score
+ * or a corrupt attributes blob (pairs up to the corruption are written);
+ * byte fields must follow ngx_cx_bytes_t's rule (data NULL only when len 0).
+ * Each call uses about 4 KB of stack.
+ */
+
+#ifndef NGX_CX_EXPORT_H
+#define NGX_CX_EXPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ngx_cx_record.h"
+
+
+/*
+ * Receives the next len bytes of output (len is never 0). Return 0 to go
+ * on, or -1 to stop: the formatter then returns -1 at once without calling
+ * it again, leaving a partial row or line behind (the caller abandons the
+ * export). Output is buffered internally, so one call may carry several
+ * fields, or part of a field, but every formatter call has handed over all
+ * of its bytes by the time it returns 0.
+ */
+typedef int (*ngx_cx_export_write_pt)(void *data, const unsigned char *p,
+    size_t len);
+
+
+/*
+ * Writes the CSV header row,
+ * "id,received_at,survey,type,touchpoint,stage,score,comment,visitor,lang,"
+ * "path,attributes,displayed,answered,dismissed\r\n".
+ * Returns 0, or -1 when write returned -1.
+ */
+int ngx_cx_export_csv_header(ngx_cx_export_write_pt write, void *data);
+
+/*
+ * Writes rec, stored under the prompt id `id`, as one CSV row ending in
+ * CRLF. Returns 0, or -1 when write returned -1.
+ */
+int ngx_cx_export_csv(ngx_cx_export_write_pt write, void *data,
+    const unsigned char id[12], const ngx_cx_record_t *rec);
+
+/*
+ * Writes rec, stored under the prompt id `id`, as one JSON object followed
+ * by LF. Returns 0, or -1 when write returned -1.
+ */
+int ngx_cx_export_ndjson(ngx_cx_export_write_pt write, void *data,
+    const unsigned char id[12], const ngx_cx_record_t *rec);
+
+/*
+ * The time a response is dated by, in unix ms: answered_at, else
+ * displayed_at, else dismissed_at, else issued_at (the first that is not 0).
+ * This is the received_at of the rows, and what date filters should compare.
+ */
+uint64_t ngx_cx_export_time(const ngx_cx_record_t *rec);
+
+
+#endif /* NGX_CX_EXPORT_H */

@@ -1,0 +1,733 @@
+/*
+ * Unit tests for src/ngx_cx_export.c: CSV rows and NDJSON lines of stored
+ * responses, asserted byte for byte. Every text field is copied into a heap
+ * block of exactly its length, so under -fsanitize=address an over-read is
+ * reported.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <limits.h>
+#include <cmocka.h>
+
+#include "ngx_cx_export.h"
+#include "ngx_cx_json.h"
+
+
+/* ---- a memory sink for the write callback ---- */
+
+typedef struct {
+    unsigned char  *data;
+    size_t          len;
+    size_t          cap;
+    unsigned        calls;
+    unsigned        fail_at;    /* the call that returns -1; 0 never */
+} sink_t;
+
+
+static int
+sink_write(void *data, const unsigned char *p, size_t len)
+{
+    sink_t  *s = data;
+
+    assert_true(len > 0);
+    assert_non_null(p);
+
+    s->calls++;
+
+    if (s->fail_at && s->calls >= s->fail_at) {
+        return -1;
+    }
+
+    if (s->len + len > s->cap) {
+        s->cap = (s->len + len) * 2;
+        s->data = realloc(s->data, s->cap);
+        assert_non_null(s->data);
+    }
+
+    memcpy(s->data + s->len, p, len);
+    s->len += len;
+
+    return 0;
+}
+
+
+static void
+sink_free(sink_t *s)
+{
+    free(s->data);
+    memset(s, 0, sizeof(*s));
+}
+
+
+static void
+assert_out(const sink_t *s, const char *expect, size_t len)
+{
+    if (s->len != len || memcmp(s->data, expect, len) != 0) {
+        print_error("expected (%zu): %.*s\ngot      (%zu): %.*s\n",
+                    len, (int) len, expect, s->len, (int) s->len,
+                    (const char *) s->data);
+        fail();
+    }
+}
+
+#define ASSERT_OUT(s, lit)  assert_out((s), (lit), sizeof(lit) - 1)
+
+
+/* ---- records ---- */
+
+#define MAX_FIELDS  16
+
+static void  *fields[MAX_FIELDS];
+static int    nfields;
+
+/* a copy in its own heap block of exactly len bytes */
+static ngx_cx_bytes_t
+field(const char *p, size_t len)
+{
+    ngx_cx_bytes_t  b;
+    unsigned char  *q;
+
+    assert_true(nfields < MAX_FIELDS);
+
+    q = malloc(len ? len : 1);
+    assert_non_null(q);
+    if (len) {
+        memcpy(q, p, len);
+    }
+    fields[nfields++] = q;
+
+    b.data = len ? q : NULL;
+    b.len = len;
+
+    return b;
+}
+
+#define FIELD(lit)  field((lit), sizeof(lit) - 1)
+
+
+static int
+teardown(void **state)
+{
+    (void) state;
+
+    while (nfields) {
+        free(fields[--nfields]);
+    }
+
+    return 0;
+}
+
+
+static const unsigned char  prompt_id[12] =
+    { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0xff };
+
+#define ID_HEX       "000102030405060708090aff"
+#define VISITOR_HEX  "a0a1a2a3a4a5a6a7a8a9aaab"
+
+/* 2025-01-10T12:00:00Z */
+#define T0  1736510400000ULL
+
+
+/* an answered NPS response at T0 with plain fields */
+static void
+base_record(ngx_cx_record_t *r)
+{
+    int  i;
+
+    memset(r, 0, sizeof(*r));
+
+    r->flags = NGX_CX_REC_DISPLAYED | NGX_CX_REC_ANSWERED;
+    r->issued_at_ms = T0 - 60000;
+    r->displayed_at_ms = T0 - 30000;
+    r->answered_at_ms = T0 + 999;       /* ms are truncated */
+    r->score = 10;
+    r->type = NGX_CX_TYPE_NPS;
+    r->stage = 2;
+    for (i = 0; i < 12; i++) {
+        r->visitor[i] = (unsigned char) (0xa0 + i);
+    }
+
+    r->survey = FIELD("nps1");
+    r->touchpoint = FIELD("browse");
+    r->lang = FIELD("en");
+    r->path = FIELD("/");
+}
+
+
+static void
+attrs_add(unsigned char *blob, size_t size, size_t *len, const char *k,
+    size_t kl, const char *v, size_t vl)
+{
+    size_t  n;
+
+    n = ngx_cx_attrs_put(blob + *len, size - *len, k, kl, v, vl);
+    assert_int_not_equal(n, 0);
+    *len += n;
+}
+
+#define ATTR(blob, len, k, v)                                                 \
+    attrs_add((blob), sizeof(blob), &(len), (k), sizeof(k) - 1, (v),          \
+              sizeof(v) - 1)
+
+
+/* ---- CSV ---- */
+
+static void
+test_csv_header(void **state)
+{
+    sink_t  s = { 0 };
+
+    (void) state;
+
+    assert_int_equal(ngx_cx_export_csv_header(sink_write, &s), 0);
+    ASSERT_OUT(&s, "id,received_at,survey,type,touchpoint,stage,score,"
+                   "comment,visitor,lang,path,attributes,displayed,answered,"
+                   "dismissed\r\n");
+    sink_free(&s);
+}
+
+
+static void
+test_csv_plain(void **state)
+{
+    sink_t           s = { 0 };
+    ngx_cx_record_t  r;
+
+    (void) state;
+
+    base_record(&r);
+
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
+    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
+                   "consideration,10,," VISITOR_HEX ",en,/,,1,1,0\r\n");
+    sink_free(&s);
+}
+
+
+static void
+test_csv_quoting(void **state)
+{
+    sink_t           s = { 0 };
+    ngx_cx_record_t  r;
+
+    (void) state;
+
+    base_record(&r);
+    r.comment = FIELD("Fast, \"really\"\r\nfast\n");
+    r.touchpoint = FIELD("a\"b");
+    r.lang = FIELD("x\ry");
+    r.path = FIELD("/it's <b>ok</b>");
+
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
+    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,\"a\"\"b\","
+                   "consideration,10,\"Fast, \"\"really\"\"\r\nfast\n\","
+                   VISITOR_HEX ",\"x\ry\",/it's <b>ok</b>,,1,1,0\r\n");
+    sink_free(&s);
+}
+
+
+static void
+test_csv_formula(void **state)
+{
+    size_t           i;
+    sink_t           s = { 0 };
+    ngx_cx_record_t  r;
+
+    static const struct {
+        const char  *in;
+        const char  *cell;
+    } cases[] = {
+        { "=SUM(A1)",      "'=SUM(A1)" },
+        { "+1",            "'+1" },
+        { "-1",            "'-1" },
+        { "@cmd",          "'@cmd" },
+        { "\tx",           "'\tx" },
+        { "\rx",           "\"'\rx\"" },       /* CR quotes: ' inside */
+        { "=a,b",          "\"'=a,b\"" },
+        { "=\"q\"",        "\"'=\"\"q\"\"\"" },
+        { "a=b",           "a=b" },            /* only the first byte */
+        { " =b",           " =b" },
+        { "'=b",           "'=b" },
+        { "\n=b",          "\"\n=b\"" },
+    };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char  expect[256];
+        int   n;
+
+        base_record(&r);
+        r.comment = field(cases[i].in, strlen(cases[i].in));
+
+        n = snprintf(expect, sizeof(expect),
+                     ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
+                     "consideration,10,%s," VISITOR_HEX ",en,/,,1,1,0\r\n",
+                     cases[i].cell);
+
+        assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
+        assert_out(&s, expect, (size_t) n);
+        sink_free(&s);
+        teardown(NULL);
+    }
+
+    /* every text cell is neutralised, not only the comment */
+    base_record(&r);
+    r.survey = FIELD("=s");
+    r.touchpoint = FIELD("+t");
+    r.lang = FIELD("-l");
+    r.path = FIELD("@p");
+
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
+    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,'=s,nps,'+t,consideration,"
+                   "10,," VISITOR_HEX ",'-l,'@p,,1,1,0\r\n");
+    sink_free(&s);
+}
+
+
+static void
+test_csv_utf8(void **state)
+{
+    sink_t           s = { 0 };
+    ngx_cx_record_t  r;
+
+    (void) state;
+
+    base_record(&r);
+    /* é € U+1F600 kept; FF, C0 AF (overlong), ED A0 80 (surrogate), a lone
+     * continuation byte and E2 82 cut short by 'A' each become U+FFFD per
+     * byte; F0 9F 98 cut by the end of the field likewise */
+    r.comment = FIELD("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\xff|\xc0\xaf|"
+                      "\xed\xa0\x80|\x80|\xe2\x82" "A|\xf0\x9f\x98");
+
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
+    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
+                   "consideration,10,"
+                   "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\xef\xbf\xbd|"
+                   "\xef\xbf\xbd\xef\xbf\xbd|"
+                   "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd|"
+                   "\xef\xbf\xbd\xef\xbf\xbd" "A|"
+                   "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd,"
+                   VISITOR_HEX ",en,/,,1,1,0\r\n");
+    sink_free(&s);
+}
+
+
+static void
+test_csv_attributes(void **state)
+{
+    size_t           len;
+    sink_t           s = { 0 };
+    unsigned char    blob[512];
+    ngx_cx_record_t  r;
+
+    (void) state;
+
+    /* % & = and control bytes encoded, UTF-8 kept, the comma quotes */
+    len = 0;
+    ATTR(blob, len, "plan", "=pro");
+    ATTR(blob, len, "q", "a&b=c%");
+    ATTR(blob, len, "note", "\xe2\x82\xac 1,2\nx\x7f");
+    ATTR(blob, len, "q", "again");          /* repeats kept in CSV */
+    ATTR(blob, len, "e", "");
+
+    base_record(&r);
+    r.attrs = field((const char *) blob, len);
+
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
+    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
+                   "consideration,10,," VISITOR_HEX ",en,/,"
+                   "\"plan=%3Dpro&q=a%26b%3Dc%25&note=\xe2\x82\xac 1,2%0Ax%7F"
+                   "&q=again&e=\",1,1,0\r\n");
+    sink_free(&s);
+    teardown(NULL);
+
+    /* a key starting with + is a formula; the ' goes inside the quotes */
+    len = 0;
+    ATTR(blob, len, "+k", "v");
+    ATTR(blob, len, "x", "\"y\"");
+    ATTR(blob, len, "b", "\xff");
+
+    base_record(&r);
+    r.attrs = field((const char *) blob, len);
+
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
+    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
+                   "consideration,10,," VISITOR_HEX ",en,/,"
+                   "\"'+k=v&x=\"\"y\"\"&b=\xef\xbf\xbd\",1,1,0\r\n");
+    sink_free(&s);
+    teardown(NULL);
+
+    /* = TAB CR as the first key byte are encoded, so no prefix is needed */
+    len = 0;
+    ATTR(blob, len, "=k", "v");
+    ATTR(blob, len, "\tk", "\r");
+
+    base_record(&r);
+    r.attrs = field((const char *) blob, len);
+
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
+    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
+                   "consideration,10,," VISITOR_HEX ",en,/,"
+                   "%3Dk=v&%09k=%0D,1,1,0\r\n");
+    sink_free(&s);
+    teardown(NULL);
+
+    /* a corrupt blob: the pairs before the corruption */
+    len = 0;
+    ATTR(blob, len, "-a", "1");
+    blob[len++] = 5;
+    blob[len++] = 'x';
+
+    base_record(&r);
+    r.attrs = field((const char *) blob, len);
+
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
+    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
+                   "consideration,10,," VISITOR_HEX ",en,/,'-a=1,1,1,0\r\n");
+    sink_free(&s);
+}
+
+
+static void
+test_csv_not_answered(void **state)
+{
+    sink_t           s = { 0 };
+    ngx_cx_record_t  r;
+
+    (void) state;
+
+    /* displayed and dismissed: dated by the display, score empty */
+    base_record(&r);
+    r.flags = NGX_CX_REC_DISPLAYED | NGX_CX_REC_DISMISSED;
+    r.answered_at_ms = 0;
+    r.displayed_at_ms = T0;
+    r.dismissed_at_ms = T0 + 5000;
+    r.score = 7;                /* ignored without ANSWERED */
+    r.type = NGX_CX_TYPE_CSAT;
+    r.stage = 6;
+
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
+    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,csat,browse,advocacy,"
+                   ",," VISITOR_HEX ",en,/,,1,0,1\r\n");
+    sink_free(&s);
+
+    /* answered 0 is not empty */
+    base_record(&r);
+    r.score = 0;
+    r.stage = 0;
+    r.type = NGX_CX_TYPE_CES;
+
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
+    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,ces,browse,,0,,"
+                   VISITOR_HEX ",en,/,,1,1,0\r\n");
+    sink_free(&s);
+}
+
+
+static void
+test_csv_out_of_range(void **state)
+{
+    sink_t           s = { 0 };
+    ngx_cx_record_t  r;
+
+    (void) state;
+
+    memset(&r, 0, sizeof(r));
+    r.flags = 0xff;
+    r.type = 99;
+    r.stage = 200;
+    r.score = INT_MIN;
+
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
+    ASSERT_OUT(&s, ID_HEX ",1970-01-01T00:00:00Z,,unknown,,,-2147483648,,"
+                   "000000000000000000000000,,,,1,1,1\r\n");
+    sink_free(&s);
+
+    r.score = INT_MAX;
+    assert_int_equal(ngx_cx_export_ndjson(sink_write, &s, prompt_id, &r), 0);
+    ASSERT_OUT(&s, "{\"id\":\"" ID_HEX "\",\"received_at\":"
+                   "\"1970-01-01T00:00:00Z\",\"survey\":\"\",\"type\":"
+                   "\"unknown\",\"touchpoint\":\"\",\"stage\":\"\",\"score\":"
+                   "2147483647,\"comment\":\"\",\"visitor\":"
+                   "\"000000000000000000000000\",\"lang\":\"\",\"path\":\"\","
+                   "\"attributes\":{},\"displayed\":true,\"answered\":true,"
+                   "\"dismissed\":true}\n");
+    sink_free(&s);
+}
+
+
+/* a field longer than the internal buffer goes through whole and in order */
+static void
+test_csv_long_field(void **state)
+{
+    size_t           i, n;
+    sink_t           s = { 0 };
+    char            *big, *expect;
+    ngx_cx_record_t  r;
+
+    (void) state;
+
+    n = 10000;
+    big = malloc(n);
+    expect = malloc(n * 2 + 256);
+    assert_non_null(big);
+    assert_non_null(expect);
+
+    for (i = 0; i < n; i++) {
+        big[i] = (i % 100 == 99) ? '"' : (char) ('a' + i % 26);
+    }
+
+    base_record(&r);
+    r.comment = field(big, n);
+
+    n = (size_t) sprintf(expect, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,"
+                         "browse,consideration,10,\"");
+    for (i = 0; i < 10000; i++) {
+        expect[n++] = big[i];
+        if (big[i] == '"') {
+            expect[n++] = '"';
+        }
+    }
+    n += (size_t) sprintf(expect + n, "\"," VISITOR_HEX ",en,/,,1,1,0\r\n");
+
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
+    assert_out(&s, expect, n);
+    assert_true(s.calls > 1);
+
+    sink_free(&s);
+    free(big);
+    free(expect);
+}
+
+
+/* ---- NDJSON ---- */
+
+static void
+test_ndjson_line(void **state)
+{
+    size_t           len;
+    sink_t           s = { 0 };
+    unsigned char    blob[256];
+    ngx_cx_record_t  r;
+
+    (void) state;
+
+    len = 0;
+    ATTR(blob, len, "plan", "=pro");
+    ATTR(blob, len, "q", "first");
+    ATTR(blob, len, "note", "\xe2\x82\xac 1,2\nx");
+    ATTR(blob, len, "q", "a&b\xff");        /* the last q wins */
+
+    base_record(&r);
+    r.comment = FIELD("=SUM(A1) \"q\" <script>\\");
+    r.attrs = field((const char *) blob, len);
+
+    assert_int_equal(ngx_cx_export_ndjson(sink_write, &s, prompt_id, &r), 0);
+    ASSERT_OUT(&s, "{\"id\":\"" ID_HEX "\",\"received_at\":"
+                   "\"2025-01-10T12:00:00Z\",\"survey\":\"nps1\",\"type\":"
+                   "\"nps\",\"touchpoint\":\"browse\",\"stage\":"
+                   "\"consideration\",\"score\":10,\"comment\":"
+                   "\"=SUM(A1) \\\"q\\\" \\u003cscript\\u003e\\\\\","
+                   "\"visitor\":\"" VISITOR_HEX "\",\"lang\":\"en\","
+                   "\"path\":\"/\",\"attributes\":{\"plan\":\"=pro\","
+                   "\"note\":\"\\u20ac 1,2\\nx\",\"q\":\"a\\u0026b\\ufffd\"},"
+                   "\"displayed\":true,\"answered\":true,"
+                   "\"dismissed\":false}\n");
+    sink_free(&s);
+}
+
+
+static void
+test_ndjson_not_answered(void **state)
+{
+    sink_t           s = { 0 };
+    ngx_cx_record_t  r;
+
+    (void) state;
+
+    base_record(&r);
+    r.flags = 0;
+    r.answered_at_ms = 0;
+    r.displayed_at_ms = 0;
+    r.issued_at_ms = T0;
+    r.stage = 3;
+
+    assert_int_equal(ngx_cx_export_ndjson(sink_write, &s, prompt_id, &r), 0);
+    ASSERT_OUT(&s, "{\"id\":\"" ID_HEX "\",\"received_at\":"
+                   "\"2025-01-10T12:00:00Z\",\"survey\":\"nps1\",\"type\":"
+                   "\"nps\",\"touchpoint\":\"browse\",\"stage\":\"purchase\","
+                   "\"score\":null,\"comment\":\"\",\"visitor\":\""
+                   VISITOR_HEX "\",\"lang\":\"en\",\"path\":\"/\","
+                   "\"attributes\":{},\"displayed\":false,\"answered\":false,"
+                   "\"dismissed\":false}\n");
+    sink_free(&s);
+}
+
+
+/*
+ * Long strings are escaped in chunks: whatever multi-byte characters (valid
+ * or broken) straddle the chunk edges, the result equals one escape of the
+ * whole string.
+ */
+static void
+test_ndjson_long_strings(void **state)
+{
+    size_t           i, n, shift, pre;
+    sink_t           s = { 0 };
+    unsigned char   *src, *esc, *end;
+    ngx_cx_record_t  r;
+
+    static const char  *pieces[] = {
+        "\xf0\x9f\x98\x80", "\xe2\x82\xac", "\xc3\xa9", "\x80\x80\x80\x80",
+        "\xf0\x9f\x98", "\xe2\x82", "<", "a"
+    };
+
+    (void) state;
+
+    src = malloc(2100);
+    esc = malloc(6 * 2100);
+    assert_non_null(src);
+    assert_non_null(esc);
+
+    for (shift = 0; shift < 8; shift++) {
+        for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+            /* the piece repeated, offset so it crosses every edge */
+            n = 0;
+            while (n < shift) {
+                src[n++] = 'x';
+            }
+            while (n + 4 <= 2100) {
+                memcpy(src + n, pieces[i], strlen(pieces[i]));
+                n += strlen(pieces[i]);
+            }
+
+            base_record(&r);
+            r.comment = field((const char *) src, n);
+
+            end = ngx_cx_json_escape(esc, src, n);
+
+            assert_int_equal(ngx_cx_export_ndjson(sink_write, &s, prompt_id,
+                                                  &r), 0);
+
+            pre = strlen("{\"id\":\"" ID_HEX "\",\"received_at\":"
+                         "\"2025-01-10T12:00:00Z\",\"survey\":\"nps1\","
+                         "\"type\":\"nps\",\"touchpoint\":\"browse\","
+                         "\"stage\":\"consideration\",\"score\":10,"
+                         "\"comment\":\"");
+            assert_true(s.len > pre + (size_t) (end - esc));
+            assert_memory_equal(s.data + pre, esc, (size_t) (end - esc));
+            assert_memory_equal(s.data + pre + (end - esc), "\",\"visitor\"",
+                                11);
+
+            sink_free(&s);
+            teardown(NULL);
+        }
+    }
+
+    free(src);
+    free(esc);
+}
+
+
+/* ---- the write callback ---- */
+
+static void
+test_write_stops(void **state)
+{
+    unsigned         k;
+    sink_t           s = { 0 };
+    char             big[6000];
+    ngx_cx_record_t  r;
+
+    (void) state;
+
+    s.fail_at = 1;
+    assert_int_equal(ngx_cx_export_csv_header(sink_write, &s), -1);
+    assert_int_equal(s.calls, 1);
+    sink_free(&s);
+
+    base_record(&r);
+    memset(big, 'c', sizeof(big));
+    r.comment = field(big, sizeof(big));
+    r.path = field(big, sizeof(big));
+
+    /* how many calls a full row takes */
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
+    assert_true(s.calls >= 3);
+    k = s.calls;
+    sink_free(&s);
+
+    /* failing at each of them: -1, and no call after the failing one */
+    for (s.fail_at = 1; s.fail_at <= k; s.fail_at++) {
+        unsigned  at = s.fail_at;
+
+        assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), -1);
+        assert_int_equal(s.calls, at);
+        sink_free(&s);
+        s.fail_at = at;
+
+        assert_int_equal(ngx_cx_export_ndjson(sink_write, &s, prompt_id, &r),
+                         -1);
+        assert_int_equal(s.calls, at);
+        sink_free(&s);
+        s.fail_at = at;
+    }
+}
+
+
+/* ---- received_at ---- */
+
+static void
+test_export_time(void **state)
+{
+    ngx_cx_record_t  r;
+
+    (void) state;
+
+    memset(&r, 0, sizeof(r));
+    assert_true(ngx_cx_export_time(&r) == 0);
+
+    r.issued_at_ms = 1;
+    assert_true(ngx_cx_export_time(&r) == 1);
+
+    r.dismissed_at_ms = 4;
+    assert_true(ngx_cx_export_time(&r) == 4);
+
+    r.displayed_at_ms = 2;
+    assert_true(ngx_cx_export_time(&r) == 2);
+
+    r.answered_at_ms = 3;
+    r.commented_at_ms = 9;              /* never the date */
+    assert_true(ngx_cx_export_time(&r) == 3);
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test_teardown(test_csv_header, teardown),
+        cmocka_unit_test_teardown(test_csv_plain, teardown),
+        cmocka_unit_test_teardown(test_csv_quoting, teardown),
+        cmocka_unit_test_teardown(test_csv_formula, teardown),
+        cmocka_unit_test_teardown(test_csv_utf8, teardown),
+        cmocka_unit_test_teardown(test_csv_attributes, teardown),
+        cmocka_unit_test_teardown(test_csv_not_answered, teardown),
+        cmocka_unit_test_teardown(test_csv_out_of_range, teardown),
+        cmocka_unit_test_teardown(test_csv_long_field, teardown),
+        cmocka_unit_test_teardown(test_ndjson_line, teardown),
+        cmocka_unit_test_teardown(test_ndjson_not_answered, teardown),
+        cmocka_unit_test_teardown(test_ndjson_long_strings, teardown),
+        cmocka_unit_test_teardown(test_write_stops, teardown),
+        cmocka_unit_test_teardown(test_export_time, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
