@@ -13,7 +13,7 @@ MODULE       := $(BUILD)/ngx_http_cx_module.so
 CC           ?= cc
 
 DEB_PACKAGES := nginx nginx-dev libluajit2-5.1-dev liblmdb-dev lmdb-utils \
-                libcmocka-dev pkg-config gcc make perl wrk curl nodejs
+                libcmocka-dev pkg-config gcc make perl wrk curl nodejs chromium
 
 PURE_SRCS    := src/ngx_cx_scan.c src/ngx_cx_sha256.c src/ngx_cx_token.c \
                 src/ngx_cx_json.c src/ngx_cx_record.c src/ngx_cx_score.c \
@@ -22,9 +22,10 @@ UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c
 UNIT_CFLAGS  := -std=c99 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Werror -Isrc \
                 -fsanitize=address,undefined -fno-omit-frame-pointer
 
-MODULE_DEPS  := config ngx_cx_module.c $(wildcard src/*.c src/*.h) src/ngx_http_cx_widget.c
+MODULE_DEPS  := config ngx_cx_module.c $(wildcard src/*.c src/*.h) src/ngx_http_cx_widget.c \
+                src/ngx_http_cx_dashboard.c
 
-.PHONY: all deps module cxctl unit lua-test test demo bench clean widget
+.PHONY: all deps module cxctl unit lua-test test demo bench clean widget embed
 
 all: module cxctl
 
@@ -45,11 +46,15 @@ $(BUILD)/cxctl: $(CXCTL_SRCS) $(wildcard src/cxctl/*.h src/ngx_cx_*.h)
 	$(CC) -std=c99 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Isrc \
 	    $(CXCTL_SRCS) -llmdb -o $@
 
-# The widget ships inside the module: w.js is turned into a C string.
-src/ngx_http_cx_widget.c: src/widget/w.js src/widget/embed.sh
-	sh src/widget/embed.sh src/widget/w.js > $@.tmp && mv $@.tmp $@
+# The widget and the dashboard ship inside the module, as C strings.
+src/ngx_http_cx_widget.c: src/widget/w.js src/embed.sh
+	sh src/embed.sh src/widget/w.js widget "the widget served at <cx_endpoint>w.js" > $@.tmp && mv $@.tmp $@
 
-widget: src/ngx_http_cx_widget.c
+src/ngx_http_cx_dashboard.c: src/dashboard/dashboard.html src/embed.sh
+	sh src/embed.sh src/dashboard/dashboard.html dashboard "the dashboard served at <cx_report>" > $@.tmp && mv $@.tmp $@
+
+embed: src/ngx_http_cx_widget.c src/ngx_http_cx_dashboard.c
+widget: embed
 
 $(OBJS)/Makefile: config
 	rm -rf $(BUILD)/nginx-src $(OBJS)
@@ -83,7 +88,7 @@ lua-test: $(BUILD)/luarun
 	    $(BUILD)/luarun . $$t; done
 
 test: deps all unit lua-test
-	@if [ -f t/widget/test_widget.js ]; then node t/widget/test_widget.js; fi
+	@set -e; for t in t/widget/test_*.js; do node $$t; done
 	prove -I t/lib t/
 
 demo: deps all

@@ -212,6 +212,8 @@ typedef struct {
 
     struct stat               st;         /* the file, to cache its scan */
 
+    void                     *export;     /* a streamed export, if any */
+
     unsigned                  done:1;     /* nothing more to look for */
     unsigned                  inject:1;   /* a prompt was decided */
     unsigned                  injected:1;
@@ -252,6 +254,7 @@ typedef struct {
 
 extern ngx_module_t  ngx_http_cx_module;
 extern ngx_str_t     ngx_http_cx_widget;
+extern ngx_str_t     ngx_http_cx_dashboard;
 
 
 /* ngx_cx_module.c */

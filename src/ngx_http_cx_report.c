@@ -12,6 +12,11 @@
 #include "ngx_http_cx.h"
 #include "ngx_http_cx_store.h"
 #include "ngx_cx_json.h"
+#include "ngx_cx_export.h"
+
+
+#define NGX_HTTP_CX_EXPORT_CHUNK   256      /* records per read transaction */
+#define NGX_HTTP_CX_EXPORT_BUF     32768
 
 
 #define NGX_HTTP_CX_REPORT_COMMENTS  20
@@ -78,7 +83,36 @@ typedef struct {
 } ngx_http_cx_writer_t;
 
 
+typedef struct {
+    ngx_http_cx_report_t      rep;            /* the filters */
+    ngx_http_request_t       *r;
+    ngx_flag_t                ndjson;
+    ngx_flag_t                started;        /* last holds a key */
+    ngx_flag_t                finished;
+    u_char                    last[NGX_CX_PROMPT_ID_LEN];
+    ngx_chain_t              *out;
+    ngx_chain_t             **ll;
+    ngx_buf_t                *b;
+    ngx_chain_t              *free;
+    ngx_chain_t              *busy;
+    ngx_int_t                 error;
+} ngx_http_cx_export_t;
+
+
+static ngx_int_t ngx_http_cx_dashboard_send(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cx_report_json(ngx_http_request_t *r);
+static ngx_int_t ngx_http_cx_report_wanted(ngx_http_cx_report_t *rep,
+    ngx_cx_record_t *rec);
+static ngx_int_t ngx_http_cx_export(ngx_http_request_t *r,
+    ngx_flag_t ndjson);
+static ngx_int_t ngx_http_cx_export_send(ngx_http_request_t *r,
+    ngx_http_cx_export_t *ex);
+static void ngx_http_cx_export_writer(ngx_http_request_t *r);
+static ngx_int_t ngx_http_cx_export_wait(ngx_http_request_t *r);
+static ngx_int_t ngx_http_cx_export_record(void *data, const u_char *id,
+    ngx_cx_record_t *rec);
+static int ngx_http_cx_export_write(void *data, const unsigned char *p,
+    size_t len);
 static ngx_int_t ngx_http_cx_report_args(ngx_http_request_t *r,
     ngx_http_cx_report_t *rep);
 static ngx_http_cx_survey_report_t *ngx_http_cx_report_survey(
@@ -116,13 +150,97 @@ ngx_http_cx_report_handler(ngx_http_request_t *r)
     rest.data = r->uri.data + clcf->name.len;
     rest.len = r->uri.len - clcf->name.len;
 
+    if (rest.len == 0) {
+        return ngx_http_cx_dashboard_send(r);
+    }
+
     if (rest.len == sizeof("report.json") - 1
         && ngx_strncmp(rest.data, "report.json", rest.len) == 0)
     {
         return ngx_http_cx_report_json(r);
     }
 
+    if (rest.len == sizeof("responses.csv") - 1
+        && ngx_strncmp(rest.data, "responses.csv", rest.len) == 0)
+    {
+        return ngx_http_cx_export(r, 0);
+    }
+
+    if (rest.len == sizeof("responses.ndjson") - 1
+        && ngx_strncmp(rest.data, "responses.ndjson", rest.len) == 0)
+    {
+        return ngx_http_cx_export(r, 1);
+    }
+
     return NGX_HTTP_NOT_FOUND;
+}
+
+
+/*
+ * The dashboard: one self-contained page (src/dashboard/dashboard.html)
+ * that reads report.json.  Its own policy allows nothing but itself and
+ * that request.
+ */
+
+static ngx_int_t
+ngx_http_cx_dashboard_send(ngx_http_request_t *r)
+{
+    ngx_int_t    rc;
+    ngx_buf_t   *b;
+    ngx_chain_t  out;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = ngx_http_cx_dashboard.len;
+    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+    r->headers_out.content_type_len = sizeof("text/html") - 1;
+
+    if (ngx_http_cx_header_out(r, "Content-Security-Policy",
+                               "default-src 'none'; "
+                               "script-src 'unsafe-inline'; "
+                               "style-src 'unsafe-inline'; "
+                               "connect-src 'self'; img-src data:; "
+                               "base-uri 'none'; form-action 'self'; "
+                               "frame-ancestors 'none'")
+        != NGX_OK
+        || ngx_http_cx_header_out(r, "Cache-Control", "no-store") != NGX_OK
+        || ngx_http_cx_header_out(r, "X-Content-Type-Options", "nosniff")
+           != NGX_OK
+        || ngx_http_cx_header_out(r, "Referrer-Policy", "no-referrer")
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = ngx_http_cx_dashboard.data;
+    b->last = ngx_http_cx_dashboard.data + ngx_http_cx_dashboard.len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
 }
 
 
@@ -426,6 +544,369 @@ ngx_http_cx_report_survey(ngx_http_cx_report_t *rep, u_char *name,
 }
 
 
+/* Whether a response passes the filters; its day is its latest event's. */
+
+static ngx_int_t
+ngx_http_cx_report_wanted(ngx_http_cx_report_t *rep, ngx_cx_record_t *rec)
+{
+    uint64_t  at;
+
+    at = ngx_cx_export_time(rec);
+
+    if (at < rep->from_ms || at > rep->to_ms) {
+        return 0;
+    }
+
+    if (rep->survey.len
+        && (rep->survey.len != rec->survey.len
+            || ngx_memcmp(rep->survey.data, rec->survey.data,
+                          rec->survey.len) != 0))
+    {
+        return 0;
+    }
+
+    if (rep->touchpoint.len
+        && (rep->touchpoint.len != rec->touchpoint.len
+            || ngx_memcmp(rep->touchpoint.data, rec->touchpoint.data,
+                          rec->touchpoint.len) != 0))
+    {
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/*
+ * responses.csv and responses.ndjson: every response that passes the
+ * filters, streamed.  A chunk of records is read (in its own read
+ * transaction) only when the previous one has been sent, into buffers that
+ * are reused, so memory stays flat however many responses there are.
+ */
+
+static ngx_int_t
+ngx_http_cx_export(ngx_http_request_t *r, ngx_flag_t ndjson)
+{
+    ngx_int_t                  rc;
+    ngx_http_cx_ctx_t         *ctx;
+    ngx_http_cx_export_t      *ex;
+    ngx_http_cx_main_conf_t   *cmcf;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    if (cmcf->store == NULL) {
+        return ngx_http_cx_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                      "store unavailable");
+    }
+
+    ex = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_export_t));
+    if (ex == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ex->r = r;
+    ex->ndjson = ndjson;
+    ex->rep.r = r;
+    ex->rep.to_ms = (uint64_t) -1;
+
+    if (ngx_http_cx_report_args(r, &ex->rep) != NGX_OK) {
+        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "from= and to= take dates as "
+                                      "YYYY-MM-DD");
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = -1;
+
+    if (ndjson) {
+        ngx_str_set(&r->headers_out.content_type, "application/x-ndjson");
+    } else {
+        ngx_str_set(&r->headers_out.content_type, "text/csv; charset=utf-8");
+    }
+
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    if (ngx_http_cx_header_out(r, "Content-Disposition", ndjson
+                               ? "attachment; filename=\"responses.ndjson\""
+                               : "attachment; filename=\"responses.csv\"")
+        != NGX_OK
+        || ngx_http_cx_header_out(r, "Cache-Control", "no-store") != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    /*
+     * The module's request context is the filter's: one that passes
+     * everything (done) and carries the export for the write handler.
+     */
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_ctx_t));
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->done = 1;
+    ctx->export = ex;
+    ngx_http_set_ctx(r, ctx, ngx_http_cx_module);
+
+    if (!ndjson) {
+        if (ngx_cx_export_csv_header(ngx_http_cx_export_write, ex) != 0) {
+            return NGX_ERROR;
+        }
+
+        *ex->ll = NULL;
+    }
+
+    rc = ngx_http_cx_export_send(r, ex);
+
+    if (rc != NGX_AGAIN) {
+        return rc;
+    }
+
+    /* the client reads slower than we write: go on when it can take more */
+    if (ngx_http_cx_export_wait(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->main->count++;
+    r->write_event_handler = ngx_http_cx_export_writer;
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_cx_export_wait(ngx_http_request_t *r)
+{
+    ngx_event_t               *wev;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    wev = r->connection->write;
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (!wev->delayed) {
+        ngx_add_timer(wev, clcf->send_timeout);
+    }
+
+    return ngx_handle_write_event(wev, clcf->send_lowat);
+}
+
+
+static void
+ngx_http_cx_export_writer(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_connection_t          *c;
+    ngx_http_cx_ctx_t         *ctx;
+    ngx_http_cx_export_t      *ex;
+
+    c = r->connection;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_cx_module);
+    ex = ctx->export;
+
+    if (c->write->timedout) {
+        c->timedout = 1;
+        ngx_http_finalize_request(r, NGX_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    rc = ngx_http_cx_export_send(r, ex);
+
+    if (rc == NGX_AGAIN) {
+        if (ngx_http_cx_export_wait(r) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_ERROR);
+        }
+
+        return;
+    }
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * Sends what is pending, then reads and sends chunks until the socket is
+ * full (NGX_AGAIN), the end (NGX_OK) or an error.
+ */
+
+static ngx_int_t
+ngx_http_cx_export_send(ngx_http_request_t *r, ngx_http_cx_export_t *ex)
+{
+    ngx_int_t                 rc;
+    ngx_buf_t                *b;
+    ngx_uint_t                corrupt;
+    ngx_chain_t              *cl;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    for ( ;; ) {
+
+        if (ex->out == NULL && !ex->finished) {
+            ex->ll = &ex->out;
+            ex->b = NULL;       /* the last one may be back in the free list */
+            corrupt = 0;
+
+            rc = ngx_http_cx_store_each_after(cmcf->store, r->connection->log,
+                                              ex->started ? ex->last : NULL,
+                                              NGX_HTTP_CX_EXPORT_CHUNK,
+                                              ngx_http_cx_export_record, ex,
+                                              &corrupt);
+
+            if (rc == NGX_ERROR || ex->error) {
+                return NGX_ERROR;
+            }
+
+            if (rc == NGX_DONE) {
+                ex->finished = 1;
+
+                cl = ngx_chain_get_free_buf(r->pool, &ex->free);
+                if (cl == NULL) {
+                    return NGX_ERROR;
+                }
+
+                b = cl->buf;
+                ngx_memzero(b, sizeof(ngx_buf_t));
+                b->last_buf = 1;
+                b->last_in_chain = 1;
+                b->tag = (ngx_buf_tag_t) &ngx_http_cx_module;
+
+                *ex->ll = cl;
+                ex->ll = &cl->next;
+            }
+
+            *ex->ll = NULL;
+            ex->b = NULL;
+        }
+
+        if (ex->out == NULL && ex->busy == NULL) {
+            if (ex->finished) {
+                return NGX_OK;
+            }
+
+            continue;       /* nothing in this chunk passed the filters */
+        }
+
+        rc = ngx_http_output_filter(r, ex->out);
+
+        ngx_chain_update_chains(r->pool, &ex->free, &ex->busy, &ex->out,
+                                (ngx_buf_tag_t) &ngx_http_cx_module);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        /* (busy buffers after NGX_OK are only held back by postpone_output) */
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        if (ex->finished) {
+            return rc;
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_cx_export_record(void *data, const u_char *id, ngx_cx_record_t *rec)
+{
+    ngx_http_cx_export_t *ex = data;
+
+    int  rc;
+
+    ngx_memcpy(ex->last, id, NGX_CX_PROMPT_ID_LEN);
+    ex->started = 1;
+
+    if (!ngx_http_cx_report_wanted(&ex->rep, rec)) {
+        return NGX_OK;
+    }
+
+    rc = ex->ndjson ? ngx_cx_export_ndjson(ngx_http_cx_export_write, ex, id,
+                                           rec)
+                    : ngx_cx_export_csv(ngx_http_cx_export_write, ex, id,
+                                        rec);
+
+    return (rc == 0) ? NGX_OK : NGX_ERROR;
+}
+
+
+/* The formatter's output, into reused buffers chained on ex->out. */
+
+static int
+ngx_http_cx_export_write(void *data, const unsigned char *p, size_t len)
+{
+    ngx_http_cx_export_t *ex = data;
+
+    size_t        n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    while (len) {
+        b = ex->b;
+
+        if (b == NULL || b->last == b->end) {
+            cl = ngx_chain_get_free_buf(ex->r->pool, &ex->free);
+            if (cl == NULL) {
+                ex->error = 1;
+                return -1;
+            }
+
+            b = cl->buf;
+
+            if (b->start == NULL) {
+                b->start = ngx_palloc(ex->r->pool, NGX_HTTP_CX_EXPORT_BUF);
+                if (b->start == NULL) {
+                    ex->error = 1;
+                    return -1;
+                }
+
+                b->end = b->start + NGX_HTTP_CX_EXPORT_BUF;
+            }
+
+            b->pos = b->start;
+            b->last = b->start;
+            b->temporary = 1;
+            b->tag = (ngx_buf_tag_t) &ngx_http_cx_module;
+
+            if (ex->ll == NULL) {
+                ex->ll = &ex->out;
+            }
+
+            *ex->ll = cl;
+            ex->ll = &cl->next;
+            cl->next = NULL;
+            ex->b = b;
+        }
+
+        n = ngx_min(len, (size_t) (b->end - b->last));
+        b->last = ngx_cpymem(b->last, p, n);
+        p += n;
+        len -= n;
+    }
+
+    return 0;
+}
+
+
 /* Runs inside the read transaction: anything kept must be copied. */
 
 static ngx_int_t
@@ -434,33 +915,11 @@ ngx_http_cx_report_add(void *data, const u_char *id, ngx_cx_record_t *rec)
     ngx_http_cx_report_t *rep = data;
 
     char                          day[NGX_CX_YMD_SIZE];
-    uint64_t                      at;
     ngx_http_cx_group_t          *g;
     ngx_http_cx_comment_t        *c;
     ngx_http_cx_survey_report_t  *sr;
 
-    at = rec->answered_at_ms ? rec->answered_at_ms
-         : rec->dismissed_at_ms ? rec->dismissed_at_ms
-         : rec->displayed_at_ms ? rec->displayed_at_ms
-         : rec->issued_at_ms;
-
-    if (at < rep->from_ms || at > rep->to_ms) {
-        return NGX_OK;
-    }
-
-    if (rep->survey.len
-        && (rep->survey.len != rec->survey.len
-            || ngx_memcmp(rep->survey.data, rec->survey.data,
-                          rec->survey.len) != 0))
-    {
-        return NGX_OK;
-    }
-
-    if (rep->touchpoint.len
-        && (rep->touchpoint.len != rec->touchpoint.len
-            || ngx_memcmp(rep->touchpoint.data, rec->touchpoint.data,
-                          rec->touchpoint.len) != 0))
-    {
+    if (!ngx_http_cx_report_wanted(rep, rec)) {
         return NGX_OK;
     }
 

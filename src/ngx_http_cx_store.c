@@ -73,8 +73,8 @@ typedef ngx_int_t (*ngx_http_cx_store_walk_pt)(void *data, MDB_val *key,
     MDB_val *val);
 
 static ngx_int_t ngx_http_cx_store_walk(ngx_http_cx_store_t *store,
-    ngx_log_t *log, MDB_dbi dbi, ngx_http_cx_store_walk_pt record,
-    void *data);
+    ngx_log_t *log, MDB_dbi dbi, MDB_val *after, ngx_uint_t max,
+    ngx_http_cx_store_walk_pt record, void *data);
 #if (NGX_THREADS)
 static void ngx_http_cx_store_thread(void *data, ngx_log_t *log);
 static void ngx_http_cx_store_thread_done(ngx_event_t *ev);
@@ -985,8 +985,9 @@ ngx_http_cx_store_each_event(ngx_http_cx_store_t *store, ngx_log_t *log,
     walk.each = each;
     walk.data = data;
 
-    return ngx_http_cx_store_walk(store, log, store->events,
-                                  ngx_http_cx_store_event_record, &walk);
+    return ngx_http_cx_store_walk(store, log, store->events, NULL, 0,
+                                  ngx_http_cx_store_event_record, &walk)
+           == NGX_ERROR ? NGX_ERROR : NGX_OK;
 }
 
 
@@ -1031,21 +1032,53 @@ ngx_http_cx_store_each(ngx_http_cx_store_t *store, ngx_log_t *log,
     walk.data = data;
     walk.corrupt = corrupt;
 
+    return ngx_http_cx_store_walk(store, log, store->responses, NULL, 0,
+                                  ngx_http_cx_store_response_record, &walk)
+           == NGX_ERROR ? NGX_ERROR : NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_cx_store_each_after(ngx_http_cx_store_t *store, ngx_log_t *log,
+    u_char *after, ngx_uint_t max, ngx_http_cx_store_each_pt each,
+    void *data, ngx_uint_t *corrupt)
+{
+    MDB_val                        key;
+    ngx_http_cx_store_responses_t  walk;
+
+    if (store == NULL || store->env == NULL) {
+        return NGX_ERROR;
+    }
+
+    walk.each = each;
+    walk.data = data;
+    walk.corrupt = corrupt;
+
+    key.mv_data = after;
+    key.mv_size = NGX_CX_PROMPT_ID_LEN;
+
     return ngx_http_cx_store_walk(store, log, store->responses,
+                                  after ? &key : NULL, max,
                                   ngx_http_cx_store_response_record, &walk);
 }
 
 
-/* Every entry of a database, in key order, in one read transaction. */
+/*
+ * Entries of a database in key order, in one read transaction: all of
+ * them, or (max > 0) at most max after the key "after".  NGX_DONE: the
+ * end was reached; NGX_OK: max entries were read, more may follow.
+ */
 
 static ngx_int_t
 ngx_http_cx_store_walk(ngx_http_cx_store_t *store, ngx_log_t *log,
-    MDB_dbi dbi, ngx_http_cx_store_walk_pt record, void *data)
+    MDB_dbi dbi, MDB_val *after, ngx_uint_t max,
+    ngx_http_cx_store_walk_pt record, void *data)
 {
     int          rc;
     MDB_txn     *txn;
     MDB_val      key, val;
     ngx_int_t    result;
+    ngx_uint_t   n;
     MDB_cursor  *cur;
 
     rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
@@ -1062,14 +1095,32 @@ ngx_http_cx_store_walk(ngx_http_cx_store_t *store, ngx_log_t *log,
         return NGX_ERROR;
     }
 
-    result = NGX_OK;
+    result = NGX_DONE;
+    n = 0;
 
-    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-         rc == 0;
-         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    if (after) {
+        key = *after;
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+        if (rc == 0 && key.mv_size == after->mv_size
+            && ngx_memcmp(key.mv_data, after->mv_data, key.mv_size) == 0)
+        {
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+        }
+
+    } else {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+    }
+
+    for ( /* void */ ; rc == 0; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
     {
         if (record(data, &key, &val) != NGX_OK) {
             result = NGX_ERROR;
+            break;
+        }
+
+        if (max && ++n == max) {
+            result = NGX_OK;
             break;
         }
     }

@@ -107,6 +107,15 @@ void ngx_http_cx_store_event(ngx_http_cx_store_t *store,
 ngx_int_t ngx_http_cx_store_each_event(ngx_http_cx_store_t *store,
     ngx_log_t *log, ngx_http_cx_store_each_event_pt each, void *data);
 
+/*
+ * Calls each() for at most max records after the id "after" (NULL: from
+ * the first), each chunk in its own read transaction, so a long export
+ * never holds one open.  NGX_DONE: no more records; NGX_OK: maybe more.
+ */
+ngx_int_t ngx_http_cx_store_each_after(ngx_http_cx_store_t *store,
+    ngx_log_t *log, u_char *after, ngx_uint_t max,
+    ngx_http_cx_store_each_pt each, void *data, ngx_uint_t *corrupt);
+
 /* Calls each() per decoded record; NGX_ERROR from each() stops the walk.
  * Records that fail to decode are skipped and counted in *corrupt. */
 ngx_int_t ngx_http_cx_store_each(ngx_http_cx_store_t *store, ngx_log_t *log,
