@@ -269,6 +269,8 @@ ngx_table_elt_t *ngx_http_cx_header_in(ngx_http_request_t *r,
 /* a request cookie's value: NGX_OK, or NGX_DECLINED when absent */
 ngx_int_t ngx_http_cx_cookie(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value);
+/* sends body (static memory) after the headers set; HEAD: headers only */
+ngx_int_t ngx_http_cx_send_bytes(ngx_http_request_t *r, ngx_str_t *body);
 /* adds a response header; name and value must outlive the request */
 ngx_int_t ngx_http_cx_header_out(ngx_http_request_t *r, const char *name,
     const char *value);

@@ -62,8 +62,6 @@ static ngx_int_t
 ngx_http_cx_widget_send(ngx_http_request_t *r)
 {
     ngx_int_t         rc;
-    ngx_buf_t        *b;
-    ngx_chain_t       out;
     ngx_table_elt_t  *etag;
 
     static u_char     etag_value[sizeof("\"cx-00000000\"")];
@@ -114,31 +112,7 @@ ngx_http_cx_widget_send(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (r->method == NGX_HTTP_HEAD) {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = ngx_http_cx_widget.data;
-    b->last = ngx_http_cx_widget.data + ngx_http_cx_widget.len;
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_cx_send_bytes(r, &ngx_http_cx_widget);
 }
 
 

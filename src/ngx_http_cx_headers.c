@@ -82,3 +82,43 @@ ngx_http_cx_cookie(ngx_http_request_t *r, ngx_str_t *name, ngx_str_t *value)
            == NGX_DECLINED ? NGX_DECLINED : NGX_OK;
 #endif
 }
+
+
+/*
+ * Sends body (static memory) after the headers the caller has set; HEAD
+ * gets the headers only.
+ */
+
+ngx_int_t
+ngx_http_cx_send_bytes(ngx_http_request_t *r, ngx_str_t *body)
+{
+    ngx_int_t    rc;
+    ngx_buf_t   *b;
+    ngx_chain_t  out;
+
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = body->data;
+    b->last = body->data + body->len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
