@@ -54,11 +54,6 @@ static ngx_int_t ngx_http_cx_init_process(ngx_cycle_t *cycle);
 static void ngx_http_cx_exit_process(ngx_cycle_t *cycle);
 
 
-static const char  *ngx_http_cx_stages[] = {
-    "", "awareness", "consideration", "purchase", "usage", "loyalty",
-    "advocacy", NULL
-};
-
 
 static ngx_conf_num_bounds_t  ngx_http_cx_lua_budget_bounds = {
     ngx_conf_check_num_bounds, 1000, 100000000
@@ -702,14 +697,7 @@ ngx_http_cx_touchpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         s.data = value[2].data + 6;
         s.len = value[2].len - 6;
 
-        for (i = 1; ngx_http_cx_stages[i]; i++) {
-            if (s.len == ngx_strlen(ngx_http_cx_stages[i])
-                && ngx_strncmp(s.data, ngx_http_cx_stages[i], s.len) == 0)
-            {
-                lcf->stage = i;
-                break;
-            }
-        }
+        lcf->stage = ngx_cx_stage_from_name((char *) s.data, s.len);
 
         if (lcf->stage == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1151,14 +1139,6 @@ ngx_http_cx_report(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cmcf->used = 1;
 
     return NGX_CONF_OK;
-}
-
-
-const char *
-ngx_http_cx_stage_name(ngx_uint_t stage)
-{
-    return stage < sizeof(ngx_http_cx_stages) / sizeof(char *) - 1
-           ? ngx_http_cx_stages[stage] : "";
 }
 
 

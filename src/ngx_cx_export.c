@@ -50,7 +50,6 @@ static void ngx_cx_export_int(ngx_cx_export_out_t *o, int v);
 static void ngx_cx_export_hex(ngx_cx_export_out_t *o, const unsigned char *p);
 static void ngx_cx_export_iso(ngx_cx_export_out_t *o,
     const ngx_cx_record_t *rec);
-static const char *ngx_cx_export_stage(unsigned char stage);
 static int ngx_cx_export_formula(unsigned char c);
 static int ngx_cx_export_pct_needed(unsigned char c);
 static void ngx_cx_export_csv_cell(ngx_cx_export_out_t *o,
@@ -64,11 +63,6 @@ static void ngx_cx_export_json_string(ngx_cx_export_out_t *o,
 static int ngx_cx_export_attr_overridden(ngx_cx_bytes_t rest,
     ngx_cx_bytes_t key);
 
-
-static const char  *ngx_cx_export_stages[NGX_CX_STAGE_MAX + 1] = {
-    "", "awareness", "consideration", "purchase", "usage", "loyalty",
-    "advocacy"
-};
 
 static const unsigned char  ngx_cx_export_replacement[] = "\xef\xbf\xbd";
 
@@ -99,7 +93,7 @@ ngx_cx_export_csv(ngx_cx_export_write_pt write, void *data,
     ngx_cx_export_put(&o, ",", 1);
     ngx_cx_export_csv_cell(&o, rec->touchpoint);
     ngx_cx_export_put(&o, ",", 1);
-    ngx_cx_export_str(&o, ngx_cx_export_stage(rec->stage));
+    ngx_cx_export_str(&o, ngx_cx_stage_name(rec->stage));
     ngx_cx_export_put(&o, ",", 1);
 
     if (rec->flags & NGX_CX_REC_ANSWERED) {
@@ -147,7 +141,7 @@ ngx_cx_export_ndjson(ngx_cx_export_write_pt write, void *data,
     ngx_cx_export_str(&o, "\",\"touchpoint\":");
     ngx_cx_export_json_string(&o, rec->touchpoint.data, rec->touchpoint.len);
     ngx_cx_export_str(&o, ",\"stage\":\"");
-    ngx_cx_export_str(&o, ngx_cx_export_stage(rec->stage));
+    ngx_cx_export_str(&o, ngx_cx_stage_name(rec->stage));
     ngx_cx_export_str(&o, "\",\"score\":");
 
     if (rec->flags & NGX_CX_REC_ANSWERED) {
@@ -324,13 +318,6 @@ ngx_cx_export_iso(ngx_cx_export_out_t *o, const ngx_cx_record_t *rec)
 
     n = ngx_cx_iso8601(iso, ngx_cx_export_time(rec));
     ngx_cx_export_put(o, iso, n);
-}
-
-
-static const char *
-ngx_cx_export_stage(unsigned char stage)
-{
-    return ngx_cx_export_stages[stage <= NGX_CX_STAGE_MAX ? stage : 0];
 }
 
 

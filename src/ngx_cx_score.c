@@ -212,3 +212,33 @@ ngx_cx_score_range(unsigned char type, int *lo, int *hi)
 
     return (size_t) (h - l + 1);
 }
+
+
+static const char  *ngx_cx_stages[NGX_CX_STAGE_MAX + 1] = {
+    "", "awareness", "consideration", "purchase", "usage", "loyalty",
+    "advocacy"
+};
+
+
+const char *
+ngx_cx_stage_name(unsigned stage)
+{
+    return ngx_cx_stages[stage <= NGX_CX_STAGE_MAX ? stage : 0];
+}
+
+
+unsigned
+ngx_cx_stage_from_name(const char *s, size_t len)
+{
+    unsigned  i;
+
+    for (i = 1; i <= NGX_CX_STAGE_MAX; i++) {
+        if (strlen(ngx_cx_stages[i]) == len
+            && memcmp(ngx_cx_stages[i], s, len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return 0;
+}

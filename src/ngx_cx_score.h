@@ -67,6 +67,12 @@ int ngx_cx_type_from_name(const char *s, size_t len);
 /* "nps", "csat" or "ces"; "unknown" for any other value, never NULL. */
 const char *ngx_cx_type_name(unsigned char type);
 
+/* "purchase" for 3; "" for 0 (no stage) and anything out of range */
+const char *ngx_cx_stage_name(unsigned stage);
+
+/* 1..NGX_CX_STAGE_MAX for a stage name (exact, lowercase); 0 unknown */
+unsigned ngx_cx_stage_from_name(const char *s, size_t len);
+
 /*
  * Sets *lo and *hi to the lowest and highest score of type and returns the
  * number of points on the scale (11, 5 or 7). For an unknown type returns 0

@@ -257,10 +257,6 @@ extern ngx_str_t     ngx_http_cx_widget;
 extern ngx_str_t     ngx_http_cx_dashboard;
 
 
-/* ngx_cx_module.c */
-/* "purchase" for 3; "" for no stage */
-const char *ngx_http_cx_stage_name(ngx_uint_t stage);
-
 
 /* ngx_http_cx_headers.c */
 /* the first request header with that name (any case), or NULL */

@@ -838,7 +838,7 @@ ngx_http_cx_lua_push_cx(lua_State *L, ngx_http_cx_ctx_t *ctx,
     lua_pushlstring(L, (char *) lcf->touchpoint.data, lcf->touchpoint.len);
     lua_setfield(L, -2, "touchpoint");
 
-    lua_pushstring(L, ngx_http_cx_stage_name(lcf->stage));
+    lua_pushstring(L, ngx_cx_stage_name(lcf->stage));
     lua_setfield(L, -2, "stage");
 
     lua_pushnumber(L, (lua_Number) ctx->now);

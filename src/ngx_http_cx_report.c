@@ -399,7 +399,7 @@ ngx_http_cx_report_json(ngx_http_request_t *r)
         ngx_http_cx_write_str(&w, tp[i].name.data, tp[i].name.len);
         ngx_http_cx_writef(&w, ",\"stage\":\"%s\",\"visits\":%uL,"
                            "\"visitors\":%uL}",
-                           ngx_http_cx_stage_name(tp[i].stage), tp[i].visits,
+                           ngx_cx_stage_name(tp[i].stage), tp[i].visits,
                            tp[i].visitors);
     }
 

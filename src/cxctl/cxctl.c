@@ -15,12 +15,6 @@
 
 volatile sig_atomic_t  cxctl_stop;
 
-const char  *cxctl_stage_names[NGX_CX_STAGE_MAX + 1] = {
-    "", "awareness", "consideration", "purchase", "usage", "loyalty",
-    "advocacy"
-};
-
-
 static const char  cxctl_usage[] =
     "usage: cxctl [--store DIR] COMMAND [OPTIONS]\n"
     "\n"

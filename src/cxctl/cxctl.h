@@ -58,7 +58,6 @@ typedef struct {
 
 
 extern volatile sig_atomic_t  cxctl_stop;
-extern const char            *cxctl_stage_names[NGX_CX_STAGE_MAX + 1];
 
 
 /* cxctl.c */
