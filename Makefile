@@ -25,7 +25,7 @@ UNIT_CFLAGS  := -std=c99 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Werror -Isrc \
 MODULE_DEPS  := config ngx_cx_module.c $(wildcard src/*.c src/*.h) src/ngx_http_cx_widget.c \
                 src/ngx_http_cx_dashboard.c
 
-.PHONY: all deps module cxctl unit lua-test test demo bench clean widget embed
+.PHONY: all deps module cxctl unit lua-test browser-deps test demo bench clean widget embed
 
 all: module cxctl
 
@@ -87,7 +87,14 @@ lua-test: $(BUILD)/luarun
 	@set -e; for t in t/lua/test_*.lua; do echo "# $$t"; \
 	    $(BUILD)/luarun . $$t; done
 
-test: deps all unit lua-test
+# the browser tests' npm packages (playwright-core, axe-core); without them
+# (no registry) t/80-widget-browser.t skips and says why
+browser-deps:
+	@[ -d t/browser/node_modules/playwright-core ] || \
+	    (cd t/browser && npm ci --no-audit --no-fund --loglevel=error) || \
+	    echo "ngx_cx: npm ci failed in t/browser: browser tests will skip"
+
+test: deps all unit lua-test browser-deps
 	@set -e; for t in t/widget/test_*.js; do node $$t; done
 	prove -I t/lib t/
 

@@ -162,7 +162,7 @@
       if (state > 1) return;
       state = 2;
       if (!m) return close();
-      p = h('p', 'q t', m, { tabindex: '-1' });
+      p = h('p', 'q t', m, { tabindex: '-1', id: 'q' });
       if (step(p)) p.focus();
       else live.textContent = m;
       timer = later(close, 4000);
@@ -193,7 +193,8 @@
         }
         thanks();
       });
-      if (step(h('label', 'q', f, { for: 't' }), ta, a)) ta.focus();
+      /* each step's first line names the dialog (aria-labelledby="q") */
+      if (step(h('label', 'q', f, { for: 't', id: 'q' }), ta, a)) ta.focus();
     }
 
     if (txt(c.lang)) card.setAttribute('lang', c.lang);

@@ -1,0 +1,417 @@
+#!/usr/bin/env node
+/* Real-browser checks of the survey widget (/cx/w.js), driven by t/80-widget-browser.t.
+ *
+ *   node t/browser/widget.js BASE_URL ARTIFACT_DIR
+ *
+ * BASE_URL is an nginx started by the .t file with the locations below (each its own
+ * survey, so report.json counts of one check are not disturbed by another):
+ *   /mouse/      survey nps_mouse   /kbd/     nps_kbd     /esc/   nps_esc
+ *   /lang/       nps_lang (question tr)                    /axe/   nps_axe
+ *   /host/       nps_host (page has `button{background:red !important}`)
+ *   /csp-self/ /csp-nonce/ /csp-style/   survey nps_csp, each with its own CSP header
+ * Every check runs in a fresh browser context (fresh cookies = a new visitor).
+ *
+ * Prints ONE line of JSON on stdout: {"ok":bool,"ms":N,"checks":{NAME:{"ok":bool,
+ * "error":"...", ...details}}}. Exit 0 when all checks pass, 1 when some fail,
+ * 2 when the browser could not be started, 3 on the global watchdog.
+ * Every wait is bounded; the browser is always closed. */
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const BASE = (process.argv[2] || '').replace(/\/+$/, '');
+const ART = process.argv[3];
+const CHROMIUM = process.env.CX_CHROMIUM || '/usr/bin/chromium';
+const AXE = require.resolve('axe-core/axe.min.js');
+const CHECK_TIMEOUT = 30000;    /* per check */
+const GLOBAL_TIMEOUT = 240000;  /* whole run */
+const T0 = Date.now();
+
+if (!BASE || !ART) {
+  process.stderr.write('usage: node widget.js BASE_URL ARTIFACT_DIR\n');
+  process.exit(2);
+}
+fs.mkdirSync(ART, { recursive: true });
+
+const results = {};
+let browser;
+let printed = false;
+
+function finish(code) {
+  if (!printed) {
+    printed = true;
+    const ok = Object.keys(results).length > 0 && Object.values(results).every((r) => r.ok);
+    process.stdout.write(JSON.stringify({ ok, ms: Date.now() - T0, checks: results }) + '\n');
+    if (code === undefined) code = ok ? 0 : 1;
+  }
+  process.exit(code);
+}
+
+/* the global watchdog: report what we have, kill the browser, leave */
+setTimeout(() => {
+  results._watchdog = { ok: false, error: `global timeout ${GLOBAL_TIMEOUT} ms` };
+  try { if (browser) browser.close().catch(() => {}); } catch (e) { /* ignore */ }
+  setTimeout(() => finish(3), 2000);
+}, GLOBAL_TIMEOUT);
+
+function fail(msg, extra) {
+  const e = new Error(msg);
+  e.extra = extra;
+  throw e;
+}
+
+function assert(cond, msg, extra) {
+  if (!cond) fail(msg, extra);
+}
+
+function withTimeout(p, ms, what) {
+  let t;
+  return Promise.race([
+    p,
+    new Promise((_, rej) => { t = setTimeout(() => rej(new Error(`${what}: timeout ${ms} ms`)), ms); })
+  ]).finally(() => clearTimeout(t));
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function report(survey) {
+  const r = await withTimeout(fetch(`${BASE}/cx-admin/report.json?survey=${survey}`), 5000, 'report.json');
+  assert(r.status === 200, `report.json status ${r.status}`);
+  const j = await r.json();
+  const s = (j.surveys || []).find((x) => x.name === survey);
+  assert(s, `survey ${survey} not in report.json`, j);
+  return s;
+}
+
+/* polls report.json until pred(survey) is true; bounded */
+async function reportUntil(survey, pred, ms = 6000) {
+  const end = Date.now() + ms;
+  let s;
+  for (;;) {
+    s = await report(survey);
+    if (pred(s)) return s;
+    if (Date.now() > end) return s;
+    await sleep(150);
+  }
+}
+
+function brief(s) {
+  return {
+    displayed: s.displayed, answered: s.answered, dismissed: s.dismissed, score: s.score,
+    distribution: s.distribution, comments: (s.comments || []).map((c) => ({ score: c.score, comment: c.comment }))
+  };
+}
+
+/* a fresh context (new visitor) and page that records console, errors, CSP reports */
+async function open(urlPath, opts = {}) {
+  const ctx = await browser.newContext({
+    viewport: opts.viewport || { width: 1280, height: 800 },
+    locale: opts.locale || 'en-US',
+    extraHTTPHeaders: opts.headers || {},
+    reducedMotion: 'reduce'
+  });
+  ctx.setDefaultTimeout(8000);
+  ctx.setDefaultNavigationTimeout(10000);
+  const page = await ctx.newPage();
+  const log = { console: [], errors: [], csp: [], requests: [] };
+  page.on('console', (m) => log.console.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => log.errors.push(String(e)));
+  page.on('request', (r) => { if (r.url().includes('/cx/')) log.requests.push(`${r.method()} ${new URL(r.url()).pathname}`); });
+  await page.addInitScript(() => {
+    window.__cxCsp = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__cxCsp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+    });
+  });
+  const resp = await page.goto(BASE + urlPath, { waitUntil: 'load' });
+  return { ctx, page, log, resp };
+}
+
+/* the card inside the widget's open shadow root (playwright css pierces it) */
+const CARD = 'cx-survey >> div.c';
+
+async function waitCard(page, ms = 5000) {
+  await page.waitForSelector(CARD, { state: 'visible', timeout: ms });
+}
+
+/* the focused element, through shadow roots */
+function focused(page) {
+  return page.evaluate(() => {
+    let a = document.activeElement;
+    while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+    if (!a) return null;
+    return {
+      tag: a.tagName.toLowerCase(), role: a.getAttribute('role'), text: (a.textContent || '').trim(),
+      inWidget: a.getRootNode() !== document
+    };
+  });
+}
+
+async function check(name, fn) {
+  const t = Date.now();
+  let ctx;
+  const track = (c) => { ctx = c; };
+  try {
+    const details = await withTimeout(fn(track), CHECK_TIMEOUT, name);
+    results[name] = Object.assign({ ok: true }, details || {});
+  } catch (e) {
+    results[name] = { ok: false, error: String((e && e.message) || e) };
+    if (e && e.extra !== undefined) results[name].got = e.extra;
+  }
+  if (ctx) await withTimeout(ctx.close(), 5000, 'context close').catch(() => {});
+  results[name].ms = Date.now() - t;
+}
+
+/* (1) the full answer path with the mouse */
+async function mouse(track) {
+  const { ctx, page, log } = await open('/mouse/');
+  track(ctx);
+  const t0 = Date.now();
+  /* delay=200ms: not there at once */
+  const early = await page.$(CARD);
+  await waitCard(page);
+  const appeared = Date.now() - t0;
+  await page.click('cx-survey >> button[role=radio]:text-is("9")');
+  const ta = page.locator('cx-survey >> textarea');
+  await ta.waitFor({ state: 'visible', timeout: 3000 });
+  const label = await page.locator('cx-survey >> label').textContent();
+  await ta.click();
+  await page.keyboard.type('Mouse comment ok');
+  await page.click('cx-survey >> button:text-is("Send")');
+  await page.locator('cx-survey >> p.t').waitFor({ state: 'visible', timeout: 3000 });
+  const thanks = (await page.locator('cx-survey >> p.t').textContent()).trim();
+  const s = await reportUntil('nps_mouse', (s) => s.answered === 1 && (s.comments || []).length === 1);
+  const got = { appeared_after_ms: appeared, early_card: !!early, label, thanks, report: brief(s), log };
+  assert(label === 'Why?', `follow-up label "${label}"`, got);
+  assert(thanks === 'Thank you!', `thanks text "${thanks}"`, got);
+  assert(s.displayed === 1, `displayed ${s.displayed} != 1`, got);
+  assert(s.answered === 1, `answered ${s.answered} != 1`, got);
+  assert(s.distribution && s.distribution[9] === 1, 'distribution[9] != 1', got);
+  assert(s.score === 100, `nps score ${s.score} != 100`, got);
+  assert(s.comments.length === 1 && s.comments[0].comment === 'Mouse comment ok' && s.comments[0].score === 9,
+    'comment not stored as {score 9, "Mouse comment ok"}', got);
+  assert(log.errors.length === 0, 'page errors', got);
+  return { appeared_after_ms: appeared, report: brief(s) };
+}
+
+/* (2) keyboard only */
+async function keyboard(track) {
+  const { ctx, page, log } = await open('/kbd/');
+  track(ctx);
+  await waitCard(page);
+  const trail = [];
+  let f;
+  for (let i = 0; i < 6; i++) {
+    await page.keyboard.press('Tab');
+    f = await focused(page);
+    trail.push(f);
+    if (f && f.role === 'radio') break;
+  }
+  assert(f && f.role === 'radio' && f.text === '0', 'Tab did not reach the first radio "0"', trail);
+  for (let i = 0; i < 9; i++) await page.keyboard.press('ArrowRight');
+  f = await focused(page);
+  assert(f && f.role === 'radio' && f.text === '9', 'ArrowRight x9 did not move focus to "9"', f);
+  const stillNone = await page.locator('cx-survey >> [aria-checked=true]').count();
+  assert(stillNone === 0, 'arrows picked a score (must only move)', stillNone);
+  await page.keyboard.press('Enter');
+  await page.locator('cx-survey >> textarea').waitFor({ state: 'visible', timeout: 3000 });
+  for (let i = 0; i < 4; i++) {
+    f = await focused(page);
+    if (f && f.tag === 'textarea') break;
+    await page.keyboard.press('Tab');
+  }
+  assert(f && f.tag === 'textarea', 'focus not in the textarea', f);
+  await page.keyboard.type('Keyboard comment');
+  for (let i = 0; i < 4; i++) {
+    await page.keyboard.press('Tab');
+    f = await focused(page);
+    if (f && f.text === 'Send') break;
+  }
+  assert(f && f.tag === 'button' && f.text === 'Send', 'Tab did not reach Send', f);
+  await page.keyboard.press('Enter');
+  await page.locator('cx-survey >> p.t').waitFor({ state: 'visible', timeout: 3000 });
+  f = await focused(page);
+  const s = await reportUntil('nps_kbd', (s) => s.answered === 1 && (s.comments || []).length === 1);
+  const got = { report: brief(s), focus_after_send: f, log };
+  assert(s.answered === 1 && s.distribution[9] === 1, 'answer 9 not stored', got);
+  assert(s.comments.length === 1 && s.comments[0].comment === 'Keyboard comment', 'comment not stored', got);
+  return { report: brief(s), focus_after_send: f };
+}
+
+/* (3) Esc dismisses */
+async function escape(track) {
+  const { ctx, page, log } = await open('/esc/');
+  track(ctx);
+  await waitCard(page);
+  await page.keyboard.press('Tab');
+  const f = await focused(page);
+  assert(f && f.inWidget, 'Tab did not move focus into the widget', f);
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('cx-survey', { state: 'detached', timeout: 3000 });
+  const s = await reportUntil('nps_esc', (s) => s.dismissed === 1);
+  const got = { report: brief(s), log };
+  assert(s.dismissed === 1, `dismissed ${s.dismissed} != 1`, got);
+  assert(s.answered === 0, `answered ${s.answered} != 0`, got);
+  return { report: brief(s) };
+}
+
+/* (4) Accept-Language: tr */
+async function language(track) {
+  const { ctx, page, log } = await open('/lang/', { locale: 'tr-TR', headers: { 'Accept-Language': 'tr' } });
+  track(ctx);
+  await waitCard(page);
+  const q = (await page.locator('cx-survey >> #q').textContent()).trim();
+  const lang = await page.locator(CARD).getAttribute('lang');
+  const got = { question: q, lang, log };
+  assert(q === 'Bizi tavsiye eder misiniz?', `question "${q}"`, got);
+  assert(lang === 'tr', `card lang="${lang}"`, got);
+  return { question: q, lang };
+}
+
+/* (5) CSP variants */
+async function csp(track, urlPath, expectNonce) {
+  const { ctx, page, log, resp } = await open(urlPath);
+  track(ctx);
+  const header = resp.headers()['content-security-policy'];
+  const tags = await page.evaluate(() => [...document.querySelectorAll('script')].map((s) => ({
+    id: s.id, src: s.getAttribute('src'), nonce: s.nonce || s.getAttribute('nonce') || ''
+  })));
+  let rendered = true;
+  try { await waitCard(page); } catch (e) { rendered = false; }
+  await sleep(300);
+  const violations = await page.evaluate(() => window.__cxCsp || []);
+  const cspConsole = log.console.filter((m) => /Content Security Policy/i.test(m));
+  const got = { header, tags, rendered, csp_console: cspConsole, csp_events: violations, errors: log.errors };
+  assert(rendered, 'widget did not render', got);
+  if (expectNonce) assert(tags.some((t) => t.src === '/cx/w.js' && t.nonce === 'abc'), 'w.js tag without nonce abc', got);
+  assert(cspConsole.length === 0 && violations.length === 0, 'CSP violations reported', got);
+  return { header, csp_console: cspConsole };
+}
+
+/* (6) axe-core: the asking state, then (separately) the follow-up state */
+async function axeRun(page) {
+  await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.map((n) => ({ target: n.target, summary: (n.failureSummary || '').slice(0, 300) }))
+    }));
+  });
+}
+
+function axeVerdict(violations) {
+  const inWidget = (v) => v.nodes.some((n) => JSON.stringify(n.target).includes('cx-survey'));
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert(bad.length === 0, `serious/critical violations: ${bad.map((v) => v.id).join(', ')}`, violations);
+  return { violations: violations.map((v) => `${v.id}(${v.impact})${inWidget(v) ? ' in widget' : ' page'}`) };
+}
+
+async function axe(track) {
+  const { ctx, page } = await open('/axe/');
+  track(ctx);
+  await waitCard(page);
+  await sleep(400);    /* live text set; the entry animation is off (reduced motion) */
+  return axeVerdict(await axeRun(page));
+}
+
+async function axeFollowup(track) {
+  const { ctx, page } = await open('/axe/');
+  track(ctx);
+  await waitCard(page);
+  await page.click('cx-survey >> button[role=radio]:text-is("3")');
+  await page.locator('cx-survey >> textarea').waitFor({ state: 'visible', timeout: 3000 });
+  await sleep(300);
+  return axeVerdict(await axeRun(page));
+}
+
+function pngInfo(file) {
+  const b = fs.readFileSync(file);
+  const sig = b.slice(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  return { file, bytes: b.length, png: sig, width: sig ? b.readUInt32BE(16) : 0, height: sig ? b.readUInt32BE(20) : 0 };
+}
+
+/* (7) screenshots */
+async function screenshots(track) {
+  const out = [];
+  for (const [w, h] of [[1280, 800], [375, 667]]) {
+    const { ctx, page } = await open('/mouse/?shot', { viewport: { width: w, height: h } });
+    track(ctx);
+    await waitCard(page);
+    await sleep(300);
+    const file = path.join(ART, `widget-${w}x${h}.png`);
+    await page.screenshot({ path: file });
+    const box = await page.locator(CARD).boundingBox();
+    const info = Object.assign(pngInfo(file), { card: box });
+    out.push(info);
+    await ctx.close();
+    assert(info.png && info.bytes > 1000 && info.width === w && info.height === h, `bad screenshot ${file}`, info);
+    assert(box && box.x >= 0 && box.y >= 0 && box.x + box.width <= w + 0.5 && box.y + box.height <= h + 0.5,
+      `card not inside the ${w}x${h} viewport`, info);
+  }
+  return { files: out };
+}
+
+/* (8) the host page is unchanged */
+async function hostPage(track) {
+  const { ctx, page } = await open('/host/');
+  track(ctx);
+  const before = await page.locator('#hostbox').boundingBox();
+  const docBefore = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight]);
+  await waitCard(page);
+  await sleep(300);
+  const after = await page.locator('#hostbox').boundingBox();
+  const docAfter = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight]);
+  const styles = await page.evaluate(() => {
+    const sr = document.querySelector('cx-survey').shadowRoot;
+    const cs = (e) => { const s = getComputedStyle(e); return { bg: s.backgroundColor, color: s.color, font: s.fontSize }; };
+    return {
+      page_button: cs(document.getElementById('pagebtn')),
+      radio: cs(sr.querySelector('[role=radio]')),
+      close: cs(sr.querySelector('button.x'))
+    };
+  });
+  const got = { before, after, docBefore, docAfter, styles };
+  assert(JSON.stringify(before) === JSON.stringify(after), 'host element moved', got);
+  assert(JSON.stringify(docBefore) === JSON.stringify(docAfter), 'document size changed', got);
+  assert(styles.page_button.bg === 'rgb(255, 0, 0)', 'page CSS not applied to the page button (test page broken)', got);
+  assert(styles.radio.bg !== 'rgb(255, 0, 0)' && styles.close.bg !== 'rgb(255, 0, 0)', 'page CSS leaked into widget buttons', got);
+  return got;
+}
+
+(async () => {
+  try {
+    browser = await withTimeout(chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      timeout: 30000
+    }), 35000, 'launch');
+  } catch (e) {
+    results._launch = { ok: false, error: String((e && e.message) || e) };
+    finish(2);
+    return;
+  }
+  try {
+    await check('mouse_answer', mouse);
+    await check('keyboard_answer', keyboard);
+    await check('escape_dismiss', escape);
+    await check('language_tr', language);
+    await check('csp_script_self', (t) => csp(t, '/csp-self/', false));
+    await check('csp_nonce_strict_dynamic', (t) => csp(t, '/csp-nonce/', true));
+    await check('csp_style_self', (t) => csp(t, '/csp-style/', false));
+    await check('axe', axe);
+    await check('axe_followup', axeFollowup);
+    await check('screenshots', screenshots);
+    await check('host_unchanged', hostPage);
+  } finally {
+    await withTimeout(browser.close(), 10000, 'browser close').catch(() => {});
+  }
+  finish();
+})().catch((e) => {
+  results._fatal = { ok: false, error: String((e && e.stack) || e) };
+  finish(2);
+});
