@@ -36,6 +36,31 @@ static const char  *ngx_http_cx_band_names[] = {
     "", "detractor", "passive", "promoter"
 };
 
+/*
+ * The widget's own words (close, send, skip), in the languages the module
+ * knows; the widget falls back to English.  Kept here, not in w.js, so the
+ * script stays small and each page carries one language only.
+ */
+typedef struct {
+    const char  *lang;
+    const char  *json;
+} ngx_http_cx_ui_t;
+
+static ngx_http_cx_ui_t  ngx_http_cx_ui[] = {
+    { "en", ",\"ui\":{\"close\":\"Close\",\"send\":\"Send\",\"skip\":\"Skip\"}" },
+    { "tr", ",\"ui\":{\"close\":\"Kapat\",\"send\":\"G\\u00f6nder\","
+            "\"skip\":\"Atla\"}" },
+    { "nb", ",\"ui\":{\"close\":\"Lukk\",\"send\":\"Send\",\"skip\":\"Hopp over\"}" },
+    { "no", ",\"ui\":{\"close\":\"Lukk\",\"send\":\"Send\",\"skip\":\"Hopp over\"}" },
+    { "de", ",\"ui\":{\"close\":\"Schlie\\u00dfen\",\"send\":\"Senden\","
+            "\"skip\":\"\\u00dcberspringen\"}" },
+    { "fr", ",\"ui\":{\"close\":\"Fermer\",\"send\":\"Envoyer\","
+            "\"skip\":\"Passer\"}" },
+    { "es", ",\"ui\":{\"close\":\"Cerrar\",\"send\":\"Enviar\","
+            "\"skip\":\"Omitir\"}" },
+    { NULL, NULL }
+};
+
 /* primary language subtags written right to left */
 static const char  *ngx_http_cx_rtl[] = {
     "ar", "he", "fa", "ur", "yi", "ps", "dv", "ckb", "sd", "ug", NULL
@@ -575,6 +600,7 @@ ngx_http_cx_survey_render_lang(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
     size_t               len;
     ngx_str_t            dir, *thanks;
     ngx_uint_t           i, band, bands;
+    const char          *ui;
     ngx_http_cx_text_t  *q, *labels, *followup, *by_band[4];
 
 #define ngx_http_cx_pick(kind, band)                                        \
@@ -610,8 +636,21 @@ ngx_http_cx_survey_render_lang(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
         }
     }
 
+    ui = NULL;
+    for (i = 0; ngx_http_cx_ui[i].lang; i++) {
+        len = ngx_strlen(ngx_http_cx_ui[i].lang);
+        if (lang->len >= len
+            && ngx_strncmp(lang->data, ngx_http_cx_ui[i].lang, len) == 0
+            && (lang->len == len || lang->data[len] == '-'))
+        {
+            ui = ngx_http_cx_ui[i].json;
+            break;
+        }
+    }
+
     len = ngx_http_cx_json_member_len("lang", lang)
           + ngx_http_cx_json_member_len("dir", &dir)
+          + (ui ? ngx_strlen(ui) : 0)
           + ngx_http_cx_json_member_len("question", &q->text)
           + ngx_http_cx_json_member_len("thanks", thanks);
 
@@ -675,6 +714,10 @@ ngx_http_cx_survey_render_lang(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
     }
 
     p = ngx_http_cx_json_member(p, ',', "thanks", thanks);
+
+    if (ui) {
+        p = ngx_cpymem(p, ui, ngx_strlen(ui));
+    }
 
     json->len = p - json->data;
 
