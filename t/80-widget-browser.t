@@ -46,7 +46,17 @@ HTML
 }
 
 my %files;
-$files{"html/$_/index.html"} = page("Page $_") for qw(mouse kbd esc lang axe csp-self csp-nonce csp-style);
+$files{"html/$_/index.html"} = page("Page $_")
+    for qw(mouse kbd esc lang axe csp-self csp-nonce csp-style langs rtl live media own);
+$files{'html/focus/index.html'} = <<'HTML';
+<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Focus page</title></head>
+<body>
+<main><h1>Focus page</h1><label for="inp">Search</label> <input id="inp" type="text"></main>
+</body>
+</html>
+HTML
 $files{'html/host/index.html'} = <<'HTML';
 <!doctype html>
 <html lang="en">
@@ -69,12 +79,22 @@ my $survey = sub {
 my $conf = "    cx_store %%PREFIX%%/cxdata max_size=64m;\n";
 $conf .= $survey->($_) for qw(nps_mouse nps_kbd nps_esc nps_axe nps_host nps_csp);
 $conf .= $survey->('nps_lang', 'question tr "Bizi tavsiye eder misiniz?";');
+$conf .= $survey->($_) for qw(nps_focus nps_live nps_media nps_own);
+# one question and follow-up per language; t/browser/widget.js has the same texts
+$conf .= $survey->('nps_langs', join ' ',
+    'question tr "Bizi tavsiye eder misiniz?";', 'question nb "Vil du anbefale oss?";',
+    'question de "Würden Sie uns empfehlen?";', 'question fr "Nous recommanderiez-vous ?";',
+    'question es "¿Nos recomendaría?";',
+    'followup tr "Neden?";', 'followup nb "Hvorfor?";', 'followup de "Warum?";',
+    'followup fr "Pourquoi ?";', 'followup es "¿Por qué?";');
+$conf .= $survey->('nps_rtl', 'question ar "ما مدى احتمال أن توصي بنا؟";');
 
 my $loc = sub {
-    my ($path, $survey, $extra) = @_;
+    my ($path, $survey, $extra, $delay) = @_;
     $extra //= '';
+    $delay //= '200ms';
     return "        location /$path/ { cx_touchpoint $path stage=consideration; "
-        . "cx_prompt $survey sample=100% delay=200ms; $extra }\n";
+        . "cx_prompt $survey sample=100% delay=$delay; $extra }\n";
 };
 $conf .= "    server {\n        listen 127.0.0.1:%%PORT%%;\n        root html;\n"
     . "        location /cx/ { cx_endpoint; }\n"
@@ -85,6 +105,9 @@ $conf .= "    server {\n        listen 127.0.0.1:%%PORT%%;\n        root html;\n
     . $loc->('csp-nonce', 'nps_csp',
         q{add_header Content-Security-Policy "script-src 'nonce-abc' 'strict-dynamic'";})
     . $loc->('csp-style', 'nps_csp', q{add_header Content-Security-Policy "style-src 'self'";})
+    . $loc->('langs', 'nps_langs') . $loc->('rtl', 'nps_rtl')
+    . $loc->('focus', 'nps_focus', '', '500ms') . $loc->('live', 'nps_live')
+    . $loc->('media', 'nps_media') . $loc->('own', 'nps_own')
     . "    }\n";
 
 my $ng   = cx_nginx(conf => $conf, files => \%files);
@@ -127,7 +150,8 @@ my %TODO = (
 );
 
 for my $name (qw(mouse_answer keyboard_answer escape_dismiss language_tr csp_script_self
-    csp_nonce_strict_dynamic csp_style_self axe axe_followup screenshots host_unchanged))
+    csp_nonce_strict_dynamic csp_style_self axe axe_followup screenshots host_unchanged
+    languages rtl no_focus_steal polite_announce media only_own_requests))
 {
     my $c = $checks->{$name};
     TODO: {
@@ -143,7 +167,7 @@ for my $name (grep {/^_/} sort keys %$checks) {
 }
 
 # the screenshots exist and are PNGs, whatever the check said
-for my $f ("$art/widget-1280x800.png", "$art/widget-375x667.png") {
+for my $f ("$art/widget-1280x800.png", "$art/widget-375x667.png", "$art/widget-rtl.png") {
     my $ok = -s $f && do {
         open my $fh, '<:raw', $f or die;
         read $fh, my $sig, 8;

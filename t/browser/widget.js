@@ -9,6 +9,9 @@
  *   /lang/       nps_lang (question tr)                    /axe/   nps_axe
  *   /host/       nps_host (page has `button{background:red !important}`)
  *   /csp-self/ /csp-nonce/ /csp-style/   survey nps_csp, each with its own CSP header
+ *   /langs/      nps_langs (question + followup in en tr nb de fr es)
+ *   /rtl/        nps_rtl (question ar)      /focus/ nps_focus (delay=500ms, page has input#inp)
+ *   /live/ nps_live   /media/ nps_media   /own/ nps_own
  * Every check runs in a fresh browser context (fresh cookies = a new visitor).
  *
  * Prints ONE line of JSON on stdout: {"ok":bool,"ms":N,"checks":{NAME:{"ok":bool,
@@ -116,6 +119,9 @@ async function open(urlPath, opts = {}) {
   ctx.setDefaultNavigationTimeout(10000);
   const page = await ctx.newPage();
   const log = { console: [], errors: [], csp: [], requests: [] };
+  const all = [];
+  page.on('request', (r) => all.push({ method: r.method(), url: r.url(), type: r.resourceType() }));
+  if (opts.media) await page.emulateMedia(opts.media);
   page.on('console', (m) => log.console.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => log.errors.push(String(e)));
   page.on('request', (r) => { if (r.url().includes('/cx/')) log.requests.push(`${r.method()} ${new URL(r.url()).pathname}`); });
@@ -125,8 +131,9 @@ async function open(urlPath, opts = {}) {
       window.__cxCsp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
     });
   });
+  if (opts.init) await page.addInitScript(opts.init);
   const resp = await page.goto(BASE + urlPath, { waitUntil: 'load' });
-  return { ctx, page, log, resp };
+  return { ctx, page, log, resp, all };
 }
 
 /* the card inside the widget's open shadow root (playwright css pierces it) */
@@ -381,6 +388,178 @@ async function hostPage(track) {
   return got;
 }
 
+/* (9) the survey's question/follow-up and the widget's own words in each language */
+const LANGS = {
+  en: { locale: 'en-US', q: 'How likely?', f: 'Why?', close: 'Close', send: 'Send', skip: 'Skip' },
+  tr: { locale: 'tr-TR', q: 'Bizi tavsiye eder misiniz?', f: 'Neden?', close: 'Kapat', send: 'Gönder', skip: 'Atla' },
+  nb: { locale: 'nb-NO', q: 'Vil du anbefale oss?', f: 'Hvorfor?', close: 'Lukk', send: 'Send', skip: 'Hopp over' },
+  de: { locale: 'de-DE', q: 'Würden Sie uns empfehlen?', f: 'Warum?', close: 'Schließen', send: 'Senden', skip: 'Überspringen' },
+  fr: { locale: 'fr-FR', q: 'Nous recommanderiez-vous ?', f: 'Pourquoi ?', close: 'Fermer', send: 'Envoyer', skip: 'Passer' },
+  es: { locale: 'es-ES', q: '¿Nos recomendaría?', f: '¿Por qué?', close: 'Cerrar', send: 'Enviar', skip: 'Omitir' }
+};
+
+async function languages(track) {
+  const out = {};
+  const bad = [];
+  for (const [lang, x] of Object.entries(LANGS)) {
+    const { ctx, page, log } = await open('/langs/', { locale: x.locale, headers: { 'Accept-Language': lang } });
+    track(ctx);
+    await waitCard(page);
+    const q = (await page.locator('cx-survey >> #q').textContent()).trim();
+    await page.click('cx-survey >> button[role=radio]:text-is("7")');
+    await page.locator('cx-survey >> textarea').waitFor({ state: 'visible', timeout: 3000 });
+    const got = await page.evaluate(() => {
+      const sr = document.querySelector('cx-survey').shadowRoot;
+      return {
+        card_lang: sr.querySelector('.c').getAttribute('lang'),
+        followup: (sr.querySelector('label') || {}).textContent,
+        buttons: [...sr.querySelectorAll('.a button')].map((b) => b.textContent.trim()),
+        close: sr.querySelector('button.x').getAttribute('aria-label')
+      };
+    });
+    got.question = q;
+    const want = { card_lang: lang, followup: x.f, buttons: [x.skip, x.send], close: x.close, question: x.q };
+    out[lang] = got;
+    if (JSON.stringify(Object.keys(want).map((k) => got[k])) !== JSON.stringify(Object.keys(want).map((k) => want[k]))) {
+      bad.push({ lang, want, got, errors: log.errors });
+    }
+    await ctx.close();
+  }
+  assert(bad.length === 0, `wrong texts for ${bad.map((b) => b.lang).join(', ')}`, bad);
+  return { langs: out };
+}
+
+/* (10) a right-to-left language: dir/lang on the card, the card at the left */
+async function rtl(track) {
+  const { ctx, page, log } = await open('/rtl/', { locale: 'ar', headers: { 'Accept-Language': 'ar' } });
+  track(ctx);
+  await waitCard(page);
+  await sleep(300);
+  const file = path.join(ART, 'widget-rtl.png');
+  await page.screenshot({ path: file });
+  const got = await page.evaluate(() => {
+    const card = document.querySelector('cx-survey').shadowRoot.querySelector('.c');
+    const r = card.getBoundingClientRect();
+    return {
+      dir: card.getAttribute('dir'), lang: card.getAttribute('lang'), left: r.left, right: r.right,
+      vw: window.innerWidth, question: card.querySelector('#q').textContent
+    };
+  });
+  got.png = pngInfo(file);
+  got.errors = log.errors;
+  assert(got.dir === 'rtl', `card dir="${got.dir}"`, got);
+  assert(got.lang === 'ar', `card lang="${got.lang}"`, got);
+  assert(got.left < got.vw / 2, `card left ${got.left} not in the left half of ${got.vw}`, got);
+  assert(got.png.png && got.png.bytes > 1000, 'bad screenshot', got);
+  return got;
+}
+
+/* (11) the widget does not take focus from the page */
+async function noFocusSteal(track) {
+  /* delay=500ms; the input is focused as soon as the DOM is there */
+  const init = () => document.addEventListener('DOMContentLoaded', () => {
+    document.getElementById('inp').focus();
+    window.__cxCardAtFocus = !!document.querySelector('cx-survey');
+    window.__cxFocused = document.activeElement && document.activeElement.id;
+  });
+  const { ctx, page, log } = await open('/focus/', { init });
+  track(ctx);
+  const atFocus = await page.evaluate(() => [window.__cxCardAtFocus, window.__cxFocused]);
+  const cardAtFocus = atFocus[0] !== false || atFocus[1] !== 'inp';
+  await waitCard(page);
+  await sleep(500);
+  const got = await page.evaluate(() => {
+    const a = document.activeElement;
+    return { active: a ? `${a.tagName.toLowerCase()}#${a.id}` : null };
+  });
+  got.card_present_when_input_focused = cardAtFocus;
+  got.errors = log.errors;
+  assert(!cardAtFocus, 'widget already shown when the input was focused (test timing broken)', got);
+  assert(got.active === 'input#inp', `activeElement is ${got.active}, not input#inp`, got);
+  return got;
+}
+
+/* (12) a polite live region in the shadow root announces the question within 1 s */
+async function politeAnnounce(track) {
+  const { ctx, page } = await open('/live/');
+  track(ctx);
+  /* record, in the page, when the card appears and when the live region gets text */
+  const got = await withTimeout(page.evaluate(() => new Promise((resolve) => {
+    const t0 = performance.now();
+    let shown = null;
+    const tick = () => {
+      const host = document.querySelector('cx-survey');
+      const sr = host && host.shadowRoot;
+      if (sr && shown === null && sr.querySelector('.c')) shown = performance.now();
+      const live = sr && sr.querySelector('[aria-live=polite]');
+      const text = live ? live.textContent.trim() : '';
+      if (shown !== null && (text || performance.now() - shown > 1500)) {
+        resolve({ shown_after_ms: Math.round(shown - t0), live_region: !!live, text,
+          announced_after_ms: text ? Math.round(performance.now() - shown) : null });
+        return;
+      }
+      if (performance.now() - t0 > 6000) { resolve({ shown: false }); return; }
+      setTimeout(tick, 20);
+    };
+    tick();
+  })), 8000, 'live region');
+  assert(got.shown_after_ms !== undefined, 'widget not shown', got);
+  assert(got.live_region, 'no [aria-live=polite] in the shadow root', got);
+  assert(got.text !== '' && got.announced_after_ms <= 1000, 'live region empty 1 s after the card appeared', got);
+  return got;
+}
+
+/* (13) dark colour scheme + reduced motion */
+async function media(track) {
+  const read = async (scheme) => {
+    const { ctx, page, log } = await open('/media/', { media: { colorScheme: scheme, reducedMotion: 'reduce' } });
+    track(ctx);
+    await waitCard(page);
+    const r = await page.evaluate(() => {
+      const card = document.querySelector('cx-survey').shadowRoot.querySelector('.c');
+      const s = getComputedStyle(card);
+      return { bg: s.backgroundColor, color: s.color, animationName: s.animationName,
+        animationDuration: s.animationDuration, running: card.getAnimations().length,
+        dark: matchMedia('(prefers-color-scheme: dark)').matches };
+    });
+    r.errors = log.errors;
+    await ctx.close();
+    return r;
+  };
+  const light = await read('light');
+  const dark = await read('dark');
+  const got = { light, dark };
+  assert(light.dark === false && dark.dark === true, 'emulateMedia did not take', got);
+  assert(dark.bg !== light.bg, `dark background ${dark.bg} == light ${light.bg}`, got);
+  assert(dark.animationName === 'none' || dark.animationDuration === '0s', 'an animation is set under reduced motion', got);
+  assert(dark.running === 0, 'animations running under reduced motion', got);
+  return got;
+}
+
+/* (14) the widget talks only to its own origin under /cx/ */
+async function onlyOwnRequests(track) {
+  const { ctx, page, log, all } = await open('/own/');
+  track(ctx);
+  await waitCard(page);
+  await page.click('cx-survey >> button[role=radio]:text-is("8")');
+  const ta = page.locator('cx-survey >> textarea');
+  await ta.waitFor({ state: 'visible', timeout: 3000 });
+  await ta.fill('Own requests');
+  await page.click('cx-survey >> button:text-is("Send")');
+  await page.locator('cx-survey >> p.t').waitFor({ state: 'visible', timeout: 3000 });
+  const s = await reportUntil('nps_own', (s) => s.answered === 1 && (s.comments || []).length === 1);
+  await sleep(300);
+  const origin = new URL(BASE).origin;
+  const pageUrl = BASE + '/own/';
+  const other = all.filter((r) => r.url !== pageUrl &&
+    !(new URL(r.url).origin === origin && /^\/cx\/(w\.js|r)$/.test(new URL(r.url).pathname)));
+  const got = { requests: all, other, report: brief(s), errors: log.errors };
+  assert(s.answered === 1 && s.comments.length === 1, 'answer/comment not stored', got);
+  assert(all.some((r) => r.url === `${origin}/cx/w.js`), 'no request for /cx/w.js seen (recording broken)', got);
+  assert(other.length === 0, `requests outside ${origin}/cx/: ${other.map((r) => r.url).join(' ')}`, got);
+  return { requests: all.map((r) => `${r.method} ${r.url}`) };
+}
+
 (async () => {
   try {
     browser = await withTimeout(chromium.launch({
@@ -407,6 +586,12 @@ async function hostPage(track) {
     await check('axe_followup', axeFollowup);
     await check('screenshots', screenshots);
     await check('host_unchanged', hostPage);
+    await check('languages', languages);
+    await check('rtl', rtl);
+    await check('no_focus_steal', noFocusSteal);
+    await check('polite_announce', politeAnnounce);
+    await check('media', media);
+    await check('only_own_requests', onlyOwnRequests);
   } finally {
     await withTimeout(browser.close(), 10000, 'browser close').catch(() => {});
   }
