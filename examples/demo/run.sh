@@ -17,7 +17,7 @@ cat <<MSG
 ngx_cx demo shop on http://127.0.0.1:8080/
   buy something:  http://127.0.0.1:8080/checkout/done   (NPS prompt after 1 s)
   a product page: http://127.0.0.1:8080/products/kettle.html  (CSAT from the 2nd visit, half of visitors)
-  the report:     http://127.0.0.1:8080/cx-admin/report.json
+  the dashboard:  http://127.0.0.1:8080/cx-admin/   (report.json, responses.csv beside it)
   logs and data:  var/logs/, var/cx/        stop with Ctrl-C
 MSG
 
