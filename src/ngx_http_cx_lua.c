@@ -755,7 +755,9 @@ ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
     ngx_log_t *log, ngx_http_cx_hook_result_t *res)
 {
     size_t       klen, vlen, n;
+    u_char       numbuf[NGX_INT64_LEN];
     ngx_uint_t   count, i;
+    lua_Number   num;
     const char  *k, *v;
 
     count = 0;
@@ -787,9 +789,22 @@ ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
             continue;
         }
 
-        /* a copy: tolstring on the value itself would confuse lua_next */
-        lua_pushvalue(L, -1);
-        v = lua_tolstring(L, -1, &vlen);
+        num = lua_tonumber(L, -1);
+
+        if (lua_type(L, -1) == LUA_TNUMBER
+            && num > -1e15 && num < 1e15
+            && num == (lua_Number) (int64_t) num)
+        {
+            /* whole numbers without making a Lua string (the common case) */
+            v = (char *) numbuf;
+            vlen = ngx_sprintf(numbuf, "%L", (int64_t) num) - numbuf;
+            lua_pushnil(L);
+
+        } else {
+            /* a copy: tolstring on the value itself would confuse lua_next */
+            lua_pushvalue(L, -1);
+            v = lua_tolstring(L, -1, &vlen);
+        }
 
         n = (count < NGX_HTTP_CX_LUA_ATTRS)
             ? ngx_cx_attrs_put(res->attrs + res->attrs_len,
