@@ -101,7 +101,13 @@ test: deps all unit lua-test browser-deps
 demo: deps all
 	sh examples/demo/run.sh
 
-bench: deps all
+# writes synthetic responses straight into a store, for bench/run
+$(BUILD)/mkstore: bench/mkstore.c src/ngx_cx_record.c src/ngx_cx_record.h
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Isrc \
+	    bench/mkstore.c src/ngx_cx_record.c -llmdb -o $@
+
+bench: deps all $(BUILD)/mkstore
 	sh bench/run
 
 clean:

@@ -16,7 +16,7 @@
 
 static size_t ngx_cx_varint_size(uint64_t v);
 static unsigned char *ngx_cx_put_varint(unsigned char *p, uint64_t v);
-static int ngx_cx_get_varint(const unsigned char **pp,
+static inline int ngx_cx_get_varint(const unsigned char **pp,
     const unsigned char *end, uint64_t *v);
 static unsigned char *ngx_cx_put_bytes(unsigned char *p,
     const ngx_cx_bytes_t *b);
@@ -409,7 +409,7 @@ ngx_cx_put_varint(unsigned char *p, uint64_t v)
 }
 
 
-static int
+static inline int
 ngx_cx_get_varint(const unsigned char **pp, const unsigned char *end,
     uint64_t *v)
 {
@@ -419,6 +419,14 @@ ngx_cx_get_varint(const unsigned char **pp, const unsigned char *end,
     const unsigned char  *p;
 
     p = *pp;
+
+    /* most varints here are one byte (lengths, flags-free fields) */
+    if (p < end && *p < 0x80) {
+        *v = *p;
+        *pp = p + 1;
+        return 0;
+    }
+
     value = 0;
 
     for (shift = 0; /* void */; shift += 7) {

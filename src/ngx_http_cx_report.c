@@ -49,6 +49,8 @@ typedef struct {
     ngx_array_t               by_day;         /* ngx_http_cx_group_t */
     ngx_http_cx_comment_t     comments[NGX_HTTP_CX_REPORT_COMMENTS];
     ngx_uint_t                ncomments;      /* total seen */
+    uint64_t                  day_num;        /* by_day group last used */
+    ngx_http_cx_group_t      *day_group;
 } ngx_http_cx_survey_report_t;
 
 
@@ -889,6 +891,7 @@ ngx_http_cx_report_add(void *data, const u_char *id, ngx_cx_record_t *rec)
     ngx_http_cx_report_t *rep = data;
 
     char                          day[NGX_CX_YMD_SIZE];
+    uint64_t                      day_num;
     ngx_http_cx_group_t          *g;
     ngx_http_cx_comment_t        *c;
     ngx_http_cx_survey_report_t  *sr;
@@ -928,15 +931,23 @@ ngx_http_cx_report_add(void *data, const u_char *id, ngx_cx_record_t *rec)
 
     (void) ngx_cx_tally_add(&g->tally, rec->score);
 
-    ngx_cx_ymd(day, rec->answered_at_ms);
+    /* responses come in time order: most share the previous one's day */
+    day_num = rec->answered_at_ms / 86400000;
 
-    g = ngx_http_cx_report_group(rep->r->pool, &sr->by_day, (u_char *) day,
-                                 10, rec->type);
-    if (g == NULL) {
-        return NGX_ERROR;
+    if (sr->day_group == NULL || sr->day_num != day_num) {
+        ngx_cx_ymd(day, rec->answered_at_ms);
+
+        g = ngx_http_cx_report_group(rep->r->pool, &sr->by_day,
+                                     (u_char *) day, 10, rec->type);
+        if (g == NULL) {
+            return NGX_ERROR;
+        }
+
+        sr->day_num = day_num;
+        sr->day_group = g;
     }
 
-    (void) ngx_cx_tally_add(&g->tally, rec->score);
+    (void) ngx_cx_tally_add(&sr->day_group->tally, rec->score);
 
     if (!(rec->flags & NGX_CX_REC_COMMENTED) || rec->comment.len == 0) {
         return NGX_OK;
