@@ -235,6 +235,31 @@ test('renders a report in chromium, under the CSP', { skip, timeout: 120000 }, a
   assert.ok(dom.length > 0);
 });
 
+/* a picture for people: saved as a test artifact, checked to be a PNG */
+test('screenshot of the dashboard (t/artifacts/dashboard.png)', { skip, timeout: 120000 }, async () => {
+  const { srv, port } = await serve(JSON.stringify(REPORT), 200);
+  const out = path.join(__dirname, '..', 'artifacts');
+  fs.mkdirSync(out, { recursive: true });
+  const file = path.join(out, 'dashboard.png');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cx-dash-'));
+  try {
+    fs.rmSync(file, { force: true });
+    await new Promise((resolve, reject) => {
+      execFile(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+        '--no-first-run', '--no-default-browser-check', '--disable-extensions', '--disable-dev-shm-usage',
+        `--user-data-dir=${dir}`, '--virtual-time-budget=3000', '--window-size=1280,1600',
+        `--screenshot=${file}`, `http://127.0.0.1:${port}/cx-admin/`],
+      { timeout: 60000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve()));
+    });
+    const png = fs.readFileSync(file);
+    assert.ok(png.length > 10000, `a real picture (${png.length} bytes)`);
+    assert.deepStrictEqual([...png.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], 'a PNG');
+  } finally {
+    srv.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('empty report: "no answers yet"', { skip, timeout: 120000 }, async () => {
   const { body } = await scenario(JSON.stringify({ generated_at: '2026-11-24T12:00:00Z', surveys: [], touchpoints: [] }), 200);
   const t = text(body);
