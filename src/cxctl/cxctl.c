@@ -241,6 +241,40 @@ cxctl_opt(int argc, char **argv, int *i, const char *name,
 
 
 int
+cxctl_filter_opt(int argc, char **argv, int *i, const char **store_opt,
+    cxctl_filter_t *f)
+{
+    int          r;
+    const char  *value;
+
+    if ((r = cxctl_opt(argc, argv, i, "--store", &value)) != 0) {
+        if (r > 0) {
+            *store_opt = value;
+        }
+        return r;
+    }
+
+    if ((r = cxctl_opt(argc, argv, i, "--survey", &value)) != 0) {
+        if (r > 0) {
+            f->survey = value;
+            f->survey_len = strlen(value);
+        }
+        return r;
+    }
+
+    if ((r = cxctl_opt(argc, argv, i, "--since", &value)) != 0) {
+        return (r < 0 || cxctl_parse_day(f, "--since", value, 0) != 0) ? -1 : 1;
+    }
+
+    if ((r = cxctl_opt(argc, argv, i, "--until", &value)) != 0) {
+        return (r < 0 || cxctl_parse_day(f, "--until", value, 1) != 0) ? -1 : 1;
+    }
+
+    return 0;
+}
+
+
+int
 cxctl_parse_day(cxctl_filter_t *f, const char *opt, const char *value,
     int is_until)
 {
@@ -538,7 +572,6 @@ cxctl_cmd_report(int argc, char **argv, const char *store_opt)
     int               i, r, lo, hi, sc;
     size_t            k;
     uint64_t          pro, pas, det;
-    const char       *value;
     cxctl_store_t     st;
     cxctl_filter_t    f;
     cxctl_surveys_t   s;
@@ -547,26 +580,8 @@ cxctl_cmd_report(int argc, char **argv, const char *store_opt)
     memset(&f, 0, sizeof(f));
 
     for (i = 0; i < argc; i++) {
-        if ((r = cxctl_opt(argc, argv, &i, "--store", &value)) != 0) {
+        if ((r = cxctl_filter_opt(argc, argv, &i, &store_opt, &f)) != 0) {
             if (r < 0) {
-                return CXCTL_EXIT_USAGE;
-            }
-            store_opt = value;
-
-        } else if ((r = cxctl_opt(argc, argv, &i, "--survey", &value)) != 0) {
-            if (r < 0) {
-                return CXCTL_EXIT_USAGE;
-            }
-            f.survey = value;
-            f.survey_len = strlen(value);
-
-        } else if ((r = cxctl_opt(argc, argv, &i, "--since", &value)) != 0) {
-            if (r < 0 || cxctl_parse_day(&f, "--since", value, 0) != 0) {
-                return CXCTL_EXIT_USAGE;
-            }
-
-        } else if ((r = cxctl_opt(argc, argv, &i, "--until", &value)) != 0) {
-            if (r < 0 || cxctl_parse_day(&f, "--until", value, 1) != 0) {
                 return CXCTL_EXIT_USAGE;
             }
 

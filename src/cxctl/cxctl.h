@@ -110,6 +110,14 @@ int cxctl_opt(int argc, char **argv, int *i, const char *name,
  */
 int cxctl_open(cxctl_store_t *st, const char *store_opt, int writable);
 
+/*
+ * The options report and export share: --store, --survey, --since,
+ * --until.  1: argv[*i] (and its value) taken; 0: not one of them;
+ * -1: a bad value (already reported).
+ */
+int cxctl_filter_opt(int argc, char **argv, int *i, const char **store_opt,
+    cxctl_filter_t *f);
+
 
 /*
  * The commands. Each gets the words after its name and the --store given

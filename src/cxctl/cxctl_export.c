@@ -55,32 +55,15 @@ cxctl_cmd_export(int argc, char **argv, const char *store_opt)
     format = NULL;
 
     for (i = 0; i < argc; i++) {
-        if ((r = cxctl_opt(argc, argv, &i, "--store", &value)) != 0) {
-            if (r < 0) {
-                return CXCTL_EXIT_USAGE;
-            }
-            store_opt = value;
-
-        } else if ((r = cxctl_opt(argc, argv, &i, "--format", &value)) != 0) {
+        if ((r = cxctl_opt(argc, argv, &i, "--format", &value)) != 0) {
             if (r < 0) {
                 return CXCTL_EXIT_USAGE;
             }
             format = value;
 
-        } else if ((r = cxctl_opt(argc, argv, &i, "--survey", &value)) != 0) {
+        } else if ((r = cxctl_filter_opt(argc, argv, &i, &store_opt, &f)) != 0)
+        {
             if (r < 0) {
-                return CXCTL_EXIT_USAGE;
-            }
-            f.survey = value;
-            f.survey_len = strlen(value);
-
-        } else if ((r = cxctl_opt(argc, argv, &i, "--since", &value)) != 0) {
-            if (r < 0 || cxctl_parse_day(&f, "--since", value, 0) != 0) {
-                return CXCTL_EXIT_USAGE;
-            }
-
-        } else if ((r = cxctl_opt(argc, argv, &i, "--until", &value)) != 0) {
-            if (r < 0 || cxctl_parse_day(&f, "--until", value, 1) != 0) {
                 return CXCTL_EXIT_USAGE;
             }
 
