@@ -61,8 +61,8 @@ static int ngx_http_cx_lua_cookie(lua_State *L);
 static int ngx_http_cx_lua_var(lua_State *L);
 static void ngx_http_cx_lua_push_headers(lua_State *L, ngx_list_t *headers,
     const u_char *name, size_t len);
-static void ngx_http_cx_lua_log(ngx_http_cx_hook_t *hook, ngx_log_t *log,
-    const char *what, const char *detail);
+static void ngx_http_cx_lua_log(ngx_http_cx_hook_t *hook, time_t now,
+    ngx_log_t *log, const char *what, const char *detail);
 static ngx_int_t ngx_http_cx_lua_attrs(lua_State *L, int idx,
     ngx_http_cx_hook_t *hook, ngx_log_t *log, ngx_http_cx_hook_result_t *res);
 
@@ -268,8 +268,8 @@ ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
                              (char *) hook->chunkname, "t")
             != 0)
         {
-            ngx_http_cx_lua_log(hook, cycle->log, "cannot load",
-                                lua_tostring(L, -1));
+            ngx_http_cx_lua_log(hook, ngx_time(), cycle->log,
+                                "cannot load", lua_tostring(L, -1));
             lua_settop(L, 0);
             continue;
         }
@@ -286,7 +286,8 @@ ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
 
         if (rc != 0) {
             ngx_http_cx_lua_rearm(L);
-            ngx_http_cx_lua_log(hook, cycle->log, "failed to start",
+            ngx_http_cx_lua_log(hook, ngx_time(), cycle->log,
+                                "failed to start",
                                 lua_type(L, -1) == LUA_TSTRING
                                 ? lua_tostring(L, -1) : "not enough memory");
             lua_settop(L, 0);
@@ -294,7 +295,8 @@ ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
         }
 
         if (lua_type(L, -1) != LUA_TFUNCTION) {
-            ngx_http_cx_lua_log(hook, cycle->log, "is not usable",
+            ngx_http_cx_lua_log(hook, ngx_time(), cycle->log,
+                                "is not usable",
                                 "the file must return a function");
             lua_settop(L, 0);
             continue;
@@ -698,7 +700,7 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
                          "not enough memory (cx_lua_memory)%Z");
         }
 
-        ngx_http_cx_lua_log(hook, r->connection->log, "failed",
+        ngx_http_cx_lua_log(hook, ctx->now, r->connection->log, "failed",
                             rc == LUA_ERRMEM ? vm->where
                             : lua_type(L, -1) == LUA_TSTRING
                               ? lua_tostring(L, -1)
@@ -724,15 +726,15 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
         if (res->survey == NULL) {
             lua_pushfstring(L, "returned the survey \"%s\", which is not "
                             "declared with cx_survey", name);
-            ngx_http_cx_lua_log(hook, r->connection->log, "failed",
-                                lua_tostring(L, -1));
+            ngx_http_cx_lua_log(hook, ctx->now, r->connection->log,
+                                "failed", lua_tostring(L, -1));
             lua_settop(L, 0);
             return NGX_ERROR;
         }
         break;
 
     default:
-        ngx_http_cx_lua_log(hook, r->connection->log, "failed",
+        ngx_http_cx_lua_log(hook, ctx->now, r->connection->log, "failed",
                             "must return true, false or a survey name");
         lua_settop(L, 0);
         return NGX_ERROR;
@@ -1290,13 +1292,16 @@ ngx_http_cx_lua_var(lua_State *L)
 }
 
 
-/* One line, at most once a second per hook: a broken hook is not a flood */
+/*
+ * One line, at most once a second per hook: a broken hook is not a flood.
+ * "now" is the request's time, so that cx_test_clock can step it in tests.
+ */
 
 static void
-ngx_http_cx_lua_log(ngx_http_cx_hook_t *hook, ngx_log_t *log,
+ngx_http_cx_lua_log(ngx_http_cx_hook_t *hook, time_t now, ngx_log_t *log,
     const char *what, const char *detail)
 {
-    if (hook->logged_at == ngx_time()) {
+    if (hook->logged_at == now) {
         hook->suppressed++;
         return;
     }
@@ -1306,6 +1311,6 @@ ngx_http_cx_lua_log(ngx_http_cx_hook_t *hook, ngx_log_t *log,
                   &hook->path, what, detail,
                   hook->suppressed ? " (more lines suppressed)" : "");
 
-    hook->logged_at = ngx_time();
+    hook->logged_at = now;
     hook->suppressed = 0;
 }
