@@ -24,13 +24,13 @@ typedef struct {
     char                      where[128]; /* last known position, for OOM */
     ngx_int_t                 ticks;      /* budget left in this call */
     ngx_int_t                 budget;     /* ticks per call */
-    ngx_uint_t                gen;        /* which call the cx tables serve */
     ngx_http_request_t       *r;          /* the request of the call */
     ngx_http_cx_ctx_t        *ctx;
     ngx_http_cx_prompt_t     *prompt;
     ngx_array_t              *paths;      /* ngx_str_t, cx_lua_package_path */
     ngx_log_t                *log;
     int                       base;       /* registry ref of the base env */
+    int                       cx;         /* registry ref of the cx table */
 } ngx_http_cx_lua_vm_t;
 
 
@@ -45,12 +45,10 @@ static void ngx_http_cx_lua_env(lua_State *L);
 static int ngx_http_cx_lua_require(lua_State *L);
 static u_char *ngx_http_cx_lua_read(ngx_str_t *path, size_t *len,
     ngx_log_t *log);
-static void ngx_http_cx_lua_push_cx(lua_State *L, ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_prompt_t *prompt);
-static void ngx_http_cx_lua_lazy(lua_State *L, lua_CFunction index);
-static ngx_http_request_t *ngx_http_cx_lua_live(lua_State *L, int idx);
+static void ngx_http_cx_lua_build_cx(lua_State *L);
+static void ngx_http_cx_lua_view(lua_State *L, lua_CFunction index, int nup);
+static int ngx_http_cx_lua_view_error(lua_State *L);
 static int ngx_http_cx_lua_cx_index(lua_State *L);
-static int ngx_http_cx_lua_keep(lua_State *L);
 static int ngx_http_cx_lua_visitor_index(lua_State *L);
 static int ngx_http_cx_lua_request_index(lua_State *L);
 static int ngx_http_cx_lua_response_index(lua_State *L);
@@ -70,9 +68,7 @@ static ngx_int_t ngx_http_cx_lua_attrs(lua_State *L, int idx,
 static ngx_http_cx_lua_vm_t  ngx_http_cx_vm;
 
 /* addresses used as private registry and table keys */
-static char  ngx_http_cx_lua_gen_key;
 static char  ngx_http_cx_lua_loaded_key;
-static char  ngx_http_cx_lua_cx_mt_key;
 
 
 /*
@@ -492,14 +488,8 @@ ngx_http_cx_lua_base(lua_State *L)
     lua_newtable(L);
     lua_rawset(L, LUA_REGISTRYINDEX);
 
-    /* the cx table's metatable, shared by every call */
-    lua_pushlightuserdata(L, &ngx_http_cx_lua_cx_mt_key);
-    lua_createtable(L, 0, 2);
-    lua_pushcfunction(L, ngx_http_cx_lua_cx_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
-    lua_rawset(L, LUA_REGISTRYINDEX);
+    ngx_http_cx_lua_build_cx(L);
+    ngx_http_cx_vm.cx = luaL_ref(L, LUA_REGISTRYINDEX);
 
     /* the real globals stay out of reach: only the base is handed out */
     lua_settop(L, 0);
@@ -665,14 +655,13 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
 
-    vm->gen++;
     vm->r = r;
     vm->ctx = ctx;
     vm->prompt = prompt;
 
     lua_settop(L, 0);
     lua_rawgeti(L, LUA_REGISTRYINDEX, hook->ref);
-    ngx_http_cx_lua_push_cx(L, ctx, prompt);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->cx);
 
     vm->ticks = vm->budget;
     vm->where[0] = '\0';
@@ -683,8 +672,7 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     vm->strict = 0;
     ngx_http_cx_lua_rearm(L);
 
-    /* the cx tables of this call die with it */
-    vm->gen++;
+    /* outside a call the cx table reads nothing */
     vm->r = NULL;
 
     if (rc != 0) {
@@ -834,107 +822,73 @@ ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
 
 
 /*
- * The cx table: survey, touchpoint, stage and now are set; visitor,
- * request, response and var are made when first read (see cx_index).
+ * The cx table and the tables under it (visitor, request, response and
+ * their headers, cookies, touchpoints) are views made once per VM: empty
+ * tables whose __index reads the request of the call in progress, so a
+ * call allocates nothing for them and a field costs only when it is read.
+ * Nothing is cached in them: a view kept from an earlier call reads the
+ * current call, never the request it was handed in; outside a call every
+ * field is nil.  They are read-only, since every hook shares them.
  */
 
 static void
-ngx_http_cx_lua_push_cx(lua_State *L, ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_prompt_t *prompt)
+ngx_http_cx_lua_build_cx(lua_State *L)
 {
-    ngx_http_cx_loc_conf_t  *lcf;
+    ngx_http_cx_lua_view(L, ngx_http_cx_lua_touchpoints, 0);
+    ngx_http_cx_lua_view(L, ngx_http_cx_lua_visitor_index, 1);
 
-    lcf = ngx_http_get_module_loc_conf(ngx_http_cx_vm.r, ngx_http_cx_module);
+    ngx_http_cx_lua_view(L, ngx_http_cx_lua_request_header, 0);
+    ngx_http_cx_lua_view(L, ngx_http_cx_lua_cookie, 0);
+    ngx_http_cx_lua_view(L, ngx_http_cx_lua_request_index, 2);
 
-    lua_createtable(L, 0, 8);
+    ngx_http_cx_lua_view(L, ngx_http_cx_lua_response_header, 0);
+    ngx_http_cx_lua_view(L, ngx_http_cx_lua_response_index, 1);
 
-    lua_pushlstring(L, (char *) prompt->survey->name.data,
-                    prompt->survey->name.len);
-    lua_setfield(L, -2, "survey");
+    lua_pushcfunction(L, ngx_http_cx_lua_var);
 
-    lua_pushlstring(L, (char *) lcf->touchpoint.data, lcf->touchpoint.len);
-    lua_setfield(L, -2, "touchpoint");
+    /* the upvalues of cx's __index: visitor, request, response, var */
+    ngx_http_cx_lua_view(L, ngx_http_cx_lua_cx_index, 4);
+}
 
-    lua_pushstring(L, ngx_cx_stage_name(lcf->stage));
-    lua_setfield(L, -2, "stage");
 
-    lua_pushnumber(L, (lua_Number) ctx->now);
-    lua_setfield(L, -2, "now");
+/* Pops nup upvalues for index and pushes a read-only view reading by it. */
 
-    lua_pushlightuserdata(L, &ngx_http_cx_lua_gen_key);
-    lua_pushnumber(L, (lua_Number) ngx_http_cx_vm.gen);
-    lua_rawset(L, -3);
+static void
+ngx_http_cx_lua_view(lua_State *L, lua_CFunction index, int nup)
+{
+    lua_pushcclosure(L, index, nup);
 
-    lua_pushlightuserdata(L, &ngx_http_cx_lua_cx_mt_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_createtable(L, 0, 3);                         /* the metatable */
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, ngx_http_cx_lua_view_error);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+
+    lua_newtable(L);                                  /* the view */
+    lua_insert(L, -2);
     lua_setmetatable(L, -2);
 }
 
 
-/* The request a cx table belongs to, or NULL once its call is over. */
-
-static ngx_http_request_t *
-ngx_http_cx_lua_live(lua_State *L, int idx)
+static int
+ngx_http_cx_lua_view_error(lua_State *L)
 {
-    lua_Number  gen;
-
-    lua_pushlightuserdata(L, &ngx_http_cx_lua_gen_key);
-    lua_rawget(L, idx);
-    gen = lua_tonumber(L, -1);
-    lua_pop(L, 1);
-
-    if (ngx_http_cx_vm.r == NULL || gen != (lua_Number) ngx_http_cx_vm.gen) {
-        return NULL;
-    }
-
-    return ngx_http_cx_vm.r;
-}
-
-
-/*
- * Pushes a table whose missing keys are looked up by index().  The
- * metatable is made once per index function and shared: a hook call
- * allocates only the tables it reads.
- */
-
-static void
-ngx_http_cx_lua_lazy(lua_State *L, lua_CFunction index)
-{
-    lua_createtable(L, 0, 2);
-
-    lua_pushlightuserdata(L, &ngx_http_cx_lua_gen_key);
-    lua_pushnumber(L, (lua_Number) ngx_http_cx_vm.gen);
-    lua_rawset(L, -3);
-
-    lua_pushlightuserdata(L, (void *) index);
-    lua_rawget(L, LUA_REGISTRYINDEX);
-
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-
-        lua_createtable(L, 0, 2);
-        lua_pushcfunction(L, index);
-        lua_setfield(L, -2, "__index");
-        lua_pushboolean(L, 0);
-        lua_setfield(L, -2, "__metatable");
-
-        lua_pushlightuserdata(L, (void *) index);
-        lua_pushvalue(L, -2);
-        lua_rawset(L, LUA_REGISTRYINDEX);
-    }
-
-    lua_setmetatable(L, -2);
+    return luaL_error(L, "attempt to change cx, which is read-only");
 }
 
 
 static int
 ngx_http_cx_lua_cx_index(lua_State *L)
 {
-    size_t               len;
-    const char          *key;
-    ngx_http_request_t  *r;
+    size_t                   len;
+    const char              *key;
+    ngx_str_t               *name;
+    ngx_http_request_t      *r;
+    ngx_http_cx_loc_conf_t  *lcf;
 
-    r = ngx_http_cx_lua_live(L, 1);
+    r = ngx_http_cx_vm.r;
     key = lua_tolstring(L, 2, &len);
 
     if (r == NULL || key == NULL) {
@@ -942,33 +896,35 @@ ngx_http_cx_lua_cx_index(lua_State *L)
     }
 
     if (len == 7 && ngx_strncmp(key, "visitor", 7) == 0) {
-        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_visitor_index);
+        lua_pushvalue(L, lua_upvalueindex(1));
 
     } else if (len == 7 && ngx_strncmp(key, "request", 7) == 0) {
-        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_request_index);
+        lua_pushvalue(L, lua_upvalueindex(2));
 
     } else if (len == 8 && ngx_strncmp(key, "response", 8) == 0) {
-        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_response_index);
+        lua_pushvalue(L, lua_upvalueindex(3));
 
     } else if (len == 3 && ngx_strncmp(key, "var", 3) == 0) {
-        lua_pushcfunction(L, ngx_http_cx_lua_var);
+        lua_pushvalue(L, lua_upvalueindex(4));
+
+    } else if (len == 3 && ngx_strncmp(key, "now", 3) == 0) {
+        lua_pushnumber(L, (lua_Number) ngx_http_cx_vm.ctx->now);
+
+    } else if (len == 6 && ngx_strncmp(key, "survey", 6) == 0) {
+        name = &ngx_http_cx_vm.prompt->survey->name;
+        lua_pushlstring(L, (char *) name->data, name->len);
+
+    } else if (len == 10 && ngx_strncmp(key, "touchpoint", 10) == 0) {
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
+        lua_pushlstring(L, (char *) lcf->touchpoint.data, lcf->touchpoint.len);
+
+    } else if (len == 5 && ngx_strncmp(key, "stage", 5) == 0) {
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
+        lua_pushstring(L, ngx_cx_stage_name(lcf->stage));
 
     } else {
         return 0;
     }
-
-    return ngx_http_cx_lua_keep(L);
-}
-
-
-/* Caches the value on top as t[key] (t at 1, key at 2) and returns it. */
-
-static int
-ngx_http_cx_lua_keep(lua_State *L)
-{
-    lua_pushvalue(L, 2);
-    lua_pushvalue(L, -2);
-    lua_rawset(L, 1);
 
     return 1;
 }
@@ -986,7 +942,7 @@ ngx_http_cx_lua_visitor_index(lua_State *L)
 
     key = lua_tolstring(L, 2, &len);
 
-    if (ngx_http_cx_lua_live(L, 1) == NULL || key == NULL) {
+    if (ngx_http_cx_vm.r == NULL || key == NULL) {
         return 0;
     }
 
@@ -1025,13 +981,13 @@ ngx_http_cx_lua_visitor_index(lua_State *L)
         lua_pushnumber(L, last->score);
 
     } else if (len == 11 && ngx_strncmp(key, "touchpoints", 11) == 0) {
-        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_touchpoints);
+        lua_pushvalue(L, lua_upvalueindex(1));
 
     } else {
         return 0;
     }
 
-    return ngx_http_cx_lua_keep(L);
+    return 1;
 }
 
 
@@ -1042,7 +998,7 @@ ngx_http_cx_lua_request_index(lua_State *L)
     const char          *key;
     ngx_http_request_t  *r;
 
-    r = ngx_http_cx_lua_live(L, 1);
+    r = ngx_http_cx_vm.r;
     key = lua_tolstring(L, 2, &len);
 
     if (r == NULL || key == NULL) {
@@ -1059,16 +1015,16 @@ ngx_http_cx_lua_request_index(lua_State *L)
         lua_pushlstring(L, (char *) r->args.data, r->args.len);
 
     } else if (len == 7 && ngx_strncmp(key, "headers", 7) == 0) {
-        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_request_header);
+        lua_pushvalue(L, lua_upvalueindex(1));
 
     } else if (len == 7 && ngx_strncmp(key, "cookies", 7) == 0) {
-        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_cookie);
+        lua_pushvalue(L, lua_upvalueindex(2));
 
     } else {
         return 0;
     }
 
-    return ngx_http_cx_lua_keep(L);
+    return 1;
 }
 
 
@@ -1079,7 +1035,7 @@ ngx_http_cx_lua_response_index(lua_State *L)
     const char          *key;
     ngx_http_request_t  *r;
 
-    r = ngx_http_cx_lua_live(L, 1);
+    r = ngx_http_cx_vm.r;
     key = lua_tolstring(L, 2, &len);
 
     if (r == NULL || key == NULL) {
@@ -1090,13 +1046,13 @@ ngx_http_cx_lua_response_index(lua_State *L)
         lua_pushnumber(L, r->headers_out.status);
 
     } else if (len == 7 && ngx_strncmp(key, "headers", 7) == 0) {
-        ngx_http_cx_lua_lazy(L, ngx_http_cx_lua_response_header);
+        lua_pushvalue(L, lua_upvalueindex(1));
 
     } else {
         return 0;
     }
 
-    return ngx_http_cx_lua_keep(L);
+    return 1;
 }
 
 
@@ -1110,7 +1066,7 @@ ngx_http_cx_lua_touchpoints(lua_State *L)
 
     name = lua_tolstring(L, 2, &len);
 
-    if (ngx_http_cx_lua_live(L, 1) == NULL || name == NULL) {
+    if (ngx_http_cx_vm.r == NULL || name == NULL) {
         return 0;
     }
 
@@ -1128,7 +1084,7 @@ ngx_http_cx_lua_request_header(lua_State *L)
     const char          *name;
     ngx_http_request_t  *r;
 
-    r = ngx_http_cx_lua_live(L, 1);
+    r = ngx_http_cx_vm.r;
     name = lua_tolstring(L, 2, &len);
 
     if (r == NULL || name == NULL) {
@@ -1148,7 +1104,7 @@ ngx_http_cx_lua_response_header(lua_State *L)
     const char          *name;
     ngx_http_request_t  *r;
 
-    r = ngx_http_cx_lua_live(L, 1);
+    r = ngx_http_cx_vm.r;
     name = lua_tolstring(L, 2, &len);
 
     if (r == NULL || name == NULL) {
@@ -1231,7 +1187,7 @@ ngx_http_cx_lua_cookie(lua_State *L)
     ngx_str_t            name, value;
     ngx_http_request_t  *r;
 
-    r = ngx_http_cx_lua_live(L, 1);
+    r = ngx_http_cx_vm.r;
     name.data = (u_char *) lua_tolstring(L, 2, &name.len);
 
     if (r == NULL || name.data == NULL) {

@@ -15,7 +15,10 @@
  *       independent of any other Lua module; the JIT is off (count hooks
  *       fire only in interpreted code); every hook is loaded into its own
  *       environment over a frozen, allow-listed base.
- *   ngx_http_cx_lua_target()     per decision, on the request path.
+ *   ngx_http_cx_lua_target()     per decision, on the request path: the
+ *       hook gets the worker's one cx table, a read-only view whose fields
+ *       read the request of the call in progress (nothing outside a call),
+ *       so a call allocates nothing for cx.
  *
  * Safety: no io, os beyond time/date/clock, debug, ffi, jit, package,
  * load*, dofile, string.dump; require finds pure-Lua files under
