@@ -63,6 +63,7 @@ static void ngx_http_cx_lua_log(ngx_http_cx_hook_t *hook, time_t now,
     ngx_log_t *log, const char *what, const char *detail);
 static ngx_int_t ngx_http_cx_lua_attrs(lua_State *L, int idx,
     ngx_http_cx_hook_t *hook, ngx_log_t *log, ngx_http_cx_hook_result_t *res);
+static size_t ngx_http_cx_lua_whole(u_char *buf, int64_t n);
 
 
 static ngx_http_cx_lua_vm_t  ngx_http_cx_vm;
@@ -744,6 +745,7 @@ static ngx_int_t
 ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
     ngx_log_t *log, ngx_http_cx_hook_result_t *res)
 {
+    int          type, pushed;
     size_t       klen, vlen, n;
     u_char       numbuf[NGX_INT64_LEN];
     ngx_uint_t   count, i;
@@ -756,9 +758,10 @@ ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
 
     while (lua_next(L, idx)) {
 
+        type = lua_type(L, -1);
+
         if (lua_type(L, -2) != LUA_TSTRING
-            || (lua_type(L, -1) != LUA_TSTRING
-                && lua_type(L, -1) != LUA_TNUMBER))
+            || (type != LUA_TSTRING && type != LUA_TNUMBER))
         {
             lua_pop(L, 1);
             continue;
@@ -779,21 +782,24 @@ ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
             continue;
         }
 
-        num = lua_tonumber(L, -1);
+        pushed = 0;
+        num = (type == LUA_TNUMBER) ? lua_tonumber(L, -1) : 0.5;
 
-        if (lua_type(L, -1) == LUA_TNUMBER
-            && num > -1e15 && num < 1e15
-            && num == (lua_Number) (int64_t) num)
+        if (type == LUA_TSTRING) {
+            v = lua_tolstring(L, -1, &vlen);
+
+        } else if (num > -1e15 && num < 1e15
+                   && num == (lua_Number) (int64_t) num)
         {
             /* whole numbers without making a Lua string (the common case) */
             v = (char *) numbuf;
-            vlen = ngx_sprintf(numbuf, "%L", (int64_t) num) - numbuf;
-            lua_pushnil(L);
+            vlen = ngx_http_cx_lua_whole(numbuf, (int64_t) num);
 
         } else {
-            /* a copy: tolstring on the value itself would confuse lua_next */
+            /* as Lua prints it; on a copy, the table's value stays a number */
             lua_pushvalue(L, -1);
             v = lua_tolstring(L, -1, &vlen);
+            pushed = 1;
         }
 
         n = (count < NGX_HTTP_CX_LUA_ATTRS)
@@ -802,7 +808,7 @@ ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
                                k, klen, v, vlen)
             : 0;
 
-        lua_pop(L, 2);
+        lua_pop(L, 1 + pushed);
 
         if (n == 0) {
             ngx_log_error(NGX_LOG_WARN, log, 0,
@@ -818,6 +824,34 @@ ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
     }
 
     return NGX_OK;
+}
+
+
+/* A whole number within +-1e15 in decimal, as Lua prints it; its length. */
+
+static size_t
+ngx_http_cx_lua_whole(u_char *buf, int64_t n)
+{
+    u_char    tmp[NGX_INT64_LEN], *p;
+    size_t    len;
+    uint64_t  u;
+
+    p = tmp + sizeof(tmp);
+    u = (n < 0) ? (uint64_t) -n : (uint64_t) n;
+
+    do {
+        *--p = (u_char) ('0' + u % 10);
+        u /= 10;
+    } while (u);
+
+    if (n < 0) {
+        *--p = '-';
+    }
+
+    len = tmp + sizeof(tmp) - p;
+    ngx_memcpy(buf, p, len);
+
+    return len;
 }
 
 
@@ -1131,7 +1165,10 @@ ngx_http_cx_lua_response_header(lua_State *L)
 }
 
 
-/* Every header of that name (any case), joined by ", "; nil when none. */
+/*
+ * Every header of that name (any case), joined by ", "; nil when none.
+ * The common single header is pushed as it is, without a buffer.
+ */
 
 static void
 ngx_http_cx_lua_push_headers(lua_State *L, ngx_list_t *headers,
@@ -1140,10 +1177,10 @@ ngx_http_cx_lua_push_headers(lua_State *L, ngx_list_t *headers,
     ngx_uint_t        i, found;
     luaL_Buffer       b;
     ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_table_elt_t  *h, *first;
 
     found = 0;
-    luaL_buffinit(L, &b);
+    first = NULL;
 
     part = &headers->part;
     h = part->elts;
@@ -1165,18 +1202,30 @@ ngx_http_cx_lua_push_headers(lua_State *L, ngx_list_t *headers,
             continue;
         }
 
-        if (found++) {
-            luaL_addlstring(&b, ", ", 2);
+        if (found == 0) {
+            first = &h[i];
+            found = 1;
+            continue;
         }
 
+        if (found == 1) {
+            luaL_buffinit(L, &b);
+            luaL_addlstring(&b, (char *) first->value.data, first->value.len);
+        }
+
+        luaL_addlstring(&b, ", ", 2);
         luaL_addlstring(&b, (char *) h[i].value.data, h[i].value.len);
+        found++;
     }
 
-    luaL_pushresult(&b);
-
-    if (!found) {
-        lua_pop(L, 1);
+    if (found == 0) {
         lua_pushnil(L);
+
+    } else if (found == 1) {
+        lua_pushlstring(L, (char *) first->value.data, first->value.len);
+
+    } else {
+        luaL_pushresult(&b);
     }
 }
 
