@@ -46,7 +46,8 @@ static int ngx_http_cx_lua_require(lua_State *L);
 static u_char *ngx_http_cx_lua_read(ngx_str_t *path, size_t *len,
     ngx_log_t *log);
 static void ngx_http_cx_lua_build_cx(lua_State *L);
-static void ngx_http_cx_lua_view(lua_State *L, lua_CFunction index, int nup);
+static void ngx_http_cx_lua_view(lua_State *L, lua_CFunction index,
+    ngx_uint_t fixed);
 static int ngx_http_cx_lua_view_error(lua_State *L);
 static int ngx_http_cx_lua_cx_index(lua_State *L);
 static int ngx_http_cx_lua_visitor_index(lua_State *L);
@@ -857,42 +858,72 @@ ngx_http_cx_lua_whole(u_char *buf, int64_t n)
 
 /*
  * The cx table and the tables under it (visitor, request, response and
- * their headers, cookies, touchpoints) are views made once per VM: empty
- * tables whose __index reads the request of the call in progress, so a
- * call allocates nothing for them and a field costs only when it is read.
- * Nothing is cached in them: a view kept from an earlier call reads the
- * current call, never the request it was handed in; outside a call every
- * field is nil.  They are read-only, since every hook shares them.
+ * their headers, cookies, touchpoints) are views made once per VM, so a
+ * call allocates nothing for them.  A view is an empty table: a read
+ * finds its fixed fields (the views under it, cx.var) in a table behind
+ * it without leaving the interpreter, and the rest through an __index
+ * function that reads the request of the call in progress; so a field
+ * costs only when it is read.  Nothing is cached: a view kept from an
+ * earlier call reads the current call, never the request it was handed
+ * in; outside a call the request's fields are nil.  Views are read-only,
+ * since every hook shares them.
  */
 
 static void
 ngx_http_cx_lua_build_cx(lua_State *L)
 {
+    lua_createtable(L, 0, 4);                         /* cx's fixed fields */
+
+    lua_createtable(L, 0, 1);                         /* visitor's */
     ngx_http_cx_lua_view(L, ngx_http_cx_lua_touchpoints, 0);
+    lua_setfield(L, -2, "touchpoints");
     ngx_http_cx_lua_view(L, ngx_http_cx_lua_visitor_index, 1);
+    lua_setfield(L, -2, "visitor");
 
+    lua_createtable(L, 0, 2);                         /* request's */
     ngx_http_cx_lua_view(L, ngx_http_cx_lua_request_header, 0);
+    lua_setfield(L, -2, "headers");
     ngx_http_cx_lua_view(L, ngx_http_cx_lua_cookie, 0);
-    ngx_http_cx_lua_view(L, ngx_http_cx_lua_request_index, 2);
+    lua_setfield(L, -2, "cookies");
+    ngx_http_cx_lua_view(L, ngx_http_cx_lua_request_index, 1);
+    lua_setfield(L, -2, "request");
 
+    lua_createtable(L, 0, 1);                         /* response's */
     ngx_http_cx_lua_view(L, ngx_http_cx_lua_response_header, 0);
+    lua_setfield(L, -2, "headers");
     ngx_http_cx_lua_view(L, ngx_http_cx_lua_response_index, 1);
+    lua_setfield(L, -2, "response");
 
     lua_pushcfunction(L, ngx_http_cx_lua_var);
+    lua_setfield(L, -2, "var");
 
-    /* the upvalues of cx's __index: visitor, request, response, var */
-    ngx_http_cx_lua_view(L, ngx_http_cx_lua_cx_index, 4);
+    ngx_http_cx_lua_view(L, ngx_http_cx_lua_cx_index, 1);
 }
 
 
-/* Pops nup upvalues for index and pushes a read-only view reading by it. */
+/*
+ * Pushes a read-only view reading by index(); with fixed, the table on
+ * top (popped) holds its fixed fields, read before index() is asked.
+ */
 
 static void
-ngx_http_cx_lua_view(lua_State *L, lua_CFunction index, int nup)
+ngx_http_cx_lua_view(lua_State *L, lua_CFunction index, ngx_uint_t fixed)
 {
-    lua_pushcclosure(L, index, nup);
+    lua_createtable(L, 0, 2);                         /* index's metatable */
+    lua_pushcfunction(L, index);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
 
-    lua_createtable(L, 0, 3);                         /* the metatable */
+    if (fixed) {
+        lua_setmetatable(L, -2);                      /* fixed -> index() */
+
+    } else {
+        lua_getfield(L, -1, "__index");               /* index() itself */
+        lua_replace(L, -2);
+    }
+
+    lua_createtable(L, 0, 3);                         /* the view's */
     lua_insert(L, -2);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, ngx_http_cx_lua_view_error);
@@ -929,19 +960,7 @@ ngx_http_cx_lua_cx_index(lua_State *L)
         return 0;
     }
 
-    if (len == 7 && ngx_strncmp(key, "visitor", 7) == 0) {
-        lua_pushvalue(L, lua_upvalueindex(1));
-
-    } else if (len == 7 && ngx_strncmp(key, "request", 7) == 0) {
-        lua_pushvalue(L, lua_upvalueindex(2));
-
-    } else if (len == 8 && ngx_strncmp(key, "response", 8) == 0) {
-        lua_pushvalue(L, lua_upvalueindex(3));
-
-    } else if (len == 3 && ngx_strncmp(key, "var", 3) == 0) {
-        lua_pushvalue(L, lua_upvalueindex(4));
-
-    } else if (len == 3 && ngx_strncmp(key, "now", 3) == 0) {
+    if (len == 3 && ngx_strncmp(key, "now", 3) == 0) {
         lua_pushnumber(L, (lua_Number) ngx_http_cx_vm.ctx->now);
 
     } else if (len == 6 && ngx_strncmp(key, "survey", 6) == 0) {
@@ -1014,9 +1033,6 @@ ngx_http_cx_lua_visitor_index(lua_State *L)
         }
         lua_pushnumber(L, last->score);
 
-    } else if (len == 11 && ngx_strncmp(key, "touchpoints", 11) == 0) {
-        lua_pushvalue(L, lua_upvalueindex(1));
-
     } else {
         return 0;
     }
@@ -1048,12 +1064,6 @@ ngx_http_cx_lua_request_index(lua_State *L)
     } else if (len == 4 && ngx_strncmp(key, "args", 4) == 0) {
         lua_pushlstring(L, (char *) r->args.data, r->args.len);
 
-    } else if (len == 7 && ngx_strncmp(key, "headers", 7) == 0) {
-        lua_pushvalue(L, lua_upvalueindex(1));
-
-    } else if (len == 7 && ngx_strncmp(key, "cookies", 7) == 0) {
-        lua_pushvalue(L, lua_upvalueindex(2));
-
     } else {
         return 0;
     }
@@ -1078,9 +1088,6 @@ ngx_http_cx_lua_response_index(lua_State *L)
 
     if (len == 6 && ngx_strncmp(key, "status", 6) == 0) {
         lua_pushnumber(L, r->headers_out.status);
-
-    } else if (len == 7 && ngx_strncmp(key, "headers", 7) == 0) {
-        lua_pushvalue(L, lua_upvalueindex(1));
 
     } else {
         return 0;
