@@ -105,6 +105,12 @@ void ngx_cx_hmac_sha256_with(const ngx_cx_hmac_key_t *hk, const void *msg,
  */
 int ngx_cx_ct_equal(const void *a, const void *b, size_t n);
 
+/*
+ * Zero `n` bytes at `p` even when the compiler sees them die right after
+ * (keys, keystream, hash states on the stack).
+ */
+void ngx_cx_wipe(void *p, size_t n);
+
 
 /*
  * For tests and benchmarks: with `on` non-zero, every later hash uses the

@@ -20,7 +20,6 @@ static void ngx_cx_signed_mac(const ngx_cx_hmac_key_t *key,
 static void ngx_cx_token_crypt(const ngx_cx_hmac_key_t *key,
     unsigned char version, const ngx_cx_token_t *t, unsigned char *data,
     size_t len);
-static void ngx_cx_wipe(void *p, size_t n);
 static int ngx_cx_visitor_valid(const ngx_cx_visitor_t *v);
 static int ngx_cx_get(ngx_cx_reader_t *r, void *dst, size_t n);
 static int ngx_cx_get_u8(ngx_cx_reader_t *r, unsigned char *v);
@@ -753,18 +752,6 @@ ngx_cx_token_crypt(const ngx_cx_hmac_key_t *key, unsigned char version,
     ngx_cx_wipe(block, sizeof(block));
     ngx_cx_wipe(&base, sizeof(base));
     ngx_cx_wipe(&ctx, sizeof(ctx));
-}
-
-
-/* memset() on memory about to die may be optimised away; volatile stores are not */
-static void
-ngx_cx_wipe(void *p, size_t n)
-{
-    volatile unsigned char  *v;
-
-    for (v = p; n; n--) {
-        *v++ = 0;
-    }
 }
 
 
