@@ -72,7 +72,7 @@ $(MODULE): $(OBJS)/Makefile $(MODULE_DEPS)
 
 $(BUILD)/unit/%: t/unit/%.c $(PURE_SRCS) $(wildcard src/ngx_cx_*.h)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(UNIT_CFLAGS) $< $(PURE_SRCS) -lcmocka -o $@
+	$(CC) $(UNIT_CFLAGS) $< $(PURE_SRCS) -lcmocka -lm -o $@
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "# $$t"; $$t; done

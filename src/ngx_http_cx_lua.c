@@ -64,7 +64,6 @@ static void ngx_http_cx_lua_log(ngx_http_cx_hook_t *hook, time_t now,
     ngx_log_t *log, const char *what, const char *detail);
 static ngx_int_t ngx_http_cx_lua_attrs(lua_State *L, int idx,
     ngx_http_cx_hook_t *hook, ngx_log_t *log, ngx_http_cx_hook_result_t *res);
-static size_t ngx_http_cx_lua_whole(u_char *buf, int64_t n);
 
 
 static ngx_http_cx_lua_vm_t  ngx_http_cx_vm;
@@ -748,9 +747,8 @@ ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
 {
     int          type, pushed;
     size_t       klen, vlen, n;
-    u_char       numbuf[NGX_INT64_LEN];
+    char         numbuf[NGX_CX_ATTR_NUMBER_SIZE];
     ngx_uint_t   count, i;
-    lua_Number   num;
     const char  *k, *v;
 
     count = 0;
@@ -784,17 +782,13 @@ ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
         }
 
         pushed = 0;
-        num = (type == LUA_TNUMBER) ? lua_tonumber(L, -1) : 0.5;
 
         if (type == LUA_TSTRING) {
             v = lua_tolstring(L, -1, &vlen);
 
-        } else if (num > -1e15 && num < 1e15
-                   && num == (lua_Number) (int64_t) num)
-        {
-            /* whole numbers without making a Lua string (the common case) */
-            v = (char *) numbuf;
-            vlen = ngx_http_cx_lua_whole(numbuf, (int64_t) num);
+        } else if ((vlen = ngx_cx_attr_number(numbuf, lua_tonumber(L, -1)))) {
+            /* 42, 129.9: without LuaJIT's number formatting, which is dear */
+            v = numbuf;
 
         } else {
             /* as Lua prints it; on a copy, the table's value stays a number */
@@ -825,34 +819,6 @@ ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
     }
 
     return NGX_OK;
-}
-
-
-/* A whole number within +-1e15 in decimal, as Lua prints it; its length. */
-
-static size_t
-ngx_http_cx_lua_whole(u_char *buf, int64_t n)
-{
-    u_char    tmp[NGX_INT64_LEN], *p;
-    size_t    len;
-    uint64_t  u;
-
-    p = tmp + sizeof(tmp);
-    u = (n < 0) ? (uint64_t) -n : (uint64_t) n;
-
-    do {
-        *--p = (u_char) ('0' + u % 10);
-        u /= 10;
-    } while (u);
-
-    if (n < 0) {
-        *--p = '-';
-    }
-
-    len = tmp + sizeof(tmp) - p;
-    ngx_memcpy(buf, p, len);
-
-    return len;
 }
 
 

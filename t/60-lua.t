@@ -362,7 +362,8 @@ return function(cx)
   return true, a
 end
 LUA
-    at_nums => "return function(cx)\n  return true, { i = 42, f = 1.5, n = -7, big = 1893456000, s = \"\" }\nend\n",
+    at_nums => "return function(cx)\n  return true, { i = 42, f = 1.5, n = -7, big = 1893456000, s = \"\",\n"
+        . "    d = 129.9, nd = -0.25, third = 1 / 3, tiny = 0.00005, huge = 2 ^ 60 }\nend\n",
     at_other => "return function(cx)\n  return \"s_other\", { via = \"other-hook\" }\nend\n",
     at_nontable => "return function(cx)\n  return true, \"order_total=5\"\nend\n",
     # require
@@ -860,7 +861,9 @@ subtest 'attributes: keys, values, numbers' => sub {
     ok !$rec->{attrs_bad}, 'attrs blob well formed';
 
     ($rec) = answered_record($ng, '/at/nums/', now => $T0 + 11 * $DAY);
-    is_deeply $rec->{attr}, { i => '42', f => '1.5', n => '-7', big => '1893456000', s => '' },
+    is_deeply $rec->{attr}, { i => '42', f => '1.5', n => '-7', big => '1893456000', s => '',
+                              d => '129.9', nd => '-0.25', third => '0.33333333333333',
+                              tiny => '5e-05', huge => '1.1529215046068e+18' },
         'numbers as Lua prints them; an empty string value kept';
 
     ($rec) = answered_record($ng, '/at/other/', now => $T0 + 11 * $DAY, score => 4);
