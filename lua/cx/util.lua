@@ -430,11 +430,10 @@ function util.number(value, default)
         return default                          -- nan, inf
     end
     if type(value) ~= "string" then return default end
-    local s = trim(value)
-    if not (find(s, "^[+-]?%d+%.?%d*$") or find(s, "^[+-]?%.%d+$")) then
-        return default
-    end
-    local n = tonumber(s)
+    -- one pass: the only characters tonumber then sees are a sign, digits
+    -- and a point ("", "." and "-" give nil); hooks call this per page
+    local s = match(value, "^[ \t]*([+-]?%d*%.?%d*)[ \t]*$")
+    local n = s and tonumber(s)
     if n == nil or n - n ~= 0 then return default end   -- "+5" in 5.1; huge
     return n
 end

@@ -462,7 +462,7 @@ local num = util.number
 local good_numbers = {
     { "42", 42 }, { "-3", -3 }, { "+5", 5 }, { "1234.50", 1234.5 },
     { ".5", 0.5 }, { "7.", 7 }, { " 12 ", 12 }, { "007", 7 }, { "0", 0 },
-    { 99.5, 99.5 }, { -1, -1 },
+    { 99.5, 99.5 }, { -1, -1 }, { "\t129.90\t", 129.9 }, { "-.5", -0.5 },
 }
 for _, c in ipairs(good_numbers) do
     eq(num(c[1], "dflt"), c[2], "number(" .. show(c[1]) .. ")")
@@ -470,7 +470,7 @@ end
 local bad_numbers = {
     "1,234.50", "$12", "12 EUR", "1e3", "0x10", "inf", "-inf", "nan", "",
     " ", ".", "-", "1.2.3", "--1", "1 2", "12abc", string.rep("9", 400),
-    "\n12\n",
+    "\n12\n", "+", "+.", "-.", "1 .5", "12.5x", "x12.5",
 }
 for _, v in ipairs(bad_numbers) do
     eq(num(v, "dflt"), "dflt", "number(" .. show(v) .. ") is the default")
