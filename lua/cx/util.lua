@@ -414,6 +414,10 @@ function util.parse_qs(args)
     return q
 end
 
+-- 10^1 .. 10^15, each exact in a double
+local POW10 = { 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+                1e13, 1e14, 1e15 }
+
 --- Reads a decimal number strictly.
 -- Accepts a finite Lua number, or a string that is, after trimming spaces,
 -- an optional sign and decimal digits with at most one decimal point
@@ -430,10 +434,22 @@ function util.number(value, default)
         return default                          -- nan, inf
     end
     if type(value) ~= "string" then return default end
-    -- one pass: the only characters tonumber then sees are a sign, digits
-    -- and a point ("", "." and "-" give nil); hooks call this per page
-    local s = match(value, "^[ \t]*([+-]?%d*%.?%d*)[ \t]*$")
-    local n = s and tonumber(s)
+    -- one pass: tonumber then sees only a sign and digits ("" and "-" give
+    -- nil); hooks call this on every page
+    local int, frac = match(value, "^[ \t]*([+-]?%d*)%.?(%d*)[ \t]*$")
+    if int == nil then return default end
+    local n, places = nil, #frac
+    if places == 0 then
+        n = tonumber(int)
+    elseif #int + places <= 15 then
+        -- "129.90" as 12990 / 100: both exact, so the division rounds once,
+        -- to what tonumber("129.90") gives, without LuaJIT's slow decimal
+        -- scanner
+        n = tonumber(int .. frac)
+        if n then n = n / POW10[places] end
+    else
+        n = tonumber(int .. "." .. frac)
+    end
     if n == nil or n - n ~= 0 then return default end   -- "+5" in 5.1; huge
     return n
 end

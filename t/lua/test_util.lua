@@ -475,6 +475,17 @@ local bad_numbers = {
 for _, v in ipairs(bad_numbers) do
     eq(num(v, "dflt"), "dflt", "number(" .. show(v) .. ") is the default")
 end
+-- the fast way ("129.90" as 12990 / 100) gives what tonumber gives
+local seed, same = 12345, true
+for i = 1, 20000 do
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    local places = seed % 9
+    local s = tostring(seed % 100000000) .. "." .. tostring(seed % (10 ^ places))
+    if seed % 3 == 0 then s = "-" .. s end
+    if num(s) ~= tonumber(s) then same = false; print("# differs: " .. s) break end
+end
+ok(same, "number: 20000 random decimals read exactly as tonumber reads them")
+ok(1 / num("-0.0") < 0 and 1 / num("0.00") > 0, "number: the sign of zero kept")
 eq(num(nil, 0), 0, "number(nil)")
 eq(num(true, 0), 0, "number(true)")
 eq(num({}, 0), 0, "number({})")
