@@ -418,26 +418,14 @@ end
 local POW10 = { 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
                 1e13, 1e14, 1e15 }
 
---- Reads a decimal number strictly.
--- Accepts a finite Lua number, or a string that is, after trimming spaces,
--- an optional sign and decimal digits with at most one decimal point
--- (`"42"`, `"-3"`, `"1234.50"`, `".5"`, `"7."`).  Anything else gives
--- `default`: thousands separators (`"1,234.50"`), currency signs (`"$12"`),
--- exponents (`"1e3"`), hex (`"0x10"`), `"inf"`, `"nan"`, empty strings,
--- `nil`.  Unlike `tonumber` it never reads `"0x1A"` or `"1e999"`.
--- @param value a header value, cookie, argument …
--- @param[opt] default returned when `value` is not such a number
--- @treturn number|any
-function util.number(value, default)
-    if type(value) == "number" then
-        if value == value and value - value == 0 then return value end
-        return default                          -- nan, inf
-    end
-    if type(value) ~= "string" then return default end
+-- The reader behind util.number where the host gives no C one: a string
+-- as a number, or nil.
+local function read_decimal(value)
+    if #value > 256 then return nil end
     -- one pass: tonumber then sees only a sign and digits ("" and "-" give
-    -- nil); hooks call this on every page
+    -- nil)
     local int, frac = match(value, "^[ \t]*([+-]?%d*)%.?(%d*)[ \t]*$")
-    if int == nil then return default end
+    if int == nil then return nil end
     local n, places = nil, #frac
     if places == 0 then
         n = tonumber(int)
@@ -450,8 +438,41 @@ function util.number(value, default)
     else
         n = tonumber(int .. "." .. frac)
     end
-    if n == nil or n - n ~= 0 then return default end   -- "+5" in 5.1; huge
+    if n == nil or n - n ~= 0 then return nil end   -- "+5" in 5.1; huge
     return n
+end
+
+-- nginx gives the same rules in C (src/ngx_cx_number.c, cx_native.number):
+-- reading a header as a number is a hook's commonest work, and parsing in
+-- interpreted Lua its dearest part
+local native = cx_native and cx_native.number or read_decimal
+
+--- The pure-Lua reader of `number`, for tests (nginx uses a C one with the
+-- same rules). Returns a number or nil.
+util._read_decimal = read_decimal
+
+--- Reads a decimal number strictly.
+-- Accepts a finite Lua number, or a string of at most 256 bytes that is,
+-- after trimming spaces and tabs, an optional sign and decimal digits with
+-- at most one decimal point (`"42"`, `"-3"`, `"1234.50"`, `".5"`, `"7."`).
+-- Anything else gives `default`: thousands separators (`"1,234.50"`),
+-- currency signs (`"$12"`), exponents (`"1e3"`), hex (`"0x10"`), `"inf"`,
+-- `"nan"`, empty strings, `nil`.  Unlike `tonumber` it never reads
+-- `"0x1A"` or `"1e999"`.  The value is the one `tonumber` gives.
+-- @param value a header value, cookie, argument …
+-- @param[opt] default returned when `value` is not such a number
+-- @treturn number|any
+function util.number(value, default)
+    if type(value) == "string" then
+        local n = native(value)
+        if n == nil then return default end
+        return n
+    end
+    if type(value) == "number" then
+        if value == value and value - value == 0 then return value end
+        return default                          -- nan, inf
+    end
+    return default
 end
 
 return util

@@ -1,8 +1,9 @@
 /*
  * runner.c — runs a Lua test file in the world a targeting hook lives in.
  *
- *   gcc -std=c99 -O2 -Wall -Wextra -Werror t/lua/runner.c \
- *       -I/usr/include/luajit-2.1 -lluajit-5.1 -o build/luarun
+ *   gcc -std=c99 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Isrc \
+ *       t/lua/runner.c src/ngx_cx_number.c -I/usr/include/luajit-2.1 \
+ *       -lluajit-5.1 -lm -o build/luarun
  *   build/luarun ROOT t/lua/test_util.lua
  *
  * One LuaJIT state with the JIT off (as in the worker), the base, string,
@@ -12,6 +13,7 @@
  *   assert error ipairs next pairs pcall select tonumber tostring type
  *   unpack xpcall rawequal rawget rawset setmetatable getmetatable require
  *   _VERSION  string (without dump)  table  math  os (time, date, clock)
+ *   cx_native (number: src/ngx_cx_number.c, as in nginx)
  *
  * plus print, for the test's report.  As in src/ngx_http_cx_lua.c the
  * library tables are read-only proxies (reads go through, writes raise, the
@@ -40,6 +42,8 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include <luajit.h>
+
+#include "ngx_cx_number.h"
 
 
 #define LOADED_KEY  "cx.runner.loaded"
@@ -269,6 +273,29 @@ open_lib(lua_State *L, lua_CFunction f, const char *name)
 }
 
 
+/* cx_native.number, the C reader nginx gives cx.util.number */
+static int
+native_number(lua_State *L)
+{
+    size_t       len;
+    double       x;
+    const char  *s;
+
+    if (lua_type(L, 1) != LUA_TSTRING) {
+        return 0;
+    }
+
+    s = lua_tolstring(L, 1, &len);
+
+    if (!ngx_cx_number_read(s, len, &x)) {
+        return 0;
+    }
+
+    lua_pushnumber(L, x);
+    return 1;
+}
+
+
 static void
 build_sandbox(lua_State *L)
 {
@@ -318,6 +345,13 @@ build_sandbox(lua_State *L)
     lua_remove(L, -2);
     make_read_only(L);
     lua_setfield(L, env, "os");
+
+    /* as in nginx: the C helpers of lua/cx/util.lua */
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, native_number);
+    lua_setfield(L, -2, "number");
+    make_read_only(L);
+    lua_setfield(L, env, "cx_native");
 
     lua_newtable(L);
     lua_pushcfunction(L, no_new_globals);

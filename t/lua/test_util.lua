@@ -486,6 +486,36 @@ for i = 1, 20000 do
 end
 ok(same, "number: 20000 random decimals read exactly as tonumber reads them")
 ok(1 / num("-0.0") < 0 and 1 / num("0.00") > 0, "number: the sign of zero kept")
+
+-- nginx reads strings in C (cx_native.number, as this runner does); the
+-- pure-Lua reader, used where there is none, agrees with it everywhere
+local lua_read, c_read = util._read_decimal, cx_native.number
+ok(type(c_read) == "function", "the runner gives cx_native.number, as nginx does")
+local agree, tried = true, 0
+local function same(s)
+    tried = tried + 1
+    local a, b = lua_read(s), c_read(s)
+    if a ~= b or (a == 0 and 1 / a ~= 1 / b) then
+        agree = false
+        print("# readers differ on " .. show(s) .. ": " .. tostring(a) .. " " .. tostring(b))
+    end
+end
+for _, c in ipairs(good_numbers) do if type(c[1]) == "string" then same(c[1]) end end
+for _, v in ipairs(bad_numbers) do same(v) end
+local alphabet = { "0", "1", "5", "9", ".", "-", "+", " ", "\t", "e", "x", "," }
+for i = 1, 30000 do
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    local t, len = {}, seed % 12
+    for j = 1, len do
+        seed = (seed * 1103515245 + 12345) % 2147483648
+        t[j] = alphabet[seed % #alphabet + 1]
+    end
+    same(table.concat(t))
+end
+same(string.rep(" ", 255) .. "7")
+same(string.rep(" ", 256) .. "7")
+same(string.rep("1", 20) .. "." .. string.rep("3", 20))
+ok(agree, "number: the C and Lua readers agree on " .. tried .. " strings")
 eq(num(nil, 0), 0, "number(nil)")
 eq(num(true, 0), 0, "number(true)")
 eq(num({}, 0), 0, "number({})")
