@@ -1,7 +1,8 @@
--- A typical targeting hook for the benchmark: examples/hooks/high_value.lua
--- (the order total the application put in a response header, through a
--- cx.util helper, stored as an attribute) and then some: a request header,
--- the visitor's state, a second attribute.
+-- A busier targeting hook for the benchmark (variant d): what
+-- examples/hooks/high_value.lua does (the order total the application put
+-- in a response header, read with cx.util.number, stored as an attribute;
+-- variant e) and then some: a bot filter on a request header, the
+-- visitor's state, a second attribute.
 local util = require "cx.util"
 
 return function(cx)
