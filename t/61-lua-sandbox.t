@@ -130,6 +130,7 @@ my %escape = (
     table_assign   => [ 'table.insert = nil',                        qr/PATH:2: attempt to change a read-only library table/ ],
     math_assign    => [ 'math.floor = nil',                          qr/PATH:2: attempt to change a read-only library table/ ],
     os_assign      => [ 'os.time = function() return 0 end',         qr/PATH:2: attempt to change a read-only library table/ ],
+    native_assign  => [ 'cx_native.number = tostring',             qr/PATH:2: attempt to change a read-only library table/ ],
     string_mt      => [ 'local idx = getmetatable("").__index',      qr/PATH:2: attempt to index a boolean value/ ],
     string_setmt   => [ 'setmetatable(string, nil)',                 qr/PATH:2: cannot change a protected metatable/ ],
     cx_assign      => [ 'cx.survey = "other"',                       qr/PATH:2: attempt to change cx, which is read-only/ ],
@@ -191,6 +192,9 @@ return function(cx)
   if f ~= "7-x" then error("string.format is not the real one: " .. tostring(f)) end
   if ("%d"):format(8) ~= "8" then error("(''):format is not the real one") end
   if math.floor(2.5) ~= 2 then error("math.floor is not the real one") end
+  if cx_native.number(" 129.90 ") ~= 129.9 or cx_native.number("1e3") ~= nil then
+    error("cx_native.number is not the real one")
+  end
   return true
 end
 LUA
@@ -310,7 +314,8 @@ subtest 'escapes are refused, each with its line' => sub {
 
 subtest 'assignments to library tables change nothing for another hook' => sub {
     my $from = log_size($ng);
-    $ng->get("/$_/") for qw(esc_string_assign esc_table_assign esc_math_assign esc_os_assign esc_string_setmt);
+    $ng->get("/$_/") for qw(esc_string_assign esc_table_assign esc_math_assign esc_os_assign esc_string_setmt
+                            esc_native_assign);
     is offered($ng->get('/check_libs/')), 's1', 'another hook still sees the real string.format and math.floor'
         or diag join "\n", hook_lines($ng, 'check_libs.lua', $from);
     is offered($ng->get('/allowed/')), 's1', 'and the whole sandbox as before'
