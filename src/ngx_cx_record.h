@@ -176,21 +176,6 @@ int ngx_cx_attrs_next(ngx_cx_bytes_t *cursor, ngx_cx_bytes_t *key,
 size_t ngx_cx_attrs_put(unsigned char *dst, size_t dstsize, const char *key,
     size_t klen, const char *val, size_t vlen);
 
-/* Room ngx_cx_attr_number needs: "-99999999999999.9", or 15 digits. */
-#define NGX_CX_ATTR_NUMBER_SIZE  24
-
-/*
- * Writes a number attribute value as Lua prints it ("%.14g") for the
- * common cases, without a printf: whole numbers of magnitude below 1e15
- * (as plain digits: from 1e14 on, "%.14g" would write an exponent; -0 is
- * "0"), and
- * decimals of up to 6 places and 14 significant digits, 0.0001 or more
- * in magnitude ("129.9", "-0.25"). Returns the length written to buf
- * (no NUL), or 0 when x is none of those (the caller formats it the slow
- * way).
- */
-size_t ngx_cx_attr_number(char buf[NGX_CX_ATTR_NUMBER_SIZE], double x);
-
 
 /*
  * Formats unix ms as ISO 8601 UTC with seconds precision,

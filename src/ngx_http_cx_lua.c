@@ -756,7 +756,7 @@ ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
 {
     int          type, pushed;
     size_t       klen, vlen, n;
-    char         numbuf[NGX_CX_ATTR_NUMBER_SIZE];
+    char         numbuf[NGX_CX_NUMBER_WRITE_SIZE];
     ngx_uint_t   count, i;
     const char  *k, *v;
 
@@ -795,7 +795,7 @@ ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
         if (type == LUA_TSTRING) {
             v = lua_tolstring(L, -1, &vlen);
 
-        } else if ((vlen = ngx_cx_attr_number(numbuf, lua_tonumber(L, -1)))) {
+        } else if ((vlen = ngx_cx_number_write(numbuf, lua_tonumber(L, -1)))) {
             /* 42, 129.9: without LuaJIT's number formatting, which is dear */
             v = numbuf;
 

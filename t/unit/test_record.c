@@ -9,8 +9,6 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <math.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
@@ -1020,106 +1018,6 @@ test_dates_against_gmtime(void **state)
 }
 
 
-/* ngx_cx_attr_number: what it writes is what "%.14g" writes; else 0 */
-
-static void
-number_is(double x, const char *want)
-{
-    char    buf[NGX_CX_ATTR_NUMBER_SIZE], ref[64];
-    size_t  n;
-
-    n = ngx_cx_attr_number(buf, x);
-
-    if (want == NULL) {
-        assert_int_equal(n, 0);
-        return;
-    }
-
-    assert_int_equal(n, strlen(want));
-    assert_memory_equal(buf, want, n);
-
-    /* below 1e14 it is exactly Lua's tostring, "%.14g" (but -0 is 0) */
-    if (x > -1e14 && x < 1e14 && !(x == 0 && signbit(x))) {
-        snprintf(ref, sizeof(ref), "%.14g", x);
-        assert_string_equal(ref, want);
-    }
-}
-
-
-static void
-test_attr_number(void **state)
-{
-    uint64_t  seed;
-    double    x, p10[] = { 1, 10, 100, 1e3, 1e4, 1e5, 1e6 };
-    char      buf[NGX_CX_ATTR_NUMBER_SIZE], ref[64];
-    size_t    n;
-    int       i, k, fast;
-    int64_t   m;
-
-    (void) state;
-
-    number_is(0, "0");
-    number_is(-0.0, "0");
-    number_is(42, "42");
-    number_is(-7, "-7");
-    number_is(1893456000, "1893456000");
-    number_is(99999999999999.0, "99999999999999");
-    number_is(1e14, "100000000000000");           /* "%.14g": 1e+14 */
-    number_is(-999999999999999.0, "-999999999999999");
-    number_is(1e15, NULL);
-    number_is(1.5, "1.5");
-    number_is(129.9, "129.9");
-    number_is(129.95, "129.95");
-    number_is(0.1, "0.1");
-    number_is(-0.25, "-0.25");
-    number_is(0.0001, "0.0001");
-    number_is(0.00012, "0.00012");
-    number_is(123456.789012, "123456.789012");
-    number_is(12345678901.234, "12345678901.234");   /* 14 digits */
-    number_is(123456789012.345, NULL);               /* 15 */
-    number_is(0.1234567, NULL);                      /* 7 places */
-    number_is(1.0 / 3, NULL);
-    number_is(0.00005, NULL);                        /* "%.14g": 5e-05 */
-    number_is(1e300, NULL);
-    number_is(-1e300, NULL);
-    number_is(1.0 / 0.0, NULL);
-    number_is(-1.0 / 0.0, NULL);
-    number_is(0.0 / 0.0, NULL);
-
-    /* decimals of up to 6 places and 14 digits, and doubles near them */
-    seed = 0x2545f4914f6cdd1dULL;
-    fast = 0;
-
-    for (i = 0; i < 200000; i++) {
-        seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
-        k = (int) (seed % 7);
-        m = (int64_t) ((seed >> 8) % 100000000000000ULL) >> (seed >> 3 & 31);
-        x = (double) m / p10[k];
-        if (seed & 1) {
-            x = -x;
-        }
-        if (seed & 2) {
-            x = nextafter(x, 1e300);              /* not a short decimal */
-        }
-
-        n = ngx_cx_attr_number(buf, x);
-        if (n == 0) {
-            continue;
-        }
-
-        fast++;
-        snprintf(ref, sizeof(ref), "%.14g", x);
-        if (x > -1e14 && x < 1e14) {
-            assert_int_equal(n, strlen(ref));
-            assert_memory_equal(buf, ref, n);
-        }
-    }
-
-    /* most of them take the fast way */
-    assert_true(fast > 100000);
-}
-
-
 int
 main(void)
 {
@@ -1138,7 +1036,6 @@ main(void)
         cmocka_unit_test(test_attrs_put_and_iterate),
         cmocka_unit_test(test_attrs_put_refuses),
         cmocka_unit_test(test_attrs_corrupt),
-        cmocka_unit_test(test_attr_number),
         cmocka_unit_test(test_dates_format),
         cmocka_unit_test(test_dates_parse),
         cmocka_unit_test(test_dates_against_gmtime),
