@@ -304,8 +304,20 @@ answer('/help/', at(2025, 1, 20, 12, 0), 2, undef, $v->{cookie});
     event($p, 'dismiss');
 }
 
-# journey events are written behind, within half a second
-sleep 1.2;
+# journey events are written behind, every half second: wait until their
+# count is above zero and the same twice, 0.6 s apart
+{
+    my $last = -1;
+    my $settled = wait_for {
+        my $r = cxctl('--store', $STORE, 'stats');
+        my $n = $r->{out} =~ /^events\s+(\d+)$/m ? $1 : -1;
+        my $same = $n > 0 && $n == $last;
+        $last = $n;
+        sleep 0.6 unless $same;
+        $same;
+    } 15;
+    ok $settled, "journey events written ($last)";
+}
 
 # ---- export csv ------------------------------------------------------------------
 
