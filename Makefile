@@ -17,7 +17,8 @@ DEB_PACKAGES := nginx nginx-dev libluajit2-5.1-dev liblmdb-dev lmdb-utils \
 
 PURE_SRCS    := src/ngx_cx_scan.c src/ngx_cx_sha256.c src/ngx_cx_token.c \
                 src/ngx_cx_json.c src/ngx_cx_record.c src/ngx_cx_score.c \
-                src/ngx_cx_csp.c src/ngx_cx_export.c src/ngx_cx_number.c
+                src/ngx_cx_csp.c src/ngx_cx_export.c src/ngx_cx_number.c \
+                src/ngx_cx_pattern.c
 UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
 UNIT_CFLAGS  := -std=c99 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Werror -Isrc \
                 -fsanitize=address,undefined -fno-omit-frame-pointer
@@ -78,10 +79,11 @@ unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "# $$t"; $$t; done
 
 # the Lua helper library, tested in the same sandbox hooks run in
-$(BUILD)/luarun: t/lua/runner.c src/ngx_cx_number.c src/ngx_cx_number.h
+LUARUN_SRCS  := src/ngx_cx_number.c src/ngx_cx_pattern.c src/ngx_cx_lua_pattern.c
+$(BUILD)/luarun: t/lua/runner.c $(LUARUN_SRCS) $(LUARUN_SRCS:.c=.h)
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Isrc \
-	    $< src/ngx_cx_number.c $$(pkg-config --cflags --libs luajit) -lm -o $@
+	    $< $(LUARUN_SRCS) $$(pkg-config --cflags --libs luajit) -lm -o $@
 
 lua-test: $(BUILD)/luarun
 	@set -e; for t in t/lua/test_*.lua; do echo "# $$t"; \

@@ -4,6 +4,7 @@
 
 #include "ngx_http_cx_lua.h"
 #include "ngx_cx_number.h"
+#include "ngx_cx_lua_pattern.h"
 
 #include <luajit.h>
 #include <lauxlib.h>
@@ -25,6 +26,8 @@ typedef struct {
     char                      where[128]; /* last known position, for OOM */
     ngx_int_t                 ticks;      /* budget left in this call */
     ngx_int_t                 budget;     /* ticks per call */
+    long                      steps;      /* pattern steps left in a call */
+    long                      steps_max;  /* pattern steps per call */
     ngx_http_request_t       *r;          /* the request of the call */
     ngx_http_cx_ctx_t        *ctx;
     ngx_http_cx_prompt_t     *prompt;
@@ -39,6 +42,7 @@ static void *ngx_http_cx_lua_alloc(void *ud, void *ptr, size_t osize,
     size_t nsize);
 static void ngx_http_cx_lua_count(lua_State *L, lua_Debug *ar);
 static void ngx_http_cx_lua_rearm(lua_State *L);
+static void ngx_http_cx_lua_spent(lua_State *L);
 static ngx_int_t ngx_http_cx_lua_base(lua_State *L);
 static void ngx_http_cx_lua_readonly(lua_State *L);
 static int ngx_http_cx_lua_readonly_error(lua_State *L);
@@ -223,6 +227,7 @@ ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
 
     vm->cap = cmcf->lua_memory;
     vm->budget = ngx_max(cmcf->lua_budget / NGX_HTTP_CX_LUA_TICK, 1);
+    vm->steps_max = (long) cmcf->lua_budget;
     vm->paths = &cmcf->lua_paths;
     vm->log = cycle->log;
 
@@ -277,6 +282,7 @@ ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
         lua_setfenv(L, -2);
 
         vm->ticks = vm->budget;
+        vm->steps = vm->steps_max;
         vm->strict = 1;
 
         rc = lua_pcall(L, 0, 1, 0);
@@ -392,6 +398,19 @@ ngx_http_cx_lua_count(lua_State *L, lua_Debug *ar)
 }
 
 
+/*
+ * A pattern spent the call's steps: the instruction budget goes too, so
+ * that a pcall around the pattern cannot go on running.
+ */
+
+static void
+ngx_http_cx_lua_spent(lua_State *L)
+{
+    ngx_http_cx_vm.ticks = 0;
+    lua_sethook(L, ngx_http_cx_lua_count, LUA_MASKCOUNT, 1);
+}
+
+
 /* After a call that spent its budget, back to a hook every tick. */
 
 static void
@@ -425,6 +444,16 @@ ngx_http_cx_lua_base(lua_State *L)
     lua_pushcfunction(L, luaopen_string);
     lua_pushliteral(L, LUA_STRLIBNAME);
     lua_call(L, 1, 0);
+
+    /*
+     * find, match, gmatch and gsub that count their steps: LuaJIT's run
+     * in one C call the count hook never sees, and a pattern can
+     * backtrack for seconds over a long header
+     */
+    lua_getglobal(L, "string");
+    ngx_cx_lua_pattern_install(L, &ngx_http_cx_vm.steps,
+                               ngx_http_cx_lua_spent);
+    lua_pop(L, 1);
 
     lua_pushcfunction(L, luaopen_table);
     lua_pushliteral(L, LUA_TABLIBNAME);
@@ -674,6 +703,7 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     lua_rawgeti(L, LUA_REGISTRYINDEX, vm->cx);
 
     vm->ticks = vm->budget;
+    vm->steps = vm->steps_max;
     vm->where[0] = '\0';
     vm->strict = 1;
 

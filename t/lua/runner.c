@@ -2,7 +2,8 @@
  * runner.c — runs a Lua test file in the world a targeting hook lives in.
  *
  *   gcc -std=c99 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Isrc \
- *       t/lua/runner.c src/ngx_cx_number.c -I/usr/include/luajit-2.1 \
+ *       t/lua/runner.c src/ngx_cx_number.c src/ngx_cx_pattern.c \
+ *       src/ngx_cx_lua_pattern.c -I/usr/include/luajit-2.1 \
  *       -lluajit-5.1 -lm -o build/luarun
  *   build/luarun ROOT t/lua/test_util.lua
  *
@@ -14,6 +15,8 @@
  *   unpack xpcall rawequal rawget rawset setmetatable getmetatable require
  *   _VERSION  string (without dump)  table  math  os (time, date, clock)
  *   cx_native (number: src/ngx_cx_number.c, as in nginx)
+ *   string.find/match/gmatch/gsub from src/ngx_cx_lua_pattern.c, as in
+ *   nginx (without a budget); LuaJIT's own as luajit_string, for tests
  *
  * plus print, for the test's report.  As in src/ngx_http_cx_lua.c the
  * library tables are read-only proxies (reads go through, writes raise, the
@@ -34,6 +37,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +48,7 @@
 #include <luajit.h>
 
 #include "ngx_cx_number.h"
+#include "ngx_cx_lua_pattern.h"
 
 
 #define LOADED_KEY  "cx.runner.loaded"
@@ -52,6 +57,7 @@
 
 
 static const char  *root;
+static long         pattern_steps = LONG_MAX;
 
 
 static const char  *base_names[] = {
@@ -327,6 +333,26 @@ build_sandbox(lua_State *L)
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 2);
+
+    /*
+     * As in nginx, the pattern functions are ngx_cx_pattern's, here without
+     * a budget; LuaJIT's own stay reachable as luajit_string, so that
+     * t/lua/test_pattern.lua can compare the two.
+     */
+    lua_createtable(L, 0, 4);
+    lua_getfield(L, g, "string");
+    lua_getfield(L, -1, "find");
+    lua_setfield(L, -3, "find");
+    lua_getfield(L, -1, "match");
+    lua_setfield(L, -3, "match");
+    lua_getfield(L, -1, "gmatch");
+    lua_setfield(L, -3, "gmatch");
+    lua_getfield(L, -1, "gsub");
+    lua_setfield(L, -3, "gsub");
+    ngx_cx_lua_pattern_install(L, &pattern_steps, NULL);
+    lua_pop(L, 1);
+    make_read_only(L);
+    lua_setfield(L, env, "luajit_string");
 
     lua_getfield(L, g, "string");
     make_read_only(L);
