@@ -228,6 +228,14 @@ ngx_cx_hmac_key_init(ngx_cx_hmac_key_t *hk, const unsigned char *key,
     ngx_cx_sha256_init(&hk->outer);
     ngx_cx_sha256_update(&hk->outer, pad, sizeof(pad));
 
+    /* and 0x5c ^ 0x6a into the keystream block */
+    for (i = 0; i < sizeof(pad); i++) {
+        pad[i] ^= 0x5c ^ 0x6a;
+    }
+
+    ngx_cx_sha256_init(&hk->stream);
+    ngx_cx_sha256_update(&hk->stream, pad, sizeof(pad));
+
     ngx_cx_wipe(pad, sizeof(pad));
 }
 

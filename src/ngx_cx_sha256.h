@@ -51,12 +51,18 @@ typedef struct {
  * into the copy, then finish with a copy of `outer` over the inner digest;
  * this is HMAC over the concatenated pieces.
  *
+ * `stream` is the state after H(key ^ 0x6a..), a third padded block of the
+ * same key, for keyed hashes that are not HMACs: SHA-256(key ^ 0x6a.. || m)
+ * over fixed-length m is a PRF under the assumption HMAC's proof rests on
+ * (ngx_cx_token's keystream uses it: one compression a block, not two).
+ *
  * The struct holds key-derived secrets: keep it out of logs and shared
  * memory that untrusted code can read.
  */
 typedef struct {
     ngx_cx_sha256_t  inner;
     ngx_cx_sha256_t  outer;
+    ngx_cx_sha256_t  stream;
 } ngx_cx_hmac_key_t;
 
 

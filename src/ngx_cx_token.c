@@ -301,7 +301,7 @@ ngx_cx_token_decode(const ngx_cx_hmac_key_t *key, const unsigned char *src,
     r.end = buf + n;
 
     if (ngx_cx_get_u8(&r, &version) != 0
-        || (version != 1 && version != 2)
+        || version < 1 || version > 3
         || ngx_cx_get_u32(&r, &t->issued_at) != 0
         || ngx_cx_get(&r, t->visitor, NGX_CX_VISITOR_ID_LEN) != 0
         || ngx_cx_get(&r, t->nonce, sizeof(t->nonce)) != 0
@@ -702,9 +702,9 @@ ngx_cx_signed_mac(const ngx_cx_hmac_key_t *key, unsigned char domain,
 
 /*
  * XOR `len` bytes of `data` with the token's keystream (see ngx_cx_token.h);
- * encrypts and decrypts alike. Every block's HMAC input shares the 26-byte
- * prefix, absorbed once; it fits in the first compression block with the
- * counter, so each block costs two compressions.
+ * encrypts and decrypts alike. Every block's input shares the 26-byte
+ * prefix, absorbed once after the key's block; with the counter it fits in
+ * one compression, and version 2's HMAC adds the outer one.
  */
 static void
 ngx_cx_token_crypt(const ngx_cx_hmac_key_t *key, unsigned char version,
@@ -725,7 +725,7 @@ ngx_cx_token_crypt(const ngx_cx_hmac_key_t *key, unsigned char version,
     memcpy(prefix + 6, t->visitor, NGX_CX_VISITOR_ID_LEN);
     memcpy(prefix + 6 + NGX_CX_VISITOR_ID_LEN, t->nonce, sizeof(t->nonce));
 
-    base = key->inner;
+    base = (version >= 3) ? key->stream : key->inner;
     ngx_cx_sha256_update(&base, prefix, sizeof(prefix));
 
     /* len <= NGX_CX_ATTRS_MAX, so the counter stays below 8 */
@@ -734,9 +734,11 @@ ngx_cx_token_crypt(const ngx_cx_hmac_key_t *key, unsigned char version,
         ngx_cx_sha256_update(&ctx, &counter, 1);
         ngx_cx_sha256_final(&ctx, block);
 
-        ctx = key->outer;
-        ngx_cx_sha256_update(&ctx, block, NGX_CX_SHA256_LEN);
-        ngx_cx_sha256_final(&ctx, block);
+        if (version < 3) {
+            ctx = key->outer;
+            ngx_cx_sha256_update(&ctx, block, NGX_CX_SHA256_LEN);
+            ngx_cx_sha256_final(&ctx, block);
+        }
 
         n = len < NGX_CX_SHA256_LEN ? len : NGX_CX_SHA256_LEN;
 

@@ -127,7 +127,7 @@ int ngx_cx_signed_decode(const ngx_cx_hmac_key_t *key, unsigned char domain,
 
 #define NGX_CX_ATTRS_MAX       256  /* hidden attributes, encrypted in the token */
 
-#define NGX_CX_TOKEN_VERSION   2    /* written; version 1 is still decoded */
+#define NGX_CX_TOKEN_VERSION   3    /* written; versions 1 and 2 are still decoded */
 
 /*
  * A prompt as issued with one page. The strings are byte arrays of the given
@@ -159,27 +159,40 @@ typedef struct {
  *     survey_len(1) survey  touchpoint_len(1) touchpoint  lang_len(1) lang
  *     path_len(2) path
  *
- *   version 2: version 1 with version(1)=2, followed by
- *     attrs_len(2) attrs_ciphertext(attrs_len)
+ *   version 2 (still decoded, no longer written): version 1 with
+ *     version(1)=2, followed by attrs_len(2) attrs_ciphertext(attrs_len)
+ *
+ *   version 3: version 2's layout with version(1)=3; only the keystream
+ *     differs (below)
  *
  * attrs_len 0 costs 2 payload bytes (2 or 3 characters of the token). A
  * version 1 token decodes with attrs_len 0.
  *
  * Hidden attributes: encrypt-then-MAC with the token key.
  *
- *   keystream block i (32 bytes, i = 0, 1, .. 7) =
- *       HMAC-SHA256(key, 0x03 || version(1) || issued_at(4) || visitor(12)
- *                        || nonce(8) || i(1))
+ *   m(i) = 0x03 || version(1) || issued_at(4) || visitor(12) || nonce(8)
+ *          || i(1), 27 bytes, for keystream block i = 0, 1, .. 7
+ *   keystream block i (32 bytes) =
+ *       version 3: SHA-256((key ^ 0x6a6a..) || m(i)), the key padded to a
+ *                  block as HMAC pads it: one compression a block
+ *       version 2: HMAC-SHA256(key, m(i)): two
  *   attrs_ciphertext = attrs XOR the first attrs_len keystream bytes
  *
  * and the MAC of the blob (domain 0x01) covers the whole payload, the
  * ciphertext included. The decoder verifies the MAC before it looks at the
  * payload, then decrypts. Why this is sound, and what it assumes:
  *
- *   - HMAC-SHA256 is a PRF, so on inputs never queried before its output is
- *     indistinguishable from random: the keystream is a one-time pad for
- *     anyone without the key (counter mode with HMAC as the block function;
- *     8 blocks cover NGX_CX_ATTRS_MAX).
+ *   - The keystream function is a PRF, so on inputs never queried before
+ *     its output is indistinguishable from random: the keystream is a
+ *     one-time pad for anyone without the key (counter mode; 8 blocks cover
+ *     NGX_CX_ATTRS_MAX). For HMAC this is its proof; for version 3's keyed
+ *     hash it is the same assumption (SHA-256's compression function is a
+ *     PRF keyed by its chaining value, and so is it keyed by one secret
+ *     block), which holds for inputs of one fixed length: every m(i) is 27
+ *     bytes. A length extension of a keystream block (which anyone who
+ *     knows some attrs can recover) gives hashes of longer inputs, which
+ *     are neither keystream nor MACs: the MACs hash other first blocks
+ *     (key ^ 0x36.., key ^ 0x5c..).
  *   - Each token must get a keystream of its own: the triple (issued_at,
  *     visitor, nonce) must never repeat under one key with different attrs.
  *     The caller fills `nonce` from a CSPRNG; 64 random bits make a repeat

@@ -446,7 +446,7 @@ undef $twin;
     my ($pay) = split /\./, $p->{token};
     my $payload = unb64url($pay);
     is sign_token($SECRET, $payload), $p->{token}, 'token re-signed in Perl matches the module (key derivation known)';
-    is ord(substr $payload, 0, 1), 2, 'token payload version 2 (attributes encrypted, none here)';
+    is ord(substr $payload, 0, 1), 3, 'token payload version 3 (attributes encrypted, none here)';
     my $issued = unpack 'N', substr($payload, 1, 4);
     ok abs($issued - time) < 60, 'token issued_at is now';
 

@@ -557,7 +557,7 @@ subtest 'example high_value.lua: X-Order-Total >= 100, order_total stored' => su
     unlike $r->{body}, qr/order_total/, 'page: no "order_total" in clear';
     unlike $r->{body}, qr/129\.9/, 'page: no order total in clear';
     my $t = token_payload($r->{prompt}{token});
-    is $t->{version}, 2, 'token payload version 2';
+    is $t->{version}, 3, 'token payload version 3';
     is $t->{attrs_len}, 1 + 11 + 2 + 5, 'token carries 19 bytes of attributes';
     is $t->{trailing}, 0, 'token payload fully decoded';
     unlike $t->{raw}, qr/order_total|129\.9/, 'token payload: attributes encrypted, not in clear';

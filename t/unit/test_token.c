@@ -97,13 +97,19 @@ static const unsigned char  sample_token_v1_payload[] = {
     0x00, 14, '/', 'c', 'h', 'e', 'c', 'k', 'o', 'u', 't', '/', 'd', 'o', 'n', 'e'
 };
 
-/* sample_token() as version 2, no attrs */
+/* sample_token() as version 3, no attrs; from Python */
 static const char  sample_token_str[] =
+    "A2WgscIAAQIDBAUGBwgJCgugoaKjpKWmpwMSbnBzX2FmdGVyX3B1cmNoYXNlCHB1cmNoYXNl"
+    "AmVuAA4vY2hlY2tvdXQvZG9uZQAA.2wxrERqgvkYlD1vpwDuJrg";
+
+/* sample_token() as version 2 wrote it (still decoded) */
+static const char  sample_token_v2_str[] =
     "AmWgscIAAQIDBAUGBwgJCgugoaKjpKWmpwMSbnBzX2FmdGVyX3B1cmNoYXNlCHB1cmNoYXNl"
     "AmVuAA4vY2hlY2tvdXQvZG9uZQAA.G7xcgre3KChTRrFeHMzczQ";
 
+/* sample_token_str's payload */
 static const unsigned char  sample_token_payload[] = {
-    0x02, 0x65, 0xa0, 0xb1, 0xc2,
+    0x03, 0x65, 0xa0, 0xb1, 0xc2,
     0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
     0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
     0x03,
@@ -122,18 +128,56 @@ static const unsigned char  sample_token_payload[] = {
 #define SAMPLE_ATTRS  \
     "order_total=129.90;order_total=129.90;order_total=129.90;order_total=1"
 
-/* sample_token() with attrs SAMPLE_ATTRS */
+/* sample_token() with attrs SAMPLE_ATTRS, version 3; from Python */
 static const char  sample_attrs_token_str[] =
+    "A2WgscIAAQIDBAUGBwgJCgugoaKjpKWmpwMSbnBzX2FmdGVyX3B1cmNoYXNlCHB1cmNoYXNl"
+    "AmVuAA4vY2hlY2tvdXQvZG9uZQBG2Z4rI8qtTyuvhwMkwdUzNDvBkhKJ6wHO-Au7J4GFBn7r"
+    "GzI4aJvBWTlZyI_wqEdZG1_p498ovDRuYsBMniHldJ0__tl1cA.gqmD2ZY1tyULZFgH0pw-p"
+    "w";
+
+/* the same, as version 2 wrote it (still decoded) */
+static const char  sample_attrs_token_v2_str[] =
     "AmWgscIAAQIDBAUGBwgJCgugoaKjpKWmpwMSbnBzX2FmdGVyX3B1cmNoYXNlCHB1cmNoYXNl"
     "AmVuAA4vY2hlY2tvdXQvZG9uZQBGB_e9rlHZqUYgXI3WfBCOfQ0IMa5x0ePqGYBlxZq49jKL"
     "W5BFaYMbX6S22UPkrFkCt77DImKgbzHGRk_Rq3Qw1DZ73Ul8CQ.2YWFBrxXzGnbU3COSkgvVg";
 
 /*
- * The first 256 keystream bytes (blocks 0..7) of sample_token() under KEY:
+ * The first 256 keystream bytes (blocks 0..7) of sample_token() under KEY,
+ * version 3: SHA-256((KEY zero-padded to 64 bytes, each byte ^ 0x6a)
+ * || 03 03 65a0b1c2 000102030405060708090a0b a0a1a2a3a4a5a6a7 i) for
+ * i = 0..7, concatenated; from Python hashlib.
+ */
+static const unsigned char  sample_keystream[NGX_CX_ATTRS_MAX] = {
+    0xb6, 0xec, 0x4f, 0x46, 0xb8, 0xf2, 0x3b, 0x44, 0xdb, 0xe6, 0x6f, 0x19,
+    0xf0, 0xe7, 0x0a, 0x1a, 0x02, 0xf1, 0xa9, 0x7d, 0xfb, 0x8f, 0x64, 0xbc,
+    0xa7, 0x7f, 0xd4, 0x53, 0xe0, 0xe9, 0x3b, 0x4f, 0xd9, 0x22, 0x1c, 0x01,
+    0x58, 0xa0, 0xae, 0x2b, 0x5d, 0x3c, 0xba, 0xd0, 0x84, 0xc7, 0x33, 0x38,
+    0x77, 0x62, 0xd8, 0xd1, 0xe6, 0x06, 0x85, 0x04, 0x55, 0x0d, 0xb2, 0x28,
+    0xfb, 0x53, 0xba, 0x00, 0xf2, 0x4b, 0x9f, 0xb5, 0x48, 0x41, 0x54, 0x61,
+    0x74, 0x18, 0x12, 0xfc, 0x81, 0xbb, 0xfa, 0x11, 0xa8, 0xc4, 0x33, 0x64,
+    0x26, 0x9b, 0x27, 0xe6, 0x04, 0x36, 0x56, 0xcb, 0xaa, 0xdb, 0xdc, 0x38,
+    0xa3, 0x5e, 0x41, 0x95, 0xdb, 0x61, 0x22, 0x7f, 0xb6, 0x94, 0x6d, 0x0e,
+    0xef, 0xeb, 0x01, 0x2b, 0x76, 0xbd, 0xda, 0x3a, 0xd6, 0xc0, 0xae, 0x02,
+    0xd0, 0x7b, 0x4a, 0x71, 0xd0, 0xc7, 0xc9, 0xb1, 0xfc, 0x66, 0xd7, 0xf7,
+    0x1f, 0xc6, 0xb1, 0x46, 0xaa, 0x30, 0x59, 0x0d, 0x94, 0x0d, 0x92, 0x2a,
+    0xeb, 0x3a, 0xd8, 0xd9, 0xf2, 0x5f, 0xca, 0xf9, 0x4d, 0xd1, 0x7b, 0x6c,
+    0x66, 0xd6, 0x07, 0x2b, 0x2f, 0x12, 0x74, 0x0c, 0xd6, 0xc5, 0x00, 0x09,
+    0x88, 0x26, 0x07, 0xc5, 0xac, 0x3a, 0x32, 0x20, 0xd2, 0x77, 0xd5, 0x00,
+    0x18, 0x73, 0xb9, 0xb7, 0x21, 0x8f, 0x71, 0x7c, 0x74, 0xd7, 0x55, 0xbc,
+    0x1e, 0x69, 0xdb, 0xc0, 0xac, 0x90, 0x6b, 0x7e, 0xe5, 0x96, 0xc3, 0xbc,
+    0x7c, 0xe1, 0x7c, 0x7e, 0x00, 0xb6, 0xa8, 0x3d, 0x7a, 0x7f, 0x8e, 0xef,
+    0x11, 0x4c, 0xcc, 0x65, 0x96, 0x2f, 0xdb, 0x45, 0x25, 0x05, 0x45, 0x06,
+    0x7e, 0xbe, 0x87, 0x78, 0xa0, 0xbe, 0xce, 0x28, 0x23, 0x39, 0x79, 0x1e,
+    0x16, 0x8d, 0xe7, 0xf2, 0x6f, 0x29, 0xf0, 0x02, 0xfd, 0xa3, 0x5d, 0xd1,
+    0x27, 0x2c, 0x5a, 0x4e
+};
+
+/*
+ * The same for version 2:
  * HMAC-SHA256(KEY, 03 02 65a0b1c2 000102030405060708090a0b a0a1a2a3a4a5a6a7 i)
  * for i = 0..7, concatenated; from Python hmac.
  */
-static const unsigned char  sample_keystream[NGX_CX_ATTRS_MAX] = {
+static const unsigned char  sample_keystream_v2[NGX_CX_ATTRS_MAX] = {
     0x68, 0x85, 0xd9, 0xcb, 0x23, 0x86, 0xdd, 0x29, 0x54, 0x3d, 0xe1, 0xeb,
     0x4d, 0x22, 0xb7, 0x53, 0x34, 0x38, 0x0a, 0xc1, 0x03, 0xb5, 0x86, 0x98,
     0x46, 0xf4, 0x0a, 0xb1, 0xfb, 0xd4, 0xcb, 0x03, 0xb9, 0x62, 0xbe, 0x7c,
@@ -639,6 +683,12 @@ test_token_known_answer(void **state)
     assert_memory_equal(d.path, "/checkout/done", 14);
     assert_int_equal(d.attrs_len, 0);
     assert_true(is_zero(d.attrs, sizeof(d.attrs)));
+
+    /* what version 2 wrote still decodes, to the same token */
+    memset(&d, 0xee, sizeof(d));
+    assert_int_equal(ngx_cx_token_decode(&key, (const unsigned char *) sample_token_v2_str,
+                                         sizeof(sample_token_v2_str) - 1, &d), 0);
+    assert_memory_equal(&d, &t, sizeof(t));
 }
 
 
@@ -653,7 +703,9 @@ test_token_attrs_known_answer(void **state)
     size_t          i, n, plen;
     unsigned char   out[NGX_CX_TOKEN_MAX], payload[NGX_CX_TOKEN_PAYLOAD_MAX];
     unsigned char   msg[27], block[NGX_CX_SHA256_LEN];
+    unsigned char   pad[NGX_CX_SHA256_BLOCK_LEN];
     ngx_cx_token_t  t, d;
+    ngx_cx_sha256_t ctx;
 
     (void) state;
 
@@ -705,19 +757,51 @@ test_token_attrs_known_answer(void **state)
     assert_int_equal(ngx_cx_token_decode(&key, out, n, &d), 0);
     assert_memory_equal(&d, &t, sizeof(t));
 
-    /* the vector is what the header says: block 0 by plain HMAC here too */
+    /* the vector is what the header says: block 0 by a plain hash here too */
     assert_int_equal(NGX_CX_DOMAIN_KEYSTREAM, 0x03);
     msg[0] = 0x03;
-    msg[1] = 2;
+    msg[1] = 3;
     memcpy(msg + 2, "\x65\xa0\xb1\xc2", 4);
     memcpy(msg + 6, t.visitor, 12);
     memcpy(msg + 18, t.nonce, 8);
+
+    memset(pad, 0, sizeof(pad));
+    memcpy(pad, KEY, strlen(KEY));
+    for (i = 0; i < sizeof(pad); i++) {
+        pad[i] ^= 0x6a;
+    }
+
+    for (i = 0; i < 8; i += 7) {
+        msg[26] = (unsigned char) i;
+        ngx_cx_sha256_init(&ctx);
+        ngx_cx_sha256_update(&ctx, pad, sizeof(pad));
+        ngx_cx_sha256_update(&ctx, msg, sizeof(msg));
+        ngx_cx_sha256_final(&ctx, block);
+        assert_memory_equal(block, sample_keystream + i * 32, NGX_CX_SHA256_LEN);
+    }
+
+    /* version 2: HMAC blocks, and what it wrote still decrypts */
+    msg[1] = 2;
     msg[26] = 0;
     ngx_cx_hmac_sha256_with(&key, msg, sizeof(msg), block);
-    assert_memory_equal(block, sample_keystream, NGX_CX_SHA256_LEN);
+    assert_memory_equal(block, sample_keystream_v2, NGX_CX_SHA256_LEN);
     msg[26] = 7;
     ngx_cx_hmac_sha256_with(&key, msg, sizeof(msg), block);
-    assert_memory_equal(block, sample_keystream + 7 * 32, NGX_CX_SHA256_LEN);
+    assert_memory_equal(block, sample_keystream_v2 + 7 * 32, NGX_CX_SHA256_LEN);
+
+    n = sizeof(sample_attrs_token_v2_str) - 1;
+    plen = token_payload((const unsigned char *) sample_attrs_token_v2_str, n, payload);
+    assert_int_equal(payload[0], 2);
+    for (i = 0; i < 70; i++) {
+        assert_int_equal(payload[SAMPLE_ATTRS_OFF + i],
+                         (unsigned char) SAMPLE_ATTRS[i] ^ sample_keystream_v2[i]);
+    }
+
+    memset(&d, 0xee, sizeof(d));
+    assert_int_equal(ngx_cx_token_decode(&key, (const unsigned char *) sample_attrs_token_v2_str,
+                                         n, &d), 0);
+    assert_int_equal(d.attrs_len, 70);
+    assert_memory_equal(d.attrs, SAMPLE_ATTRS, 70);
 }
 
 
@@ -826,12 +910,12 @@ test_token_attrs_hidden(void **state)
         }
     }
 
-    /* a keystream byte 0 leaves its byte in place: 1 in 256, here 2 */
+    /* a keystream byte 0 leaves its byte in place: 1 in 256, here 4 */
     for (j = 0, i = 0; i < NGX_CX_ATTRS_MAX; i++) {
         j += (payload[SAMPLE_ATTRS_OFF + i] == t.attrs[i]);
     }
 
-    assert_true(j <= 2);
+    assert_true(j <= 4);
 
     assert_int_equal(ngx_cx_token_decode(&key, out, n, &d), 0);
     assert_memory_equal(d.attrs, t.attrs, NGX_CX_ATTRS_MAX);
@@ -1054,8 +1138,8 @@ test_token_max_fields(void **state)
     memset(&t, 0, sizeof(t));
     n = ngx_cx_token_encode(out, sizeof(out), &key, &t);
     assert_int_equal(n, NGX_CX_SIGNED_LEN(33));
-    assert_memory_equal(out, "AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-                             ".CnqkL9KvZxGp6Oa322t9DA", n);
+    assert_memory_equal(out, "AwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                             ".Ab7kXsSzRY6omT7--kyN7g", n);
     memset(&d, 0xee, sizeof(d));
     assert_int_equal(ngx_cx_token_decode(&key, out, n, &d), 0);
     assert_true(is_zero(&d, sizeof(d)));
@@ -1186,7 +1270,7 @@ test_token_bad_payloads(void **state)
     /* version */
     p[0] = 0;
     assert_int_equal(SIGN_AND_DECODE(plen), -1);
-    p[0] = 3;
+    p[0] = 4;
     assert_int_equal(SIGN_AND_DECODE(plen), -1);
     p[0] = 0xff;
     assert_int_equal(SIGN_AND_DECODE(plen), -1);
