@@ -4,9 +4,9 @@
  * an order total or a count from a header; and writing an attribute's
  * number as Lua prints it, without its slow formatting.
  *
- * Reading. Accepted: after spaces and tabs are trimmed from both ends, an optional
- * sign, decimal digits and at most one decimal point, with at least one
- * digit: "42", "-3", "+5", "1234.50", ".5", "7.". Nothing else: no
+ * Reading. Accepted: after spaces and tabs are trimmed from both ends, an
+ * optional sign, decimal digits and at most one decimal point, with at
+ * least one digit: "42", "-3", "+5", "1234.50", ".5", "7.". Nothing else: no
  * thousands separators, currency, exponents, hex, "inf" or "nan", no other
  * white space, nothing longer than NGX_CX_NUMBER_READ_MAX bytes, and
  * nothing whose value is not finite.
