@@ -41,7 +41,7 @@
 #     string bombs end with "not enough memory (cx_lua_memory)" and the VM
 #     recovers; a hook that fills the VM inside pcall, or keeps growing
 #     across calls, must not take the worker down;
-#   - TODO: a pattern match that runs for seconds inside one C call.
+#   - patterns (find, gsub, a pattern inside pcall) stopped by the budget.
 
 use strict;
 use warnings;
