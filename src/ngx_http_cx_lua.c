@@ -4,6 +4,7 @@
 
 #include "ngx_http_cx_lua.h"
 #include "ngx_cx_number.h"
+#include "ngx_cx_lua_native.h"
 #include "ngx_cx_lua_pattern.h"
 
 #include <luajit.h>
@@ -63,7 +64,6 @@ static int ngx_http_cx_lua_request_header(lua_State *L);
 static int ngx_http_cx_lua_response_header(lua_State *L);
 static int ngx_http_cx_lua_cookie(lua_State *L);
 static int ngx_http_cx_lua_var(lua_State *L);
-static int ngx_http_cx_lua_number(lua_State *L);
 static void ngx_http_cx_lua_push_headers(lua_State *L, ngx_list_t *headers,
     const u_char *name, size_t len);
 static void ngx_http_cx_lua_log(ngx_http_cx_hook_t *hook, time_t now,
@@ -515,9 +515,7 @@ ngx_http_cx_lua_base(lua_State *L)
     lua_setfield(L, -2, "require");
 
     /* C helpers for lua/cx/util.lua (which has Lua fallbacks) */
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, ngx_http_cx_lua_number);
-    lua_setfield(L, -2, "number");
+    ngx_cx_lua_native_push(L);
     ngx_http_cx_lua_readonly(L);
     lua_setfield(L, -2, "cx_native");
 
@@ -1260,35 +1258,6 @@ ngx_http_cx_lua_cookie(lua_State *L)
     }
 
     lua_pushlstring(L, (char *) value.data, value.len);
-
-    return 1;
-}
-
-
-/*
- * cx_native.number(s): s read as cx.util.number reads a string
- * (ngx_cx_number.h), or nil.  Parsing in Lua is the dearest part of a
- * typical hook; this is one call.
- */
-
-static int
-ngx_http_cx_lua_number(lua_State *L)
-{
-    size_t       len;
-    double       x;
-    const char  *s;
-
-    if (lua_type(L, 1) != LUA_TSTRING) {
-        return 0;
-    }
-
-    s = lua_tolstring(L, 1, &len);
-
-    if (!ngx_cx_number_read(s, len, &x)) {
-        return 0;
-    }
-
-    lua_pushnumber(L, (lua_Number) x);
 
     return 1;
 }

@@ -3,7 +3,8 @@
  *
  *   gcc -std=c99 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Isrc \
  *       t/lua/runner.c src/ngx_cx_number.c src/ngx_cx_pattern.c \
- *       src/ngx_cx_lua_pattern.c -I/usr/include/luajit-2.1 \
+ *       src/ngx_cx_lua_pattern.c src/ngx_cx_lua_native.c \
+ *       -I/usr/include/luajit-2.1 \
  *       -lluajit-5.1 -lm -o build/luarun
  *   build/luarun ROOT t/lua/test_util.lua
  *
@@ -14,7 +15,7 @@
  *   assert error ipairs next pairs pcall select tonumber tostring type
  *   unpack xpcall rawequal rawget rawset setmetatable getmetatable require
  *   _VERSION  string (without dump)  table  math  os (time, date, clock)
- *   cx_native (number: src/ngx_cx_number.c, as in nginx)
+ *   cx_native (src/ngx_cx_lua_native.c, as in nginx)
  *   string.find/match/gmatch/gsub from src/ngx_cx_lua_pattern.c, as in
  *   nginx (without a budget); LuaJIT's own as luajit_string, for tests
  *
@@ -47,7 +48,7 @@
 #include <lualib.h>
 #include <luajit.h>
 
-#include "ngx_cx_number.h"
+#include "ngx_cx_lua_native.h"
 #include "ngx_cx_lua_pattern.h"
 
 
@@ -279,29 +280,6 @@ open_lib(lua_State *L, lua_CFunction f, const char *name)
 }
 
 
-/* cx_native.number, the C reader nginx gives cx.util.number */
-static int
-native_number(lua_State *L)
-{
-    size_t       len;
-    double       x;
-    const char  *s;
-
-    if (lua_type(L, 1) != LUA_TSTRING) {
-        return 0;
-    }
-
-    s = lua_tolstring(L, 1, &len);
-
-    if (!ngx_cx_number_read(s, len, &x)) {
-        return 0;
-    }
-
-    lua_pushnumber(L, x);
-    return 1;
-}
-
-
 static void
 build_sandbox(lua_State *L)
 {
@@ -373,9 +351,7 @@ build_sandbox(lua_State *L)
     lua_setfield(L, env, "os");
 
     /* as in nginx: the C helpers of lua/cx/util.lua */
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, native_number);
-    lua_setfield(L, -2, "number");
+    ngx_cx_lua_native_push(L);
     make_read_only(L);
     lua_setfield(L, env, "cx_native");
 
