@@ -3,8 +3,10 @@
  * when the host gives them (nginx's hook sandbox, and the Lua test runner,
  * so that both run the same code):
  *
- *   cx_native.number(s)   s read as cx.util.number reads a string
- *                         (ngx_cx_number_read), or nil
+ *   cx_native.number(value, default)
+ *                         cx.util.number itself: a decimal string read by
+ *                         ngx_cx_number_read, a finite number as it is,
+ *                         anything else the default (nil when not given)
  *
  * Needs Lua headers, not nginx's.
  */

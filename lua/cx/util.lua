@@ -442,11 +442,6 @@ local function read_decimal(value)
     return n
 end
 
--- nginx gives the same rules in C (src/ngx_cx_number.c, cx_native.number):
--- reading a header as a number is a hook's commonest work, and parsing in
--- interpreted Lua its dearest part
-local native = cx_native and cx_native.number or read_decimal
-
 --- The pure-Lua reader of `number`, for tests (nginx uses a C one with the
 -- same rules). Returns a number or nil.
 util._read_decimal = read_decimal
@@ -464,7 +459,7 @@ util._read_decimal = read_decimal
 -- @treturn number|any
 function util.number(value, default)
     if type(value) == "string" then
-        local n = native(value)
+        local n = read_decimal(value)
         if n == nil then return default end
         return n
     end
@@ -473,6 +468,15 @@ function util.number(value, default)
         return default                          -- nan, inf
     end
     return default
+end
+
+--- The pure-Lua `number` above, for tests: where the host gives
+-- `cx_native.number` (nginx and the test runner do), `util.number` is that
+-- C function, with the same rules in one call (src/ngx_cx_lua_native.c):
+-- reading a header as a number is a hook's commonest work.
+util._number_lua = util.number
+if cx_native and cx_native.number then
+    util.number = cx_native.number
 end
 
 return util
