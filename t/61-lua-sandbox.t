@@ -512,6 +512,9 @@ my %mhook = (
     bomb_string => "return function(cx)\n  local s = string.rep(\"x\", 4 * 1024 * 1024)\n  return true\nend\n",
     bomb_concat => "return function(cx)\n  local s = \"x\"\n  while true do s = s .. s end\nend\n",
     ok          => "return function(cx)\n  return true\nend\n",
+    # a hook that drops about 400 KB of garbage on every call: the collector's
+    # pause is sized to the cap, so that garbage never fills it
+    churn       => "return function(cx)\n  local t = {}\n  for i = 1, 3000 do t[i] = string.rep(\"c\", 100) .. i end\n  return true\nend\n",
     # a hook that keeps what it allocates, a little more on every call
     grow        => "local keep = {}\nreturn function(cx)\n  keep[#keep + 1] = string.rep(\"g\", 100 * 1024) .. #keep\n  return true\nend\n",
     # a hook that fills the VM to the last byte, catching every memory error
@@ -568,6 +571,16 @@ subtest 'memory bombs end with "not enough memory (cx_lua_memory)", the VM recov
         is offered($m->get('/ok/')), 's1', "after $name: another hook offers";
         sleep 1.05;    # the next bomb of the same hook is logged too
     }
+};
+
+subtest 'a hook that drops 400 KB of garbage a call, under a 2 MB cap: always offers' => sub {
+    my $m = memory_nginx();
+    my $offers = 0;
+    for my $i (1 .. 60) {
+        $offers++ if offered($m->get('/churn/')) eq 's1';
+    }
+    is $offers, 60, '60 calls, 60 offers: the garbage never filled the cap';
+    is scalar(hook_lines($m, 'churn.lua')), 0, 'no hook failure logged';
 };
 
 subtest 'a hook whose kept data grows on every call: pages served, worker alive' => sub {
