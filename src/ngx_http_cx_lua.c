@@ -15,8 +15,6 @@
 #define NGX_HTTP_CX_LUA_TICK       1000   /* instructions per count hook */
 #define NGX_HTTP_CX_LUA_FILE_MAX   (1024 * 1024)
 #define NGX_HTTP_CX_LUA_ATTRS      16
-#define NGX_HTTP_CX_LUA_PAUSE_MIN  200    /* LuaJIT's default */
-#define NGX_HTTP_CX_LUA_PAUSE_MAX  1000
 
 
 typedef struct {
@@ -45,7 +43,6 @@ static void *ngx_http_cx_lua_alloc(void *ud, void *ptr, size_t osize,
     size_t nsize);
 static void ngx_http_cx_lua_count(lua_State *L, lua_Debug *ar);
 static void ngx_http_cx_lua_rearm(lua_State *L);
-static void ngx_http_cx_lua_gc_size(lua_State *L);
 static void ngx_http_cx_lua_spent(lua_State *L);
 static ngx_int_t ngx_http_cx_lua_base(lua_State *L);
 static void ngx_http_cx_lua_readonly(lua_State *L);
@@ -314,8 +311,6 @@ ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
         lua_settop(L, 0);
     }
 
-    ngx_http_cx_lua_gc_size(L);
-
     return NGX_OK;
 }
 
@@ -428,38 +423,6 @@ ngx_http_cx_lua_rearm(lua_State *L)
 
     /* outside our calls (lua_next, lua_tolstring) nothing may be cut */
     ngx_http_cx_vm.ticks = NGX_MAX_INT_T_VALUE;
-}
-
-
-/*
- * The collector's pause, sized to the cap.  A typical call leaves a table
- * or two of garbage; every collection cycle marks and sweeps all that
- * lives (the libraries, the views, the hooks), cold in the cache by then,
- * so the rarer the cycles the cheaper a call: the heap may grow to up to
- * ten times what lives, but never past a quarter of cx_lua_memory at the
- * next cycle's start.  LuaJIT has no emergency collection (a refused
- * allocation is an error at once), so the rest of the cap stays free for
- * one call's garbage; a call that leaves the heap over half the cap has
- * a full collection after it, and the pause is sized anew.
- */
-
-static void
-ngx_http_cx_lua_gc_size(lua_State *L)
-{
-    size_t                 live;
-    ngx_uint_t             pause;
-    ngx_http_cx_lua_vm_t  *vm = &ngx_http_cx_vm;
-
-    lua_gc(L, LUA_GCCOLLECT, 0);
-
-    live = ngx_max(vm->used, 1);
-    pause = (vm->cap / 4 > live) ? 100 * (vm->cap / 4 / live) : 0;
-    pause = ngx_max(pause, NGX_HTTP_CX_LUA_PAUSE_MIN);
-    pause = ngx_min(pause, NGX_HTTP_CX_LUA_PAUSE_MAX);
-
-    /* the next threshold is set at a cycle's end: one more cycle sets it */
-    lua_gc(L, LUA_GCSETPAUSE, (int) pause);
-    lua_gc(L, LUA_GCCOLLECT, 0);
 }
 
 
@@ -808,11 +771,6 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     }
 
     lua_settop(L, 0);
-
-    /* a hook keeps more than it did: room for the next call's garbage */
-    if (vm->used > vm->cap / 2) {
-        ngx_http_cx_lua_gc_size(L);
-    }
 
     return NGX_OK;
 }
