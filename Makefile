@@ -110,7 +110,12 @@ $(BUILD)/mkstore: bench/mkstore.c src/ngx_cx_record.c src/ngx_cx_record.h
 	$(CC) -std=c99 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Isrc \
 	    bench/mkstore.c src/ngx_cx_record.c -llmdb -o $@
 
-bench: deps all $(BUILD)/mkstore
+# interleaved load, for bench/run's goals: two servers a tenth of a second apart
+$(BUILD)/cxload: bench/cxload.c
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 -O2 -Wall -Wextra -Werror bench/cxload.c -o $@
+
+bench: deps all $(BUILD)/mkstore $(BUILD)/cxload
 	sh bench/run
 
 clean:

@@ -1,0 +1,448 @@
+/*
+ * cxload -- interleaved HTTP load: what does variant B cost next to A?
+ *
+ *   cxload [-c conns] [-d seconds] [-s slice_ms] [-u path] port port ...
+ *
+ * wrk measures one server at a time, and on a shared VM the machine's
+ * speed moves by 10% and more between runs of a few seconds, which drowns
+ * a cost of a few percent.  cxload keeps `conns` keep-alive connections to
+ * each port on 127.0.0.1 and loads one port at a time in short slices (100
+ * ms), cycling through the ports, in reverse order every other cycle, for
+ * `seconds` in all: each port sees the same machine, a tenth of a second
+ * apart.  A slice ends when its time is up and its requests in flight have
+ * been answered, and its time counts to the end of the last answer, so no
+ * response and no moment is counted twice.
+ *
+ * Prints one line per port:
+ *   port P rps R responses N seconds S ratio M q1 Q1 q3 Q3 cycles C
+ * R is the port's responses per second over all its slices; M (Q1, Q3) the
+ * median (quartiles) over the cycles of the port's rate divided by the first
+ * port's rate in the same cycle (1 for the first port).  Exits 1 on any
+ * error (a status other than 200, a closed connection, a stall of 5 s).
+ *
+ * Plain C, Linux (epoll); bounded in time; talks to loopback only.
+ */
+
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PORTS   8
+#define MAX_CONNS   256
+#define MAX_CYCLES  100000
+#define LINE_MAX_   8192
+
+enum { HEAD, BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_CRLF, TRAILER };
+
+typedef struct {
+    int     fd;
+    int     port;            /* index into the ports */
+    int     busy;            /* a request is in flight */
+    int     state;
+    int     status;
+    int     chunked;
+    long    remaining;       /* body or chunk bytes still to come */
+    size_t  line_len;        /* bytes in line (headers, chunk-size line) */
+    char    line[LINE_MAX_];
+} conn_t;
+
+static conn_t   conns[MAX_PORTS * MAX_CONNS];
+static int      nconns, ep;
+static int      ports[MAX_PORTS], nports;
+static char     request[1024];
+static size_t   request_len;
+static double   ratios[MAX_PORTS][MAX_CYCLES];
+
+
+static double
+now(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+
+static void
+fail(const char *what)
+{
+    fprintf(stderr, "cxload: %s%s%s\n", what, errno ? ": " : "",
+            errno ? strerror(errno) : "");
+    exit(1);
+}
+
+
+static void
+open_conn(conn_t *c)
+{
+    int                 one = 1;
+    struct sockaddr_in  sin;
+    struct epoll_event  ev;
+
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (c->fd < 0) {
+        fail("socket");
+    }
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((unsigned short) ports[c->port]);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+    /* blocking connect: loopback answers at once, and it is set-up time */
+    if (connect(c->fd, (struct sockaddr *) &sin, sizeof(sin)) != 0) {
+        fail("connect");
+    }
+
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+    ev.events = EPOLLIN;
+    ev.data.ptr = c;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+        fail("epoll_ctl");
+    }
+
+    c->busy = 0;
+}
+
+
+static void
+send_request(conn_t *c)
+{
+    ssize_t  n;
+
+    /* small enough for an empty socket buffer: sent whole or not at all */
+    n = send(c->fd, request, request_len, MSG_NOSIGNAL);
+    if (n != (ssize_t) request_len) {
+        fail("send");
+    }
+
+    c->busy = 1;
+    c->state = HEAD;
+    c->status = 0;
+    c->chunked = 0;
+    c->remaining = -1;
+    c->line_len = 0;
+}
+
+
+/* A complete header block is in c->line: status, framing. */
+static void
+parse_head(conn_t *c)
+{
+    char  *p, *end, *eol;
+
+    c->line[c->line_len] = '\0';
+
+    if (strncmp(c->line, "HTTP/1.1 ", 9) != 0) {
+        errno = 0;
+        fail("not an HTTP/1.1 response");
+    }
+
+    c->status = atoi(c->line + 9);
+
+    end = c->line + c->line_len;
+
+    for (p = strstr(c->line, "\r\n") + 2; p < end; p = eol + 2) {
+        eol = strstr(p, "\r\n");
+        if (eol == NULL) {
+            break;
+        }
+
+        if (strncasecmp(p, "content-length:", 15) == 0) {
+            c->remaining = strtol(p + 15, NULL, 10);
+
+        } else if (strncasecmp(p, "transfer-encoding:", 18) == 0
+                   && strstr(p, "chunked") != NULL && strstr(p, "chunked") < eol)
+        {
+            c->chunked = 1;
+        }
+    }
+
+    if (c->chunked) {
+        c->state = CHUNK_SIZE;
+
+    } else if (c->remaining >= 0) {
+        c->state = BODY;
+
+    } else {
+        errno = 0;
+        fail("a response without Content-Length or chunked encoding");
+    }
+
+    c->line_len = 0;
+}
+
+
+/*
+ * Consumes n bytes of the response; returns the bytes used when the
+ * response is complete, or -1 when it needs more.
+ */
+static long
+feed(conn_t *c, const char *p, long n)
+{
+    long  i = 0, take;
+
+    while (i < n) {
+
+        switch (c->state) {
+
+        case HEAD:
+            if (c->line_len >= LINE_MAX_ - 1) {
+                errno = 0;
+                fail("response header too long");
+            }
+            c->line[c->line_len++] = p[i++];
+            if (c->line_len >= 4
+                && memcmp(c->line + c->line_len - 4, "\r\n\r\n", 4) == 0)
+            {
+                parse_head(c);
+                if (c->state == BODY && c->remaining == 0) {
+                    return i;
+                }
+            }
+            break;
+
+        case BODY:
+            take = (n - i < c->remaining) ? n - i : c->remaining;
+            i += take;
+            c->remaining -= take;
+            if (c->remaining == 0) {
+                return i;
+            }
+            break;
+
+        case CHUNK_SIZE:
+            if (c->line_len >= 64) {
+                errno = 0;
+                fail("bad chunk size line");
+            }
+            c->line[c->line_len++] = p[i++];
+            if (c->line_len >= 2 && c->line[c->line_len - 2] == '\r'
+                && c->line[c->line_len - 1] == '\n')
+            {
+                c->line[c->line_len] = '\0';
+                c->remaining = strtol(c->line, NULL, 16);
+                c->line_len = 0;
+                c->state = c->remaining ? CHUNK_DATA : TRAILER;
+            }
+            break;
+
+        case CHUNK_DATA:
+            take = (n - i < c->remaining) ? n - i : c->remaining;
+            i += take;
+            c->remaining -= take;
+            if (c->remaining == 0) {
+                c->state = CHUNK_CRLF;
+                c->remaining = 2;
+            }
+            break;
+
+        case CHUNK_CRLF:
+            i++;
+            if (--c->remaining == 0) {
+                c->state = CHUNK_SIZE;
+            }
+            break;
+
+        case TRAILER:
+            /* trailer lines, then an empty line */
+            if (c->line_len >= LINE_MAX_ - 1) {
+                errno = 0;
+                fail("trailer too long");
+            }
+            c->line[c->line_len++] = p[i++];
+            if (c->line_len >= 2 && c->line[c->line_len - 2] == '\r'
+                && c->line[c->line_len - 1] == '\n')
+            {
+                if (c->line_len == 2) {
+                    return i;
+                }
+                c->line_len = 0;
+            }
+            break;
+        }
+    }
+
+    return -1;
+}
+
+
+static int
+cmp_double(const void *a, const void *b)
+{
+    double  x = *(const double *) a, y = *(const double *) b;
+
+    return (x > y) - (x < y);
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int                 opt, per_port = 16, i, k, t, order, cycle, n, inflight;
+    long                used, responses[MAX_PORTS] = { 0 }, slice_count;
+    double              seconds = 10, slice = 0.1, start, slice_start, end;
+    double              spent[MAX_PORTS] = { 0 }, rate[MAX_PORTS];
+    char                buf[65536], *path = "/index.html";
+    ssize_t             got;
+    conn_t             *c;
+    struct epoll_event  evs[64];
+
+    while ((opt = getopt(argc, argv, "c:d:s:u:")) != -1) {
+        switch (opt) {
+        case 'c': per_port = atoi(optarg); break;
+        case 'd': seconds = atof(optarg); break;
+        case 's': slice = atof(optarg) / 1000; break;
+        case 'u': path = optarg; break;
+        default:  goto usage;
+        }
+    }
+
+    nports = argc - optind;
+    if (nports < 1 || nports > MAX_PORTS || per_port < 1
+        || per_port > MAX_CONNS || seconds <= 0 || seconds > 600
+        || slice < 0.01 || slice > 10 || path[0] != '/' || strlen(path) > 512)
+    {
+        goto usage;
+    }
+
+    for (i = 0; i < nports; i++) {
+        ports[i] = atoi(argv[optind + i]);
+        if (ports[i] < 1 || ports[i] > 65535) {
+            goto usage;
+        }
+    }
+
+    request_len = (size_t) snprintf(request, sizeof(request),
+                                    "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                    "User-Agent: cxload\r\n\r\n", path);
+
+    ep = epoll_create1(0);
+    if (ep < 0) {
+        fail("epoll_create1");
+    }
+
+    for (i = 0; i < nports; i++) {
+        for (k = 0; k < per_port; k++) {
+            conns[nconns].port = i;
+            open_conn(&conns[nconns++]);
+        }
+    }
+
+    start = now();
+
+    for (cycle = 0; cycle < MAX_CYCLES && now() - start < seconds; cycle++) {
+
+        for (order = 0; order < nports; order++) {
+            t = (cycle % 2) ? nports - 1 - order : order;
+
+            slice_start = now();
+            end = slice_start + slice;
+            slice_count = 0;
+            inflight = 0;
+
+            for (i = 0; i < nconns; i++) {
+                if (conns[i].port == t) {
+                    send_request(&conns[i]);
+                    inflight++;
+                }
+            }
+
+            while (inflight) {
+                n = epoll_wait(ep, evs, 64, 1000);
+                if (n < 0 && errno == EINTR) {
+                    continue;
+                }
+                if (n < 0) {
+                    fail("epoll_wait");
+                }
+                if (now() - end > 5) {
+                    errno = 0;
+                    fail("no answer for 5 s");
+                }
+
+                for (k = 0; k < n; k++) {
+                    c = evs[k].data.ptr;
+
+                    got = recv(c->fd, buf, sizeof(buf), 0);
+                    if (got <= 0) {
+                        if (got < 0 && (errno == EAGAIN || errno == EINTR)) {
+                            continue;
+                        }
+                        errno = got ? errno : 0;
+                        fail("the server closed a connection");
+                    }
+
+                    if (!c->busy) {
+                        errno = 0;
+                        fail("bytes on an idle connection");
+                    }
+
+                    used = feed(c, buf, (long) got);
+                    if (used < 0) {
+                        continue;
+                    }
+                    if (used != got) {
+                        errno = 0;
+                        fail("bytes after the response");
+                    }
+                    if (c->status != 200) {
+                        errno = 0;
+                        fprintf(stderr, "cxload: port %d answered %d\n",
+                                ports[t], c->status);
+                        fail("a status other than 200");
+                    }
+
+                    slice_count++;
+                    c->busy = 0;
+
+                    if (now() < end) {
+                        send_request(c);
+                    } else {
+                        inflight--;
+                    }
+                }
+            }
+
+            slice_start = now() - slice_start;
+            spent[t] += slice_start;
+            responses[t] += slice_count;
+            rate[t] = slice_count / slice_start;
+        }
+
+        for (t = 0; t < nports; t++) {
+            ratios[t][cycle] = rate[t] / rate[0];
+        }
+    }
+
+    for (t = 0; t < nports; t++) {
+        qsort(ratios[t], (size_t) cycle, sizeof(double), cmp_double);
+        printf("port %d rps %.1f responses %ld seconds %.2f ratio %.4f "
+               "q1 %.4f q3 %.4f cycles %d\n",
+               ports[t], responses[t] / spent[t], responses[t], spent[t],
+               ratios[t][cycle / 2], ratios[t][cycle / 4],
+               ratios[t][(3 * cycle) / 4], cycle);
+    }
+
+    for (i = 0; i < nconns; i++) {
+        close(conns[i].fd);
+    }
+
+    return 0;
+
+usage:
+    fprintf(stderr, "usage: cxload [-c conns] [-d seconds] [-s slice_ms] "
+                    "[-u path] port port ...\n");
+    return 2;
+}
