@@ -97,7 +97,7 @@ browser-deps:
 	    (cd t/browser && npm ci --no-audit --no-fund --loglevel=error) || \
 	    echo "ngx_cx: npm ci failed in t/browser: browser tests will skip"
 
-test: deps all unit lua-test browser-deps
+test: deps all unit lua-test browser-deps $(BUILD)/cxload
 	@set -e; for t in t/widget/test_*.js; do node $$t; done
 	prove -I t/lib t/
 
