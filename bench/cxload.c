@@ -184,6 +184,33 @@ parse_head(conn_t *c)
 }
 
 
+/* Takes what is left of the current body or chunk, up to `avail` bytes. */
+static long
+skip(conn_t *c, long avail)
+{
+    long  take = (avail < c->remaining) ? avail : c->remaining;
+
+    c->remaining -= take;
+    return take;
+}
+
+
+/* Appends one byte to the line; true once the line ends in CRLF. */
+static int
+line_add(conn_t *c, char ch, size_t max, const char *what)
+{
+    if (c->line_len >= max) {
+        errno = 0;
+        fail(what);
+    }
+
+    c->line[c->line_len++] = ch;
+
+    return c->line_len >= 2 && c->line[c->line_len - 2] == '\r'
+           && ch == '\n';
+}
+
+
 /*
  * Consumes n bytes of the response; returns the bytes used when the
  * response is complete, or -1 when it needs more.
@@ -191,18 +218,15 @@ parse_head(conn_t *c)
 static long
 feed(conn_t *c, const char *p, long n)
 {
-    long  i = 0, take;
+    long  i = 0;
 
     while (i < n) {
 
         switch (c->state) {
 
         case HEAD:
-            if (c->line_len >= LINE_MAX_ - 1) {
-                errno = 0;
-                fail("response header too long");
-            }
-            c->line[c->line_len++] = p[i++];
+            (void) line_add(c, p[i++], LINE_MAX_ - 1,
+                            "response header too long");
             if (c->line_len >= 4
                 && memcmp(c->line + c->line_len - 4, "\r\n\r\n", 4) == 0)
             {
@@ -214,23 +238,14 @@ feed(conn_t *c, const char *p, long n)
             break;
 
         case BODY:
-            take = (n - i < c->remaining) ? n - i : c->remaining;
-            i += take;
-            c->remaining -= take;
+            i += skip(c, n - i);
             if (c->remaining == 0) {
                 return i;
             }
             break;
 
         case CHUNK_SIZE:
-            if (c->line_len >= 64) {
-                errno = 0;
-                fail("bad chunk size line");
-            }
-            c->line[c->line_len++] = p[i++];
-            if (c->line_len >= 2 && c->line[c->line_len - 2] == '\r'
-                && c->line[c->line_len - 1] == '\n')
-            {
+            if (line_add(c, p[i++], 64, "bad chunk size line")) {
                 c->line[c->line_len] = '\0';
                 c->remaining = strtol(c->line, NULL, 16);
                 c->line_len = 0;
@@ -239,32 +254,19 @@ feed(conn_t *c, const char *p, long n)
             break;
 
         case CHUNK_DATA:
-            take = (n - i < c->remaining) ? n - i : c->remaining;
-            i += take;
-            c->remaining -= take;
-            if (c->remaining == 0) {
-                c->state = CHUNK_CRLF;
-                c->remaining = 2;
-            }
-            break;
-
         case CHUNK_CRLF:
-            i++;
-            if (--c->remaining == 0) {
+            i += skip(c, n - i);
+            if (c->remaining == 0 && c->state == CHUNK_DATA) {
+                c->state = CHUNK_CRLF;             /* the CRLF after data */
+                c->remaining = 2;
+            } else if (c->remaining == 0) {
                 c->state = CHUNK_SIZE;
             }
             break;
 
         case TRAILER:
             /* trailer lines, then an empty line */
-            if (c->line_len >= LINE_MAX_ - 1) {
-                errno = 0;
-                fail("trailer too long");
-            }
-            c->line[c->line_len++] = p[i++];
-            if (c->line_len >= 2 && c->line[c->line_len - 2] == '\r'
-                && c->line[c->line_len - 1] == '\n')
-            {
+            if (line_add(c, p[i++], LINE_MAX_ - 1, "trailer too long")) {
                 if (c->line_len == 2) {
                     return i;
                 }
