@@ -210,6 +210,9 @@ typedef struct {
     u_char                    tail[8];    /* last bytes of the last buffer */
     size_t                    tail_len;
 
+    ngx_chain_t              *free;       /* the filter's own buffers */
+    ngx_chain_t              *busy;       /* ... not yet sent on */
+
     struct stat               st;         /* the file, to cache its scan */
 
     void                     *export;     /* a streamed export, if any */

@@ -10,12 +10,19 @@
  * The body filter streams.  Each buffer is fed to the scanner
  * (ngx_cx_scan.h) and passed on at once; only the at most six bytes that
  * may begin "</body" are held back, copied, until the next buffer tells.
- * Buffers are split without copying: a shallow copy carries the bytes
- * before the insertion point, the snippet follows, then the original
- * buffer with its start moved — so whoever owns the buffer sees it
- * consumed only after everything before it was sent.  File buffers
- * (sendfile) are read in pieces to be scanned and are sent as file ranges;
- * a static file is scanned once per version (ngx_http_cx_filecache.c).
+ * Buffers are split without copying: a buffer of the filter's own carries
+ * the bytes before the split point.  A buffer we were handed belongs to
+ * whoever made it, and the proxy module reuses its memory as soon as the
+ * buffer looks consumed, so it is marked consumed only once every byte that
+ * points into it has been sent: at the insertion point the original
+ * follows its front (prefix, snippet, the original with its start moved);
+ * when bytes are held back the front points at the original as its
+ * shadow, and the original is consumed when the front has gone
+ * (ngx_http_cx_release).  The filter's own buffers are reused through
+ * free/busy chains, so memory stays flat however long the page.  File
+ * buffers (sendfile) are read in pieces to be scanned and are sent as file
+ * ranges; a static file is scanned once per version
+ * (ngx_http_cx_filecache.c).
  *
  * Any internal failure mid-stream sends the rest unchanged.
  */
@@ -27,6 +34,7 @@
 
 #define NGX_HTTP_CX_READ_SIZE   32768
 #define NGX_HTTP_CX_SMALL_FILE  65536
+#define NGX_HTTP_CX_OWN_BYTES   8       /* room in each own buffer: held bytes */
 
 
 static ngx_int_t ngx_http_cx_header_filter(ngx_http_request_t *r);
@@ -53,10 +61,17 @@ static ngx_int_t ngx_http_cx_scan_buf(ngx_http_request_t *r,
 static ngx_int_t ngx_http_cx_emit(ngx_http_request_t *r,
     ngx_chain_t ***last, ngx_buf_t *b);
 static ngx_int_t ngx_http_cx_emit_bytes(ngx_http_request_t *r,
-    ngx_chain_t ***last, u_char *p, size_t len);
-static ngx_buf_t *ngx_http_cx_prefix(ngx_http_request_t *r, ngx_buf_t *b,
-    off_t size);
+    ngx_http_cx_ctx_t *ctx, ngx_chain_t ***last, u_char *p, size_t len);
+static ngx_buf_t *ngx_http_cx_own_buf(ngx_http_request_t *r,
+    ngx_http_cx_ctx_t *ctx);
+static ngx_buf_t *ngx_http_cx_snippet_buf(ngx_http_request_t *r,
+    ngx_http_cx_ctx_t *ctx);
+static ngx_buf_t *ngx_http_cx_prefix(ngx_http_request_t *r,
+    ngx_http_cx_ctx_t *ctx, ngx_buf_t *b, off_t size, ngx_buf_t *shadow);
+static void ngx_http_cx_release(ngx_http_request_t *r,
+    ngx_http_cx_ctx_t *ctx, ngx_chain_t **out);
 static void ngx_http_cx_advance(ngx_buf_t *b, off_t n);
+static void ngx_http_cx_consume(ngx_buf_t *b);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -505,17 +520,14 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     off_t               size, keep;
     uint64_t            tag_at, start, hold_from;
     ngx_int_t           rc;
-    ngx_buf_t          *b, *snippet;
+    ngx_buf_t          *b, *snippet, *front;
     ngx_chain_t        *cl, *out, **ll;
     ngx_http_cx_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_cx_module);
 
-    if (ctx == NULL) {
-        return ngx_http_next_body_filter(r, in);
-    }
-
-    if (ctx->done || in == NULL) {
+    /* once done, and nothing of ours is in flight, it is a pass-through */
+    if (ctx == NULL || (ctx->done && ctx->busy == NULL)) {
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -550,7 +562,7 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
             if (b->last_buf && ctx->hold_len) {
                 /* the stream ends: what was held was not "</body" */
-                if (ngx_http_cx_emit_bytes(r, &ll, ctx->hold, ctx->hold_len)
+                if (ngx_http_cx_emit_bytes(r, ctx, &ll, ctx->hold, ctx->hold_len)
                     != NGX_OK)
                 {
                     goto failed;
@@ -587,7 +599,7 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
             /* pass everything on untouched from here */
             ctx->done = 1;
             if (ctx->hold_len) {
-                if (ngx_http_cx_emit_bytes(r, &ll, ctx->hold, ctx->hold_len)
+                if (ngx_http_cx_emit_bytes(r, ctx, &ll, ctx->hold, ctx->hold_len)
                     != NGX_OK)
                 {
                     goto failed;
@@ -602,18 +614,14 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
         if (rc == NGX_OK) {
             /* found: hold, prefix, snippet, the rest */
-            snippet = ngx_calloc_buf(r->pool);
+            snippet = ngx_http_cx_snippet_buf(r, ctx);
             if (snippet == NULL) {
                 goto failed;
             }
 
-            snippet->pos = ctx->snippet.data;
-            snippet->last = ctx->snippet.data + ctx->snippet.len;
-            snippet->memory = 1;
-
             if (tag_at >= start) {
                 if (ctx->hold_len
-                    && ngx_http_cx_emit_bytes(r, &ll, ctx->hold,
+                    && ngx_http_cx_emit_bytes(r, ctx, &ll, ctx->hold,
                                               ctx->hold_len)
                        != NGX_OK)
                 {
@@ -622,8 +630,11 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
                 keep = (off_t) (tag_at - start);
 
+                /* b itself follows its prefix: no shadow needed */
                 if (keep
-                    && ngx_http_cx_emit(r, &ll, ngx_http_cx_prefix(r, b, keep))
+                    && ngx_http_cx_emit(r, &ll,
+                                        ngx_http_cx_prefix(r, ctx, b, keep,
+                                                           NULL))
                        != NGX_OK)
                 {
                     goto failed;
@@ -635,14 +646,14 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
                 keep = (off_t) (tag_at - ctx->hold_at);
 
                 if (keep
-                    && ngx_http_cx_emit_bytes(r, &ll, ctx->hold, keep)
+                    && ngx_http_cx_emit_bytes(r, ctx, &ll, ctx->hold, keep)
                        != NGX_OK)
                 {
                     goto failed;
                 }
 
                 if (ngx_http_cx_emit(r, &ll, snippet) != NGX_OK
-                    || ngx_http_cx_emit_bytes(r, &ll, ctx->hold + keep,
+                    || ngx_http_cx_emit_bytes(r, ctx, &ll, ctx->hold + keep,
                                               ctx->hold_len - keep)
                        != NGX_OK)
                 {
@@ -687,7 +698,7 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
         if (b->last_buf || hold_from == ctx->fed) {
             if (ctx->hold_len
-                && ngx_http_cx_emit_bytes(r, &ll, ctx->hold, ctx->hold_len)
+                && ngx_http_cx_emit_bytes(r, ctx, &ll, ctx->hold, ctx->hold_len)
                    != NGX_OK)
             {
                 goto failed;
@@ -706,7 +717,7 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
         if (hold_from >= start) {
             if (ctx->hold_len
-                && ngx_http_cx_emit_bytes(r, &ll, ctx->hold, ctx->hold_len)
+                && ngx_http_cx_emit_bytes(r, ctx, &ll, ctx->hold, ctx->hold_len)
                    != NGX_OK)
             {
                 goto failed;
@@ -722,7 +733,7 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
             keep = (off_t) (hold_from - ctx->hold_at);
 
             if (keep
-                && ngx_http_cx_emit_bytes(r, &ll, ctx->hold, keep) != NGX_OK)
+                && ngx_http_cx_emit_bytes(r, ctx, &ll, ctx->hold, keep) != NGX_OK)
             {
                 goto failed;
             }
@@ -736,19 +747,31 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
             keep = size;
         }
 
-        /* what stays of the buffer goes on; the held bytes are copies */
+        /*
+         * What stays of the buffer goes on; the held bytes are copies.  b
+         * is not passed on, so it stays unconsumed until its front has
+         * been sent: its owner must not reuse the memory under the front.
+         */
 
         if (size > keep) {
-            if (ngx_http_cx_emit(r, &ll, ngx_http_cx_prefix(r, b, size - keep))
-                != NGX_OK)
-            {
+            front = ngx_http_cx_prefix(r, ctx, b, size - keep, b);
+            if (front == NULL) {
                 goto failed;
             }
+
+            front->flush = b->flush;
+
+            if (ngx_http_cx_emit(r, &ll, front) != NGX_OK) {
+                goto failed;
+            }
+
+            continue;
         }
 
         ngx_http_cx_advance(b, size);
 
         if (b->flush) {
+            /* not ours to reuse: an empty buffer's size says nothing */
             b = ngx_calloc_buf(r->pool);
             if (b == NULL) {
                 goto failed;
@@ -762,7 +785,11 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     *ll = NULL;
 
-    return ngx_http_next_body_filter(r, out);
+    rc = ngx_http_next_body_filter(r, out);
+
+    ngx_http_cx_release(r, ctx, &out);
+
+    return rc;
 
 failed:
 
@@ -853,17 +880,15 @@ ngx_http_cx_whole_file(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
         }
     }
 
-    sb = ngx_calloc_buf(r->pool);
+    sb = ngx_http_cx_snippet_buf(r, ctx);
     if (sb == NULL) {
         return NGX_ERROR;
     }
 
-    sb->pos = ctx->snippet.data;
-    sb->last = ctx->snippet.data + ctx->snippet.len;
-    sb->memory = 1;
-
+    /* a static file is not reused under us: its range needs no shadow */
     if (hit.tag_at
-        && ngx_http_cx_emit(r, last, ngx_http_cx_prefix(r, b, hit.tag_at))
+        && ngx_http_cx_emit(r, last,
+                            ngx_http_cx_prefix(r, ctx, b, hit.tag_at, NULL))
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -1109,9 +1134,11 @@ ngx_http_cx_emit(ngx_http_request_t *r, ngx_chain_t ***last, ngx_buf_t *b)
 }
 
 
+/* Held bytes, copied into a buffer of our own. */
+
 static ngx_int_t
-ngx_http_cx_emit_bytes(ngx_http_request_t *r, ngx_chain_t ***last, u_char *p,
-    size_t len)
+ngx_http_cx_emit_bytes(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_chain_t ***last, u_char *p, size_t len)
 {
     ngx_buf_t  *b;
 
@@ -1119,27 +1146,109 @@ ngx_http_cx_emit_bytes(ngx_http_request_t *r, ngx_chain_t ***last, u_char *p,
         return NGX_OK;
     }
 
-    b = ngx_create_temp_buf(r->pool, len);
+    if (len > NGX_HTTP_CX_OWN_BYTES) {
+        return NGX_ERROR;
+    }
+
+    b = ngx_http_cx_own_buf(r, ctx);
     if (b == NULL) {
         return NGX_ERROR;
     }
 
+    b->pos = b->start;
     b->last = ngx_cpymem(b->pos, p, len);
+    b->temporary = 1;
 
     return ngx_http_cx_emit(r, last, b);
 }
 
 
-/* A new buffer for the first size bytes of b, sharing its memory/file. */
+/*
+ * A buffer of the filter's own, from its free chain when one has been sent
+ * on: tagged, so that ngx_chain_update_chains gives it back, and with room
+ * for held bytes.
+ */
 
 static ngx_buf_t *
-ngx_http_cx_prefix(ngx_http_request_t *r, ngx_buf_t *b, off_t size)
+ngx_http_cx_own_buf(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
+{
+    u_char       *start;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (ctx->free) {
+        cl = ctx->free;
+        ctx->free = cl->next;
+        b = cl->buf;
+        ngx_free_chain(r->pool, cl);
+
+        start = b->start;
+        ngx_memzero(b, sizeof(ngx_buf_t));
+
+    } else {
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NULL;
+        }
+
+        start = ngx_pnalloc(r->pool, NGX_HTTP_CX_OWN_BYTES);
+        if (start == NULL) {
+            return NULL;
+        }
+    }
+
+    b->start = start;
+    b->end = start + NGX_HTTP_CX_OWN_BYTES;
+    b->pos = start;
+    b->last = start;
+    b->tag = (ngx_buf_tag_t) &ngx_http_cx_module;
+
+    return b;
+}
+
+
+static ngx_buf_t *
+ngx_http_cx_snippet_buf(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
+{
+    ngx_buf_t  *b;
+
+    b = ngx_http_cx_own_buf(r, ctx);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->pos = ctx->snippet.data;
+    b->last = ctx->snippet.data + ctx->snippet.len;
+    b->memory = 1;
+
+    return b;
+}
+
+
+/*
+ * A buffer of our own for the first size bytes of b, sharing its memory or
+ * file.  With a shadow, that buffer is consumed once these bytes are sent.
+ */
+
+static ngx_buf_t *
+ngx_http_cx_prefix(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_buf_t *b, off_t size, ngx_buf_t *shadow)
 {
     ngx_buf_t  *p;
 
-    p = ngx_calloc_buf(r->pool);
+    p = ngx_http_cx_own_buf(r, ctx);
     if (p == NULL) {
         return NULL;
+    }
+
+    /*
+     * The owner waits for that buffer: the write filter sends a recycled
+     * buffer at once instead of postponing small output, as nginx's own
+     * filters mark the piece that carries a shadow.
+     */
+    if (shadow) {
+        p->shadow = shadow;
+        p->recycled = 1;
     }
 
     if (ngx_buf_in_memory(b)) {
@@ -1158,6 +1267,72 @@ ngx_http_cx_prefix(ngx_http_request_t *r, ngx_buf_t *b, off_t size)
     }
 
     return p;
+}
+
+
+/*
+ * After the next filters ran, in the order the buffers were sent on: a
+ * buffer of ours that has been sent consumes the buffer it was cut from
+ * (its shadow) and goes back to the free chain.  Only buffers with data are
+ * reused: an empty one may still wait in a later filter.  Other buffers'
+ * links are dropped; their owners track them.
+ */
+
+static void
+ngx_http_cx_release(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_chain_t **out)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (*out) {
+        if (ctx->busy == NULL) {
+            ctx->busy = *out;
+
+        } else {
+            for (cl = ctx->busy; cl->next; cl = cl->next) { /* void */ }
+            cl->next = *out;
+        }
+
+        *out = NULL;
+    }
+
+    while (ctx->busy) {
+        cl = ctx->busy;
+        b = cl->buf;
+
+        if (b->tag != (ngx_buf_tag_t) &ngx_http_cx_module) {
+            ctx->busy = cl->next;
+            ngx_free_chain(r->pool, cl);
+            continue;
+        }
+
+        if (ngx_buf_size(b) != 0) {
+            break;
+        }
+
+        if (b->shadow) {
+            ngx_http_cx_consume(b->shadow);
+            b->shadow = NULL;
+        }
+
+        ctx->busy = cl->next;
+        cl->next = ctx->free;
+        ctx->free = cl;
+    }
+}
+
+
+static void
+ngx_http_cx_consume(ngx_buf_t *b)
+{
+    if (ngx_buf_in_memory(b)) {
+        b->pos = b->last;
+    }
+
+    if (b->in_file) {
+        b->file_pos = b->file_last;
+    }
 }
 
 

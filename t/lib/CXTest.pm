@@ -31,11 +31,14 @@ package CXTest;
 # $ng->reload(conf => TEXT, workers => N, may_fail => 1)  HUP, waits for new
 #   workers and the old ones gone; dies (or returns 0 with may_fail) on [emerg]
 # $ng->restart(conf => TEXT, workers => N)  stop + start, same prefix and ports
-# $ng->req(method, path, headers => [N => V, ...], body, http => '1.0'|'1.1',
-#   port, host, timeout, raw_request => BYTES) -> {status, reason, version,
+# $ng->req(method => M, path => P, headers => [N => V, ...], body, http => '1.0'|'1.1',
+#   port, host, timeout, raw_request => BYTES, read_size => N, read_pause => S)
+#   -> {status, reason, version,
 #   headers {lc name => value | [values]}, header_list, raw_headers, body
 #   (de-chunked), body_raw, chunked, trailers, interim, raw, error}
 #   Connection: close, Host and Content-Length are added unless given.
+#   read_size/read_pause make a slow client: at most N bytes a read, S seconds
+#   between reads.
 #   Failures (refused, timeout, cut response) set {error}, status 0, and diag.
 # $ng->get($path, @headers)  $ng->head($path, @headers)
 # $ng->post_json($path, $json, @headers)   Content-Type: application/json
@@ -426,7 +429,8 @@ sub _request {
         if ($eof) { $res{error} = 'connection closed before the response was complete'; last }
         my $left = $deadline - time;
         if ($left <= 0 || !$sel->can_read($left)) { $res{error} = 'timeout reading response'; last }
-        my $n = sysread $sock, my $buf, 65536;
+        my $n = sysread $sock, my $buf, $o{read_size} || 65536;
+        sleep $o{read_pause} if $o{read_pause};
         if (!defined $n) {
             next if $! == EINTR;
             $res{error} = "read: $!";

@@ -1,0 +1,319 @@
+#!/usr/bin/perl
+# Proxied pages that arrive in small pieces (docs/behaviours.md, "Proxied
+# pages"): whatever the piece sizes, proxy buffers, framing and client speed,
+# the page that leaves nginx is the upstream's page plus the snippet right
+# before the real </body> — or the upstream's page byte for byte when it has
+# no </body>.
+#
+# The upstream is this test's own: it builds each page from a seed and
+# writes it in random pieces (mostly 1-7 bytes, with pauses so that nginx
+# reads them apart), raw with Content-Length, raw until close, or chunked
+# (the chunk framing itself cut into pieces), on connections that close or
+# stay open for nginx's keepalive pool.  Every page goes through buffered
+# proxying with small and with default buffers, unbuffered proxying and
+# proxy_cache (a miss while it streams, then the hit from the cache file,
+# read into nginx's output buffers or sent with sendfile),
+# read by fast clients and by slow ones (a 4 KB send buffer, small reads).
+#
+# CX_STREAM_SEEDS=N runs N seeds per combination (default 6).
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use CXTest;
+use IO::Select;
+use IO::Socket::INET;
+use POSIX qw(_exit WNOHANG);
+use Socket qw(IPPROTO_TCP TCP_NODELAY);
+use Time::HiRes qw(time sleep);
+
+plan skip_all => 'module not built (run make)' unless cx_have_module();
+
+my $SEEDS = $ENV{CX_STREAM_SEEDS} || 6;
+my $T0 = time;
+
+# ---- pages, from a seed --------------------------------------------------------
+
+# A small deterministic generator (the upstream is a forked child: both sides
+# must draw the same numbers, whatever perl's rand does).
+sub lcg {
+    my ($state) = @_;
+    return sub {
+        my ($n) = @_;
+        $$state = ($$state * 1103515245 + 12345) % 2147483648;
+        return int($$state / 65536) % $n;
+    };
+}
+
+# Lines dense in "<", "</" and "</b" so that many reads end inside a
+# candidate for "</body", plus near-misses the scanner must let through.
+my @LINES = (
+    "<p>line %05d <b>bold</b> and <i>it</i></p>\n",
+    "<p>line %05d a < b, c </ d, </bo</p>\n",
+    "<div class=\"row\">%05d</div><br>\n",
+    "<p>line %05d </bodyx> </bod> </b></p>\n",
+    "<!-- %05d </body> in a comment -->\n",
+    "<script>var s%05d = \"</body>\";</script>\n",
+);
+
+# (page, offset of the real </body> or -1)
+sub page {
+    my ($seed, $size, $with_body) = @_;
+    my $state = $seed * 7919 + $size;
+    my $rnd = lcg(\$state);
+    my $p = "<!DOCTYPE html>\n<html><head><title>page $seed</title></head><body>\n";
+    my $i = 0;
+    while (length($p) < $size) {
+        $p .= sprintf $LINES[ $rnd->(scalar @LINES) ], $i++;
+    }
+    return ($p . "</html>\n", -1) unless $with_body;
+    my $at = length $p;
+    return ($p . "</body>\n</html>\n", $at);
+}
+
+# The pieces the upstream writes: mostly 1-7 bytes, some larger.
+sub pieces {
+    my ($seed, $bytes) = @_;
+    my $state = $seed * 104729 + 1;
+    my $rnd = lcg(\$state);
+    my @out;
+    my $off = 0;
+    while ($off < length $bytes) {
+        my $n = $rnd->(10) < 7 ? 1 + $rnd->(7) : 8 + $rnd->(600);
+        push @out, [ substr($bytes, $off, $n), $rnd->(4) == 0 ];
+        $off += $n;
+    }
+    return @out;
+}
+
+# ---- the upstream ------------------------------------------------------------------
+
+sub put {
+    my ($c, $bytes) = @_;
+    my $off = 0;
+    while ($off < length $bytes) {
+        my $n = syswrite $c, $bytes, length($bytes) - $off, $off;
+        return 0 unless defined $n;
+        $off += $n;
+    }
+    return 1;
+}
+
+# GET /<anything>/p/<seed>/<size>/<framing>/<body|nobody>[/...]
+sub serve {
+    my ($c, $path, $close) = @_;
+    my ($seed, $size, $framing, $body) = $path =~ m{/p/(\d+)/(\d+)/(cl|close|chunked)/(body|nobody)}
+        or return put($c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n") && 1;
+    my ($page) = page($seed, $size, $body eq 'body');
+    $close = 1 if $framing eq 'close';
+    my $head = "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n";
+    $head .= "Connection: close\r\n" if $close;
+    my $stream;
+    if ($framing eq 'cl') {
+        $head .= 'Content-Length: ' . length($page) . "\r\n";
+        $stream = $page;
+    } elsif ($framing eq 'chunked') {
+        $head .= "Transfer-Encoding: chunked\r\n";
+        my $state = $seed + 17;
+        my $rnd = lcg(\$state);
+        my $off = 0;
+        $stream = '';
+        while ($off < length $page) {
+            my $n = 1 + $rnd->(300);
+            my $part = substr $page, $off, $n;
+            $stream .= sprintf("%x\r\n", length $part) . $part . "\r\n";
+            $off += length $part;
+        }
+        $stream .= "0\r\n\r\n";
+    } else {
+        $stream = $page;
+    }
+    put($c, "$head\r\n") or return 0;
+    for my $piece (pieces($seed, $stream)) {
+        put($c, $piece->[0]) or return 0;
+        select(undef, undef, undef, 0.0002) if $piece->[1];
+    }
+    return !$close;
+}
+
+my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+    Proto => 'tcp', Listen => 64, ReuseAddr => 1) or die "listen: $!";
+my $UP = $listener->sockport;
+my $up_pid = fork;
+die "fork: $!" unless defined $up_pid;
+if (!$up_pid) {
+    $SIG{PIPE} = 'IGNORE';
+    $SIG{CHLD} = 'IGNORE';
+    $SIG{ALRM} = sub { _exit(0) };
+    alarm 600;    # never outlive the test by much
+    while (1) {
+        my $c = $listener->accept or next;
+        my $pid = fork;
+        if (!defined $pid || $pid) { close $c; next }
+        # one child a connection, for as many requests as nginx sends on it
+        alarm 60;
+        binmode $c;
+        setsockopt($c, IPPROTO_TCP, TCP_NODELAY, 1);
+        my $sel = IO::Select->new($c);
+        my $buf = '';
+        while (1) {
+            while ($buf !~ /\r\n\r\n/) {
+                last unless $sel->can_read(10);
+                my $n = sysread $c, my $more, 4096;
+                _exit(0) unless $n;
+                $buf .= $more;
+            }
+            my $end = index $buf, "\r\n\r\n";
+            _exit(0) if $end < 0;
+            my $req = substr $buf, 0, $end + 4, '';
+            my ($path) = $req =~ m{^GET (\S+)} or _exit(0);
+            my $close = $req =~ /^Connection:\s*close/mi ? 1 : 0;
+            last unless serve($c, $path, $close);
+        }
+        close $c;
+        _exit(0);
+    }
+}
+close $listener;
+END { if ($up_pid) { local $?; kill 'TERM', $up_pid; waitpid $up_pid, 0 } }
+
+# ---- nginx -------------------------------------------------------------------------
+
+my $P = 'cx_prompt nps1 sample=100%;';
+my $SMALL = 'proxy_buffers 4 1k; proxy_buffer_size 1k;';
+my $KA = 'proxy_set_header Connection "";';
+
+my %LOC = (
+    'on-small'    => "proxy_pass http://127.0.0.1:$UP; $SMALL $P",
+    'on-small-ka' => "proxy_pass http://up_ka; $KA $SMALL $P",
+    'on'          => "proxy_pass http://127.0.0.1:$UP; $P",
+    'on-ka'       => "proxy_pass http://up_ka; $KA $P",
+    'off'         => "proxy_pass http://127.0.0.1:$UP; proxy_buffering off; $P",
+    'off-ka'      => "proxy_pass http://up_ka; $KA proxy_buffering off; $P",
+    'cache'       => "proxy_pass http://127.0.0.1:$UP; $SMALL proxy_cache pages; "
+                   . "proxy_cache_valid 200 10m; $P",
+    'cache-sf'    => "proxy_pass http://127.0.0.1:$UP; proxy_cache pages; "
+                   . "proxy_cache_valid 200 10m; sendfile on; $P",
+    'plain-small' => "proxy_pass http://127.0.0.1:$UP; $SMALL",
+);
+
+my $locations = join "\n", map {
+    "        location /$_/ { proxy_http_version 1.1; $LOC{$_} }"
+} sort keys %LOC;
+
+my $ng = cx_nginx(ports => 2, conf => <<"CONF");
+    cx_store %%PREFIX%%/cxdata max_size=64m;
+    cx_survey nps1 { type nps; question "How likely?"; }
+    proxy_cache_path %%PREFIX%%/cache keys_zone=pages:1m;
+
+    upstream up_ka {
+        server 127.0.0.1:$UP;
+        keepalive 4;
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT0%%;
+        listen 127.0.0.1:%%PORT1%% sndbuf=4k;
+        location /cx/ { cx_endpoint; }
+$locations
+    }
+CONF
+
+# ---- checks ------------------------------------------------------------------------
+
+my $SNIP_RE = qr{<script type="application/json" id="cx-prompt">\{"v":1,[^<]*\}</script><script src="/cx/w\.js" async></script>};
+
+my ($pages, $bad) = (0, 0);
+my %bad_by;
+
+# Compares a response with the page; on a mismatch says where it starts.
+sub check {
+    my ($what, $res, $page, $at, $prompted) = @_;
+    $pages++;
+    my $why;
+    if ($res->{error} || $res->{status} != 200) {
+        $why = 'status ' . $res->{status} . ($res->{error} ? " ($res->{error})" : '');
+    } else {
+        my $expect = $page;
+        if ($prompted) {
+            my ($snip) = $res->{body} =~ /($SNIP_RE)/;
+            $snip = '<no snippet>' unless defined $snip;
+            substr($expect, $at, 0) = $snip;
+        }
+        if ($res->{body} ne $expect) {
+            my $i = 0;
+            my $got = $res->{body};
+            $i++ while $i < length($got) && $i < length($expect)
+                && substr($got, $i, 1) eq substr($expect, $i, 1);
+            $why = sprintf 'differs at byte %d of %d (want %s... got %s...)', $i,
+                length $expect, _show(substr $expect, $i, 24), _show(substr $got, $i, 24);
+        }
+        my $cl = $res->{headers}{'content-length'};
+        $why //= "Content-Length $cl for a body of " . length($res->{body})
+            if defined $cl && $cl != length $res->{body};
+    }
+    return 1 unless defined $why;
+    $bad++;
+    $bad_by{$what}++;
+    diag "$what: $why" if $bad_by{$what} <= 2;
+    return 0;
+}
+
+sub _show { my $s = shift; $s =~ s/\n/\\n/g; $s =~ s/\r/\\r/g; return "'$s'" }
+
+sub fetch {
+    my ($path, $slow) = @_;
+    return $ng->req(method => 'GET', path => $path, $slow
+        ? (port => $ng->port(1), read_size => 1024, read_pause => 0.002, timeout => 30)
+        : (timeout => 30));
+}
+
+# every combination of location, framing, body or not, client; seeds vary
+# the page size and the piece boundaries
+my @FRAMINGS = qw(cl close chunked);
+
+for my $loc (sort keys %LOC) {
+    my $prompted = $loc !~ /^plain/;
+    my $before = $bad;
+    for my $framing (@FRAMINGS) {
+        next if $framing eq 'close' && $loc =~ /-ka$/;    # no keepalive without length
+        for my $s (1 .. $SEEDS) {
+            my $seed = $s * 31 + length($loc) * 7 + length $framing;
+            my $size = $s % 3 == 0 ? 120_000 : $s % 5 == 0 ? 700 : 17_000;
+            my $with_body = $s % 4 != 0;
+            my ($page, $at) = page($seed, $size, $with_body);
+            my $path = "/$loc/p/$seed/$size/$framing/" . ($with_body ? 'body' : 'nobody');
+            my $slow = $s % 2 == 0;
+            my $what = "$loc $framing " . ($slow ? 'slow' : 'fast');
+            check($what, fetch($path, $slow), $page, $at, $prompted && $with_body);
+            if ($loc =~ /^cache/) {
+                # the same page again: served from the cache file now
+                check("$what (hit)", fetch($path, !$slow), $page, $at, $prompted && $with_body);
+            }
+        }
+    }
+    is $bad - $before, 0, "/$loc/: every page is the upstream's page plus the snippet";
+}
+
+# buffering on, small buffers, many more seeds on the framing that broke most
+{
+    my $before = $bad;
+    for my $s (1 .. 4 * $SEEDS) {
+        my $seed = 5000 + $s;
+        my ($page, $at) = page($seed, 17_000, 1);
+        check('on-small cl, more seeds', fetch("/on-small/p/$seed/17000/cl/body", $s % 2),
+            $page, $at, 1);
+    }
+    is $bad - $before, 0, '/on-small/: more seeds, every page intact';
+}
+
+like $ng->get('/on/p/1/700/cl/body')->{body}, qr/id="cx-prompt"/,
+    'the prompt is really offered on proxied pages';
+unlike $ng->error_log, qr/\[(?:alert|crit|emerg)\]/, 'no alert in the error log';
+
+note sprintf '%d proxied pages, %d seeds per combination, %d bad, in %.1f s',
+    $pages, $SEEDS, $bad, time - $T0;
+
+done_testing;
