@@ -81,13 +81,52 @@ ngx_cx_csp_rank(const unsigned char *name, size_t len)
 }
 
 
+/*
+ * The value of a sandbox directive: does it still let the widget work?
+ * Without allow-scripts no script runs.  With allow-scripts but without
+ * allow-same-origin the page gets an opaque origin: the widget's answer is
+ * then a cross-origin JSON POST (Origin: null, a preflight the endpoint
+ * never grants, no visitor cookie), so it could show a prompt nobody can
+ * answer.  Both tokens are needed; they match in any case (HTML keywords).
+ */
+
+static int
+ngx_cx_csp_sandbox_ok(const unsigned char *p, const unsigned char *last)
+{
+    int                   scripts, origin;
+    const unsigned char  *tok;
+
+    scripts = 0;
+    origin = 0;
+
+    while (p < last) {
+        while (p < last && ngx_cx_csp_space(*p)) {
+            p++;
+        }
+        tok = p;
+        while (p < last && !ngx_cx_csp_space(*p)) {
+            p++;
+        }
+
+        if (ngx_cx_csp_eq(tok, p - tok, "allow-scripts")) {
+            scripts = 1;
+
+        } else if (ngx_cx_csp_eq(tok, p - tok, "allow-same-origin")) {
+            origin = 1;
+        }
+    }
+
+    return scripts && origin;
+}
+
+
 /* one policy: p..last, no commas inside */
 
 static void
 ngx_cx_csp_policy(ngx_cx_csp_t *c, const unsigned char *p,
     const unsigned char *last)
 {
-    int                   rank, best, self, strict;
+    int                   rank, best, self, strict, sandbox;
     size_t                i, j, n, kept;
     ngx_cx_csp_nonce_t    nonces[NGX_CX_CSP_NONCES];
     const unsigned char  *d, *dlast, *name, *tok;
@@ -96,6 +135,7 @@ ngx_cx_csp_policy(ngx_cx_csp_t *c, const unsigned char *p,
     best = 0;
     best_start = NULL;
     best_end = NULL;
+    sandbox = 0;    /* 0 none seen, 1 the widget works, 2 it does not */
 
     while (p < last) {
         d = p;
@@ -115,6 +155,12 @@ ngx_cx_csp_policy(ngx_cx_csp_t *c, const unsigned char *p,
             d++;
         }
 
+        /* the first sandbox directive counts, like any directive */
+        if (sandbox == 0 && ngx_cx_csp_eq(name, d - name, "sandbox")) {
+            sandbox = ngx_cx_csp_sandbox_ok(d, dlast) ? 1 : 2;
+            continue;
+        }
+
         rank = ngx_cx_csp_rank(name, d - name);
 
         /* the first occurrence of a directive is the one that counts */
@@ -123,6 +169,11 @@ ngx_cx_csp_policy(ngx_cx_csp_t *c, const unsigned char *p,
             best_start = d;
             best_end = dlast;
         }
+    }
+
+    if (sandbox == 2) {
+        c->verdict = NGX_CX_CSP_BLOCK;
+        return;
     }
 
     if (best == 0) {

@@ -14,6 +14,10 @@
  *   'strict-dynamic'   host and 'self' sources are ignored: nonce needed;
  *   'self' or *        the same-origin script is allowed;
  *   'none', hosts, schemes, hashes: not enough on their own.
+ * A sandbox directive blocks unless it lists both allow-scripts (else no
+ * script runs) and allow-same-origin (else the page has an opaque origin
+ * and the widget's same-origin POST of an answer is refused: a prompt that
+ * cannot be answered is not shown).
  * All policies must allow (that is how browsers combine them).  Policies
  * that insist on a nonce must share one: the element carries a single
  * nonce, so without a common one the answer is BLOCK.

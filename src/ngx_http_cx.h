@@ -265,6 +265,10 @@ extern ngx_str_t     ngx_http_cx_dashboard;
 /* the first request header with that name (any case), or NULL */
 ngx_table_elt_t *ngx_http_cx_header_in(ngx_http_request_t *r,
     const char *name, size_t len);
+/* at most one such header: NGX_OK, *found NULL if absent; NGX_DECLINED
+ * (and *found NULL) when there are several */
+ngx_int_t ngx_http_cx_header_in_once(ngx_http_request_t *r,
+    const char *name, size_t len, ngx_table_elt_t **found);
 /* a request cookie's value: NGX_OK, or NGX_DECLINED when absent */
 ngx_int_t ngx_http_cx_cookie(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value);

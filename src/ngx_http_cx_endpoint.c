@@ -183,6 +183,11 @@ ngx_http_cx_intake(ngx_http_request_t *r)
  * A browser names the page's origin on a POST; it must be this host.
  * Sec-Fetch-Site: cross-site is refused outright.  No Origin at all
  * (old browsers, scripts) passes here: the token and cookie still decide.
+ * A browser sends each of the two headers once at most; a request with
+ * two Origin or two Sec-Fetch-Site headers is forged or mangled on the
+ * way.  Checking only the first would let a foreign second one through,
+ * and a proxy in front may have judged the other one: such a request is
+ * refused whatever the values.
  */
 
 static ngx_int_t
@@ -191,8 +196,12 @@ ngx_http_cx_same_origin(ngx_http_request_t *r)
     u_char           *p, *last;
     ngx_table_elt_t  *h, *host;
 
-    h = ngx_http_cx_header_in(r, "Sec-Fetch-Site",
-                              sizeof("Sec-Fetch-Site") - 1);
+    if (ngx_http_cx_header_in_once(r, "Sec-Fetch-Site",
+                                   sizeof("Sec-Fetch-Site") - 1, &h)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
 
     if (h && h->value.len == sizeof("cross-site") - 1
         && ngx_strncasecmp(h->value.data, (u_char *) "cross-site",
@@ -201,7 +210,11 @@ ngx_http_cx_same_origin(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    h = ngx_http_cx_header_in(r, "Origin", sizeof("Origin") - 1);
+    if (ngx_http_cx_header_in_once(r, "Origin", sizeof("Origin") - 1, &h)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
 
     if (h == NULL) {
         return NGX_OK;

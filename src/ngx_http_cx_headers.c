@@ -36,6 +36,50 @@ ngx_http_cx_header_in(ngx_http_request_t *r, const char *name, size_t len)
 }
 
 
+/*
+ * For a header a client sends at most once: NGX_OK with *found the one
+ * (NULL when absent), NGX_DECLINED when it comes twice or more.  Reading
+ * only the first of several would let the others go unchecked.
+ */
+
+ngx_int_t
+ngx_http_cx_header_in_once(ngx_http_request_t *r, const char *name,
+    size_t len, ngx_table_elt_t **found)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    *found = NULL;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NGX_OK;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            if (*found) {
+                *found = NULL;
+                return NGX_DECLINED;
+            }
+
+            *found = &h[i];
+        }
+    }
+}
+
+
 ngx_int_t
 ngx_http_cx_header_out(ngx_http_request_t *r, const char *name,
     const char *value)

@@ -193,6 +193,42 @@ my $CONF = <<"CONF";
             add_header Content-Security-Policy-Report-Only "script-src 'none'"; $P }
         location /csp-var/ { alias %%PREFIX%%/html/;
             add_header Content-Security-Policy "script-src 'nonce-\$arg_n' 'strict-dynamic'"; $P }
+        # 11: sandbox (no scripts, or no origin to post answers from)
+        location /csp-sbx/ { alias %%PREFIX%%/html/;
+            add_header Content-Security-Policy "sandbox"; $P }
+        location /csp-sbx-plain/ { alias %%PREFIX%%/html/;
+            add_header Content-Security-Policy "sandbox"; }
+        location /csp-sbx-forms/ { alias %%PREFIX%%/html/;
+            add_header Content-Security-Policy "sandbox allow-forms allow-same-origin"; $P }
+        location /csp-sbx-forms-plain/ { alias %%PREFIX%%/html/;
+            add_header Content-Security-Policy "sandbox allow-forms allow-same-origin"; }
+        location /csp-sbx-scripts/ { alias %%PREFIX%%/html/;
+            add_header Content-Security-Policy "sandbox allow-scripts"; $P }
+        location /csp-sbx-scripts-plain/ { alias %%PREFIX%%/html/;
+            add_header Content-Security-Policy "sandbox allow-scripts"; }
+        location /csp-sbx-case/ { alias %%PREFIX%%/html/;
+            add_header Content-Security-Policy "SandBox Allow-Forms"; $P }
+        location /csp-sbx-case-plain/ { alias %%PREFIX%%/html/;
+            add_header Content-Security-Policy "SandBox Allow-Forms"; }
+        location /csp-sbx-second/ { alias %%PREFIX%%/html/;
+            add_header Content-Security-Policy "script-src 'self'";
+            add_header Content-Security-Policy "sandbox"; $P }
+        location /csp-sbx-second-plain/ { alias %%PREFIX%%/html/;
+            add_header Content-Security-Policy "script-src 'self'";
+            add_header Content-Security-Policy "sandbox"; }
+        location /csp-sbx-comma/ { alias %%PREFIX%%/html/;
+            add_header Content-Security-Policy "script-src 'self', sandbox allow-scripts"; $P }
+        location /csp-sbx-comma-plain/ { alias %%PREFIX%%/html/;
+            add_header Content-Security-Policy "script-src 'self', sandbox allow-scripts"; }
+        location /csp-sbx-ok/ { alias %%PREFIX%%/html/;
+            add_header Content-Security-Policy "sandbox allow-scripts allow-same-origin"; $P }
+        location /csp-sbx-ok-case/ { alias %%PREFIX%%/html/;
+            add_header Content-Security-Policy "script-src 'self'";
+            add_header Content-Security-Policy "SANDBOX ALLOW-SAME-ORIGIN Allow-Scripts"; $P }
+        location /csp-sbx-ro/ { alias %%PREFIX%%/html/;
+            add_header Content-Security-Policy-Report-Only "sandbox"; $P }
+        location /csp-sbx-up/ { proxy_pass http://127.0.0.1:%%PORT1%%/sbx/; $P }
+        location /csp-sbx-up-ok/ { proxy_pass http://127.0.0.1:%%PORT1%%/sbx-ok/; $P }
 
         # 13, 14: caches
         location /cc/ { alias %%PREFIX%%/html/;
@@ -227,6 +263,10 @@ my $CONF = <<"CONF";
         location /utf16/ { types { } default_type "text/html; charset=utf-16"; }
         location /cc/ { add_header Cache-Control "public, max-age=60, s-maxage=300"; }
         location /stream/ { ssi on; }
+        location /sbx/ { add_header Content-Security-Policy "script-src 'self'";
+                         add_header Content-Security-Policy "sandbox"; }
+        location /sbx-ok/ { add_header Content-Security-Policy "script-src 'self'";
+            add_header Content-Security-Policy "sandbox allow-scripts allow-same-origin"; }
     }
 CONF
 
@@ -247,6 +287,8 @@ my %files = (
     'up/dyn/page.html'    => $PAGE,
     'up/cc/page.html'     => $PAGE,
     'up/stream/page.html' => $PAGE,
+    'up/sbx/page.html'    => $PAGE,
+    'up/sbx-ok/page.html' => $PAGE,
 );
 $files{"html/decoy/$_.html"} = $DECOY{$_} for keys %DECOY;
 $files{"html/end/$_.html"} = $CASE_END{$_} for keys %CASE_END;
@@ -830,6 +872,51 @@ subtest '11 Content-Security-Policy' => sub {
     is $r->{status}, 200, 'meta CSP: 200';
     is count_prompts($r->{body}), 0, "meta CSP script-src 'none': no widget";
     ok $r->{body} eq $META_CSP, 'meta CSP: body byte-identical';
+};
+
+subtest '11 Content-Security-Policy sandbox' => sub {
+    # without allow-scripts no script runs; allow-scripts without
+    # allow-same-origin gives the page an opaque origin, from which the
+    # widget's answers could never be posted: both untouched
+    my %blocked = (
+        'csp-sbx'         => 'sandbox',
+        'csp-sbx-forms'   => 'sandbox allow-forms allow-same-origin',
+        'csp-sbx-scripts' => 'sandbox allow-scripts',
+        'csp-sbx-case'    => 'SandBox Allow-Forms',
+        'csp-sbx-second'  => "script-src 'self' + sandbox (second header)",
+        'csp-sbx-comma'   => "script-src 'self', sandbox allow-scripts (one header)",
+    );
+    my $log0 = length $ng->error_log;
+
+    for my $k (sort keys %blocked) {
+        my $ctl = $ng->get("/$k-plain/index.html");
+        my $r = $ng->get("/$k/index.html");
+        untouched_ok($r, 200, $PAGE, $blocked{$k}, control => $ctl);
+        is_deeply [ hdr_all($r, 'content-security-policy') ],
+            [ hdr_all($ctl, 'content-security-policy') ], "$blocked{$k}: CSP headers unchanged";
+    }
+    like substr($ng->error_log, $log0), qr/\[info\][^\n]*\bcx\b[^\n]*Content-Security-Policy/,
+        'blocked by sandbox: an info line says why';
+
+    # the same from an upstream that sends the two policy headers itself
+    my $r = $ng->get('/csp-sbx-up/page.html');
+    untouched_ok($r, 200, $PAGE, 'upstream sandbox (second header)');
+    is_deeply [ hdr_all($r, 'content-security-policy') ], [ "script-src 'self'", 'sandbox' ],
+        'upstream sandbox: both CSP headers passed on';
+
+    # scripts and the page's own origin: the widget runs and can answer
+    $r = $ng->get('/csp-sbx-ok/index.html');
+    injected_ok($r, $PAGE, $page_end, 'sandbox allow-scripts allow-same-origin');
+    ok defined cx_cookie_from($r, 'cx'), 'sandbox allow-scripts allow-same-origin: visitor cookie set';
+    $r = $ng->get('/csp-sbx-ok-case/index.html');
+    injected_ok($r, $PAGE, $page_end, "script-src 'self' + SANDBOX ALLOW-SAME-ORIGIN Allow-Scripts");
+    $r = $ng->get('/csp-sbx-up-ok/page.html');
+    injected_ok($r, $PAGE, $page_end, 'upstream sandbox allow-scripts allow-same-origin');
+
+    # a Report-Only sandbox blocks nothing
+    $r = $ng->get('/csp-sbx-ro/index.html');
+    injected_ok($r, $PAGE, $page_end, 'Report-Only sandbox');
+    is hdr($r, 'content-security-policy-report-only'), 'sandbox', 'Report-Only sandbox: header unchanged';
 };
 
 subtest '12 each response gets its own nonce' => sub {

@@ -507,6 +507,30 @@ undef $twin;
         my $p = prompt($ng, '/', $C);
         refused($ng, "cross-site (@h)", 403, qr/cross-site/, sub { post($ng, $p, answer_body($p, 9), @h) });
     }
+
+    # A browser sends one Origin and one Sec-Fetch-Site; a repeated one is
+    # forged or mangled, and the check must not read only the first: any
+    # request with two is refused, whatever their values.
+    my $same = "http://127.0.0.1:$port";
+    for my $case (['Origin' => $same, 'Origin' => 'http://evil.example'],
+                  ['Origin' => 'http://evil.example', 'Origin' => $same],
+                  ['Origin' => $same, 'Origin' => $same],
+                  ['Origin' => $same, 'origin' => 'null'],
+                  ['Origin' => $same, 'Sec-Fetch-Site' => 'same-origin', 'Origin' => 'http://evil.example'],
+                  ['Sec-Fetch-Site' => 'same-origin', 'Sec-Fetch-Site' => 'cross-site'],
+                  ['Sec-Fetch-Site' => 'cross-site', 'Sec-Fetch-Site' => 'same-origin'],
+                  ['Sec-Fetch-Site' => 'same-origin', 'Sec-Fetch-Site' => 'same-origin'],
+                  ['Origin' => $same, 'Sec-Fetch-Site' => 'same-origin', 'sec-fetch-site' => 'cross-site'])
+    {
+        my @h = @$case;
+        my $p = prompt($ng, '/', $C);
+        refused($ng, "repeated (@h)", 403, qr/cross-site/, sub { post($ng, $p, answer_body($p, 9), @h) });
+        # the token was good: only the repeated header was refused
+        my $before = $today_counts->('nps1');
+        accepted("repeated (@h), then once", post($ng, $p, answer_body($p, 9), 'Origin' => $same));
+        is $today_counts->('nps1')->{answered}, $before->{answered} + 1, "repeated (@h), then once: stored";
+    }
+
     for my $case (['Origin' => "http://127.0.0.1:$port"], ['Sec-Fetch-Site' => 'same-origin'],
                   ['Origin' => "http://127.0.0.1:$port", 'Sec-Fetch-Site' => 'same-origin'])
     {

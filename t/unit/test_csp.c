@@ -623,6 +623,93 @@ test_result_and_init(void **state)
 }
 
 
+/*
+ * sandbox (ngx_cx_csp.h): without allow-scripts no script runs at all;
+ * with allow-scripts but without allow-same-origin the page has an opaque
+ * origin, so the widget's answers (a same-origin JSON POST with the
+ * visitor's cookie) could never reach the endpoint.  Both mean BLOCK.
+ */
+
+static void
+test_sandbox(void **state)
+{
+    (void) state;
+
+    /* no allow-scripts: nothing runs */
+    CHECK(BLOCK, NULL, "sandbox");
+    CHECK(BLOCK, NULL, "sandbox;");
+    CHECK(BLOCK, NULL, " sandbox ");
+    CHECK(BLOCK, NULL, "sandbox allow-forms allow-same-origin");
+    CHECK(BLOCK, NULL, "sandbox allow-forms allow-popups allow-modals");
+    CHECK(BLOCK, NULL, "script-src 'self'; sandbox");
+    CHECK(BLOCK, NULL, "sandbox; script-src 'self'");
+    CHECK(BLOCK, NULL, "sandbox allow-same-origin; script-src 'nonce-abc'");
+    CHECK(BLOCK, NULL, "default-src *; sandbox allow-top-navigation");
+
+    /* a token that only looks like allow-scripts */
+    CHECK(BLOCK, NULL, "sandbox allow-scripts-x allow-same-origin");
+    CHECK(BLOCK, NULL, "sandbox xallow-scripts allow-same-origin");
+    CHECK(BLOCK, NULL, "sandbox 'allow-scripts' allow-same-origin");
+    CHECK(BLOCK, NULL, "sandbox allow-scripts;allow-same-origin");
+
+    /* allow-scripts alone: an opaque origin, answers cannot be posted */
+    CHECK(BLOCK, NULL, "sandbox allow-scripts");
+    CHECK(BLOCK, NULL, "sandbox allow-scripts allow-forms allow-popups");
+    CHECK(BLOCK, NULL, "script-src 'self'; sandbox allow-scripts");
+
+    /* scripts and the page's own origin: the script-src rules decide */
+    CHECK(ALLOW, NULL, "sandbox allow-scripts allow-same-origin");
+    CHECK(ALLOW, NULL, "sandbox allow-same-origin allow-scripts");
+    CHECK(ALLOW, NULL, "sandbox allow-forms allow-scripts allow-popups allow-same-origin");
+    CHECK(ALLOW, NULL, "sandbox\tallow-scripts \t allow-same-origin ; img-src *");
+    CHECK(ALLOW, NULL, "script-src 'self'; sandbox allow-scripts allow-same-origin");
+    CHECK(NONCE, "abc", "sandbox allow-scripts allow-same-origin; script-src 'nonce-abc'");
+    CHECK(BLOCK, NULL, "sandbox allow-scripts allow-same-origin; script-src 'none'");
+
+    /* the directive name and the tokens in any case */
+    CHECK(BLOCK, NULL, "SANDBOX");
+    CHECK(BLOCK, NULL, "Sandbox allow-forms");
+    CHECK(BLOCK, NULL, "sandbox ALLOW-SCRIPTS");
+    CHECK(ALLOW, NULL, "SandBox Allow-Scripts ALLOW-SAME-ORIGIN");
+
+    /* the first sandbox directive counts, like any other directive */
+    CHECK(BLOCK, NULL, "sandbox; sandbox allow-scripts allow-same-origin");
+    CHECK(ALLOW, NULL, "sandbox allow-scripts allow-same-origin; sandbox");
+
+    /* a name that only starts like sandbox is another directive */
+    CHECK(ALLOW, NULL, "sandboxx");
+    CHECK(ALLOW, NULL, "x-sandbox");
+    CHECK(ALLOW, NULL, "img-src sandbox");
+}
+
+
+static void
+test_sandbox_in_another_policy(void **state)
+{
+    (void) state;
+
+    /* a comma starts another policy, and every policy must allow */
+    CHECK(BLOCK, NULL, "script-src 'self', sandbox");
+    CHECK(BLOCK, NULL, "sandbox, script-src 'self'");
+    CHECK(BLOCK, NULL, "script-src 'nonce-abc', sandbox allow-scripts");
+    CHECK(BLOCK, NULL, "img-src *, sandbox allow-forms allow-same-origin");
+    CHECK(ALLOW, NULL, "script-src 'self', sandbox allow-scripts allow-same-origin");
+    CHECK(NONCE, "abc", "sandbox allow-scripts allow-same-origin, script-src 'nonce-abc'");
+    /* the tokens of one policy do not carry over into the next */
+    CHECK(BLOCK, NULL, "sandbox allow-scripts, allow-same-origin");
+    CHECK(BLOCK, NULL, "sandbox allow-same-origin, sandbox allow-scripts");
+
+    /* a second header */
+    CHECK(BLOCK, NULL, "script-src 'self'", "sandbox");
+    CHECK(BLOCK, NULL, "sandbox", "script-src 'self'");
+    CHECK(BLOCK, NULL, "script-src 'nonce-abc'", "sandbox allow-scripts");
+    CHECK(BLOCK, NULL, "default-src 'self'", "sandbox allow-forms allow-same-origin");
+    CHECK(ALLOW, NULL, "script-src 'self'", "sandbox allow-scripts allow-same-origin");
+    CHECK(NONCE, "abc", "script-src 'nonce-abc'", "Sandbox Allow-Same-Origin Allow-Scripts");
+    CHECK(BLOCK, NULL, "sandbox allow-scripts allow-same-origin", "img-src *, sandbox");
+}
+
+
 int
 main(void)
 {
@@ -647,6 +734,8 @@ main(void)
         cmocka_unit_test(test_nonce_of_a_huge_header),
         cmocka_unit_test(test_length_not_nul),
         cmocka_unit_test(test_result_and_init),
+        cmocka_unit_test(test_sandbox),
+        cmocka_unit_test(test_sandbox_in_another_policy),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
