@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Injection against a real nginx with the built module: EDGE-CASES.md 1-5 and
+# Injection against a real nginx with the built module: docs/behaviours.md 1-5 and
 # 7-15 (6, 16 and 17 need a streaming upstream or a 100 MB page: see
 # t/11-inject-stream.t), plus a byte-for-byte check of a plain static page.
 #

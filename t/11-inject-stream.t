@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # Injection while streaming, against a real nginx with the built module:
-# EDGE-CASES.md 6 (</body> split across buffers, streaming continues),
+# docs/behaviours.md 6 (</body> split across buffers, streaming continues),
 # 16 (a 100 MB page with flat memory, sendfile on and off) and 17 (an upstream
 # that dies mid-body).
 #
