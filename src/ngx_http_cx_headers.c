@@ -6,33 +6,20 @@
 #include "ngx_http_cx.h"
 
 
+static ngx_table_elt_t *ngx_http_cx_header_next(ngx_list_part_t **part,
+    ngx_uint_t *i, const char *name, size_t len);
+
+
 ngx_table_elt_t *
 ngx_http_cx_header_in(ngx_http_request_t *r, const char *name, size_t len)
 {
     ngx_uint_t        i;
     ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
 
     part = &r->headers_in.headers.part;
-    h = part->elts;
+    i = 0;
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i];
-        }
-    }
+    return ngx_http_cx_header_next(&part, &i, name, len);
 }
 
 
@@ -48,33 +35,46 @@ ngx_http_cx_header_in_once(ngx_http_request_t *r, const char *name,
 {
     ngx_uint_t        i;
     ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    *found = NULL;
 
     part = &r->headers_in.headers.part;
-    h = part->elts;
+    i = 0;
 
-    for (i = 0; /* void */; i++) {
+    *found = ngx_http_cx_header_next(&part, &i, name, len);
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NGX_OK;
+    if (*found && ngx_http_cx_header_next(&part, &i, name, len)) {
+        *found = NULL;
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* The next header of that name from (*part, *i) on; *i moves past it. */
+
+static ngx_table_elt_t *
+ngx_http_cx_header_next(ngx_list_part_t **part, ngx_uint_t *i,
+    const char *name, size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = (*part)->elts;
+
+    for ( /* void */ ; /* void */ ; (*i)++) {
+
+        if (*i >= (*part)->nelts) {
+            if ((*part)->next == NULL) {
+                return NULL;
             }
-            part = part->next;
-            h = part->elts;
-            i = 0;
+            *part = (*part)->next;
+            h = (*part)->elts;
+            *i = 0;
         }
 
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        if (h[*i].key.len == len
+            && ngx_strncasecmp(h[*i].key.data, (u_char *) name, len) == 0)
         {
-            if (*found) {
-                *found = NULL;
-                return NGX_DECLINED;
-            }
-
-            *found = &h[i];
+            return &h[(*i)++];
         }
     }
 }

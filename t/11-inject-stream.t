@@ -61,66 +61,56 @@ sub http_head {
     return "$s\r\n";
 }
 
-sub put {
-    my ($c, $bytes) = @_;
-    my $off = 0;
-    while ($off < length $bytes) {
-        my $n = syswrite $c, $bytes, length($bytes) - $off, $off;
-        return 0 unless defined $n;
-        $off += $n;
-    }
-    return 1;
-}
 
 my %ROUTES = (
     '/onebuf.html' => sub {
         my ($c) = @_;
-        put($c, http_head('Content-Length' => length $SPLIT) . $SPLIT);
+        cx_put($c, http_head('Content-Length' => length $SPLIT) . $SPLIT);
     },
     '/onebyte.html' => sub {
         my ($c) = @_;
-        put($c, http_head('Transfer-Encoding' => 'chunked')) or return;
+        cx_put($c, http_head('Transfer-Encoding' => 'chunked')) or return;
         for my $ch (split //, $SPLIT) {
-            put($c, "1\r\n$ch\r\n") or return;
+            cx_put($c, "1\r\n$ch\r\n") or return;
             sleep 0.001;
         }
-        put($c, "0\r\n\r\n");
+        cx_put($c, "0\r\n\r\n");
     },
     '/onebyte-cl.html' => sub {
         my ($c) = @_;
-        put($c, http_head('Content-Length' => length $SPLIT)) or return;
+        cx_put($c, http_head('Content-Length' => length $SPLIT)) or return;
         for my $ch (split //, $SPLIT) {
-            put($c, $ch) or return;
+            cx_put($c, $ch) or return;
             sleep 0.001;
         }
     },
     '/slow.html' => sub {
         my ($c) = @_;
-        put($c, http_head('Content-Length' => length $SLOW) . $first) or return;
+        cx_put($c, http_head('Content-Length' => length $SLOW) . $first) or return;
         sleep 1.0;
-        put($c, $second);
+        cx_put($c, $second);
     },
     '/slow-chunked.html' => sub {
         my ($c) = @_;
-        put($c, http_head('Transfer-Encoding' => 'chunked')
+        cx_put($c, http_head('Transfer-Encoding' => 'chunked')
             . sprintf("%x\r\n%s\r\n", length $first, $first)) or return;
         sleep 1.0;
-        put($c, sprintf("%x\r\n%s\r\n0\r\n\r\n", length $second, $second));
+        cx_put($c, sprintf("%x\r\n%s\r\n0\r\n\r\n", length $second, $second));
     },
     '/cut-before.html' => sub {
         my ($c) = @_;
-        put($c, http_head('Content-Length' => length $CUT) . substr($CUT, 0, $CUT_BEFORE));
+        cx_put($c, http_head('Content-Length' => length $CUT) . substr($CUT, 0, $CUT_BEFORE));
         sleep 0.1;
     },
     '/cut-after.html' => sub {
         my ($c) = @_;
-        put($c, http_head('Content-Length' => length $CUT) . substr($CUT, 0, $CUT_AFTER));
+        cx_put($c, http_head('Content-Length' => length $CUT) . substr($CUT, 0, $CUT_AFTER));
         sleep 0.1;
     },
     '/cut-chunked.html' => sub {
         my ($c) = @_;
         my $part = substr($CUT, 0, $CUT_AFTER);
-        put($c, http_head('Transfer-Encoding' => 'chunked')
+        cx_put($c, http_head('Transfer-Encoding' => 'chunked')
             . sprintf("%x\r\n%s\r\n", length $part, $part));
         sleep 0.1;    # and no last chunk
     },
@@ -149,7 +139,7 @@ if (!$up_pid) {
         my ($path) = $req =~ m{^[A-Z]+ (\S+)};
         my $h = defined $path ? $ROUTES{$path} : undef;
         if ($h) { eval { $h->($c) } }
-        else    { put($c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n") }
+        else    { cx_put($c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n") }
         close $c;
     }
 }

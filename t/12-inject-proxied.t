@@ -90,22 +90,12 @@ sub pieces {
 
 # ---- the upstream ------------------------------------------------------------------
 
-sub put {
-    my ($c, $bytes) = @_;
-    my $off = 0;
-    while ($off < length $bytes) {
-        my $n = syswrite $c, $bytes, length($bytes) - $off, $off;
-        return 0 unless defined $n;
-        $off += $n;
-    }
-    return 1;
-}
 
 # GET /<anything>/p/<seed>/<size>/<framing>/<body|nobody>[/...]
 sub serve {
     my ($c, $path, $close) = @_;
     my ($seed, $size, $framing, $body) = $path =~ m{/p/(\d+)/(\d+)/(cl|close|chunked)/(body|nobody)}
-        or return put($c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n") && 1;
+        or return cx_put($c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n") && 1;
     my ($page) = page($seed, $size, $body eq 'body');
     $close = 1 if $framing eq 'close';
     my $head = "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n";
@@ -130,9 +120,9 @@ sub serve {
     } else {
         $stream = $page;
     }
-    put($c, "$head\r\n") or return 0;
+    cx_put($c, "$head\r\n") or return 0;
     for my $piece (pieces($seed, $stream)) {
-        put($c, $piece->[0]) or return 0;
+        cx_put($c, $piece->[0]) or return 0;
         select(undef, undef, undef, 0.0002) if $piece->[1];
     }
     return !$close;

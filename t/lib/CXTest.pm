@@ -49,6 +49,8 @@ package CXTest;
 # wait_for { CODE } $seconds -> CODE's value once true, false on timeout
 #   (mind the prototype: write `my $v = wait_for {...} 5;` or `ok((wait_for {...} 5))`)
 # cx_module_path cx_have_module cx_repo_root cx_free_ports($n) cx_pid_alive($pid)
+# cx_put($sock, $bytes) -> 1 once every byte is written, 0 on a write error
+#   (for the tests' own upstreams)
 #
 # Every nginx started here is stopped when its object goes away, in an END
 # block, and on SIGINT/SIGTERM/SIGHUP of the test, so a failing or interrupted
@@ -77,7 +79,8 @@ use Scalar::Util ();
 use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(cx_nginx cx_test_config cx_cookie_from cx_cookie_attrs
-    wait_for cx_module_path cx_have_module cx_repo_root cx_free_ports cx_pid_alive);
+    wait_for cx_module_path cx_have_module cx_repo_root cx_free_ports cx_pid_alive
+    cx_put);
 
 our $TIMEOUT = 10;    # seconds, for start-up, reload and every request
 
@@ -129,6 +132,20 @@ sub cx_free_ports {
     my @ports = map { $_->sockport } @socks;
     close $_ for @socks;
     return wantarray ? @ports : $ports[0];
+}
+
+sub cx_put {
+    my ($sock, $bytes) = @_;
+    my $off = 0;
+    while ($off < length $bytes) {
+        my $n = syswrite $sock, $bytes, length($bytes) - $off, $off;
+        if (!defined $n) {
+            next if $! == EINTR;
+            return 0;
+        }
+        $off += $n;
+    }
+    return 1;
 }
 
 sub _write_file {
