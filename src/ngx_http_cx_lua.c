@@ -66,10 +66,13 @@ static int ngx_http_cx_lua_cookie(lua_State *L);
 static int ngx_http_cx_lua_var(lua_State *L);
 static void ngx_http_cx_lua_push_headers(lua_State *L, ngx_list_t *headers,
     const u_char *name, size_t len);
+static ngx_uint_t ngx_http_cx_lua_log_allowed(ngx_http_cx_hook_t *hook,
+    time_t now, ngx_uint_t *suppressed);
 static void ngx_http_cx_lua_log(ngx_http_cx_hook_t *hook, time_t now,
     ngx_log_t *log, const char *what, const char *detail);
 static ngx_int_t ngx_http_cx_lua_attrs(lua_State *L, int idx,
-    ngx_http_cx_hook_t *hook, ngx_log_t *log, ngx_http_cx_hook_result_t *res);
+    ngx_http_cx_hook_t *hook, time_t now, ngx_log_t *log,
+    ngx_http_cx_hook_result_t *res);
 
 
 static ngx_http_cx_lua_vm_t  ngx_http_cx_vm;
@@ -767,7 +770,8 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     }
 
     if (res->survey && lua_type(L, 2) == LUA_TTABLE) {
-        (void) ngx_http_cx_lua_attrs(L, 2, hook, r->connection->log, res);
+        (void) ngx_http_cx_lua_attrs(L, 2, hook, ctx->now, r->connection->log,
+                                     res);
     }
 
     lua_settop(L, 0);
@@ -780,12 +784,12 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
 
 static ngx_int_t
 ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
-    ngx_log_t *log, ngx_http_cx_hook_result_t *res)
+    time_t now, ngx_log_t *log, ngx_http_cx_hook_result_t *res)
 {
     int          type, pushed;
     size_t       klen, vlen, n;
     char         numbuf[NGX_CX_NUMBER_WRITE_SIZE];
-    ngx_uint_t   count, i;
+    ngx_uint_t   count, i, suppressed;
     const char  *k, *v;
 
     count = 0;
@@ -842,11 +846,16 @@ ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
 
         lua_pop(L, 1 + pushed);
 
+        /* a hook does it on every call: rate-limited as its failures */
         if (n == 0) {
-            ngx_log_error(NGX_LOG_WARN, log, 0,
-                          "cx: hook \"%V\" returned more attributes than "
-                          "are kept (16, 256 bytes in all): the rest are "
-                          "dropped", &hook->path);
+            if (ngx_http_cx_lua_log_allowed(hook, now, &suppressed)) {
+                ngx_log_error(NGX_LOG_WARN, log, 0,
+                              "cx: hook \"%V\" returned more attributes "
+                              "than are kept (16, 256 bytes in all): the "
+                              "rest are dropped%s", &hook->path,
+                              suppressed ? " (more lines suppressed)" : "");
+            }
+
             lua_pop(L, 1);
             return NGX_DECLINED;
         }
@@ -1310,22 +1319,40 @@ ngx_http_cx_lua_var(lua_State *L)
 /*
  * One line, at most once a second per hook: a broken hook is not a flood.
  * "now" is the request's time, so that cx_test_clock can step it in tests.
+ * When a line may go out, *suppressed tells whether lines were dropped
+ * since the last one.
  */
+
+static ngx_uint_t
+ngx_http_cx_lua_log_allowed(ngx_http_cx_hook_t *hook, time_t now,
+    ngx_uint_t *suppressed)
+{
+    if (hook->logged_at == now) {
+        hook->suppressed++;
+        return 0;
+    }
+
+    *suppressed = hook->suppressed;
+
+    hook->logged_at = now;
+    hook->suppressed = 0;
+
+    return 1;
+}
+
 
 static void
 ngx_http_cx_lua_log(ngx_http_cx_hook_t *hook, time_t now, ngx_log_t *log,
     const char *what, const char *detail)
 {
-    if (hook->logged_at == now) {
-        hook->suppressed++;
+    ngx_uint_t  suppressed;
+
+    if (!ngx_http_cx_lua_log_allowed(hook, now, &suppressed)) {
         return;
     }
 
     ngx_log_error(NGX_LOG_ERR, log, 0,
                   "cx: hook \"%V\" %s, nothing offered: %s%s",
                   &hook->path, what, detail,
-                  hook->suppressed ? " (more lines suppressed)" : "");
-
-    hook->logged_at = now;
-    hook->suppressed = 0;
+                  suppressed ? " (more lines suppressed)" : "");
 }
