@@ -5,7 +5,9 @@
 #include "ngx_http_cx_lua.h"
 #include "ngx_cx_number.h"
 #include "ngx_cx_lua_native.h"
+#include "ngx_cx_pattern.h"
 #include "ngx_cx_lua_pattern.h"
+#include "ngx_cx_lua_bytes.h"
 
 #include <luajit.h>
 #include <lauxlib.h>
@@ -15,6 +17,19 @@
 #define NGX_HTTP_CX_LUA_TICK       1000   /* instructions per count hook */
 #define NGX_HTTP_CX_LUA_FILE_MAX   (1024 * 1024)
 #define NGX_HTTP_CX_LUA_ATTRS      16
+
+/*
+ * Bytes a C string or table function may touch for one instruction of
+ * the budget: about what the interpreter runs in the same time, so that
+ * the default budget lets one call touch some 6 MB, a few milliseconds.
+ */
+#define NGX_HTTP_CX_LUA_BYTES      64
+
+/* an allocation that looks at the deadline: some 30 us of copying */
+#define NGX_HTTP_CX_LUA_LARGE      (64 * 1024)
+
+/* pattern steps between looks at the deadline: well under a millisecond */
+#define NGX_HTTP_CX_LUA_SLICE      65536
 
 
 typedef struct {
@@ -27,8 +42,13 @@ typedef struct {
     char                      where[128]; /* last known position, for OOM */
     ngx_int_t                 ticks;      /* budget left in this call */
     ngx_int_t                 budget;     /* ticks per call */
-    long                      steps;      /* pattern steps left in a call */
+    long                      steps;      /* pattern steps left in a slice */
+    long                      steps_left; /* and in the call, beyond it */
     long                      steps_max;  /* pattern steps per call */
+    size_t                    work;       /* bytes not yet charged */
+    uint64_t                  time;       /* microseconds per call */
+    uint64_t                  deadline;   /* of the call, CLOCK_MONOTONIC */
+    ngx_flag_t                late;       /* the call ran out of time */
     ngx_http_request_t       *r;          /* the request of the call */
     ngx_http_cx_ctx_t        *ctx;
     ngx_http_cx_prompt_t     *prompt;
@@ -44,6 +64,10 @@ static void *ngx_http_cx_lua_alloc(void *ud, void *ptr, size_t osize,
 static void ngx_http_cx_lua_count(lua_State *L, lua_Debug *ar);
 static void ngx_http_cx_lua_rearm(lua_State *L);
 static void ngx_http_cx_lua_spent(lua_State *L);
+static int ngx_http_cx_lua_refill(long *steps);
+static void ngx_http_cx_lua_charge(lua_State *L, size_t work);
+static uint64_t ngx_http_cx_lua_clock(void);
+static void ngx_http_cx_lua_start(ngx_http_cx_lua_vm_t *vm);
 static ngx_int_t ngx_http_cx_lua_base(lua_State *L);
 static void ngx_http_cx_lua_readonly(lua_State *L);
 static int ngx_http_cx_lua_readonly_error(lua_State *L);
@@ -231,6 +255,7 @@ ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
     vm->cap = cmcf->lua_memory;
     vm->budget = ngx_max(cmcf->lua_budget / NGX_HTTP_CX_LUA_TICK, 1);
     vm->steps_max = (long) cmcf->lua_budget;
+    vm->time = (uint64_t) cmcf->lua_time * 1000;
     vm->paths = &cmcf->lua_paths;
     vm->log = cycle->log;
 
@@ -284,16 +309,14 @@ ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
         ngx_http_cx_lua_env(L);
         lua_setfenv(L, -2);
 
-        vm->ticks = vm->budget;
-        vm->steps = vm->steps_max;
-        vm->strict = 1;
+        ngx_http_cx_lua_start(vm);
 
         rc = lua_pcall(L, 0, 1, 0);
 
         vm->strict = 0;
+        ngx_http_cx_lua_rearm(L);
 
         if (rc != 0) {
-            ngx_http_cx_lua_rearm(L);
             ngx_http_cx_lua_log(hook, ngx_time(), cycle->log,
                                 "failed to start",
                                 lua_type(L, -1) == LUA_TSTRING
@@ -350,6 +373,20 @@ ngx_http_cx_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         return NULL;
     }
 
+    /*
+     * "s = big .. i" is one instruction that copies megabytes, and the
+     * count hook looks at the clock only every NGX_HTTP_CX_LUA_TICK
+     * instructions: a large block looks too, and past the deadline the
+     * count hook ends the call at the next instruction, at its line.
+     */
+    if (nsize >= NGX_HTTP_CX_LUA_LARGE && nsize > osize && vm->strict
+        && vm->ticks > 0 && ngx_http_cx_lua_clock() >= vm->deadline)
+    {
+        vm->late = 1;
+        vm->ticks = 1;
+        lua_sethook(vm->L, ngx_http_cx_lua_count, LUA_MASKCOUNT, 1);
+    }
+
     p = vm->real(vm->real_ud, ptr, osize, nsize);
     if (p == NULL) {
         return NULL;
@@ -361,10 +398,43 @@ ngx_http_cx_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 }
 
 
+/* A call starts: its budgets full, its deadline set. */
+
+static void
+ngx_http_cx_lua_start(ngx_http_cx_lua_vm_t *vm)
+{
+    vm->ticks = vm->budget;
+    vm->steps = ngx_min(vm->steps_max, NGX_HTTP_CX_LUA_SLICE);
+    vm->steps_left = vm->steps_max - vm->steps;
+    vm->work = 0;
+    vm->late = 0;
+    vm->where[0] = '\0';
+    vm->deadline = ngx_http_cx_lua_clock() + vm->time;
+    vm->strict = 1;
+}
+
+
 /*
- * The instruction budget.  Once spent, the hook fires on every
- * instruction: a pcall in the hook may catch the error once, but the very
- * next instruction raises it again.
+ * Microseconds of CLOCK_MONOTONIC: read from the vDSO, some 20 ns, so
+ * cheap enough for every tick; a wall clock, since a worker that waits
+ * makes every request on it wait, whatever holds it.
+ */
+
+static uint64_t
+ngx_http_cx_lua_clock(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+
+/*
+ * The budgets, instructions and time.  Once either is spent, the hook
+ * fires on every instruction: a pcall in the hook may catch the error
+ * once, but the very next instruction raises it again.
  */
 
 static void
@@ -382,7 +452,13 @@ ngx_http_cx_lua_count(lua_State *L, lua_Debug *ar)
     }
 
     if (--ngx_http_cx_vm.ticks > 0) {
-        return;
+
+        if (ngx_http_cx_lua_clock() < ngx_http_cx_vm.deadline) {
+            return;
+        }
+
+        ngx_http_cx_vm.late = 1;
+        ngx_http_cx_vm.ticks = 0;
     }
 
     lua_sethook(L, ngx_http_cx_lua_count, LUA_MASKCOUNT, 1);
@@ -390,11 +466,15 @@ ngx_http_cx_lua_count(lua_State *L, lua_Debug *ar)
     if (lua_getstack(L, 0, &where) && lua_getinfo(L, "Sl", &where)
         && where.currentline > 0)
     {
-        lua_pushfstring(L, "%s:%d: instruction budget exceeded",
-                        where.short_src, where.currentline);
+        lua_pushfstring(L, "%s:%d: %s", where.short_src, where.currentline,
+                        ngx_http_cx_vm.late
+                        ? "time budget exceeded (cx_lua_time)"
+                        : "instruction budget exceeded");
 
     } else {
-        lua_pushliteral(L, "instruction budget exceeded");
+        lua_pushstring(L, ngx_http_cx_vm.late
+                          ? "time budget exceeded (cx_lua_time)"
+                          : "instruction budget exceeded");
     }
 
     lua_error(L);
@@ -414,18 +494,92 @@ ngx_http_cx_lua_spent(lua_State *L)
 }
 
 
-/* After a call that spent its budget, back to a hook every tick. */
+/*
+ * A pattern spent its slice of steps: the next slice, unless the call is
+ * out of steps or of time.  One pattern may backtrack for as many steps as
+ * cx_lua_budget, a second or so at its largest: the clock is looked at
+ * between slices.
+ */
+
+static int
+ngx_http_cx_lua_refill(long *steps)
+{
+    long                   n;
+    ngx_http_cx_lua_vm_t  *vm = &ngx_http_cx_vm;
+
+    if (ngx_http_cx_lua_clock() >= vm->deadline) {
+        vm->late = 1;
+        return NGX_CX_PAT_TIME;
+    }
+
+    if (vm->steps_left <= 0) {
+        return NGX_CX_PAT_BUDGET;
+    }
+
+    n = ngx_min(vm->steps_left, NGX_HTTP_CX_LUA_SLICE);
+    vm->steps_left -= n;
+    *steps += n;
+
+    return NGX_CX_PAT_OK;
+}
+
+
+/*
+ * The work of a C string or table function (ngx_cx_lua_bytes.c), about a
+ * byte a unit: the count hook never sees it, so it is charged here, to
+ * the instruction budget, and the deadline is checked on every call.
+ * Either spent, the call ends as a loop does, also inside pcall.
+ */
+
+static void
+ngx_http_cx_lua_charge(lua_State *L, size_t work)
+{
+    size_t                 n;
+    ngx_http_cx_lua_vm_t  *vm = &ngx_http_cx_vm;
+
+    vm->work += work;
+
+    if (vm->work >= NGX_HTTP_CX_LUA_TICK * NGX_HTTP_CX_LUA_BYTES) {
+        n = vm->work / (NGX_HTTP_CX_LUA_TICK * NGX_HTTP_CX_LUA_BYTES);
+        vm->work -= n * NGX_HTTP_CX_LUA_TICK * NGX_HTTP_CX_LUA_BYTES;
+        vm->ticks = (n >= (size_t) vm->ticks) ? 0 : vm->ticks - (ngx_int_t) n;
+    }
+
+    if (vm->ticks > 0 && ngx_http_cx_lua_clock() < vm->deadline) {
+        return;
+    }
+
+    if (vm->ticks > 0) {
+        vm->late = 1;
+    }
+
+    ngx_http_cx_lua_spent(L);
+
+    if (vm->late) {
+        luaL_error(L, "time budget exceeded (cx_lua_time)");
+    }
+
+    luaL_error(L, "instruction budget exceeded (in a string function)");
+}
+
+
+/*
+ * After a call that spent its budget, or ran out of time (the allocator
+ * may have armed the hook for the next instruction, and the call ended
+ * first), back to a hook every tick.
+ */
 
 static void
 ngx_http_cx_lua_rearm(lua_State *L)
 {
-    if (ngx_http_cx_vm.ticks <= 0) {
+    if (ngx_http_cx_vm.ticks <= 0 || ngx_http_cx_vm.late) {
         lua_sethook(L, ngx_http_cx_lua_count, LUA_MASKCOUNT,
                     NGX_HTTP_CX_LUA_TICK);
     }
 
     /* outside our calls (lua_next, lua_tolstring) nothing may be cut */
     ngx_http_cx_vm.ticks = NGX_MAX_INT_T_VALUE;
+    ngx_http_cx_vm.deadline = UINT64_MAX;
 }
 
 
@@ -455,12 +609,21 @@ ngx_http_cx_lua_base(lua_State *L)
      */
     lua_getglobal(L, "string");
     ngx_cx_lua_pattern_install(L, &ngx_http_cx_vm.steps,
-                               ngx_http_cx_lua_spent);
+                               ngx_http_cx_lua_refill, ngx_http_cx_lua_spent);
     lua_pop(L, 1);
 
     lua_pushcfunction(L, luaopen_table);
     lua_pushliteral(L, LUA_TABLIBNAME);
     lua_call(L, 1, 0);
+
+    /*
+     * rep, upper, lower, reverse, sub, format, concat, sort, insert and
+     * remove that charge their work: LuaJIT's run in one C call, and a
+     * loop of big:upper() on 4 MB held a worker for a minute within its
+     * instruction budget
+     */
+    ngx_cx_lua_bytes_install(L, ngx_http_cx_lua_charge, &ngx_http_cx_vm.cap,
+                             "not enough memory (cx_lua_memory)");
 
     lua_pushcfunction(L, luaopen_math);
     lua_pushliteral(L, LUA_MATHLIBNAME);
@@ -703,10 +866,7 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     lua_rawgeti(L, LUA_REGISTRYINDEX, hook->ref);
     lua_rawgeti(L, LUA_REGISTRYINDEX, vm->cx);
 
-    vm->ticks = vm->budget;
-    vm->steps = vm->steps_max;
-    vm->where[0] = '\0';
-    vm->strict = 1;
+    ngx_http_cx_lua_start(vm);
 
     rc = lua_pcall(L, 1, 2, 0);
 
