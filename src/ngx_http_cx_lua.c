@@ -311,6 +311,14 @@ ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
 
         ngx_http_cx_lua_start(vm);
 
+        /*
+         * Loading runs before the worker serves anything, and a load cut
+         * short disables the hook for the worker's life: a second, so that
+         * a cold start (page faults, a busy machine) is not taken for a
+         * loop.  The instruction budget holds as for a call.
+         */
+        vm->deadline += ngx_max(vm->time, 1000000) - vm->time;
+
         rc = lua_pcall(L, 0, 1, 0);
 
         vm->strict = 0;
