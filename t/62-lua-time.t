@@ -267,7 +267,7 @@ subtest 'string.rep larger than cx_lua_memory: refused before any work, with its
     my $t = time;
     my $r = $ng->get('/rep_huge/');
     my $took = time - $t;
-    is $r->{status}, 200, '200';
+    is $r->{status}, 200, 'status 200';
     is $r->{body}, $PAGE, 'page byte-identical, no prompt';
     cmp_ok $took, '<', $BOUND, 'at once';
     my @l;
