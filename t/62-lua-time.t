@@ -77,6 +77,9 @@ my %hostile = (
     # one call: a pattern that backtracks (2000^3 steps)
     backtrack => [ "return function(cx)\n  local s = string.rep(\"a\", 2000)\n"
                  . "  local r = s:match(\"(.-)(.-)(.-)b\")\n  return true\nend\n", 3 ],
+    # one instruction that compares two 4 MB strings (no C function, no allocation)
+    cmp_lt => [ "return function(cx)\n  local a, b = string.rep(\"y\", 4e6) .. \"a\", string.rep(\"y\", 4e6) .. \"b\"\n"
+                 . "  for i = 1, 1e9 do local s = a < b end\n  return true\nend\n", 3 ],
     # the control: no C function at all
     loop    => [ "return function(cx)\n  while true do end\nend\n", 2 ],
 );
