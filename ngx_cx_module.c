@@ -36,6 +36,8 @@ static char *ngx_http_cx_target_by_lua_file(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_cx_lua_package_path(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_cx_lua_time(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_cx_lua_memory(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cx_report(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -142,6 +144,13 @@ static ngx_command_t  ngx_http_cx_commands[] = {
     { ngx_string("cx_lua_memory"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_cx_lua_memory,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cx_lua_time"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_cx_lua_time,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -282,6 +291,7 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
 
     cmcf->lua_budget = NGX_CONF_UNSET_UINT;
     cmcf->lua_memory = NGX_CONF_UNSET_SIZE;
+    cmcf->lua_time = NGX_CONF_UNSET_MSEC;
 
     return cmcf;
 }
@@ -318,6 +328,7 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_uint_value(cmcf->lua_budget, NGX_HTTP_CX_LUA_BUDGET);
     ngx_conf_init_size_value(cmcf->lua_memory, NGX_HTTP_CX_LUA_MEMORY);
+    ngx_conf_init_msec_value(cmcf->lua_time, NGX_HTTP_CX_LUA_TIME);
 
     /* after cx_lua_package_path: the prefix's lua/, then the built-in one */
     path = ngx_array_push(&cmcf->lua_paths);
@@ -1041,6 +1052,39 @@ ngx_http_cx_target_by_lua_file(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     *hp = lcf->hook;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * cx_lua_time: how long one call of a hook may hold its worker, and every
+ * request on it.  Up to a second: beyond, the worker is not serving.
+ */
+
+static char *
+ngx_http_cx_lua_time(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_main_conf_t *cmcf = conf;
+
+    ngx_msec_t  ms;
+    ngx_str_t  *value;
+
+    if (cmcf->lua_time != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    ms = ngx_parse_time(&value[1], 0);
+
+    if (ms == (ngx_msec_t) NGX_ERROR || ms < 1 || ms > 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_lua_time \"%V\" is not a time from 1ms "
+                           "to 1s", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->lua_time = ms;
 
     return NGX_CONF_OK;
 }

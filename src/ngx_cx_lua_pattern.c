@@ -13,13 +13,16 @@
 
 
 static long   *budget;
+static int   (*refill)(long *budget);
 static void  (*spent)(lua_State *L);
 
 
 static int
 fail(lua_State *L, ngx_cx_pat_t *ms)
 {
-    if (ms->error == NGX_CX_PAT_BUDGET && spent != NULL) {
+    if ((ms->error == NGX_CX_PAT_BUDGET || ms->error == NGX_CX_PAT_TIME)
+        && spent != NULL)
+    {
         spent(L);
     }
 
@@ -72,10 +75,18 @@ push_all(lua_State *L, ngx_cx_pat_t *ms, const char *s, const char *e)
 }
 
 
+/*
+ * A plain find counts its steps too: a step for every 64 bytes memchr
+ * reads, and one for every byte compared at a candidate, else a needle of
+ * "aaa...ab" over a long run of "a" compares for seconds in one call.
+ * *over is set to the error when the budget runs out.
+ */
+
 static const char *
-find_plain(const char *s, size_t ls, const char *p, size_t lp)
+find_plain(const char *s, size_t ls, const char *p, size_t lp, int *over)
 {
-    const char  *last;
+    size_t       i;
+    const char  *last, *from, *c;
 
     if (lp == 0) {
         return s;
@@ -86,13 +97,33 @@ find_plain(const char *s, size_t ls, const char *p, size_t lp)
     }
 
     for (last = s + (ls - lp); s <= last; s++) {
-        s = memchr(s, *p, (size_t) (last - s) + 1);
-        if (s == NULL) {
+        from = s;
+        c = memchr(s, *p, (size_t) (last - s) + 1);
+
+        for (i = 1; c != NULL && i < lp && c[i] == p[i]; i++) {
+            /* void */
+        }
+
+        if (budget != NULL) {
+            *budget -= ((c ? c : last + 1) - from) / 64 + (c ? (long) i : 0);
+
+            while (*budget < 0) {
+                *over = (refill != NULL) ? refill(budget) : NGX_CX_PAT_BUDGET;
+                if (*over) {
+                    return NULL;
+                }
+            }
+        }
+
+        if (c == NULL) {
             return NULL;
         }
-        if (memcmp(s + 1, p + 1, lp - 1) == 0) {
-            return s;
+
+        if (i == lp) {
+            return c;
         }
+
+        s = c;
     }
 
     return NULL;
@@ -102,7 +133,7 @@ find_plain(const char *s, size_t ls, const char *p, size_t lp)
 static int
 find_aux(lua_State *L, int find)
 {
-    int            anchor;
+    int            anchor, over;
     size_t         ls, lp;
     lua_Integer    start;
     const char    *s, *p, *src, *e;
@@ -128,7 +159,14 @@ find_aux(lua_State *L, int find)
 
     if (find && (lua_toboolean(L, 4) || ngx_cx_pat_is_plain(p, strlen(p))))
     {
-        e = find_plain(s + start, ls - (size_t) start, p, lp);
+        over = 0;
+        e = find_plain(s + start, ls - (size_t) start, p, lp, &over);
+
+        if (over) {
+            ms.error = over;
+            return fail(L, &ms);
+        }
+
         if (e != NULL) {
             lua_pushinteger(L, e - s + 1);
             lua_pushinteger(L, e - s + (lua_Integer) lp);
@@ -148,6 +186,8 @@ find_aux(lua_State *L, int find)
     }
 
     ngx_cx_pat_init(&ms, s, ls, p + lp, budget);
+    ms.refill = refill;
+
     src = s + start;
 
     do {
@@ -203,6 +243,7 @@ gmatch_next(lua_State *L)
     pos = lua_tointeger(L, lua_upvalueindex(3));
 
     ngx_cx_pat_init(&ms, s, ls, p + strlen(p), budget);
+    ms.refill = refill;
 
     for (src = s + pos; src <= ms.src_end; src++) {
         e = ngx_cx_pat_match(&ms, src, p);
@@ -335,6 +376,7 @@ str_gsub(lua_State *L)
     }
 
     ngx_cx_pat_init(&ms, src, ls, p + strlen(p), budget);
+    ms.refill = refill;
     luaL_buffinit(L, &b);
     n = 0;
 
@@ -375,9 +417,10 @@ str_gsub(lua_State *L)
 
 void
 ngx_cx_lua_pattern_install(lua_State *L, long *steps,
-    void (*on_spent)(lua_State *L))
+    int (*on_empty)(long *budget), void (*on_spent)(lua_State *L))
 {
     budget = steps;
+    refill = on_empty;
     spent = on_spent;
 
     lua_pushcfunction(L, str_find);

@@ -7,7 +7,8 @@
  * They behave as Lua 5.1's (LuaJIT's), checked against LuaJIT's own by
  * t/lua/test_pattern.lua, except that a pattern whose steps exceed the
  * budget raises "instruction budget exceeded (in a pattern)" at the
- * caller's line.  spent(), when given, is called first: nginx uses it to
+ * caller's line (or "time budget exceeded (cx_lua_time)", when refill()
+ * says so).  spent(), when given, is called first: nginx uses it to
  * spend the hook's instruction budget too, so that a pcall in the hook
  * cannot go on after it.
  *
@@ -23,10 +24,12 @@
 /*
  * Replaces find, match, gmatch and gsub in the table on top of the stack.
  * budget: steps left, read and lowered by every match; the caller refills
- * it (per hook call).
+ * it (per hook call).  refill: NULL, or called when budget runs out, as
+ * ngx_cx_pat_t's (ngx_cx_pattern.h): nginx hands out the steps in slices
+ * and looks at the call's deadline in between.
  */
 void ngx_cx_lua_pattern_install(lua_State *L, long *budget,
-    void (*spent)(lua_State *L));
+    int (*refill)(long *budget), void (*spent)(lua_State *L));
 
 
 #endif /* NGX_CX_LUA_PATTERN_H */

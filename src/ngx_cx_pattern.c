@@ -21,8 +21,9 @@ static int
 step(ngx_cx_pat_t *ms)
 {
     if (--*ms->budget < 0) {
-        ms->error = NGX_CX_PAT_BUDGET;
-        return 0;
+        ms->error = (ms->refill != NULL) ? ms->refill(ms->budget)
+                                         : NGX_CX_PAT_BUDGET;
+        return ms->error == NGX_CX_PAT_OK;
     }
 
     return 1;
@@ -490,6 +491,7 @@ ngx_cx_pat_init(ngx_cx_pat_t *ms, const char *s, size_t slen,
     ms->src_end = s + slen;
     ms->pat_end = pat_end;
     ms->budget = budget;
+    ms->refill = NULL;
     ms->level = 0;
     ms->depth = 0;
     ms->error = NGX_CX_PAT_OK;
@@ -527,6 +529,8 @@ ngx_cx_pat_strerror(int error)
     switch (error) {
     case NGX_CX_PAT_BUDGET:
         return "instruction budget exceeded (in a pattern)";
+    case NGX_CX_PAT_TIME:
+        return "time budget exceeded (cx_lua_time)";
     case NGX_CX_PAT_TOO_COMPLEX:
         return "pattern too complex";
     case NGX_CX_PAT_ENDS_WITH_ESCAPE:

@@ -9,7 +9,7 @@
  * their complements, ".", sets, "*" "+" "-" "?", anchors, captures and
  * position captures, %b, %f, back-references) and counts its steps
  * against a budget the caller owns; when the budget is spent it stops
- * with NGX_CX_PAT_BUDGET.  Classes are ASCII, as in LuaJIT.
+ * with NGX_CX_PAT_BUDGET (or asks ms->refill for more, if set).  Classes are ASCII, as in LuaJIT.
  *
  * Usage: ngx_cx_pat_init() once per subject and pattern, then
  * ngx_cx_pat_match() from a start position; NULL means no match there, or
@@ -41,7 +41,8 @@ enum {
     NGX_CX_PAT_BAD_CAPTURE_INDEX,
     NGX_CX_PAT_BAD_CAPTURE,
     NGX_CX_PAT_TOO_MANY_CAPTURES,
-    NGX_CX_PAT_UNFINISHED_CAPTURE
+    NGX_CX_PAT_UNFINISHED_CAPTURE,
+    NGX_CX_PAT_TIME                /* refill() said the time is up */
 };
 
 typedef struct {
@@ -54,6 +55,13 @@ typedef struct {
     const char            *src_end;
     const char            *pat_end;
     long                  *budget;     /* steps left; the caller refills */
+    /*
+     * NULL (as ngx_cx_pat_init sets it), or called when *budget runs out:
+     * adds steps and returns NGX_CX_PAT_OK, or returns the error to stop
+     * with (NGX_CX_PAT_BUDGET, NGX_CX_PAT_TIME).  So a caller can hand out
+     * its budget in slices and look at a clock in between.
+     */
+    int                  (*refill)(long *budget);
     int                    level;      /* captures open or closed */
     int                    depth;
     int                    error;

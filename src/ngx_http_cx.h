@@ -164,6 +164,7 @@ typedef struct {
     ngx_array_t               lua_paths;  /* ngx_str_t: where require looks */
     ngx_uint_t                lua_budget;
     size_t                    lua_memory;
+    ngx_msec_t                lua_time;
 
     ngx_http_cx_store_t      *store;      /* this worker's, or NULL */
     ngx_flag_t                used;       /* any cx directive seen */

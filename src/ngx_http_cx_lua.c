@@ -5,7 +5,9 @@
 #include "ngx_http_cx_lua.h"
 #include "ngx_cx_number.h"
 #include "ngx_cx_lua_native.h"
+#include "ngx_cx_pattern.h"
 #include "ngx_cx_lua_pattern.h"
+#include "ngx_cx_lua_bytes.h"
 
 #include <luajit.h>
 #include <lauxlib.h>
@@ -15,6 +17,19 @@
 #define NGX_HTTP_CX_LUA_TICK       1000   /* instructions per count hook */
 #define NGX_HTTP_CX_LUA_FILE_MAX   (1024 * 1024)
 #define NGX_HTTP_CX_LUA_ATTRS      16
+
+/*
+ * Bytes a C string or table function may touch for one instruction of
+ * the budget: about what the interpreter runs in the same time, so that
+ * the default budget lets one call touch some 6 MB, a few milliseconds.
+ */
+#define NGX_HTTP_CX_LUA_BYTES      64
+
+/* an allocation that looks at the deadline: some 30 us of copying */
+#define NGX_HTTP_CX_LUA_LARGE      (64 * 1024)
+
+/* pattern steps between looks at the deadline: well under a millisecond */
+#define NGX_HTTP_CX_LUA_SLICE      65536
 
 
 typedef struct {
@@ -27,8 +42,13 @@ typedef struct {
     char                      where[128]; /* last known position, for OOM */
     ngx_int_t                 ticks;      /* budget left in this call */
     ngx_int_t                 budget;     /* ticks per call */
-    long                      steps;      /* pattern steps left in a call */
+    long                      steps;      /* pattern steps left in a slice */
+    long                      steps_left; /* and in the call, beyond it */
     long                      steps_max;  /* pattern steps per call */
+    size_t                    work;       /* bytes not yet charged */
+    uint64_t                  time;       /* microseconds per call */
+    uint64_t                  deadline;   /* of the call, CLOCK_MONOTONIC */
+    ngx_flag_t                late;       /* the call ran out of time */
     ngx_http_request_t       *r;          /* the request of the call */
     ngx_http_cx_ctx_t        *ctx;
     ngx_http_cx_prompt_t     *prompt;
@@ -44,6 +64,10 @@ static void *ngx_http_cx_lua_alloc(void *ud, void *ptr, size_t osize,
 static void ngx_http_cx_lua_count(lua_State *L, lua_Debug *ar);
 static void ngx_http_cx_lua_rearm(lua_State *L);
 static void ngx_http_cx_lua_spent(lua_State *L);
+static int ngx_http_cx_lua_refill(long *steps);
+static void ngx_http_cx_lua_charge(lua_State *L, size_t work);
+static uint64_t ngx_http_cx_lua_clock(void);
+static void ngx_http_cx_lua_start(ngx_http_cx_lua_vm_t *vm);
 static ngx_int_t ngx_http_cx_lua_base(lua_State *L);
 static void ngx_http_cx_lua_readonly(lua_State *L);
 static int ngx_http_cx_lua_readonly_error(lua_State *L);
@@ -66,10 +90,13 @@ static int ngx_http_cx_lua_cookie(lua_State *L);
 static int ngx_http_cx_lua_var(lua_State *L);
 static void ngx_http_cx_lua_push_headers(lua_State *L, ngx_list_t *headers,
     const u_char *name, size_t len);
+static ngx_uint_t ngx_http_cx_lua_log_allowed(ngx_http_cx_hook_t *hook,
+    time_t now, ngx_uint_t *suppressed);
 static void ngx_http_cx_lua_log(ngx_http_cx_hook_t *hook, time_t now,
     ngx_log_t *log, const char *what, const char *detail);
 static ngx_int_t ngx_http_cx_lua_attrs(lua_State *L, int idx,
-    ngx_http_cx_hook_t *hook, ngx_log_t *log, ngx_http_cx_hook_result_t *res);
+    ngx_http_cx_hook_t *hook, time_t now, ngx_log_t *log,
+    ngx_http_cx_hook_result_t *res);
 
 
 static ngx_http_cx_lua_vm_t  ngx_http_cx_vm;
@@ -228,6 +255,7 @@ ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
     vm->cap = cmcf->lua_memory;
     vm->budget = ngx_max(cmcf->lua_budget / NGX_HTTP_CX_LUA_TICK, 1);
     vm->steps_max = (long) cmcf->lua_budget;
+    vm->time = (uint64_t) cmcf->lua_time * 1000;
     vm->paths = &cmcf->lua_paths;
     vm->log = cycle->log;
 
@@ -281,16 +309,22 @@ ngx_http_cx_lua_init(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
         ngx_http_cx_lua_env(L);
         lua_setfenv(L, -2);
 
-        vm->ticks = vm->budget;
-        vm->steps = vm->steps_max;
-        vm->strict = 1;
+        ngx_http_cx_lua_start(vm);
+
+        /*
+         * Loading runs before the worker serves anything, and a load cut
+         * short disables the hook for the worker's life: a second, so that
+         * a cold start (page faults, a busy machine) is not taken for a
+         * loop.  The instruction budget holds as for a call.
+         */
+        vm->deadline += ngx_max(vm->time, 1000000) - vm->time;
 
         rc = lua_pcall(L, 0, 1, 0);
 
         vm->strict = 0;
+        ngx_http_cx_lua_rearm(L);
 
         if (rc != 0) {
-            ngx_http_cx_lua_rearm(L);
             ngx_http_cx_lua_log(hook, ngx_time(), cycle->log,
                                 "failed to start",
                                 lua_type(L, -1) == LUA_TSTRING
@@ -347,6 +381,20 @@ ngx_http_cx_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         return NULL;
     }
 
+    /*
+     * "s = big .. i" is one instruction that copies megabytes, and the
+     * count hook looks at the clock only every NGX_HTTP_CX_LUA_TICK
+     * instructions: a large block looks too, and past the deadline the
+     * count hook ends the call at the next instruction, at its line.
+     */
+    if (nsize >= NGX_HTTP_CX_LUA_LARGE && nsize > osize && vm->strict
+        && vm->ticks > 0 && ngx_http_cx_lua_clock() >= vm->deadline)
+    {
+        vm->late = 1;
+        vm->ticks = 1;
+        lua_sethook(vm->L, ngx_http_cx_lua_count, LUA_MASKCOUNT, 1);
+    }
+
     p = vm->real(vm->real_ud, ptr, osize, nsize);
     if (p == NULL) {
         return NULL;
@@ -358,10 +406,43 @@ ngx_http_cx_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 }
 
 
+/* A call starts: its budgets full, its deadline set. */
+
+static void
+ngx_http_cx_lua_start(ngx_http_cx_lua_vm_t *vm)
+{
+    vm->ticks = vm->budget;
+    vm->steps = ngx_min(vm->steps_max, NGX_HTTP_CX_LUA_SLICE);
+    vm->steps_left = vm->steps_max - vm->steps;
+    vm->work = 0;
+    vm->late = 0;
+    vm->where[0] = '\0';
+    vm->deadline = ngx_http_cx_lua_clock() + vm->time;
+    vm->strict = 1;
+}
+
+
 /*
- * The instruction budget.  Once spent, the hook fires on every
- * instruction: a pcall in the hook may catch the error once, but the very
- * next instruction raises it again.
+ * Microseconds of CLOCK_MONOTONIC: read from the vDSO, some 20 ns, so
+ * cheap enough for every tick; a wall clock, since a worker that waits
+ * makes every request on it wait, whatever holds it.
+ */
+
+static uint64_t
+ngx_http_cx_lua_clock(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+
+/*
+ * The budgets, instructions and time.  Once either is spent, the hook
+ * fires on every instruction: a pcall in the hook may catch the error
+ * once, but the very next instruction raises it again.
  */
 
 static void
@@ -379,7 +460,13 @@ ngx_http_cx_lua_count(lua_State *L, lua_Debug *ar)
     }
 
     if (--ngx_http_cx_vm.ticks > 0) {
-        return;
+
+        if (ngx_http_cx_lua_clock() < ngx_http_cx_vm.deadline) {
+            return;
+        }
+
+        ngx_http_cx_vm.late = 1;
+        ngx_http_cx_vm.ticks = 0;
     }
 
     lua_sethook(L, ngx_http_cx_lua_count, LUA_MASKCOUNT, 1);
@@ -387,11 +474,15 @@ ngx_http_cx_lua_count(lua_State *L, lua_Debug *ar)
     if (lua_getstack(L, 0, &where) && lua_getinfo(L, "Sl", &where)
         && where.currentline > 0)
     {
-        lua_pushfstring(L, "%s:%d: instruction budget exceeded",
-                        where.short_src, where.currentline);
+        lua_pushfstring(L, "%s:%d: %s", where.short_src, where.currentline,
+                        ngx_http_cx_vm.late
+                        ? "time budget exceeded (cx_lua_time)"
+                        : "instruction budget exceeded");
 
     } else {
-        lua_pushliteral(L, "instruction budget exceeded");
+        lua_pushstring(L, ngx_http_cx_vm.late
+                          ? "time budget exceeded (cx_lua_time)"
+                          : "instruction budget exceeded");
     }
 
     lua_error(L);
@@ -411,18 +502,92 @@ ngx_http_cx_lua_spent(lua_State *L)
 }
 
 
-/* After a call that spent its budget, back to a hook every tick. */
+/*
+ * A pattern spent its slice of steps: the next slice, unless the call is
+ * out of steps or of time.  One pattern may backtrack for as many steps as
+ * cx_lua_budget, a second or so at its largest: the clock is looked at
+ * between slices.
+ */
+
+static int
+ngx_http_cx_lua_refill(long *steps)
+{
+    long                   n;
+    ngx_http_cx_lua_vm_t  *vm = &ngx_http_cx_vm;
+
+    if (ngx_http_cx_lua_clock() >= vm->deadline) {
+        vm->late = 1;
+        return NGX_CX_PAT_TIME;
+    }
+
+    if (vm->steps_left <= 0) {
+        return NGX_CX_PAT_BUDGET;
+    }
+
+    n = ngx_min(vm->steps_left, NGX_HTTP_CX_LUA_SLICE);
+    vm->steps_left -= n;
+    *steps += n;
+
+    return NGX_CX_PAT_OK;
+}
+
+
+/*
+ * The work of a C string or table function (ngx_cx_lua_bytes.c), about a
+ * byte a unit: the count hook never sees it, so it is charged here, to
+ * the instruction budget, and the deadline is checked on every call.
+ * Either spent, the call ends as a loop does, also inside pcall.
+ */
+
+static void
+ngx_http_cx_lua_charge(lua_State *L, size_t work)
+{
+    size_t                 n;
+    ngx_http_cx_lua_vm_t  *vm = &ngx_http_cx_vm;
+
+    vm->work += work;
+
+    if (vm->work >= NGX_HTTP_CX_LUA_TICK * NGX_HTTP_CX_LUA_BYTES) {
+        n = vm->work / (NGX_HTTP_CX_LUA_TICK * NGX_HTTP_CX_LUA_BYTES);
+        vm->work -= n * NGX_HTTP_CX_LUA_TICK * NGX_HTTP_CX_LUA_BYTES;
+        vm->ticks = (n >= (size_t) vm->ticks) ? 0 : vm->ticks - (ngx_int_t) n;
+    }
+
+    if (vm->ticks > 0 && ngx_http_cx_lua_clock() < vm->deadline) {
+        return;
+    }
+
+    if (vm->ticks > 0) {
+        vm->late = 1;
+    }
+
+    ngx_http_cx_lua_spent(L);
+
+    if (vm->late) {
+        luaL_error(L, "time budget exceeded (cx_lua_time)");
+    }
+
+    luaL_error(L, "instruction budget exceeded (in a string function)");
+}
+
+
+/*
+ * After a call that spent its budget, or ran out of time (the allocator
+ * may have armed the hook for the next instruction, and the call ended
+ * first), back to a hook every tick.
+ */
 
 static void
 ngx_http_cx_lua_rearm(lua_State *L)
 {
-    if (ngx_http_cx_vm.ticks <= 0) {
+    if (ngx_http_cx_vm.ticks <= 0 || ngx_http_cx_vm.late) {
         lua_sethook(L, ngx_http_cx_lua_count, LUA_MASKCOUNT,
                     NGX_HTTP_CX_LUA_TICK);
     }
 
     /* outside our calls (lua_next, lua_tolstring) nothing may be cut */
     ngx_http_cx_vm.ticks = NGX_MAX_INT_T_VALUE;
+    ngx_http_cx_vm.deadline = UINT64_MAX;
 }
 
 
@@ -452,12 +617,21 @@ ngx_http_cx_lua_base(lua_State *L)
      */
     lua_getglobal(L, "string");
     ngx_cx_lua_pattern_install(L, &ngx_http_cx_vm.steps,
-                               ngx_http_cx_lua_spent);
+                               ngx_http_cx_lua_refill, ngx_http_cx_lua_spent);
     lua_pop(L, 1);
 
     lua_pushcfunction(L, luaopen_table);
     lua_pushliteral(L, LUA_TABLIBNAME);
     lua_call(L, 1, 0);
+
+    /*
+     * rep, upper, lower, reverse, sub, format, concat, sort, insert and
+     * remove that charge their work: LuaJIT's run in one C call, and a
+     * loop of big:upper() on 4 MB held a worker for a minute within its
+     * instruction budget
+     */
+    ngx_cx_lua_bytes_install(L, ngx_http_cx_lua_charge, &ngx_http_cx_vm.cap,
+                             "not enough memory (cx_lua_memory)");
 
     lua_pushcfunction(L, luaopen_math);
     lua_pushliteral(L, LUA_MATHLIBNAME);
@@ -700,10 +874,7 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     lua_rawgeti(L, LUA_REGISTRYINDEX, hook->ref);
     lua_rawgeti(L, LUA_REGISTRYINDEX, vm->cx);
 
-    vm->ticks = vm->budget;
-    vm->steps = vm->steps_max;
-    vm->where[0] = '\0';
-    vm->strict = 1;
+    ngx_http_cx_lua_start(vm);
 
     rc = lua_pcall(L, 1, 2, 0);
 
@@ -767,7 +938,8 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     }
 
     if (res->survey && lua_type(L, 2) == LUA_TTABLE) {
-        (void) ngx_http_cx_lua_attrs(L, 2, hook, r->connection->log, res);
+        (void) ngx_http_cx_lua_attrs(L, 2, hook, ctx->now, r->connection->log,
+                                     res);
     }
 
     lua_settop(L, 0);
@@ -780,12 +952,12 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
 
 static ngx_int_t
 ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
-    ngx_log_t *log, ngx_http_cx_hook_result_t *res)
+    time_t now, ngx_log_t *log, ngx_http_cx_hook_result_t *res)
 {
     int          type, pushed;
     size_t       klen, vlen, n;
     char         numbuf[NGX_CX_NUMBER_WRITE_SIZE];
-    ngx_uint_t   count, i;
+    ngx_uint_t   count, i, suppressed;
     const char  *k, *v;
 
     count = 0;
@@ -842,11 +1014,16 @@ ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
 
         lua_pop(L, 1 + pushed);
 
+        /* a hook does it on every call: rate-limited as its failures */
         if (n == 0) {
-            ngx_log_error(NGX_LOG_WARN, log, 0,
-                          "cx: hook \"%V\" returned more attributes than "
-                          "are kept (16, 256 bytes in all): the rest are "
-                          "dropped", &hook->path);
+            if (ngx_http_cx_lua_log_allowed(hook, now, &suppressed)) {
+                ngx_log_error(NGX_LOG_WARN, log, 0,
+                              "cx: hook \"%V\" returned more attributes "
+                              "than are kept (16, 256 bytes in all): the "
+                              "rest are dropped%s", &hook->path,
+                              suppressed ? " (more lines suppressed)" : "");
+            }
+
             lua_pop(L, 1);
             return NGX_DECLINED;
         }
@@ -1310,22 +1487,40 @@ ngx_http_cx_lua_var(lua_State *L)
 /*
  * One line, at most once a second per hook: a broken hook is not a flood.
  * "now" is the request's time, so that cx_test_clock can step it in tests.
+ * When a line may go out, *suppressed tells whether lines were dropped
+ * since the last one.
  */
+
+static ngx_uint_t
+ngx_http_cx_lua_log_allowed(ngx_http_cx_hook_t *hook, time_t now,
+    ngx_uint_t *suppressed)
+{
+    if (hook->logged_at == now) {
+        hook->suppressed++;
+        return 0;
+    }
+
+    *suppressed = hook->suppressed;
+
+    hook->logged_at = now;
+    hook->suppressed = 0;
+
+    return 1;
+}
+
 
 static void
 ngx_http_cx_lua_log(ngx_http_cx_hook_t *hook, time_t now, ngx_log_t *log,
     const char *what, const char *detail)
 {
-    if (hook->logged_at == now) {
-        hook->suppressed++;
+    ngx_uint_t  suppressed;
+
+    if (!ngx_http_cx_lua_log_allowed(hook, now, &suppressed)) {
         return;
     }
 
     ngx_log_error(NGX_LOG_ERR, log, 0,
                   "cx: hook \"%V\" %s, nothing offered: %s%s",
                   &hook->path, what, detail,
-                  hook->suppressed ? " (more lines suppressed)" : "");
-
-    hook->logged_at = now;
-    hook->suppressed = 0;
+                  suppressed ? " (more lines suppressed)" : "");
 }

@@ -22,10 +22,14 @@
  *
  * Safety: no io, os beyond time/date/clock, debug, ffi, jit, package,
  * load*, dofile, string.dump; require finds pure-Lua files under
- * cx_lua_package_path.  Each call has an instruction budget enforced by a
- * count hook that, once spent, fires on every instruction so that a pcall
- * in the hook cannot swallow it; the VM's memory is capped by its
- * allocator.  A hook that errors, loops or runs out of memory offers
+ * cx_lua_package_path.  Each call has an instruction budget and a time
+ * budget (cx_lua_time, a deadline on the monotonic clock), enforced by a
+ * count hook that, once either is spent, fires on every instruction so
+ * that a pcall in the hook cannot swallow it; the C string and table
+ * functions that do work in proportion to their strings charge it to the
+ * budget and check the deadline (ngx_cx_lua_bytes.c), and the patterns
+ * count their steps (ngx_cx_lua_pattern.c); the VM's memory is capped by
+ * its allocator.  A hook that errors, loops or runs out of memory offers
  * nothing and logs one line naming the file and line (at most one line a
  * second per hook); the page is served normally.
  */
@@ -39,6 +43,7 @@
 
 #define NGX_HTTP_CX_LUA_BUDGET   100000          /* instructions per call */
 #define NGX_HTTP_CX_LUA_MEMORY   (16 * 1024 * 1024)
+#define NGX_HTTP_CX_LUA_TIME     10              /* ms per call */
 
 
 struct ngx_http_cx_hook_s {

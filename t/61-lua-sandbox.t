@@ -34,7 +34,8 @@
 #   - runtime errors (index, arithmetic, error(), error({}), stack overflow);
 #   - one line per second per hook: the second failure in a second is not
 #     logged, the next line says "(more lines suppressed)"; two hooks log
-#     independently;
+#     independently; "returned more attributes than are kept" the same way
+#     (it was logged on every request);
 #   - 3000 requests through a hook that allocates: the worker's VmRSS does
 #     not grow by 5 MB between request 500 and 3000;
 #   - the memory cap (cx_lua_budget 100000000, cx_lua_memory 2m): table and
@@ -250,6 +251,9 @@ LUA
     rl   => "return function(cx)\n  error(\"rl \" .. cx.request.args)\nend\n",
     rl_a => "return function(cx)\n  error(\"rl_a\")\nend\n",
     rl_b => "return function(cx)\n  error(\"rl_b\")\nend\n",
+    # more attributes than are kept: the prompt goes out, a warning is logged
+    many_attrs => "return function(cx)\n  local a = {}\n  for i = 1, 20 do a[\"k\" .. i] = i end\n"
+                  . "  return true, a\nend\n",
     # many requests
     alloc => <<'LUA',
 return function(cx)
@@ -357,8 +361,11 @@ subtest 'instruction budget' => sub {
         qr/\Q$P\E\/conf\/hooks\/loop_pcall\.lua:\d+: instruction budget exceeded/, 'a loop inside pcall, in a loop');
     refused_ok($ng, '/loop_catch/', 'loop_catch.lua',
         qr/\Q$P\E\/conf\/hooks\/loop_catch\.lua:\d+: instruction budget exceeded/, 'the budget error caught by pcall');
+    # an error thrown and caught costs a microsecond or more: the 10ms of
+    # cx_lua_time may run out before the instructions do (t/62-lua-time.t)
     refused_ok($ng, '/loop_repcall/', 'loop_repcall.lua',
-        qr/\Q$P\E\/conf\/hooks\/loop_repcall\.lua:\d+: instruction budget exceeded/, 'a million pcalls');
+        qr/\Q$P\E\/conf\/hooks\/loop_repcall\.lua:\d+: (?:instruction budget exceeded|time budget exceeded \(cx_lua_time\))/,
+        'a million pcalls');
     cmp_ok time - $t, '<', 5, 'all of them in a few seconds';
 
     for my $i (1 .. 5) {
@@ -420,6 +427,29 @@ subtest 'one line per second per hook, then "(more lines suppressed)"' => sub {
     $ng->get('/rl_b/', at($t0 + 3));
     is scalar(hook_lines($ng, 'rl_a.lua', $from)) + scalar(hook_lines($ng, 'rl_b.lua', $from)), 2,
         'two hooks failing in the same second: one line each';
+};
+
+subtest '"more attributes than are kept": one line per second per hook, not per request' => sub {
+    my $t0 = 1900000100;
+    my $from = log_size($ng);
+    my @r = map { $ng->get('/many_attrs/', at($t0)) } 1 .. 5;
+    is_deeply [ map { offered($_) } @r ], [ ('s1') x 5 ], 'five requests: the prompt offered every time';
+    my @l = grep { /more attributes than are kept/ } hook_lines($ng, 'many_attrs.lua', $from);
+    is scalar(@l), 1, 'five requests in the same second: one line';
+    like $l[0] // '', qr/\[warn\] .*many_attrs\.lua" returned more attributes than are kept \(16, 256 bytes in all\): the rest are dropped(?: while |$)/,
+        'the line, nothing said suppressed';
+
+    $ng->get('/many_attrs/', at($t0 + 1)) for 1 .. 3;
+    @l = grep { /more attributes than are kept/ } hook_lines($ng, 'many_attrs.lua', $from);
+    is scalar(@l), 2, 'a second later, three more: one more line';
+    like $l[1] // '', qr/the rest are dropped \(more lines suppressed\)(?: while |$)/, 'it says lines were suppressed';
+
+    $ng->get('/many_attrs/', at($t0 + 2));
+    $ng->get('/many_attrs/', at($t0 + 3));
+    @l = grep { /more attributes than are kept/ } hook_lines($ng, 'many_attrs.lua', $from);
+    is scalar(@l), 4, 'one request in each of the next two seconds: a line each';
+    like $l[2] // '', qr/\(more lines suppressed\)/, 'the first says the two of its second before were';
+    unlike $l[3] // '', qr/suppressed/, 'the second: nothing suppressed since';
 };
 
 # ---- many requests -------------------------------------------------------------------
@@ -554,7 +584,9 @@ $locs    }
 CONF
 }
 
-sub memory_nginx { hooks_nginx(\%mhook, "cx_lua_budget 100000000;\n    cx_lua_memory 2m;") }
+# the budgets out of the way (a table bomb near the cap can take longer than
+# the default 10ms of cx_lua_time): the memory cap is what stops these
+sub memory_nginx { hooks_nginx(\%mhook, "cx_lua_budget 100000000;\n    cx_lua_memory 2m;\n    cx_lua_time 1s;") }
 
 subtest 'memory bombs end with "not enough memory (cx_lua_memory)", the VM recovers' => sub {
     my $m = memory_nginx();

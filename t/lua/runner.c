@@ -18,6 +18,9 @@
  *   cx_native (src/ngx_cx_lua_native.c, as in nginx)
  *   string.find/match/gmatch/gsub from src/ngx_cx_lua_pattern.c, as in
  *   nginx (without a budget); LuaJIT's own as luajit_string, for tests
+ *   string.rep/upper/lower/reverse/sub/format, table.concat/sort/insert/
+ *   remove from src/ngx_cx_lua_bytes.c, as in nginx (charging nothing);
+ *   LuaJIT's own as luajit_string and luajit_table, for tests
  *
  * plus print, for the test's report.  As in src/ngx_http_cx_lua.c the
  * library tables are read-only proxies (reads go through, writes raise, the
@@ -48,6 +51,7 @@
 #include <lualib.h>
 #include <luajit.h>
 
+#include "ngx_cx_lua_bytes.h"
 #include "ngx_cx_lua_native.h"
 #include "ngx_cx_lua_pattern.h"
 
@@ -69,6 +73,14 @@ static const char  *base_names[] = {
 };
 
 static const char  *os_names[] = { "time", "date", "clock", NULL };
+
+static const char  *string_wrapped[] = {
+    "rep", "upper", "lower", "reverse", "sub", "format", NULL
+};
+
+static const char  *table_wrapped[] = {
+    "concat", "sort", "insert", "remove", NULL
+};
 
 
 /* Reads a whole file; NULL with a message on the stack on failure. */
@@ -271,6 +283,20 @@ copy_fields(lua_State *L, int src, const char **names)
 }
 
 
+/* Copies the named fields of the table at src into the table at dst. */
+static void
+copy_into(lua_State *L, int dst, int src, const char **names)
+{
+    dst = (dst < 0) ? lua_gettop(L) + dst + 1 : dst;
+    src = (src < 0) ? lua_gettop(L) + src + 1 : src;
+
+    for (; *names; names++) {
+        lua_getfield(L, src, *names);
+        lua_setfield(L, dst, *names);
+    }
+}
+
+
 static void
 open_lib(lua_State *L, lua_CFunction f, const char *name)
 {
@@ -291,11 +317,31 @@ build_sandbox(lua_State *L)
     open_lib(L, luaopen_math, LUA_MATHLIBNAME);
     open_lib(L, luaopen_os, LUA_OSLIBNAME);
 
+    /*
+     * As in nginx, the wrappers that charge work; here nothing is counted.
+     * LuaJIT's own stay reachable as luajit_string and luajit_table, so
+     * that t/lua/test_bytes.lua can compare the two.
+     */
+    lua_createtable(L, 0, 10);                            /* g - 2 */
+    lua_getglobal(L, "string");
+    copy_into(L, -2, -1, string_wrapped);
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 4);                             /* g - 1 */
+    lua_getglobal(L, "table");
+    copy_into(L, -2, -1, table_wrapped);
+    lua_pop(L, 1);
+
+    ngx_cx_lua_bytes_install(L, NULL, NULL, "not enough memory");
+
     lua_pushvalue(L, LUA_GLOBALSINDEX);
     g = lua_gettop(L);
 
     copy_fields(L, g, base_names);
     env = lua_gettop(L);
+
+    lua_pushvalue(L, g - 1);
+    make_read_only(L);
+    lua_setfield(L, env, "luajit_table");
 
     lua_pushcfunction(L, sandbox_require);
     lua_setfield(L, env, "require");
@@ -314,10 +360,10 @@ build_sandbox(lua_State *L)
 
     /*
      * As in nginx, the pattern functions are ngx_cx_pattern's, here without
-     * a budget; LuaJIT's own stay reachable as luajit_string, so that
+     * a budget; LuaJIT's own go into luajit_string too, so that
      * t/lua/test_pattern.lua can compare the two.
      */
-    lua_createtable(L, 0, 4);
+    lua_pushvalue(L, g - 2);
     lua_getfield(L, g, "string");
     lua_getfield(L, -1, "find");
     lua_setfield(L, -3, "find");
@@ -327,7 +373,7 @@ build_sandbox(lua_State *L)
     lua_setfield(L, -3, "gmatch");
     lua_getfield(L, -1, "gsub");
     lua_setfield(L, -3, "gsub");
-    ngx_cx_lua_pattern_install(L, &pattern_steps, NULL);
+    ngx_cx_lua_pattern_install(L, &pattern_steps, NULL, NULL);
     lua_pop(L, 1);
     make_read_only(L);
     lua_setfield(L, env, "luajit_string");
@@ -365,7 +411,7 @@ build_sandbox(lua_State *L)
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, LOADED_KEY);
 
-    lua_pop(L, 1);                                        /* globals */
+    lua_pop(L, 3);                      /* globals, LuaJIT's two tables */
 }
 
 
