@@ -11,6 +11,7 @@
  *   src/ngx_http_cx_visitor.c  the signed visitor cookie, randomness
  *   src/ngx_http_cx_prompt.c   deciding a prompt and building its snippet
  *   src/ngx_http_cx_filter.c   header and body filters (the injection)
+ *   src/ngx_http_cx_response.c the response-header rules of the injection
  *   src/ngx_http_cx_filecache.c  where </body> is in static files
  *   src/ngx_http_cx_endpoint.c widget script and answer intake
  *   src/ngx_http_cx_store.c    LMDB, and commits off the event loop
@@ -318,9 +319,32 @@ void ngx_http_cx_filecache_put(struct stat *st, off_t tag_at, u_char *tail,
     size_t tail_len, ngx_file_t *file);
 ngx_int_t ngx_http_cx_filecache_hold(ngx_pool_t *pool,
     ngx_http_cx_file_body_t *body);
+ngx_int_t ngx_http_cx_filecache_send(ngx_http_request_t *r,
+    ngx_http_cx_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***last);
+void ngx_http_cx_filecache_tag(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_buf_t *b, off_t tag_at);
 
-/* ngx_http_cx_filter.c */
+/* ngx_http_cx_filter.c; the output helpers serve the file cache too */
 ngx_int_t ngx_http_cx_filter_init(ngx_conf_t *cf);
+/* appends b to the chain at *last; NGX_ERROR for a NULL b or no memory */
+ngx_int_t ngx_http_cx_emit(ngx_http_request_t *r, ngx_chain_t ***last,
+    ngx_buf_t *b);
+/* a buffer of the filter's own with the snippet; NULL: no memory */
+ngx_buf_t *ngx_http_cx_snippet_buf(ngx_http_request_t *r,
+    ngx_http_cx_ctx_t *ctx);
+/* one of ours for b's first size bytes; b is consumed once they are sent
+ * when shadow is b (give NULL when b itself follows in the chain) */
+ngx_buf_t *ngx_http_cx_prefix(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_buf_t *b, off_t size, ngx_buf_t *shadow);
+void ngx_http_cx_advance(ngx_buf_t *b, off_t n);
+/* the prompt went into the page: marks it, records the offer */
+void ngx_http_cx_offered(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx);
+
+/* ngx_http_cx_response.c */
+ngx_int_t ngx_http_cx_response_eligible(ngx_http_request_t *r,
+    ngx_http_cx_loc_conf_t *lcf, ngx_str_t *nonce);
+void ngx_http_cx_response_prepare(ngx_http_request_t *r);
+ngx_int_t ngx_http_cx_response_private(ngx_http_request_t *r);
 
 /* ngx_http_cx_endpoint.c */
 ngx_int_t ngx_http_cx_endpoint_handler(ngx_http_request_t *r);
