@@ -133,17 +133,11 @@ sub mdb_records {
     return $out;
 }
 
-sub report {
-    my ($n, $query) = @_;
-    my $r = $n->get('/cx-admin/report.json' . (defined $query ? "?$query" : ''));
-    my $j = eval { $JSON->decode($r->{body}) };
-    return ($j, $r);
-}
 
 # Per survey: displayed, answered, dismissed, distribution, comments.
 sub counts {
     my ($n) = @_;
-    my ($rep, $r) = report($n);
+    my ($rep, $r) = $n->report_json;
     return { error => "report.json: $r->{status} $r->{body}" } unless ref $rep eq 'HASH';
     my %c;
     for my $s (@{ $rep->{surveys} || [] }) {

@@ -61,17 +61,10 @@ sub send_event {
     return $n->post_json('/cx/r', $body, Cookie => "cx=$p->{cookie}");
 }
 
-sub report {
-    my ($n, $query) = @_;
-    my $r = $n->get('/cx-admin/report.json' . (defined $query ? "?$query" : ''));
-    my $j = eval { $JSON->decode($r->{body}) };
-    diag "report.json: $r->{status} $r->{body}" unless ref $j eq 'HASH';
-    return $j || {};
-}
 
 sub nps {
     my ($n) = @_;
-    my ($s) = grep { $_->{name} eq 'nps1' } @{ report($n)->{surveys} || [] };
+    my ($s) = grep { $_->{name} eq 'nps1' } @{ scalar($n->report_json)->{surveys} || [] };
     return $s || {};
 }
 
@@ -177,7 +170,7 @@ sub concurrent_answers {
     $r = send_event($ng, $p, 'comment', comment => 'Great <b>service</b>');
     is $r->{status}, 204, 'comment: 204';
 
-    my $rep = report($ng);
+    my $rep = $ng->report_json;
     like $rep->{generated_at} // '', qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'report: generated_at';
     $s = nps($ng);
     is $s->{type}, 'nps', 'report: type';

@@ -73,11 +73,7 @@ sub prompt {
 
 sub event {
     my ($p, $event, %f) = @_;
-    my $body = '{"token":' . $JSON->encode($p->{token}) . ',"event":"' . $event . '"';
-    $body .= ',"score":' . $f{score} if defined $f{score};
-    $body .= ',"comment":' . $JSON->encode($f{comment}) if defined $f{comment};
-    $body .= '}';
-    my $r = $ng->post_json('/cx/r', $body, Cookie => "cx=$p->{cookie}");
+    my $r = $ng->answer(token => $p->{token}, cookie => $p->{cookie}, event => $event, %f);
     is $r->{status}, 204, "$event" . (defined $f{score} ? " $f{score}" : '') . ': 204'
         or diag $r->{raw};
     return $r;
@@ -96,12 +92,6 @@ sub answered_prompt {
     return $p;
 }
 
-sub report {
-    my ($query) = @_;
-    my $r = $ng->get('/cx-admin/report.json' . (defined $query ? "?$query" : ''));
-    my $j = eval { $JSON->decode($r->{body}) };
-    return ($j, $r);
-}
 
 sub survey_of {
     my ($rep, $name) = @_;
@@ -146,7 +136,7 @@ my $same_day = $day0 eq $day1;
 
 # ---- the whole report ----------------------------------------------------------
 
-my ($rep, $res) = report();
+my ($rep, $res) = $ng->report_json();
 is $res->{status}, 200, 'report.json: 200';
 like $res->{headers}{'content-type'} // '', qr{^application/json\b}, 'report.json: application/json';
 ok ref $rep eq 'HASH', 'report.json: a JSON object' or diag $res->{body};
@@ -235,16 +225,16 @@ is_deeply [ sort map { $_->{name} } @{ $rep->{surveys} || [] } ], [qw(ces1 csat1
 # ---- filters -------------------------------------------------------------------
 
 {
-    my ($r) = report('survey=nps1');
+    my ($r) = $ng->report_json('survey=nps1');
     is_deeply [ map { $_->{name} } @{ $r->{surveys} || [] } ], ['nps1'], '?survey=nps1: that survey only';
     is_deeply survey_of($r, 'nps1'), survey_of($rep, 'nps1'), '?survey=nps1: same numbers';
 
-    ($r) = report('survey=ces1');
+    ($r) = $ng->report_json('survey=ces1');
     is_deeply [ map { $_->{name} } @{ $r->{surveys} || [] } ], ['ces1'], '?survey=ces1: that survey only';
     is fmt(survey_of($r, 'ces1')->{score}), '4.6', '?survey=ces1: score';
 }
 {
-    my ($r) = report('touchpoint=purchase');
+    my ($r) = $ng->report_json('touchpoint=purchase');
     my $s = survey_of($r, 'nps1') || {};
     is $s->{answered}, 4, '?touchpoint=purchase: answered 4';
     is $s->{displayed}, 5, '?touchpoint=purchase: displayed 5';
@@ -259,21 +249,21 @@ is_deeply [ sort map { $_->{name} } @{ $rep->{surveys} || [] } ], [qw(ces1 csat1
     is +(survey_of($r, 'csat1') || {})->{answered}, 0, '?touchpoint=purchase: csat1 has none';
     is +(survey_of($r, 'ces1') || {})->{answered}, 0, '?touchpoint=purchase: ces1 has none';
 
-    ($r) = report('touchpoint=browse');
+    ($r) = $ng->report_json('touchpoint=browse');
     $s = survey_of($r, 'nps1') || {};
     is $s->{answered}, 5, '?touchpoint=browse: answered 5';
     is $s->{dismissed}, 1, '?touchpoint=browse: dismissed 1';
     is fmt($s->{score}), '-20.0', '?touchpoint=browse: NPS -20.0';
 
-    ($r) = report('survey=nps1&touchpoint=browse');
+    ($r) = $ng->report_json('survey=nps1&touchpoint=browse');
     is_deeply [ map { $_->{name} } @{ $r->{surveys} || [] } ], ['nps1'], '?survey=nps1&touchpoint=browse: one survey';
     is +(survey_of($r, 'nps1') || {})->{answered}, 5, '?survey=nps1&touchpoint=browse: answered 5';
 
-    ($r) = report('touchpoint=support');
+    ($r) = $ng->report_json('touchpoint=support');
     is +(survey_of($r, 'csat1') || {})->{answered}, 5, '?touchpoint=support: csat1 answered 5';
     is +(survey_of($r, 'nps1') || {})->{answered}, 0, '?touchpoint=support: nps1 none';
 
-    ($r) = report('touchpoint=nowhere');
+    ($r) = $ng->report_json('touchpoint=nowhere');
     is_deeply [ map { $_->{answered} } @{ $r->{surveys} || [] } ], [ 0, 0, 0, 0 ], '?touchpoint=nowhere: nothing';
 }
 
@@ -282,7 +272,7 @@ SKIP: {
     my ($today, $tomorrow, $yesterday) = (today(), today(1), today(-1));
 
     for my $q ("from=$today", "to=$today", "from=$today&to=$today", "from=$yesterday&to=$tomorrow") {
-        my ($r) = report($q);
+        my ($r) = $ng->report_json($q);
         my $s = survey_of($r, 'nps1') || {};
         is $s->{answered}, 9, "?$q: all nps1 answers";
         is fmt($s->{score}), '11.1', "?$q: same NPS";
@@ -290,7 +280,7 @@ SKIP: {
         is +(survey_of($r, 'ces1') || {})->{answered}, 5, "?$q: all ces1 answers";
     }
     for my $q ("from=$tomorrow", "from=2099-01-01", "to=$yesterday", "from=$tomorrow&to=$yesterday") {
-        my ($r, $raw) = report($q);
+        my ($r, $raw) = $ng->report_json($q);
         is $raw->{status}, 200, "?$q: 200";
         is_deeply [ map { $_->{answered} } @{ $r->{surveys} || [] } ], [ 0, 0, 0, 0 ], "?$q: zero answered";
         my $s = survey_of($r, 'nps1') || {};
@@ -303,7 +293,7 @@ SKIP: {
 for my $q ('from=2026-13-01', 'from=2026-02-30', 'from=2026-00-10', 'to=2026-04-31', 'from=yesterday',
            'to=20261124', 'from=2026-1-05', 'to=2026-11-24x', 'to=2026/11/24')
 {
-    my ($r, $raw) = report($q);
+    my ($r, $raw) = $ng->report_json($q);
     is $raw->{status}, 400, "?$q: 400";
 }
 

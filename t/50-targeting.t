@@ -137,21 +137,10 @@ sub offered {
 sub event {
     my ($ng, $b, $event, %o) = @_;
     my $p = $o{prompt} || $b->{last_prompt};
-    my $body = '{"token":' . $JSON->encode($p->{token}) . ',"event":"' . $event . '"';
-    $body .= ',"score":' . $o{score} if defined $o{score};
-    $body .= '}';
-    my $r = $ng->post_json('/cx/r', $body, Cookie => "cx=$b->{cookie}",
-        'X-CX-Test-Now' => $o{now});
-    my $set = cx_cookie_from($r, 'cx');
-    $b->{cookie} = $set if defined $set;
-    return $r;
+    return $ng->answer(token => $p->{token}, jar => $b, event => $event,
+        score => $o{score}, now => $o{now});
 }
 
-sub report {
-    my ($ng, $query) = @_;
-    my $r = $ng->get('/cx-admin/report.json' . (defined $query ? "?$query" : ''));
-    return eval { $JSON->decode($r->{body}) } || { error => $r->{raw} };
-}
 
 sub survey_of {
     my ($rep, $name) = @_;
@@ -587,9 +576,9 @@ subtest 'every: dismissed -> not offered again within 10d' => sub {
 subtest 'report: offered counts exactly the prompts served' => sub {
     my $served = @in30 + 5 * 10;    # the 600 fresh visitors, then 5 offered visitors x 10 pages
     my $rep;
-    my $ok = wait_for { $rep = report($ng); (survey_of($rep, 's_thirty')->{offered} // 0) >= $served } 5;
+    my $ok = wait_for { $rep = $ng->report_json; (survey_of($rep, 's_thirty')->{offered} // 0) >= $served } 5;
     sleep 1.1;    # two more flushes: nothing later may add to it
-    $rep = report($ng);
+    $rep = $ng->report_json;
     is survey_of($rep, 's_thirty')->{offered}, $served, "s_thirty offered = $served (prompts seen)";
     is survey_of($rep, 's_zero')->{offered}, 0, 's_zero offered 0';
     is survey_of($rep, 's_full')->{offered}, 50 + 1, 's_full offered 51 (50 fresh + 1 after a quiet period)';
@@ -682,9 +671,9 @@ CONF
             { name => 'home', stage => 'awareness', visits => 3, visitors => 2 },
         ];
         my $rep;
-        wait_for { $rep = report($rg); my $n = 0; $n += $_->{visits} for @{ $rep->{touchpoints} || [] }; $n >= 9 } 5;
+        wait_for { $rep = $rg->report_json; my $n = 0; $n += $_->{visits} for @{ $rep->{touchpoints} || [] }; $n >= 9 } 5;
         sleep 1.1;    # two more flushes: a miscounted HEAD/Range/GPC would show now
-        $rep = report($rg);
+        $rep = $rg->report_json;
         my @tps = sort { $a->{name} cmp $b->{name} } @{ $rep->{touchpoints} || [] };
         is_deeply \@tps, $want_tp, 'touchpoints: buy 4/3, help 2/2, home 3/2'
             or diag explain $rep->{touchpoints};
@@ -719,12 +708,12 @@ CONF
         # everything happened on $date by the test clock
         is_deeply [ map { $_->{date} } @{ survey_of($rep, 'f1')->{by_day} || [] } ], [$date],
             "f1 by_day: the answer dated $date (X-CX-Test-Now), not by the real clock";
-        my $day_rep = report($rg, "from=$date&to=$date");
+        my $day_rep = $rg->report_json("from=$date&to=$date");
         my @day_tps = sort { $a->{name} cmp $b->{name} } @{ $day_rep->{touchpoints} || [] };
         is_deeply \@day_tps, $want_tp, "?from=$date&to=$date: the same touchpoints";
         is_deeply { map { ($_ => survey_of($day_rep, 'f1')->{$_}) } keys %{ $want{f1} } }, $want{f1},
             "?from=$date&to=$date: the same f1 funnel";
-        my $before = report($rg, 'to=' . strftime('%Y-%m-%d', gmtime($t - $DAY)));
+        my $before = $rg->report_json('to=' . strftime('%Y-%m-%d', gmtime($t - $DAY)));
         is_deeply $before->{touchpoints}, [], 'the day before: no touchpoints';
         is_deeply { map { ($_ => survey_of($before, 'f1')->{$_}) } keys %{ $want{f1} } },
             { offered => 0, displayed => 0, answered => 0, dismissed => 0 },

@@ -168,18 +168,9 @@ sub offered { my ($r) = @_; return $r->{prompt} ? ($r->{prompt}{survey} // 'INVA
 sub event {
     my ($ng, $b, $event, %o) = @_;
     my $p = $o{prompt} || $b->{last_prompt};
-    my $body = '{"token":' . $JSON->encode($p->{token}) . ',"event":"' . $event . '"}';
-    my $r = $ng->post_json('/cx/r', $body, Cookie => "cx=$b->{cookie}", 'X-CX-Test-Now' => $o{now});
-    my $set = cx_cookie_from($r, 'cx');
-    $b->{cookie} = $set if defined $set;
-    return $r;
+    return $ng->answer(token => $p->{token}, jar => $b, event => $event, now => $o{now});
 }
 
-sub report {
-    my ($ng) = @_;
-    my $r = $ng->get('/cx-admin/report.json');
-    return eval { $JSON->decode($r->{body}) } || { error => $r->{raw} };
-}
 
 sub visits_of {
     my ($rep, $name) = @_;
@@ -387,9 +378,9 @@ subtest 'Sec-GPC: 1 -> no cookie, no prompt, no event; the page as without cx' =
     my $cookie = $b->{cookie};
 
     my $rep0;
-    wait_for { $rep0 = report($ng1); visits_of($rep0, 'home') ne '0/0' } 3;
+    wait_for { $rep0 = $ng1->report_json; visits_of($rep0, 'home') ne '0/0' } 3;
     sleep 1.1;    # everything queued so far is written
-    $rep0 = report($ng1);
+    $rep0 = $ng1->report_json;
 
     my $plain = $ng1->get('/plain/index.html');
     is $plain->{status}, 200, 'the file from the location without cx: 200';
@@ -414,7 +405,7 @@ subtest 'Sec-GPC: 1 -> no cookie, no prompt, no event; the page as without cx' =
     is $r->{body}, $PAGE, 'bad cookie + GPC: no prompt';
 
     sleep 1.1;    # two flushes: an event queued by a GPC request would be written now
-    my $rep1 = report($ng1);
+    my $rep1 = $ng1->report_json;
     is visits_of($rep1, 'home'), visits_of($rep0, 'home'), 'home visits/visitors unchanged';
     is visits_of($rep1, 's100'), visits_of($rep0, 's100'), 's100 visits/visitors unchanged';
     is offered_of($rep1, 's_full'), offered_of($rep0, 's_full'), 's_full offered unchanged';
@@ -428,7 +419,7 @@ subtest 'Sec-GPC: 1 -> no cookie, no prompt, no event; the page as without cx' =
 
 subtest 'cx_respect_gpc off: the header is ignored' => sub {
     my $b = browser('gpc-off');
-    my $rep0 = report($ng3);
+    my $rep0 = $ng3->report_json;
     my $r = visit($ng3, $b, '/s100/', now => $T0 + 5 * $DAY, headers => [ 'Sec-GPC' => '1' ]);
     is $r->{status}, 200, 'GET with Sec-GPC: 1: 200';
     ok defined cx_cookie_from($r, 'cx'), 'Set-Cookie';
@@ -436,8 +427,8 @@ subtest 'cx_respect_gpc off: the header is ignored' => sub {
     $r = visit($ng3, $b, '/s100/', now => $T0 + 5 * $DAY + 1, headers => [ 'Sec-GPC' => '1' ]);
     is cookie_state($b->{cookie})->{visits}, 2, 'the cookie counts visits: 2';
     my $want = do { my ($v, $n) = split m{/}, visits_of($rep0, 's100'); ($v + 2) . '/' . ($n + 1) };
-    my $got = wait_for { my $x = visits_of(report($ng3), 's100'); $x eq $want ? $x : 0 } 5;
-    is $got || visits_of(report($ng3), 's100'), $want, 's100 visits counted in report.json';
+    my $got = wait_for { my $x = visits_of(scalar($ng3->report_json), 's100'); $x eq $want ? $x : 0 } 5;
+    is $got || visits_of(scalar($ng3->report_json), 's100'), $want, 's100 visits counted in report.json';
 };
 
 # ---- variables ---------------------------------------------------------------------------------

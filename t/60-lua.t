@@ -156,14 +156,8 @@ sub offered {
 sub event {
     my ($ng, $b, $event, %o) = @_;
     my $p = $o{prompt} || $b->{last_prompt} || {};
-    my $body = '{"token":' . $JSON->encode($p->{token} // '') . ',"event":"' . $event . '"';
-    $body .= ',"score":' . $o{score} if defined $o{score};
-    $body .= '}';
-    my $r = $ng->post_json('/cx/r', $body, Cookie => "cx=" . ($b->{cookie} // ''),
-        'X-CX-Test-Now' => $o{now} // $T0);
-    my $set = cx_cookie_from($r, 'cx');
-    $b->{cookie} = $set if defined $set;
-    return $r;
+    return $ng->answer(token => $p->{token}, jar => $b, event => $event,
+        score => $o{score}, now => $o{now} // $T0);
 }
 
 sub varint {

@@ -106,16 +106,9 @@ sub prompt {
 
 sub event {
     my ($p, $event, %f) = @_;
-    my $body = '{"token":' . $JSON->encode($p->{token}) . ',"event":"' . $event . '"';
-    $body .= ',"score":' . $f{score} if defined $f{score};
-    $body .= ',"comment":' . $JSON->encode($f{comment}) if defined $f{comment};
-    $body .= '}';
-    my $r = $ng->post_json('/cx/r', $body, Cookie => "cx=$p->{cookie}",
-                           'X-CX-Test-Now' => $p->{now});
+    my $r = $ng->answer(token => $p->{token}, jar => $p, now => $p->{now}, event => $event, %f);
     is $r->{status}, 204, "$event" . (defined $f{score} ? " $f{score}" : '') . ': 204'
         or diag $r->{raw};
-    my $set = cx_cookie_from($r, 'cx');
-    $p->{cookie} = $set if defined $set;
     return $r;
 }
 

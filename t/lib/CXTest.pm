@@ -42,6 +42,14 @@ package CXTest;
 #   Failures (refused, timeout, cut response) set {error}, status 0, and diag.
 # $ng->get($path, @headers)  $ng->head($path, @headers)
 # $ng->post_json($path, $json, @headers)   Content-Type: application/json
+# $ng->report_json($query, $base) GET <base>report.json[?query] (base
+#   /cx-admin/): in list context (decoded or undef, response); in scalar
+#   context the decoded report, or {} after a diag saying what came back
+# $ng->answer(event => E, token => T, cookie => C | jar => {cookie => C},
+#   score => N, comment => S, now => UNIX, endpoint => '/cx/') -> response
+#   POSTs {"token","event"[,"score"][,"comment"]} to <endpoint>r with the
+#   visitor cookie (and X-CX-Test-Now); with jar, the jar's cookie is sent
+#   and a new Set-Cookie stored back into it
 #
 # cx_test_config($conf, %opts) -> ($ok, $output)    `nginx -t` on the skeleton
 # cx_cookie_from($res, $name) -> value (undef if not set)
@@ -77,6 +85,9 @@ use IO::Socket::INET;
 use POSIX qw(WNOHANG _exit setpgid);
 use Scalar::Util ();
 use Time::HiRes qw(time sleep);
+use JSON::PP ();
+
+our $JSON = JSON::PP->new->utf8->canonical;
 
 our @EXPORT = qw(cx_nginx cx_test_config cx_cookie_from cx_cookie_attrs
     wait_for cx_module_path cx_have_module cx_repo_root cx_free_ports cx_pid_alive
@@ -801,6 +812,34 @@ sub get {
 sub head {
     my ($self, $path, @headers) = @_;
     return $self->req(method => 'HEAD', path => $path, headers => \@headers);
+}
+
+sub report_json {
+    my ($self, $query, $base) = @_;
+    my $r = $self->get(($base // '/cx-admin/') . 'report.json'
+        . (defined $query ? "?$query" : ''));
+    my $j = eval { $CXTest::JSON->decode($r->{body}) };
+    return ($j, $r) if wantarray;
+    Test::More::diag("report.json: $r->{status} $r->{body}") unless ref $j eq 'HASH';
+    return ref $j eq 'HASH' ? $j : {};
+}
+
+sub answer {
+    my ($self, %o) = @_;
+    my $J = $CXTest::JSON;
+    my $body = '{"token":' . $J->encode($o{token} // '') . ',"event":' . $J->encode($o{event});
+    $body .= ',"score":' . $o{score} if defined $o{score};
+    $body .= ',"comment":' . $J->encode($o{comment}) if defined $o{comment};
+    $body .= '}';
+    my $cookie = $o{cookie} // ($o{jar} ? $o{jar}{cookie} : undef) // '';
+    my @h = (Cookie => "cx=$cookie");
+    push @h, 'X-CX-Test-Now' => $o{now} if defined $o{now};
+    my $r = $self->post_json(($o{endpoint} // '/cx/') . 'r', $body, @h);
+    if ($o{jar}) {
+        my $set = CXTest::cx_cookie_from($r, 'cx');
+        $o{jar}{cookie} = $set if defined $set;
+    }
+    return $r;
 }
 
 sub post_json {
