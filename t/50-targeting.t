@@ -98,40 +98,9 @@ sub cookie_state {
     return \%s;
 }
 
-sub browser { return { cookie => undef, name => $_[0] } }
 
-# The JSON of the injected <script id="cx-prompt">, or undef.
-sub prompt_of {
-    my ($r) = @_;
-    my @all = $r->{body} =~ m{<script type="application/json" id="cx-prompt"[^>]*>(.*?)</script>}gs;
-    return undef unless @all;
-    return { invalid => "@all" } if @all > 1;
-    return eval { $JSON->decode($all[0]) } || { invalid => $all[0] };
-}
 
-# GET (or another method) as the browser: its cookie (plus extra cookies),
-# the test clock; keeps what Set-Cookie says. $r->{prompt} is the prompt.
-sub visit {
-    my ($ng, $b, $path, %o) = @_;
-    my @h = ('X-CX-Test-Now' => $o{now});
-    my @cookies;
-    push @cookies, "cx=$b->{cookie}" if defined $b->{cookie};
-    push @cookies, $o{cookie} if defined $o{cookie};
-    push @h, Cookie => join('; ', @cookies) if @cookies;
-    push @h, @{ $o{headers} || [] };
-    my $r = $ng->req(method => $o{method} || 'GET', path => $path, headers => \@h);
-    my $set = cx_cookie_from($r, 'cx');
-    $b->{cookie} = $set if defined $set;
-    $r->{prompt} = $r->{status} == 200 ? prompt_of($r) : undef;
-    $b->{last_prompt} = $r->{prompt} if $r->{prompt};
-    return $r;
-}
 
-# The survey offered on a response, '' when none.
-sub offered {
-    my ($r) = @_;
-    return $r->{prompt} ? ($r->{prompt}{survey} // 'INVALID') : '';
-}
 
 # POST /cx/r for the browser's last prompt (or the one given).
 sub event {
@@ -234,8 +203,8 @@ CONF
 # ---- the cookie itself ---------------------------------------------------------
 
 subtest 'a visit is counted in the cookie before deciding' => sub {
-    my $b = browser('counter');
-    my $r = visit($ng, $b, '/home/', now => $T0);
+    my $b = cx_browser('counter');
+    my $r = $ng->visit($b, '/home/', now => $T0);
     is $r->{status}, 200, 'GET /home/: 200';
     is $r->{body}, $PAGE, 'no prompt configured: body unchanged';
     ok defined cx_cookie_from($r, 'cx'), 'new visitor at a touchpoint: Set-Cookie cx';
@@ -251,8 +220,8 @@ subtest 'a visit is counted in the cookie before deciding' => sub {
     is_deeply $s->{tp}, { name_id('home') => 1 }, 'touchpoint home: 1 visit';
     is $s->{trailing}, 0, 'payload fully decoded';
 
-    visit($ng, $b, '/home/', now => $T0 + 60);
-    visit($ng, $b, '/cart/', now => $T0 + 120);
+    $ng->visit($b, '/home/', now => $T0 + 60);
+    $ng->visit($b, '/cart/', now => $T0 + 120);
     my $s2 = cookie_state($b->{cookie});
     is $s2->{id}, $s->{id}, 'same visitor id after three pages';
     is $s2->{first_seen}, $T0, 'first_seen kept';
@@ -265,40 +234,40 @@ subtest 'a visit is counted in the cookie before deciding' => sub {
 
 subtest 'after= one touchpoint' => sub {
     my $t = $T0 + 1 * $DAY;
-    my $b = browser('after1');
-    my $r = visit($ng, $b, '/after1/', now => $t);
-    is offered($r), '', 'purchase never visited: no prompt';
+    my $b = cx_browser('after1');
+    my $r = $ng->visit($b, '/after1/', now => $t);
+    is cx_offered($r), '', 'purchase never visited: no prompt';
     is $r->{body}, $PAGE, 'no prompt: body byte-identical';
-    is offered(visit($ng, $b, '/home/', now => $t + 1)), '', 'home (no prompt there)';
-    is offered(visit($ng, $b, '/after1/', now => $t + 2)), '', 'home visited, still not purchase: no prompt';
-    is offered(visit($ng, $b, '/buy/', now => $t + 3)), '', 'buy: a touchpoint without prompt';
-    $r = visit($ng, $b, '/after1/', now => $t + 4);
-    is offered($r), 's_after1', 'after purchase: s_after1 offered';
+    is cx_offered($ng->visit($b, '/home/', now => $t + 1)), '', 'home (no prompt there)';
+    is cx_offered($ng->visit($b, '/after1/', now => $t + 2)), '', 'home visited, still not purchase: no prompt';
+    is cx_offered($ng->visit($b, '/buy/', now => $t + 3)), '', 'buy: a touchpoint without prompt';
+    $r = $ng->visit($b, '/after1/', now => $t + 4);
+    is cx_offered($r), 's_after1', 'after purchase: s_after1 offered';
     is $r->{prompt}{type}, 'nps', 'prompt JSON: type';
     like $r->{prompt}{token}, qr/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\z/, 'prompt JSON: token';
-    is offered(visit($ng, $b, '/after1/', now => $t + 5)), 's_after1',
+    is cx_offered($ng->visit($b, '/after1/', now => $t + 5)), 's_after1',
         'offered again on the next page (never displayed)';
 };
 
 subtest 'after= several touchpoints: every one must have been visited' => sub {
     my $t = $T0 + 2 * $DAY;
-    my $b = browser('after2');
-    is offered(visit($ng, $b, '/after2/', now => $t)), '', 'neither cart nor purchase: none';
-    visit($ng, $b, '/buy/', now => $t + 1);
-    is offered(visit($ng, $b, '/after2/', now => $t + 2)), '', 'purchase only: none';
-    visit($ng, $b, '/cart/', now => $t + 3);
-    is offered(visit($ng, $b, '/after2/', now => $t + 4)), 's_after2', 'purchase and cart: offered';
+    my $b = cx_browser('after2');
+    is cx_offered($ng->visit($b, '/after2/', now => $t)), '', 'neither cart nor purchase: none';
+    $ng->visit($b, '/buy/', now => $t + 1);
+    is cx_offered($ng->visit($b, '/after2/', now => $t + 2)), '', 'purchase only: none';
+    $ng->visit($b, '/cart/', now => $t + 3);
+    is cx_offered($ng->visit($b, '/after2/', now => $t + 4)), 's_after2', 'purchase and cart: offered';
 
-    my $c = browser('after2-cart-only');
-    visit($ng, $c, '/cart/', now => $t);
-    visit($ng, $c, '/cart/', now => $t + 1);
-    is offered(visit($ng, $c, '/after2/', now => $t + 2)), '', 'cart only (twice): none';
+    my $c = cx_browser('after2-cart-only');
+    $ng->visit($c, '/cart/', now => $t);
+    $ng->visit($c, '/cart/', now => $t + 1);
+    is cx_offered($ng->visit($c, '/after2/', now => $t + 2)), '', 'cart only (twice): none';
 };
 
 subtest 'after= the current visit counts' => sub {
-    my $b = browser('selfie');
-    my $r = visit($ng, $b, '/selfie/', now => $T0 + 3 * $DAY);
-    is offered($r), 's_self', 'first visit ever, after=selfie at selfie: offered';
+    my $b = cx_browser('selfie');
+    my $r = $ng->visit($b, '/selfie/', now => $T0 + 3 * $DAY);
+    is cx_offered($r), 's_self', 'first visit ever, after=selfie at selfie: offered';
     is cookie_state($b->{cookie})->{tp}{ name_id('selfie') }, 1, 'cookie: selfie 1 visit';
 };
 
@@ -306,21 +275,21 @@ subtest 'after= the current visit counts' => sub {
 
 subtest 'min_visits= counts every touchpoint visit, the current one included' => sub {
     my $t = $T0 + 4 * $DAY;
-    my $b = browser('minv');
-    is offered(visit($ng, $b, '/minv/', now => $t)), '', 'visit 1: none';
-    is offered(visit($ng, $b, '/minv/', now => $t + 1)), '', 'visit 2: none';
-    is offered(visit($ng, $b, '/minv/', now => $t + 2)), 's_minv', 'visit 3: offered';
+    my $b = cx_browser('minv');
+    is cx_offered($ng->visit($b, '/minv/', now => $t)), '', 'visit 1: none';
+    is cx_offered($ng->visit($b, '/minv/', now => $t + 1)), '', 'visit 2: none';
+    is cx_offered($ng->visit($b, '/minv/', now => $t + 2)), 's_minv', 'visit 3: offered';
     is cookie_state($b->{cookie})->{visits}, 3, 'cookie: visits 3';
 
-    my $c = browser('minv-elsewhere');
-    visit($ng, $c, '/home/', now => $t);
-    visit($ng, $c, '/cart/', now => $t + 1);
-    is offered(visit($ng, $c, '/minv/', now => $t + 2)), 's_minv',
+    my $c = cx_browser('minv-elsewhere');
+    $ng->visit($c, '/home/', now => $t);
+    $ng->visit($c, '/cart/', now => $t + 1);
+    is cx_offered($ng->visit($c, '/minv/', now => $t + 2)), 's_minv',
         'two visits elsewhere + the first at minv = 3: offered';
 
-    my $d = browser('minv-two');
-    visit($ng, $d, '/home/', now => $t);
-    is offered(visit($ng, $d, '/minv/', now => $t + 1)), '', 'one elsewhere + this one = 2: none';
+    my $d = cx_browser('minv-two');
+    $ng->visit($d, '/home/', now => $t);
+    is cx_offered($ng->visit($d, '/minv/', now => $t + 1)), '', 'one elsewhere + this one = 2: none';
 };
 
 # ---- if= -------------------------------------------------------------------------
@@ -337,18 +306,18 @@ subtest 'if=$cookie_logged_in' => sub {
     );
     for my $case (sort keys %cases) {
         my ($cookie, $want) = @{ $cases{$case} };
-        my $b = browser("if $case");
-        my $r = visit($ng, $b, '/if/', now => $t, defined $cookie ? (cookie => $cookie) : ());
+        my $b = cx_browser("if $case");
+        my $r = $ng->visit($b, '/if/', now => $t, defined $cookie ? (cookie => $cookie) : ());
         is $r->{status}, 200, "logged_in $case: 200";
-        is offered($r), $want, "logged_in $case: " . ($want ? 'offered' : 'no prompt');
+        is cx_offered($r), $want, "logged_in $case: " . ($want ? 'offered' : 'no prompt');
     }
 
     # the same visitor, the cookie changing between pages
-    my $b = browser('if-toggle');
-    is offered(visit($ng, $b, '/if/', now => $t)), '', 'toggle: absent -> none';
-    is offered(visit($ng, $b, '/if/', now => $t + 1, cookie => 'logged_in=1')), 's_if',
+    my $b = cx_browser('if-toggle');
+    is cx_offered($ng->visit($b, '/if/', now => $t)), '', 'toggle: absent -> none';
+    is cx_offered($ng->visit($b, '/if/', now => $t + 1, cookie => 'logged_in=1')), 's_if',
         'toggle: "1" -> offered';
-    is offered(visit($ng, $b, '/if/', now => $t + 2, cookie => 'logged_in=0')), '',
+    is cx_offered($ng->visit($b, '/if/', now => $t + 2, cookie => 'logged_in=0')), '',
         'toggle: "0" -> none';
 };
 
@@ -356,22 +325,22 @@ subtest 'if=$cookie_logged_in' => sub {
 
 subtest 'after= min_visits= if= together: each failing alone blocks' => sub {
     my $t = $T0 + 6 * $DAY;
-    my $b = browser('combo');
-    is offered(visit($ng, $b, '/combo/', now => $t, cookie => 'logged_in=1')), '',
+    my $b = cx_browser('combo');
+    is cx_offered($ng->visit($b, '/combo/', now => $t, cookie => 'logged_in=1')), '',
         'visit 1, logged in, no purchase: none';
-    visit($ng, $b, '/buy/', now => $t + 1);
-    is offered(visit($ng, $b, '/combo/', now => $t + 2, cookie => 'logged_in=1')), '',
+    $ng->visit($b, '/buy/', now => $t + 1);
+    is cx_offered($ng->visit($b, '/combo/', now => $t + 2, cookie => 'logged_in=1')), '',
         'visit 3, purchase, logged in: min_visits=4 fails alone: none';
-    is offered(visit($ng, $b, '/combo/', now => $t + 3)), '',
+    is cx_offered($ng->visit($b, '/combo/', now => $t + 3)), '',
         'visit 4, purchase, not logged in: if= fails alone: none';
-    is offered(visit($ng, $b, '/combo/', now => $t + 4, cookie => 'logged_in=0')), '',
+    is cx_offered($ng->visit($b, '/combo/', now => $t + 4, cookie => 'logged_in=0')), '',
         'visit 5, purchase, logged_in=0: none';
-    is offered(visit($ng, $b, '/combo/', now => $t + 5, cookie => 'logged_in=1')), 's_combo',
+    is cx_offered($ng->visit($b, '/combo/', now => $t + 5, cookie => 'logged_in=1')), 's_combo',
         'visit 6, purchase, logged in: offered';
 
-    my $c = browser('combo-no-purchase');
-    visit($ng, $c, '/home/', now => $t) for 1 .. 4;
-    is offered(visit($ng, $c, '/combo/', now => $t + 1, cookie => 'logged_in=1')), '',
+    my $c = cx_browser('combo-no-purchase');
+    $ng->visit($c, '/home/', now => $t) for 1 .. 4;
+    is cx_offered($ng->visit($c, '/combo/', now => $t + 1, cookie => 'logged_in=1')), '',
         'visit 5, logged in, no purchase: after= fails alone: none';
 };
 
@@ -379,38 +348,38 @@ subtest 'after= min_visits= if= together: each failing alone blocks' => sub {
 
 subtest 'two cx_prompt lines: the second when the first fails' => sub {
     my $t = $T0 + 7 * $DAY;
-    my $b = browser('multi2');
-    my $r = visit($ng, $b, '/multi2/', now => $t);
-    is offered($r), '', 'neither passes: none';
+    my $b = cx_browser('multi2');
+    my $r = $ng->visit($b, '/multi2/', now => $t);
+    is cx_offered($r), '', 'neither passes: none';
     is $r->{body}, $PAGE, 'body unchanged';
-    is offered(visit($ng, $b, '/multi2/', now => $t + 1, cookie => 'logged_in=1')), 'm2',
+    is cx_offered($ng->visit($b, '/multi2/', now => $t + 1, cookie => 'logged_in=1')), 'm2',
         'logged in: the first fails, the second (m2) is offered';
-    visit($ng, $b, '/buy/', now => $t + 2);
-    is offered(visit($ng, $b, '/multi2/', now => $t + 3, cookie => 'logged_in=1')), 'm1',
+    $ng->visit($b, '/buy/', now => $t + 2);
+    is cx_offered($ng->visit($b, '/multi2/', now => $t + 3, cookie => 'logged_in=1')), 'm1',
         'purchase and logged in: both pass, the first (m1) is offered';
-    is offered(visit($ng, $b, '/multi2/', now => $t + 4)), 'm1', 'purchase only: m1';
+    is cx_offered($ng->visit($b, '/multi2/', now => $t + 4)), 'm1', 'purchase only: m1';
 };
 
 subtest 'three cx_prompt lines: the first that passes' => sub {
     my $t = $T0 + 7 * $DAY;
     my $step = sub {
         my ($b, $now, $cookie, $want, $what) = @_;
-        my $r = visit($ng, $b, '/multi/', now => $now, defined $cookie ? (cookie => $cookie) : ());
+        my $r = $ng->visit($b, '/multi/', now => $now, defined $cookie ? (cookie => $cookie) : ());
         is $r->{status}, 200, "$what: 200";
-        is offered($r), $want, "$what: " . ($want || 'no prompt');
+        is cx_offered($r), $want, "$what: " . ($want || 'no prompt');
         return $r;
     };
 
-    my $b = browser('multi-new');
+    my $b = cx_browser('multi-new');
     my $r = $step->($b, $t, undef, '', 'visit 1, no purchase, not logged in, min_visits=2 fails');
     is $r->{body}, $PAGE, 'body unchanged';
     $step->($b, $t + 1, undef, 'm3', 'visit 2: the third line');
     $step->($b, $t + 2, 'logged_in=1', 'm2', 'logged in: the second line before the third');
-    visit($ng, $b, '/buy/', now => $t + 3);
+    $ng->visit($b, '/buy/', now => $t + 3);
     $step->($b, $t + 4, 'logged_in=1', 'm1', 'purchase and logged in: the first line, though all pass');
     $step->($b, $t + 5, undef, 'm1', 'purchase: m1');
 
-    my $c = browser('multi-login');
+    my $c = cx_browser('multi-login');
     $step->($c, $t, 'logged_in=1', 'm2', 'new visitor, logged in: the second line');
 };
 
@@ -421,12 +390,12 @@ subtest 'sample=0%, 100%, 30%' => sub {
     my $t = $T0 + 8 * $DAY;
     my ($zero, $full, $cookies0) = (0, 0, 0);
     for my $i (1 .. 50) {
-        my $b = browser("s0-$i");
-        my $r = visit($ng, $b, '/s0/', now => $t);
-        $zero++ if offered($r) ne '' || $r->{body} ne $PAGE;
+        my $b = cx_browser("s0-$i");
+        my $r = $ng->visit($b, '/s0/', now => $t);
+        $zero++ if cx_offered($r) ne '' || $r->{body} ne $PAGE;
         $cookies0++ if defined cx_cookie_from($r, 'cx');
-        $b = browser("s100-$i");
-        $full++ if offered(visit($ng, $b, '/s100/', now => $t)) eq 's_full';
+        $b = cx_browser("s100-$i");
+        $full++ if cx_offered($ng->visit($b, '/s100/', now => $t)) eq 's_full';
     }
     is $zero, 0, 'sample=0%: 0 of 50 fresh visitors offered, bodies unchanged';
     is $cookies0, 50, 'sample=0%: the visit is still counted (50 Set-Cookie)';
@@ -439,10 +408,10 @@ subtest 'sample=0%, 100%, 30%' => sub {
     # bucket skewed by 7+ points fails it every time.
     my $n = 600;
     for my $i (1 .. $n) {
-        my $b = browser("s30-$i");
-        my $r = visit($ng, $b, '/s30/', now => $t + $i);
+        my $b = cx_browser("s30-$i");
+        my $r = $ng->visit($b, '/s30/', now => $t + $i);
         if ($r->{status} != 200) { fail("visitor $i: status $r->{status}"); last }
-        my $o = offered($r);
+        my $o = cx_offered($r);
         if    ($o eq 's_thirty') { push @in30, $b }
         elsif ($o eq '')         { push @out30, $b }
         else                     { fail("visitor $i: unexpected prompt $o") }
@@ -464,8 +433,8 @@ subtest 'sampling is stable per visitor: ten pages, two touchpoints, days apart'
             my @got;
             for my $i (1 .. 10) {
                 my $path = ($i % 2 ? '/s30/' : '/s30x/') . 'p' . (1 + int(($i - 1) / 2)) . '.html';
-                my $r = visit($ng, $b, $path, now => $t + $i * $DAY);
-                push @got, offered($r);
+                my $r = $ng->visit($b, $path, now => $t + $i * $DAY);
+                push @got, cx_offered($r);
             }
             is_deeply \@got, [ ($want) x 10 ],
                 "$b->{name}: " . ($want ? 'offered' : 'not offered') . ' on all 10 pages';
@@ -480,19 +449,19 @@ subtest 'sampling is stable per visitor: ten pages, two touchpoints, days apart'
 
 subtest 'quiet period: an offer never displayed starts nothing' => sub {
     my $t = $T0 + 20 * $DAY;
-    my $b = browser('quiet-undisplayed');
-    is offered(visit($ng, $b, '/qa/', now => $t)), 'q_a', 'page 1: q_a offered';
-    is offered(visit($ng, $b, '/qa/', now => $t + 60)), 'q_a', 'page 2, a minute later: q_a again';
-    is offered(visit($ng, $b, '/qb/', now => $t + 120)), 'q_b', 'another survey too';
-    is offered(visit($ng, $b, '/qa/', now => $t + $DAY)), 'q_a', 'next day: q_a';
+    my $b = cx_browser('quiet-undisplayed');
+    is cx_offered($ng->visit($b, '/qa/', now => $t)), 'q_a', 'page 1: q_a offered';
+    is cx_offered($ng->visit($b, '/qa/', now => $t + 60)), 'q_a', 'page 2, a minute later: q_a again';
+    is cx_offered($ng->visit($b, '/qb/', now => $t + 120)), 'q_b', 'another survey too';
+    is cx_offered($ng->visit($b, '/qa/', now => $t + $DAY)), 'q_a', 'next day: q_a';
     is cookie_state($b->{cookie})->{last_display}, 0, 'cookie: last_display never set';
 };
 
 subtest 'quiet period: a display silences every survey until it has passed' => sub {
     my $t = $T0 + 30 * $DAY;
-    my $b = browser('quiet');
-    my $r = visit($ng, $b, '/qa/', now => $t);
-    is offered($r), 'q_a', 'q_a offered';
+    my $b = cx_browser('quiet');
+    my $r = $ng->visit($b, '/qa/', now => $t);
+    is cx_offered($r), 'q_a', 'q_a offered';
     my $id = cookie_state($b->{cookie})->{id};
 
     my $td = $t + 30;
@@ -509,14 +478,14 @@ subtest 'quiet period: a display silences every survey until it has passed' => s
     for my $when ([ 'a minute later', $td + 60 ], [ 'next day', $td + $DAY ],
                   [ '1 s before the end', $td + $QUIET - 1 ]) {
         for my $p (@probe) {
-            $r = visit($ng, $b, $p->[0], now => $when->[1]);
+            $r = $ng->visit($b, $p->[0], now => $when->[1]);
             is $r->{status}, 200, "$when->[0]: $p->[0] 200";
-            is offered($r), '', "$when->[0]: $p->[0] no prompt";
+            is cx_offered($r), '', "$when->[0]: $p->[0] no prompt";
             is $r->{body}, $PAGE, "$when->[0]: $p->[0] body unchanged";
         }
     }
     for my $p (@probe) {
-        is offered(visit($ng, $b, $p->[0], now => $td + $QUIET + 1)), $p->[1],
+        is cx_offered($ng->visit($b, $p->[0], now => $td + $QUIET + 1)), $p->[1],
             "1 s after the end: $p->[0] offers $p->[1]";
     }
     is cookie_state($b->{cookie})->{last_display}, $td, 'offers did not move last_display';
@@ -526,8 +495,8 @@ subtest 'quiet period: a display silences every survey until it has passed' => s
 
 subtest 'every: answered -> not offered again within 30d; another survey is' => sub {
     my $t = $T0 + 40 * $DAY;
-    my $b = browser('every-answer');
-    is offered(visit($ng, $b, '/ev/', now => $t)), 'e_ans', 'e_ans offered';
+    my $b = cx_browser('every-answer');
+    is cx_offered($ng->visit($b, '/ev/', now => $t)), 'e_ans', 'e_ans offered';
     my $p = $b->{last_prompt};
     is event($ng, $b, 'display', now => $t + 10)->{status}, 204, 'display: 204';
     my $ta = $t + 20;
@@ -539,16 +508,16 @@ subtest 'every: answered -> not offered again within 30d; another survey is' => 
         'cookie: e_ans answered 9 at the answer time';
 
     my $after_quiet = $t + 10 + $QUIET + 1;
-    is offered(visit($ng, $b, '/ev/', now => $t + $DAY)), '', 'next day (quiet): none';
-    is offered(visit($ng, $b, '/ev/', now => $after_quiet)), '', 'after the quiet period: e_ans still not';
-    is offered(visit($ng, $b, '/qb/', now => $after_quiet)), 'q_b',
+    is cx_offered($ng->visit($b, '/ev/', now => $t + $DAY)), '', 'next day (quiet): none';
+    is cx_offered($ng->visit($b, '/ev/', now => $after_quiet)), '', 'after the quiet period: e_ans still not';
+    is cx_offered($ng->visit($b, '/qb/', now => $after_quiet)), 'q_b',
         'after the quiet period: another survey (q_b) is offered';
-    is offered(visit($ng, $b, '/ab/', now => $after_quiet)), 'q_b',
+    is cx_offered($ng->visit($b, '/ab/', now => $after_quiet)), 'q_b',
         'location with e_ans then q_b: e_ans fails (every), q_b offered';
-    is offered(visit($ng, $b, '/ev/', now => $ta + 30 * $DAY - 1)), '', '1 s before 30d: none';
-    is offered(visit($ng, $b, '/ab/', now => $ta + 30 * $DAY - 1)), 'q_b', '1 s before 30d at /ab/: q_b';
-    is offered(visit($ng, $b, '/ev/', now => $ta + 30 * $DAY + 1)), 'e_ans', '1 s after 30d: e_ans again';
-    is offered(visit($ng, $b, '/ab/', now => $ta + 30 * $DAY + 2)), 'e_ans', '1 s after 30d at /ab/: e_ans first';
+    is cx_offered($ng->visit($b, '/ev/', now => $ta + 30 * $DAY - 1)), '', '1 s before 30d: none';
+    is cx_offered($ng->visit($b, '/ab/', now => $ta + 30 * $DAY - 1)), 'q_b', '1 s before 30d at /ab/: q_b';
+    is cx_offered($ng->visit($b, '/ev/', now => $ta + 30 * $DAY + 1)), 'e_ans', '1 s after 30d: e_ans again';
+    is cx_offered($ng->visit($b, '/ab/', now => $ta + 30 * $DAY + 2)), 'e_ans', '1 s after 30d at /ab/: e_ans first';
 
     # the old token cannot answer twice, with or without the new cookie
     my $again = event($ng, $b, 'answer', score => 3, prompt => $p, now => $ta + 60);
@@ -557,8 +526,8 @@ subtest 'every: answered -> not offered again within 30d; another survey is' => 
 
 subtest 'every: dismissed -> not offered again within 10d' => sub {
     my $t = $T0 + 100 * $DAY;
-    my $b = browser('every-dismiss');
-    is offered(visit($ng, $b, '/dm/', now => $t)), 'e_dis', 'e_dis offered';
+    my $b = cx_browser('every-dismiss');
+    is cx_offered($ng->visit($b, '/dm/', now => $t)), 'e_dis', 'e_dis offered';
     is event($ng, $b, 'display', now => $t + 5)->{status}, 204, 'display: 204';
     my $tx = $t + 6;
     is event($ng, $b, 'dismiss', now => $tx)->{status}, 204, 'dismiss: 204';
@@ -567,10 +536,10 @@ subtest 'every: dismissed -> not offered again within 10d' => sub {
         'cookie: e_dis dismissed at the dismissal time';
 
     my $after_quiet = $t + 5 + $QUIET + 1;
-    is offered(visit($ng, $b, '/dm/', now => $after_quiet)), '', 'after the quiet period: e_dis not';
-    is offered(visit($ng, $b, '/qa/', now => $after_quiet)), 'q_a', 'after the quiet period: q_a is';
-    is offered(visit($ng, $b, '/dm/', now => $tx + 10 * $DAY - 1)), '', '1 s before 10d: none';
-    is offered(visit($ng, $b, '/dm/', now => $tx + 10 * $DAY + 1)), 'e_dis', '1 s after 10d: offered';
+    is cx_offered($ng->visit($b, '/dm/', now => $after_quiet)), '', 'after the quiet period: e_dis not';
+    is cx_offered($ng->visit($b, '/qa/', now => $after_quiet)), 'q_a', 'after the quiet period: q_a is';
+    is cx_offered($ng->visit($b, '/dm/', now => $tx + 10 * $DAY - 1)), '', '1 s before 10d: none';
+    is cx_offered($ng->visit($b, '/dm/', now => $tx + 10 * $DAY + 1)), 'e_dis', '1 s after 10d: offered';
 };
 
 subtest 'report: offered counts exactly the prompts served' => sub {
@@ -616,9 +585,9 @@ CONF
     );
 
     subtest 'report.json: touchpoints and the prompt funnel of a scripted session' => sub {
-        my ($A, $B, $C) = map { browser($_) } qw(A B C);
+        my ($A, $B, $C) = map { cx_browser($_) } qw(A B C);
         my @seen;
-        my $o = sub { my $r = visit($rg, @_); push @seen, offered($r); $r };
+        my $o = sub { my $r = $rg->visit(@_); push @seen, cx_offered($r); $r };
 
         # A: home, home, buy (f1 #1: displayed, answered 10)
         $o->($A, '/home/', now => $t);
@@ -644,23 +613,23 @@ CONF
 
         # requests that count nothing
         my $c_before = $C->{cookie};
-        my $r = visit($rg, $C, '/buy/', now => $t + 90, method => 'HEAD');
+        my $r = $rg->visit($C, '/buy/', now => $t + 90, method => 'HEAD');
         is $r->{status}, 200, 'HEAD /buy/: 200';
         is $r->{body_raw}, '', 'HEAD: no body';
         ok !defined cx_cookie_from($r, 'cx'), 'HEAD by a known visitor: no Set-Cookie (no visit)';
-        visit($rg, $A, '/home/', now => $t + 91, method => 'HEAD');
-        $r = visit($rg, browser('head-new'), '/buy/', now => $t + 92, method => 'HEAD');
+        $rg->visit($A, '/home/', now => $t + 91, method => 'HEAD');
+        $r = $rg->visit(cx_browser('head-new'), '/buy/', now => $t + 92, method => 'HEAD');
         is $r->{status}, 200, 'HEAD by a new visitor: 200';
-        $r = visit($rg, $C, '/buy/', now => $t + 93, headers => [ Range => 'bytes=0-9' ]);
+        $r = $rg->visit($C, '/buy/', now => $t + 93, headers => [ Range => 'bytes=0-9' ]);
         is $r->{status}, 206, 'Range at /buy/: 206';
         is $r->{body}, substr($PAGE, 0, 10), 'Range: the bytes asked for';
         ok !defined cx_cookie_from($r, 'cx'), 'Range: no Set-Cookie (no visit)';
-        $r = visit($rg, $B, '/home/missing.html', now => $t + 94);
+        $r = $rg->visit($B, '/home/missing.html', now => $t + 94);
         is $r->{status}, 404, '404 at /home/';
         ok !defined cx_cookie_from($r, 'cx'), '404: no Set-Cookie (no visit)';
-        $r = visit($rg, $B, '/home/', now => $t + 95, method => 'POST');
+        $r = $rg->visit($B, '/home/', now => $t + 95, method => 'POST');
         is $r->{status}, 405, 'POST /home/: 405';
-        $r = visit($rg, $C, '/buy/', now => $t + 96, headers => [ 'Sec-GPC' => '1' ]);
+        $r = $rg->visit($C, '/buy/', now => $t + 96, headers => [ 'Sec-GPC' => '1' ]);
         is $r->{status}, 200, 'Sec-GPC at /buy/: 200';
         is $r->{body}, $PAGE, 'Sec-GPC: no prompt';
         is $C->{cookie}, $c_before, 'the cookie of C never changed since its last visit';

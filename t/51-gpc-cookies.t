@@ -138,32 +138,9 @@ isnt $ng1->prefix, $ng2->prefix, 'two nginx, two prefixes (two stores)';
 
 # ---- helpers -------------------------------------------------------------------
 
-sub browser { return { cookie => undef, name => $_[0] } }
 
-sub prompt_of {
-    my ($r) = @_;
-    my @all = $r->{body} =~ m{<script type="application/json" id="cx-prompt"[^>]*>(.*?)</script>}gs;
-    return undef unless @all;
-    return { invalid => "@all" } if @all > 1;
-    return eval { $JSON->decode($all[0]) } || { invalid => $all[0] };
-}
 
-sub visit {
-    my ($ng, $b, $path, %o) = @_;
-    my @h = ('X-CX-Test-Now' => $o{now});
-    my $cookie = exists $o{raw_cookie} ? $o{raw_cookie}
-               : defined $b->{cookie} ? "cx=$b->{cookie}" : undef;
-    push @h, Cookie => $cookie if defined $cookie;
-    push @h, @{ $o{headers} || [] };
-    my $r = $ng->req(method => $o{method} || 'GET', path => $path, headers => \@h);
-    my $set = cx_cookie_from($r, 'cx');
-    $b->{cookie} = $set if defined $set;
-    $r->{prompt} = $r->{status} == 200 ? prompt_of($r) : undef;
-    $b->{last_prompt} = $r->{prompt} if $r->{prompt};
-    return $r;
-}
 
-sub offered { my ($r) = @_; return $r->{prompt} ? ($r->{prompt}{survey} // 'INVALID') : '' }
 
 sub event {
     my ($ng, $b, $event, %o) = @_;
@@ -202,8 +179,8 @@ sub headers_but_date {
 my %seen_ids;
 my $genuine;
 subtest 'genuine cookie, re-signed by the test with the fleet secret, verifies' => sub {
-    my $b = browser('genuine');
-    my $r = visit($ng1, $b, '/home/', now => $T0);
+    my $b = cx_browser('genuine');
+    my $r = $ng1->visit($b, '/home/', now => $T0);
     $genuine = $b->{cookie};
     ok defined $genuine, 'Set-Cookie cx';
     my $s = cookie_state($genuine);
@@ -217,8 +194,8 @@ subtest 'genuine cookie, re-signed by the test with the fleet secret, verifies' 
     my $id = pack 'H*', 'a1b2c3d4e5f60718293a4b5c';
     my $v1 = sign_blob($SECRET, 2, pack('C a12 N', 1, $id, $T0 - 10 * $DAY));
     my $log0 = count_lines($ng1->error_log, $VERIFY_FAIL);
-    my $c = browser('v1');
-    $r = visit($ng1, $c, '/home/', now => $T0, raw_cookie => "cx=$v1");
+    my $c = cx_browser('v1');
+    $r = $ng1->visit($c, '/home/', now => $T0, raw_cookie => "cx=$v1");
     is $r->{status}, 200, 'v1 cookie: 200';
     my $n = cookie_state($c->{cookie});
     is $n->{id}, 'a1b2c3d4e5f60718293a4b5c', 'v1 cookie: the same visitor id';
@@ -231,8 +208,8 @@ subtest 'genuine cookie, re-signed by the test with the fleet secret, verifies' 
 # ---- bad cookies ---------------------------------------------------------------------
 
 subtest 'bad cookies: a new visitor, never an error' => sub {
-    my $b = browser('victim');
-    visit($ng1, $b, '/home/', now => $T0) for 1 .. 3;
+    my $b = cx_browser('victim');
+    $ng1->visit($b, '/home/', now => $T0) for 1 .. 3;
     my $good = $b->{cookie};
     my $good_state = cookie_state($good);
     is $good_state->{visits}, 3, 'the genuine cookie: visits 3';
@@ -250,12 +227,12 @@ subtest 'bad cookies: a new visitor, never an error' => sub {
         return $s;
     };
 
-    my $other_site = browser('other site');
-    visit($ng3, $other_site, '/home/', now => $T0);
+    my $other_site = cx_browser('other site');
+    $ng3->visit($other_site, '/home/', now => $T0);
     ok defined $other_site->{cookie}, 'a real cookie from the other site';
 
-    my $tok = browser('token holder');
-    my $tr = visit($ng1, $tok, '/s100/', now => $T0);
+    my $tok = cx_browser('token holder');
+    my $tr = $ng1->visit($tok, '/s100/', now => $T0);
     my $token = $tr->{prompt} ? $tr->{prompt}{token} : 'none';
     $seen_ids{ cookie_state($tok->{cookie})->{id} } = 1;
 
@@ -285,10 +262,10 @@ subtest 'bad cookies: a new visitor, never an error' => sub {
     for my $case (@cases) {
         my ($what, $value) = @$case;
         my $log0 = count_lines($ng1->error_log, $VERIFY_FAIL);
-        my $v = browser($what);
-        my $r = visit($ng1, $v, '/s100/', now => $now, raw_cookie => "cx=$value");
+        my $v = cx_browser($what);
+        my $r = $ng1->visit($v, '/s100/', now => $now, raw_cookie => "cx=$value");
         is $r->{status}, 200, "$what: 200";
-        is offered($r), 's_full', "$what: served as a new visitor, prompt included";
+        is cx_offered($r), 's_full', "$what: served as a new visitor, prompt included";
         my $set = cx_cookie_from($r, 'cx');
         ok defined $set, "$what: a fresh Set-Cookie";
         my $s = cookie_state($set);
@@ -305,7 +282,7 @@ subtest 'bad cookies: a new visitor, never an error' => sub {
     unlike $ng1->error_log, qr/exited on signal|\[(?:alert|crit|emerg)\]/, 'no crash, no alert';
 
     # the genuine cookie still works after all that
-    my $r = visit($ng1, $b, '/home/', now => $now);
+    my $r = $ng1->visit($b, '/home/', now => $now);
     is cookie_state($b->{cookie})->{id}, $good_state->{id}, 'the genuine cookie: still the same visitor';
     is cookie_state($b->{cookie})->{visits}, 4, 'the genuine cookie: visits 4';
 };
@@ -314,21 +291,21 @@ subtest 'bad cookies: a new visitor, never an error' => sub {
 
 subtest 'a cookie from one node is the same visitor on the other' => sub {
     my $log2 = count_lines($ng2->error_log, $VERIFY_FAIL);
-    my $b = browser('fleet');
-    visit($ng1, $b, '/home/', now => $T0 + 2 * $DAY);
+    my $b = cx_browser('fleet');
+    $ng1->visit($b, '/home/', now => $T0 + 2 * $DAY);
     my $s1 = cookie_state($b->{cookie});
     is $s1->{visits}, 1, 'node 1: visits 1';
 
-    my $r = visit($ng2, $b, '/home/', now => $T0 + 2 * $DAY + 60);
+    my $r = $ng2->visit($b, '/home/', now => $T0 + 2 * $DAY + 60);
     is $r->{status}, 200, 'node 2: 200';
     my $s2 = cookie_state($b->{cookie});
     is $s2->{id}, $s1->{id}, 'node 2: the same visitor id';
     is $s2->{first_seen}, $s1->{first_seen}, 'node 2: first_seen kept';
     is $s2->{visits}, 2, 'node 2: visits 2';
 
-    visit($ng1, $b, '/home/', now => $T0 + 2 * $DAY + 120);
+    $ng1->visit($b, '/home/', now => $T0 + 2 * $DAY + 120);
     is cookie_state($b->{cookie})->{visits}, 3, 'back on node 1: visits 3';
-    visit($ng2, $b, '/s100/', now => $T0 + 2 * $DAY + 180);
+    $ng2->visit($b, '/s100/', now => $T0 + 2 * $DAY + 180);
     is cookie_state($b->{cookie})->{id}, $s1->{id}, 'node 2 again: same id';
     is cookie_state($b->{cookie})->{visits}, 4, 'node 2 again: visits 4';
     is count_lines($ng2->error_log, $VERIFY_FAIL), $log2, 'node 2 logged no verify failure';
@@ -337,8 +314,8 @@ subtest 'a cookie from one node is the same visitor on the other' => sub {
     is $line, "$s1->{id}|home|-|GET|/home/|200", 'node 2: $cx_visitor is the id from node 1';
 
     # a prompt served by node 1, displayed through node 2
-    $r = visit($ng1, $b, '/s100/', now => $T0 + 2 * $DAY + 240);
-    is offered($r), 's_full', 'node 1 offers s_full';
+    $r = $ng1->visit($b, '/s100/', now => $T0 + 2 * $DAY + 240);
+    is cx_offered($r), 's_full', 'node 1 offers s_full';
     my $e = event($ng2, $b, 'display', now => $T0 + 2 * $DAY + 250);
     is $e->{status}, 204, "node 2 accepts node 1's token" or diag $e->{raw};
     is cookie_state($b->{cookie})->{last_display}, $T0 + 2 * $DAY + 250,
@@ -349,12 +326,12 @@ subtest 'sample=50% decides the same on both nodes' => sub {
     my $now = $T0 + 3 * $DAY;
     my (@d1, @d2);
     for my $i (1 .. 50) {
-        my $b = browser("half-$i");
-        visit($ng1, $b, '/home/', now => $now);
+        my $b = cx_browser("half-$i");
+        $ng1->visit($b, '/home/', now => $now);
         my $first = $i % 2 ? $ng1 : $ng2;    # half ask node 1 first, half node 2
         my $second = $i % 2 ? $ng2 : $ng1;
-        my $a = offered(visit($first, $b, '/s50/', now => $now + 1));
-        my $z = offered(visit($second, $b, '/s50/', now => $now + 2));
+        my $a = cx_offered($first->visit($b, '/s50/', now => $now + 1));
+        my $z = cx_offered($second->visit($b, '/s50/', now => $now + 2));
         push @d1, $i % 2 ? $a : $z;
         push @d2, $i % 2 ? $z : $a;
     }
@@ -373,8 +350,8 @@ subtest 'sample=50% decides the same on both nodes' => sub {
 # ---- Global Privacy Control ----------------------------------------------------------------
 
 subtest 'Sec-GPC: 1 -> no cookie, no prompt, no event; the page as without cx' => sub {
-    my $b = browser('gpc');
-    visit($ng1, $b, '/home/', now => $T0 + 4 * $DAY);
+    my $b = cx_browser('gpc');
+    $ng1->visit($b, '/home/', now => $T0 + 4 * $DAY);
     my $cookie = $b->{cookie};
 
     my $rep0;
@@ -389,7 +366,7 @@ subtest 'Sec-GPC: 1 -> no cookie, no prompt, no event; the page as without cx' =
     for my $case ([ 'new visitor', undef ], [ 'known visitor', $cookie ]) {
         my ($what, $c) = @$case;
         for my $path ('/s100/index.html', '/home/index.html') {
-            my $r = visit($ng1, browser('gpc'), $path, now => $T0 + 4 * $DAY + 60,
+            my $r = $ng1->visit(cx_browser('gpc'), $path, now => $T0 + 4 * $DAY + 60,
                 raw_cookie => defined $c ? "cx=$c" : undef, headers => [ 'Sec-GPC' => '1' ]);
             is $r->{status}, 200, "$what $path: 200";
             ok !exists $r->{headers}{'set-cookie'}, "$what $path: no Set-Cookie";
@@ -399,7 +376,7 @@ subtest 'Sec-GPC: 1 -> no cookie, no prompt, no event; the page as without cx' =
                 or diag $r->{raw_headers}, $plain->{raw_headers};
         }
     }
-    my $r = visit($ng1, browser('gpc'), '/s100/', now => $T0 + 4 * $DAY + 60,
+    my $r = $ng1->visit(cx_browser('gpc'), '/s100/', now => $T0 + 4 * $DAY + 60,
         raw_cookie => 'cx=garbage', headers => [ 'Sec-GPC' => '1' ]);
     ok !exists $r->{headers}{'set-cookie'}, 'bad cookie + GPC: no Set-Cookie';
     is $r->{body}, $PAGE, 'bad cookie + GPC: no prompt';
@@ -411,20 +388,20 @@ subtest 'Sec-GPC: 1 -> no cookie, no prompt, no event; the page as without cx' =
     is offered_of($rep1, 's_full'), offered_of($rep0, 's_full'), 's_full offered unchanged';
 
     # Sec-GPC: 0 is not an opt-out
-    my $z = browser('gpc0');
-    $r = visit($ng1, $z, '/s100/', now => $T0 + 4 * $DAY, headers => [ 'Sec-GPC' => '0' ]);
+    my $z = cx_browser('gpc0');
+    $r = $ng1->visit($z, '/s100/', now => $T0 + 4 * $DAY, headers => [ 'Sec-GPC' => '0' ]);
     ok defined cx_cookie_from($r, 'cx'), 'Sec-GPC: 0: Set-Cookie';
-    is offered($r), 's_full', 'Sec-GPC: 0: prompt';
+    is cx_offered($r), 's_full', 'Sec-GPC: 0: prompt';
 };
 
 subtest 'cx_respect_gpc off: the header is ignored' => sub {
-    my $b = browser('gpc-off');
+    my $b = cx_browser('gpc-off');
     my $rep0 = $ng3->report_json;
-    my $r = visit($ng3, $b, '/s100/', now => $T0 + 5 * $DAY, headers => [ 'Sec-GPC' => '1' ]);
+    my $r = $ng3->visit($b, '/s100/', now => $T0 + 5 * $DAY, headers => [ 'Sec-GPC' => '1' ]);
     is $r->{status}, 200, 'GET with Sec-GPC: 1: 200';
     ok defined cx_cookie_from($r, 'cx'), 'Set-Cookie';
-    is offered($r), 's_full', 'prompt';
-    $r = visit($ng3, $b, '/s100/', now => $T0 + 5 * $DAY + 1, headers => [ 'Sec-GPC' => '1' ]);
+    is cx_offered($r), 's_full', 'prompt';
+    $r = $ng3->visit($b, '/s100/', now => $T0 + 5 * $DAY + 1, headers => [ 'Sec-GPC' => '1' ]);
     is cookie_state($b->{cookie})->{visits}, 2, 'the cookie counts visits: 2';
     my $want = do { my ($v, $n) = split m{/}, visits_of($rep0, 's100'); ($v + 2) . '/' . ($n + 1) };
     my $got = wait_for { my $x = visits_of(scalar($ng3->report_json), 's100'); $x eq $want ? $x : 0 } 5;
@@ -437,35 +414,35 @@ subtest '$cx_visitor $cx_touchpoint $cx_prompt per request' => sub {
     my $log = sub { grep { !m{\|/cx-admin/} } split /\n/, $ng1->read_file('logs/cx.log') };
     my @before = $log->();
     my $now = $T0 + 6 * $DAY;
-    my $b = browser('vars');
+    my $b = cx_browser('vars');
     my @want;
 
-    my $r = visit($ng1, $b, '/s100/', now => $now);
+    my $r = $ng1->visit($b, '/s100/', now => $now);
     my $id = cookie_state($b->{cookie})->{id} // 'none';
     my $p1 = $r->{prompt};
     push @want, "$id|s100|s_full|GET|/s100/|200";
-    visit($ng1, $b, '/home/', now => $now + 1);
+    $ng1->visit($b, '/home/', now => $now + 1);
     push @want, "$id|home|-|GET|/home/|200";
-    my $half = offered(visit($ng1, $b, '/s50/', now => $now + 2));
+    my $half = cx_offered($ng1->visit($b, '/s50/', now => $now + 2));
     push @want, "$id|s50|" . ($half || '-') . '|GET|/s50/|200';
-    visit($ng1, $b, '/plain/index.html', now => $now + 3);
+    $ng1->visit($b, '/plain/index.html', now => $now + 3);
     push @want, "$id|-|-|GET|/plain/index.html|200";
-    visit($ng1, browser('nobody'), '/plain/index.html', now => $now + 4);
+    $ng1->visit(cx_browser('nobody'), '/plain/index.html', now => $now + 4);
     push @want, '-|-|-|GET|/plain/index.html|200';
-    visit($ng1, $b, '/s100/', now => $now + 5, headers => [ 'Sec-GPC' => '1' ]);
+    $ng1->visit($b, '/s100/', now => $now + 5, headers => [ 'Sec-GPC' => '1' ]);
     push @want, '-|s100|-|GET|/s100/|200';
-    $r = visit($ng1, $b, '/s100/', now => $now + 6, method => 'HEAD');
+    $r = $ng1->visit($b, '/s100/', now => $now + 6, method => 'HEAD');
     push @want, "$id|s100|-|HEAD|/s100/|200";    # a HEAD response carries no prompt
-    my $nb = browser('bad');
-    visit($ng1, $nb, '/home/', now => $now + 7, raw_cookie => 'cx=bad');
+    my $nb = cx_browser('bad');
+    $ng1->visit($nb, '/home/', now => $now + 7, raw_cookie => 'cx=bad');
     my $nid = cookie_state($nb->{cookie})->{id} // 'none';
     isnt $nid, $id, 'the bad cookie got a new id';
     push @want, "$nid|home|-|GET|/home/|200";
     is event($ng1, $b, 'display', prompt => $p1, now => $now + 8)->{status}, 204, 'display: 204';
     push @want, "$id|-|-|POST|/cx/r|204";
-    visit($ng1, $b, '/s100/missing.html', now => $now + 9);
+    $ng1->visit($b, '/s100/missing.html', now => $now + 9);
     push @want, "$id|s100|-|GET|/s100/missing.html|404";
-    visit($ng1, $b, '/s100/', now => $now + 10);
+    $ng1->visit($b, '/s100/', now => $now + 10);
     push @want, "$id|s100|s_full|GET|/s100/|200";
 
     my @got;

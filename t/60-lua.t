@@ -119,37 +119,14 @@ sub token_payload {
     return \%t;
 }
 
-sub browser { return { cookie => undef } }
 
-# The JSON of the injected <script id="cx-prompt">, or undef.
-sub prompt_of {
-    my ($r) = @_;
-    my @all = $r->{body} =~ m{<script type="application/json" id="cx-prompt"[^>]*>(.*?)</script>}gs;
-    return undef unless @all;
-    return { invalid => "@all" } if @all > 1;
-    return eval { $JSON->decode($all[0]) } || { invalid => $all[0] };
-}
 
-# GET as the browser (its cx cookie plus extra cookies), with the test clock.
-sub visit {
+
+
+# A visit as cx_browser $b, at the hooks' clock T0 unless now => says.
+sub visit_at_t0 {
     my ($ng, $b, $path, %o) = @_;
-    my @h = ('X-CX-Test-Now' => $o{now} // $T0);
-    my @cookies;
-    push @cookies, "cx=$b->{cookie}" if defined $b->{cookie};
-    push @cookies, $o{cookie} if defined $o{cookie};
-    push @h, Cookie => join('; ', @cookies) if @cookies;
-    push @h, @{ $o{headers} || [] };
-    my $r = $ng->req(method => 'GET', path => $path, headers => \@h);
-    my $set = cx_cookie_from($r, 'cx');
-    $b->{cookie} = $set if defined $set;
-    $r->{prompt} = $r->{status} == 200 ? prompt_of($r) : undef;
-    $b->{last_prompt} = $r->{prompt} if $r->{prompt};
-    return $r;
-}
-
-sub offered {
-    my ($r) = @_;
-    return $r->{prompt} ? ($r->{prompt}{survey} // 'INVALID') : '';
+    return $ng->visit($b, $path, %o, now => $o{now} // $T0);
 }
 
 # POST /cx/r for the browser's last prompt.
@@ -233,8 +210,8 @@ sub record_for {
 # Offer on path to a new browser, answer it, return (record, response, browser).
 sub answered_record {
     my ($ng, $path, %o) = @_;
-    my $b = $o{browser} || browser();
-    my $r = visit($ng, $b, $path, %o);
+    my $b = $o{browser} || cx_browser();
+    my $r = visit_at_t0($ng, $b, $path, %o);
     return ({ error => "no prompt on $path: $r->{status}" }, $r, $b) unless $r->{prompt};
     my $a = event($ng, $b, 'answer', score => $o{score} // 7, now => ($o{now} // $T0) + 1);
     return ({ error => "answer on $path: $a->{status} $a->{body}" }, $r, $b)
@@ -535,9 +512,9 @@ subtest 'example high_value.lua: X-Order-Total >= 100, order_total stored' => su
     );
     for my $c (@cases) {
         my ($q, $want, $what) = @$c;
-        my $r = visit($ng, browser(), "/high/$q");
+        my $r = visit_at_t0($ng, cx_browser(), "/high/$q");
         is $r->{status}, 200, "total $what: 200";
-        is offered($r), $want, "total $what: " . ($want ? 'offered' : 'no prompt');
+        is cx_offered($r), $want, "total $what: " . ($want ? 'offered' : 'no prompt');
         is $r->{body}, $PAGE, "total $what: page byte-identical" unless $want;
     }
 
@@ -559,12 +536,12 @@ subtest 'example high_value.lua: X-Order-Total >= 100, order_total stored' => su
 };
 
 subtest 'example high_value.lua behind proxy_pass (header from the upstream)' => sub {
-    my $r = visit($ng, browser(), '/hp/?total=250');
+    my $r = visit_at_t0($ng, cx_browser(), '/hp/?total=250');
     is $r->{status}, 200, 'proxied 200';
-    is offered($r), 'nps_purchase', 'upstream X-Order-Total: 250 -> offered';
+    is cx_offered($r), 'nps_purchase', 'upstream X-Order-Total: 250 -> offered';
     like $r->{body}, qr{<p>order done</p>}, 'the upstream body';
-    $r = visit($ng, browser(), '/hp/?total=20');
-    is offered($r), '', 'upstream X-Order-Total: 20 -> no prompt';
+    $r = visit_at_t0($ng, cx_browser(), '/hp/?total=20');
+    is cx_offered($r), '', 'upstream X-Order-Total: 20 -> no prompt';
     is $r->{body}, "<html><body>\n<p>order done</p>\n</body></html>\n", 'upstream body byte-identical';
     my ($rec) = answered_record($ng, '/hp/?total=250', now => $T0 + 200);
     is_deeply $rec->{pairs}, [ [ order_total => '250' ] ], 'stored: order_total = "250"';
@@ -593,9 +570,9 @@ subtest 'example business_hours.lua: Mon-Fri 09:00-17:30 at +03:00' => sub {
     );
     for my $c (@cases) {
         my ($now, $want, $what) = @$c;
-        my $r = visit($ng, browser(), '/hours/', now => $now);
+        my $r = visit_at_t0($ng, cx_browser(), '/hours/', now => $now);
         is $r->{status}, 200, "$what: 200";
-        is offered($r), $want ? 's_hours' : '', "$what: " . ($want ? 'offered' : 'no prompt');
+        is cx_offered($r), $want ? 's_hours' : '', "$what: " . ($want ? 'offered' : 'no prompt');
     }
 };
 
@@ -615,8 +592,8 @@ subtest 'example segment.lua: cookie segment gold or silver' => sub {
     );
     for my $c (@cases) {
         my ($cookie, $want, $what) = @$c;
-        my $r = visit($ng, browser(), '/seg/', defined $cookie ? (cookie => $cookie) : ());
-        is offered($r), $want, "$what: " . ($want ? 'offered' : 'no prompt');
+        my $r = visit_at_t0($ng, cx_browser(), '/seg/', defined $cookie ? (cookie => $cookie) : ());
+        is cx_offered($r), $want, "$what: " . ($want ? 'offered' : 'no prompt');
     }
     my ($rec, $r) = answered_record($ng, '/seg/', cookie => 'segment=gold', now => $T0 + 300);
     is_deeply $rec->{pairs}, [ [ segment => 'gold' ] ], 'stored: segment = "gold"';
@@ -626,14 +603,14 @@ subtest 'example segment.lua: cookie segment gold or silver' => sub {
 # ---- returning.lua -------------------------------------------------------------------
 
 subtest 'example returning.lua: 5 visits or more get csat_returning' => sub {
-    my $b = browser();
+    my $b = cx_browser();
     my $t = $T0 + 2 * $DAY;
     for my $n (1 .. 4) {
-        my $r = visit($ng, $b, '/ret/', now => $t + $n);
-        is offered($r), 'nps1', "visit $n: the location's survey (nps1)";
+        my $r = visit_at_t0($ng, $b, '/ret/', now => $t + $n);
+        is cx_offered($r), 'nps1', "visit $n: the location's survey (nps1)";
     }
-    my $r = visit($ng, $b, '/ret/', now => $t + 5);
-    is offered($r), 'csat_returning', 'visit 5: csat_returning instead';
+    my $r = visit_at_t0($ng, $b, '/ret/', now => $t + 5);
+    is cx_offered($r), 'csat_returning', 'visit 5: csat_returning instead';
     is $r->{prompt}{type}, 'csat', 'csat_returning: type csat';
     is $r->{prompt}{question}, 'Welcome back?', "csat_returning: its own question";
     my $a = event($ng, $b, 'answer', score => 5, now => $t + 6);
@@ -644,32 +621,32 @@ subtest 'example returning.lua: 5 visits or more get csat_returning' => sub {
     is $rec->{score}, 5, 'score 5';
 
     # visits elsewhere count too
-    my $c = browser();
-    visit($ng, $c, '/home/', now => $t + $_) for 1 .. 4;
-    is offered(visit($ng, $c, '/ret/', now => $t + 10)), 'csat_returning',
+    my $c = cx_browser();
+    visit_at_t0($ng, $c, '/home/', now => $t + $_) for 1 .. 4;
+    is cx_offered(visit_at_t0($ng, $c, '/ret/', now => $t + 10)), 'csat_returning',
         'four visits at home + this one: csat_returning';
 };
 
 # ---- every field of cx ----------------------------------------------------------------
 
 subtest 'cx.survey touchpoint stage now and cx.visitor.*' => sub {
-    my $b = browser();
+    my $b = cx_browser();
     my $t = $T0 + 3 * $DAY;
-    visit($ng, $b, '/home/', now => $t);
+    visit_at_t0($ng, $b, '/home/', now => $t);
     my $id = cookie_visitor($b->{cookie});
     like $id, qr/^[0-9a-f]{24}\z/, 'visitor id from the cookie';
 
-    my $r = visit($ng, $b, '/echo/v/', now => $t + 10);
-    is offered($r), 'ev1', 'echo 1 offered';
+    my $r = visit_at_t0($ng, $b, '/echo/v/', now => $t + 10);
+    is cx_offered($r), 'ev1', 'echo 1 offered';
     is event($ng, $b, 'display', now => $t + 11)->{status}, 204, 'display';
     is event($ng, $b, 'answer', score => 9, now => $t + 12)->{status}, 204, 'answer 9';
 
-    $r = visit($ng, $b, '/echo/v2/', now => $t + 20);
-    is offered($r), 'ev2', 'echo 2 offered';
+    $r = visit_at_t0($ng, $b, '/echo/v2/', now => $t + 20);
+    is cx_offered($r), 'ev2', 'echo 2 offered';
     is event($ng, $b, 'answer', score => 3, now => $t + 21)->{status}, 204, 'answer 3';
 
-    $r = visit($ng, $b, '/echo/v3/', now => $t + 30);
-    is offered($r), 'ev3', 'echo 3 offered';
+    $r = visit_at_t0($ng, $b, '/echo/v3/', now => $t + 30);
+    is cx_offered($r), 'ev3', 'echo 3 offered';
     is event($ng, $b, 'dismiss', now => $t + 31)->{status}, 204, 'dismiss';
 
     my $r1 = record_for($ng, '/echo/v/');
@@ -696,8 +673,8 @@ subtest 'cx.survey touchpoint stage now and cx.visitor.*' => sub {
 };
 
 subtest 'types of the cx fields; touchpoints[] of the current one; names are exact' => sub {
-    my $b = browser();
-    visit($ng, $b, '/home/', now => $T0 + 4 * $DAY);
+    my $b = cx_browser();
+    visit_at_t0($ng, $b, '/home/', now => $T0 + 4 * $DAY);
     my ($rec) = answered_record($ng, '/echo/t/', browser => $b, now => $T0 + 4 * $DAY + 5);
     is_deeply $rec->{attr}, {
         t1 => 'stringstringstringnumber',
@@ -749,16 +726,16 @@ subtest 'return forms' => sub {
     );
     for my $c (@cases) {
         my ($name, $want, $what) = @$c;
-        my $r = visit($ng, browser(), "/rf/$name/", now => $T0 + 7 * $DAY);
+        my $r = visit_at_t0($ng, cx_browser(), "/rf/$name/", now => $T0 + 7 * $DAY);
         is $r->{status}, 200, "$what: 200";
-        is offered($r), $want, "$what: " . ($want ? "offers $want" : 'no prompt');
+        is cx_offered($r), $want, "$what: " . ($want ? "offers $want" : 'no prompt');
         is $r->{body}, $PAGE, "$what: page byte-identical" unless $want;
         is_deeply [ hook_lines($ng, "rf_$name.lua", $from) ], [], "$what: nothing logged";
     }
 
-    my $b = browser();
-    my $r = visit($ng, $b, '/rf/other/', now => $T0 + 7 * $DAY);
-    is offered($r), 's_other', 'another survey name: that survey offered';
+    my $b = cx_browser();
+    my $r = visit_at_t0($ng, $b, '/rf/other/', now => $T0 + 7 * $DAY);
+    is cx_offered($r), 's_other', 'another survey name: that survey offered';
     is $r->{prompt}{type}, 'csat', 'its type (csat)';
     is $r->{prompt}{question}, 'Other survey?', 'its question';
     my $t = token_payload($r->{prompt}{token});
@@ -769,9 +746,9 @@ subtest 'return forms' => sub {
     is event($ng, $b, 'answer', score => 4, now => $T0 + 7 * $DAY + 2)->{status}, 204,
         'score 4 accepted';
     is record_for($ng, '/rf/other/')->{survey}, 's_other', 'stored under s_other';
-    is offered(visit($ng, $b, '/rf/other/', now => $T0 + 8 * $DAY)), '',
+    is cx_offered(visit_at_t0($ng, $b, '/rf/other/', now => $T0 + 8 * $DAY)), '',
         's_other answered: not offered again (its every)';
-    is offered(visit($ng, $b, '/rf/true/', now => $T0 + 8 * $DAY)), 's_main',
+    is cx_offered(visit_at_t0($ng, $b, '/rf/true/', now => $T0 + 8 * $DAY)), 's_main',
         's_main (not answered) still offered to that visitor';
 
     for my $c ([ unknown => 'not declared with cx_survey', 'an undeclared survey name' ],
@@ -780,9 +757,9 @@ subtest 'return forms' => sub {
                [ table   => 'must return true, false or a survey name', 'a table' ]) {
         my ($name, $msg, $what) = @$c;
         my $from2 = log_size($ng);
-        my $r = visit($ng, browser(), "/rf/$name/", now => $T0 + 7 * $DAY);
+        my $r = visit_at_t0($ng, cx_browser(), "/rf/$name/", now => $T0 + 7 * $DAY);
         is $r->{status}, 200, "$what: 200";
-        is offered($r), '', "$what: no prompt";
+        is cx_offered($r), '', "$what: no prompt";
         is $r->{body}, $PAGE, "$what: page byte-identical";
         my @l = hook_lines($ng, "rf_$name.lua", $from2);
         is scalar(@l), 1, "$what: one error line";
@@ -794,8 +771,8 @@ subtest 'return forms' => sub {
 };
 
 subtest 'several cx_prompt lines: the hook runs for each, with cx.survey' => sub {
-    my $r = visit($ng, browser(), '/rf/lines/');
-    is offered($r), 'line_b', 'false for line_a, true for line_b: line_b offered';
+    my $r = visit_at_t0($ng, cx_browser(), '/rf/lines/');
+    is cx_offered($r), 'line_b', 'false for line_a, true for line_b: line_b offered';
 };
 
 # ---- attributes -----------------------------------------------------------------
@@ -809,7 +786,7 @@ subtest 'attributes: 16 pairs kept, the 17th dropped with a log line' => sub {
 
     my $r;
     ($rec, $r) = answered_record($ng, '/at/17/', now => $T0 + 9 * $DAY);
-    is offered($r), 's_main', '17 pairs: still offered';
+    is cx_offered($r), 's_main', '17 pairs: still offered';
     is scalar(@{ $rec->{pairs} }), 16, '17 pairs: 16 stored';
     my %all = map { (sprintf("k%02d", $_) => sprintf("v%02d", $_)) } 1 .. 17;
     is scalar(grep { ($all{ $_->[0] } // '') ne $_->[1] } @{ $rec->{pairs} }), 0,
@@ -830,12 +807,12 @@ subtest 'attributes: 256 encoded bytes kept, 257 not' => sub {
 
     my $r;
     ($rec, $r) = answered_record($ng, '/at/257/', now => $T0 + 10 * $DAY);
-    is offered($r), 's_main', '257 bytes: still offered';
+    is cx_offered($r), 's_main', '257 bytes: still offered';
     is_deeply $rec->{pairs}, [], '257 bytes: not stored';
     is scalar(hook_lines($ng, 'at_257.lua', $from)), 1, '257 bytes: one log line';
 
     ($rec, $r) = answered_record($ng, '/at/long/', now => $T0 + 10 * $DAY);
-    is offered($r), 's_main', 'a 300-byte value: still offered';
+    is cx_offered($r), 's_main', 'a 300-byte value: still offered';
     is_deeply $rec->{pairs}, [], 'a 300-byte value: not stored';
     is scalar(hook_lines($ng, 'at_long.lua', $from)), 1, 'a 300-byte value: one log line';
     unlike $r->{body}, qr/yyyyyyyy/, 'a 300-byte value: not in the page';
@@ -866,12 +843,12 @@ subtest 'attributes: keys, values, numbers' => sub {
 
     my $r;
     ($rec, $r) = answered_record($ng, '/at/nontable/', now => $T0 + 11 * $DAY);
-    is offered($r), 's_main', 'second value not a table: offered';
+    is cx_offered($r), 's_main', 'second value not a table: offered';
     is_deeply $rec->{pairs}, [], '... and no attributes';
 
-    my $b = browser();
-    $r = visit($ng, $b, '/rf/false_attrs/', now => $T0 + 11 * $DAY);
-    is offered($r), '', 'false with attributes: nothing offered';
+    my $b = cx_browser();
+    $r = visit_at_t0($ng, $b, '/rf/false_attrs/', now => $T0 + 11 * $DAY);
+    is cx_offered($r), '', 'false with attributes: nothing offered';
     unlike $r->{body}, qr/zq-hidden/, '... and nothing of them in the page';
 };
 
@@ -879,7 +856,7 @@ subtest 'attributes: keys, values, numbers' => sub {
 
 subtest 'require: cx.util built in, <prefix>/lua, errors' => sub {
     my $from = log_size($ng);
-    is offered(visit($ng, browser(), '/req/util/')), 's_main',
+    is cx_offered(visit_at_t0($ng, cx_browser(), '/req/util/')), 's_main',
         'require "cx.util" without cx_lua_package_path';
     my ($rec) = answered_record($ng, '/req/prefix/', now => $T0 + 12 * $DAY);
     is_deeply $rec->{pairs}, [ [ from => 'prefix-lua' ] ], 'a module under <prefix>/lua';
@@ -895,14 +872,14 @@ subtest 'require: cx.util built in, <prefix>/lua, errors' => sub {
     );
     for my $c (@err) {
         my ($name, $re, $what) = @$c;
-        my $r = visit($ng, browser(), "/req/$name/");
-        is offered($r), '', "$what: no prompt";
+        my $r = visit_at_t0($ng, cx_browser(), "/req/$name/");
+        is cx_offered($r), '', "$what: no prompt";
         is $r->{body}, $PAGE, "$what: page byte-identical";
         my @l = hook_lines($ng, "req_$name.lua", $from);
         is scalar(@l), 1, "$what: one line";
         like $l[0] // '', $re, "$what: the line (file:line of the require)";
     }
-    is offered(visit($ng, browser(), '/req/leak/')), 's_main',
+    is cx_offered(visit_at_t0($ng, cx_browser(), '/req/leak/')), 's_main',
         "a module's globals stay in the module";
 };
 
@@ -919,12 +896,12 @@ subtest 'a hook file that fails at worker start' => sub {
     like $l[0] // '', qr/must return a function/, 'returns 42: the line says a function is needed';
 
     for my $name (qw(error notfn)) {
-        my $r = visit($ng, browser(), "/start/$name/");
+        my $r = visit_at_t0($ng, cx_browser(), "/start/$name/");
         is $r->{status}, 200, "start_$name: 200";
-        is offered($r), '', "start_$name: no prompt";
+        is cx_offered($r), '', "start_$name: no prompt";
         is $r->{body}, $PAGE, "start_$name: page byte-identical";
     }
-    is offered(visit($ng, browser(), '/rf/true/')), 's_main', 'the other hooks still run';
+    is cx_offered(visit_at_t0($ng, cx_browser(), '/rf/true/')), 's_main', 'the other hooks still run';
 };
 
 # ---- configuration ------------------------------------------------------------------
@@ -1053,7 +1030,7 @@ CONF
                 d => 'cx_lua_package_path before the built-in lua/ (cx.util shadowed)');
     for my $k (sort keys %want) {
         my ($rec, $r) = answered_record($n2, "/$k/", now => $T0);
-        is offered($r), 's1', "$what{$k}: offered";
+        is cx_offered($r), 's1', "$what{$k}: offered";
         is_deeply $rec->{pairs}, [ $want{$k} ], "$what{$k}: the module's value";
     }
     unlike $n2->error_log, qr/cx: hook/, 'nothing logged';
@@ -1076,15 +1053,15 @@ CONF
         'html/r/index.html' => $PAGE,
         'conf/hooks/r.lua'  => "return function(cx)\n  return false\nend\n",
     });
-    my @o = map { offered(visit($n, browser(), '/r/')) } 1 .. 6;
+    my @o = map { cx_offered(visit_at_t0($n, cx_browser(), '/r/')) } 1 .. 6;
     is_deeply \@o, [ ('') x 6 ], 'returns false: nothing offered (two workers)';
 
     $n->write_file('conf/hooks/r.lua', "return function(cx)\n  return true\nend\n");
-    @o = map { offered(visit($n, browser(), '/r/')) } 1 .. 6;
+    @o = map { cx_offered(visit_at_t0($n, cx_browser(), '/r/')) } 1 .. 6;
     is_deeply \@o, [ ('') x 6 ], 'file changed, no reload: still the loaded code';
 
     ok $n->reload, 'reload';
-    @o = map { offered(visit($n, browser(), '/r/')) } 1 .. 6;
+    @o = map { cx_offered(visit_at_t0($n, cx_browser(), '/r/')) } 1 .. 6;
     is_deeply \@o, [ ('s1') x 6 ], 'after reload: the new code in every worker';
 
     my $from = log_size($n);
@@ -1092,7 +1069,7 @@ CONF
     ok !$n->reload(may_fail => 1), 'reload with a syntax error in the hook: refused';
     like substr($n->error_log, $from), qr{\[emerg\].*cx_target_by_lua_file: /\S+/conf/hooks/r\.lua:3: .* in /\S+/conf/nginx\.conf:\d+},
         'the [emerg] line names the file and line';
-    @o = map { offered(visit($n, browser(), '/r/')) } 1 .. 6;
+    @o = map { cx_offered(visit_at_t0($n, cx_browser(), '/r/')) } 1 .. 6;
     is_deeply \@o, [ ('s1') x 6 ], 'the running workers keep the last good code';
 };
 

@@ -61,18 +61,7 @@ my $PAGE = "<html><head><title>t</title></head><body>\n<p>page</p>\n</body></htm
 
 # ---- helpers ---------------------------------------------------------------
 
-sub prompt_of {
-    my ($r) = @_;
-    my @all = $r->{body} =~ m{<script type="application/json" id="cx-prompt"[^>]*>(.*?)</script>}gs;
-    return undef unless @all;
-    return eval { $JSON->decode($all[0]) } || { invalid => $all[0] };
-}
 
-sub offered {
-    my ($r) = @_;
-    my $p = $r->{status} == 200 ? prompt_of($r) : undef;
-    return $p ? ($p->{survey} // 'INVALID') : '';
-}
 
 sub hook_lines {
     my ($ng, $file, $from) = @_;
@@ -284,9 +273,13 @@ for my $name (sort keys %hook) {
         . "cx_target_by_lua_file conf/hooks/$name.lua; }\n";
 }
 
+# The hooks here end by their instruction budget or memory cap; the time
+# limit is t/62-lua-time.t's, and a loaded test machine must not cut the
+# healthy but busy ones (the allocating hook below runs 3000 times).
 my $ng = cx_nginx(files => \%files, conf => <<"CONF");
     cx_store %%PREFIX%%/cxdata max_size=64m;
     cx_test_clock on;
+    cx_lua_time 200ms;
     cx_survey s1 { type nps; question "Q?"; }
     server {
         listen 127.0.0.1:%%PORT%%;
@@ -302,10 +295,10 @@ my $P = $ng->prefix;
 subtest 'the sandbox gives what SPEC section 7 says, and nothing more' => sub {
     my $from = log_size($ng);
     my $r = $ng->get('/allowed/');
-    is offered($r), 's1', 'every check passed (the hook offers)'
+    is cx_offered($r), 's1', 'every check passed (the hook offers)'
         or diag join "\n", hook_lines($ng, 'allowed.lua', $from);
-    is offered($ng->get('/check_libs/')), 's1', 'the libraries are the real ones';
-    is offered($ng->get('/ok/')), 's1', 'a plain hook offers';
+    is cx_offered($ng->get('/check_libs/')), 's1', 'the libraries are the real ones';
+    is cx_offered($ng->get('/ok/')), 's1', 'a plain hook offers';
 };
 
 # ---- escapes -------------------------------------------------------------------
@@ -326,26 +319,26 @@ subtest 'assignments to library tables change nothing for another hook' => sub {
     my $from = log_size($ng);
     $ng->get("/$_/") for qw(esc_string_assign esc_table_assign esc_math_assign esc_os_assign esc_string_setmt
                             esc_native_assign);
-    is offered($ng->get('/check_libs/')), 's1', 'another hook still sees the real string.format and math.floor'
+    is cx_offered($ng->get('/check_libs/')), 's1', 'another hook still sees the real string.format and math.floor'
         or diag join "\n", hook_lines($ng, 'check_libs.lua', $from);
-    is offered($ng->get('/allowed/')), 's1', 'and the whole sandbox as before'
+    is cx_offered($ng->get('/allowed/')), 's1', 'and the whole sandbox as before'
         or diag join "\n", hook_lines($ng, 'allowed.lua', $from);
 };
 
 subtest "a hook's globals are its own" => sub {
     my $from = log_size($ng);
-    is offered($ng->get('/glob_set/')), 's1', 'glob_set: sets globals (its own), offers';
-    is offered($ng->get('/glob_check/')), 's1', 'glob_check: sees none of them'
+    is cx_offered($ng->get('/glob_set/')), 's1', 'glob_set: sets globals (its own), offers';
+    is cx_offered($ng->get('/glob_check/')), 's1', 'glob_check: sees none of them'
         or diag join "\n", hook_lines($ng, 'glob_check.lua', $from);
-    is offered($ng->get('/glob_set/')), 's1', 'glob_set again';
-    is offered($ng->get('/check_libs/')), 's1', 'check_libs: tostring/require untouched';
+    is cx_offered($ng->get('/glob_set/')), 's1', 'glob_set again';
+    is cx_offered($ng->get('/check_libs/')), 's1', 'check_libs: tostring/require untouched';
 };
 
 subtest 'a cx table kept from an earlier call reads only the current call' => sub {
     my $from = log_size($ng);
-    is offered($ng->get('/stale/?1', Cookie => 'flavor=a', 'X-Probe' => 'one')), '', 'first call keeps cx';
+    is cx_offered($ng->get('/stale/?1', Cookie => 'flavor=a', 'X-Probe' => 'one')), '', 'first call keeps cx';
     is scalar(hook_lines($ng, 'stale.lua', $from)), 0, 'it read its own request';
-    is offered($ng->get('/stale/?2', Cookie => 'flavor=b', 'X-Probe' => 'two')), 's1',
+    is cx_offered($ng->get('/stale/?2', Cookie => 'flavor=b', 'X-Probe' => 'two')), 's1',
         'second call: the kept tables read the second request'
         or diag join "\n", hook_lines($ng, 'stale.lua', $from);
 };
@@ -369,12 +362,12 @@ subtest 'instruction budget' => sub {
     cmp_ok time - $t, '<', 5, 'all of them in a few seconds';
 
     for my $i (1 .. 5) {
-        is offered($ng->get('/budget_light/')), 's1', "40000 iterations, call $i: within the budget";
+        is cx_offered($ng->get('/budget_light/')), 's1', "40000 iterations, call $i: within the budget";
     }
     refused_ok($ng, '/budget_heavy/', 'budget_heavy.lua',
         qr/\Q$P\E\/conf\/hooks\/budget_heavy\.lua:3: instruction budget exceeded/, '400000 iterations');
-    is offered($ng->get('/budget_light/')), 's1', 'the budget is per call: light hook fine afterwards';
-    is offered($ng->get('/ok/')), 's1', 'other hooks fine afterwards';
+    is cx_offered($ng->get('/budget_light/')), 's1', 'the budget is per call: light hook fine afterwards';
+    is cx_offered($ng->get('/ok/')), 's1', 'other hooks fine afterwards';
 };
 
 # ---- runtime errors ---------------------------------------------------------------
@@ -392,7 +385,7 @@ subtest 'runtime errors' => sub {
     refused_ok($ng, '/err_util/', 'err_util.lua',
         qr/\Q$P\E\/conf\/hooks\/err_util\.lua:3: cx\.util: bad time of day "9h"/,
         'cx.util blames the hook line for a bad argument');
-    is offered($ng->get('/ok/')), 's1', 'other hooks fine afterwards';
+    is cx_offered($ng->get('/ok/')), 's1', 'other hooks fine afterwards';
 };
 
 # ---- one line per second --------------------------------------------------------------
@@ -406,7 +399,7 @@ subtest 'one line per second per hook, then "(more lines suppressed)"' => sub {
     my $from = log_size($ng);
     my $r1 = $ng->get('/rl/?first', at($t0));
     my $r2 = $ng->get('/rl/?second', at($t0));
-    is_deeply [ map { offered($_) } $r1, $r2 ], [ '', '' ], 'two failures, no prompt';
+    is_deeply [ map { cx_offered($_) } $r1, $r2 ], [ '', '' ], 'two failures, no prompt';
     my @l = hook_lines($ng, 'rl.lua', $from);
     is scalar(@l), 1, 'two failures in the same second: one line';
     like $l[0] // '', qr/rl\.lua:2: rl first(?! \(more)/, 'it is the first one';
@@ -433,7 +426,7 @@ subtest '"more attributes than are kept": one line per second per hook, not per 
     my $t0 = 1900000100;
     my $from = log_size($ng);
     my @r = map { $ng->get('/many_attrs/', at($t0)) } 1 .. 5;
-    is_deeply [ map { offered($_) } @r ], [ ('s1') x 5 ], 'five requests: the prompt offered every time';
+    is_deeply [ map { cx_offered($_) } @r ], [ ('s1') x 5 ], 'five requests: the prompt offered every time';
     my @l = grep { /more attributes than are kept/ } hook_lines($ng, 'many_attrs.lua', $from);
     is scalar(@l), 1, 'five requests in the same second: one line';
     like $l[0] // '', qr/\[warn\] .*many_attrs\.lua" returned more attributes than are kept \(16, 256 bytes in all\): the rest are dropped(?: while |$)/,
@@ -469,7 +462,7 @@ subtest '3000 requests through an allocating hook: VmRSS stays flat' => sub {
     for my $i (1 .. 3000) {
         my $r = $ng->get('/alloc/', defined $cookie ? (Cookie => "cx=$cookie") : ());
         $cookie //= cx_cookie_from($r, 'cx');
-        $bad++ unless $r->{status} == 200 && offered($r) eq 's1';
+        $bad++ unless $r->{status} == 200 && cx_offered($r) eq 's1';
         $rss500 = vm_rss($pid) if $i == 500;
     }
     my $rss3000 = vm_rss($pid);
@@ -493,8 +486,8 @@ subtest 'a backtracking pattern is stopped by the budget, also inside pcall' => 
         qr/\Q$P\E\/conf\/hooks\/slow_caught\.lua:\d+: instruction budget exceeded/,
         'a pattern inside pcall: the budget is spent all the same');
     cmp_ok time - $t, '<', 2, 'all of them at once';
-    is offered($ng->get('/fast_pattern/')), 's1', 'an ordinary pattern over a 4 KB header offers';
-    is offered($ng->get('/ok/')), 's1', 'other hooks fine afterwards';
+    is cx_offered($ng->get('/fast_pattern/')), 's1', 'an ordinary pattern over a 4 KB header offers';
+    is cx_offered($ng->get('/ok/')), 's1', 'other hooks fine afterwards';
 };
 
 # ---- rawset on the library tables (own nginx: a success would poison the others) ----
@@ -506,13 +499,13 @@ subtest 'rawset on a library table: refused, or at least invisible to another ho
         check_libs    => $hook{check_libs},
     });
     my $np = $n->prefix;
-    is offered($n->get('/check_libs/')), 's1', 'before: check_libs offers';
+    is cx_offered($n->get('/check_libs/')), 's1', 'before: check_libs offers';
     refused_ok($n, '/string_rawset/', 'string_rawset.lua', qr/\Q$np\E\/conf\/hooks\/string_rawset\.lua:2: /,
         'rawset(string, "format", f)');
     refused_ok($n, '/math_rawset/', 'math_rawset.lua', qr/\Q$np\E\/conf\/hooks\/math_rawset\.lua:2: /,
         'rawset(math, "floor", f)');
     my $from = log_size($n);
-    is offered($n->get('/check_libs/')), 's1', 'after: another hook sees the real string.format and math.floor'
+    is cx_offered($n->get('/check_libs/')), 's1', 'after: another hook sees the real string.format and math.floor'
         or diag join "\n", hook_lines($n, 'check_libs.lua', $from);
 };
 
@@ -532,7 +525,7 @@ subtest 'xpcall with a looping error handler' => sub {
         'a loop, then a handler that loops');
     cmp_ok time - $t, '<', 4, 'both end at once';
     my $r = $n->req(method => 'GET', path => '/ok/', timeout => 3);
-    is offered($r), 's1', 'the worker still serves (another hook offers)';
+    is cx_offered($r), 's1', 'the worker still serves (another hook offers)';
 };
 
 # ---- the memory cap ----------------------------------------------------------------------
@@ -600,7 +593,7 @@ subtest 'memory bombs end with "not enough memory (cx_lua_memory)", the VM recov
         # to report (memory errors carry none): the file is named then
         like $line // '', qr/nothing offered: \Q$mp\E\/conf\/hooks\/\Q$name\E\.lua(?::\d+)?: /,
             "$name: the line has the file (and the line when known)";
-        is offered($m->get('/ok/')), 's1', "after $name: another hook offers";
+        is cx_offered($m->get('/ok/')), 's1', "after $name: another hook offers";
         sleep 1.05;    # the next bomb of the same hook is logged too
     }
 };
@@ -609,7 +602,7 @@ subtest 'a hook that drops 400 KB of garbage a call, under a 2 MB cap: always of
     my $m = memory_nginx();
     my $offers = 0;
     for my $i (1 .. 60) {
-        $offers++ if offered($m->get('/churn/')) eq 's1';
+        $offers++ if cx_offered($m->get('/churn/')) eq 's1';
     }
     is $offers, 60, '60 calls, 60 offers: the garbage never filled the cap';
     is scalar(hook_lines($m, 'churn.lua')), 0, 'no hook failure logged';
@@ -622,8 +615,8 @@ subtest 'a hook whose kept data grows on every call: pages served, worker alive'
     for my $i (1 .. 40) {
         my $r = $m->get('/grow/');
         if ($r->{status} != 200 || $r->{error}) { $bad++; next }
-        offered($r) eq 's1' ? $offers++ : $fails++;
-        $bad++ unless offered($r) eq 's1' || $r->{body} eq $PAGE;
+        cx_offered($r) eq 's1' ? $offers++ : $fails++;
+        $bad++ unless cx_offered($r) eq 's1' || $r->{body} eq $PAGE;
     }
     is $bad, 0, '40 calls: every page served (200, intact)';
     cmp_ok $offers, '>', 5, "offered while memory lasts ($offers)";

@@ -60,6 +60,16 @@ package CXTest;
 # cx_put($sock, $bytes) -> 1 once every byte is written, 0 on a write error
 #   (for the tests' own upstreams)
 #
+# A browser, for targeting tests: a hash that keeps the visitor cookie.
+# cx_browser($name) -> {cookie => undef, name => $name}
+# $ng->visit($b, $path, now => UNIX, cookie => 'extra=1', raw_cookie => S,
+#   headers => [...], method => M) -> response with {prompt}: GETs as that
+#   browser (its cx cookie, plus extra cookies, or exactly raw_cookie), with
+#   X-CX-Test-Now; keeps the new cookie and the last prompt in $b
+# cx_prompt_of($res) -> the injected prompt's JSON decoded; undef when there
+#   is none, {invalid => ...} when it does not parse or comes twice
+# cx_offered($res) -> the survey offered on a response, '' when none
+#
 # Every nginx started here is stopped when its object goes away, in an END
 # block, and on SIGINT/SIGTERM/SIGHUP of the test, so a failing or interrupted
 # test never leaves nginx behind; the prefix is removed with it.
@@ -91,7 +101,7 @@ our $JSON = JSON::PP->new->utf8->canonical;
 
 our @EXPORT = qw(cx_nginx cx_test_config cx_cookie_from cx_cookie_attrs
     wait_for cx_module_path cx_have_module cx_repo_root cx_free_ports cx_pid_alive
-    cx_put);
+    cx_put cx_browser cx_prompt_of cx_offered);
 
 our $TIMEOUT = 10;    # seconds, for start-up, reload and every request
 
@@ -157,6 +167,23 @@ sub cx_put {
         $off += $n;
     }
     return 1;
+}
+
+sub cx_browser { return { cookie => undef, name => $_[0] } }
+
+sub cx_prompt_of {
+    my ($r) = @_;
+    my @all = $r->{body} =~ m{<script type="application/json" id="cx-prompt"[^>]*>(.*?)</script>}gs;
+    return undef unless @all;
+    return { invalid => "@all" } if @all > 1;
+    return eval { $JSON->decode($all[0]) } || { invalid => $all[0] };
+}
+
+sub cx_offered {
+    my ($r) = @_;
+    my $p = exists $r->{prompt} ? $r->{prompt}
+          : $r->{status} == 200 ? cx_prompt_of($r) : undef;
+    return $p ? ($p->{survey} // 'INVALID') : '';
 }
 
 sub _write_file {
@@ -812,6 +839,27 @@ sub get {
 sub head {
     my ($self, $path, @headers) = @_;
     return $self->req(method => 'HEAD', path => $path, headers => \@headers);
+}
+
+sub visit {
+    my ($self, $b, $path, %o) = @_;
+    my @h;
+    push @h, 'X-CX-Test-Now' => $o{now} if defined $o{now};
+    my $cookie = $o{raw_cookie};
+    if (!exists $o{raw_cookie}) {
+        my @cookies;
+        push @cookies, "cx=$b->{cookie}" if defined $b->{cookie};
+        push @cookies, $o{cookie} if defined $o{cookie};
+        $cookie = join '; ', @cookies if @cookies;
+    }
+    push @h, Cookie => $cookie if defined $cookie;
+    push @h, @{ $o{headers} || [] };
+    my $r = $self->req(method => $o{method} || 'GET', path => $path, headers => \@h);
+    my $set = CXTest::cx_cookie_from($r, 'cx');
+    $b->{cookie} = $set if defined $set;
+    $r->{prompt} = $r->{status} == 200 ? CXTest::cx_prompt_of($r) : undef;
+    $b->{last_prompt} = $r->{prompt} if $r->{prompt};
+    return $r;
 }
 
 sub report_json {
