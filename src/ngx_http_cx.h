@@ -269,6 +269,10 @@ ngx_table_elt_t *ngx_http_cx_header_in(ngx_http_request_t *r,
     const char *name, size_t len);
 /* at most one such header: NGX_OK, *found NULL if absent; NGX_DECLINED
  * (and *found NULL) when there are several */
+/* every header of a list in turn: start with part = &list.part, i = 0;
+ * NULL after the last */
+ngx_table_elt_t *ngx_http_cx_headers_next(ngx_list_part_t **part,
+    ngx_uint_t *i);
 ngx_int_t ngx_http_cx_header_in_once(ngx_http_request_t *r,
     const char *name, size_t len, ngx_table_elt_t **found);
 /* a request cookie's value: NGX_OK, or NGX_DECLINED when absent */

@@ -58,25 +58,35 @@ ngx_http_cx_header_next(ngx_list_part_t **part, ngx_uint_t *i,
 {
     ngx_table_elt_t  *h;
 
-    h = (*part)->elts;
-
-    for ( /* void */ ; /* void */ ; (*i)++) {
-
-        if (*i >= (*part)->nelts) {
-            if ((*part)->next == NULL) {
-                return NULL;
-            }
-            *part = (*part)->next;
-            h = (*part)->elts;
-            *i = 0;
-        }
-
-        if (h[*i].key.len == len
-            && ngx_strncasecmp(h[*i].key.data, (u_char *) name, len) == 0)
+    while ((h = ngx_http_cx_headers_next(part, i)) != NULL) {
+        if (h->key.len == len
+            && ngx_strncasecmp(h->key.data, (u_char *) name, len) == 0)
         {
-            return &h[(*i)++];
+            return h;
         }
     }
+
+    return NULL;
+}
+
+
+ngx_table_elt_t *
+ngx_http_cx_headers_next(ngx_list_part_t **part, ngx_uint_t *i)
+{
+    ngx_table_elt_t  *h;
+
+    while (*i >= (*part)->nelts) {
+        if ((*part)->next == NULL) {
+            return NULL;
+        }
+
+        *part = (*part)->next;
+        *i = 0;
+    }
+
+    h = (*part)->elts;
+
+    return &h[(*i)++];
 }
 
 

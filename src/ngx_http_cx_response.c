@@ -83,26 +83,17 @@ ngx_http_cx_response_eligible(ngx_http_request_t *r,
     refuse = 0;
 
     part = &r->headers_out.headers.part;
-    h = part->elts;
+    i = 0;
 
-    for (i = 0; /* void */; i++) {
+    while ((h = ngx_http_cx_headers_next(&part, &i)) != NULL) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0) {
+        if (h->hash == 0) {
             continue;
         }
 
-        if (ngx_http_cx_header_is(&h[i], "Cache-Control")) {
-            if (ngx_strlcasestrn(h[i].value.data,
-                                 h[i].value.data + h[i].value.len,
+        if (ngx_http_cx_header_is(h, "Cache-Control")) {
+            if (ngx_strlcasestrn(h->value.data,
+                                 h->value.data + h->value.len,
                                  (u_char *) "no-transform",
                                  sizeof("no-transform") - 2)
                 != NULL)
@@ -110,13 +101,13 @@ ngx_http_cx_response_eligible(ngx_http_request_t *r,
                 refuse = 1;
             }
 
-        } else if (ngx_http_cx_header_is(&h[i], "Content-Disposition")) {
-            if (ngx_http_cx_attachment(&h[i].value)) {
+        } else if (ngx_http_cx_header_is(h, "Content-Disposition")) {
+            if (ngx_http_cx_attachment(&h->value)) {
                 refuse = 1;
             }
 
-        } else if (ngx_http_cx_header_is(&h[i], "Content-Security-Policy")) {
-            ngx_cx_csp_add(&csp, h[i].value.data, h[i].value.len);
+        } else if (ngx_http_cx_header_is(h, "Content-Security-Policy")) {
+            ngx_cx_csp_add(&csp, h->value.data, h->value.len);
         }
     }
 
@@ -215,21 +206,12 @@ ngx_http_cx_response_private(ngx_http_request_t *r)
     len = sizeof("private") - 1;
 
     part = &r->headers_out.headers.part;
-    h = part->elts;
+    i = 0;
 
-    for (i = 0; /* void */; i++) {
+    while ((h = ngx_http_cx_headers_next(&part, &i)) != NULL) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash != 0 && ngx_http_cx_header_is(&h[i], "Cache-Control")) {
-            len += 2 + h[i].value.len;
+        if (h->hash != 0 && ngx_http_cx_header_is(h, "Cache-Control")) {
+            len += 2 + h->value.len;
         }
     }
 
@@ -247,27 +229,18 @@ ngx_http_cx_response_private(ngx_http_request_t *r)
     p = ngx_cpymem(p, "private", sizeof("private") - 1);
 
     part = &r->headers_out.headers.part;
-    h = part->elts;
+    i = 0;
 
-    for (i = 0; /* void */; i++) {
+    while ((h = ngx_http_cx_headers_next(&part, &i)) != NULL) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (&h[i] == cc || h[i].hash == 0
-            || !ngx_http_cx_header_is(&h[i], "Cache-Control"))
+        if (h == cc || h->hash == 0
+            || !ngx_http_cx_header_is(h, "Cache-Control"))
         {
             continue;
         }
 
-        start = h[i].value.data;
-        end = start + h[i].value.len;
+        start = h->value.data;
+        end = start + h->value.len;
 
         while (start < end) {
             while (start < end && (*start == ' ' || *start == ',')) {
@@ -302,7 +275,7 @@ ngx_http_cx_response_private(ngx_http_request_t *r)
             p = ngx_cpymem(p, tok, len);
         }
 
-        h[i].hash = 0;
+        h->hash = 0;
     }
 
     cc->hash = 1;
