@@ -33,7 +33,6 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use CXTest;
 use JSON::PP ();
-use MIME::Base64 qw(decode_base64);
 use POSIX qw(strftime);
 use Time::HiRes qw(sleep);
 
@@ -51,13 +50,6 @@ my $QUIET = 7 * $DAY;
 
 # ---- helpers ---------------------------------------------------------------
 
-sub b64url_decode {
-    my ($s) = @_;
-    return undef unless defined $s && $s =~ /^[A-Za-z0-9_-]*$/;
-    $s =~ tr{-_}{+/};
-    $s .= '=' x ((4 - length($s) % 4) % 4);
-    return decode_base64($s);
-}
 
 # FNV-1a 32 (0 -> 1): how the cookie names touchpoints and surveys.
 sub name_id {
@@ -76,7 +68,7 @@ sub cookie_state {
     my ($value) = @_;
     return undef unless defined $value;
     my ($p) = split /\./, $value;
-    my $b = b64url_decode($p);
+    my $b = cx_b64url_decode($p);
     return undef unless defined $b && length $b >= 27;
     my ($ver, $id, $first, $visits, $last, $ntp) = unpack 'C a12 N N N C', $b;
     my %s = (version => $ver, id => unpack('H*', $id), first_seen => $first,

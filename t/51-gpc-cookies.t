@@ -60,13 +60,6 @@ sub b64url_encode {
     return $s;
 }
 
-sub b64url_decode {
-    my ($s) = @_;
-    return undef unless defined $s && $s =~ /^[A-Za-z0-9_-]*$/;
-    $s =~ tr{-_}{+/};
-    $s .= '=' x ((4 - length($s) % 4) % 4);
-    return decode_base64($s);
-}
 
 sub sign_blob {
     my ($secret, $domain, $payload) = @_;
@@ -78,7 +71,7 @@ sub sign_blob {
 sub payload_of {
     my ($value) = @_;
     my ($p) = split /\./, $value;
-    return b64url_decode($p);
+    return cx_b64url_decode($p);
 }
 
 sub cookie_state {

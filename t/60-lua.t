@@ -55,7 +55,6 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use CXTest;
 use JSON::PP ();
-use MIME::Base64 qw(decode_base64);
 use File::Temp ();
 
 plan skip_all => 'ngx_cx module not built (run make)' unless cx_have_module();
@@ -72,20 +71,13 @@ my $DAY = 86400;
 
 # ---- helpers ---------------------------------------------------------------
 
-sub b64url_decode {
-    my ($s) = @_;
-    return undef unless defined $s && $s =~ /^[A-Za-z0-9_-]*$/;
-    $s =~ tr{-_}{+/};
-    $s .= '=' x ((4 - length($s) % 4) % 4);
-    return decode_base64($s);
-}
 
 # The visitor id (24 hex) from a cx cookie value (payload: version(1) id(12) ...).
 sub cookie_visitor {
     my ($value) = @_;
     return undef unless defined $value;
     my ($p) = split /\./, $value;
-    my $b = b64url_decode($p);
+    my $b = cx_b64url_decode($p);
     return undef unless defined $b && length $b >= 13;
     return unpack 'H24', substr($b, 1, 12);
 }
@@ -94,7 +86,7 @@ sub cookie_visitor {
 sub token_payload {
     my ($token) = @_;
     my ($p) = split /\./, $token // '';
-    my $b = b64url_decode($p);
+    my $b = cx_b64url_decode($p);
     return undef unless defined $b && length $b > 27;
     my %t;
     my $off = 0;
@@ -220,15 +212,7 @@ sub answered_record {
     return (record_for($ng, $p), $r, $b);
 }
 
-# The error-log lines of one hook file (by its file name), after offset.
-sub hook_lines {
-    my ($ng, $file, $from) = @_;
-    my $log = $ng->error_log;
-    $log = substr($log, $from) if $from;
-    return grep { /cx: hook "[^"]*\Q$file\E"/ } split /\n/, $log;
-}
 
-sub log_size { length $_[0]->error_log }
 
 # ---- hooks used by this file (conf/hooks/NAME.lua) ----------------------------
 
@@ -715,7 +699,7 @@ subtest 'cx.response.*' => sub {
 # ---- return forms ---------------------------------------------------------------
 
 subtest 'return forms' => sub {
-    my $from = log_size($ng);
+    my $from = $ng->log_size;
     my @cases = (
         [ true   => 's_main',  'true' ],
         [ self   => 's_main',  'its own survey name' ],
@@ -730,7 +714,7 @@ subtest 'return forms' => sub {
         is $r->{status}, 200, "$what: 200";
         is cx_offered($r), $want, "$what: " . ($want ? "offers $want" : 'no prompt');
         is $r->{body}, $PAGE, "$what: page byte-identical" unless $want;
-        is_deeply [ hook_lines($ng, "rf_$name.lua", $from) ], [], "$what: nothing logged";
+        is_deeply [ $ng->hook_lines("rf_$name.lua", $from) ], [], "$what: nothing logged";
     }
 
     my $b = cx_browser();
@@ -756,12 +740,12 @@ subtest 'return forms' => sub {
                [ number  => 'must return true, false or a survey name', 'a number' ],
                [ table   => 'must return true, false or a survey name', 'a table' ]) {
         my ($name, $msg, $what) = @$c;
-        my $from2 = log_size($ng);
+        my $from2 = $ng->log_size;
         my $r = visit_at_t0($ng, cx_browser(), "/rf/$name/", now => $T0 + 7 * $DAY);
         is $r->{status}, 200, "$what: 200";
         is cx_offered($r), '', "$what: no prompt";
         is $r->{body}, $PAGE, "$what: page byte-identical";
-        my @l = hook_lines($ng, "rf_$name.lua", $from2);
+        my @l = $ng->hook_lines("rf_$name.lua", $from2);
         is scalar(@l), 1, "$what: one error line";
         like $l[0] // '', qr/\[error\].*cx: hook "\Q${\ $ng->prefix}\E\/conf\/hooks\/rf_$name\.lua" failed, nothing offered: .*\Q$msg\E/,
             "$what: the line says why";
@@ -778,11 +762,11 @@ subtest 'several cx_prompt lines: the hook runs for each, with cx.survey' => sub
 # ---- attributes -----------------------------------------------------------------
 
 subtest 'attributes: 16 pairs kept, the 17th dropped with a log line' => sub {
-    my $from = log_size($ng);
+    my $from = $ng->log_size;
     my ($rec) = answered_record($ng, '/at/16/', now => $T0 + 9 * $DAY);
     is_deeply $rec->{attr}, { map { (sprintf("k%02d", $_) => sprintf("v%02d", $_)) } 1 .. 16 },
         '16 pairs stored';
-    is_deeply [ hook_lines($ng, 'at_16.lua', $from) ], [], '16 pairs: nothing logged';
+    is_deeply [ $ng->hook_lines('at_16.lua', $from) ], [], '16 pairs: nothing logged';
 
     my $r;
     ($rec, $r) = answered_record($ng, '/at/17/', now => $T0 + 9 * $DAY);
@@ -791,7 +775,7 @@ subtest 'attributes: 16 pairs kept, the 17th dropped with a log line' => sub {
     my %all = map { (sprintf("k%02d", $_) => sprintf("v%02d", $_)) } 1 .. 17;
     is scalar(grep { ($all{ $_->[0] } // '') ne $_->[1] } @{ $rec->{pairs} }), 0,
         '17 pairs: the stored ones are pairs of the hook';
-    my @l = hook_lines($ng, 'at_17.lua', $from);
+    my @l = $ng->hook_lines('at_17.lua', $from);
     is scalar(@l), 1, '17 pairs: one log line';
     like $l[0] // '', qr/\[warn\].*cx: hook "\Q${\ $ng->prefix}\E\/conf\/hooks\/at_17\.lua" returned more attributes than are kept/,
         '17 pairs: the line names the hook and says so';
@@ -800,21 +784,21 @@ subtest 'attributes: 16 pairs kept, the 17th dropped with a log line' => sub {
 };
 
 subtest 'attributes: 256 encoded bytes kept, 257 not' => sub {
-    my $from = log_size($ng);
+    my $from = $ng->log_size;
     my ($rec) = answered_record($ng, '/at/256/', now => $T0 + 10 * $DAY);
     is_deeply $rec->{pairs}, [ [ k => 'x' x 252 ] ], '1 + 1 + 2 + 252 = 256 bytes: stored';
-    is_deeply [ hook_lines($ng, 'at_256.lua', $from) ], [], '256: nothing logged';
+    is_deeply [ $ng->hook_lines('at_256.lua', $from) ], [], '256: nothing logged';
 
     my $r;
     ($rec, $r) = answered_record($ng, '/at/257/', now => $T0 + 10 * $DAY);
     is cx_offered($r), 's_main', '257 bytes: still offered';
     is_deeply $rec->{pairs}, [], '257 bytes: not stored';
-    is scalar(hook_lines($ng, 'at_257.lua', $from)), 1, '257 bytes: one log line';
+    is scalar($ng->hook_lines('at_257.lua', $from)), 1, '257 bytes: one log line';
 
     ($rec, $r) = answered_record($ng, '/at/long/', now => $T0 + 10 * $DAY);
     is cx_offered($r), 's_main', 'a 300-byte value: still offered';
     is_deeply $rec->{pairs}, [], 'a 300-byte value: not stored';
-    is scalar(hook_lines($ng, 'at_long.lua', $from)), 1, 'a 300-byte value: one log line';
+    is scalar($ng->hook_lines('at_long.lua', $from)), 1, 'a 300-byte value: one log line';
     unlike $r->{body}, qr/yyyyyyyy/, 'a 300-byte value: not in the page';
 
     ($rec, $r) = answered_record($ng, '/at/sum/', now => $T0 + 10 * $DAY);
@@ -822,7 +806,7 @@ subtest 'attributes: 256 encoded bytes kept, 257 not' => sub {
     my $len = 0;
     $len += 3 + length($_->[0]) + length($_->[1]) for @{ $rec->{pairs} };
     is $len, 195, 'three pairs: 195 bytes';
-    is scalar(hook_lines($ng, 'at_sum.lua', $from)), 1, 'four pairs of 65 bytes: one log line';
+    is scalar($ng->hook_lines('at_sum.lua', $from)), 1, 'four pairs of 65 bytes: one log line';
 };
 
 subtest 'attributes: keys, values, numbers' => sub {
@@ -855,7 +839,7 @@ subtest 'attributes: keys, values, numbers' => sub {
 # ---- require ---------------------------------------------------------------------
 
 subtest 'require: cx.util built in, <prefix>/lua, errors' => sub {
-    my $from = log_size($ng);
+    my $from = $ng->log_size;
     is cx_offered(visit_at_t0($ng, cx_browser(), '/req/util/')), 's_main',
         'require "cx.util" without cx_lua_package_path';
     my ($rec) = answered_record($ng, '/req/prefix/', now => $T0 + 12 * $DAY);
@@ -875,7 +859,7 @@ subtest 'require: cx.util built in, <prefix>/lua, errors' => sub {
         my $r = visit_at_t0($ng, cx_browser(), "/req/$name/");
         is cx_offered($r), '', "$what: no prompt";
         is $r->{body}, $PAGE, "$what: page byte-identical";
-        my @l = hook_lines($ng, "req_$name.lua", $from);
+        my @l = $ng->hook_lines("req_$name.lua", $from);
         is scalar(@l), 1, "$what: one line";
         like $l[0] // '', $re, "$what: the line (file:line of the require)";
     }
@@ -1064,7 +1048,7 @@ CONF
     @o = map { cx_offered(visit_at_t0($n, cx_browser(), '/r/')) } 1 .. 6;
     is_deeply \@o, [ ('s1') x 6 ], 'after reload: the new code in every worker';
 
-    my $from = log_size($n);
+    my $from = $n->log_size;
     $n->write_file('conf/hooks/r.lua', "return function(cx)\n  return (\nend\n");
     ok !$n->reload(may_fail => 1), 'reload with a syntax error in the hook: refused';
     like substr($n->error_log, $from), qr{\[emerg\].*cx_target_by_lua_file: /\S+/conf/hooks/r\.lua:3: .* in /\S+/conf/nginx\.conf:\d+},

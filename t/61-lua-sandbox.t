@@ -63,25 +63,18 @@ my $PAGE = "<html><head><title>t</title></head><body>\n<p>page</p>\n</body></htm
 
 
 
-sub hook_lines {
-    my ($ng, $file, $from) = @_;
-    my $log = $ng->error_log;
-    $log = substr($log, $from) if $from;
-    return grep { /cx: hook "[^"]*\/\Q$file\E"/ } split /\n/, $log;
-}
 
-sub log_size { length $_[0]->error_log }
 
 # GET path: served normally, no prompt, one log line matching $re (file:line).
 sub refused_ok {
     my ($ng, $path, $file, $re, $what) = @_;
-    my $from = log_size($ng);
+    my $from = $ng->log_size;
     my @pids = $ng->worker_pids;
     my $r = $ng->req(method => 'GET', path => $path, timeout => 5);
     is $r->{status}, 200, "$what: 200";
     is $r->{body}, $PAGE, "$what: page byte-identical, no prompt";
     my @l;
-    wait_for { @l = hook_lines($ng, $file, $from) } 2;
+    wait_for { @l = $ng->hook_lines($file, $from) } 2;
     is scalar(@l), 1, "$what: one log line";
     my $p = $ng->prefix;
     like $l[0] // '', qr/\[error\] .*cx: hook "\Q$p\E\/conf\/hooks\/\Q$file\E" failed, nothing offered: $re/,
@@ -293,10 +286,10 @@ my $P = $ng->prefix;
 # ---- what there is ------------------------------------------------------------
 
 subtest 'the sandbox gives what SPEC section 7 says, and nothing more' => sub {
-    my $from = log_size($ng);
+    my $from = $ng->log_size;
     my $r = $ng->get('/allowed/');
     is cx_offered($r), 's1', 'every check passed (the hook offers)'
-        or diag join "\n", hook_lines($ng, 'allowed.lua', $from);
+        or diag join "\n", $ng->hook_lines('allowed.lua', $from);
     is cx_offered($ng->get('/check_libs/')), 's1', 'the libraries are the real ones';
     is cx_offered($ng->get('/ok/')), 's1', 'a plain hook offers';
 };
@@ -316,31 +309,31 @@ subtest 'escapes are refused, each with its line' => sub {
 };
 
 subtest 'assignments to library tables change nothing for another hook' => sub {
-    my $from = log_size($ng);
+    my $from = $ng->log_size;
     $ng->get("/$_/") for qw(esc_string_assign esc_table_assign esc_math_assign esc_os_assign esc_string_setmt
                             esc_native_assign);
     is cx_offered($ng->get('/check_libs/')), 's1', 'another hook still sees the real string.format and math.floor'
-        or diag join "\n", hook_lines($ng, 'check_libs.lua', $from);
+        or diag join "\n", $ng->hook_lines('check_libs.lua', $from);
     is cx_offered($ng->get('/allowed/')), 's1', 'and the whole sandbox as before'
-        or diag join "\n", hook_lines($ng, 'allowed.lua', $from);
+        or diag join "\n", $ng->hook_lines('allowed.lua', $from);
 };
 
 subtest "a hook's globals are its own" => sub {
-    my $from = log_size($ng);
+    my $from = $ng->log_size;
     is cx_offered($ng->get('/glob_set/')), 's1', 'glob_set: sets globals (its own), offers';
     is cx_offered($ng->get('/glob_check/')), 's1', 'glob_check: sees none of them'
-        or diag join "\n", hook_lines($ng, 'glob_check.lua', $from);
+        or diag join "\n", $ng->hook_lines('glob_check.lua', $from);
     is cx_offered($ng->get('/glob_set/')), 's1', 'glob_set again';
     is cx_offered($ng->get('/check_libs/')), 's1', 'check_libs: tostring/require untouched';
 };
 
 subtest 'a cx table kept from an earlier call reads only the current call' => sub {
-    my $from = log_size($ng);
+    my $from = $ng->log_size;
     is cx_offered($ng->get('/stale/?1', Cookie => 'flavor=a', 'X-Probe' => 'one')), '', 'first call keeps cx';
-    is scalar(hook_lines($ng, 'stale.lua', $from)), 0, 'it read its own request';
+    is scalar($ng->hook_lines('stale.lua', $from)), 0, 'it read its own request';
     is cx_offered($ng->get('/stale/?2', Cookie => 'flavor=b', 'X-Probe' => 'two')), 's1',
         'second call: the kept tables read the second request'
-        or diag join "\n", hook_lines($ng, 'stale.lua', $from);
+        or diag join "\n", $ng->hook_lines('stale.lua', $from);
 };
 
 # ---- the instruction budget ---------------------------------------------------------
@@ -396,50 +389,50 @@ sub at { ('X-CX-Test-Now' => $_[0]) }
 
 subtest 'one line per second per hook, then "(more lines suppressed)"' => sub {
     my $t0 = 1900000000;
-    my $from = log_size($ng);
+    my $from = $ng->log_size;
     my $r1 = $ng->get('/rl/?first', at($t0));
     my $r2 = $ng->get('/rl/?second', at($t0));
     is_deeply [ map { cx_offered($_) } $r1, $r2 ], [ '', '' ], 'two failures, no prompt';
-    my @l = hook_lines($ng, 'rl.lua', $from);
+    my @l = $ng->hook_lines('rl.lua', $from);
     is scalar(@l), 1, 'two failures in the same second: one line';
     like $l[0] // '', qr/rl\.lua:2: rl first(?! \(more)/, 'it is the first one';
 
     my $r3 = $ng->get('/rl/?later', at($t0 + 1));
     is $r3->{body}, $PAGE, 'third failure: page served';
-    @l = hook_lines($ng, 'rl.lua', $from);
+    @l = $ng->hook_lines('rl.lua', $from);
     is scalar(@l), 2, 'a second later: a new line';
     like $l[1] // '', qr/rl\.lua:2: rl later \(more lines suppressed\)/, 'it says lines were suppressed';
 
     $ng->get('/rl/?quiet', at($t0 + 2));
-    @l = hook_lines($ng, 'rl.lua', $from);
+    @l = $ng->hook_lines('rl.lua', $from);
     is scalar(@l), 3, 'another second later: a line';
     unlike $l[2] // '', qr/suppressed/, 'nothing suppressed since';
 
-    $from = log_size($ng);
+    $from = $ng->log_size;
     $ng->get('/rl_a/', at($t0 + 3));
     $ng->get('/rl_b/', at($t0 + 3));
-    is scalar(hook_lines($ng, 'rl_a.lua', $from)) + scalar(hook_lines($ng, 'rl_b.lua', $from)), 2,
+    is scalar($ng->hook_lines('rl_a.lua', $from)) + scalar($ng->hook_lines('rl_b.lua', $from)), 2,
         'two hooks failing in the same second: one line each';
 };
 
 subtest '"more attributes than are kept": one line per second per hook, not per request' => sub {
     my $t0 = 1900000100;
-    my $from = log_size($ng);
+    my $from = $ng->log_size;
     my @r = map { $ng->get('/many_attrs/', at($t0)) } 1 .. 5;
     is_deeply [ map { cx_offered($_) } @r ], [ ('s1') x 5 ], 'five requests: the prompt offered every time';
-    my @l = grep { /more attributes than are kept/ } hook_lines($ng, 'many_attrs.lua', $from);
+    my @l = grep { /more attributes than are kept/ } $ng->hook_lines('many_attrs.lua', $from);
     is scalar(@l), 1, 'five requests in the same second: one line';
     like $l[0] // '', qr/\[warn\] .*many_attrs\.lua" returned more attributes than are kept \(16, 256 bytes in all\): the rest are dropped(?: while |$)/,
         'the line, nothing said suppressed';
 
     $ng->get('/many_attrs/', at($t0 + 1)) for 1 .. 3;
-    @l = grep { /more attributes than are kept/ } hook_lines($ng, 'many_attrs.lua', $from);
+    @l = grep { /more attributes than are kept/ } $ng->hook_lines('many_attrs.lua', $from);
     is scalar(@l), 2, 'a second later, three more: one more line';
     like $l[1] // '', qr/the rest are dropped \(more lines suppressed\)(?: while |$)/, 'it says lines were suppressed';
 
     $ng->get('/many_attrs/', at($t0 + 2));
     $ng->get('/many_attrs/', at($t0 + 3));
-    @l = grep { /more attributes than are kept/ } hook_lines($ng, 'many_attrs.lua', $from);
+    @l = grep { /more attributes than are kept/ } $ng->hook_lines('many_attrs.lua', $from);
     is scalar(@l), 4, 'one request in each of the next two seconds: a line each';
     like $l[2] // '', qr/\(more lines suppressed\)/, 'the first says the two of its second before were';
     unlike $l[3] // '', qr/suppressed/, 'the second: nothing suppressed since';
@@ -504,9 +497,9 @@ subtest 'rawset on a library table: refused, or at least invisible to another ho
         'rawset(string, "format", f)');
     refused_ok($n, '/math_rawset/', 'math_rawset.lua', qr/\Q$np\E\/conf\/hooks\/math_rawset\.lua:2: /,
         'rawset(math, "floor", f)');
-    my $from = log_size($n);
+    my $from = $n->log_size;
     is cx_offered($n->get('/check_libs/')), 's1', 'after: another hook sees the real string.format and math.floor'
-        or diag join "\n", hook_lines($n, 'check_libs.lua', $from);
+        or diag join "\n", $n->hook_lines('check_libs.lua', $from);
 };
 
 # ---- xpcall whose handler loops (own nginx: a hang takes the worker) ----------------
@@ -588,7 +581,7 @@ subtest 'memory bombs end with "not enough memory (cx_lua_memory)", the VM recov
         my $t = time;
         refused_ok($m, "/$name/", "$name.lua", qr/.*not enough memory \(cx_lua_memory\)/, $name);
         cmp_ok time - $t, '<', 5, "$name: ends in seconds";
-        my ($line) = reverse hook_lines($m, "$name.lua");
+        my ($line) = reverse $m->hook_lines("$name.lua");
         # a bomb that fills memory within a few instructions leaves no line
         # to report (memory errors carry none): the file is named then
         like $line // '', qr/nothing offered: \Q$mp\E\/conf\/hooks\/\Q$name\E\.lua(?::\d+)?: /,
@@ -605,7 +598,7 @@ subtest 'a hook that drops 400 KB of garbage a call, under a 2 MB cap: always of
         $offers++ if cx_offered($m->get('/churn/')) eq 's1';
     }
     is $offers, 60, '60 calls, 60 offers: the garbage never filled the cap';
-    is scalar(hook_lines($m, 'churn.lua')), 0, 'no hook failure logged';
+    is scalar($m->hook_lines('churn.lua')), 0, 'no hook failure logged';
 };
 
 subtest 'a hook whose kept data grows on every call: pages served, worker alive' => sub {

@@ -127,14 +127,7 @@ $locs    }
 CONF
 }
 
-sub hook_lines {
-    my ($ng, $file, $from) = @_;
-    my $log = $ng->error_log;
-    $log = substr($log, $from) if $from;
-    return grep { /cx: hook "[^"]*\/\Q$file\E"/ } split /\n/, $log;
-}
 
-sub log_size { length $_[0]->error_log }
 
 sub offered {
     my ($r) = @_;
@@ -173,7 +166,7 @@ sub read_response {
 # behind it; returns the worst static wait and the worst hooked request.
 sub hostile_ok {
     my ($ng, $name, $re, $what) = @_;
-    my $from = log_size($ng);
+    my $from = $ng->log_size;
     my @pids = $ng->worker_pids;
     my ($worst, $worst_hook, $bad_static, $bad_hook) = (0, 0, 0, 0);
     for my $round (1 .. $ROUNDS) {
@@ -195,7 +188,7 @@ sub hostile_ok {
     note sprintf "%-32s worst static wait %6.1f ms, worst hooked request %6.1f ms",
         $what, $worst * 1000, $worst_hook * 1000;
     my @l;
-    wait_for { @l = hook_lines($ng, "$name.lua", $from) } 2;
+    wait_for { @l = $ng->hook_lines("$name.lua", $from) } 2;
     cmp_ok scalar(@l), '>=', 1, "$what: logged";
     my $p = $ng->prefix;
     my @wrong = grep { !/\[error\] .*cx: hook "\Q$p\E\/conf\/hooks\/\Q$name\E\.lua" failed, nothing offered: $re/ } @l;
@@ -248,9 +241,9 @@ my $P = $ng->prefix;
 
 subtest 'ordinary hooks: within every budget' => sub {
     for (1 .. 3) {
-        my $from = log_size($ng);
+        my $from = $ng->log_size;
         is offered($ng->get('/ordinary/', 'User-Agent' => 'Mozilla/5.0')), 's1', 'ordinary hook offers'
-            or diag join "\n", hook_lines($ng, 'ordinary.lua', $from);
+            or diag join "\n", $ng->hook_lines('ordinary.lua', $from);
     }
 };
 
@@ -266,7 +259,7 @@ subtest 'default budget: each hostile hook is stopped, static files are served m
 };
 
 subtest 'string.rep larger than cx_lua_memory: refused before any work, with its line' => sub {
-    my $from = log_size($ng);
+    my $from = $ng->log_size;
     my $t = time;
     my $r = $ng->get('/rep_huge/');
     my $took = time - $t;
@@ -274,7 +267,7 @@ subtest 'string.rep larger than cx_lua_memory: refused before any work, with its
     is $r->{body}, $PAGE, 'page byte-identical, no prompt';
     cmp_ok $took, '<', $BOUND, 'at once';
     my @l;
-    wait_for { @l = hook_lines($ng, 'rep_huge.lua', $from) } 2;
+    wait_for { @l = $ng->hook_lines('rep_huge.lua', $from) } 2;
     is scalar(@l), 1, 'one line';
     like $l[0] // '', qr/failed, nothing offered: \Q$P\E\/conf\/hooks\/rep_huge\.lua:2: not enough memory \(cx_lua_memory\)$END/,
         'the line: file:line, not enough memory (cx_lua_memory)';

@@ -27,6 +27,9 @@ package CXTest;
 # $ng->port($i) ports prefix pid conf_path running worker_pids (sorted; count
 #   in scalar context) error_log access_log stderr_log read_file($rel)
 #   write_file($rel, $content) set_conf($text)
+# $ng->log_size  bytes in the error log now (to read only what comes after)
+# $ng->hook_lines($file, $from) -> the error log's "cx: hook" lines about the
+#   hook file $file (after byte $from)
 # $ng->start; $ng->stop (QUIT, TERM after 5 s, KILL; sweeps orphaned workers)
 # $ng->reload(conf => TEXT, workers => N, may_fail => 1)  HUP, waits for new
 #   workers and the old ones gone; dies (or returns 0 with may_fail) on [emerg]
@@ -69,6 +72,7 @@ package CXTest;
 # cx_prompt_of($res) -> the injected prompt's JSON decoded; undef when there
 #   is none, {invalid => ...} when it does not parse or comes twice
 # cx_offered($res) -> the survey offered on a response, '' when none
+# cx_b64url_decode($s) -> bytes of unpadded base64url, undef when it is not
 #
 # Every nginx started here is stopped when its object goes away, in an END
 # block, and on SIGINT/SIGTERM/SIGHUP of the test, so a failing or interrupted
@@ -96,12 +100,13 @@ use POSIX qw(WNOHANG _exit setpgid);
 use Scalar::Util ();
 use Time::HiRes qw(time sleep);
 use JSON::PP ();
+use MIME::Base64 ();
 
 our $JSON = JSON::PP->new->utf8->canonical;
 
 our @EXPORT = qw(cx_nginx cx_test_config cx_cookie_from cx_cookie_attrs
     wait_for cx_module_path cx_have_module cx_repo_root cx_free_ports cx_pid_alive
-    cx_put cx_browser cx_prompt_of cx_offered);
+    cx_put cx_browser cx_prompt_of cx_offered cx_b64url_decode);
 
 our $TIMEOUT = 10;    # seconds, for start-up, reload and every request
 
@@ -167,6 +172,14 @@ sub cx_put {
         $off += $n;
     }
     return 1;
+}
+
+sub cx_b64url_decode {
+    my ($s) = @_;
+    return undef unless defined $s && $s =~ /^[A-Za-z0-9_-]*$/;
+    $s =~ tr{-_}{+/};
+    $s .= '=' x ((4 - length($s) % 4) % 4);
+    return MIME::Base64::decode_base64($s);
 }
 
 sub cx_browser { return { cookie => undef, name => $_[0] } }
@@ -643,6 +656,15 @@ sub read_file { CXTest::_read_file("$_[0]{prefix}/$_[1]") }
 
 sub error_log  { CXTest::_read_file("$_[0]{prefix}/logs/error.log") }
 sub access_log { CXTest::_read_file("$_[0]{prefix}/logs/access.log") }
+sub log_size { length $_[0]->error_log }
+
+sub hook_lines {
+    my ($self, $file, $from) = @_;
+    my $log = $self->error_log;
+    $log = substr($log, $from) if $from;
+    return grep { /cx: hook "[^"]*\/\Q$file\E"/ } split /\n/, $log;
+}
+
 sub stderr_log { CXTest::_read_file("$_[0]{prefix}/logs/stderr.log") }
 
 sub running {
