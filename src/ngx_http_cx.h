@@ -15,7 +15,8 @@
  *   src/ngx_http_cx_filecache.c  where </body> is in static files
  *   src/ngx_http_cx_endpoint.c widget script and answer intake
  *   src/ngx_http_cx_store.c    LMDB, and commits off the event loop
- *   src/ngx_http_cx_report.c   report.json
+ *   src/ngx_http_cx_report.c   the cx_report location: routing, dashboard
+ *                              (its parts: src/ngx_http_cx_report.h)
  *   src/ngx_http_cx_variables.c $cx_visitor, $cx_touchpoint, $cx_prompt
  *   src/ngx_http_cx_headers.c  finding and adding headers
  *
@@ -216,8 +217,6 @@ typedef struct {
     ngx_chain_t              *busy;       /* ... not yet sent on */
 
     struct stat               st;         /* the file, to cache its scan */
-
-    void                     *export;     /* a streamed export, if any */
 
     unsigned                  done:1;     /* nothing more to look for */
     unsigned                  inject:1;   /* a prompt was decided */

@@ -1,0 +1,73 @@
+/*
+ * ngx_http_cx_report.h — what the parts of the cx_report location share.
+ *
+ *   src/ngx_http_cx_report.c         routing, the dashboard, the filters
+ *   src/ngx_http_cx_report_json.c    report.json: aggregation, then writing
+ *   src/ngx_http_cx_export_stream.c  responses.csv and responses.ndjson
+ *   src/ngx_http_cx_writer.c         the output writer they all use
+ */
+
+#ifndef _NGX_HTTP_CX_REPORT_H_INCLUDED_
+#define _NGX_HTTP_CX_REPORT_H_INCLUDED_
+
+
+#include "ngx_http_cx.h"
+#include "ngx_cx_export.h"
+
+
+/*
+ * ?survey= ?touchpoint= ?from= ?to= (UTC days, inclusive): which responses
+ * count.  The strings point into the request's arguments.
+ */
+typedef struct {
+    ngx_str_t                 survey;     /* empty: any */
+    ngx_str_t                 touchpoint;
+    uint64_t                  from_ms;
+    uint64_t                  to_ms;      /* inclusive */
+} ngx_http_cx_report_filters_t;
+
+
+/* Whether a response passes the filters; its day is its latest event's. */
+
+static ngx_inline ngx_int_t
+ngx_http_cx_report_wanted(ngx_http_cx_report_filters_t *f,
+    ngx_cx_record_t *rec)
+{
+    uint64_t  at;
+
+    at = ngx_cx_export_time(rec);
+
+    if (at < f->from_ms || at > f->to_ms) {
+        return 0;
+    }
+
+    if (f->survey.len
+        && (f->survey.len != rec->survey.len
+            || ngx_memcmp(f->survey.data, rec->survey.data,
+                          rec->survey.len) != 0))
+    {
+        return 0;
+    }
+
+    if (f->touchpoint.len
+        && (f->touchpoint.len != rec->touchpoint.len
+            || ngx_memcmp(f->touchpoint.data, rec->touchpoint.data,
+                          rec->touchpoint.len) != 0))
+    {
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/* ngx_http_cx_report_json.c */
+ngx_int_t ngx_http_cx_report_json(ngx_http_request_t *r,
+    ngx_http_cx_report_filters_t *f);
+
+/* ngx_http_cx_export_stream.c */
+ngx_int_t ngx_http_cx_export_stream(ngx_http_request_t *r,
+    ngx_http_cx_report_filters_t *f, ngx_flag_t ndjson);
+
+
+#endif /* _NGX_HTTP_CX_REPORT_H_INCLUDED_ */
