@@ -478,7 +478,9 @@ CONF
 
 my $ng = cx_nginx(ports => 2, files => \%files, conf => $conf);
 
-# Lines logged at worker start (the start_ hooks), kept for later.
+# Lines logged at worker start (the start_ hooks), kept for later; the
+# worker may still be loading its hooks when nginx already listens.
+wait_for { my $log = $ng->error_log; $log =~ /start_error\.lua/ && $log =~ /start_notfn\.lua/ } 5;
 my $START_LOG = $ng->error_log;
 
 # ---- high_value.lua ------------------------------------------------------------
