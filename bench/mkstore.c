@@ -37,7 +37,7 @@ main(int argc, char **argv)
     MDB_txn         *txn;
     MDB_dbi          dbi, other;
     MDB_val          key, val;
-    unsigned char    k[12], buf[4096], *end;
+    unsigned char    k[NGX_CX_RESPONSE_KEY_LEN], nonce[8], buf[4096], *end;
     uint32_t         issued;
     ngx_cx_record_t  rec;
     static const char  comment[] = "Delivery was quick, the kettle works.";
@@ -48,7 +48,7 @@ main(int argc, char **argv)
     }
 
     if ((rc = mdb_env_create(&env)) != 0) fail("mdb_env_create", rc);
-    mdb_env_set_maxdbs(env, 8);
+    mdb_env_set_maxdbs(env, NGX_CX_STORE_MAXDBS);
     mdb_env_set_mapsize(env, (size_t) 8 << 30);
 
     if ((rc = mdb_env_open(env, argv[1], MDB_NOSYNC, 0600)) != 0) {
@@ -72,18 +72,19 @@ main(int argc, char **argv)
     for (i = 0; i < n; i++) {
         if (txn == NULL) {
             if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0) fail("txn", rc);
-            if ((rc = mdb_dbi_open(txn, "responses", MDB_CREATE, &dbi)) != 0) {
-                fail("responses", rc);
+            rc = mdb_dbi_open(txn, NGX_CX_DB_RESPONSES, MDB_CREATE, &dbi);
+            if (rc != 0) {
+                fail(NGX_CX_DB_RESPONSES, rc);
             }
-            (void) mdb_dbi_open(txn, "events", MDB_CREATE, &other);
-            (void) mdb_dbi_open(txn, "meta", MDB_CREATE, &other);
+            (void) mdb_dbi_open(txn, NGX_CX_DB_EVENTS, MDB_CREATE, &other);
+            (void) mdb_dbi_open(txn, NGX_CX_DB_META, MDB_CREATE, &other);
         }
 
-        /* time-ordered keys, as the module makes them */
+        /* time-ordered keys, as the module makes them; the nonce counts */
         issued = (uint32_t) (now - span + (span * i) / n);
-        k[0] = issued >> 24; k[1] = issued >> 16; k[2] = issued >> 8; k[3] = issued;
-        k[4] = 0; k[5] = 0; k[6] = 0; k[7] = 0;
-        k[8] = i >> 24; k[9] = i >> 16; k[10] = i >> 8; k[11] = i;
+        memset(nonce, 0, 4);
+        nonce[4] = i >> 24; nonce[5] = i >> 16; nonce[6] = i >> 8; nonce[7] = i;
+        ngx_cx_response_key(k, issued, nonce);
 
         rec.flags = NGX_CX_REC_DISPLAYED | NGX_CX_REC_ANSWERED;
         rec.issued_at_ms = (uint64_t) issued * 1000;

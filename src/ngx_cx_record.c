@@ -28,6 +28,8 @@ static void ngx_cx_civil_from_days(uint64_t days, unsigned *y, unsigned *m,
     unsigned *d);
 static uint64_t ngx_cx_days_from_civil(unsigned y, unsigned m, unsigned d);
 static char *ngx_cx_put_digits(char *p, unsigned v, int n);
+static void ngx_cx_put_be(unsigned char *p, uint64_t v, int n);
+static uint64_t ngx_cx_get_be(const unsigned char *p, int n);
 
 
 int
@@ -205,6 +207,220 @@ ngx_cx_record_decode(const unsigned char *src, size_t len, ngx_cx_record_t *r)
     }
 
     return 0;
+}
+
+
+/* ---- responses database keys ---- */
+
+void
+ngx_cx_response_key(unsigned char key[NGX_CX_RESPONSE_KEY_LEN],
+    uint32_t issued_s, const unsigned char nonce[8])
+{
+    ngx_cx_put_be(key, issued_s, 4);
+    memcpy(key + 4, nonce, 8);
+}
+
+
+int
+ngx_cx_response_key_ms(const unsigned char *key, size_t len, uint64_t *ms)
+{
+    if (len != NGX_CX_RESPONSE_KEY_LEN) {
+        return -1;
+    }
+
+    *ms = ngx_cx_get_be(key, 4) * 1000;
+
+    return 0;
+}
+
+
+int
+ngx_cx_response_decode(const unsigned char *key, size_t klen,
+    const unsigned char *val, size_t vlen, ngx_cx_record_t *r)
+{
+    (void) key;         /* any 12 bytes name a response */
+
+    if (klen != NGX_CX_RESPONSE_KEY_LEN) {
+        return -1;
+    }
+
+    return ngx_cx_record_decode(val, vlen, r);
+}
+
+
+/* ---- the response's state machine ---- */
+
+ngx_cx_apply_e
+ngx_cx_record_apply(ngx_cx_record_t *r, const ngx_cx_change_t *ch,
+    const char **error)
+{
+    switch (ch->event) {
+
+    case NGX_CX_EVENT_DISPLAY:
+        if (r->flags & NGX_CX_REC_DISPLAYED) {
+            return NGX_CX_APPLY_SAME;
+        }
+
+        r->flags |= NGX_CX_REC_DISPLAYED;
+        r->displayed_at_ms = ch->at_ms;
+        return NGX_CX_APPLY_CHANGED;
+
+    case NGX_CX_EVENT_ANSWER:
+    case NGX_CX_EVENT_DISMISS:
+        if (r->flags & (NGX_CX_REC_ANSWERED|NGX_CX_REC_DISMISSED)) {
+            *error = (r->flags & NGX_CX_REC_ANSWERED)
+                     ? "already answered" : "already dismissed";
+            return NGX_CX_APPLY_CONFLICT;
+        }
+
+        if (ch->event == NGX_CX_EVENT_DISMISS) {
+            r->flags |= NGX_CX_REC_DISMISSED;
+            r->dismissed_at_ms = ch->at_ms;
+            return NGX_CX_APPLY_CHANGED;
+        }
+
+        r->flags |= NGX_CX_REC_ANSWERED;
+        r->answered_at_ms = ch->at_ms;
+        r->score = ch->score;
+        return NGX_CX_APPLY_CHANGED;
+
+    case NGX_CX_EVENT_COMMENT:
+        if (!(r->flags & NGX_CX_REC_ANSWERED)) {
+            *error = "no answer to comment on";
+            return NGX_CX_APPLY_CONFLICT;
+        }
+
+        if (r->flags & NGX_CX_REC_COMMENTED) {
+            *error = "already commented";
+            return NGX_CX_APPLY_CONFLICT;
+        }
+
+        r->flags |= NGX_CX_REC_COMMENTED;
+        r->commented_at_ms = ch->at_ms;
+        r->comment = ch->comment;
+        return NGX_CX_APPLY_CHANGED;
+
+    default:
+        *error = "unknown event";
+        return NGX_CX_APPLY_UNKNOWN;
+    }
+}
+
+
+ngx_cx_apply_e
+ngx_cx_record_update(const unsigned char *old, size_t old_len,
+    const ngx_cx_record_t *fresh, const ngx_cx_change_t *ch,
+    unsigned char *dst, size_t dst_size, size_t *len, const char **error)
+{
+    ngx_cx_apply_e   rc;
+    ngx_cx_record_t  rec;
+
+    if (old == NULL) {
+        rec = *fresh;
+        rec.flags = 0;
+
+    } else if (ngx_cx_record_decode(old, old_len, &rec) != 0) {
+        *error = "stored record is unreadable";
+        return NGX_CX_APPLY_CORRUPT;
+    }
+
+    rc = ngx_cx_record_apply(&rec, ch, error);
+    if (rc != NGX_CX_APPLY_CHANGED) {
+        return rc;
+    }
+
+    if (ngx_cx_record_size(&rec) > dst_size) {
+        *error = "record too large";
+        return NGX_CX_APPLY_TOO_LARGE;
+    }
+
+    *len = ngx_cx_record_encode(dst, &rec) - dst;
+
+    return NGX_CX_APPLY_CHANGED;
+}
+
+
+/* ---- journey events ---- */
+
+void
+ngx_cx_journey_key(unsigned char key[NGX_CX_JOURNEY_KEY_LEN], uint64_t at_ms,
+    uint32_t pid, uint32_t seq)
+{
+    ngx_cx_put_be(key, at_ms, 8);
+    ngx_cx_put_be(key + 8, pid, 4);
+    ngx_cx_put_be(key + 12, seq, 4);
+}
+
+
+int
+ngx_cx_journey_key_ms(const unsigned char *key, size_t len, uint64_t *at_ms)
+{
+    if (len != NGX_CX_JOURNEY_KEY_LEN) {
+        return -1;
+    }
+
+    *at_ms = ngx_cx_get_be(key, 8);
+
+    return 0;
+}
+
+
+size_t
+ngx_cx_journey_encode(unsigned char dst[NGX_CX_JOURNEY_VAL_MAX],
+    const ngx_cx_journey_t *ev)
+{
+    if (ev->name_len > NGX_CX_NAME_MAX) {
+        return 0;
+    }
+
+    dst[0] = ev->kind;
+    dst[1] = ev->stage;
+    memcpy(dst + 2, ev->visitor, NGX_CX_VISITOR_ID_LEN);
+    dst[2 + NGX_CX_VISITOR_ID_LEN] = ev->name_len;
+    memcpy(dst + NGX_CX_JOURNEY_VAL_MIN, ev->name, ev->name_len);
+
+    return NGX_CX_JOURNEY_VAL_MIN + ev->name_len;
+}
+
+
+int
+ngx_cx_journey_decode(const unsigned char *key, size_t klen,
+    const unsigned char *val, size_t vlen, ngx_cx_journey_t *ev)
+{
+    size_t  name_len;
+
+    if (ngx_cx_journey_key_ms(key, klen, &ev->at_ms) != 0
+        || vlen < NGX_CX_JOURNEY_VAL_MIN)
+    {
+        return -1;
+    }
+
+    name_len = val[2 + NGX_CX_VISITOR_ID_LEN];
+
+    if (name_len > NGX_CX_NAME_MAX
+        || vlen != NGX_CX_JOURNEY_VAL_MIN + name_len)
+    {
+        return -1;
+    }
+
+    ev->kind = val[0];
+    ev->stage = val[1];
+    memcpy(ev->visitor, val + 2, NGX_CX_VISITOR_ID_LEN);
+    ev->name_len = (unsigned char) name_len;
+    memcpy(ev->name, val + NGX_CX_JOURNEY_VAL_MIN, name_len);
+
+    return 0;
+}
+
+
+const unsigned char *
+ngx_cx_journey_visitor(const unsigned char *val, size_t vlen)
+{
+    if (vlen < 2 + NGX_CX_VISITOR_ID_LEN) {
+        return NULL;
+    }
+
+    return val + 2;
 }
 
 
@@ -581,4 +797,31 @@ ngx_cx_put_digits(char *p, unsigned v, int n)
     }
 
     return p + n;
+}
+
+
+/* n bytes of v, most significant first */
+
+static void
+ngx_cx_put_be(unsigned char *p, uint64_t v, int n)
+{
+    while (n--) {
+        p[n] = (unsigned char) v;
+        v >>= 8;
+    }
+}
+
+
+static uint64_t
+ngx_cx_get_be(const unsigned char *p, int n)
+{
+    uint64_t  v;
+
+    v = 0;
+
+    while (n--) {
+        v = v << 8 | *p++;
+    }
+
+    return v;
 }

@@ -1,11 +1,33 @@
 /*
- * ngx_cx_record -- the stored form of one survey response.
+ * ngx_cx_record -- the store's format: one codec for everything on disk.
  *
- * One record is the LMDB value kept under the 12-byte prompt id. It says
- * which survey was offered where, what happened to the prompt (displayed,
- * answered, commented, dismissed, each with its time) and the answer itself.
- * This file also holds the attributes blob format (hidden fields returned by
- * Lua hooks) and the date helpers the reports and exports need.
+ * The module (ngx_http_cx_store.c), cxctl and the bench tools read and write
+ * the store only through this file: the layout (database names), the keys,
+ * the values, and ngx_cx_record_apply, the rules by which a display, answer,
+ * comment or dismissal changes a stored response. The LMDB code around it
+ * only moves bytes.
+ *
+ * Store layout (one LMDB environment, NGX_CX_STORE_MAXDBS named databases):
+ *
+ *   meta       "secret" -> the HMAC key (32 bytes) when no cx_secret_file
+ *   responses  key: the 12-byte prompt id,
+ *                   u32 issued_at (unix seconds, big-endian) + 8 nonce
+ *                   bytes, so responses sort by issue time
+ *              value: one record, encoded as below
+ *   events     key: u64 at_ms (big-endian) + u32 pid (big-endian)
+ *                   + u32 sequence (big-endian), 16 bytes: events sort by
+ *                   time, and two workers never write the same key
+ *              value: u8 kind, u8 stage, 12 visitor, u8 name_len, name
+ *                   (name_len <= NGX_CX_NAME_MAX): 15 to 79 bytes
+ *
+ * Both data databases are keyed by time first, so retention deletes from
+ * the front (ngx_cx_response_key_ms, ngx_cx_journey_key_ms).
+ *
+ * One record is the value kept under the prompt id. It says which survey
+ * was offered where, what happened to the prompt (displayed, answered,
+ * commented, dismissed, each with its time) and the answer itself. This file
+ * also holds the attributes blob format (hidden fields returned by Lua
+ * hooks) and the date helpers the reports and exports need.
  *
  * Pure C99, no allocation, no nginx headers. Every input to a decoder is
  * treated as hostile: a truncated or corrupt record, blob or date returns -1
@@ -44,6 +66,23 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "ngx_cx_json.h"        /* ngx_cx_event_e */
+#include "ngx_cx_token.h"       /* NGX_CX_PROMPT_ID_LEN, NGX_CX_NAME_MAX */
+
+
+/* Store layout: see the top of this file. */
+#define NGX_CX_STORE_MAXDBS     8       /* mdb_env_set_maxdbs() */
+#define NGX_CX_DB_META          "meta"
+#define NGX_CX_DB_RESPONSES     "responses"
+#define NGX_CX_DB_EVENTS        "events"
+#define NGX_CX_META_SECRET      "secret"
+#define NGX_CX_SECRET_LEN       32
+
+#define NGX_CX_RESPONSE_KEY_LEN NGX_CX_PROMPT_ID_LEN
+#define NGX_CX_JOURNEY_KEY_LEN  16
+#define NGX_CX_JOURNEY_VAL_MIN  (3 + NGX_CX_VISITOR_ID_LEN)
+#define NGX_CX_JOURNEY_VAL_MAX  (NGX_CX_JOURNEY_VAL_MIN + NGX_CX_NAME_MAX)
 
 
 #define NGX_CX_TYPE_NPS         1       /* scores 0..10 */
@@ -144,6 +183,143 @@ unsigned char *ngx_cx_record_encode(unsigned char *dst,
  */
 int ngx_cx_record_decode(const unsigned char *src, size_t len,
     ngx_cx_record_t *r);
+
+
+/*
+ * Responses database keys.
+ *
+ * ngx_cx_response_key writes the key of the prompt issued at issued_s with
+ * the given nonce (the module takes both from the prompt token, see
+ * ngx_cx_token_prompt_id; the bench tools make them up).
+ * ngx_cx_response_key_ms reads the issue time back, in unix ms (a multiple
+ * of 1000): 0, or -1 when len is not NGX_CX_RESPONSE_KEY_LEN (not a
+ * response; *ms is then untouched).
+ */
+void ngx_cx_response_key(unsigned char key[NGX_CX_RESPONSE_KEY_LEN],
+    uint32_t issued_s, const unsigned char nonce[8]);
+int ngx_cx_response_key_ms(const unsigned char *key, size_t len,
+    uint64_t *ms);
+
+/*
+ * One entry of the responses database: 0 with r decoded as by
+ * ngx_cx_record_decode (byte fields pointing into val), or -1 when the key
+ * is not a response key or the value does not decode. Readers count the
+ * -1s as unreadable and go on.
+ */
+int ngx_cx_response_decode(const unsigned char *key, size_t klen,
+    const unsigned char *val, size_t vlen, ngx_cx_record_t *r);
+
+
+/* One intake event for a response, as the module received it. */
+typedef struct {
+    ngx_cx_event_e  event;
+    uint64_t        at_ms;              /* when it was received */
+    int             score;              /* ANSWER */
+    ngx_cx_bytes_t  comment;            /* COMMENT */
+} ngx_cx_change_t;
+
+/* What ngx_cx_record_apply and ngx_cx_record_update did. */
+typedef enum {
+    NGX_CX_APPLY_CHANGED = 0,   /* the record changed: store it */
+    NGX_CX_APPLY_SAME,          /* nothing to store, yet a success (a
+                                   repeated display) */
+    NGX_CX_APPLY_CONFLICT,      /* refused by the state; *error says why */
+    NGX_CX_APPLY_UNKNOWN,       /* not an event (NONE or out of range) */
+    NGX_CX_APPLY_CORRUPT,       /* update: the stored value does not decode */
+    NGX_CX_APPLY_TOO_LARGE      /* update: the result does not fit in dst */
+} ngx_cx_apply_e;
+
+/*
+ * Applies the change ch to the response r (a decoded record, or for a
+ * prompt never seen before a fresh one with flags 0). The rules:
+ *
+ *   DISPLAY  sets DISPLAYED and displayed_at; a repeated display is SAME
+ *            (the first time is kept). Allowed in any state.
+ *   ANSWER   sets ANSWERED, answered_at and score; a CONFLICT when already
+ *            answered ("already answered") or dismissed ("already
+ *            dismissed"). A display is not required.
+ *   COMMENT  sets COMMENTED, commented_at and comment; a CONFLICT without
+ *            an answer ("no answer to comment on") or with a comment
+ *            already ("already commented").
+ *   DISMISS  sets DISMISSED and dismissed_at; a CONFLICT when answered or
+ *            dismissed already, with the ANSWER messages.
+ *
+ * Only the event's own flag, time and value change; on SAME, CONFLICT and
+ * UNKNOWN r is untouched. The caller checks the score against the survey
+ * type first (ngx_cx_record_valid refuses an out-of-range score); the
+ * comment is borrowed, like every byte field of r. *error is set on
+ * CONFLICT and UNKNOWN ("unknown event") and left alone otherwise.
+ */
+ngx_cx_apply_e ngx_cx_record_apply(ngx_cx_record_t *r,
+    const ngx_cx_change_t *ch, const char **error);
+
+/*
+ * The read-modify-write of one stored response, on bytes. old is the
+ * stored value, or NULL when there is none (then fresh, with its flags
+ * taken as 0, is the record to start from). The change is applied as by
+ * ngx_cx_record_apply and, on CHANGED, the new value is encoded into dst
+ * (dst_size bytes of room; the caller sizes it with ngx_cx_record_size of
+ * fresh with the comment) and *len set. dst must not overlap old: old may
+ * be a database page the write reuses. Besides apply's results: CORRUPT
+ * ("stored record is unreadable") and TOO_LARGE ("record too large"), both
+ * with *error set and nothing written.
+ */
+ngx_cx_apply_e ngx_cx_record_update(const unsigned char *old, size_t old_len,
+    const ngx_cx_record_t *fresh, const ngx_cx_change_t *ch,
+    unsigned char *dst, size_t dst_size, size_t *len, const char **error);
+
+
+/*
+ * Journey events (the events database): what a visitor saw, kept apart
+ * from the responses. kind and stage are the module's (ngx_http_cx.h);
+ * the codec stores them as they are.
+ */
+typedef struct {
+    uint64_t        at_ms;
+    unsigned char   visitor[NGX_CX_VISITOR_ID_LEN];
+    unsigned char   kind;
+    unsigned char   stage;
+    unsigned char   name_len;           /* <= NGX_CX_NAME_MAX */
+    unsigned char   name[NGX_CX_NAME_MAX];
+} ngx_cx_journey_t;
+
+/*
+ * Writes the key of an event recorded at at_ms by process pid, the seq-th
+ * of that process (a counter that only has to differ between the events
+ * one process writes in the same millisecond).
+ */
+void ngx_cx_journey_key(unsigned char key[NGX_CX_JOURNEY_KEY_LEN],
+    uint64_t at_ms, uint32_t pid, uint32_t seq);
+
+/* Reads at_ms from a key: 0, or -1 when len is not NGX_CX_JOURNEY_KEY_LEN. */
+int ngx_cx_journey_key_ms(const unsigned char *key, size_t len,
+    uint64_t *at_ms);
+
+/*
+ * Writes the value of ev to dst and returns its length
+ * (NGX_CX_JOURNEY_VAL_MIN + name_len), or 0, writing nothing, when
+ * ev->name_len is over NGX_CX_NAME_MAX.
+ */
+size_t ngx_cx_journey_encode(unsigned char dst[NGX_CX_JOURNEY_VAL_MAX],
+    const ngx_cx_journey_t *ev);
+
+/*
+ * Parses an event's key and value into ev (name copied). Returns 0, or -1
+ * when the key is not 16 bytes or the value is not exactly one well-formed
+ * value (short, name_len over NGX_CX_NAME_MAX, or bytes missing or left
+ * over); ev is then unspecified.
+ */
+int ngx_cx_journey_decode(const unsigned char *key, size_t klen,
+    const unsigned char *val, size_t vlen, ngx_cx_journey_t *ev);
+
+/*
+ * The visitor of an event value, for erasure: a pointer to its
+ * NGX_CX_VISITOR_ID_LEN bytes inside val, or NULL when val is too short to
+ * hold one. Only the visitor's position is checked, so an erasure also
+ * finds an event whose name is damaged.
+ */
+const unsigned char *ngx_cx_journey_visitor(const unsigned char *val,
+    size_t vlen);
 
 
 /*

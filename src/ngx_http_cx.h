@@ -246,14 +246,8 @@ typedef struct {
 #define NGX_HTTP_CX_EVENT_VISIT   1       /* name: the touchpoint */
 #define NGX_HTTP_CX_EVENT_OFFER   2       /* name: the survey */
 
-typedef struct {
-    uint64_t                  at_ms;
-    u_char                    visitor[NGX_CX_VISITOR_ID_LEN];
-    u_char                    kind;
-    u_char                    stage;
-    u_char                    name_len;
-    u_char                    name[NGX_CX_NAME_MAX];
-} ngx_http_cx_event_t;
+/* at_ms, visitor, kind, stage, name_len, name: see ngx_cx_record.h */
+typedef ngx_cx_journey_t  ngx_http_cx_event_t;
 
 
 extern ngx_module_t  ngx_http_cx_module;

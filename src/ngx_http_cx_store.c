@@ -6,11 +6,21 @@
 #include <lmdb.h>
 
 
-#define NGX_HTTP_CX_SECRET_LEN  32
 #define NGX_HTTP_CX_EVENTS_MAX  4096    /* per worker, per half second */
 #define NGX_HTTP_CX_FLUSH_MS    500
 #define NGX_HTTP_CX_PRUNE_MS    60000   /* a retention pass a minute */
 #define NGX_HTTP_CX_PRUNE_MAX   1000    /* deletions per transaction */
+
+
+/* the answer to the client, by ngx_cx_apply_e */
+static const ngx_int_t  ngx_http_cx_store_status[] = {
+    NGX_HTTP_NO_CONTENT,                /* CHANGED */
+    NGX_HTTP_NO_CONTENT,                /* SAME: a repeated display */
+    NGX_HTTP_CONFLICT,                  /* CONFLICT */
+    NGX_HTTP_BAD_REQUEST,               /* UNKNOWN event */
+    NGX_HTTP_SERVICE_UNAVAILABLE,       /* CORRUPT stored record */
+    NGX_HTTP_SERVICE_UNAVAILABLE        /* TOO_LARGE */
+};
 
 
 struct ngx_http_cx_store_s {
@@ -51,10 +61,6 @@ struct ngx_http_cx_store_s {
 };
 
 
-static MDB_env *ngx_http_cx_store_env(ngx_log_t *log,
-    ngx_http_cx_main_conf_t *cmcf, unsigned flags);
-static ngx_int_t ngx_http_cx_store_give(ngx_log_t *log, u_char *path,
-    ngx_uid_t user, ngx_gid_t group);
 static void ngx_http_cx_store_start(ngx_http_cx_store_t *store);
 static void ngx_http_cx_store_start_inline(ngx_http_cx_store_t *store);
 static void ngx_http_cx_store_take(ngx_http_cx_store_t *store);
@@ -66,8 +72,12 @@ static void ngx_http_cx_store_put_events(ngx_http_cx_store_t *store,
     MDB_txn *txn, int *fatal);
 static void ngx_http_cx_store_flush_handler(ngx_event_t *ev);
 static void ngx_http_cx_store_prune_handler(ngx_event_t *ev);
+typedef int (*ngx_http_cx_store_key_ms_pt)(const u_char *key, size_t len,
+    uint64_t *ms);
+
 static void ngx_http_cx_store_prune_db(MDB_txn *txn, MDB_dbi dbi,
-    uint64_t before_ms, ngx_uint_t *deleted, int *fatal);
+    ngx_http_cx_store_key_ms_pt key_ms, uint64_t before_ms,
+    ngx_uint_t *deleted, int *fatal);
 
 typedef ngx_int_t (*ngx_http_cx_store_walk_pt)(void *data, MDB_val *key,
     MDB_val *val);
@@ -79,195 +89,6 @@ static ngx_int_t ngx_http_cx_store_walk(ngx_http_cx_store_t *store,
 static void ngx_http_cx_store_thread(void *data, ngx_log_t *log);
 static void ngx_http_cx_store_thread_done(ngx_event_t *ev);
 #endif
-
-
-static MDB_env *
-ngx_http_cx_store_env(ngx_log_t *log, ngx_http_cx_main_conf_t *cmcf,
-    unsigned flags)
-{
-    int       rc;
-    MDB_env  *env;
-
-    rc = mdb_env_create(&env);
-    if (rc != 0) {
-        ngx_log_error(NGX_LOG_ALERT, log, 0,
-                      "cx_store: mdb_env_create() failed: %s",
-                      mdb_strerror(rc));
-        return NULL;
-    }
-
-    mdb_env_set_maxdbs(env, 8);
-    mdb_env_set_mapsize(env, cmcf->store_max_size);
-
-    rc = mdb_env_open(env, (char *) cmcf->store_path.data, flags, 0600);
-    if (rc != 0) {
-        ngx_log_error(NGX_LOG_ALERT, log, 0,
-                      "cx_store: cannot open \"%V\": %s",
-                      &cmcf->store_path, mdb_strerror(rc));
-        mdb_env_close(env);
-        return NULL;
-    }
-
-    return env;
-}
-
-
-ngx_int_t
-ngx_http_cx_store_prepare(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
-{
-    int               rc;
-    u_char           *p;
-    MDB_env          *env;
-    MDB_txn          *txn;
-    MDB_dbi           meta, responses;
-    MDB_val           key, val;
-    ngx_core_conf_t  *ccf;
-    u_char            secret[NGX_HTTP_CX_SECRET_LEN];
-    u_char            file[NGX_MAX_PATH];
-
-    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
-
-    /* parents too: "cx_store var/cx" works on a fresh prefix */
-    p = ngx_pnalloc(cycle->pool, cmcf->store_path.len + 1);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_cpystrn(p, cmcf->store_path.data, cmcf->store_path.len + 1);
-    (void) ngx_create_full_path(p, 0755);
-
-    if (ngx_create_dir(cmcf->store_path.data, 0700) == NGX_FILE_ERROR
-        && ngx_errno != NGX_EEXIST)
-    {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
-                      "cx_store: cannot create directory \"%V\"",
-                      &cmcf->store_path);
-        return NGX_ERROR;
-    }
-
-    env = ngx_http_cx_store_env(cycle->log, cmcf, MDB_NOTLS);
-    if (env == NULL) {
-        return NGX_ERROR;
-    }
-
-    rc = mdb_txn_begin(env, NULL, 0, &txn);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta);
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "responses", MDB_CREATE, &responses);
-    }
-
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "events", MDB_CREATE, &responses);
-    }
-
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        goto failed;
-    }
-
-    key.mv_data = "secret";
-    key.mv_size = sizeof("secret") - 1;
-
-    rc = mdb_get(txn, meta, &key, &val);
-
-    if (rc == MDB_NOTFOUND) {
-        if (ngx_http_cx_random(secret, sizeof(secret)) != NGX_OK) {
-            mdb_txn_abort(txn);
-            ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
-                          "cx_store: no randomness for the secret");
-            mdb_env_close(env);
-            return NGX_ERROR;
-        }
-
-        val.mv_data = secret;
-        val.mv_size = sizeof(secret);
-        rc = mdb_put(txn, meta, &key, &val, 0);
-    }
-
-    if (rc != 0 || val.mv_size < NGX_HTTP_CX_SECRET_LEN) {
-        mdb_txn_abort(txn);
-        goto failed;
-    }
-
-    if (cmcf->secret.len == 0) {
-        /* the key material outlives the transaction */
-        cmcf->secret.data = ngx_pnalloc(cycle->pool, val.mv_size);
-        if (cmcf->secret.data == NULL) {
-            mdb_txn_abort(txn);
-            mdb_env_close(env);
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(cmcf->secret.data, val.mv_data, val.mv_size);
-        cmcf->secret.len = val.mv_size;
-    }
-
-    rc = mdb_txn_commit(txn);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    mdb_env_close(env);
-
-    if (geteuid() == 0) {
-        if (ngx_http_cx_store_give(cycle->log, cmcf->store_path.data,
-                                   ccf->user, ccf->group)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        ngx_snprintf(file, sizeof(file) - 1, "%V/data.mdb%Z",
-                     &cmcf->store_path);
-        if (ngx_http_cx_store_give(cycle->log, file, ccf->user, ccf->group)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        ngx_snprintf(file, sizeof(file) - 1, "%V/lock.mdb%Z",
-                     &cmcf->store_path);
-        if (ngx_http_cx_store_give(cycle->log, file, ccf->user, ccf->group)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
-
-failed:
-
-    ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
-                  "cx_store: cannot prepare \"%V\": %s",
-                  &cmcf->store_path, mdb_strerror(rc));
-    mdb_env_close(env);
-    return NGX_ERROR;
-}
-
-
-/* Workers run as an unprivileged user; the master creates the files. */
-
-static ngx_int_t
-ngx_http_cx_store_give(ngx_log_t *log, u_char *path, ngx_uid_t user,
-    ngx_gid_t group)
-{
-    if (user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
-        return NGX_OK;
-    }
-
-    if (chown((char *) path, user, group) == -1) {
-        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                      "cx_store: chown(\"%s\") failed", path);
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
 
 
 ngx_http_cx_store_t *
@@ -297,9 +118,9 @@ ngx_http_cx_store_open(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
 
     rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
     if (rc == 0) {
-        rc = mdb_dbi_open(txn, "responses", 0, &store->responses);
+        rc = mdb_dbi_open(txn, NGX_CX_DB_RESPONSES, 0, &store->responses);
         if (rc == 0) {
-            rc = mdb_dbi_open(txn, "events", 0, &store->events);
+            rc = mdb_dbi_open(txn, NGX_CX_DB_EVENTS, 0, &store->events);
         }
         if (rc == 0) {
             rc = mdb_txn_commit(txn);
@@ -533,9 +354,11 @@ ngx_http_cx_store_commit(ngx_http_cx_store_t *store)
 
         if (!fatal && store->prune_due) {
             ngx_http_cx_store_prune_db(txn, store->responses,
+                                       ngx_cx_response_key_ms,
                                        store->prune_before_ms,
                                        &store->pruned, &fatal);
             ngx_http_cx_store_prune_db(txn, store->events,
+                                       ngx_cx_journey_key_ms,
                                        store->prune_before_ms,
                                        &store->pruned, &fatal);
         }
@@ -569,109 +392,53 @@ ngx_http_cx_store_commit(ngx_http_cx_store_t *store)
 }
 
 
+/*
+ * In the commit's thread: one response's read-modify-write.  The stored
+ * record points into a database page that mdb_put() may reuse, so the
+ * codec encodes the new one into the request's buffer first.
+ */
+
 static void
 ngx_http_cx_store_apply(MDB_txn *txn, MDB_dbi dbi, ngx_http_cx_write_t *w,
     int *fatal)
 {
     int              rc;
-    u_char          *end;
+    size_t           len;
     MDB_val          key, val;
-    ngx_cx_record_t  rec;
+    ngx_cx_apply_e   res;
+    ngx_cx_change_t  ch;
 
     key.mv_data = w->id;
-    key.mv_size = NGX_CX_PROMPT_ID_LEN;
+    key.mv_size = NGX_CX_RESPONSE_KEY_LEN;
 
     rc = mdb_get(txn, dbi, &key, &val);
 
     if (rc == MDB_NOTFOUND) {
-        rec = w->fresh;
-        rec.flags = 0;
+        val.mv_data = NULL;
+        val.mv_size = 0;
 
-    } else if (rc == 0) {
-        if (ngx_cx_record_decode(val.mv_data, val.mv_size, &rec) != 0) {
-            w->status = NGX_HTTP_SERVICE_UNAVAILABLE;
-            w->error = "stored record is unreadable";
-            return;
-        }
-
-    } else {
+    } else if (rc != 0) {
         *fatal = rc;
         return;
     }
 
-    w->status = NGX_HTTP_NO_CONTENT;
+    ch.event = w->event;
+    ch.at_ms = w->now_ms;
+    ch.score = w->score;
+    ch.comment.data = w->comment.data;
+    ch.comment.len = w->comment.len;
 
-    switch (w->event) {
+    res = ngx_cx_record_update(val.mv_data, val.mv_size, &w->fresh, &ch,
+                               w->buf, w->buf_size, &len, &w->error);
 
-    case NGX_CX_EVENT_DISPLAY:
-        if (rec.flags & NGX_CX_REC_DISPLAYED) {
-            return;     /* a repeated display changes nothing */
-        }
-        rec.flags |= NGX_CX_REC_DISPLAYED;
-        rec.displayed_at_ms = w->now_ms;
-        break;
+    w->status = ngx_http_cx_store_status[res];
 
-    case NGX_CX_EVENT_ANSWER:
-        if (rec.flags & (NGX_CX_REC_ANSWERED|NGX_CX_REC_DISMISSED)) {
-            w->status = NGX_HTTP_CONFLICT;
-            w->error = (rec.flags & NGX_CX_REC_ANSWERED)
-                       ? "already answered" : "already dismissed";
-            return;
-        }
-        rec.flags |= NGX_CX_REC_ANSWERED;
-        rec.answered_at_ms = w->now_ms;
-        rec.score = w->score;
-        break;
-
-    case NGX_CX_EVENT_COMMENT:
-        if (!(rec.flags & NGX_CX_REC_ANSWERED)) {
-            w->status = NGX_HTTP_CONFLICT;
-            w->error = "no answer to comment on";
-            return;
-        }
-        if (rec.flags & NGX_CX_REC_COMMENTED) {
-            w->status = NGX_HTTP_CONFLICT;
-            w->error = "already commented";
-            return;
-        }
-        rec.flags |= NGX_CX_REC_COMMENTED;
-        rec.commented_at_ms = w->now_ms;
-        rec.comment.data = w->comment.data;
-        rec.comment.len = w->comment.len;
-        break;
-
-    case NGX_CX_EVENT_DISMISS:
-        if (rec.flags & (NGX_CX_REC_ANSWERED|NGX_CX_REC_DISMISSED)) {
-            w->status = NGX_HTTP_CONFLICT;
-            w->error = (rec.flags & NGX_CX_REC_ANSWERED)
-                       ? "already answered" : "already dismissed";
-            return;
-        }
-        rec.flags |= NGX_CX_REC_DISMISSED;
-        rec.dismissed_at_ms = w->now_ms;
-        break;
-
-    default:
-        w->status = NGX_HTTP_BAD_REQUEST;
-        w->error = "unknown event";
+    if (res != NGX_CX_APPLY_CHANGED) {
         return;
     }
-
-    /*
-     * The decoded record points into the database page that mdb_put()
-     * may reuse, so it is encoded into the request's buffer first.
-     */
-
-    if (ngx_cx_record_size(&rec) > w->buf_size) {
-        w->status = NGX_HTTP_SERVICE_UNAVAILABLE;
-        w->error = "record too large";
-        return;
-    }
-
-    end = ngx_cx_record_encode(w->buf, &rec);
 
     val.mv_data = w->buf;
-    val.mv_size = end - w->buf;
+    val.mv_size = len;
 
     rc = mdb_put(txn, dbi, &key, &val, 0);
     if (rc != 0) {
@@ -815,11 +582,11 @@ ngx_http_cx_store_prune_handler(ngx_event_t *ev)
  */
 
 static void
-ngx_http_cx_store_prune_db(MDB_txn *txn, MDB_dbi dbi, uint64_t before_ms,
+ngx_http_cx_store_prune_db(MDB_txn *txn, MDB_dbi dbi,
+    ngx_http_cx_store_key_ms_pt key_ms, uint64_t before_ms,
     ngx_uint_t *deleted, int *fatal)
 {
     int          rc;
-    u_char      *k;
     uint64_t     at_ms;
     MDB_val      key, val;
     MDB_cursor  *cur;
@@ -838,20 +605,7 @@ ngx_http_cx_store_prune_db(MDB_txn *txn, MDB_dbi dbi, uint64_t before_ms,
          rc == 0 && *deleted < NGX_HTTP_CX_PRUNE_MAX;
          rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
     {
-        k = key.mv_data;
-
-        if (key.mv_size == NGX_CX_PROMPT_ID_LEN) {
-            /* a response: 4 bytes of issue time, in seconds */
-            at_ms = ((uint64_t) k[0] << 24 | k[1] << 16 | k[2] << 8 | k[3])
-                    * 1000;
-
-        } else if (key.mv_size == 16) {
-            at_ms = (uint64_t) k[0] << 56 | (uint64_t) k[1] << 48
-                    | (uint64_t) k[2] << 40 | (uint64_t) k[3] << 32
-                    | (uint64_t) k[4] << 24 | (uint64_t) k[5] << 16
-                    | (uint64_t) k[6] << 8 | (uint64_t) k[7];
-
-        } else {
+        if (key_ms(key.mv_data, key.mv_size, &at_ms) != 0) {
             continue;
         }
 
@@ -879,48 +633,26 @@ ngx_http_cx_store_put_events(ngx_http_cx_store_t *store, MDB_txn *txn,
     int *fatal)
 {
     int                   rc;
-    u_char               *k;
-    uint32_t              pid;
     MDB_val               key, val;
     ngx_uint_t            i;
     ngx_http_cx_event_t  *ev;
-    u_char                kbuf[16], vbuf[3 + NGX_CX_VISITOR_ID_LEN
-                                     + NGX_CX_NAME_MAX];
+    u_char                kbuf[NGX_CX_JOURNEY_KEY_LEN];
+    u_char                vbuf[NGX_CX_JOURNEY_VAL_MAX];
 
     ev = store->queue[store->filling ^ 1];
-    pid = (uint32_t) ngx_pid;
 
     for (i = 0; i < store->nflight; i++) {
-        k = kbuf;
-        *k++ = (u_char) (ev[i].at_ms >> 56);
-        *k++ = (u_char) (ev[i].at_ms >> 48);
-        *k++ = (u_char) (ev[i].at_ms >> 40);
-        *k++ = (u_char) (ev[i].at_ms >> 32);
-        *k++ = (u_char) (ev[i].at_ms >> 24);
-        *k++ = (u_char) (ev[i].at_ms >> 16);
-        *k++ = (u_char) (ev[i].at_ms >> 8);
-        *k++ = (u_char) ev[i].at_ms;
-        *k++ = (u_char) (pid >> 24);
-        *k++ = (u_char) (pid >> 16);
-        *k++ = (u_char) (pid >> 8);
-        *k++ = (u_char) pid;
-        store->seq++;
-        *k++ = (u_char) (store->seq >> 24);
-        *k++ = (u_char) (store->seq >> 16);
-        *k++ = (u_char) (store->seq >> 8);
-        *k++ = (u_char) store->seq;
-
-        vbuf[0] = ev[i].kind;
-        vbuf[1] = ev[i].stage;
-        ngx_memcpy(vbuf + 2, ev[i].visitor, NGX_CX_VISITOR_ID_LEN);
-        vbuf[2 + NGX_CX_VISITOR_ID_LEN] = ev[i].name_len;
-        ngx_memcpy(vbuf + 3 + NGX_CX_VISITOR_ID_LEN, ev[i].name,
-                   ev[i].name_len);
+        ngx_cx_journey_key(kbuf, ev[i].at_ms, (uint32_t) ngx_pid,
+                           ++store->seq);
 
         key.mv_data = kbuf;
         key.mv_size = sizeof(kbuf);
         val.mv_data = vbuf;
-        val.mv_size = 3 + NGX_CX_VISITOR_ID_LEN + ev[i].name_len;
+        val.mv_size = ngx_cx_journey_encode(vbuf, &ev[i]);
+
+        if (val.mv_size == 0) {
+            continue;       /* a name longer than any the module makes */
+        }
 
         rc = mdb_put(txn, store->events, &key, &val, 0);
         if (rc != 0) {
@@ -931,44 +663,31 @@ ngx_http_cx_store_put_events(ngx_http_cx_store_t *store, MDB_txn *txn,
 }
 
 
-/* Decodes one journey event for ngx_http_cx_store_each_event(). */
+/* A walk's callback: decodes one entry and hands it to the caller's. */
 
 typedef struct {
-    ngx_http_cx_store_each_event_pt   each;
+    ngx_http_cx_store_each_pt         each;
+    ngx_http_cx_store_each_event_pt   each_event;
     void                             *data;
-} ngx_http_cx_store_events_t;
+    ngx_uint_t                       *corrupt;
+} ngx_http_cx_store_reader_t;
 
 
 static ngx_int_t
 ngx_http_cx_store_event_record(void *data, MDB_val *key, MDB_val *val)
 {
-    ngx_http_cx_store_events_t *walk = data;
+    ngx_http_cx_store_reader_t *walk = data;
 
-    u_char               *k, *v;
-    ngx_http_cx_event_t   ev;
+    ngx_http_cx_event_t  ev;
 
-    v = val->mv_data;
-
-    if (key->mv_size != 16 || val->mv_size < 3 + NGX_CX_VISITOR_ID_LEN
-        || v[2 + NGX_CX_VISITOR_ID_LEN] > NGX_CX_NAME_MAX
-        || val->mv_size != (size_t) (3 + NGX_CX_VISITOR_ID_LEN
-                                     + v[2 + NGX_CX_VISITOR_ID_LEN]))
+    if (ngx_cx_journey_decode(key->mv_data, key->mv_size, val->mv_data,
+                              val->mv_size, &ev)
+        != 0)
     {
         return NGX_OK;      /* not ours to read: skipped */
     }
 
-    k = key->mv_data;
-    ev.at_ms = (uint64_t) k[0] << 56 | (uint64_t) k[1] << 48
-               | (uint64_t) k[2] << 40 | (uint64_t) k[3] << 32
-               | (uint64_t) k[4] << 24 | (uint64_t) k[5] << 16
-               | (uint64_t) k[6] << 8 | (uint64_t) k[7];
-    ev.kind = v[0];
-    ev.stage = v[1];
-    ngx_memcpy(ev.visitor, v + 2, NGX_CX_VISITOR_ID_LEN);
-    ev.name_len = v[2 + NGX_CX_VISITOR_ID_LEN];
-    ngx_memcpy(ev.name, v + 3 + NGX_CX_VISITOR_ID_LEN, ev.name_len);
-
-    return walk->each(walk->data, &ev);
+    return walk->each_event(walk->data, &ev);
 }
 
 
@@ -976,13 +695,13 @@ ngx_int_t
 ngx_http_cx_store_each_event(ngx_http_cx_store_t *store, ngx_log_t *log,
     ngx_http_cx_store_each_event_pt each, void *data)
 {
-    ngx_http_cx_store_events_t  walk;
+    ngx_http_cx_store_reader_t  walk;
 
     if (store == NULL || store->env == NULL) {
         return NGX_ERROR;
     }
 
-    walk.each = each;
+    walk.each_event = each;
     walk.data = data;
 
     return ngx_http_cx_store_walk(store, log, store->events, NULL, 0,
@@ -991,24 +710,16 @@ ngx_http_cx_store_each_event(ngx_http_cx_store_t *store, ngx_log_t *log,
 }
 
 
-/* Decodes one response for ngx_http_cx_store_each(). */
-
-typedef struct {
-    ngx_http_cx_store_each_pt         each;
-    void                             *data;
-    ngx_uint_t                       *corrupt;
-} ngx_http_cx_store_responses_t;
-
-
 static ngx_int_t
 ngx_http_cx_store_response_record(void *data, MDB_val *key, MDB_val *val)
 {
-    ngx_http_cx_store_responses_t *walk = data;
+    ngx_http_cx_store_reader_t *walk = data;
 
     ngx_cx_record_t  rec;
 
-    if (key->mv_size != NGX_CX_PROMPT_ID_LEN
-        || ngx_cx_record_decode(val->mv_data, val->mv_size, &rec) != 0)
+    if (ngx_cx_response_decode(key->mv_data, key->mv_size, val->mv_data,
+                               val->mv_size, &rec)
+        != 0)
     {
         (*walk->corrupt)++;
         return NGX_OK;
@@ -1022,18 +733,8 @@ ngx_int_t
 ngx_http_cx_store_each(ngx_http_cx_store_t *store, ngx_log_t *log,
     ngx_http_cx_store_each_pt each, void *data, ngx_uint_t *corrupt)
 {
-    ngx_http_cx_store_responses_t  walk;
-
-    if (store == NULL || store->env == NULL) {
-        return NGX_ERROR;
-    }
-
-    walk.each = each;
-    walk.data = data;
-    walk.corrupt = corrupt;
-
-    return ngx_http_cx_store_walk(store, log, store->responses, NULL, 0,
-                                  ngx_http_cx_store_response_record, &walk)
+    return ngx_http_cx_store_each_after(store, log, NULL, 0, each, data,
+                                        corrupt)
            == NGX_ERROR ? NGX_ERROR : NGX_OK;
 }
 
@@ -1043,8 +744,8 @@ ngx_http_cx_store_each_after(ngx_http_cx_store_t *store, ngx_log_t *log,
     u_char *after, ngx_uint_t max, ngx_http_cx_store_each_pt each,
     void *data, ngx_uint_t *corrupt)
 {
-    MDB_val                        key;
-    ngx_http_cx_store_responses_t  walk;
+    MDB_val                     key;
+    ngx_http_cx_store_reader_t  walk;
 
     if (store == NULL || store->env == NULL) {
         return NGX_ERROR;
@@ -1055,7 +756,7 @@ ngx_http_cx_store_each_after(ngx_http_cx_store_t *store, ngx_log_t *log,
     walk.corrupt = corrupt;
 
     key.mv_data = after;
-    key.mv_size = NGX_CX_PROMPT_ID_LEN;
+    key.mv_size = NGX_CX_RESPONSE_KEY_LEN;
 
     return ngx_http_cx_store_walk(store, log, store->responses,
                                   after ? &key : NULL, max,

@@ -2,14 +2,15 @@
  * ngx_http_cx_store.h — durable survey responses in LMDB.
  *
  * One LMDB environment (a directory: data.mdb, lock.mdb) shared by all
- * workers of all nginx generations on the node.  Databases:
- *   meta       "secret" -> the HMAC secret when no cx_secret_file is set
- *   responses  12-byte prompt id -> ngx_cx_record_t encoding
- *   events     time ms (8, big-endian) + pid (4) + sequence (4) ->
- *              kind, stage, visitor id, name: journey events
+ * workers of all nginx generations on the node, with three databases:
+ * meta (the secret), responses and events (journey events).  Their keys
+ * and values, and the rules that change a response, are ngx_cx_record.h's:
+ * this file only moves the bytes the codec makes.  The same codec is used
+ * by cxctl and bench/mkstore, so the three can never disagree.
  *
  * Life cycle
- *   ngx_http_cx_store_prepare()  master, init_module: creates the directory
+ *   ngx_http_cx_store_prepare()  master, init_module (in
+ *       ngx_http_cx_store_init.c): creates the directory
  *       and gives it to the worker user (as nginx does for its temp paths),
  *       creates the databases, loads or generates the secret, and closes
  *       the environment again — LMDB handles must not cross fork().
@@ -83,6 +84,14 @@ typedef ngx_int_t (*ngx_http_cx_store_each_event_pt)(void *data,
 
 ngx_int_t ngx_http_cx_store_prepare(ngx_cycle_t *cycle,
     ngx_http_cx_main_conf_t *cmcf);
+
+/*
+ * Creates and opens the LMDB environment of cmcf's cx_store, or logs why
+ * not and returns NULL. Internal: ngx_http_cx_store.c and
+ * ngx_http_cx_store_init.c share it.
+ */
+struct MDB_env *ngx_http_cx_store_env(ngx_log_t *log,
+    ngx_http_cx_main_conf_t *cmcf, unsigned flags);
 ngx_http_cx_store_t *ngx_http_cx_store_open(ngx_cycle_t *cycle,
     ngx_http_cx_main_conf_t *cmcf);
 void ngx_http_cx_store_close(ngx_http_cx_store_t *store);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "cxctl.h"
+#include "ngx_cx_export.h"
 #include "ngx_cx_score.h"
 
 
@@ -302,25 +303,6 @@ cxctl_parse_day(cxctl_filter_t *f, const char *opt, const char *value,
 }
 
 
-uint64_t
-cxctl_received_at(const ngx_cx_record_t *rec)
-{
-    if (rec->answered_at_ms) {
-        return rec->answered_at_ms;
-    }
-
-    if (rec->displayed_at_ms) {
-        return rec->displayed_at_ms;
-    }
-
-    if (rec->dismissed_at_ms) {
-        return rec->dismissed_at_ms;
-    }
-
-    return rec->issued_at_ms;
-}
-
-
 int
 cxctl_filter_match(const cxctl_filter_t *f, const ngx_cx_record_t *rec)
 {
@@ -333,7 +315,7 @@ cxctl_filter_match(const cxctl_filter_t *f, const ngx_cx_record_t *rec)
         return 0;
     }
 
-    at = cxctl_received_at(rec);
+    at = ngx_cx_export_time(rec);
 
     if (at < f->since_ms) {
         return 0;
@@ -399,7 +381,7 @@ cxctl_store_open(cxctl_store_t *st, const char *path, int writable)
      * No mdb_env_set_mapsize(): the environment then takes the map size
      * nginx recorded (cx_store max_size), so cxctl never shrinks or grows it.
      */
-    mdb_env_set_maxdbs(st->env, 8);
+    mdb_env_set_maxdbs(st->env, NGX_CX_STORE_MAXDBS);
 
     rc = mdb_env_open(st->env, path,
                       MDB_NOTLS | (writable ? 0 : MDB_RDONLY), 0600);
@@ -426,9 +408,9 @@ cxctl_store_open(cxctl_store_t *st, const char *path, int writable)
 
     rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
     if (rc == 0) {
-        rc = mdb_dbi_open(txn, "responses", 0, &st->responses);
+        rc = mdb_dbi_open(txn, NGX_CX_DB_RESPONSES, 0, &st->responses);
         if (rc == 0) {
-            rc = mdb_dbi_open(txn, "events", 0, &st->events);
+            rc = mdb_dbi_open(txn, NGX_CX_DB_EVENTS, 0, &st->events);
         }
         if (rc == 0) {
             rc = mdb_txn_commit(txn);
@@ -690,8 +672,9 @@ cxctl_tally(cxctl_store_t *st, const cxctl_filter_t *f, cxctl_surveys_t *out)
          rc == 0 && !cxctl_stop;
          rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
     {
-        if (key.mv_size != NGX_CX_PROMPT_ID_LEN
-            || ngx_cx_record_decode(val.mv_data, val.mv_size, &rec) != 0)
+        if (ngx_cx_response_decode(key.mv_data, key.mv_size, val.mv_data,
+                                   val.mv_size, &rec)
+            != 0)
         {
             out->corrupt++;
             continue;

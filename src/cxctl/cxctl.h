@@ -1,8 +1,8 @@
 /*
  * cxctl -- the command-line side of the ngx_cx store (SPEC section 6).
  *
- * Reads and edits the LMDB environment nginx writes (ngx_http_cx_store.h has
- * the layout) while nginx runs: LMDB lets any number of processes read, and
+ * Reads and edits the LMDB environment nginx writes (ngx_cx_record.h has
+ * the layout and the codec for its keys and values) while nginx runs: LMDB lets any number of processes read, and
  * serialises writers through its lock file, so cxctl's write transactions
  * simply queue behind (or ahead of) the workers' commits.
  *
@@ -78,12 +78,9 @@ int cxctl_store_open(cxctl_store_t *st, const char *path, int writable);
 void cxctl_store_close(cxctl_store_t *st);
 
 /*
- * The time a response is dated by: answered, else displayed, else dismissed,
- * else issued.
+ * 1 when rec passes the filter, 0 otherwise. Responses are dated by
+ * ngx_cx_export_time, like the received_at column of the exports.
  */
-uint64_t cxctl_received_at(const ngx_cx_record_t *rec);
-
-/* 1 when rec passes the filter, 0 otherwise. */
 int cxctl_filter_match(const cxctl_filter_t *f, const ngx_cx_record_t *rec);
 
 /*

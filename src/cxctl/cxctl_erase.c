@@ -303,8 +303,9 @@ cxctl_erase_response(void *ctx, MDB_val *key, MDB_val *val)
     const unsigned char  *visitor = ctx;
     ngx_cx_record_t       rec;
 
-    if (key->mv_size != NGX_CX_PROMPT_ID_LEN
-        || ngx_cx_record_decode(val->mv_data, val->mv_size, &rec) != 0)
+    if (ngx_cx_response_decode(key->mv_data, key->mv_size, val->mv_data,
+                               val->mv_size, &rec)
+        != 0)
     {
         return CXCTL_KEEP;
     }
@@ -314,73 +315,60 @@ cxctl_erase_response(void *ctx, MDB_val *key, MDB_val *val)
 }
 
 
-/* events: kind(1) stage(1) visitor(12) name_len(1) name */
+/* an event's visitor is found even when the rest of it is damaged */
 
 static int
 cxctl_erase_event(void *ctx, MDB_val *key, MDB_val *val)
 {
     const unsigned char  *visitor = ctx;
+    const unsigned char  *v;
 
     (void) key;
 
-    if (val->mv_size < 2 + NGX_CX_VISITOR_ID_LEN) {
-        return CXCTL_KEEP;
-    }
+    v = ngx_cx_journey_visitor(val->mv_data, val->mv_size);
 
-    return memcmp((unsigned char *) val->mv_data + 2, visitor,
-                  NGX_CX_VISITOR_ID_LEN) == 0
+    return v && memcmp(v, visitor, NGX_CX_VISITOR_ID_LEN) == 0
            ? CXCTL_DELETE : CXCTL_KEEP;
 }
 
 
-/* responses are keyed by issued_at (seconds, big-endian) first */
+/*
+ * Both databases are keyed by time first (ngx_cx_record.h): the walk stops
+ * at the first entry not older than the day.  A response is dated by the
+ * second its prompt was issued, so "before the day" compares whole seconds.
+ */
 
 static int
 cxctl_prune_response(void *ctx, MDB_val *key, MDB_val *val)
 {
-    uint64_t              before_s, issued;
-    const unsigned char  *k;
+    uint64_t  before_ms, issued_ms;
 
     (void) val;
 
-    before_s = *(uint64_t *) ctx / 1000;
+    before_ms = *(uint64_t *) ctx / 1000 * 1000;
 
-    if (key->mv_size != NGX_CX_PROMPT_ID_LEN) {
+    if (ngx_cx_response_key_ms(key->mv_data, key->mv_size, &issued_ms) != 0) {
         return CXCTL_KEEP;
     }
 
-    k = key->mv_data;
-    issued = (uint64_t) k[0] << 24 | (uint64_t) k[1] << 16
-             | (uint64_t) k[2] << 8 | (uint64_t) k[3];
-
-    return issued < before_s ? CXCTL_DELETE : CXCTL_DONE;
+    return issued_ms < before_ms ? CXCTL_DELETE : CXCTL_DONE;
 }
 
-
-/* events are keyed by at_ms (big-endian) first */
 
 static int
 cxctl_prune_event(void *ctx, MDB_val *key, MDB_val *val)
 {
-    int                   i;
-    uint64_t              before_ms, at;
-    const unsigned char  *k;
+    uint64_t  before_ms, at_ms;
 
     (void) val;
 
     before_ms = *(uint64_t *) ctx;
 
-    if (key->mv_size != 16) {
+    if (ngx_cx_journey_key_ms(key->mv_data, key->mv_size, &at_ms) != 0) {
         return CXCTL_KEEP;
     }
 
-    k = key->mv_data;
-    at = 0;
-    for (i = 0; i < 8; i++) {
-        at = at << 8 | k[i];
-    }
-
-    return at < before_ms ? CXCTL_DELETE : CXCTL_DONE;
+    return at_ms < before_ms ? CXCTL_DELETE : CXCTL_DONE;
 }
 
 

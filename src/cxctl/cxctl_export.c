@@ -149,8 +149,9 @@ cxctl_export_walk(cxctl_store_t *st, const cxctl_filter_t *f, int ndjson)
             break;
         }
 
-        if (key.mv_size != NGX_CX_PROMPT_ID_LEN
-            || ngx_cx_record_decode(val.mv_data, val.mv_size, &rec) != 0)
+        if (ngx_cx_response_decode(key.mv_data, key.mv_size, val.mv_data,
+                                   val.mv_size, &rec)
+            != 0)
         {
             corrupt++;
             continue;

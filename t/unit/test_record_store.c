@@ -1,0 +1,727 @@
+/*
+ * Unit tests for the store codec of src/ngx_cx_record.c: the layout's
+ * names, the keys and values of both databases (golden bytes: existing
+ * stores must keep reading), and ngx_cx_record_apply / _update, the rules
+ * by which display, answer, comment and dismiss change a response.
+ * test_record.c covers the record encoding itself. Run under
+ * -fsanitize=address,undefined: decoders get buffers of exactly the tested
+ * length so any over-read is reported.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ngx_cx_record.h"
+
+
+#define BYTES(s)  { (const unsigned char *) (s), sizeof(s) - 1 }
+
+#define T0        1764000000000ULL      /* a time in ms */
+
+
+static const unsigned char  visitor_id[NGX_CX_VISITOR_ID_LEN] =
+    { 0xa0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0xbb };
+
+
+static unsigned char *
+dup_exact(const unsigned char *p, size_t len)
+{
+    unsigned char  *q;
+
+    q = malloc(len ? len : 1);
+    assert_non_null(q);
+
+    if (len) {
+        memcpy(q, p, len);
+    }
+
+    return q;
+}
+
+
+/* an unanswered prompt, as the module builds one from the token */
+
+static ngx_cx_record_t
+fresh_record(void)
+{
+    ngx_cx_record_t  r;
+
+    memset(&r, 0, sizeof(r));
+    r.type = NGX_CX_TYPE_NPS;
+    r.stage = 3;
+    r.issued_at_ms = T0 - 60000;
+    memcpy(r.visitor, visitor_id, sizeof(r.visitor));
+    r.survey = (ngx_cx_bytes_t) BYTES("checkout_nps");
+    r.touchpoint = (ngx_cx_bytes_t) BYTES("purchase");
+    r.lang = (ngx_cx_bytes_t) BYTES("en");
+    r.path = (ngx_cx_bytes_t) BYTES("/done");
+
+    return r;
+}
+
+
+static ngx_cx_change_t
+change(ngx_cx_event_e event, uint64_t at_ms)
+{
+    ngx_cx_change_t  ch;
+
+    memset(&ch, 0, sizeof(ch));
+    ch.event = event;
+    ch.at_ms = at_ms;
+
+    return ch;
+}
+
+
+/* ---- layout ---- */
+
+static void
+test_layout_names(void **state)
+{
+    (void) state;
+
+    /* renaming any of these orphans every existing store */
+    assert_string_equal(NGX_CX_DB_META, "meta");
+    assert_string_equal(NGX_CX_DB_RESPONSES, "responses");
+    assert_string_equal(NGX_CX_DB_EVENTS, "events");
+    assert_string_equal(NGX_CX_META_SECRET, "secret");
+    assert_int_equal(NGX_CX_SECRET_LEN, 32);
+    assert_int_equal(NGX_CX_STORE_MAXDBS, 8);
+    assert_int_equal(NGX_CX_RESPONSE_KEY_LEN, 12);
+    assert_int_equal(NGX_CX_JOURNEY_KEY_LEN, 16);
+    assert_int_equal(NGX_CX_JOURNEY_VAL_MIN, 15);
+    assert_int_equal(NGX_CX_JOURNEY_VAL_MAX, 79);
+}
+
+
+/* ---- responses database keys ---- */
+
+static void
+test_response_key(void **state)
+{
+    uint64_t             ms;
+    unsigned char        key[NGX_CX_RESPONSE_KEY_LEN];
+    static const unsigned char  nonce[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    static const unsigned char  golden[12] =
+        { 0x69, 0x2d, 0x0f, 0x80, 1, 2, 3, 4, 5, 6, 7, 8 };
+
+    (void) state;
+
+    ngx_cx_response_key(key, 0x692d0f80, nonce);
+    assert_memory_equal(key, golden, sizeof(golden));
+
+    assert_int_equal(ngx_cx_response_key_ms(key, sizeof(key), &ms), 0);
+    assert_true(ms == 0x692d0f80ULL * 1000);
+
+    /* the largest second a u32 holds */
+    memset(key, 0xff, 4);
+    assert_int_equal(ngx_cx_response_key_ms(key, sizeof(key), &ms), 0);
+    assert_true(ms == 0xffffffffULL * 1000);
+
+    /* not a response key: ms untouched */
+    ms = 7;
+    assert_int_equal(ngx_cx_response_key_ms(key, 11, &ms), -1);
+    assert_int_equal(ngx_cx_response_key_ms(key, 16, &ms), -1);
+    assert_int_equal(ngx_cx_response_key_ms(key, 0, &ms), -1);
+    assert_true(ms == 7);
+}
+
+
+static void
+test_response_decode(void **state)
+{
+    size_t           len;
+    unsigned char    key[NGX_CX_RESPONSE_KEY_LEN], buf[512], *val;
+    ngx_cx_record_t  r, out;
+
+    (void) state;
+
+    memset(key, 0x42, sizeof(key));
+    r = fresh_record();
+    len = ngx_cx_record_encode(buf, &r) - buf;
+    val = dup_exact(buf, len);
+
+    assert_int_equal(ngx_cx_response_decode(key, sizeof(key), val, len, &out),
+                     0);
+    assert_true(out.issued_at_ms == r.issued_at_ms);
+    assert_int_equal(out.survey.len, r.survey.len);
+    assert_memory_equal(out.survey.data, "checkout_nps", out.survey.len);
+    /* borrowed from the value, not copied */
+    assert_true(out.survey.data > val && out.survey.data < val + len);
+
+    /* a key of another length, a value that does not decode */
+    assert_int_equal(ngx_cx_response_decode(key, 11, val, len, &out), -1);
+    assert_int_equal(ngx_cx_response_decode(key, 13, val, len, &out), -1);
+    assert_int_equal(ngx_cx_response_decode(key, sizeof(key), val, len - 1,
+                                            &out),
+                     -1);
+    val[0] = 2;
+    assert_int_equal(ngx_cx_response_decode(key, sizeof(key), val, len, &out),
+                     -1);
+
+    free(val);
+}
+
+
+/* ---- journey events ---- */
+
+static ngx_cx_journey_t
+journey(size_t name_len)
+{
+    ngx_cx_journey_t  ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.at_ms = 0x0102030405060708ULL;
+    memcpy(ev.visitor, visitor_id, sizeof(ev.visitor));
+    ev.kind = 1;
+    ev.stage = 4;
+    ev.name_len = (unsigned char) name_len;
+    memset(ev.name, 'n', name_len);
+
+    return ev;
+}
+
+
+static void
+test_journey_key(void **state)
+{
+    uint64_t       at;
+    unsigned char  key[NGX_CX_JOURNEY_KEY_LEN];
+    static const unsigned char  golden[16] = {
+        1, 2, 3, 4, 5, 6, 7, 8,  0x0a, 0x0b, 0x0c, 0x0d,
+        0x11, 0x12, 0x13, 0x14 };
+
+    (void) state;
+
+    ngx_cx_journey_key(key, 0x0102030405060708ULL, 0x0a0b0c0d, 0x11121314);
+    assert_memory_equal(key, golden, sizeof(golden));
+
+    assert_int_equal(ngx_cx_journey_key_ms(key, sizeof(key), &at), 0);
+    assert_true(at == 0x0102030405060708ULL);
+
+    at = 9;
+    assert_int_equal(ngx_cx_journey_key_ms(key, 12, &at), -1);
+    assert_int_equal(ngx_cx_journey_key_ms(key, 17, &at), -1);
+    assert_true(at == 9);
+
+    /* keys sort by time first, whatever the pid and sequence */
+    {
+        unsigned char  a[16], b[16];
+
+        ngx_cx_journey_key(a, 1000, 0xffffffff, 0xffffffff);
+        ngx_cx_journey_key(b, 1001, 0, 0);
+        assert_true(memcmp(a, b, 16) < 0);
+    }
+}
+
+
+static void
+test_journey_value_golden(void **state)
+{
+    size_t            n;
+    unsigned char     val[NGX_CX_JOURNEY_VAL_MAX];
+    ngx_cx_journey_t  ev;
+    static const unsigned char  golden[] = {
+        1, 4,
+        0xa0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0xbb,
+        3, 'b', 'u', 'y' };
+
+    (void) state;
+
+    ev = journey(0);
+    ev.name_len = 3;
+    memcpy(ev.name, "buy", 3);
+
+    n = ngx_cx_journey_encode(val, &ev);
+    assert_int_equal(n, sizeof(golden));
+    assert_memory_equal(val, golden, sizeof(golden));
+}
+
+
+static void
+test_journey_round_trip(void **state)
+{
+    size_t            n, len;
+    unsigned char     key[NGX_CX_JOURNEY_KEY_LEN], buf[NGX_CX_JOURNEY_VAL_MAX];
+    unsigned char    *val, *k;
+    ngx_cx_journey_t  ev, out;
+
+    (void) state;
+
+    for (len = 0; len <= NGX_CX_NAME_MAX; len++) {
+        ev = journey(len);
+        ngx_cx_journey_key(key, ev.at_ms, 77, (uint32_t) len);
+
+        n = ngx_cx_journey_encode(buf, &ev);
+        assert_int_equal(n, NGX_CX_JOURNEY_VAL_MIN + len);
+
+        val = dup_exact(buf, n);
+        k = dup_exact(key, sizeof(key));
+        memset(&out, 0xee, sizeof(out));
+
+        assert_int_equal(ngx_cx_journey_decode(k, sizeof(key), val, n, &out),
+                         0);
+        assert_true(out.at_ms == ev.at_ms);
+        assert_memory_equal(out.visitor, ev.visitor, sizeof(ev.visitor));
+        assert_int_equal(out.kind, ev.kind);
+        assert_int_equal(out.stage, ev.stage);
+        assert_int_equal(out.name_len, len);
+        assert_memory_equal(out.name, ev.name, len);
+
+        free(val);
+        free(k);
+    }
+}
+
+
+static void
+test_journey_refused(void **state)
+{
+    size_t            n, cut;
+    unsigned char     key[NGX_CX_JOURNEY_KEY_LEN];
+    unsigned char     buf[NGX_CX_JOURNEY_VAL_MAX + 1], *val;
+    ngx_cx_journey_t  ev, out;
+
+    (void) state;
+
+    /* a name the module never makes is not written */
+    ev = journey(NGX_CX_NAME_MAX);
+    ev.name_len = NGX_CX_NAME_MAX + 1;
+    memset(buf, 0x5a, sizeof(buf));
+    assert_int_equal(ngx_cx_journey_encode(buf, &ev), 0);
+    assert_int_equal(buf[0], 0x5a);
+
+    ev = journey(5);
+    ngx_cx_journey_key(key, ev.at_ms, 1, 1);
+    n = ngx_cx_journey_encode(buf, &ev);
+
+    /* every truncation, and one byte too many */
+    for (cut = 0; cut < n; cut++) {
+        val = dup_exact(buf, cut);
+        assert_int_equal(ngx_cx_journey_decode(key, sizeof(key), val, cut,
+                                               &out),
+                         -1);
+        free(val);
+    }
+
+    buf[n] = 'x';
+    val = dup_exact(buf, n + 1);
+    assert_int_equal(ngx_cx_journey_decode(key, sizeof(key), val, n + 1, &out),
+                     -1);
+    free(val);
+
+    /* a key of another length */
+    val = dup_exact(buf, n);
+    assert_int_equal(ngx_cx_journey_decode(key, 15, val, n, &out), -1);
+    assert_int_equal(ngx_cx_journey_decode(key, 12, val, n, &out), -1);
+    free(val);
+
+    /* name_len over NGX_CX_NAME_MAX, even with the bytes present */
+    ev = journey(NGX_CX_NAME_MAX);
+    n = ngx_cx_journey_encode(buf, &ev);
+    buf[2 + NGX_CX_VISITOR_ID_LEN] = NGX_CX_NAME_MAX + 1;
+    buf[n] = 'n';
+    val = dup_exact(buf, n + 1);
+    assert_int_equal(ngx_cx_journey_decode(key, sizeof(key), val, n + 1, &out),
+                     -1);
+    free(val);
+}
+
+
+static void
+test_journey_visitor(void **state)
+{
+    unsigned char         buf[NGX_CX_JOURNEY_VAL_MAX], *val;
+    ngx_cx_journey_t      ev;
+    const unsigned char  *v;
+
+    (void) state;
+
+    ev = journey(4);
+    (void) ngx_cx_journey_encode(buf, &ev);
+
+    /* too short to hold a visitor */
+    val = dup_exact(buf, 2 + NGX_CX_VISITOR_ID_LEN - 1);
+    assert_null(ngx_cx_journey_visitor(val, 2 + NGX_CX_VISITOR_ID_LEN - 1));
+    free(val);
+    assert_null(ngx_cx_journey_visitor(buf, 0));
+
+    /* just long enough: found although name_len is missing */
+    val = dup_exact(buf, 2 + NGX_CX_VISITOR_ID_LEN);
+    v = ngx_cx_journey_visitor(val, 2 + NGX_CX_VISITOR_ID_LEN);
+    assert_ptr_equal(v, val + 2);
+    assert_memory_equal(v, visitor_id, NGX_CX_VISITOR_ID_LEN);
+    free(val);
+
+    /* a damaged name does not hide the visitor */
+    buf[2 + NGX_CX_VISITOR_ID_LEN] = 200;
+    v = ngx_cx_journey_visitor(buf, NGX_CX_JOURNEY_VAL_MIN + 4);
+    assert_memory_equal(v, visitor_id, NGX_CX_VISITOR_ID_LEN);
+}
+
+
+/* ---- apply: the state machine ---- */
+
+static void
+test_apply_display_answer_comment(void **state)
+{
+    const char       *err;
+    ngx_cx_record_t   r;
+    ngx_cx_change_t   ch;
+
+    (void) state;
+
+    r = fresh_record();
+    err = NULL;
+
+    ch = change(NGX_CX_EVENT_DISPLAY, T0);
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_CHANGED);
+    assert_int_equal(r.flags, NGX_CX_REC_DISPLAYED);
+    assert_true(r.displayed_at_ms == T0);
+
+    ch = change(NGX_CX_EVENT_ANSWER, T0 + 5000);
+    ch.score = 9;
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_CHANGED);
+    assert_int_equal(r.flags, NGX_CX_REC_DISPLAYED | NGX_CX_REC_ANSWERED);
+    assert_true(r.answered_at_ms == T0 + 5000);
+    assert_int_equal(r.score, 9);
+
+    ch = change(NGX_CX_EVENT_COMMENT, T0 + 9000);
+    ch.comment = (ngx_cx_bytes_t) BYTES("quick delivery");
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_CHANGED);
+    assert_int_equal(r.flags, NGX_CX_REC_DISPLAYED | NGX_CX_REC_ANSWERED
+                              | NGX_CX_REC_COMMENTED);
+    assert_true(r.commented_at_ms == T0 + 9000);
+    assert_ptr_equal(r.comment.data, ch.comment.data);
+    assert_int_equal(r.comment.len, 14);
+
+    /* the other times were not touched, and success sets no error */
+    assert_true(r.displayed_at_ms == T0);
+    assert_true(r.answered_at_ms == T0 + 5000);
+    assert_true(r.dismissed_at_ms == 0);
+    assert_true(r.issued_at_ms == T0 - 60000);
+    assert_null(err);
+    assert_int_equal(ngx_cx_record_valid(&r), 1);
+}
+
+
+static void
+test_apply_repeated_display(void **state)
+{
+    const char       *err;
+    ngx_cx_record_t   r, before;
+    ngx_cx_change_t   ch;
+
+    (void) state;
+
+    r = fresh_record();
+    err = NULL;
+
+    ch = change(NGX_CX_EVENT_DISPLAY, T0);
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_CHANGED);
+
+    /* the first display's time stays */
+    before = r;
+    ch = change(NGX_CX_EVENT_DISPLAY, T0 + 1000);
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_SAME);
+    assert_memory_equal(&r, &before, sizeof(r));
+    assert_null(err);
+
+    /* a display after an answer or a dismissal is still recorded */
+    r = fresh_record();
+    ch = change(NGX_CX_EVENT_ANSWER, T0);
+    ch.score = 3;
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_CHANGED);
+    ch = change(NGX_CX_EVENT_DISPLAY, T0 + 1);
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_CHANGED);
+    assert_int_equal(r.flags, NGX_CX_REC_ANSWERED | NGX_CX_REC_DISPLAYED);
+
+    r = fresh_record();
+    ch = change(NGX_CX_EVENT_DISMISS, T0);
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_CHANGED);
+    ch = change(NGX_CX_EVENT_DISPLAY, T0 + 1);
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_CHANGED);
+    assert_int_equal(r.flags, NGX_CX_REC_DISMISSED | NGX_CX_REC_DISPLAYED);
+    assert_null(err);
+}
+
+
+/* apply ch to r, expect a CONFLICT with msg, and r unchanged */
+
+static void
+expect_conflict(ngx_cx_record_t *r, const ngx_cx_change_t *ch,
+    const char *msg)
+{
+    const char       *err;
+    ngx_cx_record_t   before;
+
+    before = *r;
+    err = NULL;
+
+    assert_int_equal(ngx_cx_record_apply(r, ch, &err), NGX_CX_APPLY_CONFLICT);
+    assert_non_null(err);
+    assert_string_equal(err, msg);
+    assert_memory_equal(r, &before, sizeof(*r));
+}
+
+
+static void
+test_apply_conflicts(void **state)
+{
+    const char       *err;
+    ngx_cx_record_t   answered, dismissed, fresh, commented;
+    ngx_cx_change_t   answer, dismiss, comment;
+
+    (void) state;
+
+    err = NULL;
+
+    answer = change(NGX_CX_EVENT_ANSWER, T0 + 2);
+    answer.score = 10;
+    dismiss = change(NGX_CX_EVENT_DISMISS, T0 + 3);
+    comment = change(NGX_CX_EVENT_COMMENT, T0 + 4);
+    comment.comment = (ngx_cx_bytes_t) BYTES("late");
+
+    /* an answer needs no display first */
+    fresh = fresh_record();
+    answered = fresh;
+    assert_int_equal(ngx_cx_record_apply(&answered, &answer, &err),
+                     NGX_CX_APPLY_CHANGED);
+    assert_int_equal(answered.flags, NGX_CX_REC_ANSWERED);
+
+    dismissed = fresh;
+    assert_int_equal(ngx_cx_record_apply(&dismissed, &dismiss, &err),
+                     NGX_CX_APPLY_CHANGED);
+    assert_int_equal(dismissed.flags, NGX_CX_REC_DISMISSED);
+    assert_true(dismissed.dismissed_at_ms == T0 + 3);
+
+    commented = answered;
+    assert_int_equal(ngx_cx_record_apply(&commented, &comment, &err),
+                     NGX_CX_APPLY_CHANGED);
+    assert_null(err);
+
+    /* one answer per prompt, and no change of mind after a dismissal */
+    expect_conflict(&answered, &answer, "already answered");
+    expect_conflict(&answered, &dismiss, "already answered");
+    expect_conflict(&dismissed, &answer, "already dismissed");
+    expect_conflict(&dismissed, &dismiss, "already dismissed");
+    expect_conflict(&commented, &answer, "already answered");
+
+    /* a comment belongs to an answer, and there is one */
+    expect_conflict(&fresh, &comment, "no answer to comment on");
+    expect_conflict(&dismissed, &comment, "no answer to comment on");
+    expect_conflict(&commented, &comment, "already commented");
+}
+
+
+static void
+test_apply_unknown(void **state)
+{
+    const char       *err;
+    ngx_cx_record_t   r, before;
+    ngx_cx_change_t   ch;
+
+    (void) state;
+
+    r = fresh_record();
+    before = r;
+
+    err = NULL;
+    ch = change(NGX_CX_EVENT_NONE, T0);
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_UNKNOWN);
+    assert_string_equal(err, "unknown event");
+
+    err = NULL;
+    ch = change((ngx_cx_event_e) 99, T0);
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_UNKNOWN);
+    assert_string_equal(err, "unknown event");
+
+    assert_memory_equal(&r, &before, sizeof(r));
+}
+
+
+/* ---- update: the read-modify-write on bytes ---- */
+
+static void
+test_update_byte_identical(void **state)
+{
+    size_t            n, len, exp_len;
+    const char       *err;
+    unsigned char     a[512], b[512], expect[512], *old;
+    ngx_cx_record_t   fresh, r;
+    ngx_cx_change_t   ch;
+
+    (void) state;
+
+    fresh = fresh_record();
+    fresh.flags = NGX_CX_REC_ALL_FLAGS;     /* ignored for a new record */
+    err = NULL;
+
+    /* display of a prompt never seen: the fresh record, DISPLAYED */
+    ch = change(NGX_CX_EVENT_DISPLAY, T0);
+    assert_int_equal(ngx_cx_record_update(NULL, 0, &fresh, &ch, a, sizeof(a),
+                                          &len, &err),
+                     NGX_CX_APPLY_CHANGED);
+
+    r = fresh_record();
+    r.flags = NGX_CX_REC_DISPLAYED;
+    r.displayed_at_ms = T0;
+    exp_len = ngx_cx_record_encode(expect, &r) - expect;
+    assert_int_equal(len, exp_len);
+    assert_memory_equal(a, expect, len);
+
+    /* answer, from the stored bytes */
+    old = dup_exact(a, len);
+    ch = change(NGX_CX_EVENT_ANSWER, T0 + 5000);
+    ch.score = 0;
+    assert_int_equal(ngx_cx_record_update(old, len, &fresh, &ch, b, sizeof(b),
+                                          &n, &err),
+                     NGX_CX_APPLY_CHANGED);
+    free(old);
+
+    r.flags |= NGX_CX_REC_ANSWERED;
+    r.answered_at_ms = T0 + 5000;
+    r.score = 0;
+    exp_len = ngx_cx_record_encode(expect, &r) - expect;
+    assert_int_equal(n, exp_len);
+    assert_memory_equal(b, expect, n);
+
+    /* comment */
+    old = dup_exact(b, n);
+    ch = change(NGX_CX_EVENT_COMMENT, T0 + 8000);
+    ch.comment = (ngx_cx_bytes_t) BYTES("The kettle works.");
+    assert_int_equal(ngx_cx_record_update(old, n, &fresh, &ch, a, sizeof(a),
+                                          &len, &err),
+                     NGX_CX_APPLY_CHANGED);
+    free(old);
+
+    r.flags |= NGX_CX_REC_COMMENTED;
+    r.commented_at_ms = T0 + 8000;
+    r.comment = ch.comment;
+    exp_len = ngx_cx_record_encode(expect, &r) - expect;
+    assert_int_equal(len, exp_len);
+    assert_memory_equal(a, expect, len);
+    assert_null(err);
+}
+
+
+static void
+test_update_refusals(void **state)
+{
+    size_t            len, need, stored_len;
+    const char       *err;
+    unsigned char     dst[512], stored[512], *old;
+    ngx_cx_record_t   fresh, r;
+    ngx_cx_change_t   ch;
+
+    (void) state;
+
+    fresh = fresh_record();
+
+    /* an answered prompt, stored */
+    r = fresh;
+    r.flags = NGX_CX_REC_ANSWERED;
+    r.answered_at_ms = T0 - 1;
+    r.score = 7;
+    stored_len = ngx_cx_record_encode(stored, &r) - stored;
+    old = dup_exact(stored, stored_len);
+
+    /* the size of the commented record */
+    ch = change(NGX_CX_EVENT_COMMENT, T0);
+    ch.comment = (ngx_cx_bytes_t) BYTES("a comment");
+    r.flags |= NGX_CX_REC_COMMENTED;
+    r.commented_at_ms = T0;
+    r.comment = ch.comment;
+    need = ngx_cx_record_size(&r);
+
+    /* a truncated stored value */
+    memset(dst, 0x5a, sizeof(dst));
+    len = 12345;
+    err = NULL;
+    assert_int_equal(ngx_cx_record_update(old, stored_len - 1, &fresh, &ch,
+                                          dst, sizeof(dst), &len, &err),
+                     NGX_CX_APPLY_CORRUPT);
+    assert_string_equal(err, "stored record is unreadable");
+    assert_int_equal(len, 12345);
+    assert_int_equal(dst[0], 0x5a);
+
+    /* a result one byte larger than the room: nothing written */
+    err = NULL;
+    assert_int_equal(ngx_cx_record_update(old, stored_len, &fresh, &ch, dst,
+                                          need - 1, &len, &err),
+                     NGX_CX_APPLY_TOO_LARGE);
+    assert_string_equal(err, "record too large");
+    assert_int_equal(len, 12345);
+    assert_int_equal(dst[0], 0x5a);
+
+    /* exactly the room needed is enough */
+    err = NULL;
+    assert_int_equal(ngx_cx_record_update(old, stored_len, &fresh, &ch, dst,
+                                          need, &len, &err),
+                     NGX_CX_APPLY_CHANGED);
+    assert_int_equal(len, need);
+
+    /* a conflict and a repeat write nothing and leave len alone */
+    memset(dst, 0x5a, sizeof(dst));
+    len = 12345;
+    ch = change(NGX_CX_EVENT_ANSWER, T0);
+    ch.score = 1;
+    assert_int_equal(ngx_cx_record_update(old, stored_len, &fresh, &ch, dst,
+                                          sizeof(dst), &len, &err),
+                     NGX_CX_APPLY_CONFLICT);
+    assert_string_equal(err, "already answered");
+    assert_int_equal(len, 12345);
+    assert_int_equal(dst[0], 0x5a);
+    free(old);
+
+    /* a repeated display */
+    r = fresh;
+    r.flags = NGX_CX_REC_DISPLAYED;
+    r.displayed_at_ms = T0 - 1;
+    stored_len = ngx_cx_record_encode(stored, &r) - stored;
+    old = dup_exact(stored, stored_len);
+    ch = change(NGX_CX_EVENT_DISPLAY, T0);
+    assert_int_equal(ngx_cx_record_update(old, stored_len, &fresh, &ch, dst,
+                                          sizeof(dst), &len, &err),
+                     NGX_CX_APPLY_SAME);
+    assert_int_equal(len, 12345);
+    assert_int_equal(dst[0], 0x5a);
+
+    /* a stored value of another version */
+    old[0] = 2;
+    err = NULL;
+    assert_int_equal(ngx_cx_record_update(old, stored_len, &fresh, &ch, dst,
+                                          sizeof(dst), &len, &err),
+                     NGX_CX_APPLY_CORRUPT);
+    assert_string_equal(err, "stored record is unreadable");
+    free(old);
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test(test_layout_names),
+        cmocka_unit_test(test_response_key),
+        cmocka_unit_test(test_response_decode),
+        cmocka_unit_test(test_journey_key),
+        cmocka_unit_test(test_journey_value_golden),
+        cmocka_unit_test(test_journey_round_trip),
+        cmocka_unit_test(test_journey_refused),
+        cmocka_unit_test(test_journey_visitor),
+        cmocka_unit_test(test_apply_display_answer_comment),
+        cmocka_unit_test(test_apply_repeated_display),
+        cmocka_unit_test(test_apply_conflicts),
+        cmocka_unit_test(test_apply_unknown),
+        cmocka_unit_test(test_update_byte_identical),
+        cmocka_unit_test(test_update_refusals),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
