@@ -6,15 +6,22 @@
  * afterwards), the per-request context, and the entry points each file
  * offers the others.
  *
- *   ngx_cx_module.c            directives, configuration, wiring
+ *   ngx_cx_module.c            the command table, configuration life cycle,
+ *                              process hooks: wiring
  *   src/ngx_http_cx_survey.c   the cx_survey block and its pre-rendered texts
- *   src/ngx_http_cx_visitor.c  the signed visitor cookie, randomness
- *   src/ngx_http_cx_prompt.c   deciding a prompt and building its snippet
+ *   src/ngx_http_cx_visitor.c  the signed visitor cookie (cx_cookie),
+ *                              randomness
+ *   src/ngx_http_cx_keys.c     cx_secret_file, the keys derived from it
+ *   src/ngx_http_cx_prompt.c   cx_touchpoint, cx_prompt; deciding a prompt
+ *                              and building its snippet
  *   src/ngx_http_cx_filter.c   header and body filters (the injection)
  *   src/ngx_http_cx_response.c the response-header rules of the injection
  *   src/ngx_http_cx_filecache.c  where </body> is in static files
- *   src/ngx_http_cx_endpoint.c widget script and answer intake
+ *   src/ngx_http_cx_endpoint.c cx_endpoint: widget script, answer intake
  *   src/ngx_http_cx_store.c    LMDB, and commits off the event loop
+ *   src/ngx_http_cx_store_init.c  the store's set-up in the master
+ *   src/ngx_http_cx_store_conf.c  cx_store, cx_thread_pool
+ *   src/ngx_http_cx_lua_conf.c the Lua directives (hooks: ngx_http_cx_lua.c)
  *   src/ngx_http_cx_report.c   the cx_report location: routing, dashboard
  *                              (its parts: src/ngx_http_cx_report.h)
  *   src/ngx_http_cx_variables.c $cx_visitor, $cx_touchpoint, $cx_prompt
@@ -279,14 +286,18 @@ ngx_int_t ngx_http_cx_header_out(ngx_http_request_t *r, const char *name,
 
 /* ngx_http_cx_survey.c */
 char *ngx_http_cx_survey_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-ngx_int_t ngx_http_cx_survey_render(ngx_conf_t *cf,
-    ngx_http_cx_survey_t *survey);
+ngx_int_t ngx_http_cx_survey_postconfiguration(ngx_conf_t *cf,
+    ngx_http_cx_main_conf_t *cmcf);
 ngx_http_cx_survey_t *ngx_http_cx_survey_find(ngx_http_cx_main_conf_t *cmcf,
     u_char *name, size_t len);
 ngx_http_cx_rendering_t *ngx_http_cx_survey_pick(ngx_http_request_t *r,
     ngx_http_cx_survey_t *survey);
 
 /* ngx_http_cx_visitor.c */
+char *ngx_http_cx_cookie_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_cx_visitor_init_main_conf(ngx_conf_t *cf,
+    ngx_http_cx_main_conf_t *cmcf);
 time_t ngx_http_cx_now(ngx_http_request_t *r);
 ngx_int_t ngx_http_cx_gpc(ngx_http_request_t *r);
 ngx_int_t ngx_http_cx_random(void *buf, size_t len);
@@ -296,11 +307,16 @@ ngx_int_t ngx_http_cx_visitor_peek(ngx_http_request_t *r,
     ngx_http_cx_main_conf_t *cmcf, ngx_cx_visitor_t *v);
 ngx_int_t ngx_http_cx_visitor_set_cookie(ngx_http_request_t *r,
     ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_visitor_t *visitor);
+
+/* ngx_http_cx_keys.c */
+char *ngx_http_cx_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_cx_keys_init(ngx_log_t *log, ngx_http_cx_main_conf_t *cmcf);
 
 /* ngx_http_cx_prompt.c */
-ngx_int_t ngx_http_cx_prompt_prepare(ngx_conf_t *cf,
-    ngx_http_cx_prompt_t *prompt);
+char *ngx_http_cx_touchpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_cx_prompt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_cx_prompt_postconfiguration(ngx_conf_t *cf,
+    ngx_http_cx_main_conf_t *cmcf);
 ngx_int_t ngx_http_cx_prompt_decide(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *lcf, ngx_str_t *nonce, ngx_http_cx_ctx_t *ctx);
 void ngx_http_cx_event(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
@@ -344,6 +360,7 @@ void ngx_http_cx_response_prepare(ngx_http_request_t *r);
 ngx_int_t ngx_http_cx_response_private(ngx_http_request_t *r);
 
 /* ngx_http_cx_endpoint.c */
+char *ngx_http_cx_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_cx_endpoint_handler(ngx_http_request_t *r);
 /* sends {"error":"<error>"} with status; error is a fixed ASCII sentence */
 ngx_int_t ngx_http_cx_send_error(ngx_http_request_t *r, ngx_uint_t status,
@@ -351,6 +368,23 @@ ngx_int_t ngx_http_cx_send_error(ngx_http_request_t *r, ngx_uint_t status,
 
 /* ngx_http_cx_report.c */
 ngx_int_t ngx_http_cx_report_handler(ngx_http_request_t *r);
+
+/* ngx_http_cx_store_conf.c */
+char *ngx_http_cx_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_cx_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_cx_store_postconfiguration(ngx_conf_t *cf,
+    ngx_http_cx_main_conf_t *cmcf);
+
+/* ngx_http_cx_lua_conf.c */
+char *ngx_http_cx_target_by_lua_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_cx_lua_package_path(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_cx_lua_time(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_cx_lua_memory(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_cx_lua_init_main_conf(ngx_conf_t *cf,
+    ngx_http_cx_main_conf_t *cmcf);
 
 
 #endif /* _NGX_HTTP_CX_H_INCLUDED_ */

@@ -1,6 +1,6 @@
 /*
- * cx_endpoint: the widget script (<endpoint>w.js) and the answer intake
- * (POST <endpoint>r).
+ * cx_endpoint: the directive, the widget script (<endpoint>w.js) and the
+ * answer intake (POST <endpoint>r).
  *
  * Intake treats every byte as hostile and checks in order of cost: method,
  * content type, origin, size, store; then the body is read (at most
@@ -577,4 +577,61 @@ ngx_http_cx_send_error(ngx_http_request_t *r, ngx_uint_t status,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * cx_endpoint, in a prefix location ending in "/": the server's endpoint,
+ * served by ngx_http_cx_endpoint_handler()
+ */
+
+char *
+ngx_http_cx_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    u_char                     c;
+    ngx_uint_t                 i;
+    ngx_http_cx_srv_conf_t    *cscf;
+    ngx_http_cx_main_conf_t   *cmcf;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_cx_module);
+
+    if (cscf->endpoint.data) {
+        return "is duplicate: a server has one cx_endpoint location";
+    }
+
+    if (clcf->name.len == 0 || clcf->name.data[clcf->name.len - 1] != '/'
+        || clcf->regex || clcf->named || clcf->exact_match)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_endpoint must be in a prefix location ending "
+                           "in \"/\", such as \"location /cx/ { cx_endpoint; "
+                           "}\"");
+        return NGX_CONF_ERROR;
+    }
+
+    /* the URI goes into pages as JSON and as an attribute: no escaping */
+    for (i = 0; i < clcf->name.len; i++) {
+        c = clcf->name.data[i];
+
+        if (!(ngx_http_cx_isalnum(c) || c == '/' || c == '-' || c == '_'
+              || c == '.' || c == '~'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cx_endpoint: the location \"%V\" may contain "
+                               "only letters, digits and \"/-_.~\"",
+                               &clcf->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    cscf->endpoint = clcf->name;
+    clcf->handler = ngx_http_cx_endpoint_handler;
+    ((ngx_http_cx_loc_conf_t *) conf)->endpoint_clcf = clcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
+    cmcf->used = 1;
+
+    return NGX_CONF_OK;
 }

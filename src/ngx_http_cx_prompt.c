@@ -1,5 +1,7 @@
 /*
- * Deciding a prompt for one response, and building what the page gets:
+ * Targeting: the cx_touchpoint and cx_prompt directives, the prompts'
+ * resolution at postconfiguration (survey, endpoint, snippet parts); then,
+ * per response, deciding a prompt and building what the page gets:
  *
  *   <script type="application/json" id="cx-prompt" nonce="N">{...}</script>
  *   <script src="/cx/w.js" async nonce="N"></script>
@@ -17,6 +19,12 @@
 #define NGX_HTTP_CX_OPEN  "<script type=\"application/json\" id=\"cx-prompt\""
 
 
+static ngx_int_t ngx_http_cx_prompt_after(ngx_conf_t *cf,
+    ngx_http_cx_prompt_t *prompt, ngx_str_t *value);
+static ngx_int_t ngx_http_cx_parse_percent(ngx_str_t *value,
+    ngx_uint_t *per10000);
+static ngx_int_t ngx_http_cx_prompt_prepare(ngx_conf_t *cf,
+    ngx_http_cx_prompt_t *prompt);
 static ngx_uint_t ngx_http_cx_sample_bucket(ngx_http_cx_main_conf_t *cmcf,
     u_char *visitor, ngx_str_t *survey);
 static u_char *ngx_http_cx_nonce_attr(u_char *p, ngx_str_t *nonce);
@@ -30,6 +38,373 @@ static ngx_int_t ngx_http_cx_recontact_ok(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_survey_t *survey, uint32_t survey_id);
 
 
+/* cx_touchpoint NAME [stage=STAGE]: responses here are visits */
+
+char *
+ngx_http_cx_touchpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_loc_conf_t *lcf = conf;
+
+    ngx_str_t                *value, s;
+    ngx_uint_t                i;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    if (lcf->touchpoint.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len > NGX_CX_NAME_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_touchpoint: a name of 1 to %d characters is "
+                           "needed", NGX_CX_NAME_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        if (!(ngx_http_cx_isalnum(value[1].data[i]) || value[1].data[i] == '_'
+              || value[1].data[i] == '-' || value[1].data[i] == '.'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cx_touchpoint: the name \"%V\" may contain "
+                               "only letters, digits, \"_\", \"-\" and \".\"",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    lcf->touchpoint = value[1];
+    lcf->touchpoint_id = ngx_cx_name_id(value[1].data, value[1].len);
+    lcf->stage = 0;
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "stage=", 6) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cx_touchpoint: unknown parameter \"%V\", "
+                               "expected \"stage=\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        s.data = value[2].data + 6;
+        s.len = value[2].len - 6;
+
+        lcf->stage = ngx_cx_stage_from_name((char *) s.data, s.len);
+
+        if (lcf->stage == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cx_touchpoint: unknown stage \"%V\"; the "
+                               "stages are awareness, consideration, "
+                               "purchase, usage, loyalty and advocacy", &s);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
+    cmcf->used = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * cx_prompt SURVEY [sample=] [delay=] [after=] [min_visits=] [if=]: offer
+ * the survey here.  Surveys and endpoints may be declared later: they are
+ * resolved by ngx_http_cx_prompt_postconfiguration().
+ */
+
+char *
+ngx_http_cx_prompt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_loc_conf_t *lcf = conf;
+
+    ngx_int_t                          n;
+    ngx_str_t                         *value, s;
+    ngx_uint_t                         i;
+    ngx_msec_t                         delay;
+    ngx_http_cx_prompt_t              *prompt, **pp;
+    ngx_http_cx_main_conf_t           *cmcf;
+    ngx_http_compile_complex_value_t   ccv;
+
+    value = cf->args->elts;
+
+    /* pointers: the prompt is also listed in the main conf, to check */
+    if (lcf->prompts == NGX_CONF_UNSET_PTR) {
+        lcf->prompts = ngx_array_create(cf->pool, 2,
+                                        sizeof(ngx_http_cx_prompt_t *));
+        if (lcf->prompts == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    prompt = ngx_pcalloc(cf->pool, sizeof(ngx_http_cx_prompt_t));
+    pp = ngx_array_push(lcf->prompts);
+    if (prompt == NULL || pp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *pp = prompt;
+
+    prompt->survey_name = value[1];
+    prompt->sample = 10000;
+    prompt->file = cf->conf_file->file.name.data;
+    prompt->line = cf->conf_file->line;
+    prompt->srv = ngx_http_conf_get_module_srv_conf(cf, ngx_http_cx_module);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "sample=", 7) == 0) {
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+            if (ngx_http_cx_parse_percent(&s, &prompt->sample) != NGX_OK) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "cx_prompt: sample \"%V\" is not a "
+                                   "percentage from 0%% to 100%% such as "
+                                   "\"25%%\" or \"2.5%%\"", &s);
+                return NGX_CONF_ERROR;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "delay=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+            delay = ngx_parse_time(&s, 0);
+            if (delay == (ngx_msec_t) NGX_ERROR || delay > 3600000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "cx_prompt: delay \"%V\" is not a "
+                                   "duration up to 1h such as \"3s\" or "
+                                   "\"500ms\"", &s);
+                return NGX_CONF_ERROR;
+            }
+            prompt->delay = delay;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "after=", 6) == 0) {
+            if (ngx_http_cx_prompt_after(cf, prompt, &value[i]) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "min_visits=", 11) == 0) {
+            n = ngx_atoi(value[i].data + 11, value[i].len - 11);
+            if (n == NGX_ERROR || n > 65535) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "cx_prompt: min_visits \"%V\" is not a "
+                                   "number from 0 to 65535", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+            prompt->min_visits = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "if=", 3) == 0) {
+            s.data = value[i].data + 3;
+            s.len = value[i].len - 3;
+
+            if (s.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "cx_prompt: if= needs a value such as "
+                                   "\"if=$cookie_logged_in\"");
+                return NGX_CONF_ERROR;
+            }
+
+            prompt->cond = ngx_palloc(cf->pool,
+                                      sizeof(ngx_http_complex_value_t));
+            if (prompt->cond == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+            ccv.cf = cf;
+            ccv.value = &s;
+            ccv.complex_value = prompt->cond;
+
+            if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_prompt: unknown parameter \"%V\"; expected "
+                           "sample=, delay=, after=, min_visits= or if=",
+                           &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
+    cmcf->used = 1;
+
+    /* surveys and endpoints may be declared later: checked at the end */
+    pp = ngx_array_push(&cmcf->prompts);
+    if (pp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *pp = prompt;
+
+    return NGX_CONF_OK;
+}
+
+
+/* after=purchase,cart: every listed touchpoint must have been visited */
+
+static ngx_int_t
+ngx_http_cx_prompt_after(ngx_conf_t *cf, ngx_http_cx_prompt_t *prompt,
+    ngx_str_t *value)
+{
+    u_char    *p, *last, *start;
+    uint32_t  *id;
+
+    prompt->after = ngx_array_create(cf->pool, 2, sizeof(uint32_t));
+    if (prompt->after == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = value->data + 6;
+    last = value->data + value->len;
+
+    while (p <= last) {
+        start = p;
+
+        while (p < last && *p != ',') {
+            if (!(ngx_http_cx_isalnum(*p) || *p == '_' || *p == '-'
+                  || *p == '.'))
+            {
+                goto invalid;
+            }
+            p++;
+        }
+
+        if (p == start || p - start > NGX_CX_NAME_MAX) {
+            goto invalid;
+        }
+
+        id = ngx_array_push(prompt->after);
+        if (id == NULL) {
+            return NGX_ERROR;
+        }
+
+        *id = ngx_cx_name_id(start, p - start);
+        p++;
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "cx_prompt: \"%V\" must name touchpoints, such as "
+                       "\"after=purchase\" or \"after=cart,purchase\"",
+                       value);
+    return NGX_ERROR;
+}
+
+
+/* "25%", "2.5%", "100%" -> per ten thousand */
+
+static ngx_int_t
+ngx_http_cx_parse_percent(ngx_str_t *value, ngx_uint_t *per10000)
+{
+    u_char      *p, *last;
+    ngx_uint_t   n, decimals;
+
+    p = value->data;
+    last = p + value->len;
+
+    if (value->len < 2 || last[-1] != '%') {
+        return NGX_ERROR;
+    }
+
+    last--;
+    n = 0;
+    decimals = 0;
+
+    if (!ngx_http_cx_isdigit(*p)) {
+        return NGX_ERROR;
+    }
+
+    while (p < last && ngx_http_cx_isdigit(*p) && n <= 100) {
+        n = n * 10 + (*p++ - '0');
+    }
+
+    n *= 100;
+
+    if (p < last && *p == '.') {
+        p++;
+
+        if (p == last) {
+            return NGX_ERROR;
+        }
+
+        while (p < last && ngx_http_cx_isdigit(*p) && decimals < 2) {
+            n += (*p++ - '0') * (decimals == 0 ? 10 : 1);
+            decimals++;
+        }
+    }
+
+    if (p != last || n > 10000) {
+        return NGX_ERROR;
+    }
+
+    *per10000 = n;
+
+    return NGX_OK;
+}
+
+
+/*
+ * postconfiguration: every cx_prompt gets its survey and its server's
+ * endpoint, and its snippet is built
+ */
+
+ngx_int_t
+ngx_http_cx_prompt_postconfiguration(ngx_conf_t *cf,
+    ngx_http_cx_main_conf_t *cmcf)
+{
+    ngx_uint_t             i;
+    ngx_http_cx_prompt_t  *prompt, **prompts;
+
+    prompts = cmcf->prompts.elts;
+    for (i = 0; i < cmcf->prompts.nelts; i++) {
+        prompt = prompts[i];
+
+        prompt->survey = ngx_http_cx_survey_find(cmcf,
+                                                 prompt->survey_name.data,
+                                                 prompt->survey_name.len);
+        if (prompt->survey == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "cx_prompt: unknown survey \"%V\" (declare it "
+                          "with cx_survey %V { ... } in the http block) "
+                          "in %s:%ui", &prompt->survey_name,
+                          &prompt->survey_name, prompt->file, prompt->line);
+            return NGX_ERROR;
+        }
+
+        if (prompt->srv->endpoint.len == 0) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "cx_prompt: the server has no cx_endpoint "
+                          "location to answer the survey (add "
+                          "\"location /cx/ { cx_endpoint; }\") in %s:%ui",
+                          prompt->file, prompt->line);
+            return NGX_ERROR;
+        }
+
+        prompt->survey_id = ngx_cx_name_id(prompt->survey_name.data,
+                                           prompt->survey_name.len);
+
+        if (ngx_http_cx_prompt_prepare(cf, prompt) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 /*
  * The snippet around the token, once per prompt and language:
  *   head  {"v":1,"endpoint":"/cx/","token":"
@@ -38,7 +413,7 @@ static ngx_int_t ngx_http_cx_recontact_ok(ngx_http_cx_ctx_t *ctx,
  * escaping (checked where they are configured).
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_cx_prompt_prepare(ngx_conf_t *cf, ngx_http_cx_prompt_t *prompt)
 {
     size_t                    len;

@@ -1,7 +1,8 @@
 /*
  * The cx_survey block: parsed like "map" (a handler per inner line), checked
- * as a whole at its end, and rendered once per language into the JSON the
- * widget reads, so a page that gets a prompt only copies bytes.
+ * as a whole at its end, and at postconfiguration rendered once per language
+ * into the JSON the widget reads, so a page that gets a prompt only copies
+ * bytes.
  */
 
 #include "ngx_http_cx.h"
@@ -18,6 +19,8 @@ static ngx_int_t ngx_http_cx_band(ngx_str_t *s);
 static ngx_int_t ngx_http_cx_text_ok(ngx_conf_t *cf, ngx_str_t *text);
 static ngx_http_cx_text_t *ngx_http_cx_survey_text(ngx_http_cx_survey_t *s,
     ngx_uint_t kind, ngx_uint_t band, ngx_str_t *lang);
+static ngx_int_t ngx_http_cx_survey_render(ngx_conf_t *cf,
+    ngx_http_cx_survey_t *survey);
 static ngx_int_t ngx_http_cx_survey_render_lang(ngx_conf_t *cf,
     ngx_http_cx_survey_t *survey, ngx_str_t *lang, ngx_str_t *json);
 static u_char *ngx_http_cx_json_member(u_char *p, u_char sep,
@@ -528,7 +531,27 @@ ngx_http_cx_survey_find(ngx_http_cx_main_conf_t *cmcf, u_char *name,
 }
 
 
+/* postconfiguration: every survey is rendered, once per language */
+
 ngx_int_t
+ngx_http_cx_survey_postconfiguration(ngx_conf_t *cf,
+    ngx_http_cx_main_conf_t *cmcf)
+{
+    ngx_uint_t             i;
+    ngx_http_cx_survey_t  *survey;
+
+    survey = cmcf->surveys.elts;
+    for (i = 0; i < cmcf->surveys.nelts; i++) {
+        if (ngx_http_cx_survey_render(cf, &survey[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
 ngx_http_cx_survey_render(ngx_conf_t *cf, ngx_http_cx_survey_t *survey)
 {
     ngx_str_t                 *lang;

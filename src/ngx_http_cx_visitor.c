@@ -2,6 +2,8 @@
  * Visitors: a random first-party id in a signed cookie, so that any node
  * with the same secret recognises the visitor without shared state.  A
  * cookie that does not verify is simply a new visitor, never an error.
+ * Also the cx_cookie directive and the cookie's attributes, rendered once
+ * at configuration time; the keys that sign it are ngx_http_cx_keys.c's.
  */
 
 #include "ngx_http_cx.h"
@@ -75,45 +77,6 @@ ngx_http_cx_random(void *buf, size_t len)
     /* used bytes are not left lying in memory */
     ngx_explicit_memzero(p, len);
     ngx_http_cx_random_left -= len;
-
-    return NGX_OK;
-}
-
-
-/* Separate keys per use, so that no signed value can stand for another. */
-
-ngx_int_t
-ngx_http_cx_keys_init(ngx_log_t *log, ngx_http_cx_main_conf_t *cmcf)
-{
-    u_char  key[32];
-
-    cmcf->keys_ready = 0;
-
-    if (cmcf->secret.len < NGX_HTTP_CX_SECRET_MIN) {
-        ngx_log_error(NGX_LOG_ALERT, log, 0,
-                      "ngx_cx: no secret (neither cx_secret_file nor the "
-                      "store): no prompts are offered");
-        return NGX_ERROR;
-    }
-
-    ngx_cx_hmac_sha256(cmcf->secret.data, cmcf->secret.len,
-                       "ngx_cx token v1", sizeof("ngx_cx token v1") - 1, key);
-    ngx_cx_hmac_key_init(&cmcf->token_key, key, sizeof(key));
-
-    ngx_cx_hmac_sha256(cmcf->secret.data, cmcf->secret.len,
-                       "ngx_cx cookie v1", sizeof("ngx_cx cookie v1") - 1,
-                       key);
-    ngx_cx_hmac_key_init(&cmcf->cookie_key, key, sizeof(key));
-
-    ngx_cx_hmac_sha256(cmcf->secret.data, cmcf->secret.len,
-                       "ngx_cx sample v1", sizeof("ngx_cx sample v1") - 1,
-                       key);
-    cmcf->sample_seed = (uint32_t) key[0] << 24 | key[1] << 16
-                        | key[2] << 8 | key[3];
-
-    ngx_explicit_memzero(key, sizeof(key));
-
-    cmcf->keys_ready = 1;
 
     return NGX_OK;
 }
@@ -267,6 +230,172 @@ ngx_http_cx_visitor_set_cookie(ngx_http_request_t *r,
     p = ngx_cpymem(p, cmcf->cookie_attrs.data, cmcf->cookie_attrs.len);
 
     h->value.len = p - h->value.data;
+
+    return NGX_OK;
+}
+
+
+/* cx_cookie NAME [max_age=] [samesite=] [secure] [domain=]: the cookie */
+
+char *
+ngx_http_cx_cookie_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_main_conf_t *cmcf = conf;
+
+    u_char      *p;
+    time_t       age;
+    ngx_str_t   *value, s;
+    ngx_uint_t   i;
+
+    if (cmcf->cookie_name.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_cookie: the cookie needs a name");
+        return NGX_CONF_ERROR;
+    }
+
+    for (p = value[1].data; p < value[1].data + value[1].len; p++) {
+        if (!(ngx_http_cx_isalnum(*p) || *p == '_' || *p == '-')) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cx_cookie: the name \"%V\" may contain only "
+                               "letters, digits, \"_\" and \"-\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    cmcf->cookie_name = value[1];
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "max_age=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+            age = ngx_parse_time(&s, 1);
+            if (age == (time_t) NGX_ERROR || age == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "cx_cookie: max_age \"%V\" is not a "
+                                   "duration such as \"400d\"", &s);
+                return NGX_CONF_ERROR;
+            }
+            cmcf->cookie_max_age = age;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "samesite=", 9) == 0) {
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
+            if (s.len == 4 && ngx_strncasecmp(s.data, (u_char *) "none", 4)
+                              == 0)
+            {
+                cmcf->cookie_samesite = 0;
+            } else if (s.len == 3
+                       && ngx_strncasecmp(s.data, (u_char *) "lax", 3) == 0)
+            {
+                cmcf->cookie_samesite = 1;
+            } else if (s.len == 6
+                       && ngx_strncasecmp(s.data, (u_char *) "strict", 6)
+                          == 0)
+            {
+                cmcf->cookie_samesite = 2;
+            } else {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "cx_cookie: samesite must be \"lax\", "
+                                   "\"strict\" or \"none\", not \"%V\"", &s);
+                return NGX_CONF_ERROR;
+            }
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "secure") == 0) {
+            cmcf->cookie_secure = 1;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "domain=", 7) == 0) {
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+            for (p = s.data; p < s.data + s.len; p++) {
+                if (!(ngx_http_cx_isalnum(*p) || *p == '.' || *p == '-')) {
+                    s.len = 0;
+                    break;
+                }
+            }
+            if (s.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "cx_cookie: \"%V\" is not a domain such "
+                                   "as \"domain=.example.com\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+            cmcf->cookie_domain = s;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_cookie: unknown parameter \"%V\"; expected "
+                           "max_age=, samesite=, secure or domain=",
+                           &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cmcf->cookie_samesite == 0 && cmcf->cookie_secure != 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_cookie: samesite=none needs \"secure\" "
+                           "(browsers drop such cookies otherwise)");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* The cookie's attributes never change: rendered once, after cx_cookie. */
+
+ngx_int_t
+ngx_http_cx_visitor_init_main_conf(ngx_conf_t *cf,
+    ngx_http_cx_main_conf_t *cmcf)
+{
+    u_char  *p;
+    size_t   len;
+
+    len = sizeof("; Max-Age=; Path=/; HttpOnly; SameSite=Strict; Secure")
+          + NGX_TIME_T_LEN + sizeof("; Domain=") + cmcf->cookie_domain.len;
+
+    p = ngx_pnalloc(cf->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmcf->cookie_attrs.data = p;
+
+    p = ngx_sprintf(p, "; Max-Age=%T; Path=/; HttpOnly",
+                    cmcf->cookie_max_age);
+
+    switch (cmcf->cookie_samesite) {
+    case 0:
+        p = ngx_cpymem(p, "; SameSite=None", sizeof("; SameSite=None") - 1);
+        break;
+    case 2:
+        p = ngx_cpymem(p, "; SameSite=Strict",
+                       sizeof("; SameSite=Strict") - 1);
+        break;
+    default:
+        p = ngx_cpymem(p, "; SameSite=Lax", sizeof("; SameSite=Lax") - 1);
+    }
+
+    if (cmcf->cookie_secure) {
+        p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
+    }
+
+    if (cmcf->cookie_domain.len) {
+        p = ngx_sprintf(p, "; Domain=%V", &cmcf->cookie_domain);
+    }
+
+    cmcf->cookie_attrs.len = p - cmcf->cookie_attrs.data;
 
     return NGX_OK;
 }

@@ -1,0 +1,126 @@
+/*
+ * The secret and the keys derived from it: cx_secret_file reads the secret
+ * at configuration time (a bad file fails "nginx -t" at its line); without
+ * it the store provides one (ngx_http_cx_store.c).  ngx_http_cx_keys_init()
+ * derives the token and cookie keys and the sampling seed once the secret
+ * is known.
+ */
+
+#include "ngx_http_cx.h"
+
+
+/*
+ * cx_secret_file FILE: read at once, so that a bad file fails "nginx -t"
+ * at its line.
+ */
+
+char *
+ngx_http_cx_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_main_conf_t *cmcf = conf;
+
+    u_char           *p, *last;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_str_t        *value;
+    ngx_file_info_t   fi;
+
+    if (cmcf->secret_file.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    cmcf->secret_file = value[1];
+
+    /* relative to the prefix, like cx_store: "conf/cx.key" */
+    if (ngx_conf_full_name(cf->cycle, &cmcf->secret_file, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(cmcf->secret_file.data, NGX_FILE_RDONLY,
+                       NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cx_secret_file: cannot open \"%V\"",
+                           &cmcf->secret_file);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > 4096)
+    {
+        ngx_close_file(fd);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_secret_file: \"%V\" must be a file of 32 to "
+                           "4096 bytes", &cmcf->secret_file);
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, 4096);
+    if (p == NULL) {
+        ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_fd(fd, p, 4096);
+    ngx_close_file(fd);
+
+    /* "openssl rand -hex 32 > cx.key" leaves a newline: not key material */
+    last = (n > 0) ? p + n : p;
+    while (last > p && (last[-1] == '\n' || last[-1] == '\r')) {
+        last--;
+    }
+
+    if (last - p < NGX_HTTP_CX_SECRET_MIN) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_secret_file: \"%V\" holds %z bytes, at least "
+                           "%d are needed (e.g. \"openssl rand -hex 32 > "
+                           "%V\")", &cmcf->secret_file, (ssize_t) (last - p),
+                           NGX_HTTP_CX_SECRET_MIN, &cmcf->secret_file);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->secret.data = p;
+    cmcf->secret.len = last - p;
+
+    return NGX_CONF_OK;
+}
+
+
+/* Separate keys per use, so that no signed value can stand for another. */
+
+ngx_int_t
+ngx_http_cx_keys_init(ngx_log_t *log, ngx_http_cx_main_conf_t *cmcf)
+{
+    u_char  key[32];
+
+    cmcf->keys_ready = 0;
+
+    if (cmcf->secret.len < NGX_HTTP_CX_SECRET_MIN) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "ngx_cx: no secret (neither cx_secret_file nor the "
+                      "store): no prompts are offered");
+        return NGX_ERROR;
+    }
+
+    ngx_cx_hmac_sha256(cmcf->secret.data, cmcf->secret.len,
+                       "ngx_cx token v1", sizeof("ngx_cx token v1") - 1, key);
+    ngx_cx_hmac_key_init(&cmcf->token_key, key, sizeof(key));
+
+    ngx_cx_hmac_sha256(cmcf->secret.data, cmcf->secret.len,
+                       "ngx_cx cookie v1", sizeof("ngx_cx cookie v1") - 1,
+                       key);
+    ngx_cx_hmac_key_init(&cmcf->cookie_key, key, sizeof(key));
+
+    ngx_cx_hmac_sha256(cmcf->secret.data, cmcf->secret.len,
+                       "ngx_cx sample v1", sizeof("ngx_cx sample v1") - 1,
+                       key);
+    cmcf->sample_seed = (uint32_t) key[0] << 24 | key[1] << 16
+                        | key[2] << 8 | key[3];
+
+    ngx_explicit_memzero(key, sizeof(key));
+
+    cmcf->keys_ready = 1;
+
+    return NGX_OK;
+}
