@@ -203,7 +203,7 @@ sub unb64url {
 }
 
 # A token signed as src/ngx_cx_token.c does: key = HMAC(secret, "ngx_cx token
-# v1") (src/ngx_http_cx_visitor.c), MAC = first 16 bytes of
+# v1") (src/ngx_http_cx_keys.c), MAC = first 16 bytes of
 # HMAC-SHA256(key, 0x01 || payload), both parts base64url without padding.
 sub sign_token {
     my ($secret, $payload) = @_;
