@@ -14,6 +14,23 @@
 
 static char *ngx_http_cx_survey_line(ngx_conf_t *cf, ngx_command_t *dummy,
     void *conf);
+static char *ngx_http_cx_survey_type(ngx_conf_t *cf,
+    ngx_http_cx_survey_t *survey, ngx_str_t *value);
+static char *ngx_http_cx_survey_lang(ngx_conf_t *cf,
+    ngx_http_cx_survey_t *survey, ngx_str_t *value);
+static char *ngx_http_cx_survey_every(ngx_conf_t *cf,
+    ngx_http_cx_survey_t *survey, ngx_str_t *value);
+static char *ngx_http_cx_survey_text_line(ngx_conf_t *cf,
+    ngx_http_cx_survey_t *survey, ngx_str_t *value);
+static char *ngx_http_cx_survey_text_options(ngx_conf_t *cf,
+    ngx_http_cx_survey_t *survey, ngx_http_cx_text_t *text, ngx_str_t *value,
+    ngx_uint_t *a, ngx_str_t *lang);
+static char *ngx_http_cx_survey_duplicate(ngx_conf_t *cf,
+    ngx_http_cx_survey_t *survey, ngx_str_t *name);
+static char *ngx_http_cx_survey_args(ngx_conf_t *cf,
+    ngx_http_cx_survey_t *survey, ngx_str_t *name);
+static char *ngx_http_cx_survey_bad_lang(ngx_conf_t *cf,
+    ngx_http_cx_survey_t *survey, ngx_str_t *tag);
 static ngx_int_t ngx_http_cx_lang_tag(ngx_str_t *tag);
 static ngx_int_t ngx_http_cx_band(ngx_str_t *s);
 static ngx_int_t ngx_http_cx_text_ok(ngx_conf_t *cf, ngx_str_t *text);
@@ -193,77 +210,115 @@ ngx_http_cx_survey_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
 {
     ngx_http_cx_survey_t *survey = (ngx_http_cx_survey_t *) conf;
 
-    time_t               every;
-    ngx_str_t           *value, *name, lang;
-    ngx_int_t            band;
-    ngx_uint_t           nargs, a;
-    ngx_http_cx_text_t  *text;
+    ngx_str_t  *value;
 
     value = cf->args->elts;
+
+    if (value[0].len == 4 && ngx_strncmp(value[0].data, "type", 4) == 0) {
+        return ngx_http_cx_survey_type(cf, survey, value);
+    }
+
+    if (value[0].len == 4 && ngx_strncmp(value[0].data, "lang", 4) == 0) {
+        return ngx_http_cx_survey_lang(cf, survey, value);
+    }
+
+    if (value[0].len == 5 && ngx_strncmp(value[0].data, "every", 5) == 0) {
+        return ngx_http_cx_survey_every(cf, survey, value);
+    }
+
+    return ngx_http_cx_survey_text_line(cf, survey, value);
+}
+
+
+static char *
+ngx_http_cx_survey_type(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
+    ngx_str_t *value)
+{
+    if (cf->args->nelts != 2) {
+        return ngx_http_cx_survey_args(cf, survey, &value[0]);
+    }
+
+    if (survey->type) {
+        return ngx_http_cx_survey_duplicate(cf, survey, &value[0]);
+    }
+
+    survey->type = ngx_cx_type_from_name((char *) value[1].data, value[1].len);
+
+    if (survey->type == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_survey \"%V\": unknown type \"%V\", the "
+                           "types are nps, csat and ces",
+                           &survey->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_cx_survey_lang(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
+    ngx_str_t *value)
+{
+    if (cf->args->nelts != 2) {
+        return ngx_http_cx_survey_args(cf, survey, &value[0]);
+    }
+
+    if (ngx_http_cx_lang_tag(&value[1]) != NGX_OK) {
+        return ngx_http_cx_survey_bad_lang(cf, survey, &value[1]);
+    }
+
+    if (survey->lang_set) {
+        return ngx_http_cx_survey_duplicate(cf, survey, &value[0]);
+    }
+
+    survey->lang = value[1];
+    survey->lang_set = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_cx_survey_every(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
+    ngx_str_t *value)
+{
+    time_t  every;
+
+    if (cf->args->nelts != 2) {
+        return ngx_http_cx_survey_args(cf, survey, &value[0]);
+    }
+
+    if (survey->every != NGX_CONF_UNSET) {
+        return ngx_http_cx_survey_duplicate(cf, survey, &value[0]);
+    }
+
+    every = ngx_parse_time(&value[1], 1);
+    if (every == (time_t) NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_survey \"%V\": every \"%V\" is not a "
+                           "duration such as \"90d\"",
+                           &survey->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    survey->every = every;
+
+    return NGX_CONF_OK;
+}
+
+
+/* question, followup, labels, thanks: [LANG] [BAND] TEXT [TEXT2] */
+
+static char *
+ngx_http_cx_survey_text_line(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
+    ngx_str_t *value)
+{
+    ngx_str_t           *name, lang;
+    ngx_uint_t           a;
+    ngx_http_cx_text_t  *text;
+
     name = &value[0];
-    nargs = cf->args->nelts - 1;
-
-    if (name->len == 4 && ngx_strncmp(name->data, "type", 4) == 0) {
-        if (nargs != 1) {
-            goto args;
-        }
-
-        if (survey->type) {
-            goto duplicate;
-        }
-
-        survey->type = ngx_cx_type_from_name((char *) value[1].data,
-                                             value[1].len);
-        if (survey->type == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "cx_survey \"%V\": unknown type \"%V\", the "
-                               "types are nps, csat and ces",
-                               &survey->name, &value[1]);
-            return NGX_CONF_ERROR;
-        }
-
-        return NGX_CONF_OK;
-    }
-
-    if (name->len == 4 && ngx_strncmp(name->data, "lang", 4) == 0) {
-        if (nargs != 1) {
-            goto args;
-        }
-
-        if (ngx_http_cx_lang_tag(&value[1]) != NGX_OK) {
-            goto bad_lang;
-        }
-
-        if (survey->lang_set) {
-            goto duplicate;
-        }
-
-        survey->lang = value[1];
-        survey->lang_set = 1;
-        return NGX_CONF_OK;
-    }
-
-    if (name->len == 5 && ngx_strncmp(name->data, "every", 5) == 0) {
-        if (nargs != 1) {
-            goto args;
-        }
-
-        if (survey->every != NGX_CONF_UNSET) {
-            goto duplicate;
-        }
-
-        every = ngx_parse_time(&value[1], 1);
-        if (every == (time_t) NGX_ERROR) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "cx_survey \"%V\": every \"%V\" is not a "
-                               "duration such as \"90d\"",
-                               &survey->name, &value[1]);
-            return NGX_CONF_ERROR;
-        }
-
-        survey->every = every;
-        return NGX_CONF_OK;
-    }
 
     text = ngx_array_push(&survey->texts);
     if (text == NULL) {
@@ -272,75 +327,17 @@ ngx_http_cx_survey_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
 
     ngx_memzero(text, sizeof(ngx_http_cx_text_t));
 
-    /* [LANG] [BAND] TEXT [TEXT2]: options first, texts last */
-
     a = 1;
     ngx_str_null(&lang);
 
-    if (name->len == 8 && ngx_strncmp(name->data, "question", 8) == 0) {
-        text->kind = NGX_HTTP_CX_TEXT_QUESTION;
-        if (nargs == 2) {
-            lang = value[a++];
-        } else if (nargs != 1) {
-            goto args;
-        }
-
-    } else if (name->len == 6 && ngx_strncmp(name->data, "thanks", 6) == 0) {
-        text->kind = NGX_HTTP_CX_TEXT_THANKS;
-        if (nargs == 2) {
-            lang = value[a++];
-        } else if (nargs != 1) {
-            goto args;
-        }
-
-    } else if (name->len == 6 && ngx_strncmp(name->data, "labels", 6) == 0) {
-        text->kind = NGX_HTTP_CX_TEXT_LABELS;
-        if (nargs == 3) {
-            lang = value[a++];
-        } else if (nargs != 2) {
-            goto args;
-        }
-
-    } else if (name->len == 8 && ngx_strncmp(name->data, "followup", 8) == 0)
+    if (ngx_http_cx_survey_text_options(cf, survey, text, value, &a, &lang)
+        != NGX_CONF_OK)
     {
-        text->kind = NGX_HTTP_CX_TEXT_FOLLOWUP;
-
-        if (nargs == 3) {
-            lang = value[a++];
-        }
-
-        if (nargs == 2 || nargs == 3) {
-            band = ngx_http_cx_band(&value[a]);
-            if (band != NGX_ERROR) {
-                text->band = band;
-                a++;
-            } else if (nargs == 2) {
-                lang = value[a++];
-            } else {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "cx_survey \"%V\": unknown follow-up band "
-                                   "\"%V\", the bands are detractor, passive "
-                                   "and promoter", &survey->name, &value[a]);
-                return NGX_CONF_ERROR;
-            }
-
-        } else if (nargs != 1) {
-            goto args;
-        }
-
-    } else {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "cx_survey \"%V\": unknown setting \"%V\"; the "
-                           "settings are type, question, followup, labels, "
-                           "thanks, lang and every", &survey->name, name);
         return NGX_CONF_ERROR;
     }
 
-    if (lang.data) {
-        if (ngx_http_cx_lang_tag(&lang) != NGX_OK) {
-            value[1] = lang;
-            goto bad_lang;
-        }
+    if (lang.data && ngx_http_cx_lang_tag(&lang) != NGX_OK) {
+        return ngx_http_cx_survey_bad_lang(cf, survey, &lang);
     }
 
     text->lang = lang.data ? lang : survey->lang;
@@ -372,16 +369,109 @@ ngx_http_cx_survey_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
     }
 
     return NGX_CONF_OK;
+}
 
-duplicate:
 
+/*
+ * The kind of text from the setting's name, and its options (a language,
+ * a follow-up's band) by their number: *a is left at the first text.
+ */
+
+static char *
+ngx_http_cx_survey_text_options(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
+    ngx_http_cx_text_t *text, ngx_str_t *value, ngx_uint_t *a,
+    ngx_str_t *lang)
+{
+    ngx_str_t   *name;
+    ngx_int_t    band;
+    ngx_uint_t   nargs, texts;
+
+    name = &value[0];
+    nargs = cf->args->nelts - 1;
+
+    if (name->len == 8 && ngx_strncmp(name->data, "question", 8) == 0) {
+        text->kind = NGX_HTTP_CX_TEXT_QUESTION;
+        texts = 1;
+
+    } else if (name->len == 6 && ngx_strncmp(name->data, "thanks", 6) == 0) {
+        text->kind = NGX_HTTP_CX_TEXT_THANKS;
+        texts = 1;
+
+    } else if (name->len == 6 && ngx_strncmp(name->data, "labels", 6) == 0) {
+        text->kind = NGX_HTTP_CX_TEXT_LABELS;
+        texts = 2;
+
+    } else if (name->len == 8 && ngx_strncmp(name->data, "followup", 8) == 0)
+    {
+        text->kind = NGX_HTTP_CX_TEXT_FOLLOWUP;
+        texts = 1;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_survey \"%V\": unknown setting \"%V\"; the "
+                           "settings are type, question, followup, labels, "
+                           "thanks, lang and every", &survey->name, name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (text->kind != NGX_HTTP_CX_TEXT_FOLLOWUP) {
+        if (nargs == texts + 1) {
+            *lang = value[(*a)++];
+
+        } else if (nargs != texts) {
+            return ngx_http_cx_survey_args(cf, survey, name);
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    /* followup [LANG] [BAND] TEXT */
+
+    if (nargs == 3) {
+        *lang = value[(*a)++];
+    }
+
+    if (nargs == 2 || nargs == 3) {
+        band = ngx_http_cx_band(&value[*a]);
+
+        if (band != NGX_ERROR) {
+            text->band = band;
+            (*a)++;
+
+        } else if (nargs == 2) {
+            *lang = value[(*a)++];
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cx_survey \"%V\": unknown follow-up band "
+                               "\"%V\", the bands are detractor, passive "
+                               "and promoter", &survey->name, &value[*a]);
+            return NGX_CONF_ERROR;
+        }
+
+    } else if (nargs != 1) {
+        return ngx_http_cx_survey_args(cf, survey, name);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_cx_survey_duplicate(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
+    ngx_str_t *name)
+{
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "cx_survey \"%V\": \"%V\" is duplicate",
                        &survey->name, name);
     return NGX_CONF_ERROR;
+}
 
-args:
 
+static char *
+ngx_http_cx_survey_args(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
+    ngx_str_t *name)
+{
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "cx_survey \"%V\": wrong number of arguments for "
                        "\"%V\"; the forms are: type nps|csat|ces; "
@@ -389,13 +479,16 @@ args:
                        "labels [LANG] LOW HIGH; thanks [LANG] TEXT; "
                        "lang LANG; every DURATION", &survey->name, name);
     return NGX_CONF_ERROR;
+}
 
-bad_lang:
 
+static char *
+ngx_http_cx_survey_bad_lang(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
+    ngx_str_t *tag)
+{
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "cx_survey \"%V\": \"%V\" is not a language tag such "
-                       "as \"en\", \"tr\" or \"pt-BR\"",
-                       &survey->name, &value[1]);
+                       "as \"en\", \"tr\" or \"pt-BR\"", &survey->name, tag);
     return NGX_CONF_ERROR;
 }
 
