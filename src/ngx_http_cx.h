@@ -288,6 +288,9 @@ ngx_int_t ngx_http_cx_header_out(ngx_http_request_t *r, const char *name,
 char *ngx_http_cx_survey_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_cx_survey_postconfiguration(ngx_conf_t *cf,
     ngx_http_cx_main_conf_t *cmcf);
+/* checks a cx_survey or cx_touchpoint name; logs why it is refused */
+ngx_int_t ngx_http_cx_conf_name(ngx_conf_t *cf, const char *directive,
+    ngx_str_t *name);
 ngx_http_cx_survey_t *ngx_http_cx_survey_find(ngx_http_cx_main_conf_t *cmcf,
     u_char *name, size_t len);
 ngx_http_cx_rendering_t *ngx_http_cx_survey_pick(ngx_http_request_t *r,

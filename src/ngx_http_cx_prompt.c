@@ -46,7 +46,6 @@ ngx_http_cx_touchpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_cx_loc_conf_t *lcf = conf;
 
     ngx_str_t                *value, s;
-    ngx_uint_t                i;
     ngx_http_cx_main_conf_t  *cmcf;
 
     if (lcf->touchpoint.data) {
@@ -55,23 +54,8 @@ ngx_http_cx_touchpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (value[1].len == 0 || value[1].len > NGX_CX_NAME_MAX) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "cx_touchpoint: a name of 1 to %d characters is "
-                           "needed", NGX_CX_NAME_MAX);
+    if (ngx_http_cx_conf_name(cf, "cx_touchpoint", &value[1]) != NGX_OK) {
         return NGX_CONF_ERROR;
-    }
-
-    for (i = 0; i < value[1].len; i++) {
-        if (!(ngx_http_cx_isalnum(value[1].data[i]) || value[1].data[i] == '_'
-              || value[1].data[i] == '-' || value[1].data[i] == '.'))
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "cx_touchpoint: the name \"%V\" may contain "
-                               "only letters, digits, \"_\", \"-\" and \".\"",
-                               &value[1]);
-            return NGX_CONF_ERROR;
-        }
     }
 
     lcf->touchpoint = value[1];

@@ -101,23 +101,8 @@ ngx_http_cx_survey_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (value[1].len == 0 || value[1].len > NGX_CX_NAME_MAX) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "cx_survey: a name of 1 to %d characters is "
-                           "needed", NGX_CX_NAME_MAX);
+    if (ngx_http_cx_conf_name(cf, "cx_survey", &value[1]) != NGX_OK) {
         return NGX_CONF_ERROR;
-    }
-
-    for (i = 0; i < value[1].len; i++) {
-        if (!(ngx_http_cx_isalnum(value[1].data[i]) || value[1].data[i] == '_'
-              || value[1].data[i] == '-' || value[1].data[i] == '.'))
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "cx_survey: the name \"%V\" may contain only "
-                               "letters, digits, \"_\", \"-\" and \".\"",
-                               &value[1]);
-            return NGX_CONF_ERROR;
-        }
     }
 
     if (ngx_http_cx_survey_find(cmcf, value[1].data, value[1].len)) {
@@ -202,6 +187,39 @@ ngx_http_cx_survey_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * A survey's or a touchpoint's name: it is stored with every record and
+ * shown in reports, so a few plain characters, up to NGX_CX_NAME_MAX.
+ */
+
+ngx_int_t
+ngx_http_cx_conf_name(ngx_conf_t *cf, const char *directive, ngx_str_t *name)
+{
+    ngx_uint_t  i;
+
+    if (name->len == 0 || name->len > NGX_CX_NAME_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%s: a name of 1 to %d characters is needed",
+                           directive, NGX_CX_NAME_MAX);
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < name->len; i++) {
+        if (!(ngx_http_cx_isalnum(name->data[i]) || name->data[i] == '_'
+              || name->data[i] == '-' || name->data[i] == '.'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%s: the name \"%V\" may contain only "
+                               "letters, digits, \"_\", \"-\" and \".\"",
+                               directive, name);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
