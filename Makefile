@@ -21,7 +21,8 @@ PURE_SRCS    := src/ngx_cx_scan.c src/ngx_cx_sha256.c src/ngx_cx_token.c \
                 src/ngx_cx_pattern.c
 UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
 UNIT_CFLAGS  := -std=c99 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Werror -Isrc \
-                -fsanitize=address,undefined -fno-omit-frame-pointer
+                -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
 
 MODULE_DEPS  := config ngx_cx_module.c $(wildcard src/*.c src/*.h) src/ngx_http_cx_widget.c \
                 src/ngx_http_cx_dashboard.c
