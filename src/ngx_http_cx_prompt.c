@@ -153,11 +153,22 @@ ngx_http_cx_prompt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "delay=", 6) == 0) {
             s.data = value[i].data + 6;
             s.len = value[i].len - 6;
+            /* "3000" would be 50 minutes: a number alone is refused */
+            if (s.len && ngx_http_cx_isdigit(s.data[s.len - 1])
+                && !(s.len == 1 && s.data[0] == '0'))
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "cx_prompt: delay \"%V\" needs a unit, "
+                                   "such as \"3s\" or \"500ms\"", &s);
+                return NGX_CONF_ERROR;
+            }
+
+            /* nobody reads a page for longer before being asked */
             delay = ngx_parse_time(&s, 0);
-            if (delay == (ngx_msec_t) NGX_ERROR || delay > 3600000) {
+            if (delay == (ngx_msec_t) NGX_ERROR || delay > 600000) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "cx_prompt: delay \"%V\" is not a "
-                                   "duration up to 1h such as \"3s\" or "
+                                   "duration up to 10m such as \"3s\" or "
                                    "\"500ms\"", &s);
                 return NGX_CONF_ERROR;
             }

@@ -457,6 +457,16 @@ ngx_http_cx_survey_text_options(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
             (*a)++;
 
         } else if (nargs == 2) {
+            if (ngx_http_cx_lang_tag(&value[*a]) != NGX_OK) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "cx_survey \"%V\": \"%V\" is neither a "
+                                   "language tag such as \"en\", \"tr\" or "
+                                   "\"pt-BR\" nor a follow-up band "
+                                   "(detractor, passive or promoter)",
+                                   &survey->name, &value[*a]);
+                return NGX_CONF_ERROR;
+            }
+
             *lang = value[(*a)++];
 
         } else {
