@@ -81,7 +81,7 @@ unit: $(UNIT_TESTS)
 
 # the Lua helper library, tested in the same sandbox hooks run in
 LUARUN_SRCS  := src/ngx_cx_number.c src/ngx_cx_pattern.c src/ngx_cx_lua_pattern.c \
-                src/ngx_cx_lua_native.c src/ngx_cx_lua_bytes.c
+                src/ngx_cx_lua_native.c src/ngx_cx_lua_bytes.c src/ngx_cx_lua_sandbox.c
 $(BUILD)/luarun: t/lua/runner.c $(LUARUN_SRCS) $(LUARUN_SRCS:.c=.h)
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Isrc \

@@ -20,9 +20,10 @@
  *       read the request of the call in progress (nothing outside a call),
  *       so a call allocates nothing for cx.
  *
- * Safety: no io, os beyond time/date/clock, debug, ffi, jit, package,
- * load*, dofile, string.dump; require finds pure-Lua files under
- * cx_lua_package_path.  Each call has an instruction budget and a time
+ * Safety (the sandbox, ngx_cx_lua_sandbox.c, which the Lua test runner
+ * shares): no io, os beyond time/date/clock, debug, ffi, jit, package,
+ * load*, dofile, string.dump, xpcall, rawset; require finds pure-Lua files
+ * under cx_lua_package_path.  Each call has an instruction budget and a time
  * budget (cx_lua_time, a deadline on the monotonic clock), enforced by a
  * count hook that, once either is spent, fires on every instruction so
  * that a pcall in the hook cannot swallow it; the C string and table
@@ -39,6 +40,7 @@
 
 
 #include "ngx_http_cx.h"
+#include "ngx_cx_lua_sandbox.h"
 
 
 #define NGX_HTTP_CX_LUA_BUDGET   100000          /* instructions per call */
@@ -78,6 +80,23 @@ void ngx_http_cx_lua_exit(void);
 ngx_int_t ngx_http_cx_lua_target(ngx_http_request_t *r,
     ngx_http_cx_ctx_t *ctx, ngx_http_cx_hook_t *hook,
     ngx_http_cx_prompt_t *prompt, ngx_http_cx_hook_result_t *res);
+
+
+/*
+ * Inside the hooks' code: the call in progress, which the cx view reads
+ * (r NULL outside a call), and the view's construction, once per VM
+ * (ngx_http_cx_lua_view.c).
+ */
+typedef struct {
+    ngx_http_request_t       *r;
+    ngx_http_cx_ctx_t        *ctx;
+    ngx_http_cx_prompt_t     *prompt;
+} ngx_http_cx_lua_call_t;
+
+extern ngx_http_cx_lua_call_t  ngx_http_cx_lua_call NGX_CX_LUA_HIDDEN;
+
+/* Pushes the cx table. */
+void ngx_http_cx_lua_view_build(lua_State *L);
 
 
 #endif /* _NGX_HTTP_CX_LUA_H_INCLUDED_ */
