@@ -13,10 +13,7 @@ my $ng = cx_nginx(
     cx_store %%PREFIX%%/cxdata max_size=1m;
     cx_survey nps1 { type nps; question "How likely?"; followup "Why?"; }
     server {
-        listen 127.0.0.1:%%PORT%%;
-        root %%PREFIX%%/html;
-        location /cx/ { cx_endpoint; }
-        location /cx-admin/ { cx_report; }
+        %%CX_SITE%%
         location / { cx_touchpoint browse; cx_prompt nps1; }
     }
 CONF

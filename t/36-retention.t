@@ -17,10 +17,7 @@ my $conf = <<'CONF';
     RETENTION
     cx_survey nps1 { type nps; question "Q?"; }
     server {
-        listen 127.0.0.1:%%PORT%%;
-        root %%PREFIX%%/html;
-        location /cx/ { cx_endpoint; }
-        location /cx-admin/ { cx_report; }
+        %%CX_SITE%%
         location / { cx_touchpoint browse; cx_prompt nps1; }
     }
 CONF

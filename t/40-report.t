@@ -43,10 +43,7 @@ my $ng = cx_nginx(
     cx_survey ces1  { type ces;  question "How easy?"; }
     cx_survey nps2  { type nps;  question "Unused?"; }
     server {
-        listen 127.0.0.1:%%PORT%%;
-        root %%PREFIX%%/html;
-        location /cx/ { cx_endpoint; }
-        location /cx-admin/ { cx_report; }
+        %%CX_SITE%%
         location /shop/ { cx_touchpoint purchase stage=purchase; cx_prompt nps1 sample=100%; }
         location /help/ { cx_touchpoint support stage=usage; cx_prompt csat1 sample=100%; }
         location /task/ { cx_touchpoint task stage=usage; cx_prompt ces1 sample=100%; }

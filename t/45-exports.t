@@ -17,10 +17,7 @@ my $ng = cx_nginx(
     cx_survey nps1 { type nps; question "Q?"; followup "Why?"; }
     cx_survey csat1 { type csat; question "C?"; }
     server {
-        listen 127.0.0.1:%%PORT%%;
-        root %%PREFIX%%/html;
-        location /cx/ { cx_endpoint; }
-        location /cx-admin/ { cx_report; }
+        %%CX_SITE%%
         location /a/ { cx_touchpoint browse; cx_prompt nps1; }
         location /b/ { cx_touchpoint support stage=usage; cx_prompt csat1; }
     }

@@ -392,11 +392,7 @@ my $conf = <<'CONF';
     cx_survey line_b { type nps; question "Line B?"; }
 
     server {
-        listen 127.0.0.1:%%PORT%%;
-        root %%PREFIX%%/html;
-
-        location /cx/       { cx_endpoint; }
-        location /cx-admin/ { cx_report; }
+        %%CX_SITE%%
         location /home/     { cx_touchpoint home stage=awareness; }
 
         location /high/ {

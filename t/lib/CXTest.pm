@@ -12,7 +12,10 @@ package CXTest;
 # cx_nginx(%opts) -> $ng       starts nginx and waits until it listens and its
 #                              workers run (10 s, else dies with the error log)
 #   conf => TEXT        http-level configuration (required); %%PORT%% (= %%PORT0%%),
-#                       %%PORT1%%..., %%PREFIX%% and %%REPO%% are substituted
+#                       %%PORT1%%..., %%PREFIX%% and %%REPO%% are substituted;
+#                       %%CX_SITE%% in a server block is the usual site: listen
+#                       on the first port, root html/, cx_endpoint at /cx/,
+#                       cx_report at /cx-admin/
 #   ports => N          loopback ports to allocate (default 1)
 #   workers => N        worker_processes (default 1)
 #   files => {REL => CONTENT}   files under the prefix (substituted too)
@@ -218,8 +221,14 @@ sub _read_file {
     return defined $c ? $c : '';
 }
 
+# The usual site: the first port, the prefix's html/, the widget and intake
+# at /cx/, the reports at /cx-admin/.
+our $CX_SITE = "listen 127.0.0.1:%%PORT%%;\n        root %%PREFIX%%/html;\n"
+    . "        location /cx/ { cx_endpoint; }\n        location /cx-admin/ { cx_report; }";
+
 sub _subst {
     my ($text, $ports, $prefix) = @_;
+    $text =~ s/%%CX_SITE%%/$CX_SITE/g;
     $text =~ s/%%PORT(\d*)%%/
         my $i = length $1 ? $1 : 0;
         defined $ports->[$i] ? $ports->[$i]
