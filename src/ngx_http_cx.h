@@ -281,6 +281,9 @@ ngx_int_t ngx_http_cx_cookie(ngx_http_request_t *r, ngx_str_t *name,
 /* sends body (static memory) after the headers set; HEAD: headers only */
 ngx_int_t ngx_http_cx_send_bytes(ngx_http_request_t *r, ngx_str_t *body);
 /* adds a response header; name and value must outlive the request */
+/* adds a response header; name static, value from the request's pool */
+ngx_int_t ngx_http_cx_header_add(ngx_http_request_t *r, const char *name,
+    u_char *value, size_t len);
 ngx_int_t ngx_http_cx_header_out(ngx_http_request_t *r, const char *name,
     const char *value);
 

@@ -94,6 +94,15 @@ ngx_int_t
 ngx_http_cx_header_out(ngx_http_request_t *r, const char *name,
     const char *value)
 {
+    return ngx_http_cx_header_add(r, name, (u_char *) value,
+                                  ngx_strlen(value));
+}
+
+
+ngx_int_t
+ngx_http_cx_header_add(ngx_http_request_t *r, const char *name,
+    u_char *value, size_t len)
+{
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
@@ -107,8 +116,8 @@ ngx_http_cx_header_out(ngx_http_request_t *r, const char *name,
 #endif
     h->key.data = (u_char *) name;
     h->key.len = ngx_strlen(name);
-    h->value.data = (u_char *) value;
-    h->value.len = ngx_strlen(value);
+    h->value.data = value;
+    h->value.len = len;
 
     return NGX_OK;
 }

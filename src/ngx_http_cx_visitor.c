@@ -194,44 +194,28 @@ ngx_int_t
 ngx_http_cx_visitor_set_cookie(ngx_http_request_t *r,
     ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_visitor_t *visitor)
 {
-    u_char           *p;
-    size_t            n;
-    ngx_table_elt_t  *h;
+    u_char  *start, *p;
+    size_t   n;
 
-    p = ngx_pnalloc(r->pool, cmcf->cookie_name.len + 1 + NGX_CX_COOKIE_MAX
-                             + cmcf->cookie_attrs.len);
-    if (p == NULL) {
+    start = ngx_pnalloc(r->pool, cmcf->cookie_name.len + 1 + NGX_CX_COOKIE_MAX
+                                 + cmcf->cookie_attrs.len);
+    if (start == NULL) {
         return NGX_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Set-Cookie");
-    h->value.data = p;
-
-    p = ngx_cpymem(p, cmcf->cookie_name.data, cmcf->cookie_name.len);
+    p = ngx_cpymem(start, cmcf->cookie_name.data, cmcf->cookie_name.len);
     *p++ = '=';
 
     n = ngx_cx_visitor_encode(p, NGX_CX_COOKIE_MAX, &cmcf->cookie_key,
                               &visitor->v);
     if (n == 0) {
-        h->hash = 0;
         return NGX_ERROR;
     }
 
     p += n;
     p = ngx_cpymem(p, cmcf->cookie_attrs.data, cmcf->cookie_attrs.len);
 
-    h->value.len = p - h->value.data;
-
-    return NGX_OK;
+    return ngx_http_cx_header_add(r, "Set-Cookie", start, p - start);
 }
 
 
