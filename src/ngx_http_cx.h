@@ -228,6 +228,7 @@ typedef struct {
     unsigned                  done:1;     /* nothing more to look for */
     unsigned                  inject:1;   /* a prompt was decided */
     unsigned                  injected:1;
+    unsigned                  drawn:1;    /* a sample= draw was made */
     unsigned                  cache_put:1;
 } ngx_http_cx_ctx_t;
 

@@ -155,10 +155,13 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
 
     /*
      * The cookie carries what changed (a visit; a new visitor offered a
-     * prompt).  A response that sets it is personal: never from a shared
-     * cache, so Cache-Control becomes private.
+     * prompt, or drawn for a sample: without the cookie the next page
+     * would draw again).  A response that sets it is personal: never from
+     * a shared cache, so Cache-Control becomes private.
      */
-    if (visited || (ctx->inject && ctx->visitor.is_new)) {
+    if (visited
+        || (ctx->visitor.is_new && (ctx->inject || ctx->drawn)))
+    {
         if (ngx_http_cx_visitor_set_cookie(r, cmcf, &ctx->visitor) != NGX_OK
             || ngx_http_cx_response_private(r) != NGX_OK)
         {

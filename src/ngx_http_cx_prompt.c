@@ -668,11 +668,18 @@ ngx_http_cx_prompt_passes(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
         return 0;
     }
 
-    if (prompt->sample < 10000
-        && ngx_http_cx_sample_bucket(cmcf, v->id, &prompt->survey_name)
-           >= prompt->sample)
-    {
-        return 0;
+    if (prompt->sample < 10000) {
+        /* a new visitor keeps this id, so that the draw sticks (at 0%
+         * every draw is the same: nothing to keep) */
+        if (prompt->sample > 0) {
+            ctx->drawn = 1;
+        }
+
+        if (ngx_http_cx_sample_bucket(cmcf, v->id, &prompt->survey_name)
+            >= prompt->sample)
+        {
+            return 0;
+        }
     }
 
     if (prompt->cond) {
