@@ -31,6 +31,8 @@ static char *ngx_http_cx_survey_args(ngx_conf_t *cf,
     ngx_http_cx_survey_t *survey, ngx_str_t *name);
 static char *ngx_http_cx_survey_bad_lang(ngx_conf_t *cf,
     ngx_http_cx_survey_t *survey, ngx_str_t *tag);
+static void ngx_http_cx_survey_check_languages(ngx_conf_t *cf,
+    ngx_http_cx_survey_t *survey);
 static ngx_int_t ngx_http_cx_lang_tag(ngx_str_t *tag);
 static ngx_int_t ngx_http_cx_band(ngx_str_t *s);
 static ngx_int_t ngx_http_cx_text_ok(ngx_conf_t *cf, ngx_str_t *text);
@@ -162,6 +164,8 @@ ngx_http_cx_survey_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
     }
+
+    ngx_http_cx_survey_check_languages(cf, survey);
 
     /* a visitor who answered or dismissed is not asked again for 90 days */
     if (survey->every == NGX_CONF_UNSET) {
@@ -600,6 +604,73 @@ ngx_http_cx_text_ok(ngx_conf_t *cf, ngx_str_t *text)
 }
 
 
+/*
+ * A language with some texts of its own but not others shows a mix: warn
+ * (nginx -t still passes), naming what is missing.  Only the kinds the
+ * default language has count; a band is covered by the language's general
+ * follow-up.
+ */
+
+static void
+ngx_http_cx_survey_check_languages(ngx_conf_t *cf,
+    ngx_http_cx_survey_t *survey)
+{
+    u_char              *p, *last;
+    ngx_uint_t           i, j, kind;
+    ngx_str_t           *lang;
+    ngx_http_cx_text_t  *text;
+    u_char               missing[64];
+
+    text = survey->texts.elts;
+
+    for (i = 0; i < survey->texts.nelts; i++) {
+        lang = &text[i].lang;
+
+        if (lang->len == 0
+            || (lang->len == survey->lang.len
+                && ngx_memcmp(lang->data, survey->lang.data, lang->len) == 0))
+        {
+            continue;
+        }
+
+        /* once per language: at its first text */
+        for (j = 0; j < i; j++) {
+            if (text[j].lang.len == lang->len
+                && ngx_memcmp(text[j].lang.data, lang->data, lang->len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j < i) {
+            continue;
+        }
+
+        p = missing;
+        last = missing + sizeof(missing);
+
+        for (kind = NGX_HTTP_CX_TEXT_QUESTION;
+             kind <= NGX_HTTP_CX_TEXT_THANKS;
+             kind++)
+        {
+            if (ngx_http_cx_survey_text(survey, kind, 0, &survey->lang)
+                && ngx_http_cx_survey_text(survey, kind, 0, lang) == NULL)
+            {
+                p = ngx_slprintf(p, last, "%s%s", p == missing ? "" : ", ",
+                                 ngx_http_cx_kind_names[kind]);
+            }
+        }
+
+        if (p != missing) {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "cx_survey \"%V\": the \"%V\" texts have no "
+                               "%*s: those are shown in the default language",
+                               &survey->name, lang, p - missing, missing);
+        }
+    }
+}
+
+
 /* The text of a kind in a language; an empty lang means the default. */
 
 static ngx_http_cx_text_t *
@@ -756,9 +827,25 @@ ngx_http_cx_survey_render_lang(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
     labels = ngx_http_cx_pick(NGX_HTTP_CX_TEXT_LABELS, 0);
     followup = ngx_http_cx_pick(NGX_HTTP_CX_TEXT_FOLLOWUP, 0);
 
+    /*
+     * The visitor's language wins over a band: a band's text in the
+     * default language is used only when the follow-up has no text at all
+     * in the visitor's language.
+     */
     bands = 0;
     for (band = 1; band < 4; band++) {
-        by_band[band] = ngx_http_cx_pick(NGX_HTTP_CX_TEXT_FOLLOWUP, band);
+        by_band[band] = ngx_http_cx_survey_text(survey,
+                                                NGX_HTTP_CX_TEXT_FOLLOWUP,
+                                                band, lang);
+        if (by_band[band] == NULL
+            && ngx_http_cx_survey_text(survey, NGX_HTTP_CX_TEXT_FOLLOWUP, 0,
+                                       lang)
+               == NULL)
+        {
+            by_band[band] = ngx_http_cx_survey_text(survey,
+                                                    NGX_HTTP_CX_TEXT_FOLLOWUP,
+                                                    band, &survey->lang);
+        }
         bands += (by_band[band] != NULL);
     }
 

@@ -25,10 +25,19 @@ my $ng = cx_nginx(
         question ar "ما مدى احتمال؟";
         question pt-BR "Qual a probabilidade?";
     }
+    cx_survey s2 {
+        type nps;
+        question "How likely?";
+        question tr "Ne kadar olası?";
+        followup "Why?";
+        followup tr "Neden?";
+        followup detractor "What should we do better?";
+    }
     server {
         listen 127.0.0.1:%%PORT%%;
         root %%PREFIX%%/html;
         location /cx/ { cx_endpoint; }
+        location /s2/ { alias %%PREFIX%%/html/; cx_prompt s2; }
         location / { cx_prompt s1; }
     }
 CONF
@@ -36,8 +45,8 @@ CONF
 );
 
 sub prompt_for {
-    my ($al) = @_;
-    my $r = $ng->get('/index.html', defined $al ? ('Accept-Language' => $al) : ());
+    my ($al, $path) = @_;
+    my $r = $ng->get($path // '/index.html', defined $al ? ('Accept-Language' => $al) : ());
     my ($json) = $r->{body} =~ m{<script type="application/json" id="cx-prompt">(.*?)</script>}s;
     unlike $json // '', qr/[^\x20-\x7e]/, "($al) the snippet is ASCII only" if defined $al;
     return $json ? JSON::PP->new->decode($json) : {};
@@ -80,5 +89,35 @@ my $ar = prompt_for('ar');
 is $ar->{lang}, 'ar', 'ar: Arabic';
 is $ar->{dir}, 'rtl', 'ar: right to left';
 is $ar->{question}, 'ما مدى احتمال؟', 'ar: the question';
+
+# The visitor's language wins over a band: a Turkish visitor of a survey
+# with a Turkish follow-up and an English-only detractor follow-up gets the
+# Turkish one, whatever the score.
+my $tr = prompt_for('tr', '/s2/index.html');
+is $tr->{lang}, 'tr', 'band vs language: tr';
+is $tr->{followup}, 'Neden?', 'band vs language: the Turkish follow-up';
+ok !defined(($tr->{followup_by_band} // {})->{detractor}),
+    'band vs language: no English detractor follow-up for a Turkish visitor';
+my $en = prompt_for(undef, '/s2/index.html');
+is $en->{followup}, 'Why?', 'band vs language: en, the general follow-up';
+is(($en->{followup_by_band} // {})->{detractor}, 'What should we do better?',
+    'band vs language: en, the detractor one');
+
+# Translated in part: nginx -t warns (and passes), naming what is missing.
+my ($ok, $out) = cx_test_config(<<'CONF');
+    cx_store %%PREFIX%%/cxdata max_size=64m;
+    cx_survey part {
+        type csat;
+        question "How satisfied?";
+        question tr "Ne kadar memnunsunuz?";
+        labels "Not at all" "Very";
+        thanks "Thanks!";
+    }
+    cx_survey whole { type nps; question "Q?"; question tr "S?"; }
+CONF
+ok $ok, 'a survey translated in part: nginx -t passes';
+like $out, qr/\[warn\].*cx_survey "part": the "tr" texts have no labels, thanks: those are shown in the default language/,
+    'a survey translated in part: a warning naming what is missing';
+unlike $out, qr/cx_survey "whole"/, 'a survey translated whole: no warning';
 
 done_testing;
