@@ -76,6 +76,10 @@ $(BUILD)/unit/%: t/unit/%.c $(PURE_SRCS) $(wildcard src/ngx_cx_*.h)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(UNIT_CFLAGS) $< $(PURE_SRCS) -lcmocka -lm -o $@
 
+# the same targets by their relative names: make build/unit/test_scan
+build/unit/%: $(BUILD)/unit/% ;
+build/luarun: $(BUILD)/luarun ;
+
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "# $$t"; $$t; done
 
