@@ -9,7 +9,8 @@
 # in order, each request line read, each fsync/fdatasync/msync and each
 # response line written.  For every answer, an fdatasync or fsync of the
 # store's data.mdb (or an msync with MS_SYNC) must have returned after the
-# worker read the POST and before it wrote the "204".
+# worker read the POST and before it wrote the "204", in a thread of the
+# pool rather than the event loop's thread.
 
 use strict;
 use warnings;
@@ -53,7 +54,7 @@ sub log_lines {
     while (<$fh>) {
         chomp;
         my ($ns, $pid, $tid, $what, $rest) = split / /, $_, 5;
-        push @l, { ns => $ns, pid => $pid, what => $what, rest => $rest // '', line => $_ };
+        push @l, { ns => $ns, pid => $pid, tid => $tid, what => $what, rest => $rest // '', line => $_ };
     }
     return @l;
 }
@@ -92,6 +93,9 @@ for my $i (1 .. 3) {
     ok @syncs, "answer $i: data.mdb synced after the POST was read, before its 204"
         or diag "log from the POST on:\n" . join "\n", map { $_->{line} } @l[$recv .. $sent];
     ok $l[$sent]{ns} >= $syncs[-1]{ns}, "answer $i: monotonic times agree" if @syncs;
+    # README, Operations: commits run in the thread pool, never on the event loop
+    ok !(grep { $_->{tid} == $l[$recv]{tid} } @syncs),
+        "answer $i: the sync ran in a thread-pool thread, not the event loop" if @syncs;
 }
 
 $ng->stop;
