@@ -141,6 +141,8 @@ typedef struct {
 typedef struct {
     ngx_str_t                 store_path;
     size_t                    store_max_size;
+    u_char                   *store_file;  /* where cx_store is, or NULL */
+    ngx_uint_t                store_line;
     ngx_str_t                 secret_file;
     ngx_str_t                 secret;     /* from cx_secret_file, or the store */
 

@@ -97,6 +97,10 @@ ngx_http_cx_keys_init(ngx_log_t *log, ngx_http_cx_main_conf_t *cmcf)
     cmcf->keys_ready = 0;
 
     if (cmcf->secret.len < NGX_HTTP_CX_SECRET_MIN) {
+        if (ngx_test_config) {
+            return NGX_ERROR;       /* the store was not read: no secret yet */
+        }
+
         ngx_log_error(NGX_LOG_ALERT, log, 0,
                       "ngx_cx: no secret (neither cx_secret_file nor the "
                       "store): no prompts are offered");

@@ -9,11 +9,17 @@
  * by cxctl and bench/mkstore, so the three can never disagree.
  *
  * Life cycle
+ *   ngx_http_cx_store_check()    postconfiguration (ngx_http_cx_store_init.c):
+ *       a path that cannot be created, or that the worker user could not
+ *       reach or write, fails "nginx -t" with an [emerg] at cx_store's
+ *       line; at start or reload the same message is an [alert] and the
+ *       site stays up without prompts.  Nothing is created here.
  *   ngx_http_cx_store_prepare()  master, init_module (in
  *       ngx_http_cx_store_init.c): creates the directory
  *       and gives it to the worker user (as nginx does for its temp paths),
  *       creates the databases, loads or generates the secret, and closes
  *       the environment again — LMDB handles must not cross fork().
+ *       Not under "nginx -t", which creates neither store nor secret.
  *       Failure is logged and leaves the site up: prompts stay off.
  *   ngx_http_cx_store_open()     worker, init_process: opens with MDB_NOTLS
  *       (transactions run in thread-pool threads), clears stale reader
@@ -82,6 +88,14 @@ typedef ngx_int_t (*ngx_http_cx_store_each_event_pt)(void *data,
     ngx_http_cx_event_t *ev);
 
 
+/*
+ * Configuration time (postconfiguration, "nginx -t" included): whether the
+ * store directory can be created, or used, and reached by the worker user,
+ * without creating anything.  NGX_ERROR after an [emerg] (under "nginx -t",
+ * else an [alert]) that names cx_store's file:line and the fix.
+ */
+ngx_int_t ngx_http_cx_store_check(ngx_conf_t *cf,
+    ngx_http_cx_main_conf_t *cmcf);
 ngx_int_t ngx_http_cx_store_prepare(ngx_cycle_t *cycle,
     ngx_http_cx_main_conf_t *cmcf);
 

@@ -5,6 +5,7 @@
  */
 
 #include "ngx_http_cx.h"
+#include "ngx_http_cx_store.h"
 
 
 /* cx_store PATH [max_size=SIZE] */
@@ -25,6 +26,10 @@ ngx_http_cx_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     value = cf->args->elts;
     cmcf->store_path = value[1];
     cmcf->used = 1;
+
+    /* the store is checked once the path is absolute: errors point here */
+    cmcf->store_file = cf->conf_file->file.name.data;
+    cmcf->store_line = cf->conf_file->line;
 
     if (cf->args->nelts == 3) {
         if (ngx_strncmp(value[2].data, "max_size=", 9) != 0) {
@@ -83,12 +88,22 @@ ngx_http_cx_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* postconfiguration: the pool the store commits in */
+/*
+ * postconfiguration: the pool the store commits in, and whether the store
+ * can be created where cx_store says (checked, not created: "nginx -t"
+ * must leave nothing behind).  A bad path fails "nginx -t"; at start and
+ * reload it is an [alert] at cx_store's line, and the site stays up without
+ * prompts, as for any store that cannot be prepared.
+ */
 
 ngx_int_t
 ngx_http_cx_store_postconfiguration(ngx_conf_t *cf,
     ngx_http_cx_main_conf_t *cmcf)
 {
+    if (ngx_http_cx_store_check(cf, cmcf) != NGX_OK && ngx_test_config) {
+        return NGX_ERROR;
+    }
+
 #if (NGX_THREADS)
     if (ngx_thread_pool_add(cf, &cmcf->thread_pool_name) == NULL) {
         return NGX_ERROR;

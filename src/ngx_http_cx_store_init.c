@@ -6,10 +6,295 @@
 
 #include "ngx_http_cx_store.h"
 #include <lmdb.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/statvfs.h>
+#if (NGX_LINUX)
+#include <sys/vfs.h>
+#endif
+
+
+/* the user the workers will run as, when it is not the master's */
+typedef struct {
+    ngx_flag_t   other;
+    ngx_uid_t    uid;
+    ngx_gid_t    gid;
+    const char  *name;
+    gid_t        groups[64];
+    int          ngroups;
+} ngx_http_cx_store_user_t;
 
 
 static ngx_int_t ngx_http_cx_store_give(ngx_log_t *log, u_char *path,
     ngx_uid_t user, ngx_gid_t group);
+static void ngx_http_cx_store_user(ngx_conf_t *cf,
+    ngx_http_cx_store_user_t *u);
+static ngx_uint_t ngx_http_cx_store_may(ngx_http_cx_store_user_t *u,
+    ngx_file_info_t *fi, ngx_uint_t want);
+static ngx_int_t ngx_http_cx_store_fail(ngx_conf_t *cf,
+    ngx_http_cx_main_conf_t *cmcf, const char *fmt, ...);
+
+
+#define NGX_HTTP_CX_FIX_PATH                                                \
+    "; point cx_store at a directory that exists or can be created, "       \
+    "e.g. \"cx_store /var/lib/nginx/cx;\""
+
+
+ngx_int_t
+ngx_http_cx_store_check(ngx_conf_t *cf, ngx_http_cx_main_conf_t *cmcf)
+{
+    int                        err;
+    u_char                    *last, *p;
+    size_t                     len;
+    ngx_uint_t                 exists;
+    ngx_file_info_t            fi;
+    struct statvfs             vfs;
+    ngx_http_cx_store_user_t   u;
+    u_char                     path[NGX_MAX_PATH], dir[NGX_MAX_PATH];
+#if (NGX_LINUX)
+    struct statfs              fs;
+#endif
+
+    len = cmcf->store_path.len;
+    while (len > 1 && cmcf->store_path.data[len - 1] == '/') {
+        len--;
+    }
+
+    if (len == 0 || len >= NGX_MAX_PATH || cmcf->store_path.data[0] != '/') {
+        return ngx_http_cx_store_fail(cf, cmcf, "cx_store \"%V\": not a "
+                                      "usable path" NGX_HTTP_CX_FIX_PATH,
+                                      &cmcf->store_path);
+    }
+
+    ngx_cpystrn(path, cmcf->store_path.data, len + 1);
+
+    /* the store itself, or the nearest ancestor that exists */
+
+    ngx_cpystrn(dir, path, len + 1);
+    last = dir + len;
+    exists = 1;
+
+    for ( ;; ) {
+        if (ngx_file_info(dir, &fi) != NGX_FILE_ERROR) {
+            break;
+        }
+
+        err = ngx_errno;
+
+        if (err != NGX_ENOENT && err != NGX_ENOTDIR) {
+            return ngx_http_cx_store_fail(cf, cmcf, "cx_store \"%s\": "
+                       "cannot look at \"%s\" (%s)" NGX_HTTP_CX_FIX_PATH,
+                       path, dir, strerror(err));
+        }
+
+        exists = 0;
+
+        for (p = last - 1; p > dir && *p != '/'; p--) { /* void */ }
+
+        last = (p == dir) ? p + 1 : p;
+        *last = '\0';
+    }
+
+    if (!ngx_is_dir(&fi)) {
+        if (exists) {
+            return ngx_http_cx_store_fail(cf, cmcf, "cx_store \"%s\": it is "
+                       "not a directory" NGX_HTTP_CX_FIX_PATH, path);
+        }
+
+        return ngx_http_cx_store_fail(cf, cmcf, "cx_store \"%s\": cannot "
+                   "be created, \"%s\" is not a directory"
+                   NGX_HTTP_CX_FIX_PATH, path, dir);
+    }
+
+#if (NGX_LINUX)
+    /* root may "write" here, yet no directory can be made: proc, sysfs */
+    if (statfs((char *) dir, &fs) == 0
+        && (fs.f_type == 0x9fa0 || fs.f_type == 0x62656572))
+    {
+        return ngx_http_cx_store_fail(cf, cmcf, "cx_store \"%s\": \"%s\" "
+                   "is a virtual file system (proc or sysfs) that holds no "
+                   "store" NGX_HTTP_CX_FIX_PATH, path, dir);
+    }
+#endif
+
+    if (statvfs((char *) dir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) {
+        return ngx_http_cx_store_fail(cf, cmcf, "cx_store \"%s\": \"%s\" "
+                   "is on a read-only file system" NGX_HTTP_CX_FIX_PATH,
+                   path, dir);
+    }
+
+    ngx_http_cx_store_user(cf, &u);
+
+    if (!exists) {
+        /* the master creates it (and gives it to the worker user) */
+        if (access((char *) dir, W_OK|X_OK) != 0) {
+            err = ngx_errno;
+            return ngx_http_cx_store_fail(cf, cmcf, "cx_store \"%s\": "
+                       "cannot be created in \"%s\" (%s); create it "
+                       "beforehand, writable by the user nginx's workers "
+                       "run as, or choose a writable place",
+                       path, dir, strerror(err));
+        }
+
+    } else if (!u.other && access((char *) path, R_OK|W_OK|X_OK) != 0) {
+        /* no user switch: nobody will give it to the workers */
+        err = ngx_errno;
+        return ngx_http_cx_store_fail(cf, cmcf, "cx_store \"%s\": not "
+                   "writable by the user nginx runs as (%s); make it so "
+                   "(chown or chmod) or choose another directory",
+                   path, strerror(err));
+    }
+
+    if (!u.other) {
+        return NGX_OK;
+    }
+
+    /* the worker user must be able to reach it: every existing ancestor */
+
+    for (p = path + 1; p <= path + len; p++) {
+        if (p < path + len && *p != '/') {
+            continue;
+        }
+
+        if (p == path + len) {
+            break;                      /* the store: given to the workers */
+        }
+
+        ngx_memcpy(dir, path, p - path);
+        dir[p - path] = '\0';
+
+        if (ngx_file_info(dir, &fi) == NGX_FILE_ERROR) {
+            break;                      /* created 0755 from here on */
+        }
+
+        if (!ngx_http_cx_store_may(&u, &fi, 1)) {
+            return ngx_http_cx_store_fail(cf, cmcf, "cx_store \"%s\": the "
+                       "worker user \"%s\" cannot reach it, \"%s\" (owner "
+                       "uid %d, mode %c%c%c%c) is not searchable by that "
+                       "user; allow it (e.g. \"chmod o+x %s\") or move the "
+                       "store", path, u.name, dir, (int) fi.st_uid,
+                       '0' + (int) ((fi.st_mode >> 9) & 7),
+                       '0' + (int) ((fi.st_mode >> 6) & 7),
+                       '0' + (int) ((fi.st_mode >> 3) & 7),
+                       '0' + (int) (fi.st_mode & 7), dir);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* As ngx_core_module will decide: "user", else NGX_USER when root. */
+
+static void
+ngx_http_cx_store_user(ngx_conf_t *cf, ngx_http_cx_store_user_t *u)
+{
+    struct group     *gr;
+    struct passwd    *pw;
+    ngx_core_conf_t  *ccf;
+
+    ngx_memzero(u, sizeof(ngx_http_cx_store_user_t));
+
+    if (geteuid() != 0) {
+        return;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cf->cycle->conf_ctx,
+                                           ngx_core_module);
+
+    if (ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+        u->uid = ccf->user;
+        u->gid = ccf->group;
+        u->name = ccf->username;
+
+    } else {
+        pw = getpwnam(NGX_USER);
+        if (pw == NULL) {
+            return;                     /* nginx itself will say so */
+        }
+
+        u->uid = pw->pw_uid;
+        u->gid = pw->pw_gid;
+        u->name = NGX_USER;
+
+        gr = getgrnam(NGX_GROUP);
+        if (gr) {
+            u->gid = gr->gr_gid;
+        }
+    }
+
+    if (u->uid == 0 || u->name == NULL) {
+        return;
+    }
+
+    u->other = 1;
+    u->ngroups = sizeof(u->groups) / sizeof(u->groups[0]);
+
+    if (getgrouplist(u->name, u->gid, u->groups, &u->ngroups) == -1) {
+        u->groups[0] = u->gid;
+        u->ngroups = 1;
+    }
+}
+
+
+/* want: the "rwx" bits, 4 2 1, as for "other" */
+
+static ngx_uint_t
+ngx_http_cx_store_may(ngx_http_cx_store_user_t *u, ngx_file_info_t *fi,
+    ngx_uint_t want)
+{
+    int  i;
+
+    if (fi->st_uid == u->uid) {
+        return ((fi->st_mode >> 6) & want) == want;
+    }
+
+    for (i = 0; i < u->ngroups; i++) {
+        if (fi->st_gid == u->groups[i]) {
+            return ((fi->st_mode >> 3) & want) == want;
+        }
+    }
+
+    return (fi->st_mode & want) == want;
+}
+
+
+static ngx_int_t
+ngx_http_cx_store_fail(ngx_conf_t *cf, ngx_http_cx_main_conf_t *cmcf,
+    const char *fmt, ...)
+{
+    u_char      *p;
+    va_list      args;
+    ngx_uint_t   level;
+    u_char       msg[NGX_MAX_CONF_ERRSTR];
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(msg, msg + sizeof(msg), fmt, args);
+    va_end(args);
+
+    /*
+     * "nginx -t" fails; a start or reload goes on without the store (no
+     * prompts, answers 503), as for any store that cannot be prepared
+     */
+    if (!ngx_test_config) {
+        p = ngx_slprintf(p, msg + sizeof(msg), "; until then no prompts "
+                         "are offered");
+    }
+
+    level = ngx_test_config ? NGX_LOG_EMERG : NGX_LOG_ALERT;
+
+    if (cmcf->store_file) {
+        ngx_log_error(level, cf->log, 0, "%*s in %s:%ui",
+                      (size_t) (p - msg), msg, cmcf->store_file,
+                      cmcf->store_line);
+
+    } else {
+        ngx_log_error(level, cf->log, 0, "%*s (the default store: "
+                      "no cx_store directive)", (size_t) (p - msg), msg);
+    }
+
+    return NGX_ERROR;
+}
 
 
 MDB_env *
@@ -58,6 +343,11 @@ ngx_http_cx_store_prepare(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
     u_char            file[NGX_MAX_PATH];
 
     static char      *files[] = { "", "/data.mdb", "/lock.mdb" };
+
+    /* "nginx -t" checks (ngx_http_cx_store_check), it creates nothing */
+    if (ngx_test_config) {
+        return NGX_OK;
+    }
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 

@@ -24,6 +24,8 @@ package CXTest;
 #   module => PATH      module .so (default cx_module_path())
 #   prefix => DIR       use DIR instead of a temp dir (then it is never removed)
 #   start => 0          only prepare; call $ng->start later
+#   env => {NAME => VALUE}  extra environment for nginx (e.g. LD_PRELOAD);
+#                       the master gets it, workers inherit what it loaded
 # The skeleton: load_module, worker_processes, error_log logs/error.log info,
 # pid, events, http { access_log logs/access.log; temp paths under tmp/; CONF }.
 #
@@ -705,6 +707,8 @@ sub start {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>>', "$prefix/logs/stderr.log";
         open STDERR, '>&', \*STDOUT;
+        my $env = $self->{opts}{env} || {};
+        $ENV{$_} = $env->{$_} for keys %$env;
         { no warnings "exec"; exec { $cmd[0] } @cmd; }
         print STDERR "exec $cmd[0]: $!\n";
         _exit(127);
