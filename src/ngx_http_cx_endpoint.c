@@ -8,6 +8,16 @@
  * (ngx_cx_json.h), the token verified (signature, expiry, the visitor's
  * own cookie), the score checked against the survey's scale.  Only then
  * is a write queued; the 204 goes out when the commit is on disk.
+ *
+ * The size limit is the module's alone, and every refusal is JSON.  nginx's
+ * client_max_body_size would refuse a larger Content-Length in its
+ * find-config phase, before any handler runs, with its HTML 413 page; so
+ * cx_endpoint turns it off in its location (0) and the intake refuses by
+ * Content-Length before reading.  A chunked body (or an HTTP/2 one without
+ * a length) is read unbuffered, piece by piece, into one buffer of
+ * NGX_HTTP_CX_BODY_MAX bytes, and refused as soon as it would overflow it:
+ * never more than that buffer and nginx's read buffer are held, nothing
+ * goes to a temp file, and a body that never ends is answered at once.
  */
 
 #include "ngx_http_cx.h"
@@ -25,6 +35,12 @@ typedef struct {
 static ngx_int_t ngx_http_cx_widget_send(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cx_intake(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cx_same_origin(ngx_http_request_t *r);
+static void ngx_http_cx_intake_read(ngx_http_request_t *r);
+static void ngx_http_cx_intake_read_more(ngx_http_request_t *r);
+static ngx_int_t ngx_http_cx_intake_collect(ngx_http_request_t *r,
+    size_t *added);
+static ngx_int_t ngx_http_cx_intake_read_failed(ngx_http_request_t *r,
+    ngx_int_t rc);
 static void ngx_http_cx_intake_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cx_intake_check(ngx_http_request_t *r,
     u_char *body, size_t len, ngx_http_cx_intake_t *in, const char **err);
@@ -167,15 +183,198 @@ ngx_http_cx_intake(ngx_http_request_t *r)
                                  "store unavailable");
     }
 
-    r->request_body_in_single_buf = 1;
+    /* pieces come to ngx_http_cx_intake_read() as they arrive */
+    r->request_body_no_buffering = 1;
 
-    rc = ngx_http_read_client_request_body(r, ngx_http_cx_intake_body);
+    rc = ngx_http_read_client_request_body(r, ngx_http_cx_intake_read);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        return rc;
+        return ngx_http_cx_intake_read_failed(r, rc);
     }
 
     return NGX_DONE;
+}
+
+
+/*
+ * The body handler of ngx_http_read_client_request_body(): called once
+ * with what could be read at once (all of it, or r->reading_body set).
+ */
+
+static void
+ngx_http_cx_intake_read(ngx_http_request_t *r)
+{
+    size_t     added;
+    ngx_int_t  rc;
+
+    rc = ngx_http_cx_intake_collect(r, &added);
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, ngx_http_cx_intake_read_failed(r, rc));
+        return;
+    }
+
+    if (!r->reading_body) {
+        ngx_http_cx_intake_body(r);
+        return;
+    }
+
+    r->read_event_handler = ngx_http_cx_intake_read_more;
+
+    /* nginx stopped because its buffer was full, not for want of data */
+    if (r->connection->read->ready) {
+        ngx_http_cx_intake_read_more(r);
+    }
+}
+
+
+/* The read event handler while the body is still coming. */
+
+static void
+ngx_http_cx_intake_read_more(ngx_http_request_t *r)
+{
+    size_t     added;
+    ngx_int_t  rc;
+
+    for ( ;; ) {
+        rc = ngx_http_read_unbuffered_request_body(r);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            ngx_http_finalize_request(r,
+                                      ngx_http_cx_intake_read_failed(r, rc));
+            return;
+        }
+
+        if (ngx_http_cx_intake_collect(r, &added) != NGX_OK) {
+            ngx_http_finalize_request(r,
+                ngx_http_cx_intake_read_failed(r,
+                                        NGX_HTTP_REQUEST_ENTITY_TOO_LARGE));
+            return;
+        }
+
+        if (rc == NGX_OK) {
+            ngx_http_cx_intake_body(r);
+            return;
+        }
+
+        /*
+         * NGX_AGAIN: nginx waits for the socket, or it stopped with a full
+         * buffer, which the collect just emptied: then read on now, as no
+         * new event may come for data already there.
+         */
+        if (added == 0 || !r->connection->read->ready) {
+            return;
+        }
+    }
+}
+
+
+/*
+ * Moves the body pieces nginx has read since the last call into the
+ * answer's buffer and marks them consumed, so that nginx reuses its read
+ * buffer.  The answer's buffer is the first link of r->request_body->bufs,
+ * tagged as ours: nginx appends new pieces behind it, and the request
+ * keeps it without a context of its own.  NGX_OK, or the status to refuse
+ * with (413 when the body would be over NGX_HTTP_CX_BODY_MAX).
+ */
+
+static ngx_int_t
+ngx_http_cx_intake_collect(ngx_http_request_t *r, size_t *added)
+{
+    size_t                    n;
+    ngx_buf_t                *acc, *b;
+    ngx_chain_t              *head, *cl;
+    ngx_http_request_body_t  *rb;
+
+    *added = 0;
+    rb = r->request_body;
+
+    if (rb == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    head = rb->bufs;
+
+    if (head && head->buf->tag == (ngx_buf_tag_t) &ngx_http_cx_module) {
+        acc = head->buf;
+        cl = head->next;
+
+    } else {
+        acc = ngx_create_temp_buf(r->pool, NGX_HTTP_CX_BODY_MAX);
+        head = ngx_alloc_chain_link(r->pool);
+
+        if (acc == NULL || head == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        acc->tag = (ngx_buf_tag_t) &ngx_http_cx_module;
+        head->buf = acc;
+        cl = rb->bufs;
+    }
+
+    for ( /* void */ ; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!ngx_buf_in_memory(b)) {
+            if (ngx_buf_size(b) != 0) {
+                /* in a file: never with unbuffered reading, but not ours */
+                return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+            continue;
+        }
+
+        n = b->last - b->pos;
+
+        if (n > (size_t) (acc->end - acc->last)) {
+            return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+
+        acc->last = ngx_cpymem(acc->last, b->pos, n);
+        b->pos = b->last;
+        *added += n;
+    }
+
+    head->next = NULL;
+    rb->bufs = head;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A body refused or not read: 413 and a malformed chunked body get their
+ * JSON error (nginx's own page is HTML); a timeout, a client gone or an
+ * internal error are finished as nginx does.
+ */
+
+static ngx_int_t
+ngx_http_cx_intake_read_failed(ngx_http_request_t *r, ngx_int_t rc)
+{
+    if (r->connection->error || r->connection->timedout) {
+        return rc;
+    }
+
+    switch (rc) {
+
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "cx: answer refused (413): body too large");
+        r->keepalive = 0;
+        r->lingering_close = 1;
+        r->read_event_handler = ngx_http_block_reading;
+        return ngx_http_cx_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                      "body too large");
+
+    case NGX_HTTP_BAD_REQUEST:
+        r->keepalive = 0;
+        r->lingering_close = 1;
+        r->read_event_handler = ngx_http_block_reading;
+        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "malformed request body");
+
+    default:
+        return rc;
+    }
 }
 
 
@@ -250,44 +449,24 @@ ngx_http_cx_same_origin(ngx_http_request_t *r)
 }
 
 
+/* The whole body is in the answer's buffer (ngx_http_cx_intake_collect). */
+
 static void
 ngx_http_cx_intake_body(ngx_http_request_t *r)
 {
-    u_char                   *body, *p;
+    u_char                   *body;
     size_t                    len;
     ngx_int_t                 rc;
-    ngx_chain_t              *cl;
+    ngx_buf_t                *acc;
     const char               *err;
     ngx_http_cx_intake_t     *in;
     ngx_http_cx_main_conf_t  *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
 
-    if (r->request_body == NULL || r->request_body->temp_file) {
-        ngx_http_finalize_request(r,
-            ngx_http_cx_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                              "body too large"));
-        return;
-    }
-
-    len = 0;
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        if (cl->buf->in_file && !ngx_buf_in_memory(cl->buf)) {
-            len = NGX_HTTP_CX_BODY_MAX + 1;
-            break;
-        }
-
-        if (ngx_buf_in_memory(cl->buf)) {
-            len += cl->buf->last - cl->buf->pos;
-        }
-    }
-
-    if (len > NGX_HTTP_CX_BODY_MAX) {
-        ngx_http_finalize_request(r,
-            ngx_http_cx_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                              "body too large"));
-        return;
-    }
+    acc = r->request_body->bufs->buf;
+    body = acc->pos;
+    len = acc->last - acc->pos;
 
     if (len == 0) {
         ngx_http_finalize_request(r,
@@ -295,19 +474,10 @@ ngx_http_cx_intake_body(ngx_http_request_t *r)
         return;
     }
 
-    body = ngx_pnalloc(r->pool, len);
     in = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_intake_t));
-
-    if (body == NULL || in == NULL) {
+    if (in == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
-    }
-
-    p = body;
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        if (ngx_buf_in_memory(cl->buf)) {
-            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
-        }
     }
 
     rc = ngx_http_cx_intake_check(r, body, len, in, &err);
@@ -625,6 +795,24 @@ ngx_http_cx_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
     }
+
+    /*
+     * The module's limit (NGX_HTTP_CX_BODY_MAX) is the only one here: with
+     * a limit of its own nginx would refuse a larger Content-Length before
+     * the handler runs, with an HTML page where the endpoint promises JSON.
+     * Set in this location, client_max_body_size could only mislead; after
+     * this directive nginx itself calls it a duplicate.
+     */
+    if (clcf->client_max_body_size != NGX_CONF_UNSET) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "client_max_body_size cannot be set in a "
+                           "cx_endpoint location: answers are limited to "
+                           "%d bytes by the module",
+                           NGX_HTTP_CX_BODY_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    clcf->client_max_body_size = 0;
 
     cscf->endpoint = clcf->name;
     clcf->handler = ngx_http_cx_endpoint_handler;

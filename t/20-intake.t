@@ -21,6 +21,8 @@ use CXTest;
 use JSON::PP ();
 use Digest::SHA qw(hmac_sha256 sha256_hex);
 use MIME::Base64 qw(encode_base64 decode_base64);
+use IO::Socket::INET;
+use Time::HiRes qw(sleep);
 
 my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
 
@@ -594,8 +596,38 @@ sub post_chunked {
                     Cookie => "cx=$p->{cookie}"]);
 }
 
+# POSTs $body to /cx/r in pieces of $piece bytes, 0.1 s apart (a slow
+# client: the body arrives over several reads), chunked or with
+# Content-Length. Returns {status, headers (lc name => value), body}.
+sub post_slowly {
+    my ($n, $p, $body, $piece, $chunked) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $n->port(0),
+                                  Proto => 'tcp', Timeout => 10)
+        or return { status => 0, error => "connect: $!" };
+    my $data = $chunked ? chunked($body, $piece) : $body;
+    my $head = "POST /cx/r HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+             . "Content-Type: application/json\r\nCookie: cx=$p->{cookie}\r\n"
+             . ($chunked ? "Transfer-Encoding: chunked\r\n" : 'Content-Length: ' . length($body) . "\r\n")
+             . "\r\n";
+    cx_put($s, $head);
+    for (my $o = 0; $o < length $data; $o += $piece) {
+        sleep 0.1;
+        cx_put($s, substr($data, $o, $piece)) or last;
+    }
+    local $/;
+    my $raw = <$s> // '';
+    close $s;
+    my ($h, $b) = split /\r\n\r\n/, $raw, 2;
+    my ($status) = ($h // '') =~ m{^HTTP/1\.1 (\d+)};
+    my %hd = map { /^([^:]+):\s*(.*)$/ ? (lc $1 => $2) : () } split /\r\n/, $h // '';
+    return { status => $status // 0, headers => \%hd, body => $b // '', body_raw => $b // '', raw => $raw };
+}
+
 {
-    for my $len (20000, 16385) {
+    # The module's limit (16 KB) is the endpoint's only one: nginx's own
+    # client_max_body_size (1m by default) must not answer first with its
+    # HTML page, for a body just over it, sent whole or chunked, either.
+    for my $len (20000, 16385, 1048576, 1048577, 2 * 1048576) {
         my $p = prompt($ng, '/', $C);
         my $b = padded($p, $len);
         is length($b), $len, "padded body is $len bytes";
@@ -604,11 +636,37 @@ sub post_chunked {
         accepted("same token after the $len-byte bodies", post($ng, $p, answer_body($p, 9)));
     }
     my $p = prompt($ng, '/', $C);
-    refused($ng, 'Content-Length of 1 MB announced', 413, qr/too large/, sub {
-        $ng->req(method => 'POST', path => '/cx/r', body => answer_body($p, 9),
-            headers => ['Content-Type' => 'application/json', 'Content-Length' => 1048576,
+    for my $cl (1048576, 1048577, 10 * 1024 ** 3) {
+        refused($ng, "Content-Length of $cl announced, a short body sent", 413, qr/too large/, sub {
+            $ng->req(method => 'POST', path => '/cx/r', body => answer_body($p, 9),
+                headers => ['Content-Type' => 'application/json', 'Content-Length' => $cl,
+                            Cookie => "cx=$C"], timeout => 5);
+        });
+    }
+
+    # A chunked body is refused once it is over the limit, not read to its
+    # end first: 64 KB of chunks that never end get their 413 at once.
+    refused($ng, 'chunked body over the limit that never ends', 413, qr/too large/, sub {
+        my $chunks = chunked(padded($p, 65536), 4000);
+        $chunks =~ s/0\r\n\r\n\z//;
+        $ng->req(method => 'POST', path => '/cx/r', body => $chunks,
+            headers => ['Content-Type' => 'application/json', 'Transfer-Encoding' => 'chunked',
                         Cookie => "cx=$C"], timeout => 5);
     });
+    accepted('same token after the bodies of 1 MB and more', post($ng, $p, answer_body($p, 9)));
+
+    # read piece by piece: a slow client's answer is whole, its oversized
+    # body refused once it is over
+    for my $chunked (0, 1) {
+        my $how = $chunked ? 'chunked' : 'with Content-Length';
+        $p = prompt($ng, '/', $C);
+        my $before = $today_counts->('nps1');
+        accepted("12000 bytes $how, in pieces of 3000", post_slowly($ng, $p, padded($p, 12000), 3000, $chunked));
+        is $today_counts->('nps1')->{answered}, $before->{answered} + 1, "... stored";
+        $p = prompt($ng, '/', $C);
+        refused($ng, "20000 bytes $how, in pieces of 6000", 413, qr/too large/,
+            sub { post_slowly($ng, $p, padded($p, 20000), 6000, $chunked) }) if $chunked;
+    }
 
     # bodies up to the limit are read whole, whatever nginx's own
     # client_body_buffer_size (8k by default on x86-64)
@@ -722,6 +780,36 @@ sub post_chunked {
 
 is scalar(() = $ng->error_log =~ /\[(?:alert|crit|emerg)\]/g), 0, 'no alert in the error log'
     or diag $ng->error_log;
+
+# ---- the endpoint's size limit is its own -----------------------------------
+
+# client_max_body_size set lower around the endpoint neither cuts answers
+# short nor answers in HTML; set in the endpoint's location it is refused
+# (it could only mislead).
+{
+    my $small = cx_nginx(
+        files => { %FILES, 'conf/cx.key' => "$SECRET\n" },
+        conf  => "    client_max_body_size 1k;\n"
+                 . conf_with('%%PREFIX%%/cxdata', '%%PREFIX%%/conf/cx.key'),
+    );
+    my $q = prompt($small, '/');
+    accepted('client_max_body_size 1k around: a 12000-byte answer', post($small, $q, padded($q, 12000)));
+    $q = prompt($small, '/', $q->{cookie});
+    accepted('client_max_body_size 1k around: a 12000-byte chunked answer',
+        post_chunked($small, $q, padded($q, 12000)));
+    $q = prompt($small, '/', $q->{cookie});
+    refused($small, 'client_max_body_size 1k around: a 20000-byte body', 413, qr/too large/,
+        sub { post($small, $q, padded($q, 20000)) });
+    refused($small, 'client_max_body_size 1k around: a 20000-byte chunked body', 413, qr/too large/,
+        sub { post_chunked($small, $q, padded($q, 20000)) });
+
+    for my $loc ('location /cx/ { cx_endpoint; client_max_body_size 1m; }',
+                 'location /cx/ { client_max_body_size 1m; cx_endpoint; }') {
+        my ($ok, $out) = cx_test_config($SURVEYS . "    server { listen 127.0.0.1:1; $loc }\n");
+        ok !$ok, "refused: $loc";
+        like $out, qr/client_max_body_size/, '... naming client_max_body_size';
+    }
+}
 
 # ---- 503 when the store is unavailable ----------------------------------------
 

@@ -223,6 +223,8 @@ sub survey_of {
         is $r->{rc}, 0, "$cmd --help: exit 0";
         like $r->{out}, qr/usage: cxctl .*\Q$cmd\E/, "$cmd --help: its usage";
     }
+    like cxctl('prune', '--help')->{out}, qr/--dry-run/, 'prune --help: --dry-run';
+    like cxctl('report', '--help')->{out}, qr/exit 1|exits 1/, 'report --help: says when it exits 1';
 
     my @bad = (
         [[], qr/no command/],
@@ -242,6 +244,7 @@ sub survey_of {
         [['--store', $STORE, 'erase', '--visitor', 'abc'], qr/expected 24 hex digits/],
         [['--store', $STORE, 'erase', '--visitor', 'zz' x 12], qr/expected 24 hex digits/],
         [['--store', $STORE, 'prune'], qr/--before YYYY-MM-DD is required/],
+        [['--store', $STORE, 'prune', '--dry-run'], qr/--before YYYY-MM-DD is required/],
         [['--store', $STORE, 'prune', '--before', '2025-02-30'], qr/--before "2025-02-30"/],
         [['--store', $STORE, 'stats', 'now'], qr/unexpected argument "now"/],
         [['--store', $STORE, 'report', '--survey'], qr/--survey needs a value/],
@@ -254,9 +257,16 @@ sub survey_of {
         is $r->{out}, '', "cxctl @$args: nothing on stdout";
     }
 
-    $r = cxctl('stats');
-    is $r->{rc}, 1, 'no --store, no CX_STORE: exit 1';
-    like $r->{err}, qr/no store given: use --store DIR or set CX_STORE/, '... says how to name it';
+    # a missing store name is a bad argument (exit 2), like every other one
+    for my $cmd (['stats'], ['report'], ['export', '--format', 'csv'],
+                 ['erase', '--visitor', 'ab' x 12], ['prune', '--before', '2025-01-01']) {
+        $r = cxctl(@$cmd);
+        is $r->{rc}, 2, "no --store, no CX_STORE, $cmd->[0]: exit 2";
+        like $r->{err}, qr/no store given: use --store DIR or set CX_STORE/, '... says how to name it';
+        is $r->{out}, '', '... nothing on stdout';
+    }
+    $r = cxctl({ CX_STORE => '' }, 'stats');
+    is $r->{rc}, 2, 'CX_STORE empty, no --store: exit 2';
 
     $r = cxctl('--store', $ng->prefix . '/nowhere', 'stats');
     is $r->{rc}, 1, 'missing store: exit 1';
@@ -273,6 +283,11 @@ sub survey_of {
 
     $r = cxctl({ CX_STORE => $STORE }, 'export', '--format', 'csv');
     is $r->{out}, join(',', @HEADER) . "\r\n", 'empty store: the CSV header only';
+
+    $r = cxctl('--store', $STORE, 'report', '--survey', 'nps1');
+    is $r->{rc}, 1, 'report --survey of a survey without responses: exit 1';
+    like $r->{err}, qr/^cxctl: the store has no responses of survey "nps1"$/m, '... says so';
+    is $r->{out}, '', '... nothing on stdout';
 }
 
 # ---- the data ----------------------------------------------------------------------
@@ -424,7 +439,7 @@ is scalar(grep { $_->{visitor} eq $VISITOR } @all), 2, 'visitor V has two respon
         'ndjson attributes: an object, values as stored';
     # keep the rest of the test's counts: this response goes now
     my $r = cxctl('--store', $STORE, 'erase', '--visitor', $rows[0]{visitor});
-    like $r->{out}, qr/: 1 responses, /, 'its visitor erased again';
+    like $r->{out}, qr/: 1 response, [1-9]\d* events?$/m, 'its visitor erased again: "1 response"';
 }
 
 # ---- report and stats --------------------------------------------------------------
@@ -459,6 +474,16 @@ sub report_of {
     unlike $r->{out}, qr/nps1/, 'report --survey: only that survey';
     like $r->{out}, qr/^score\s+50\.0$/m, '... its score';
 
+    $r = cxctl('--store', $STORE, 'report', '--survey', 'nope');
+    is $r->{rc}, 1, 'report --survey nope: exit 1';
+    like $r->{err}, qr/^cxctl: the store has no responses of survey "nope"$/m,
+        '... says the store has no responses of that survey';
+    is $r->{out}, '', '... nothing on stdout';
+
+    $r = cxctl('--store', $STORE, 'report', '--survey', 'csat1', '--until', '2025-01-11');
+    is $r->{rc}, 0, 'report --survey with responses, none in the dates: exit 0' or diag $r->{err};
+    like $r->{out}, qr/^no responses of survey "csat1" in these dates$/m, '... says so';
+
     $r = cxctl('--store', $STORE, 'report', '--until', '2025-01-14');
     $n = report_of($r->{out}, 'nps1');
     is "$n->{answered} $n->{score}", '4 25.0', 'report --until: 10 3 7 9 -> (2 - 1) / 4';
@@ -486,11 +511,14 @@ sub report_of {
     my $visitors_before = 0;
     $visitors_before += $_->{visitors} for @{ $before->{touchpoints} || [] };
 
-    my $VISITOR_UC = uc $VISITOR;    # hex digits in either case
+    # ids are case-insensitive hex: the upper-case form erases, and the
+    # id is echoed as the exports write it
+    my $VISITOR_UC = uc $VISITOR;
+    isnt $VISITOR_UC, $VISITOR, 'the visitor id has letters';
     my $r = cxctl('--store', $STORE, 'erase', '--visitor', $VISITOR_UC);
-    is $r->{rc}, 0, 'erase: exit 0' or diag $r->{err};
-    like $r->{out}, qr/^erased visitor $VISITOR_UC: 2 responses, [1-9]\d* events$/m,
-        'erase: counts';
+    is $r->{rc}, 0, 'erase --visitor UPPER-CASE: exit 0' or diag $r->{err};
+    like $r->{out}, qr/^erased visitor $VISITOR: 2 responses, [1-9]\d* events$/m,
+        'erase --visitor UPPER-CASE: counts, the id in lower case';
 
     my $raw = cxctl('--store', $STORE, 'export', '--format', 'csv')->{out}
             . cxctl('--store', $STORE, 'export', '--format', 'ndjson')->{out};
@@ -524,11 +552,23 @@ sub report_of {
     my $stats = cxctl('--store', $STORE, 'stats')->{out};
     my ($events_before) = $stats =~ /^events\s+(\d+)$/m;
 
-    my $r = cxctl('--store', $STORE, 'prune', '--before', '2025-01-15');
+    my $csv_before = cxctl('--store', $STORE, 'export', '--format', 'csv')->{out};
+    my $r = cxctl('--store', $STORE, 'prune', '--before', '2025-01-15', '--dry-run');
+    is $r->{rc}, 0, 'prune --dry-run: exit 0' or diag $r->{err};
+    my ($dr, $de) = $r->{out} =~ /^would prune before 2025-01-15: (\d+) responses, (\d+) events$/m;
+    is $dr, 4, 'prune --dry-run: would prune the 4 responses' or diag $r->{out};
+    ok $de, '... and events';
+    is cxctl('--store', $STORE, 'export', '--format', 'csv')->{out}, $csv_before,
+        'prune --dry-run: every response still there';
+    like cxctl('--store', $STORE, 'stats')->{out}, qr/^events\s+$events_before$/m,
+        'prune --dry-run: every event still there';
+
+    $r = cxctl('--store', $STORE, 'prune', '--before', '2025-01-15');
     is $r->{rc}, 0, 'prune: exit 0' or diag $r->{err};
     my ($pr, $pe) = $r->{out} =~ /^pruned before 2025-01-15: (\d+) responses, (\d+) events$/m;
     is $pr, 4, 'prune: the 4 responses issued before the 15th (up to 23:59:59)';
     ok $pe, 'prune: and events';
+    is $pe, $de, 'prune: the events the dry run counted';
 
     my @left = export_csv();
     is scalar(@left), 5, '5 responses left';
@@ -544,6 +584,21 @@ sub report_of {
 
     $r = cxctl('--store', $STORE, 'prune', '--before', '2025-01-16');
     like $r->{out}, qr/: 2 responses, /m, 'prune --before 2025-01-16: the two left of the 15th';
+
+    # left: two responses of the 20th, one of the 21st
+    $r = cxctl('--store', $STORE, 'prune', '--dry-run', '--before', '2025-01-21');
+    like $r->{out}, qr/^would prune before 2025-01-21: 2 responses, \d+ events?$/m,
+        'prune --dry-run --before 2025-01-21: the two of the 20th';
+    $r = cxctl('--store', $STORE, 'prune', '--before', '2025-01-21');
+    like $r->{out}, qr/^pruned before 2025-01-21: 2 responses, /m, '... pruned';
+    $r = cxctl('--store', $STORE, 'prune', '--before', '2025-01-22', '--dry-run');
+    like $r->{out}, qr/^would prune before 2025-01-22: 1 response, \d+ events?$/m,
+        'prune --dry-run with exactly one: "1 response"';
+    $r = cxctl('--store', $STORE, 'prune', '--before', '2025-01-22');
+    like $r->{out}, qr/^pruned before 2025-01-22: 1 response, \d+ events?$/m,
+        'prune with exactly one: "1 response"';
+    my @none = export_csv();
+    is scalar(@none), 0, 'nothing left';
 }
 
 ok $ng->running, 'nginx ran throughout';

@@ -32,10 +32,12 @@ static const char  cxctl_usage[] =
     "  export --format csv|ndjson [--survey NAME] [--since DAY] [--until DAY]\n"
     "                             every response, to standard output\n"
     "  erase --visitor ID         delete every response and event of a visitor\n"
-    "  prune --before DAY         delete responses and events older than DAY\n"
+    "  prune --before DAY [--dry-run]\n"
+    "                             delete responses and events older than DAY\n"
     "\n"
-    "DAY is YYYY-MM-DD (UTC). Exit status: 0 done, 1 store error,\n"
-    "2 bad arguments, 130 interrupted.\n";
+    "DAY is YYYY-MM-DD (UTC). Exit status: 0 done, 1 store error (or report\n"
+    "--survey NAME of a survey the store has no response of), 2 bad arguments\n"
+    "(no --store and no CX_STORE is one), 130 interrupted.\n";
 
 static const char  cxctl_usage_stats[] =
     "usage: cxctl [--store DIR] stats\n"
@@ -54,7 +56,12 @@ static const char  cxctl_usage_report[] =
     "\n"
     "  --survey NAME   only that survey\n"
     "  --since DAY     responses received on or after DAY (YYYY-MM-DD, UTC)\n"
-    "  --until DAY     responses received on or before DAY\n";
+    "  --until DAY     responses received on or before DAY\n"
+    "\n"
+    "With --survey NAME, a store that holds no response of that survey at\n"
+    "all (a misspelt name, the wrong store) exits 1 with a message on\n"
+    "stderr; responses of it, none in the dates, print \"no responses of\n"
+    "survey ...\" and exit 0.\n";
 
 
 typedef struct {
@@ -74,6 +81,7 @@ typedef struct {
     size_t           nelts;
     size_t           nalloc;
     uint64_t         corrupt;
+    uint64_t         named;         /* of the --survey, whatever the dates */
 } cxctl_surveys_t;
 
 
@@ -343,10 +351,18 @@ cxctl_open(cxctl_store_t *st, const char *store_opt, int writable)
     if (path == NULL || path[0] == '\0') {
         cxctl_error("no store given: use --store DIR or set CX_STORE to the "
                     "cx_store directory of nginx.conf");
-        return -1;
+        return CXCTL_EXIT_USAGE;
     }
 
-    return cxctl_store_open(st, path, writable);
+    return cxctl_store_open(st, path, writable) == 0 ? CXCTL_EXIT_OK
+                                                    : CXCTL_EXIT_FAIL;
+}
+
+
+const char *
+cxctl_plural(uint64_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
 }
 
 
@@ -473,8 +489,8 @@ cxctl_cmd_stats(int argc, char **argv, const char *store_opt)
         return CXCTL_EXIT_USAGE;
     }
 
-    if (cxctl_open(&st, store_opt, 0) != 0) {
-        return CXCTL_EXIT_FAIL;
+    if ((rc = cxctl_open(&st, store_opt, 0)) != CXCTL_EXIT_OK) {
+        return rc;
     }
 
     rc = mdb_env_info(st.env, &info);
@@ -522,8 +538,8 @@ cxctl_cmd_stats(int argc, char **argv, const char *store_opt)
     printf("responses   %llu\n", (unsigned long long) rs.ms_entries);
     printf("events      %llu\n", (unsigned long long) es.ms_entries);
     if (s.corrupt) {
-        printf("unreadable  %llu responses\n",
-               (unsigned long long) s.corrupt);
+        printf("unreadable  %llu %s\n", (unsigned long long) s.corrupt,
+               cxctl_plural(s.corrupt, "response", "responses"));
     }
 
     if (s.nelts) {
@@ -551,7 +567,7 @@ cxctl_cmd_stats(int argc, char **argv, const char *store_opt)
 static int
 cxctl_cmd_report(int argc, char **argv, const char *store_opt)
 {
-    int               i, r, lo, hi, sc;
+    int               i, r, rc, lo, hi, sc;
     size_t            k;
     uint64_t          pro, pas, det;
     cxctl_store_t     st;
@@ -574,8 +590,8 @@ cxctl_cmd_report(int argc, char **argv, const char *store_opt)
         }
     }
 
-    if (cxctl_open(&st, store_opt, 0) != 0) {
-        return CXCTL_EXIT_FAIL;
+    if ((rc = cxctl_open(&st, store_opt, 0)) != CXCTL_EXIT_OK) {
+        return rc;
     }
 
     if (cxctl_tally(&st, &f, &s) != 0) {
@@ -585,8 +601,25 @@ cxctl_cmd_report(int argc, char **argv, const char *store_opt)
 
     cxctl_store_close(&st);
 
+    /*
+     * A survey named but never answered is most often a typo or the wrong
+     * store: an empty report with exit 0 would pass for "no answers yet".
+     */
+    if (f.survey && s.named == 0) {
+        cxctl_error("the store has no responses of survey \"%s\"%s",
+                    f.survey, s.corrupt ? " (some responses are unreadable)"
+                                        : "");
+        cxctl_surveys_free(&s);
+        return CXCTL_EXIT_FAIL;
+    }
+
     if (s.nelts == 0) {
-        printf("no responses\n");
+        if (f.survey) {
+            printf("no responses of survey \"%s\" in these dates\n",
+                   f.survey);
+        } else {
+            printf("no responses\n");
+        }
     }
 
     for (k = 0; k < s.nelts; k++) {
@@ -629,8 +662,9 @@ cxctl_cmd_report(int argc, char **argv, const char *store_opt)
     }
 
     if (s.corrupt) {
-        printf("\n%llu unreadable responses skipped\n",
-               (unsigned long long) s.corrupt);
+        printf("\n%llu unreadable %s skipped\n",
+               (unsigned long long) s.corrupt,
+               cxctl_plural(s.corrupt, "response", "responses"));
     }
 
     cxctl_surveys_free(&s);
@@ -678,6 +712,12 @@ cxctl_tally(cxctl_store_t *st, const cxctl_filter_t *f, cxctl_surveys_t *out)
         {
             out->corrupt++;
             continue;
+        }
+
+        if (f->survey && rec.survey.len == f->survey_len
+            && memcmp(rec.survey.data, f->survey, f->survey_len) == 0)
+        {
+            out->named++;
         }
 
         if (!cxctl_filter_match(f, &rec)) {

@@ -7,8 +7,10 @@
  * simply queue behind (or ahead of) the workers' commits.
  *
  * Rules every command follows:
- *   - Exit 0 on success, 1 when the store cannot be opened or read or written,
- *     2 for a usage error (message on stderr), 130 when interrupted.
+ *   - Exit 0 on success, 1 when the store cannot be opened or read or written
+ *     (or a report finds nothing of the survey it names), 2 for a usage error
+ *     (message on stderr; a missing --store and CX_STORE is one), 130 when
+ *     interrupted.
  *   - A read transaction is never left behind: SIGPIPE is ignored and SIGINT
  *     and SIGTERM only raise cxctl_stop, so every walk ends by aborting or
  *     committing its transaction. A killed reader would keep its slot and
@@ -103,9 +105,14 @@ int cxctl_opt(int argc, char **argv, int *i, const char *name,
 
 /*
  * Opens the store named by --store (store_opt, may be NULL), else by the
- * environment variable CX_STORE. Returns 0, or prints why and returns -1.
+ * environment variable CX_STORE. Returns CXCTL_EXIT_OK, or prints why and
+ * returns the exit code: CXCTL_EXIT_USAGE when no store is named (a missing
+ * argument), CXCTL_EXIT_FAIL when the store cannot be opened.
  */
 int cxctl_open(cxctl_store_t *st, const char *store_opt, int writable);
+
+/* "1 response" but "0 responses", "2 responses": the word for n things. */
+const char *cxctl_plural(uint64_t n, const char *one, const char *many);
 
 /*
  * The options report and export share: --store, --survey, --since,

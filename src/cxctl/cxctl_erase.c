@@ -33,21 +33,24 @@ const char  cxctl_usage_erase[] =
     "\n"
     "Deletes every response and journey event of one visitor (right to\n"
     "erasure) and prints how many. ID is the 24 hex digits of the visitor\n"
-    "column of an export. Safe while nginx runs.\n";
+    "column of an export, in either case. Safe while nginx runs.\n";
 
 const char  cxctl_usage_prune[] =
-    "usage: cxctl [--store DIR] prune --before DAY\n"
+    "usage: cxctl [--store DIR] prune --before DAY [--dry-run]\n"
     "\n"
     "Deletes the responses whose prompt was issued before DAY (YYYY-MM-DD,\n"
     "00:00 UTC) and the journey events recorded before it, and prints how\n"
     "many. Safe while nginx runs. LMDB reuses the freed pages; the file does\n"
-    "not shrink.\n";
+    "not shrink.\n"
+    "\n"
+    "  --dry-run   count what would be deleted (\"would prune ...\") and\n"
+    "              delete nothing; the store is opened read-only\n";
 
 
 typedef int (*cxctl_pred_pt)(void *ctx, MDB_val *key, MDB_val *val);
 
 static int cxctl_delete_where(cxctl_store_t *st, MDB_dbi dbi,
-    cxctl_pred_pt pred, void *ctx, uint64_t *deleted);
+    cxctl_pred_pt pred, void *ctx, int dry_run, uint64_t *deleted);
 static int cxctl_erase_response(void *ctx, MDB_val *key, MDB_val *val);
 static int cxctl_erase_event(void *ctx, MDB_val *key, MDB_val *val);
 static int cxctl_prune_response(void *ctx, MDB_val *key, MDB_val *val);
@@ -60,9 +63,11 @@ cxctl_cmd_erase(int argc, char **argv, const char *store_opt)
 {
     int             i, r, rc;
     uint64_t        responses, events;
+    size_t          k;
     const char     *value, *visitor;
     cxctl_store_t   st;
     unsigned char   id[NGX_CX_VISITOR_ID_LEN];
+    char            hex[2 * NGX_CX_VISITOR_ID_LEN + 1];
 
     visitor = NULL;
 
@@ -100,24 +105,34 @@ cxctl_cmd_erase(int argc, char **argv, const char *store_opt)
         return CXCTL_EXIT_USAGE;
     }
 
-    if (cxctl_open(&st, store_opt, 1) != 0) {
-        return CXCTL_EXIT_FAIL;
+    /* the id as the exports write it, whatever case it was given in */
+    for (k = 0; k < NGX_CX_VISITOR_ID_LEN; k++) {
+        hex[2 * k] = "0123456789abcdef"[id[k] >> 4];
+        hex[2 * k + 1] = "0123456789abcdef"[id[k] & 0x0f];
+    }
+    hex[2 * NGX_CX_VISITOR_ID_LEN] = '\0';
+
+    if ((rc = cxctl_open(&st, store_opt, 1)) != CXCTL_EXIT_OK) {
+        return rc;
     }
 
     responses = 0;
     events = 0;
 
-    rc = cxctl_delete_where(&st, st.responses, cxctl_erase_response, id,
+    rc = cxctl_delete_where(&st, st.responses, cxctl_erase_response, id, 0,
                             &responses);
     if (rc == CXCTL_EXIT_OK) {
-        rc = cxctl_delete_where(&st, st.events, cxctl_erase_event, id,
+        rc = cxctl_delete_where(&st, st.events, cxctl_erase_event, id, 0,
                                 &events);
     }
 
     cxctl_store_close(&st);
 
-    printf("erased visitor %s: %llu responses, %llu events\n", visitor,
-           (unsigned long long) responses, (unsigned long long) events);
+    printf("erased visitor %s: %llu %s, %llu %s\n", hex,
+           (unsigned long long) responses,
+           cxctl_plural(responses, "response", "responses"),
+           (unsigned long long) events,
+           cxctl_plural(events, "event", "events"));
     fflush(stdout);
 
     return rc;
@@ -127,13 +142,14 @@ cxctl_cmd_erase(int argc, char **argv, const char *store_opt)
 int
 cxctl_cmd_prune(int argc, char **argv, const char *store_opt)
 {
-    int              i, r, rc;
+    int              i, r, rc, dry_run;
     uint64_t         responses, events;
     const char      *value, *before;
     cxctl_store_t    st;
     cxctl_filter_t   f;
 
     before = NULL;
+    dry_run = 0;
     memset(&f, 0, sizeof(f));
 
     for (i = 0; i < argc; i++) {
@@ -149,6 +165,9 @@ cxctl_cmd_prune(int argc, char **argv, const char *store_opt)
             }
             before = value;
 
+        } else if (strcmp(argv[i], "--dry-run") == 0) {
+            dry_run = 1;
+
         } else {
             cxctl_error("prune: unexpected argument \"%s\" (see cxctl prune "
                         "--help)", argv[i]);
@@ -161,35 +180,44 @@ cxctl_cmd_prune(int argc, char **argv, const char *store_opt)
         return CXCTL_EXIT_USAGE;
     }
 
-    if (cxctl_open(&st, store_opt, 1) != 0) {
-        return CXCTL_EXIT_FAIL;
+    /* a dry run only reads: it needs no write access */
+    if ((rc = cxctl_open(&st, store_opt, !dry_run)) != CXCTL_EXIT_OK) {
+        return rc;
     }
 
     responses = 0;
     events = 0;
 
     rc = cxctl_delete_where(&st, st.responses, cxctl_prune_response,
-                            &f.since_ms, &responses);
+                            &f.since_ms, dry_run, &responses);
     if (rc == CXCTL_EXIT_OK) {
         rc = cxctl_delete_where(&st, st.events, cxctl_prune_event,
-                                &f.since_ms, &events);
+                                &f.since_ms, dry_run, &events);
     }
 
     cxctl_store_close(&st);
 
-    printf("pruned before %s: %llu responses, %llu events\n", before,
-           (unsigned long long) responses, (unsigned long long) events);
+    printf("%s before %s: %llu %s, %llu %s\n",
+           dry_run ? "would prune" : "pruned", before,
+           (unsigned long long) responses,
+           cxctl_plural(responses, "response", "responses"),
+           (unsigned long long) events,
+           cxctl_plural(events, "event", "events"));
     fflush(stdout);
 
     return rc;
 }
 
 
-/* Returns an exit code; *deleted counts what was committed. */
+/*
+ * Returns an exit code; *deleted counts what was committed.  With dry_run
+ * the same walk runs in read-only transactions and deletes nothing:
+ * *deleted counts what pred selected.
+ */
 
 static int
 cxctl_delete_where(cxctl_store_t *st, MDB_dbi dbi, cxctl_pred_pt pred,
-    void *ctx, uint64_t *deleted)
+    void *ctx, int dry_run, uint64_t *deleted)
 {
     int             rc, verdict, resume, done;
     size_t          resume_len;
@@ -205,11 +233,13 @@ cxctl_delete_where(cxctl_store_t *st, MDB_dbi dbi, cxctl_pred_pt pred,
 
     while (!done) {
         if (cxctl_stop) {
-            cxctl_error("interrupted: what was deleted so far stays deleted");
+            cxctl_error(dry_run ? "interrupted"
+                                : "interrupted: what was deleted so far stays "
+                                  "deleted");
             return CXCTL_EXIT_STOPPED;
         }
 
-        rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+        rc = mdb_txn_begin(st->env, NULL, dry_run ? MDB_RDONLY : 0, &txn);
         if (rc != 0) {
             goto failed;
         }
@@ -240,9 +270,11 @@ cxctl_delete_where(cxctl_store_t *st, MDB_dbi dbi, cxctl_pred_pt pred,
             }
 
             if (verdict == CXCTL_DELETE) {
-                rc = mdb_cursor_del(cur, 0);
-                if (rc != 0) {
-                    break;
+                if (!dry_run) {
+                    rc = mdb_cursor_del(cur, 0);
+                    if (rc != 0) {
+                        break;
+                    }
                 }
                 batch++;
             }
@@ -290,7 +322,8 @@ cxctl_delete_where(cxctl_store_t *st, MDB_dbi dbi, cxctl_pred_pt pred,
 
 failed:
 
-    cxctl_error("cannot write store \"%s\": %s%s", st->path, mdb_strerror(rc),
+    cxctl_error("cannot %s store \"%s\": %s%s", dry_run ? "read" : "write",
+                st->path, mdb_strerror(rc),
                 rc == EACCES ? " (run cxctl as root or as the nginx worker user)"
                              : "");
     return CXCTL_EXIT_FAIL;

@@ -91,8 +91,8 @@ cxctl_cmd_export(int argc, char **argv, const char *store_opt)
         return CXCTL_EXIT_USAGE;
     }
 
-    if (cxctl_open(&st, store_opt, 0) != 0) {
-        return CXCTL_EXIT_FAIL;
+    if ((rc = cxctl_open(&st, store_opt, 0)) != CXCTL_EXIT_OK) {
+        return rc;
     }
 
     rc = cxctl_export_walk(&st, &f, ndjson);
@@ -189,8 +189,9 @@ cxctl_export_walk(cxctl_store_t *st, const cxctl_filter_t *f, int ndjson)
     }
 
     if (corrupt) {
-        cxctl_error("warning: %llu unreadable responses skipped",
-                    (unsigned long long) corrupt);
+        cxctl_error("warning: %llu unreadable %s skipped",
+                    (unsigned long long) corrupt,
+                    cxctl_plural(corrupt, "response", "responses"));
     }
 
     return result;
