@@ -652,6 +652,8 @@ subtest '3 validators: an injected page has none; 304 stays for pages without a 
     ok !defined hdr($r, 'last-modified'), 'injected: no Last-Modified';
     is_deeply [ hdr_all($r, 'cache-control') ], ['private, no-store'],
         'injected: Cache-Control: private, no-store';
+    is $s1->{data}{ui}{recorded}, 'Your answer was already recorded.',
+        'the prompt carries what the widget says on a 409 (24)' if $s1 && $s1->{data};
 
     # what a browser sends for the page it got: no validator, so no
     # conditional request; the answer is a whole page with a token of its own
