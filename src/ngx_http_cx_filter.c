@@ -5,8 +5,8 @@
  * everything that is not a plain, successful, transformable HTML answer to
  * a main GET request passes untouched, and so does every response for
  * which no prompt is decided; only then is a context created and are the
- * headers adjusted (no Content-Length, weak ETag, no Accept-Ranges,
- * Cache-Control: private).
+ * headers adjusted (no Content-Length, no ETag or Last-Modified, no
+ * Accept-Ranges, Cache-Control: private, no-store).
  *
  * The body filter streams.  Each buffer is fed to the scanner
  * (ngx_cx_scan.h) and passed on at once; only the at most six bytes that
@@ -110,13 +110,18 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
     /*
      * A 2xx page.  A range request is a resumed download, not a visit
      * (and the range filter, which runs after us, may yet make it a 206).
+     * A page is a response of a type in cx_types: the stylesheets, images
+     * and scripts a touchpoint location also serves are not visits
+     * (docs/behaviours.md 25).
      */
     visited = (lcf->touchpoint.len
                && r->headers_out.status >= NGX_HTTP_OK
                && r->headers_out.status < NGX_HTTP_SPECIAL_RESPONSE
                && r->headers_out.status != NGX_HTTP_PARTIAL_CONTENT
                && r->headers_in.range == NULL
-               && r->method == NGX_HTTP_GET);
+               && r->method == NGX_HTTP_GET
+               && r->headers_out.content_type.len
+               && ngx_http_test_content_type(r, &lcf->types) != NULL);
 
     eligible = (lcf->prompts
                 && ngx_http_cx_response_eligible(r, lcf, &nonce) == NGX_OK);

@@ -8,9 +8,11 @@
  * The headers are walked once for all of that.
  *
  * What an injected response becomes (ngx_http_cx_response_prepare): no
- * Content-Length, no Accept-Ranges, a weak ETag.  A response that carries a
- * prompt or sets the visitor cookie is personal
- * (ngx_http_cx_response_private): Cache-Control becomes "private".
+ * Content-Length, no Accept-Ranges, and no validators (ETag, Last-Modified),
+ * so that no browser revalidates a page whose token may have been used.  A
+ * response that carries a prompt or sets the visitor cookie is personal
+ * (ngx_http_cx_response_private): Cache-Control becomes "private", and on a
+ * prompted page "private, no-store" (docs/behaviours.md 24).
  */
 
 #include "ngx_http_cx.h"
@@ -178,32 +180,50 @@ ngx_http_cx_attachment(ngx_str_t *value)
 }
 
 
+/*
+ * A prompted page carries a token that can be answered once: a browser
+ * must never show it again from its cache (Back, reload, a restored tab)
+ * and have the visitor answer a used token.  So, as sub_filter does for a
+ * changed body, the validators go: with no ETag and no Last-Modified there
+ * is nothing to revalidate, and "no-store" (ngx_http_cx_response_private)
+ * keeps the page out of the browser's cache altogether.
+ */
+
 void
 ngx_http_cx_response_prepare(ngx_http_request_t *r)
 {
     ngx_http_clear_content_length(r);
     ngx_http_clear_accept_ranges(r);
-    ngx_http_weak_etag(r);
+    ngx_http_clear_last_modified(r);
+    ngx_http_clear_etag(r);
     r->allow_ranges = 0;
 }
 
 
 /*
  * One visitor's prompt must never be served to another from a shared
- * cache: "private" replaces "public" and drops s-maxage; other directives
- * (max-age, no-cache...) stay as the site set them.
+ * cache: "private" replaces "public" and drops s-maxage; on a response
+ * that only sets the visitor cookie, other directives (max-age,
+ * no-cache...) stay as the site set them.  A prompted page is
+ * "private, no-store" and nothing else: no cache, the browser's included,
+ * may keep it (see ngx_http_cx_response_prepare), so the site's max-age
+ * and the like would only contradict it.
  */
 
 ngx_int_t
 ngx_http_cx_response_private(ngx_http_request_t *r)
 {
-    u_char           *p, *start, *end, *tok, *tok_end;
-    size_t            len;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *cc;
+    u_char             *p, *start, *end, *tok, *tok_end;
+    size_t              len;
+    ngx_uint_t          i, prompted;
+    ngx_list_part_t    *part;
+    ngx_table_elt_t    *h, *cc;
+    ngx_http_cx_ctx_t  *ctx;
 
-    len = sizeof("private") - 1;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_cx_module);
+    prompted = (ctx != NULL && ctx->inject);
+
+    len = sizeof("private, no-store") - 1;
 
     part = &r->headers_out.headers.part;
     i = 0;
@@ -226,7 +246,13 @@ ngx_http_cx_response_private(ngx_http_request_t *r)
     }
 
     cc->value.data = p;
-    p = ngx_cpymem(p, "private", sizeof("private") - 1);
+
+    if (prompted) {
+        p = ngx_cpymem(p, "private, no-store", sizeof("private, no-store") - 1);
+
+    } else {
+        p = ngx_cpymem(p, "private", sizeof("private") - 1);
+    }
 
     part = &r->headers_out.headers.part;
     i = 0;
@@ -236,6 +262,12 @@ ngx_http_cx_response_private(ngx_http_request_t *r)
         if (h == cc || h->hash == 0
             || !ngx_http_cx_header_is(h, "Cache-Control"))
         {
+            continue;
+        }
+
+        h->hash = 0;
+
+        if (prompted) {
             continue;
         }
 
@@ -274,8 +306,6 @@ ngx_http_cx_response_private(ngx_http_request_t *r)
             *p++ = ' ';
             p = ngx_cpymem(p, tok, len);
         }
-
-        h->hash = 0;
     }
 
     cc->hash = 1;

@@ -59,9 +59,11 @@ static const char  *ngx_http_cx_band_names[] = {
 };
 
 /*
- * The widget's own words (close, send, skip), in the languages the module
- * knows; the widget falls back to English.  Kept here, not in w.js, so the
- * script stays small and each page carries one language only.
+ * The widget's own words (close, send, skip, and what it says when intake
+ * answers 409: the token was answered before, from another copy of the
+ * page), in the languages the module knows; the widget falls back to
+ * English.  Kept here, not in w.js, so the script stays small and each page
+ * carries one language only.
  */
 typedef struct {
     const char  *lang;
@@ -69,17 +71,27 @@ typedef struct {
 } ngx_http_cx_ui_t;
 
 static ngx_http_cx_ui_t  ngx_http_cx_ui[] = {
-    { "en", ",\"ui\":{\"close\":\"Close\",\"send\":\"Send\",\"skip\":\"Skip\"}" },
+    { "en", ",\"ui\":{\"close\":\"Close\",\"send\":\"Send\",\"skip\":\"Skip\","
+            "\"recorded\":\"Your answer was already recorded.\"}" },
     { "tr", ",\"ui\":{\"close\":\"Kapat\",\"send\":\"G\\u00f6nder\","
-            "\"skip\":\"Atla\"}" },
-    { "nb", ",\"ui\":{\"close\":\"Lukk\",\"send\":\"Send\",\"skip\":\"Hopp over\"}" },
-    { "no", ",\"ui\":{\"close\":\"Lukk\",\"send\":\"Send\",\"skip\":\"Hopp over\"}" },
+            "\"skip\":\"Atla\","
+            "\"recorded\":\"Yan\\u0131t\\u0131n\\u0131z zaten kaydedildi.\"}" },
+    { "nb", ",\"ui\":{\"close\":\"Lukk\",\"send\":\"Send\","
+            "\"skip\":\"Hopp over\","
+            "\"recorded\":\"Svaret ditt er allerede registrert.\"}" },
+    { "no", ",\"ui\":{\"close\":\"Lukk\",\"send\":\"Send\","
+            "\"skip\":\"Hopp over\","
+            "\"recorded\":\"Svaret ditt er allerede registrert.\"}" },
     { "de", ",\"ui\":{\"close\":\"Schlie\\u00dfen\",\"send\":\"Senden\","
-            "\"skip\":\"\\u00dcberspringen\"}" },
+            "\"skip\":\"\\u00dcberspringen\","
+            "\"recorded\":\"Ihre Antwort wurde bereits gespeichert.\"}" },
     { "fr", ",\"ui\":{\"close\":\"Fermer\",\"send\":\"Envoyer\","
-            "\"skip\":\"Passer\"}" },
+            "\"skip\":\"Passer\","
+            "\"recorded\":\"Votre r\\u00e9ponse a d\\u00e9j\\u00e0 "
+            "\\u00e9t\\u00e9 enregistr\\u00e9e.\"}" },
     { "es", ",\"ui\":{\"close\":\"Cerrar\",\"send\":\"Enviar\","
-            "\"skip\":\"Omitir\"}" },
+            "\"skip\":\"Omitir\","
+            "\"recorded\":\"Su respuesta ya fue registrada.\"}" },
     { NULL, NULL }
 };
 

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Where the store may be (docs/behaviours.md 25): a cx_store path that
+# Where the store may be (docs/behaviours.md 29): a cx_store path that
 # cannot be created, or that the worker user could not reach, fails
 # `nginx -t` with an [emerg] that says why and what to do, " in FILE:LINE"
 # of the cx_store line (before this, `nginx -t` said "test is successful"

@@ -240,6 +240,8 @@ my $CONF = <<"CONF";
             cx_prompt nps1 sample=0%; }
         location /cc-plain/ { alias %%PREFIX%%/html/;
             add_header Cache-Control "public, max-age=60, s-maxage=300"; }
+        location /cc-visit/ { alias %%PREFIX%%/html/; cx_touchpoint ccv;
+            add_header Cache-Control "public, max-age=60, s-maxage=300"; }
         location /nt/ { alias %%PREFIX%%/html/;
             add_header Cache-Control "public, no-transform, max-age=60"; $P }
         location /nt-plain/ { alias %%PREFIX%%/html/;
@@ -404,7 +406,11 @@ sub injected_ok {
     }
     framing_ok($res, $name);
     ok !defined hdr($res, 'accept-ranges'), "$name: no Accept-Ranges";
-    like hdr($res, 'cache-control') // '', qr/^private\b/, "$name: Cache-Control private";
+    # 24: no cache may keep a page whose token can be answered once
+    is join(' | ', hdr_all($res, 'cache-control')), 'private, no-store',
+        "$name: exactly Cache-Control: private, no-store";
+    ok !defined hdr($res, 'etag'), "$name: no ETag";
+    ok !defined hdr($res, 'last-modified'), "$name: no Last-Modified";
     return $s;
 }
 
@@ -530,7 +536,7 @@ subtest '1 compressed body (Content-Encoding gzip/br)' => sub {
     $r = $ng->get('/gzs/gz.html', 'Accept-Encoding' => 'gzip');
     is hdr($r, 'content-encoding'), 'gzip', 'gzip_static: Content-Encoding gzip';
     untouched_ok($r, 200, $PAGE_GZ, 'gzip_static');
-    unlike hdr($r, 'etag') // '', qr{^W/}, 'gzip_static: ETag stays strong';
+    like hdr($r, 'etag') // '', qr{^"}, 'gzip_static: ETag stays, strong';
 
     # a gzipping upstream reached with the client's Accept-Encoding
     $r = $ng->get('/dyn/page.html', 'Accept-Encoding' => 'gzip');
@@ -621,8 +627,8 @@ subtest '2 framing (HTTP/1.0, HTTP/1.1 chunked, HTTP/2)' => sub {
         like $head, qr{^HTTP/2 200}, 'HTTP/2: 200 over h2';
         my ($h2cl) = $head =~ /^content-length:\s*(\d+)/mi;
         is $h2cl, length $body, 'HTTP/2: content-length, if any, is the new length' if defined $h2cl;
-        like $head, qr/^cache-control: private/mi, 'HTTP/2: cache-control private';
-        like $head, qr{^etag: W/}mi, 'HTTP/2: weak etag';
+        like $head, qr/^cache-control: private, no-store\r?$/mi, 'HTTP/2: cache-control private, no-store';
+        unlike $head, qr{^(?:etag|last-modified):}mi, 'HTTP/2: no validators';
         my @s = snippets($body);
         is scalar(@s), 1, 'HTTP/2: one snippet';
         is $s[0]{at}, $page_end, 'HTTP/2: before </body>' if @s;
@@ -631,25 +637,49 @@ subtest '2 framing (HTTP/1.0, HTTP/1.1 chunked, HTTP/2)' => sub {
     }
 };
 
-subtest '3 validators: strong ETag becomes weak, 304 still works' => sub {
+subtest '3 validators: an injected page has none; 304 stays for pages without a prompt' => sub {
+    # docs/behaviours.md 3 and 24 (issue 12): a prompted page carries a token
+    # that can be answered once, so nothing may revalidate or reuse it.
     my $ctl = $ng->get('/plain/index.html');
     my $strong = hdr($ctl, 'etag');
+    my $lm = hdr($ctl, 'last-modified');
     like $strong, qr/^"[^"]+"$/, 'control: strong ETag';
-    my $r = $ng->get('/index.html');
-    injected_ok($r, $PAGE, $page_end, 'GET');
-    is hdr($r, 'etag'), "W/$strong", 'injected: ETag is the weak form of the strong one';
+    ok defined $lm, 'control: Last-Modified';
 
-    for my $inm ("W/$strong", $strong) {
-        my $c = $ng->get('/index.html', 'If-None-Match' => $inm);
-        is $c->{status}, 304, "If-None-Match: $inm -> 304";
-        is $c->{body_raw}, '', "If-None-Match: $inm -> no body bytes";
-        is $c->{raw}, $c->{raw_headers}, "If-None-Match: $inm -> nothing after the headers";
-        ok !defined hdr($c, 'transfer-encoding'), "If-None-Match: $inm -> not chunked";
-        is count_prompts($c->{raw}), 0, "If-None-Match: $inm -> no widget";
-        note "304 headers: " . header_lines($c);
+    my $r = $ng->get('/index.html');
+    my $s1 = injected_ok($r, $PAGE, $page_end, 'GET');
+    ok !defined hdr($r, 'etag'), 'injected: no ETag (not even a weak one)';
+    ok !defined hdr($r, 'last-modified'), 'injected: no Last-Modified';
+    is_deeply [ hdr_all($r, 'cache-control') ], ['private, no-store'],
+        'injected: Cache-Control: private, no-store';
+    is $s1->{data}{ui}{recorded}, 'Your answer was already recorded.',
+        'the prompt carries what the widget says on a 409 (24)' if $s1 && $s1->{data};
+
+    # what a browser sends for the page it got: no validator, so no
+    # conditional request; the answer is a whole page with a token of its own
+    my $again = $ng->get('/index.html', 'Cache-Control' => 'max-age=0');
+    my $s2 = injected_ok($again, $PAGE, $page_end, 'reload (no validator to send)');
+    isnt $s2->{data}{token}, $s1->{data}{token}, 'reload: a new token, never the old page'
+        if $s1 && $s2 && $s1->{data} && $s2->{data};
+
+    # 304 stays for responses without a prompt: the control location, and the
+    # prompting one when the client's validator can only come from a page sent
+    # without a prompt (nginx answers conditionals before the module runs)
+    for my $loc ('/plain/index.html', '/index.html') {
+        for my $h (['If-None-Match' => $strong], ['If-Modified-Since' => $lm]) {
+            my $c = $ng->get($loc, @$h);
+            is $c->{status}, 304, "$loc $h->[0] -> 304";
+            is $c->{body_raw}, '', "$loc $h->[0] -> no body bytes";
+            is $c->{raw}, $c->{raw_headers}, "$loc $h->[0] -> nothing after the headers";
+            ok !defined hdr($c, 'transfer-encoding'), "$loc $h->[0] -> not chunked";
+            is count_prompts($c->{raw}), 0, "$loc $h->[0] -> no widget";
+            ok !defined hdr($c, 'set-cookie'), "$loc $h->[0] -> no Set-Cookie (a 304 is no visit)";
+        }
     }
     my $miss = $ng->get('/index.html', 'If-None-Match' => '"nope"');
     injected_ok($miss, $PAGE, $page_end, 'If-None-Match that does not match');
+    my $old = $ng->get('/index.html', 'If-Modified-Since' => 'Thu, 01 Jan 1970 00:00:01 GMT');
+    injected_ok($old, $PAGE, $page_end, 'If-Modified-Since before the file');
 };
 
 subtest '4 HEAD: same headers as GET, no body, nothing displayed' => sub {
@@ -681,7 +711,7 @@ subtest '4 HEAD: same headers as GET, no body, nothing displayed' => sub {
     for my $n (qw(content-type etag cache-control last-modified)) {
         is hdr($h, $n), hdr($g, $n), "HEAD: $n as GET";
     }
-    like hdr($h, 'etag') // '', qr{^W/}, 'HEAD: weak ETag';
+    ok !defined hdr($h, 'etag') && !defined hdr($h, 'last-modified'), 'HEAD: no validators';
     ok defined cx_cookie_from($h, 'cx'), 'HEAD: visitor cookie as GET';
     my %skip = map { $_ => 1 } qw(date transfer-encoding content-length);
     my @gn = grep { !$skip{$_} } map { lc } @{ $g->{header_list} }[ grep { $_ % 2 == 0 } 0 .. $#{ $g->{header_list} } ];
@@ -931,23 +961,33 @@ subtest '12 each response gets its own nonce' => sub {
 };
 
 subtest '13 Cache-Control private on prompts; untouched without a prompt' => sub {
+    my $ctl0 = $ng->get('/plain/index.html');
     my $r = $ng->get('/cc/index.html');
     injected_ok($r, $PAGE, $page_end, 'add_header public, s-maxage');
-    is_deeply [ hdr_all($r, 'cache-control') ], ['private, max-age=60'],
-        'add_header: exactly one Cache-Control: private, max-age=60';
+    is_deeply [ hdr_all($r, 'cache-control') ], ['private, no-store'],
+        'add_header: exactly one Cache-Control: private, no-store (24)';
 
     $r = $ng->get('/cc-up/page.html');
     injected_ok($r, $PAGE, $page_end, 'upstream public, s-maxage');
-    is_deeply [ hdr_all($r, 'cache-control') ], ['private, max-age=60'],
-        'upstream: exactly one Cache-Control: private, max-age=60';
+    is_deeply [ hdr_all($r, 'cache-control') ], ['private, no-store'],
+        'upstream: exactly one Cache-Control: private, no-store (24)';
 
     $r = $ng->get('/cc-expires/index.html');
     injected_ok($r, $PAGE, $page_end, 'expires 1h');
-    is_deeply [ hdr_all($r, 'cache-control') ], ['private, max-age=3600'],
-        'expires: Cache-Control: private, max-age=3600';
+    is_deeply [ hdr_all($r, 'cache-control') ], ['private, no-store'],
+        'expires: Cache-Control: private, no-store (24)';
 
     $r = $ng->get('/index.html');
-    is_deeply [ hdr_all($r, 'cache-control') ], ['private'], 'no Cache-Control before: private';
+    is_deeply [ hdr_all($r, 'cache-control') ], ['private, no-store'],
+        'no Cache-Control before: private, no-store';
+
+    # a visit without a prompt sets the cookie: private, the site's max-age kept
+    $r = $ng->get('/cc-visit/index.html');
+    is $r->{body}, $PAGE, 'touchpoint without a prompt: body unchanged';
+    ok defined cx_cookie_from($r, 'cx'), 'touchpoint without a prompt: Set-Cookie';
+    is_deeply [ hdr_all($r, 'cache-control') ], ['private, max-age=60'],
+        'touchpoint without a prompt: Cache-Control: private, max-age=60 (no no-store)';
+    is hdr($r, 'etag'), hdr($ctl0, 'etag'), 'touchpoint without a prompt: ETag kept';
 
     my $ctl = $ng->get('/cc-plain/index.html');
     is_deeply [ hdr_all($ctl, 'cache-control') ], ['public, max-age=60, s-maxage=300'],

@@ -1,8 +1,8 @@
 #!/usr/bin/perl
 # Shared caches (docs/behaviours.md 13, on its own): a response that carries
-# a prompt is for one visitor only, so it leaves as "Cache-Control: private"
-# with "public" and "s-maxage" removed; one without a prompt keeps its
-# header as it was.
+# a prompt is for one visitor only, so it leaves as "Cache-Control: private,
+# no-store" ("public" and "s-maxage" gone, and no-store for behaviour 24);
+# one without a prompt keeps its header as it was.
 #
 # t/10 checks this on a first visit, whose response also sets the visitor
 # cookie (and a Set-Cookie alone keeps many caches away).  Here the visitor
@@ -72,8 +72,8 @@ for my $case (['/cc/index.html', 'add_header'], ['/cc-up/index.html', 'proxied u
     ok $r->{prompt} && !$r->{prompt}{invalid}, "$name: a prompt is offered";
     ok !defined $r->{headers}{'set-cookie'}, "$name: returning visitor, no Set-Cookie";
     is $b->{cookie}, $cookie, "$name: the cookie did not change";
-    is_deeply cc_all($r), ['private, max-age=60'],
-        "$name: exactly one Cache-Control: private, max-age=60 (public and s-maxage gone)";
+    is_deeply cc_all($r), ['private, no-store'],
+        "$name: exactly one Cache-Control: private, no-store (public and s-maxage gone)";
 }
 
 for my $case (['/cc-none/index.html', 'add_header'], ['/cc-up-none/index.html', 'proxied upstream'],

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Durability of an acknowledged answer (docs/behaviours.md 24): the store is
+# Durability of an acknowledged answer (docs/behaviours.md 28): the store is
 # synced to disk between reading an answer and sending its 204.
 #
 # kill -9 cannot show a store opened without fsync (MDB_NOSYNC): the kernel

@@ -682,6 +682,88 @@ CONF
     };
 }
 
+# ---- a visit is a page, not a sub-resource (docs/behaviours.md 25; issue 12) ------
+
+{
+    my $t = $T0 + 500 * $DAY;
+    my $ag = cx_nginx(
+        files => {
+            'html/shop/index.html' => $PAGE,
+            'html/shop/item.html'  => $PAGE,
+            'html/shop/site.css'   => "body { color: #333 }\n",
+            'html/shop/app.js'     => "console.log(1);\n",
+            'html/shop/logo.png'   => "\x89PNG\r\n\x1a\n0000",
+            'html/shop/data.json'  => "{\"a\":1}\n",
+            'html/xhtml/page.xhtml' => $PAGE,
+            'html/xhtml/page.html'  => $PAGE,
+            'html/xhtml/notes.txt'  => "notes\n",
+        },
+        conf  => <<'CONF',
+    cx_store %%PREFIX%%/cxdata max_size=64m;
+    cx_test_clock on;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        root %%PREFIX%%/html;
+        types { text/html html; text/css css; application/javascript js; image/png png;
+                application/json json; application/xhtml+xml xhtml;
+                text/plain txt; }
+        location /cx/       { cx_endpoint; }
+        location /cx-admin/ { cx_report; }
+        location /shop/  { cx_touchpoint browse stage=consideration; }
+        location /xhtml/ { cx_touchpoint xhtml; cx_types application/xhtml+xml; }
+    }
+CONF
+    );
+
+    subtest '25 assets at a touchpoint are not visits: only responses of a cx_types type' => sub {
+        my $b = cx_browser('assets');
+        my $r = $ag->visit($b, '/shop/', now => $t);
+        is $r->{status}, 200, 'GET /shop/: 200';
+        my $s = cookie_state($b->{cookie});
+        is $s && $s->{visits}, 1, 'the page: visits 1';
+        my $first = $b->{cookie};
+
+        my $i = 0;
+        for my $asset (qw(site.css app.js logo.png data.json)) {
+            my $a = $ag->visit($b, "/shop/$asset", now => $t + ++$i);
+            is $a->{status}, 200, "GET /shop/$asset: 200";
+            ok !defined cx_cookie_from($a, 'cx'), "/shop/$asset: no Set-Cookie (not a visit)";
+            ok !grep({ /private/ } hdr_all($a, 'cache-control')),
+                "/shop/$asset: Cache-Control not made private";
+        }
+        is $b->{cookie}, $first, 'the cookie is unchanged by the assets';
+
+        $r = $ag->visit($b, '/shop/item.html', now => $t + 10);
+        ok defined cx_cookie_from($r, 'cx'), 'the next page: Set-Cookie';
+        is cookie_state($b->{cookie})->{visits}, 2, 'the next page: visits 2';
+
+        # the location's cx_types: XHTML counts there (text/html always does,
+        # as with sub_filter_types), plain text does not
+        $r = $ag->visit($b, '/xhtml/page.xhtml', now => $t + 11);
+        ok defined cx_cookie_from($r, 'cx'), 'xhtml page at a cx_types application/xhtml+xml touchpoint: a visit';
+        $r = $ag->visit($b, '/xhtml/page.html', now => $t + 12);
+        ok defined cx_cookie_from($r, 'cx'), 'text/html there: a visit too';
+        $r = $ag->visit($b, '/xhtml/notes.txt', now => $t + 13);
+        ok !defined cx_cookie_from($r, 'cx'), 'text/plain there: not a visit';
+        is cookie_state($b->{cookie})->{visits}, 4, 'visits 4: two pages at /shop/, two at /xhtml/';
+
+        my $rep;
+        wait_for { $rep = $ag->report_json; my $n = 0; $n += $_->{visits} for @{ $rep->{touchpoints} || [] }; $n >= 4 } 5;
+        sleep 1.1;    # two more flushes: an asset counted as a visit would show now
+        $rep = $ag->report_json;
+        is tp_of($rep, 'browse')->{visits}, 2, 'report.json: browse 2 visits (of 6 requests)';
+        is tp_of($rep, 'xhtml')->{visits}, 2, 'report.json: xhtml 2 visits (of 3 requests)';
+        unlike $ag->error_log, qr/exited on signal|\[(?:alert|crit|emerg)\]/, 'no crash, no alert';
+    };
+}
+
+sub hdr_all {
+    my ($r, $n) = @_;
+    my $v = $r->{headers}{lc $n};
+    return () unless defined $v;
+    return ref $v ? @$v : ($v);
+}
+
 unlike $ng->error_log, qr/exited on signal|\[(?:alert|crit|emerg)\]/,
     'main nginx: no worker crashed, no alert';
 

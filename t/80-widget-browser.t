@@ -47,7 +47,8 @@ HTML
 
 my %files;
 $files{"html/$_/index.html"} = page("Page $_")
-    for qw(mouse kbd esc lang axe csp-self csp-nonce csp-style langs rtl live media own);
+    for qw(mouse kbd esc lang axe csp-self csp-nonce csp-style langs rtl live media own reuse);
+$files{'html/plain.html'} = page('No prompt here');
 $files{'html/focus/index.html'} = <<'HTML';
 <!doctype html>
 <html lang="en">
@@ -79,7 +80,7 @@ my $survey = sub {
 my $conf = "    cx_store %%PREFIX%%/cxdata max_size=64m;\n";
 $conf .= $survey->($_) for qw(nps_mouse nps_kbd nps_esc nps_axe nps_host nps_csp);
 $conf .= $survey->('nps_lang', 'question tr "Bizi tavsiye eder misiniz?";');
-$conf .= $survey->($_) for qw(nps_focus nps_live nps_media nps_own);
+$conf .= $survey->($_) for qw(nps_focus nps_live nps_media nps_own nps_reuse);
 # one question and follow-up per language; t/browser/widget.js has the same texts
 $conf .= $survey->('nps_langs', join ' ',
     'question tr "Bizi tavsiye eder misiniz?";', 'question nb "Vil du anbefale oss?";',
@@ -107,7 +108,7 @@ $conf .= "    server {\n        listen 127.0.0.1:%%PORT%%;\n        root html;\n
     . $loc->('csp-style', 'nps_csp', q{add_header Content-Security-Policy "style-src 'self'";})
     . $loc->('langs', 'nps_langs') . $loc->('rtl', 'nps_rtl')
     . $loc->('focus', 'nps_focus', '', '500ms') . $loc->('live', 'nps_live')
-    . $loc->('media', 'nps_media') . $loc->('own', 'nps_own')
+    . $loc->('media', 'nps_media') . $loc->('own', 'nps_own') . $loc->('reuse', 'nps_reuse')
     . "    }\n";
 
 my $ng   = cx_nginx(conf => $conf, files => \%files);
@@ -151,7 +152,7 @@ my %TODO = (
 
 for my $name (qw(mouse_answer keyboard_answer escape_dismiss language_tr csp_script_self
     csp_nonce_strict_dynamic csp_style_self axe axe_followup screenshots host_unchanged
-    languages rtl no_focus_steal polite_announce media only_own_requests))
+    languages rtl no_focus_steal polite_announce media only_own_requests reused_page))
 {
     my $c = $checks->{$name};
     TODO: {

@@ -72,6 +72,15 @@
     return e;
   }
 
+  /* the tokens this tab answered: a page shown again never asks twice */
+  function done(k, add) {
+    try {
+      var s = w.sessionStorage, l = s.getItem('cx') || '';
+      if (add) s.setItem('cx', (l + ' ' + k).slice(-4000));
+      return l.indexOf(k) >= 0;
+    } catch (x) { /* none */ }
+  }
+
   function start() {
     var el = d.getElementById('cx-prompt'), c, t, url;
 
@@ -85,7 +94,7 @@
 
     /* the token never leaves the origin */
     if (!Array.isArray(t) || !txt(c.endpoint) || url.origin !== location.origin ||
-        !txt(c.token) || !txt(c.question)) return;
+        !txt(c.token) || !txt(c.question) || done(c.token)) return;
 
     later(function () {
       var f = safe(function () {
@@ -110,13 +119,13 @@
     var radios = [], state = 0;   /* 0 asking, 1 answered, 2 thanks, 3 gone */
     var answered;                 /* the answer post; a comment waits for it */
     var back;                     /* page element focused before the card */
-    var timer, i, e, s;
+    var timer, ta, i, e, s;
 
     function u(k, def) {
       return txt((c.ui || {})[k]) || def;
     }
 
-    /* network errors and 5xx: 2 quiet retries; 4xx is final */
+    /* network errors and 5xx: 2 quiet retries; 4xx is final; resolves to the status */
     function post(ev, n) {
       ev.token = c.token;
       n = n || 0;
@@ -128,6 +137,7 @@
         });
       }).then(function (r) {
         if (r.status >= 500) throw r;
+        return r.status;
       }).catch(function () {
         if (n < 2) {
           return new Promise(function (ok) {
@@ -136,13 +146,17 @@
             return post(ev, n + 1);
           });
         }
+        return 0;
       });
     }
 
     function close() {
       var had = sr.activeElement;
       if (state > 2) return;
-      if (!state) post({ event: 'dismiss' });
+      if (!state) {
+        post({ event: 'dismiss' });
+        done(c.token, 1);
+      }
       state = 3;
       clearTimeout(timer);
       host.remove();
@@ -157,10 +171,14 @@
       return had;
     }
 
-    function thanks() {
-      var m = txt(c.thanks), p;
-      if (state > 1) return;
+    /* thanks, or m: the answer was recorded before */
+    function thanks(m) {
+      var p;
+      m = txt(m);
+      if (state > (m ? 2 : 1)) return;
+      m = m || txt(c.thanks);
       state = 2;
+      clearTimeout(timer);
       if (!m) return close();
       p = h('p', 'q t', m, { tabindex: '-1', id: 'q' });
       if (step(p)) p.focus();
@@ -169,11 +187,23 @@
     }
 
     function pick(s) {
-      var fb = c.followup_by_band || {}, f, ta, a, skip, send;
       if (state) return;
       state = 1;
       radios[s - t[0]].setAttribute('aria-checked', 'true');
       answered = post({ event: 'answer', score: s });
+      /* no follow-up to a refused score: wait for intake (1 s at most) */
+      answered.then(safe(function (st) {
+        if (st == 409) return thanks(u('recorded', 'Your answer was already recorded.'));
+        next(s);
+      }));
+      done(c.token, 1);
+      timer = later(next.bind(null, s), 1000);
+    }
+
+    function next(s) {
+      var fb = c.followup_by_band || {}, f, a, skip, send;
+      if (state != 1 || ta) return;
+      clearTimeout(timer);
       f = txt(fb[s <= t[2] ? 'detractor' : s <= t[3] ? 'passive' : 'promoter']) ||
         txt(c.followup);
       if (!f) return thanks();
@@ -187,8 +217,8 @@
       on(send, 'click', function () {
         var v = ta.value.trim();
         if (v) {
-          answered.then(function () {
-            return post({ event: 'comment', comment: v });
+          answered.then(function (st) {
+            if (st != 409) return post({ event: 'comment', comment: v });
           });
         }
         thanks();

@@ -11,7 +11,7 @@
  *   /csp-self/ /csp-nonce/ /csp-style/   survey nps_csp, each with its own CSP header
  *   /langs/      nps_langs (question + followup in en tr nb de fr es)
  *   /rtl/        nps_rtl (question ar)      /focus/ nps_focus (delay=500ms, page has input#inp)
- *   /live/ nps_live   /media/ nps_media   /own/ nps_own
+ *   /live/ nps_live   /media/ nps_media   /own/ nps_own   /reuse/ nps_reuse (+ /plain.html)
  * Every check runs in a fresh browser context (fresh cookies = a new visitor).
  *
  * Prints ONE line of JSON on stdout: {"ok":bool,"ms":N,"checks":{NAME:{"ok":bool,
@@ -560,6 +560,58 @@ async function onlyOwnRequests(track) {
   return { requests: all.map((r) => `${r.method} ${r.url}`) };
 }
 
+/* (18) issue 12: a prompted page is never reused with its answered token */
+async function reusedPage(track) {
+  const { ctx, page, log, resp } = await open('/reuse/');
+  track(ctx);
+  const h = resp.headers();
+  const old = await resp.text();
+  const got = { headers: h, log };
+  assert(h['cache-control'] === 'private, no-store', `Cache-Control "${h['cache-control']}"`, got);
+  assert(!h.etag && !h['last-modified'], 'validators on a prompted page', got);
+  await waitCard(page);
+  await page.click('cx-survey >> button[role=radio]:text-is("9")');
+  await page.locator('cx-survey >> textarea').waitFor({ state: 'visible', timeout: 3000 });
+  await page.click('cx-survey >> button:text-is("Skip")');
+  await reportUntil('nps_reuse', (s) => s.answered === 1);
+
+  /* Back to the prompted page: fetched again or restored, never asking with the used token */
+  await page.goto(BASE + '/plain.html', { waitUntil: 'load' });
+  await page.goBack({ waitUntil: 'load' });
+  await sleep(1200);
+  got.after_back = await page.locator(CARD).count();
+  got.after_back_radios = await page.locator('cx-survey >> button[role=radio]').count();
+  assert(got.after_back_radios === 0, 'Back: the prompt asks again', got);
+
+  /* the old page as a stale cache would hand it back, in a tab that does not remember
+   * the token: intake answers 409 and the widget says so, with no follow-up */
+  await page.evaluate(() => sessionStorage.clear());
+  await page.route('**/reuse/', (r) => r.fulfill({ status: 200, contentType: 'text/html', body: old }));
+  await page.goto(BASE + '/reuse/', { waitUntil: 'load' });
+  await waitCard(page);
+  const r409 = page.waitForResponse((r) => r.url().endsWith('/cx/r') &&
+    r.request().postData().includes('"answer"'), { timeout: 3000 });
+  await page.click('cx-survey >> button[role=radio]:text-is("3")');
+  got.status = (await r409).status();
+  await page.locator('cx-survey >> p.t').waitFor({ state: 'visible', timeout: 3000 });
+  got.message = (await page.locator('cx-survey >> p.t').textContent()).trim();
+  got.textareas = await page.locator('cx-survey >> textarea').count();
+  const s = await report('nps_reuse');
+  got.report = brief(s);
+  assert(got.status === 409, `the second answer got ${got.status}, not 409`, got);
+  assert(got.message === 'Your answer was already recorded.', `message "${got.message}"`, got);
+  assert(got.textareas === 0, 'a follow-up after a 409', got);
+  assert(s.answered === 1 && s.distribution[9] === 1 && !s.distribution[3], 'the first answer is the one kept', got);
+
+  /* and the same page once more: this tab now remembers the token, nothing is shown */
+  await page.goto(BASE + '/reuse/', { waitUntil: 'load' });
+  await sleep(1200);
+  got.remembered = await page.locator(CARD).count();
+  assert(got.remembered === 0, 'a remembered token asks again', got);
+  assert(log.errors.length === 0, 'page errors', got);
+  return { status: got.status, message: got.message };
+}
+
 (async () => {
   try {
     browser = await withTimeout(chromium.launch({
@@ -592,6 +644,7 @@ async function onlyOwnRequests(track) {
     await check('polite_announce', politeAnnounce);
     await check('media', media);
     await check('only_own_requests', onlyOwnRequests);
+    await check('reused_page', reusedPage);
   } finally {
     await withTimeout(browser.close(), 10000, 'browser close').catch(() => {});
   }
