@@ -72,7 +72,7 @@ $(MODULE): $(OBJS)/Makefile $(MODULE_DEPS)
 	$(MAKE) -s -f $(OBJS)/Makefile -C $(BUILD)/nginx-src modules
 	cp $(OBJS)/ngx_http_cx_module.so $@
 
-$(BUILD)/unit/%: t/unit/%.c $(PURE_SRCS) $(wildcard src/ngx_cx_*.h)
+$(BUILD)/unit/%: t/unit/%.c $(PURE_SRCS) $(wildcard src/ngx_cx_*.h t/unit/*.h)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(UNIT_CFLAGS) $< $(PURE_SRCS) -lcmocka -lm -o $@
 

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "unit_util.h"
+
 #include "ngx_cx_record.h"
 
 
@@ -23,21 +25,6 @@ static const unsigned char  visitor_id[12] =
     { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
 
 
-/* a copy in its own heap block of exactly len bytes, so ASan sees over-reads */
-static unsigned char *
-dup_exact(const unsigned char *p, size_t len)
-{
-    unsigned char  *q;
-
-    q = malloc(len ? len : 1);
-    assert_non_null(q);
-
-    if (len) {
-        memcpy(q, p, len);
-    }
-
-    return q;
-}
 
 
 static void

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit_util.h"
+
 #include "ngx_cx_record.h"
 
 
@@ -28,20 +30,6 @@ static const unsigned char  visitor_id[NGX_CX_VISITOR_ID_LEN] =
     { 0xa0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0xbb };
 
 
-static unsigned char *
-dup_exact(const unsigned char *p, size_t len)
-{
-    unsigned char  *q;
-
-    q = malloc(len ? len : 1);
-    assert_non_null(q);
-
-    if (len) {
-        memcpy(q, p, len);
-    }
-
-    return q;
-}
 
 
 /* an unanswered prompt, as the module builds one from the token */
