@@ -97,7 +97,7 @@
 #define NGX_CX_CES_MIN          1
 #define NGX_CX_CES_MAX          7
 
-/* Journey stages: 0 none, 1 awareness .. 6 advocacy (see SPEC section 1). */
+/* Journey stages: 0 none, 1 awareness .. 6 advocacy (README: cx_touchpoint). */
 #define NGX_CX_STAGE_MAX        6
 
 #define NGX_CX_REC_DISPLAYED    0x01

@@ -2,7 +2,7 @@
  * ngx_cx_score -- the scales of the three survey types and their scores.
  *
  * A tally counts answers per scale point for one survey type; the score is
- * then computed as the SPEC defines it:
+ * then computed as the README defines it (Reports):
  *
  *   NPS   0..10  % promoters (9-10) - % detractors (0-6), -100..100
  *   CSAT  1..5   % of answers that are 4 or 5, 0..100

@@ -2,7 +2,7 @@
  * ngx_http_cx_lua.h — targeting hooks in Lua (cx_target_by_lua_file).
  *
  * A hook is a Lua file that returns a function; the function gets the
- * "cx" table (SPEC §7) when a cx_prompt's built-in conditions have passed
+ * "cx" table (README: Lua targeting hooks) when a cx_prompt's built-in conditions have passed
  * and answers: true/false, or the name of another survey to offer, and
  * optionally a table of attributes stored (encrypted in the token) with the
  * visitor's answer.

@@ -1,5 +1,5 @@
 /*
- * The cx table a hook gets (SPEC §7): read-only views of the visitor, the
+ * The cx table a hook gets (README: Lua targeting hooks): read-only views of the visitor, the
  * request, the response, their headers, cookies and nginx variables, made
  * once per worker VM.  See ngx_http_cx_lua.h for the contract.
  */

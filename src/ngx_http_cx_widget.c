@@ -9,7 +9,7 @@
 
 
 static const u_char  ngx_http_cx_widget_bytes[] =
-    "/* ngx_cx survey widget, <cx_endpoint>w.js (SPEC.md 4-5): plain ES2017, shipped as is.\n"
+    "/* ngx_cx survey widget, <cx_endpoint>w.js (README: What a page gets, Answers): plain ES2017, shipped as is.\n"
     " * No globals; never throws into the page: on any problem it does nothing. */\n"
     "(function () {\n"
     "  'use strict';\n"

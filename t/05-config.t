@@ -1,13 +1,13 @@
 #!/usr/bin/perl
 # Configuration checks: every misconfiguration fails `nginx -t` with an
 # [emerg] line that says what is wrong and points at the offending line as
-# " in <prefix>/conf/nginx.conf:<line>" (SPEC §3).  The expected line is the
+# " in <prefix>/conf/nginx.conf:<line>" (README: Directives).  The expected line is the
 # one marked "#@E" in the configuration text, found in the file the harness
 # wrote (the harness prepends its skeleton, so lines are never hard-coded).
 # A few cases may point at either of two marked lines (for a whole block,
 # the line that opens it or the one that closes it).
 #
-# Then the positive side: the SPEC §3 example (adapted: no Lua, no
+# Then the positive side: the full example configuration (adapted: no Lua, no
 # cx_quiet_period/cx_respect_gpc, no journey conditions, root instead of
 # proxy_pass) passes `nginx -t`, and a configuration whose store directory
 # does not exist yet passes `nginx -t`, starts and serves prompts.
@@ -210,7 +210,7 @@ fails 'cx_respect_gpc maybe',
     conf(http => "    cx_respect_gpc maybe; #\@E\n"),
     qr/invalid value "maybe" in "cx_respect_gpc" directive, it must be "on" or "off"/;
 
-passes 'the journey conditions of SPEC section 3',
+passes 'the journey conditions of cx_prompt',
     conf(http => "    cx_quiet_period 7d;\n    cx_respect_gpc on;\n",
          loc => "            cx_prompt nps1 after=purchase min_visits=3 if=\$cookie_logged_in;\n"
               . "            cx_prompt nps1 sample=25% delay=3s after=purchase,cart;\n");
@@ -664,7 +664,7 @@ passes 'edge values that are valid', conf(
              . "    }\n",
 ), files => { 'conf/edge.key' => ('k' x 32) . "\n" };
 
-# The SPEC §3 example, adapted (see the top of this file).  The key file is
+# The full example configuration, adapted (see the top of this file).  The key file is
 # given by absolute path: whether a relative cx_secret_file is resolved
 # against the prefix or the configuration directory is not what this checks.
 my $SPEC_CONF = <<'C';
@@ -709,20 +709,20 @@ my %SPEC_FILES = (
     'html/checkout/done' => "<html><body><p>Thanks for your order</p></body></html>\n",
 );
 
-passes 'cx_store max_size=1g (the unit of the SPEC example)',
+passes 'cx_store max_size=1g (the unit of the full example)',
     conf(store => "    cx_store %%PREFIX%%/cxdata max_size=1g;\n");
 passes 'cx_store max_size=1024m', conf(store => "    cx_store %%PREFIX%%/cxdata max_size=1024m;\n");
 
-passes 'the SPEC §3 example', $SPEC_CONF, files => \%SPEC_FILES;
+passes 'the full example configuration', $SPEC_CONF, files => \%SPEC_FILES;
 
 {
     (my $alt = $SPEC_CONF) =~ s/samesite=lax;/samesite=strict  secure  domain=.example.com;/;
-    passes 'the SPEC §3 example with secure and domain=', $alt, files => \%SPEC_FILES;
+    passes 'the full example configuration with secure and domain=', $alt, files => \%SPEC_FILES;
 }
 
 # ---- nginx -t without the store directory; then start and serve --------------------
 
-# max_size=1024m rather than the SPEC's 1g: this part checks start-up and
+# max_size=1024m rather than the example's 1g: this part checks start-up and
 # serving, the "g" unit is checked above.
 (my $SERVE_CONF = $SPEC_CONF) =~ s/max_size=1g/max_size=1024m/ or die;
 

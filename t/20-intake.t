@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Response intake (SPEC section 5, docs/behaviours.md 18-21): POST <endpoint>r.
+# Response intake (README: Answers; docs/behaviours.md 18-21): POST <endpoint>r.
 #
 # Every refused request is checked for its exact status, a JSON body
 # {"error":"..."} naming the problem, Content-Type: application/json, and

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# The store (SPEC sections 5 and 8): the whole path from a page to the
+# The store (README: Answers, Operations): the whole path from a page to the
 # report, concurrent answers in two workers, persistence across restart and
 # reload, acknowledged answers surviving kill -9, and the store directory
 # created for and owned by the worker user.

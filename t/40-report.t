@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# report.json (SPEC section 6) on known data: scores worked out by hand,
+# report.json (README: Reports, cxctl) on known data: scores worked out by hand,
 # distributions, groups by touchpoint and day, comments (latest first,
 # escaped), and the filters ?survey= ?touchpoint= ?from= ?to=.
 #

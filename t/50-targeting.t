@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Targeting (SPEC sections 1, 3, 8; issue 3): which response gets a prompt.
+# Targeting (README: Directives; issue 3): which response gets a prompt.
 #
 # A "browser" here keeps the cx cookie like a real one: every Set-Cookie
 # (pages and the 204 of POST /cx/r) replaces it, and it is sent back with

@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # Visitors across nodes, broken cookies, Global Privacy Control and the
-# variables (SPEC sections 1, 3, 8; issue 3).
+# variables (README: Directives; issue 3).
 #
 #   - two nginx (own prefixes and stores, the same cx_secret_file content)
 #     form a fleet: a cookie from one is the same visitor on the other (visits

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Lua targeting hooks (SPEC section 7; issue 4): cx_target_by_lua_file.
+# Lua targeting hooks (README: Lua targeting hooks; issue 4): cx_target_by_lua_file.
 #
 # A hook is a Lua file returning a function; it is called with the cx table
 # once the built-in conditions of a cx_prompt line have passed, and answers

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Lua targeting hooks, the sandbox (SPEC section 7; issue 4): what a hook
+# Lua targeting hooks, the sandbox (README: Lua targeting hooks; issue 4): what a hook
 # cannot reach, what it cannot break, and what happens when it errors, loops
 # or runs out of memory. The rest of the hooks is in t/60-lua.t.
 #
@@ -285,7 +285,7 @@ my $P = $ng->prefix;
 
 # ---- what there is ------------------------------------------------------------
 
-subtest 'the sandbox gives what SPEC section 7 says, and nothing more' => sub {
+subtest 'the sandbox gives what the README says, and nothing more' => sub {
     my $from = $ng->log_size;
     my $r = $ng->get('/allowed/');
     is cx_offered($r), 's1', 'every check passed (the hook offers)'

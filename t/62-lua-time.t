@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Lua targeting hooks, bounded in time (SPEC sections 7 and 8; issue 10,
+# Lua targeting hooks, bounded in time (README: Lua targeting hooks; issue 10,
 # part 2): a hook that loops over C string functions must not hold its
 # worker, and every other request on it, for seconds.
 #

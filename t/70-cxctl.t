@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# cxctl (SPEC section 6) against a store that a running nginx writes: the
+# cxctl (README: Reports, cxctl) against a store that a running nginx writes: the
 # answers are made through HTTP, then every cxctl command runs while nginx
 # keeps running (LMDB: many readers, one writer at a time, across processes).
 #

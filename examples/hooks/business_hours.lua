@@ -1,5 +1,5 @@
 -- business_hours.lua — offer the survey only while the support desk is
--- open, Monday to Friday 09:00-17:30 at UTC+03:00 (SPEC §7).
+-- open, Monday to Friday 09:00-17:30 at UTC+03:00 (README: Lua targeting hooks).
 --
 -- cx.now is the decision time (Unix seconds); cx.util.within_hours works
 -- at a fixed UTC offset, whatever the server's time zone.  The window is

@@ -1,4 +1,4 @@
--- high_value.lua — survey only the buyers of large orders (SPEC §7).
+-- high_value.lua — survey only the buyers of large orders (README: Lua targeting hooks).
 --
 -- The application reports the order total in the response header
 -- X-Order-Total (from the upstream, or `add_header` in nginx).  Orders of

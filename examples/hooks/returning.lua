@@ -1,4 +1,4 @@
--- returning.lua — returning visitors get a survey of their own (SPEC §7).
+-- returning.lua — returning visitors get a survey of their own (README: Lua targeting hooks).
 --
 -- A hook may return the name of another declared cx_survey to offer it
 -- instead of the location's one.  Here visitors with 5 or more touchpoint

@@ -1,4 +1,4 @@
--- segment.lua — survey only the "gold" and "silver" customers (SPEC §7).
+-- segment.lua — survey only the "gold" and "silver" customers (README: Lua targeting hooks).
 --
 -- The site sets a cookie "segment" (e.g. "segment=gold"); any other value,
 -- or no cookie, means no survey.  The segment is stored with the answer as

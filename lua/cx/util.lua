@@ -1,4 +1,4 @@
---- cx.util — small tools for ngx_cx targeting hooks (SPEC §7).
+--- cx.util — small tools for ngx_cx targeting hooks (README: Lua targeting hooks).
 --
 -- Pure Lua 5.1 (LuaJIT 2.1).  It needs nothing beyond what the hook sandbox
 -- offers: no io, no debug, no ffi, no `bit`, no host time zone.  It defines

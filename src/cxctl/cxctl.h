@@ -1,5 +1,5 @@
 /*
- * cxctl -- the command-line side of the ngx_cx store (SPEC section 6).
+ * cxctl -- the command-line side of the ngx_cx store (README: Reports, cxctl).
  *
  * Reads and edits the LMDB environment nginx writes (ngx_cx_record.h has
  * the layout and the codec for its keys and values) while nginx runs: LMDB lets any number of processes read, and

@@ -1,4 +1,4 @@
-/* ngx_cx survey widget, <cx_endpoint>w.js (SPEC.md 4-5): plain ES2017, shipped as is.
+/* ngx_cx survey widget, <cx_endpoint>w.js (README: What a page gets, Answers): plain ES2017, shipped as is.
  * No globals; never throws into the page: on any problem it does nothing. */
 (function () {
   'use strict';

@@ -3,7 +3,7 @@
  *   node t/widget/test_widget.js
  *
  * The file must parse as plain script, be ASCII, stay within 4 KB gzipped, and behave as
- * SPEC.md sections 4-5 say. Behaviour is checked against a small fake DOM that implements
+ * the README's "What a page gets" and "Answers" say. Behaviour is checked against a small fake DOM that implements
  * only what the widget uses (elements, a shadow root, events with bubbling, focus), fake
  * timers and a scripted fetch. Real layout, CSS and screen readers need a browser: those
  * checks belong to the browser tests.
