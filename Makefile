@@ -135,13 +135,15 @@ FUZZ_BINS           := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_CFLAGS         := -std=c99 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Werror -Isrc \
                        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                        -fno-omit-frame-pointer
+# the pattern matcher is compared with LuaJIT's own
+FUZZ_LIBS_pattern   := $(shell pkg-config --cflags --libs luajit 2>/dev/null)
 
 fuzz-deps:
 	@sh .ci/deps.sh $(FUZZ_PACKAGES)
 
 $(BUILD)/fuzz/fuzz_%: t/fuzz/fuzz_%.c t/fuzz/fuzz.h $(PURE_SRCS) $(wildcard src/ngx_cx_*.h)
 	@mkdir -p $(BUILD)/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(PURE_SRCS) -lm -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(PURE_SRCS) $(FUZZ_LIBS_$*) -lm -o $@
 
 fuzz-build: fuzz-deps $(FUZZ_BINS)
 

@@ -283,12 +283,14 @@ sub run_case {
     return 'status ' . $res->{status} . ($res->{error} ? " ($res->{error})" : '')
         if $res->{error} || $res->{status} != 200;
     my $expect = $c->{page};
+    my $got = $res->{body};
     if ($c->{at} >= 0 && $c->{loc} !~ /^plain/) {
-        my ($snip) = $res->{body} =~ /($SNIP_RE)/;
-        $snip = '<no snippet>' unless defined $snip;
+        my ($snip) = $got =~ /($SNIP_RE)/;
+        return "no snippet in the response (want one at byte $c->{at})"
+            . ($got eq $expect ? ', the page is otherwise intact' : '')
+            unless defined $snip;
         substr($expect, $c->{at}, 0) = $snip;
     }
-    my $got = $res->{body};
     if ($got ne $expect) {
         my $i = 0;
         $i++ while $i < length($got) && $i < length($expect)
