@@ -23,10 +23,6 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use CXTest;
-use IO::Select;
-use IO::Socket::INET;
-use POSIX qw(_exit WNOHANG);
-use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use Time::HiRes qw(time sleep);
 
 plan skip_all => 'module not built (run make)' unless cx_have_module();
@@ -128,46 +124,7 @@ sub serve {
     return !$close;
 }
 
-my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-    Proto => 'tcp', Listen => 64, ReuseAddr => 1) or die "listen: $!";
-my $UP = $listener->sockport;
-my $up_pid = fork;
-die "fork: $!" unless defined $up_pid;
-if (!$up_pid) {
-    $SIG{PIPE} = 'IGNORE';
-    $SIG{CHLD} = 'IGNORE';
-    $SIG{ALRM} = sub { _exit(0) };
-    alarm 600;    # never outlive the test by much
-    while (1) {
-        my $c = $listener->accept or next;
-        my $pid = fork;
-        if (!defined $pid || $pid) { close $c; next }
-        # one child a connection, for as many requests as nginx sends on it
-        alarm 60;
-        binmode $c;
-        setsockopt($c, IPPROTO_TCP, TCP_NODELAY, 1);
-        my $sel = IO::Select->new($c);
-        my $buf = '';
-        while (1) {
-            while ($buf !~ /\r\n\r\n/) {
-                last unless $sel->can_read(10);
-                my $n = sysread $c, my $more, 4096;
-                _exit(0) unless $n;
-                $buf .= $more;
-            }
-            my $end = index $buf, "\r\n\r\n";
-            _exit(0) if $end < 0;
-            my $req = substr $buf, 0, $end + 4, '';
-            my ($path) = $req =~ m{^GET (\S+)} or _exit(0);
-            my $close = $req =~ /^Connection:\s*close/mi ? 1 : 0;
-            last unless serve($c, $path, $close);
-        }
-        close $c;
-        _exit(0);
-    }
-}
-close $listener;
-END { if ($up_pid) { local $?; kill 'TERM', $up_pid; waitpid $up_pid, 0 } }
+my $UP = cx_upstream(\&serve, lifetime => 600);
 
 # ---- nginx -------------------------------------------------------------------------
 

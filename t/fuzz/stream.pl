@@ -27,10 +27,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use CXTest;
-use IO::Select;
-use IO::Socket::INET;
 use POSIX qw(_exit);
-use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use Time::HiRes qw(time sleep);
 
 $| = 1;
@@ -189,45 +186,7 @@ sub serve {
     return !$close;
 }
 
-my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-    Proto => 'tcp', Listen => 64, ReuseAddr => 1) or die "listen: $!";
-my $UP = $listener->sockport;
-my $up_pid = fork;
-die "fork: $!" unless defined $up_pid;
-if (!$up_pid) {
-    $SIG{PIPE} = 'IGNORE';
-    $SIG{CHLD} = 'IGNORE';
-    $SIG{ALRM} = sub { _exit(0) };
-    alarm $SECONDS + 120;    # never outlive the run by much
-    while (1) {
-        my $c = $listener->accept or next;
-        my $pid = fork;
-        if (!defined $pid || $pid) { close $c; next }
-        alarm 60;
-        binmode $c;
-        setsockopt($c, IPPROTO_TCP, TCP_NODELAY, 1);
-        my $sel = IO::Select->new($c);
-        my $buf = '';
-        while (1) {
-            while ($buf !~ /\r\n\r\n/) {
-                last unless $sel->can_read(10);
-                my $n = sysread $c, my $more, 4096;
-                _exit(0) unless $n;
-                $buf .= $more;
-            }
-            my $end = index $buf, "\r\n\r\n";
-            _exit(0) if $end < 0;
-            my $req = substr $buf, 0, $end + 4, '';
-            my ($path) = $req =~ m{^GET (\S+)} or _exit(0);
-            my $close = $req =~ /^Connection:\s*close/mi ? 1 : 0;
-            last unless serve($c, $path, $close);
-        }
-        close $c;
-        _exit(0);
-    }
-}
-close $listener;
-END { if ($up_pid) { local $?; kill 'TERM', $up_pid; waitpid $up_pid, 0 } }
+my $UP = cx_upstream(\&serve, lifetime => $SECONDS + 120);
 
 # ---- nginx ------------------------------------------------------------------------------
 

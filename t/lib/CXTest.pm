@@ -67,6 +67,11 @@ package CXTest;
 # cx_module_path cx_have_module cx_repo_root cx_free_ports($n) cx_pid_alive($pid)
 # cx_put($sock, $bytes) -> 1 once every byte is written, 0 on a write error
 #   (for the tests' own upstreams)
+# cx_upstream(\&serve, lifetime => S) -> port: a forked HTTP upstream on
+#   loopback, one child a connection, for as many GETs as nginx sends on it;
+#   serve($sock, $path, $close) writes a response and returns true to keep
+#   the connection ($close: the request said Connection: close). Stopped
+#   when the test ends, and by itself after S seconds (default 600).
 #
 # A browser, for targeting tests: a hash that keeps the visitor cookie.
 # cx_browser($name) -> {cookie => undef, name => $name}
@@ -101,6 +106,7 @@ use File::Spec;
 use File::Temp qw(tempdir);
 use IO::Select;
 use IO::Socket::INET;
+use Socket ();
 use POSIX qw(WNOHANG _exit setpgid);
 use Scalar::Util ();
 use Time::HiRes qw(time sleep);
@@ -111,7 +117,7 @@ our $JSON = JSON::PP->new->utf8->canonical;
 
 our @EXPORT = qw(cx_nginx cx_test_config cx_cookie_from cx_cookie_attrs
     wait_for cx_module_path cx_have_module cx_repo_root cx_free_ports cx_pid_alive
-    cx_put cx_browser cx_prompt_of cx_offered cx_b64url_decode);
+    cx_put cx_browser cx_prompt_of cx_offered cx_b64url_decode cx_upstream);
 
 our $TIMEOUT = 10;    # seconds, for start-up, reload and every request
 
@@ -400,9 +406,58 @@ sub _stop_all {
     }
 }
 
+my @UPSTREAMS;
+
+sub cx_upstream {
+    my ($serve, %o) = @_;
+    my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+        Proto => 'tcp', Listen => 64, ReuseAddr => 1) or croak "listen: $!";
+    my $port = $listener->sockport;
+    my $pid = fork;
+    croak "fork: $!" unless defined $pid;
+    if ($pid) {
+        close $listener;
+        push @UPSTREAMS, $pid;
+        return $port;
+    }
+    $SIG{PIPE} = 'IGNORE';
+    $SIG{CHLD} = 'IGNORE';
+    $SIG{ALRM} = sub { _exit(0) };
+    alarm($o{lifetime} || 600);
+    while (1) {
+        my $c = $listener->accept or next;
+        my $child = fork;
+        if (!defined $child || $child) { close $c; next }
+        alarm 60;
+        binmode $c;
+        setsockopt($c, Socket::IPPROTO_TCP(), Socket::TCP_NODELAY(), 1);
+        my $sel = IO::Select->new($c);
+        my $buf = '';
+        while (1) {
+            while ($buf !~ /\r\n\r\n/) {
+                last unless $sel->can_read(10);
+                my $n = sysread $c, my $more, 4096;
+                _exit(0) unless $n;
+                $buf .= $more;
+            }
+            my $end = index $buf, "\r\n\r\n";
+            _exit(0) if $end < 0;
+            my $req = substr $buf, 0, $end + 4, '';
+            my ($path) = $req =~ m{^GET (\S+)} or _exit(0);
+            my $close = $req =~ /^Connection:\s*close/mi ? 1 : 0;
+            last unless $serve->($c, $path, $close);
+        }
+        close $c;
+        _exit(0);
+    }
+}
+
 END {
     my $status = $?;
     _stop_all();
+    if ($$ == $OWNER_PID) {
+        for my $pid (@UPSTREAMS) { kill 'TERM', $pid; waitpid $pid, 0 }
+    }
     $? = $status;
 }
 
