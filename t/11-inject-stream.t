@@ -18,8 +18,6 @@ use CXTest;
 use IO::Select;
 use IO::Socket::INET;
 use JSON::PP ();
-use POSIX qw(_exit WNOHANG);
-use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use Time::HiRes qw(time sleep);
 
 plan skip_all => 'module not built (run make)' unless cx_have_module();
@@ -116,35 +114,14 @@ my %ROUTES = (
     },
 );
 
-my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-    Proto => 'tcp', Listen => 16, ReuseAddr => 1) or die "listen: $!";
-my $UP = $listener->sockport;
-my $up_pid = fork;
-die "fork: $!" unless defined $up_pid;
-if (!$up_pid) {
-    $SIG{PIPE} = 'IGNORE';
-    $SIG{ALRM} = sub { _exit(0) };
-    alarm 120;    # never outlive the test by much
-    while (1) {
-        my $c = $listener->accept or next;
-        binmode $c;
-        setsockopt($c, IPPROTO_TCP, TCP_NODELAY, 1);
-        my $req = '';
-        my $sel = IO::Select->new($c);
-        while ($req !~ /\r\n\r\n/ && $sel->can_read(5)) {
-            my $n = sysread $c, my $buf, 4096;
-            last unless $n;
-            $req .= $buf;
-        }
-        my ($path) = $req =~ m{^[A-Z]+ (\S+)};
-        my $h = defined $path ? $ROUTES{$path} : undef;
-        if ($h) { eval { $h->($c) } }
-        else    { cx_put($c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n") }
-        close $c;
-    }
-}
-close $listener;
-END { if ($up_pid) { local $?; kill 'TERM', $up_pid; waitpid $up_pid, 0 } }
+# one response a connection, then close
+my $UP = cx_upstream(sub {
+    my ($c, $path) = @_;
+    my $h = $ROUTES{$path};
+    if ($h) { eval { $h->($c) } }
+    else    { cx_put($c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n") }
+    return 0;
+}, lifetime => 120);
 
 # ---- the 100 MB page -----------------------------------------------------------
 

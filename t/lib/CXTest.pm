@@ -68,7 +68,7 @@ package CXTest;
 # cx_put($sock, $bytes) -> 1 once every byte is written, 0 on a write error
 #   (for the tests' own upstreams)
 # cx_upstream(\&serve, lifetime => S) -> port: a forked HTTP upstream on
-#   loopback, one child a connection, for as many GETs as nginx sends on it;
+#   loopback, one child a connection, for as many requests as nginx sends;
 #   serve($sock, $path, $close) writes a response and returns true to keep
 #   the connection ($close: the request said Connection: close). Stopped
 #   when the test ends, and by itself after S seconds (default 600).
@@ -443,7 +443,7 @@ sub cx_upstream {
             my $end = index $buf, "\r\n\r\n";
             _exit(0) if $end < 0;
             my $req = substr $buf, 0, $end + 4, '';
-            my ($path) = $req =~ m{^GET (\S+)} or _exit(0);
+            my ($path) = $req =~ m{^[A-Z]+ (\S+)} or _exit(0);
             my $close = $req =~ /^Connection:\s*close/mi ? 1 : 0;
             last unless $serve->($c, $path, $close);
         }
