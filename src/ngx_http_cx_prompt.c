@@ -565,7 +565,9 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     token.survey_len = (unsigned char) survey->name.len;
     ngx_memcpy(token.survey, survey->name.data, survey->name.len);
     token.touchpoint_len = (unsigned char) lcf->touchpoint.len;
-    ngx_memcpy(token.touchpoint, lcf->touchpoint.data, lcf->touchpoint.len);
+    if (lcf->touchpoint.len) {  /* unset: data is NULL, memcpy's UB */
+        ngx_memcpy(token.touchpoint, lcf->touchpoint.data, lcf->touchpoint.len);
+    }
     token.lang_len = (unsigned char) rd->lang.len;
     ngx_memcpy(token.lang, rd->lang.data, rd->lang.len);
 
@@ -584,7 +586,9 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
 
     /* hidden fields travel encrypted in the token, to any node */
     token.attrs_len = (uint16_t) ngx_min(ctx->attrs_len, NGX_CX_ATTRS_MAX);
-    ngx_memcpy(token.attrs, ctx->attrs, token.attrs_len);
+    if (token.attrs_len) {      /* no attributes: ctx->attrs is NULL */
+        ngx_memcpy(token.attrs, ctx->attrs, token.attrs_len);
+    }
 
     n = ngx_cx_token_encode(tok, sizeof(tok), &cmcf->token_key, &token);
     if (n == 0) {

@@ -32,6 +32,8 @@ print {$out} $conf;
 close $out;
 
 my $nginx = $ENV{CX_NGINX} || '/usr/sbin/nginx';
+my %env = cx_nginx_env();
+local @ENV{keys %env} = values %env;
 my $output = qx{$nginx -p $prefix/ -c conf/nginx.conf -e logs/error.log -t 2>&1};
 my $status = $?;
 

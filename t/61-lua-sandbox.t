@@ -462,7 +462,10 @@ subtest '3000 requests through an allocating hook: VmRSS stays flat' => sub {
     is $bad, 0, 'every response offered the prompt';
     is_deeply [ $ng->worker_pids ], [ $pid ], 'the same worker all along';
     ok defined $rss500 && defined $rss3000, "VmRSS read ($rss500 kB, $rss3000 kB)";
-    cmp_ok $rss3000 - $rss500, '<', 5 * 1024, 'VmRSS growth between request 500 and 3000 < 5 MB';
+    SKIP: {
+        skip "make asan: ASan's quarantine keeps freed memory, RSS grows", 1 if $ENV{CX_ASAN};
+        cmp_ok $rss3000 - $rss500, '<', 5 * 1024, 'VmRSS growth between request 500 and 3000 < 5 MB';
+    }
 };
 
 # ---- patterns count their steps --------------------------------------------------------

@@ -92,6 +92,13 @@ package CXTest;
 #   CX_KEEP=1     keep the temp prefixes (their paths are printed) for post-mortems
 #   CX_MODULE     path of the module .so (default <repo>/build/ngx_http_cx_module.so)
 #   CX_NGINX      nginx binary (default /usr/sbin/nginx)
+#   CX_NGINX_ENV  "NAME=VALUE NAME=VALUE ..." set for every nginx started here
+#                 (and `nginx -t`), not for the test itself: `make asan` puts
+#                 LD_PRELOAD of the sanitizer runtime and ASAN_OPTIONS there
+#                 (cx_nginx_env() -> that list as a hash, for tests that run
+#                 nginx themselves)
+#   CX_ASAN=1     set by make asan: the module runs under ASan (t/61 skips its
+#                 RSS bound; the quarantine keeps freed memory)
 
 use strict;
 use warnings;
@@ -117,7 +124,8 @@ our $JSON = JSON::PP->new->utf8->canonical;
 
 our @EXPORT = qw(cx_nginx cx_test_config cx_cookie_from cx_cookie_attrs
     wait_for cx_module_path cx_have_module cx_repo_root cx_free_ports cx_pid_alive
-    cx_put cx_browser cx_prompt_of cx_offered cx_b64url_decode cx_upstream);
+    cx_nginx_env cx_put cx_browser cx_prompt_of cx_offered cx_b64url_decode
+    cx_upstream);
 
 our $TIMEOUT = 10;    # seconds, for start-up, reload and every request
 
@@ -309,12 +317,25 @@ sub cx_test_config {
     my ($ok, $out) = eval {
         _write_file("$prefix/conf/nginx.conf",
             _build_conf(%o, conf => $conf, ports => \@ports, prefix => $prefix));
+        my %env = cx_nginx_env();
+        local @ENV{keys %env} = values %env;
         _run_capture($TIMEOUT, _nginx_bin(), '-p', "$prefix/", '-c', 'conf/nginx.conf', '-t');
     };
     my $err = $@;
     remove_tree($prefix) if $own_prefix && !$ENV{CX_KEEP};
     die $err if $err;
     return ($ok, $out);
+}
+
+# CX_NGINX_ENV as (NAME => VALUE, ...): the environment every nginx gets.
+sub cx_nginx_env {
+    my %env;
+    for (split ' ', $ENV{CX_NGINX_ENV} // '') {
+        my ($k, $v) = /\A([A-Za-z_][A-Za-z0-9_]*)=(.*)\z/s
+            or croak "CX_NGINX_ENV: not NAME=VALUE: $_";
+        $env{$k} = $v;
+    }
+    return %env;
 }
 
 # Runs a command with a time limit; returns (exit status == 0, output).
@@ -762,8 +783,13 @@ sub start {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>>', "$prefix/logs/stderr.log";
         open STDERR, '>&', \*STDOUT;
-        my $env = $self->{opts}{env} || {};
-        $ENV{$_} = $env->{$_} for keys %$env;
+        # a test's own LD_PRELOAD (t/37's shim) comes after CX_NGINX_ENV's
+        # (ASan's runtime must be the first library loaded)
+        my %base = CXTest::cx_nginx_env();
+        my %env = (%base, %{$self->{opts}{env} || {}});
+        $env{LD_PRELOAD} = "$base{LD_PRELOAD}:$self->{opts}{env}{LD_PRELOAD}"
+            if defined $base{LD_PRELOAD} && defined $self->{opts}{env}{LD_PRELOAD};
+        $ENV{$_} = $env{$_} for keys %env;
         { no warnings "exec"; exec { $cmd[0] } @cmd; }
         print STDERR "exec $cmd[0]: $!\n";
         _exit(127);
