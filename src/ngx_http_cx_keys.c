@@ -32,8 +32,11 @@ ngx_http_cx_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     cmcf->secret_file = value[1];
 
-    /* relative to the prefix, like cx_store: "conf/cx.key" */
-    if (ngx_conf_full_name(cf->cycle, &cmcf->secret_file, 0) != NGX_OK) {
+    /*
+     * a configuration file, so relative to nginx.conf's directory, as
+     * "include" and "ssl_certificate" resolve: "cx.key"
+     */
+    if (ngx_conf_full_name(cf->cycle, &cmcf->secret_file, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

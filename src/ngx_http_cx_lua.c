@@ -52,8 +52,8 @@ ngx_http_cx_lua_hook_conf(ngx_conf_t *cf, ngx_str_t *path,
     hook->path = *path;
     hook->ref = LUA_NOREF;
 
-    /* relative to the prefix, like the other cx files: "conf/cx/x.lua" */
-    if (ngx_conf_full_name(cf->cycle, &hook->path, 0) != NGX_OK) {
+    /* relative to nginx.conf's directory, as "include" resolves: "cx/x.lua" */
+    if (ngx_conf_full_name(cf->cycle, &hook->path, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

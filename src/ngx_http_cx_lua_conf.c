@@ -140,7 +140,8 @@ ngx_http_cx_lua_package_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             path->len--;
         }
 
-        if (ngx_conf_full_name(cf->cycle, path, 0) != NGX_OK) {
+        /* beside the hooks: relative to nginx.conf's directory */
+        if (ngx_conf_full_name(cf->cycle, path, 1) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
     }

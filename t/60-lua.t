@@ -368,7 +368,7 @@ for my $name (sort keys %hook) {
     my ($fam, $rest) = $name =~ /^(rf|at|req|start)_(.+)$/ or next;
     my $survey = $name eq 'rf_lines' ? "cx_prompt line_a; cx_prompt line_b;" : "cx_prompt s_main;";
     $family_locations .= "        location /$fam/$rest/ { cx_touchpoint ${fam}_$rest; $survey "
-        . "cx_target_by_lua_file conf/hooks/$name.lua; }\n";
+        . "cx_target_by_lua_file hooks/$name.lua; }\n";
 }
 
 my $conf = <<'CONF';
@@ -426,28 +426,28 @@ my $conf = <<'CONF';
         location /echo/v/ {
             cx_touchpoint echo_v stage=consideration;
             cx_prompt ev1;
-            cx_target_by_lua_file conf/hooks/echo_visitor.lua;
+            cx_target_by_lua_file hooks/echo_visitor.lua;
         }
         location /echo/v2/ {
             cx_touchpoint echo_v2;
             cx_prompt ev2;
-            cx_target_by_lua_file conf/hooks/echo_visitor.lua;
+            cx_target_by_lua_file hooks/echo_visitor.lua;
         }
         location /echo/v3/ {
             cx_touchpoint echo_v3 stage=advocacy;
             cx_prompt ev3;
-            cx_target_by_lua_file conf/hooks/echo_visitor.lua;
+            cx_target_by_lua_file hooks/echo_visitor.lua;
         }
         location /echo/r/ {
             set $tier gold;
             cx_touchpoint echo_r stage=usage;
             cx_prompt er;
-            cx_target_by_lua_file conf/hooks/echo_request.lua;
+            cx_target_by_lua_file hooks/echo_request.lua;
         }
         location /echo/s/ {
             cx_touchpoint echo_s stage=usage;
             cx_prompt es;
-            cx_target_by_lua_file conf/hooks/echo_response.lua;
+            cx_target_by_lua_file hooks/echo_response.lua;
             add_header X-Order-Total 129.90;
             add_header X-Two one;
             add_header X-Two two;
@@ -455,7 +455,7 @@ my $conf = <<'CONF';
         location /echo/t/ {
             cx_touchpoint echo_t stage=usage;
             cx_prompt et;
-            cx_target_by_lua_file conf/hooks/echo_types.lua;
+            cx_target_by_lua_file hooks/echo_types.lua;
         }
 CONF
 $conf .= $family_locations . <<'CONF';
@@ -903,13 +903,13 @@ CONF
 }
 
 subtest 'nginx -t: syntax errors with file:line, bytecode, missing file' => sub {
-    my ($ok, $out) = cx_test_config(conf_hook('conf/hooks/bad.lua'), files => {
+    my ($ok, $out) = cx_test_config(conf_hook('hooks/bad.lua'), files => {
         'conf/hooks/bad.lua' => "return function(cx)\n  local a = 1\n  if then\n  end\nend\n" });
     ok !$ok, 'syntax error: nginx -t fails';
     like $out, qr{\[emerg\].*cx_target_by_lua_file: /\S+/conf/hooks/bad\.lua:3: .*near 'then' in /\S+/conf/nginx\.conf:\d+},
         'syntax error: "cx_target_by_lua_file: <abs path>:3: <message> in <conf>:<line>"';
 
-    ($ok, $out) = cx_test_config(conf_hook('conf/hooks/unfinished.lua'), files => {
+    ($ok, $out) = cx_test_config(conf_hook('hooks/unfinished.lua'), files => {
         'conf/hooks/unfinished.lua' => "return function(cx)\n  return true\n" });
     ok !$ok, 'unfinished function: nginx -t fails';
     like $out, qr{cx_target_by_lua_file: /\S+/conf/hooks/unfinished\.lua:\d+: .*'end' expected},
@@ -927,18 +927,25 @@ subtest 'nginx -t: syntax errors with file:line, bytecode, missing file' => sub 
     }
     # a LuaJIT 2.1 bytecode header (ESC 'L' 'J', version 2, flags) and a body
     $bc //= "\x1bLJ\x02\x0a\x00\x00\x00\x00\x00";
-    ($ok, $out) = cx_test_config(conf_hook('conf/hooks/bc.lua'), files => { 'conf/hooks/bc.lua' => $bc });
+    ($ok, $out) = cx_test_config(conf_hook('hooks/bc.lua'), files => { 'conf/hooks/bc.lua' => $bc });
     ok !$ok, 'bytecode file (' . ($luajit ? 'luajit -b' : 'crafted header') . '): nginx -t fails';
     like $out, qr{\[emerg\].*cx_target_by_lua_file: .*(?:binary|mode|bytecode).* in /\S+/conf/nginx\.conf:\d+}i,
         'bytecode file: refused as such, at the directive';
 
-    ($ok, $out) = cx_test_config(conf_hook('conf/hooks/nosuch.lua'));
+    ($ok, $out) = cx_test_config(conf_hook('hooks/nosuch.lua'));
     ok !$ok, 'missing file: nginx -t fails';
     like $out, qr{cx_target_by_lua_file: cannot read "/\S+/conf/hooks/nosuch\.lua"}, 'missing file: named';
 
-    ($ok, $out) = cx_test_config(conf_hook('conf/hooks/good.lua'), files => {
+    ($ok, $out) = cx_test_config(conf_hook('hooks/good.lua'), files => {
         'conf/hooks/good.lua' => "return function(cx) return true end\n" });
-    ok $ok, 'a good file, relative to the prefix: nginx -t passes' or diag $out;
+    ok $ok, 'a good file, relative to nginx.conf\'s directory: nginx -t passes' or diag $out;
+
+    # resolved as include resolves: against nginx.conf's directory, not the
+    # prefix (Debian's prefix is /usr/share/nginx, its configuration /etc/nginx)
+    ($ok, $out) = cx_test_config(conf_hook('hooks/good.lua'), files => {
+        'hooks/good.lua' => "return function(cx) return true end\n" });
+    ok !$ok, 'a relative file under the prefix, not beside nginx.conf: nginx -t fails';
+    like $out, qr{cannot read "/\S+/conf/hooks/good\.lua"}, '... naming the path beside nginx.conf';
 
     ($ok, $out) = cx_test_config(conf_hook('%%PREFIX%%/conf/hooks/good.lua'), files => {
         'conf/hooks/good.lua' => "return function(cx) return true end\n" });
@@ -954,8 +961,8 @@ subtest 'nginx -t: duplicate directive, budget and memory bounds' => sub {
         listen 127.0.0.1:%%PORT%%;
         location /cx/ { cx_endpoint; }
         location / { cx_touchpoint t; cx_prompt s1;
-                     cx_target_by_lua_file conf/hooks/good.lua;
-                     cx_target_by_lua_file conf/hooks/good.lua; }
+                     cx_target_by_lua_file hooks/good.lua;
+                     cx_target_by_lua_file hooks/good.lua; }
     }
 CONF
     ok !$ok, 'two cx_target_by_lua_file in a location: nginx -t fails';
@@ -967,7 +974,7 @@ CONF
                [ 'cx_lua_memory 1024m;', 1 ], [ 'cx_lua_memory 1025m;', 0 ],
                [ 'cx_lua_memory 1g;', 1 ], [ 'cx_lua_memory 2g;', 0 ]) {
         my ($line, $want) = @$c;
-        ($ok, $out) = cx_test_config(conf_hook('conf/hooks/good.lua', $line), files => $files);
+        ($ok, $out) = cx_test_config(conf_hook('hooks/good.lua', $line), files => $files);
         is $ok ? 1 : 0, $want, "$line: nginx -t " . ($want ? 'passes' : 'fails') or diag $out;
     }
 };
@@ -978,13 +985,13 @@ subtest 'cx_lua_package_path: searched first, relative and absolute' => sub {
     my $files = {
         'html/a/index.html' => $PAGE, 'html/b/index.html' => $PAGE,
         'html/c/index.html' => $PAGE, 'html/d/index.html' => $PAGE,
-        'site_lua/shop/rules.lua'  => "return { threshold = 50 }\n",
+        'conf/site_lua/shop/rules.lua'  => "return { threshold = 50 }\n",
         'site_lua2/shop/extra.lua' => "return { name = \"extra\" }\n",
         # the same name in the package path and in <prefix>/lua: the first wins
-        'site_lua/dup.lua' => "return { where = \"package-path\" }\n",
+        'conf/site_lua/dup.lua' => "return { where = \"package-path\" }\n",
         'lua/dup.lua'      => "return { where = \"prefix-lua\" }\n",
         # shadowing the built-in cx.util
-        'site_lua/cx/util.lua' => "return { version = \"shadow\" }\n",
+        'conf/site_lua/cx/util.lua' => "return { version = \"shadow\" }\n",
         'conf/hooks/a.lua' => "local r = require \"shop.rules\"\nreturn function(cx) return r.threshold == 50, { t = r.threshold } end\n",
         'conf/hooks/b.lua' => "local e = require \"shop.extra\"\nreturn function(cx) return true, { n = e.name } end\n",
         'conf/hooks/c.lua' => "local d = require \"dup\"\nreturn function(cx) return true, { w = d.where } end\n",
@@ -998,10 +1005,10 @@ subtest 'cx_lua_package_path: searched first, relative and absolute' => sub {
         listen 127.0.0.1:%%PORT%%;
         root %%PREFIX%%/html;
         location /cx/ { cx_endpoint; }
-        location /a/ { cx_touchpoint a; cx_prompt s1; cx_target_by_lua_file conf/hooks/a.lua; }
-        location /b/ { cx_touchpoint b; cx_prompt s1; cx_target_by_lua_file conf/hooks/b.lua; }
-        location /c/ { cx_touchpoint c; cx_prompt s1; cx_target_by_lua_file conf/hooks/c.lua; }
-        location /d/ { cx_touchpoint d; cx_prompt s1; cx_target_by_lua_file conf/hooks/d.lua; }
+        location /a/ { cx_touchpoint a; cx_prompt s1; cx_target_by_lua_file hooks/a.lua; }
+        location /b/ { cx_touchpoint b; cx_prompt s1; cx_target_by_lua_file hooks/b.lua; }
+        location /c/ { cx_touchpoint c; cx_prompt s1; cx_target_by_lua_file hooks/c.lua; }
+        location /d/ { cx_touchpoint d; cx_prompt s1; cx_target_by_lua_file hooks/d.lua; }
     }
 CONF
     my %want = (a => [ t => '50' ], b => [ n => 'extra' ], c => [ w => 'package-path' ],
@@ -1028,7 +1035,7 @@ subtest 'reload: a changed hook file is read again; a broken one is refused' => 
         listen 127.0.0.1:%%PORT%%;
         root %%PREFIX%%/html;
         location /cx/ { cx_endpoint; }
-        location /r/ { cx_touchpoint r; cx_prompt s1; cx_target_by_lua_file conf/hooks/r.lua; }
+        location /r/ { cx_touchpoint r; cx_prompt s1; cx_target_by_lua_file hooks/r.lua; }
     }
 CONF
     my $n = cx_nginx(workers => 2, conf => $conf, files => {

@@ -263,7 +263,7 @@ for my $name (sort keys %hook) {
     $files{"conf/hooks/$name.lua"} = $hook{$name};
     $files{"html/$name/index.html"} = $PAGE;
     $locations .= "        location /$name/ { cx_touchpoint $name; cx_prompt s1; "
-        . "cx_target_by_lua_file conf/hooks/$name.lua; }\n";
+        . "cx_target_by_lua_file hooks/$name.lua; }\n";
 }
 
 # The hooks here end by their instruction budget or memory cap; the time
@@ -558,7 +558,7 @@ sub hooks_nginx {
         $f{"conf/hooks/$name.lua"} = $hooks->{$name};
         $f{"html/$name/index.html"} = $PAGE;
         $locs .= "        location /$name/ { cx_touchpoint $name; cx_prompt s1; "
-            . "cx_target_by_lua_file conf/hooks/$name.lua; }\n";
+            . "cx_target_by_lua_file hooks/$name.lua; }\n";
     }
     $extra //= '';
     return cx_nginx(files => \%f, conf => <<"CONF");

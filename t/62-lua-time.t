@@ -114,7 +114,7 @@ sub server {
         $f{"conf/hooks/$name.lua"} = $hostile{$name} ? $hostile{$name}[0] : $benign{$name};
         $f{"html/$name/index.html"} = $PAGE;
         $locs .= "        location /$name/ { cx_touchpoint $name; cx_prompt s1; "
-            . "cx_target_by_lua_file conf/hooks/$name.lua; }\n";
+            . "cx_target_by_lua_file hooks/$name.lua; }\n";
     }
     return cx_nginx(files => \%f, conf => <<"CONF");
     cx_store %%PREFIX%%/cxdata max_size=64m;
@@ -214,7 +214,7 @@ subtest 'cx_lua_time: nginx -t' => sub {
     server {
         listen 127.0.0.1:%%PORT%%;
         location /cx/ { cx_endpoint; }
-        location / { cx_touchpoint t; cx_prompt s1; cx_target_by_lua_file conf/hooks/ok.lua; }
+        location / { cx_touchpoint t; cx_prompt s1; cx_target_by_lua_file hooks/ok.lua; }
     }
 CONF
     };
@@ -306,7 +306,7 @@ subtest 'the deadline inside pcall: caught once, raised again' => sub {
         root %%PREFIX%%/html;
         location /cx/ { cx_endpoint; }
         location = /static.txt { }
-        location /caught/ { cx_touchpoint c; cx_prompt s1; cx_target_by_lua_file conf/hooks/caught.lua; }
+        location /caught/ { cx_touchpoint c; cx_prompt s1; cx_target_by_lua_file hooks/caught.lua; }
     }
 CONF
     my $np = $n->prefix;

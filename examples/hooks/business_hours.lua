@@ -8,7 +8,7 @@
 --   location /support/ {
 --       cx_touchpoint support stage=usage;
 --       cx_prompt csat_support;
---       cx_target_by_lua_file examples/hooks/business_hours.lua;
+--       cx_target_by_lua_file cx/business_hours.lua;
 --   }
 
 local util = require "cx.util"

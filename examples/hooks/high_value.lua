@@ -10,7 +10,7 @@
 --   location = /checkout/done {
 --       cx_touchpoint checkout stage=purchase;
 --       cx_prompt nps_purchase;
---       cx_target_by_lua_file examples/hooks/high_value.lua;
+--       cx_target_by_lua_file cx/high_value.lua;
 --       proxy_pass http://shop;
 --   }
 

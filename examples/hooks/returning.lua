@@ -10,7 +10,7 @@
 --   location / {
 --       cx_touchpoint browse stage=consideration;
 --       cx_prompt nps1;
---       cx_target_by_lua_file examples/hooks/returning.lua;
+--       cx_target_by_lua_file cx/returning.lua;
 --   }
 
 local MIN_VISITS = 5

@@ -7,7 +7,7 @@
 --   location /account/ {
 --       cx_touchpoint account stage=loyalty;
 --       cx_prompt nps_loyalty;
---       cx_target_by_lua_file examples/hooks/segment.lua;
+--       cx_target_by_lua_file cx/segment.lua;
 --   }
 
 local WANTED = { gold = true, silver = true }
