@@ -129,6 +129,7 @@ typedef struct {
     ngx_uint_t                sample;     /* per 10000 */
     ngx_msec_t                delay;
     ngx_array_t              *after;      /* uint32_t touchpoint ids, all needed */
+    ngx_array_t              *after_names;  /* ngx_str_t, checked at the end */
     ngx_uint_t                min_visits;
     ngx_http_complex_value_t *cond;       /* if=: true unless "" or "0" */
     ngx_http_cx_srv_conf_t   *srv;
@@ -162,6 +163,7 @@ typedef struct {
 
     ngx_array_t               surveys;    /* ngx_http_cx_survey_t */
     ngx_array_t               prompts;    /* ngx_http_cx_prompt_t *, to check */
+    ngx_array_t               touchpoints;  /* ngx_str_t, for after= */
 
     ngx_cx_hmac_key_t         token_key;
     ngx_cx_hmac_key_t         cookie_key;

@@ -19,6 +19,8 @@
 #define NGX_HTTP_CX_OPEN  "<script type=\"application/json\" id=\"cx-prompt\""
 
 
+static ngx_int_t ngx_http_cx_prompt_check_after(ngx_conf_t *cf,
+    ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_prompt_t *prompt);
 static ngx_int_t ngx_http_cx_prompt_after(ngx_conf_t *cf,
     ngx_http_cx_prompt_t *prompt, ngx_str_t *value);
 static ngx_int_t ngx_http_cx_parse_percent(ngx_str_t *value,
@@ -45,7 +47,7 @@ ngx_http_cx_touchpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cx_loc_conf_t *lcf = conf;
 
-    ngx_str_t                *value, s;
+    ngx_str_t                *value, s, *name;
     ngx_http_cx_main_conf_t  *cmcf;
 
     if (lcf->touchpoint.data) {
@@ -86,6 +88,13 @@ ngx_http_cx_touchpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
     cmcf->used = 1;
+
+    name = ngx_array_push(&cmcf->touchpoints);
+    if (name == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *name = value[1];
 
     return NGX_CONF_OK;
 }
@@ -251,11 +260,13 @@ static ngx_int_t
 ngx_http_cx_prompt_after(ngx_conf_t *cf, ngx_http_cx_prompt_t *prompt,
     ngx_str_t *value)
 {
-    u_char    *p, *last, *start;
-    uint32_t  *id;
+    u_char     *p, *last, *start;
+    uint32_t   *id;
+    ngx_str_t  *name;
 
     prompt->after = ngx_array_create(cf->pool, 2, sizeof(uint32_t));
-    if (prompt->after == NULL) {
+    prompt->after_names = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
+    if (prompt->after == NULL || prompt->after_names == NULL) {
         return NGX_ERROR;
     }
 
@@ -284,6 +295,15 @@ ngx_http_cx_prompt_after(ngx_conf_t *cf, ngx_http_cx_prompt_t *prompt,
         }
 
         *id = ngx_cx_name_id(start, p - start);
+
+        name = ngx_array_push(prompt->after_names);
+        if (name == NULL) {
+            return NGX_ERROR;
+        }
+
+        name->data = start;
+        name->len = p - start;
+
         p++;
     }
 
@@ -352,6 +372,48 @@ ngx_http_cx_parse_percent(ngx_str_t *value, ngx_uint_t *per10000)
 
 
 /*
+ * after= that names a touchpoint no location declares could never be
+ * satisfied: the prompt would silently never show.
+ */
+
+static ngx_int_t
+ngx_http_cx_prompt_check_after(ngx_conf_t *cf, ngx_http_cx_main_conf_t *cmcf,
+    ngx_http_cx_prompt_t *prompt)
+{
+    ngx_str_t   *want, *have;
+    ngx_uint_t   i, j;
+
+    if (prompt->after_names == NULL) {
+        return NGX_OK;
+    }
+
+    want = prompt->after_names->elts;
+    have = cmcf->touchpoints.elts;
+
+    for (i = 0; i < prompt->after_names->nelts; i++) {
+        for (j = 0; j < cmcf->touchpoints.nelts; j++) {
+            if (want[i].len == have[j].len
+                && ngx_strncmp(want[i].data, have[j].data, want[i].len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j == cmcf->touchpoints.nelts) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "cx_prompt: after=%V names a touchpoint that no "
+                          "location declares (add \"cx_touchpoint %V;\" "
+                          "where it is visited) in %s:%ui", &want[i],
+                          &want[i], prompt->file, prompt->line);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
  * postconfiguration: every cx_prompt gets its survey and its server's
  * endpoint, and its snippet is built
  */
@@ -390,6 +452,10 @@ ngx_http_cx_prompt_postconfiguration(ngx_conf_t *cf,
 
         prompt->survey_id = ngx_cx_name_id(prompt->survey_name.data,
                                            prompt->survey_name.len);
+
+        if (ngx_http_cx_prompt_check_after(cf, cmcf, prompt) != NGX_OK) {
+            return NGX_ERROR;
+        }
 
         if (ngx_http_cx_prompt_prepare(cf, prompt) != NGX_OK) {
             return NGX_ERROR;

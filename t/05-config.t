@@ -213,7 +213,19 @@ fails 'cx_respect_gpc maybe',
 passes 'the journey conditions of cx_prompt',
     conf(http => "    cx_quiet_period 7d;\n    cx_respect_gpc on;\n",
          loc => "            cx_prompt nps1 after=purchase min_visits=3 if=\$cookie_logged_in;\n"
-              . "            cx_prompt nps1 sample=25% delay=3s after=purchase,cart;\n");
+              . "            cx_prompt nps1 sample=25% delay=3s after=purchase,cart;\n",
+         server => "        location /cart { cx_touchpoint cart; }\n"
+                 . "        location /done { cx_touchpoint purchase stage=purchase; }\n");
+
+# a touchpoint declared nowhere: the prompt could never show
+fails 'cx_prompt: after= names an undeclared touchpoint',
+    conf(loc => "            cx_prompt nps1 after=browse,purchase; #\@E\n"),
+    qr/cx_prompt: after=purchase names a touchpoint that no location declares \(add "cx_touchpoint purchase;" where it is visited\)/;
+
+passes 'cx_prompt: after= names a touchpoint of another server',
+    conf(loc => "            cx_prompt nps1 after=purchase;\n",
+         after => "    server {\n        listen 127.0.0.1:%%PORT%%;\n        server_name shop2;\n"
+                . "        location /done { cx_touchpoint purchase; }\n    }\n");
 
 fails 'cx_prompt: no argument',
     conf(loc => "            cx_prompt; #\@E\n"),
