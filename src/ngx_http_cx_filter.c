@@ -484,7 +484,7 @@ ngx_http_cx_offered(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
 
     ngx_http_cx_event(r, ctx, NGX_HTTP_CX_EVENT_OFFER,
-                      &ctx->prompt->survey->name, lcf->stage);
+                      &ctx->survey->name, lcf->stage);
 }
 
 

@@ -137,11 +137,11 @@ ngx_http_cx_variable_prompt(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    v->len = ctx->prompt->survey->name.len;
+    v->len = ctx->survey->name.len;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;
-    v->data = ctx->prompt->survey->name.data;
+    v->data = ctx->survey->name.data;
 
     return NGX_OK;
 }

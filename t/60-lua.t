@@ -732,6 +732,13 @@ subtest 'return forms' => sub {
         's_other answered: not offered again (its every)';
     is cx_offered(visit_at_t0($ng, $b, '/rf/true/', now => $T0 + 8 * $DAY)), 's_main',
         's_main (not answered) still offered to that visitor';
+    # the offer is counted under the survey offered, not the cx_prompt line's
+    my $offered_other = sub {
+        my ($s) = grep { $_->{name} eq 's_other' } @{ $ng->report_json('touchpoint=rf_other')->{surveys} || [] };
+        return $s ? $s->{offered} : 0;
+    };
+    ok wait_for(sub { $offered_other->() >= 1 }), 'report.json: the offer of s_other counted under s_other'
+        or diag 'offered: ' . $offered_other->();
 
     for my $c ([ unknown => 'not declared with cx_survey', 'an undeclared survey name' ],
                [ empty   => 'not declared with cx_survey', 'an empty string' ],
