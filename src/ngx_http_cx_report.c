@@ -8,8 +8,8 @@
  *
  * and parses the filters report.json and the exports share: ?survey=
  * ?touchpoint= ?from= ?to= (UTC days, inclusive).  A response's day is the
- * day of its latest event (answer, else dismissal, else display, else
- * offer).  Their output goes through one writer, ngx_http_cx_writer.c.
+ * day of its answer, else of its display, else of its dismissal, else of
+ * its offer (ngx_cx_export_time()).  Their output goes through one writer, ngx_http_cx_writer.c.
  */
 
 #include "ngx_http_cx.h"
