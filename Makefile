@@ -244,3 +244,100 @@ asan: deps all asan-module browser-deps $(BUILD)/cxload $(BUILD)/luarun
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# make install (as root) and make uninstall: Debian's layout for nginx
+# modules, as the libnginx-mod-* packages have it. The module goes to
+# nginx's --modules-path, its load_module line to modules-available as
+# mod-http-cx.conf, enabled by the link 50-mod-http-cx.conf in
+# modules-enabled (which Debian's nginx.conf includes); the link points at
+# the absolute path, as dh_nginx makes it. cxctl and the Lua helper library
+# are not nginx's to place: they go under PREFIX, /usr/local for an install
+# from source (a package would say PREFIX=/usr). DESTDIR stages the whole tree
+# elsewhere (t/08-install.t); the paths written into the files never have it.
+#
+# The installed module is the build's module with one difference: the Lua
+# library's directory baked in (NGX_HTTP_CX_LUA_DIR, the tree's lua/ in
+# build/) is CX_LUA_DIR. build/install/objs is a copy of build/objs with that
+# define changed in ngx_auto_config.h (its time kept) and the one object that
+# uses it removed, so only ngx_http_cx_lua_conf.c is compiled again; t/08
+# checks that the tree's path is nowhere in the installed .so. `make` builds
+# it too, so that `make install` as root only copies. Give make the same
+# variables as make install, or install builds again.
+#
+# make uninstall removes the files and the link install made (the link only
+# while it is one), then the directories that are ngx_cx's own
+# (CX_DATADIR and below) and, when empty, the two that on Debian only module
+# packages have (modules-available, and the modules directory with its
+# parent /usr/lib/nginx), as dpkg would; modules-enabled and the bin
+# directory are left.
+PREFIX                  ?= /usr/local
+BINDIR                  ?= $(PREFIX)/bin
+CX_DATADIR              ?= $(PREFIX)/share/ngx_cx
+CX_LUA_DIR              ?= $(CX_DATADIR)/lua
+NGINX_MODULES_DIR       ?= /usr/lib/nginx/modules
+NGINX_MODULES_AVAILABLE ?= /usr/share/nginx/modules-available
+NGINX_MODULES_ENABLED   ?= /etc/nginx/modules-enabled
+CX_MODULE_CONF          := mod-http-cx.conf
+CX_MODULE_LINK          := 50-mod-http-cx.conf
+
+INSTALL_BUILD  := $(BUILD)/install
+INSTALL_OBJS   := $(INSTALL_BUILD)/objs
+INSTALL_MODULE := $(INSTALL_BUILD)/ngx_http_cx_module.so
+CX_LUA_FILES   := $(patsubst lua/%,%,$(shell find lua -type f -name '*.lua' | LC_ALL=C sort))
+CX_LUA_SUBDIRS := $(shell find lua -mindepth 1 -type d | LC_ALL=C sort -r | sed 's|^lua/||')
+
+.PHONY: install uninstall install-build install-paths
+
+all: install-build
+
+install-build: $(INSTALL_MODULE) $(INSTALL_BUILD)/$(CX_MODULE_CONF) $(BUILD)/cxctl
+
+# the paths the installed files name, rewritten only when they change
+$(INSTALL_BUILD)/paths: install-paths
+	@mkdir -p $(INSTALL_BUILD)
+	@printf 'CX_LUA_DIR=%s\nNGINX_MODULES_DIR=%s\n' '$(CX_LUA_DIR)' '$(NGINX_MODULES_DIR)' \
+	    | cmp -s - $@ || printf 'CX_LUA_DIR=%s\nNGINX_MODULES_DIR=%s\n' \
+	        '$(CX_LUA_DIR)' '$(NGINX_MODULES_DIR)' > $@
+
+$(INSTALL_OBJS)/Makefile: $(MODULE) $(INSTALL_BUILD)/paths
+	rm -rf $(INSTALL_OBJS)
+	cp -a $(OBJS) $(INSTALL_OBJS)
+	sed -i 's|$(OBJS)|$(INSTALL_OBJS)|g' $(INSTALL_OBJS)/Makefile
+	sed -i 's|^#define NGX_HTTP_CX_LUA_DIR .*|#define NGX_HTTP_CX_LUA_DIR  "$(CX_LUA_DIR)"|' \
+	    $(INSTALL_OBJS)/ngx_auto_config.h
+	grep -q '^#define NGX_HTTP_CX_LUA_DIR  "$(CX_LUA_DIR)"$$' $(INSTALL_OBJS)/ngx_auto_config.h
+	touch -r $(OBJS)/ngx_auto_config.h $(INSTALL_OBJS)/ngx_auto_config.h
+	rm -f $(INSTALL_OBJS)/addon/src/ngx_http_cx_lua_conf.o $(INSTALL_OBJS)/ngx_http_cx_module.so
+
+$(INSTALL_MODULE): $(INSTALL_OBJS)/Makefile
+	$(MAKE) -s -f $(INSTALL_OBJS)/Makefile -C $(BUILD)/nginx-src modules
+	cp $(INSTALL_OBJS)/ngx_http_cx_module.so $@
+
+$(INSTALL_BUILD)/$(CX_MODULE_CONF): $(INSTALL_BUILD)/paths
+	printf 'load_module %s;\n' '$(NGINX_MODULES_DIR)/ngx_http_cx_module.so' > $@
+
+install: install-build
+	install -D -m 644 $(INSTALL_MODULE) $(DESTDIR)$(NGINX_MODULES_DIR)/ngx_http_cx_module.so
+	install -D -m 644 $(INSTALL_BUILD)/$(CX_MODULE_CONF) \
+	    $(DESTDIR)$(NGINX_MODULES_AVAILABLE)/$(CX_MODULE_CONF)
+	install -d -m 755 $(DESTDIR)$(NGINX_MODULES_ENABLED)
+	ln -sf $(NGINX_MODULES_AVAILABLE)/$(CX_MODULE_CONF) \
+	    $(DESTDIR)$(NGINX_MODULES_ENABLED)/$(CX_MODULE_LINK)
+	install -D -m 755 $(BUILD)/cxctl $(DESTDIR)$(BINDIR)/cxctl
+	@set -e; for f in $(CX_LUA_FILES); do \
+	    echo "install -D -m 644 lua/$$f $(DESTDIR)$(CX_LUA_DIR)/$$f"; \
+	    install -D -m 644 lua/$$f $(DESTDIR)$(CX_LUA_DIR)/$$f; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(NGINX_MODULES_DIR)/ngx_http_cx_module.so \
+	    $(DESTDIR)$(NGINX_MODULES_AVAILABLE)/$(CX_MODULE_CONF) \
+	    $(DESTDIR)$(BINDIR)/cxctl \
+	    $(addprefix $(DESTDIR)$(CX_LUA_DIR)/,$(CX_LUA_FILES))
+	if [ -L $(DESTDIR)$(NGINX_MODULES_ENABLED)/$(CX_MODULE_LINK) ]; then \
+	    rm -f $(DESTDIR)$(NGINX_MODULES_ENABLED)/$(CX_MODULE_LINK); fi
+	for d in $(addprefix $(DESTDIR)$(CX_LUA_DIR)/,$(CX_LUA_SUBDIRS)) \
+	         $(DESTDIR)$(CX_LUA_DIR) $(DESTDIR)$(CX_DATADIR) \
+	         $(DESTDIR)$(NGINX_MODULES_AVAILABLE) \
+	         $(DESTDIR)$(NGINX_MODULES_DIR) $(DESTDIR)$(patsubst %/,%,$(dir $(NGINX_MODULES_DIR))); do \
+	    [ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d; done
