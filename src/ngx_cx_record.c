@@ -825,3 +825,23 @@ ngx_cx_get_be(const unsigned char *p, int n)
 
     return v;
 }
+
+
+void
+ngx_cx_counter_encode(unsigned char dst[NGX_CX_COUNTER_LEN], uint64_t value)
+{
+    ngx_cx_put_be(dst, value, NGX_CX_COUNTER_LEN);
+}
+
+
+int
+ngx_cx_counter_decode(const unsigned char *src, size_t len, uint64_t *value)
+{
+    if (len != NGX_CX_COUNTER_LEN) {
+        return -1;
+    }
+
+    *value = ngx_cx_get_be(src, NGX_CX_COUNTER_LEN);
+
+    return 0;
+}

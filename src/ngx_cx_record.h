@@ -10,6 +10,8 @@
  * Store layout (one LMDB environment, NGX_CX_STORE_MAXDBS named databases):
  *
  *   meta       "secret" -> the HMAC key (32 bytes) when no cx_secret_file
+ *              "events_dropped" -> u64 (big-endian): journey events that
+ *                   were counted but could not be stored (a counter)
  *   responses  key: the 12-byte prompt id,
  *                   u32 issued_at (unix seconds, big-endian) + 8 nonce
  *                   bytes, so responses sort by issue time
@@ -77,6 +79,8 @@
 #define NGX_CX_DB_RESPONSES     "responses"
 #define NGX_CX_DB_EVENTS        "events"
 #define NGX_CX_META_SECRET      "secret"
+#define NGX_CX_META_DROPPED     "events_dropped"
+#define NGX_CX_COUNTER_LEN      8
 #define NGX_CX_SECRET_LEN       32
 
 #define NGX_CX_RESPONSE_KEY_LEN NGX_CX_PROMPT_ID_LEN
@@ -377,6 +381,17 @@ size_t ngx_cx_ymd(char out[NGX_CX_YMD_SIZE], uint64_t ms);
  */
 int ngx_cx_parse_ymd(const unsigned char *s, size_t len,
     uint64_t *day_start_ms);
+
+
+/*
+ * Counters in the meta database (NGX_CX_META_DROPPED): a u64, big-endian.
+ * ngx_cx_counter_decode() returns 0, or -1 when len is not
+ * NGX_CX_COUNTER_LEN; an absent counter is 0 to its callers.
+ */
+void ngx_cx_counter_encode(unsigned char dst[NGX_CX_COUNTER_LEN],
+    uint64_t value);
+int ngx_cx_counter_decode(const unsigned char *src, size_t len,
+    uint64_t *value);
 
 
 #endif /* NGX_CX_RECORD_H */

@@ -70,6 +70,7 @@ typedef struct {
     ngx_http_cx_report_filters_t  *filters;
     ngx_array_t                    surveys;   /* ngx_http_cx_survey_report_t */
     ngx_array_t                    touchpoints;  /* ngx_http_cx_tp_report_t */
+    uint64_t                       events_dropped;  /* not stored, ever */
 } ngx_http_cx_summary_t;
 
 
@@ -188,6 +189,9 @@ ngx_http_cx_report_aggregate(ngx_http_request_t *r, ngx_http_cx_summary_t *sum)
         != NGX_OK
         || ngx_http_cx_store_each_event(cmcf->store, r->connection->log,
                                         ngx_http_cx_report_event, sum)
+           != NGX_OK
+        || ngx_http_cx_store_counter(cmcf->store, r->connection->log,
+                                     NGX_CX_META_DROPPED, &sum->events_dropped)
            != NGX_OK)
     {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
@@ -655,7 +659,8 @@ ngx_http_cx_report_write(ngx_http_cx_writer_t *w, ngx_http_cx_summary_t *sum)
                            tp[i].visitors);
     }
 
-    ngx_http_cx_write(w, "]}\n", 3);
+    /* the whole store's, whatever the filters: the counts may be short */
+    ngx_http_cx_writef(w, "],\"events_dropped\":%uL}\n", sum->events_dropped);
 }
 
 

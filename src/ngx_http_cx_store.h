@@ -40,8 +40,11 @@
  * Journey events
  *   ngx_http_cx_store_event() copies an event into the worker's queue and
  *   returns: no I/O, no failure.  The queue is written in the next commit
- *   (at most half a second later, or with the next answer).  A full queue
- *   drops the event and counts it (logged once a minute).
+ *   (at most half a second later, at once when it holds a few thousand, or
+ *   with the next answer).  A full queue drops the event and counts it:
+ *   logged once a minute, and added to the store's counter of dropped
+ *   events (NGX_CX_META_DROPPED), which report.json and "cxctl stats" show.
+ *   Events of a commit that fails are counted the same way.
  *
  * Reads
  *   ngx_http_cx_store_each() walks every response in a read transaction
@@ -125,6 +128,13 @@ ngx_int_t ngx_http_cx_store_submit(ngx_http_cx_store_t *store,
 
 void ngx_http_cx_store_event(ngx_http_cx_store_t *store,
     ngx_http_cx_event_t *ev);
+
+/*
+ * A counter of the meta database (NGX_CX_META_DROPPED): *value, 0 when
+ * absent.  NGX_ERROR (logged, *value 0) when the store cannot be read.
+ */
+ngx_int_t ngx_http_cx_store_counter(ngx_http_cx_store_t *store,
+    ngx_log_t *log, const char *name, uint64_t *value);
 
 /* Calls each() per stored journey event, oldest first. */
 ngx_int_t ngx_http_cx_store_each_event(ngx_http_cx_store_t *store,

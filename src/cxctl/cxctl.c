@@ -429,6 +429,9 @@ cxctl_store_open(cxctl_store_t *st, const char *path, int writable)
             rc = mdb_dbi_open(txn, NGX_CX_DB_EVENTS, 0, &st->events);
         }
         if (rc == 0) {
+            rc = mdb_dbi_open(txn, NGX_CX_DB_META, 0, &st->meta);
+        }
+        if (rc == 0) {
             rc = mdb_txn_commit(txn);
         } else {
             mdb_txn_abort(txn);
@@ -461,6 +464,34 @@ cxctl_store_close(cxctl_store_t *st)
 
 /* ---- stats ---- */
 
+/* A counter of the meta database: 0 when absent; an error when unreadable. */
+
+static int
+cxctl_counter(MDB_txn *txn, cxctl_store_t *st, const char *name,
+    uint64_t *value)
+{
+    int      rc;
+    MDB_val  key, val;
+
+    *value = 0;
+
+    key.mv_data = (void *) name;
+    key.mv_size = strlen(name);
+
+    rc = mdb_get(txn, st->meta, &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+
+    if (rc == 0 && ngx_cx_counter_decode(val.mv_data, val.mv_size, value) != 0)
+    {
+        return MDB_CORRUPTED;
+    }
+
+    return rc;
+}
+
+
 static int
 cxctl_cmd_stats(int argc, char **argv, const char *store_opt)
 {
@@ -473,7 +504,7 @@ cxctl_cmd_stats(int argc, char **argv, const char *store_opt)
     cxctl_store_t     st;
     cxctl_filter_t    f;
     cxctl_surveys_t   s;
-    uint64_t          used;
+    uint64_t          used, dropped;
 
     for (i = 0; i < argc; i++) {
         r = cxctl_opt(argc, argv, &i, "--store", &value);
@@ -504,6 +535,9 @@ cxctl_cmd_stats(int argc, char **argv, const char *store_opt)
             rc = mdb_stat(txn, st.responses, &rs);
             if (rc == 0) {
                 rc = mdb_stat(txn, st.events, &es);
+            }
+            if (rc == 0) {
+                rc = cxctl_counter(txn, &st, NGX_CX_META_DROPPED, &dropped);
             }
             mdb_txn_abort(txn);
         }
@@ -537,6 +571,9 @@ cxctl_cmd_stats(int argc, char **argv, const char *store_opt)
            info.me_maxreaders);
     printf("responses   %llu\n", (unsigned long long) rs.ms_entries);
     printf("events      %llu\n", (unsigned long long) es.ms_entries);
+    printf("dropped     %llu %s (journey events counted but not stored)\n",
+           (unsigned long long) dropped,
+           cxctl_plural(dropped, "event", "events"));
     if (s.corrupt) {
         printf("unreadable  %llu %s\n", (unsigned long long) s.corrupt,
                cxctl_plural(s.corrupt, "response", "responses"));

@@ -48,6 +48,7 @@ typedef struct {
     MDB_env     *env;
     MDB_dbi      responses;
     MDB_dbi      events;
+    MDB_dbi      meta;
 } cxctl_store_t;
 
 /* Options shared by the commands that select responses. */

@@ -16,6 +16,10 @@
  * another user, inherit the descriptor), and written with one O_APPEND
  * write per line, so lines from threads and processes never interleave.
  *
+ * CX_SYNC_DELAY_MS, when set, makes every one of those sync calls sleep
+ * that long first: a slow disk, for t/39-journey-load.t, whose store
+ * commits then take at least that long.
+ *
  * Built by the test itself: cc -shared -fPIC -o synclog.so cx_synclog.c -ldl
  */
 
@@ -36,7 +40,8 @@
 #include <unistd.h>
 
 
-static int  logfd = -1;
+static int       logfd = -1;
+static unsigned  delay_ms;
 
 
 __attribute__((constructor))
@@ -44,7 +49,12 @@ static void
 synclog_init(void)
 {
     int          fd;
-    const char  *path;
+    const char  *path, *delay;
+
+    delay = getenv("CX_SYNC_DELAY_MS");
+    if (delay != NULL) {
+        delay_ms = (unsigned) strtoul(delay, NULL, 10);
+    }
 
     path = getenv("CX_SYNCLOG");
     if (path == NULL || *path == '\0') {
@@ -159,6 +169,19 @@ request_line(const void *data, size_t len, char *out, size_t size)
     }
 
 
+static void
+slow_disk(void)
+{
+    struct timespec  ts;
+
+    if (delay_ms) {
+        ts.tv_sec = delay_ms / 1000;
+        ts.tv_nsec = (long) (delay_ms % 1000) * 1000000L;
+        (void) nanosleep(&ts, NULL);
+    }
+}
+
+
 int
 fsync(int fd)
 {
@@ -166,6 +189,7 @@ fsync(int fd)
     char  path[512];
 
     REAL(fsync);
+    slow_disk();
     rc = real_fsync(fd);
     fd_path(fd, path, sizeof(path));
     synclog("sync fsync %d %s %d", fd, path, rc);
@@ -180,6 +204,7 @@ fdatasync(int fd)
     char  path[512];
 
     REAL(fdatasync);
+    slow_disk();
     rc = real_fdatasync(fd);
     fd_path(fd, path, sizeof(path));
     synclog("sync fdatasync %d %s %d", fd, path, rc);
@@ -193,6 +218,7 @@ msync(void *addr, size_t length, int flags)
     int  rc;
 
     REAL(msync);
+    slow_disk();
     rc = real_msync(addr, length, flags);
     synclog("sync msync - %s %d", (flags & MS_SYNC) ? "MS_SYNC" : "MS_ASYNC",
             rc);
