@@ -10,6 +10,21 @@
 
 #define NGX_HTTP_CX_TEXT_MAX  1000
 
+/* the usual refusals of a line, by ngx_http_cx_survey_error() */
+#define ngx_http_cx_survey_duplicate(cf, survey, name)                        \
+    ngx_http_cx_survey_error(cf, survey,                                      \
+        "cx_survey \"%V\": \"%V\" is duplicate", name)
+#define ngx_http_cx_survey_args(cf, survey, name)                             \
+    ngx_http_cx_survey_error(cf, survey,                                      \
+        "cx_survey \"%V\": wrong number of arguments for \"%V\"; the "       \
+        "forms are: type nps|csat|ces; question [LANG] TEXT; followup "       \
+        "[LANG] [BAND] TEXT; labels [LANG] LOW HIGH; thanks [LANG] TEXT; "    \
+        "lang LANG; every DURATION", name)
+#define ngx_http_cx_survey_bad_lang(cf, survey, tag)                          \
+    ngx_http_cx_survey_error(cf, survey,                                      \
+        "cx_survey \"%V\": \"%V\" is not a language tag such as \"en\", "    \
+        "\"tr\" or \"pt-BR\"", tag)
+
 
 static char *ngx_http_cx_survey_line(ngx_conf_t *cf, ngx_command_t *dummy,
     void *conf);
@@ -24,12 +39,8 @@ static char *ngx_http_cx_survey_text_line(ngx_conf_t *cf,
 static char *ngx_http_cx_survey_text_options(ngx_conf_t *cf,
     ngx_http_cx_survey_t *survey, ngx_http_cx_text_t *text, ngx_str_t *value,
     ngx_uint_t *a, ngx_str_t *lang);
-static char *ngx_http_cx_survey_duplicate(ngx_conf_t *cf,
-    ngx_http_cx_survey_t *survey, ngx_str_t *name);
-static char *ngx_http_cx_survey_args(ngx_conf_t *cf,
-    ngx_http_cx_survey_t *survey, ngx_str_t *name);
-static char *ngx_http_cx_survey_bad_lang(ngx_conf_t *cf,
-    ngx_http_cx_survey_t *survey, ngx_str_t *tag);
+static char *ngx_http_cx_survey_error(ngx_conf_t *cf,
+    ngx_http_cx_survey_t *survey, const char *fmt, ngx_str_t *arg);
 static void ngx_http_cx_survey_check_languages(ngx_conf_t *cf,
     ngx_http_cx_survey_t *survey);
 static ngx_int_t ngx_http_cx_band(ngx_str_t *s);
@@ -445,42 +456,18 @@ ngx_http_cx_survey_text_options(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
 }
 
 
-static char *
-ngx_http_cx_survey_duplicate(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
-    ngx_str_t *name)
-{
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "cx_survey \"%V\": \"%V\" is duplicate",
-                       &survey->name, name);
-    return NGX_CONF_ERROR;
-}
-
+/*
+ * Refuses a line of the block: fmt has two %V, the survey's name, then
+ * the setting or value at fault.
+ */
 
 static char *
-ngx_http_cx_survey_args(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
-    ngx_str_t *name)
+ngx_http_cx_survey_error(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
+    const char *fmt, ngx_str_t *arg)
 {
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "cx_survey \"%V\": wrong number of arguments for "
-                       "\"%V\"; the forms are: type nps|csat|ces; "
-                       "question [LANG] TEXT; followup [LANG] [BAND] TEXT; "
-                       "labels [LANG] LOW HIGH; thanks [LANG] TEXT; "
-                       "lang LANG; every DURATION", &survey->name, name);
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, fmt, &survey->name, arg);
     return NGX_CONF_ERROR;
 }
-
-
-static char *
-ngx_http_cx_survey_bad_lang(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
-    ngx_str_t *tag)
-{
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "cx_survey \"%V\": \"%V\" is not a language tag such "
-                       "as \"en\", \"tr\" or \"pt-BR\"", &survey->name, tag);
-    return NGX_CONF_ERROR;
-}
-
-
 
 
 static ngx_int_t

@@ -13,6 +13,7 @@ static ngx_int_t ngx_http_cx_survey_render(ngx_conf_t *cf,
     ngx_http_cx_survey_t *survey);
 static ngx_int_t ngx_http_cx_survey_render_lang(ngx_conf_t *cf,
     ngx_http_cx_survey_t *survey, ngx_str_t *lang, ngx_str_t *json);
+static ngx_uint_t ngx_http_cx_lang_is(ngx_str_t *lang, const char *tag);
 static u_char *ngx_http_cx_json_member(u_char *p, u_char sep,
     const char *name, ngx_str_t *value);
 static size_t ngx_http_cx_json_member_len(const char *name,
@@ -239,11 +240,7 @@ ngx_http_cx_survey_render_lang(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
 
     ngx_str_set(&dir, "ltr");
     for (i = 0; ngx_http_cx_rtl[i]; i++) {
-        len = ngx_strlen(ngx_http_cx_rtl[i]);
-        if (lang->len >= len
-            && ngx_strncmp(lang->data, ngx_http_cx_rtl[i], len) == 0
-            && (lang->len == len || lang->data[len] == '-'))
-        {
+        if (ngx_http_cx_lang_is(lang, ngx_http_cx_rtl[i])) {
             ngx_str_set(&dir, "rtl");
             break;
         }
@@ -251,11 +248,7 @@ ngx_http_cx_survey_render_lang(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
 
     ui = NULL;
     for (i = 0; ngx_http_cx_ui[i].lang; i++) {
-        len = ngx_strlen(ngx_http_cx_ui[i].lang);
-        if (lang->len >= len
-            && ngx_strncmp(lang->data, ngx_http_cx_ui[i].lang, len) == 0
-            && (lang->len == len || lang->data[len] == '-'))
-        {
+        if (ngx_http_cx_lang_is(lang, ngx_http_cx_ui[i].lang)) {
             ui = ngx_http_cx_ui[i].json;
             break;
         }
@@ -335,6 +328,21 @@ ngx_http_cx_survey_render_lang(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
     json->len = p - json->data;
 
     return NGX_OK;
+}
+
+
+/* lang is tag, or a variant of it: "pt-br" is "pt" */
+
+static ngx_uint_t
+ngx_http_cx_lang_is(ngx_str_t *lang, const char *tag)
+{
+    size_t  len;
+
+    len = ngx_strlen(tag);
+
+    return lang->len >= len
+           && ngx_strncmp(lang->data, tag, len) == 0
+           && (lang->len == len || lang->data[len] == '-');
 }
 
 
@@ -418,7 +426,9 @@ ngx_http_cx_survey_pick(ngx_http_request_t *r, ngx_http_cx_survey_t *survey)
                     q = 1000;
                 } else if (p + 1 < last && *p == '0' && p[1] == '.') {
                     p += 2;
-                    for (i = 100; i > 0 && p < last && ngx_http_cx_isdigit(*p); i /= 10)
+                    for (i = 100;
+                         i > 0 && p < last && ngx_http_cx_isdigit(*p);
+                         i /= 10)
                     {
                         q += (*p++ - '0') * i;
                     }
