@@ -374,6 +374,9 @@ ngx_int_t ngx_http_cx_response_private(ngx_http_request_t *r);
 
 /* ngx_http_cx_endpoint.c */
 char *ngx_http_cx_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+/* the location of cx_endpoint or cx_report: a prefix ending in "/" */
+ngx_http_core_loc_conf_t *ngx_http_cx_conf_prefix_location(ngx_conf_t *cf,
+    const char *example);
 ngx_int_t ngx_http_cx_endpoint_handler(ngx_http_request_t *r);
 /* sends {"error":"<error>"} with status; error is a fixed ASCII sentence */
 ngx_int_t ngx_http_cx_send_error(ngx_http_request_t *r, ngx_uint_t status,
