@@ -426,15 +426,10 @@ ngx_http_cx_report(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_cx_main_conf_t   *cmcf;
     ngx_http_core_loc_conf_t  *clcf;
 
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-
-    if (clcf->name.len == 0 || clcf->name.data[clcf->name.len - 1] != '/'
-        || clcf->regex || clcf->named || clcf->exact_match)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "cx_report must be in a prefix location ending "
-                           "in \"/\", such as \"location /cx-admin/ { "
-                           "cx_report; allow 127.0.0.1; deny all; }\"");
+    clcf = ngx_http_cx_conf_prefix_location(cf, "location /cx-admin/ { "
+                                            "cx_report; allow 127.0.0.1; "
+                                            "deny all; }");
+    if (clcf == NULL) {
         return NGX_CONF_ERROR;
     }
 

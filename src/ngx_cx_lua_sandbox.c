@@ -492,11 +492,18 @@ ngx_cx_lua_readonly_error(lua_State *L)
 void
 ngx_cx_lua_sandbox_readonly(lua_State *L)
 {
+    ngx_cx_lua_sandbox_proxy(L, ngx_cx_lua_readonly_error);
+}
+
+
+void
+ngx_cx_lua_sandbox_proxy(lua_State *L, lua_CFunction newindex)
+{
     lua_newtable(L);                                  /* proxy */
     lua_createtable(L, 0, 3);                         /* its metatable */
     lua_pushvalue(L, -3);
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, ngx_cx_lua_readonly_error);
+    lua_pushcfunction(L, newindex);
     lua_setfield(L, -2, "__newindex");
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");

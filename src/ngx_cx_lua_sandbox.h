@@ -119,6 +119,13 @@ void ngx_cx_lua_sandbox_env(lua_State *L);
 void ngx_cx_lua_sandbox_readonly(lua_State *L);
 
 /*
+ * The same with the error of one's own: replaces the value on top (a
+ * table, or an __index function) with an empty table that reads from it
+ * and whose writes call newindex; its metatable is hidden.
+ */
+void ngx_cx_lua_sandbox_proxy(lua_State *L, lua_CFunction newindex);
+
+/*
  * Compiles a text chunk (no bytecode) in a fresh environment: pushes the
  * function (0) or the error message (a lua_load code).  chunkname: "@path".
  */

@@ -8,7 +8,9 @@
  *
  *   ngx_cx_module.c            the command table, configuration life cycle,
  *                              process hooks: wiring
- *   src/ngx_http_cx_survey.c   the cx_survey block and its pre-rendered texts
+ *   src/ngx_http_cx_survey.c   the cx_survey block
+ *   src/ngx_http_cx_survey_lang.c  its texts, pre-rendered per language
+ *                              (its parts: src/ngx_http_cx_survey.h)
  *   src/ngx_http_cx_visitor.c  the signed visitor cookie (cx_cookie),
  *                              randomness
  *   src/ngx_http_cx_keys.c     cx_secret_file, the keys derived from it
@@ -294,13 +296,15 @@ ngx_int_t ngx_http_cx_header_out(ngx_http_request_t *r, const char *name,
 
 /* ngx_http_cx_survey.c */
 char *ngx_http_cx_survey_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-ngx_int_t ngx_http_cx_survey_postconfiguration(ngx_conf_t *cf,
-    ngx_http_cx_main_conf_t *cmcf);
 /* checks a cx_survey or cx_touchpoint name; logs why it is refused */
 ngx_int_t ngx_http_cx_conf_name(ngx_conf_t *cf, const char *directive,
     ngx_str_t *name);
 ngx_http_cx_survey_t *ngx_http_cx_survey_find(ngx_http_cx_main_conf_t *cmcf,
     u_char *name, size_t len);
+
+/* ngx_http_cx_survey_lang.c */
+ngx_int_t ngx_http_cx_survey_postconfiguration(ngx_conf_t *cf,
+    ngx_http_cx_main_conf_t *cmcf);
 ngx_http_cx_rendering_t *ngx_http_cx_survey_pick(ngx_http_request_t *r,
     ngx_http_cx_survey_t *survey);
 
@@ -372,6 +376,9 @@ ngx_int_t ngx_http_cx_response_private(ngx_http_request_t *r);
 
 /* ngx_http_cx_endpoint.c */
 char *ngx_http_cx_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+/* the location of cx_endpoint or cx_report: a prefix ending in "/" */
+ngx_http_core_loc_conf_t *ngx_http_cx_conf_prefix_location(ngx_conf_t *cf,
+    const char *example);
 ngx_int_t ngx_http_cx_endpoint_handler(ngx_http_request_t *r);
 /* sends {"error":"<error>"} with status; error is a fixed ASCII sentence */
 ngx_int_t ngx_http_cx_send_error(ngx_http_request_t *r, ngx_uint_t status,

@@ -751,6 +751,35 @@ ngx_http_cx_send_error(ngx_http_request_t *r, ngx_uint_t status,
 
 
 /*
+ * cx_endpoint and cx_report serve the URIs under their location, so it
+ * must be a prefix location ending in "/"; example is one.  Returns the
+ * location's core configuration, or NULL (logged).
+ */
+
+ngx_http_core_loc_conf_t *
+ngx_http_cx_conf_prefix_location(ngx_conf_t *cf, const char *example)
+{
+    ngx_str_t                 *value;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->name.len == 0 || clcf->name.data[clcf->name.len - 1] != '/'
+        || clcf->regex || clcf->named || clcf->exact_match)
+    {
+        value = cf->args->elts;
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%V must be in a prefix location ending in "
+                           "\"/\", such as \"%s\"", &value[0], example);
+        return NULL;
+    }
+
+    return clcf;
+}
+
+
+/*
  * cx_endpoint, in a prefix location ending in "/": the server's endpoint,
  * served by ngx_http_cx_endpoint_handler()
  */
@@ -764,20 +793,15 @@ ngx_http_cx_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_cx_main_conf_t   *cmcf;
     ngx_http_core_loc_conf_t  *clcf;
 
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_cx_module);
 
     if (cscf->endpoint.data) {
         return "is duplicate: a server has one cx_endpoint location";
     }
 
-    if (clcf->name.len == 0 || clcf->name.data[clcf->name.len - 1] != '/'
-        || clcf->regex || clcf->named || clcf->exact_match)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "cx_endpoint must be in a prefix location ending "
-                           "in \"/\", such as \"location /cx/ { cx_endpoint; "
-                           "}\"");
+    clcf = ngx_http_cx_conf_prefix_location(cf,
+                                            "location /cx/ { cx_endpoint; }");
+    if (clcf == NULL) {
         return NGX_CONF_ERROR;
     }
 

@@ -13,6 +13,8 @@
 static void ngx_http_cx_lua_view(lua_State *L, lua_CFunction index,
     ngx_uint_t fixed);
 static int ngx_http_cx_lua_view_error(lua_State *L);
+static ngx_http_request_t *ngx_http_cx_lua_index_key(lua_State *L,
+    ngx_str_t *key);
 static int ngx_http_cx_lua_cx_index(lua_State *L);
 static int ngx_http_cx_lua_visitor_index(lua_State *L);
 static int ngx_http_cx_lua_request_index(lua_State *L);
@@ -24,6 +26,11 @@ static int ngx_http_cx_lua_cookie(lua_State *L);
 static int ngx_http_cx_lua_var(lua_State *L);
 static void ngx_http_cx_lua_push_headers(lua_State *L, ngx_list_t *headers,
     const u_char *name, size_t len);
+
+
+#define ngx_http_cx_lua_key_is(key, s)                                        \
+    ((key)->len == sizeof(s) - 1                                              \
+     && ngx_strncmp((key)->data, s, sizeof(s) - 1) == 0)
 
 
 ngx_http_cx_lua_call_t  ngx_http_cx_lua_call;
@@ -96,17 +103,7 @@ ngx_http_cx_lua_view(lua_State *L, lua_CFunction index, ngx_uint_t fixed)
         lua_replace(L, -2);
     }
 
-    lua_createtable(L, 0, 3);                         /* the view's */
-    lua_insert(L, -2);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, ngx_http_cx_lua_view_error);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
-
-    lua_newtable(L);                                  /* the view */
-    lua_insert(L, -2);
-    lua_setmetatable(L, -2);
+    ngx_cx_lua_sandbox_proxy(L, ngx_http_cx_lua_view_error);
 }
 
 
@@ -117,34 +114,49 @@ ngx_http_cx_lua_view_error(lua_State *L)
 }
 
 
+/*
+ * What an __index function of a view reads: the request of the call in
+ * progress, and the key.  NULL outside a call (the request's fields are
+ * nil then) and for a key that is neither a string nor a number.
+ */
+
+static ngx_http_request_t *
+ngx_http_cx_lua_index_key(lua_State *L, ngx_str_t *key)
+{
+    key->data = (u_char *) lua_tolstring(L, 2, &key->len);
+
+    if (key->data == NULL) {
+        return NULL;
+    }
+
+    return ngx_http_cx_lua_call.r;
+}
+
+
 static int
 ngx_http_cx_lua_cx_index(lua_State *L)
 {
-    size_t                   len;
-    const char              *key;
-    ngx_str_t               *name;
+    ngx_str_t                key, *name;
     ngx_http_request_t      *r;
     ngx_http_cx_loc_conf_t  *lcf;
 
-    r = ngx_http_cx_lua_call.r;
-    key = lua_tolstring(L, 2, &len);
-
-    if (r == NULL || key == NULL) {
+    r = ngx_http_cx_lua_index_key(L, &key);
+    if (r == NULL) {
         return 0;
     }
 
-    if (len == 3 && ngx_strncmp(key, "now", 3) == 0) {
+    if (ngx_http_cx_lua_key_is(&key, "now")) {
         lua_pushnumber(L, (lua_Number) ngx_http_cx_lua_call.ctx->now);
 
-    } else if (len == 6 && ngx_strncmp(key, "survey", 6) == 0) {
+    } else if (ngx_http_cx_lua_key_is(&key, "survey")) {
         name = &ngx_http_cx_lua_call.prompt->survey->name;
         lua_pushlstring(L, (char *) name->data, name->len);
 
-    } else if (len == 10 && ngx_strncmp(key, "touchpoint", 10) == 0) {
+    } else if (ngx_http_cx_lua_key_is(&key, "touchpoint")) {
         lcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
         lua_pushlstring(L, (char *) lcf->touchpoint.data, lcf->touchpoint.len);
 
-    } else if (len == 5 && ngx_strncmp(key, "stage", 5) == 0) {
+    } else if (ngx_http_cx_lua_key_is(&key, "stage")) {
         lcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
         lua_pushstring(L, ngx_cx_stage_name(lcf->stage));
 
@@ -159,38 +171,35 @@ ngx_http_cx_lua_cx_index(lua_State *L)
 static int
 ngx_http_cx_lua_visitor_index(lua_State *L)
 {
-    size_t                       len;
     u_char                       hex[2 * NGX_CX_VISITOR_ID_LEN];
+    ngx_str_t                    key;
     ngx_uint_t                   i;
-    const char                  *key;
     ngx_cx_visitor_t            *v;
     const ngx_cx_survey_mark_t  *last;
 
-    key = lua_tolstring(L, 2, &len);
-
-    if (ngx_http_cx_lua_call.r == NULL || key == NULL) {
+    if (ngx_http_cx_lua_index_key(L, &key) == NULL) {
         return 0;
     }
 
     v = &ngx_http_cx_lua_call.ctx->visitor.v;
 
-    if (len == 2 && ngx_strncmp(key, "id", 2) == 0) {
+    if (ngx_http_cx_lua_key_is(&key, "id")) {
         ngx_cx_hex(hex, v->id, NGX_CX_VISITOR_ID_LEN);
         lua_pushlstring(L, (char *) hex, sizeof(hex));
 
-    } else if (len == 6 && ngx_strncmp(key, "visits", 6) == 0) {
+    } else if (ngx_http_cx_lua_key_is(&key, "visits")) {
         lua_pushnumber(L, v->visits);
 
-    } else if (len == 10 && ngx_strncmp(key, "first_seen", 10) == 0) {
+    } else if (ngx_http_cx_lua_key_is(&key, "first_seen")) {
         lua_pushnumber(L, v->first_seen);
 
-    } else if (len == 14 && ngx_strncmp(key, "last_prompt_at", 14) == 0) {
+    } else if (ngx_http_cx_lua_key_is(&key, "last_prompt_at")) {
         if (v->last_display == 0) {
             return 0;
         }
         lua_pushnumber(L, v->last_display);
 
-    } else if (len == 10 && ngx_strncmp(key, "last_score", 10) == 0) {
+    } else if (ngx_http_cx_lua_key_is(&key, "last_score")) {
         /* the most recent answer's score */
         last = NULL;
         for (i = 0; i < v->nsv; i++) {
@@ -217,24 +226,21 @@ ngx_http_cx_lua_visitor_index(lua_State *L)
 static int
 ngx_http_cx_lua_request_index(lua_State *L)
 {
-    size_t               len;
-    const char          *key;
+    ngx_str_t            key;
     ngx_http_request_t  *r;
 
-    r = ngx_http_cx_lua_call.r;
-    key = lua_tolstring(L, 2, &len);
-
-    if (r == NULL || key == NULL) {
+    r = ngx_http_cx_lua_index_key(L, &key);
+    if (r == NULL) {
         return 0;
     }
 
-    if (len == 6 && ngx_strncmp(key, "method", 6) == 0) {
+    if (ngx_http_cx_lua_key_is(&key, "method")) {
         lua_pushlstring(L, (char *) r->method_name.data, r->method_name.len);
 
-    } else if (len == 3 && ngx_strncmp(key, "uri", 3) == 0) {
+    } else if (ngx_http_cx_lua_key_is(&key, "uri")) {
         lua_pushlstring(L, (char *) r->uri.data, r->uri.len);
 
-    } else if (len == 4 && ngx_strncmp(key, "args", 4) == 0) {
+    } else if (ngx_http_cx_lua_key_is(&key, "args")) {
         lua_pushlstring(L, (char *) r->args.data, r->args.len);
 
     } else {
@@ -248,18 +254,15 @@ ngx_http_cx_lua_request_index(lua_State *L)
 static int
 ngx_http_cx_lua_response_index(lua_State *L)
 {
-    size_t               len;
-    const char          *key;
+    ngx_str_t            key;
     ngx_http_request_t  *r;
 
-    r = ngx_http_cx_lua_call.r;
-    key = lua_tolstring(L, 2, &len);
-
-    if (r == NULL || key == NULL) {
+    r = ngx_http_cx_lua_index_key(L, &key);
+    if (r == NULL) {
         return 0;
     }
 
-    if (len == 6 && ngx_strncmp(key, "status", 6) == 0) {
+    if (ngx_http_cx_lua_key_is(&key, "status")) {
         lua_pushnumber(L, r->headers_out.status);
 
     } else {
@@ -275,17 +278,17 @@ ngx_http_cx_lua_response_index(lua_State *L)
 static int
 ngx_http_cx_lua_touchpoints(lua_State *L)
 {
-    size_t       len;
-    const char  *name;
+    ngx_str_t          name;
+    ngx_cx_visitor_t  *v;
 
-    name = lua_tolstring(L, 2, &len);
-
-    if (ngx_http_cx_lua_call.r == NULL || name == NULL) {
+    if (ngx_http_cx_lua_index_key(L, &name) == NULL) {
         return 0;
     }
 
-    lua_pushnumber(L, ngx_cx_visitor_tp_visits(&ngx_http_cx_lua_call.ctx->visitor.v,
-                                  ngx_cx_name_id((u_char *) name, len)));
+    v = &ngx_http_cx_lua_call.ctx->visitor.v;
+
+    lua_pushnumber(L, ngx_cx_visitor_tp_visits(v, ngx_cx_name_id(name.data,
+                                                                 name.len)));
 
     return 1;
 }
@@ -294,19 +297,16 @@ ngx_http_cx_lua_touchpoints(lua_State *L)
 static int
 ngx_http_cx_lua_request_header(lua_State *L)
 {
-    size_t               len;
-    const char          *name;
+    ngx_str_t            name;
     ngx_http_request_t  *r;
 
-    r = ngx_http_cx_lua_call.r;
-    name = lua_tolstring(L, 2, &len);
-
-    if (r == NULL || name == NULL) {
+    r = ngx_http_cx_lua_index_key(L, &name);
+    if (r == NULL) {
         return 0;
     }
 
-    ngx_http_cx_lua_push_headers(L, &r->headers_in.headers, (u_char *) name,
-                                 len);
+    ngx_http_cx_lua_push_headers(L, &r->headers_in.headers, name.data,
+                                 name.len);
     return 1;
 }
 
@@ -314,20 +314,17 @@ ngx_http_cx_lua_request_header(lua_State *L)
 static int
 ngx_http_cx_lua_response_header(lua_State *L)
 {
-    size_t               len;
-    const char          *name;
+    ngx_str_t            name;
     ngx_http_request_t  *r;
 
-    r = ngx_http_cx_lua_call.r;
-    name = lua_tolstring(L, 2, &len);
-
-    if (r == NULL || name == NULL) {
+    r = ngx_http_cx_lua_index_key(L, &name);
+    if (r == NULL) {
         return 0;
     }
 
     /* kept out of the list by nginx */
-    if (len == sizeof("content-type") - 1
-        && ngx_strncasecmp((u_char *) name, (u_char *) "content-type", len)
+    if (name.len == sizeof("content-type") - 1
+        && ngx_strncasecmp(name.data, (u_char *) "content-type", name.len)
            == 0)
     {
         if (r->headers_out.content_type.len == 0) {
@@ -339,8 +336,8 @@ ngx_http_cx_lua_response_header(lua_State *L)
         return 1;
     }
 
-    ngx_http_cx_lua_push_headers(L, &r->headers_out.headers, (u_char *) name,
-                                 len);
+    ngx_http_cx_lua_push_headers(L, &r->headers_out.headers, name.data,
+                                 name.len);
     return 1;
 }
 
@@ -416,10 +413,8 @@ ngx_http_cx_lua_cookie(lua_State *L)
     ngx_str_t            name, value;
     ngx_http_request_t  *r;
 
-    r = ngx_http_cx_lua_call.r;
-    name.data = (u_char *) lua_tolstring(L, 2, &name.len);
-
-    if (r == NULL || name.data == NULL) {
+    r = ngx_http_cx_lua_index_key(L, &name);
+    if (r == NULL) {
         return 0;
     }
 

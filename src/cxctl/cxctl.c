@@ -118,7 +118,7 @@ int
 main(int argc, char **argv)
 {
     int                      i, j, rc;
-    const char              *store_opt, *value;
+    const char              *store_opt;
     struct sigaction         sa;
     const cxctl_command_t   *cmd;
 
@@ -137,13 +137,12 @@ main(int argc, char **argv)
             return cxctl_flush();
         }
 
-        rc = cxctl_opt(argc, argv, &i, "--store", &value);
+        rc = cxctl_opt(argc, argv, &i, "--store", &store_opt);
         if (rc < 0) {
             return CXCTL_EXIT_USAGE;
         }
 
         if (rc > 0) {
-            store_opt = value;
             continue;
         }
 
@@ -256,10 +255,7 @@ cxctl_filter_opt(int argc, char **argv, int *i, const char **store_opt,
     int          r;
     const char  *value;
 
-    if ((r = cxctl_opt(argc, argv, i, "--store", &value)) != 0) {
-        if (r > 0) {
-            *store_opt = value;
-        }
+    if ((r = cxctl_opt(argc, argv, i, "--store", store_opt)) != 0) {
         return r;
     }
 
@@ -363,6 +359,15 @@ const char *
 cxctl_plural(uint64_t n, const char *one, const char *many)
 {
     return n == 1 ? one : many;
+}
+
+
+int
+cxctl_unexpected(const char *command, const char *arg)
+{
+    cxctl_error("%s: unexpected argument \"%s\" (see cxctl %s --help)",
+                command, arg, command);
+    return CXCTL_EXIT_USAGE;
 }
 
 
@@ -500,24 +505,21 @@ cxctl_cmd_stats(int argc, char **argv, const char *store_opt)
     MDB_txn          *txn;
     MDB_stat          ms, rs, es;
     MDB_envinfo       info;
-    const char       *value;
     cxctl_store_t     st;
     cxctl_filter_t    f;
     cxctl_surveys_t   s;
     uint64_t          used, dropped;
 
     for (i = 0; i < argc; i++) {
-        r = cxctl_opt(argc, argv, &i, "--store", &value);
+        r = cxctl_opt(argc, argv, &i, "--store", &store_opt);
+
+        if (r == 0) {
+            return cxctl_unexpected("stats", argv[i]);
+        }
+
         if (r < 0) {
             return CXCTL_EXIT_USAGE;
         }
-        if (r > 0) {
-            store_opt = value;
-            continue;
-        }
-        cxctl_error("stats: unexpected argument \"%s\" (see cxctl stats "
-                    "--help)", argv[i]);
-        return CXCTL_EXIT_USAGE;
     }
 
     if ((rc = cxctl_open(&st, store_opt, 0)) != CXCTL_EXIT_OK) {
@@ -621,9 +623,7 @@ cxctl_cmd_report(int argc, char **argv, const char *store_opt)
             }
 
         } else {
-            cxctl_error("report: unexpected argument \"%s\" (see cxctl report "
-                        "--help)", argv[i]);
-            return CXCTL_EXIT_USAGE;
+            return cxctl_unexpected("report", argv[i]);
         }
     }
 

@@ -116,6 +116,12 @@ int cxctl_open(cxctl_store_t *st, const char *store_opt, int writable);
 const char *cxctl_plural(uint64_t n, const char *one, const char *many);
 
 /*
+ * Says that command got an argument it does not take, and where its usage
+ * is; returns CXCTL_EXIT_USAGE.
+ */
+int cxctl_unexpected(const char *command, const char *arg);
+
+/*
  * The options report and export share: --store, --survey, --since,
  * --until.  1: argv[*i] (and its value) taken; 0: not one of them;
  * -1: a bad value (already reported).

@@ -49,6 +49,9 @@ const char  cxctl_usage_prune[] =
 
 typedef int (*cxctl_pred_pt)(void *ctx, MDB_val *key, MDB_val *val);
 
+static int cxctl_delete_both(cxctl_store_t *st, cxctl_pred_pt response,
+    cxctl_pred_pt event, void *ctx, int dry_run, uint64_t deleted[2]);
+static void cxctl_print_deleted(uint64_t deleted[2]);
 static int cxctl_delete_where(cxctl_store_t *st, MDB_dbi dbi,
     cxctl_pred_pt pred, void *ctx, int dry_run, uint64_t *deleted);
 static int cxctl_erase_response(void *ctx, MDB_val *key, MDB_val *val);
@@ -62,9 +65,9 @@ int
 cxctl_cmd_erase(int argc, char **argv, const char *store_opt)
 {
     int             i, r, rc;
-    uint64_t        responses, events;
     size_t          k;
-    const char     *value, *visitor;
+    uint64_t        deleted[2];
+    const char     *visitor;
     cxctl_store_t   st;
     unsigned char   id[NGX_CX_VISITOR_ID_LEN];
     char            hex[2 * NGX_CX_VISITOR_ID_LEN + 1];
@@ -72,21 +75,17 @@ cxctl_cmd_erase(int argc, char **argv, const char *store_opt)
     visitor = NULL;
 
     for (i = 0; i < argc; i++) {
-        if ((r = cxctl_opt(argc, argv, &i, "--store", &value)) != 0) {
-            if (r < 0) {
-                return CXCTL_EXIT_USAGE;
-            }
-            store_opt = value;
+        r = cxctl_opt(argc, argv, &i, "--store", &store_opt);
 
-        } else if ((r = cxctl_opt(argc, argv, &i, "--visitor", &value)) != 0) {
-            if (r < 0) {
-                return CXCTL_EXIT_USAGE;
-            }
-            visitor = value;
+        if (r == 0) {
+            r = cxctl_opt(argc, argv, &i, "--visitor", &visitor);
+        }
 
-        } else {
-            cxctl_error("erase: unexpected argument \"%s\" (see cxctl erase "
-                        "--help)", argv[i]);
+        if (r == 0) {
+            return cxctl_unexpected("erase", argv[i]);
+        }
+
+        if (r < 0) {
             return CXCTL_EXIT_USAGE;
         }
     }
@@ -116,24 +115,11 @@ cxctl_cmd_erase(int argc, char **argv, const char *store_opt)
         return rc;
     }
 
-    responses = 0;
-    events = 0;
+    rc = cxctl_delete_both(&st, cxctl_erase_response, cxctl_erase_event, id,
+                           0, deleted);
 
-    rc = cxctl_delete_where(&st, st.responses, cxctl_erase_response, id, 0,
-                            &responses);
-    if (rc == CXCTL_EXIT_OK) {
-        rc = cxctl_delete_where(&st, st.events, cxctl_erase_event, id, 0,
-                                &events);
-    }
-
-    cxctl_store_close(&st);
-
-    printf("erased visitor %s: %llu %s, %llu %s\n", hex,
-           (unsigned long long) responses,
-           cxctl_plural(responses, "response", "responses"),
-           (unsigned long long) events,
-           cxctl_plural(events, "event", "events"));
-    fflush(stdout);
+    printf("erased visitor %s: ", hex);
+    cxctl_print_deleted(deleted);
 
     return rc;
 }
@@ -143,8 +129,8 @@ int
 cxctl_cmd_prune(int argc, char **argv, const char *store_opt)
 {
     int              i, r, rc, dry_run;
-    uint64_t         responses, events;
-    const char      *value, *before;
+    uint64_t         deleted[2];
+    const char      *before;
     cxctl_store_t    st;
     cxctl_filter_t   f;
 
@@ -153,24 +139,26 @@ cxctl_cmd_prune(int argc, char **argv, const char *store_opt)
     memset(&f, 0, sizeof(f));
 
     for (i = 0; i < argc; i++) {
-        if ((r = cxctl_opt(argc, argv, &i, "--store", &value)) != 0) {
-            if (r < 0) {
-                return CXCTL_EXIT_USAGE;
-            }
-            store_opt = value;
-
-        } else if ((r = cxctl_opt(argc, argv, &i, "--before", &value)) != 0) {
-            if (r < 0 || cxctl_parse_day(&f, "--before", value, 0) != 0) {
-                return CXCTL_EXIT_USAGE;
-            }
-            before = value;
-
-        } else if (strcmp(argv[i], "--dry-run") == 0) {
+        if (strcmp(argv[i], "--dry-run") == 0) {
             dry_run = 1;
+            continue;
+        }
 
-        } else {
-            cxctl_error("prune: unexpected argument \"%s\" (see cxctl prune "
-                        "--help)", argv[i]);
+        r = cxctl_opt(argc, argv, &i, "--store", &store_opt);
+
+        if (r == 0) {
+            r = cxctl_opt(argc, argv, &i, "--before", &before);
+
+            if (r > 0 && cxctl_parse_day(&f, "--before", before, 0) != 0) {
+                r = -1;
+            }
+        }
+
+        if (r == 0) {
+            return cxctl_unexpected("prune", argv[i]);
+        }
+
+        if (r < 0) {
             return CXCTL_EXIT_USAGE;
         }
     }
@@ -185,27 +173,55 @@ cxctl_cmd_prune(int argc, char **argv, const char *store_opt)
         return rc;
     }
 
-    responses = 0;
-    events = 0;
+    rc = cxctl_delete_both(&st, cxctl_prune_response, cxctl_prune_event,
+                           &f.since_ms, dry_run, deleted);
 
-    rc = cxctl_delete_where(&st, st.responses, cxctl_prune_response,
-                            &f.since_ms, dry_run, &responses);
-    if (rc == CXCTL_EXIT_OK) {
-        rc = cxctl_delete_where(&st, st.events, cxctl_prune_event,
-                                &f.since_ms, dry_run, &events);
-    }
-
-    cxctl_store_close(&st);
-
-    printf("%s before %s: %llu %s, %llu %s\n",
-           dry_run ? "would prune" : "pruned", before,
-           (unsigned long long) responses,
-           cxctl_plural(responses, "response", "responses"),
-           (unsigned long long) events,
-           cxctl_plural(events, "event", "events"));
-    fflush(stdout);
+    printf("%s before %s: ", dry_run ? "would prune" : "pruned", before);
+    cxctl_print_deleted(deleted);
 
     return rc;
+}
+
+
+/*
+ * The responses pred response selects, then the journey events pred event
+ * selects (both with ctx), counted in deleted[0] and deleted[1]; the store
+ * is closed.  Returns an exit code.
+ */
+
+static int
+cxctl_delete_both(cxctl_store_t *st, cxctl_pred_pt response,
+    cxctl_pred_pt event, void *ctx, int dry_run, uint64_t deleted[2])
+{
+    int  rc;
+
+    deleted[0] = 0;
+    deleted[1] = 0;
+
+    rc = cxctl_delete_where(st, st->responses, response, ctx, dry_run,
+                            &deleted[0]);
+    if (rc == CXCTL_EXIT_OK) {
+        rc = cxctl_delete_where(st, st->events, event, ctx, dry_run,
+                                &deleted[1]);
+    }
+
+    cxctl_store_close(st);
+
+    return rc;
+}
+
+
+/* the end of the line erase and prune print: "3 responses, 1 event" */
+
+static void
+cxctl_print_deleted(uint64_t deleted[2])
+{
+    printf("%llu %s, %llu %s\n",
+           (unsigned long long) deleted[0],
+           cxctl_plural(deleted[0], "response", "responses"),
+           (unsigned long long) deleted[1],
+           cxctl_plural(deleted[1], "event", "events"));
+    fflush(stdout);
 }
 
 

@@ -68,9 +68,7 @@ cxctl_cmd_export(int argc, char **argv, const char *store_opt)
             }
 
         } else {
-            cxctl_error("export: unexpected argument \"%s\" (see cxctl export "
-                        "--help)", argv[i]);
-            return CXCTL_EXIT_USAGE;
+            return cxctl_unexpected("export", argv[i]);
         }
     }
 
