@@ -553,12 +553,43 @@ test_apply_unknown(void **state)
 
 /* ---- update: the read-modify-write on bytes ---- */
 
+#define UPDATE_ROOM  512
+
+
+/*
+ * ngx_cx_record_update() of old (NULL: nothing stored yet) must succeed
+ * and write exactly the encoding of want; returns what it wrote, in a heap
+ * block of its exact size.
+ */
+
+static unsigned char *
+expect_update_to(const unsigned char *old, size_t old_len,
+    const ngx_cx_record_t *fresh, const ngx_cx_change_t *ch,
+    const ngx_cx_record_t *want, size_t *len)
+{
+    size_t          exp_len;
+    const char     *err;
+    unsigned char   out[UPDATE_ROOM], expect[UPDATE_ROOM];
+
+    err = NULL;
+    assert_int_equal(ngx_cx_record_update(old, old_len, fresh, ch, out,
+                                          sizeof(out), len, &err),
+                     NGX_CX_APPLY_CHANGED);
+    assert_null(err);
+
+    exp_len = ngx_cx_record_encode(expect, want) - expect;
+    assert_int_equal(*len, exp_len);
+    assert_memory_equal(out, expect, *len);
+
+    return dup_exact(out, *len);
+}
+
+
 static void
 test_update_byte_identical(void **state)
 {
-    size_t            n, len, exp_len;
-    const char       *err;
-    unsigned char     a[512], b[512], expect[512], *old;
+    size_t            len;
+    unsigned char    *a, *b, *c;
     ngx_cx_record_t   fresh, r;
     ngx_cx_change_t   ch;
 
@@ -566,53 +597,33 @@ test_update_byte_identical(void **state)
 
     fresh = fresh_record();
     fresh.flags = NGX_CX_REC_ALL_FLAGS;     /* ignored for a new record */
-    err = NULL;
 
     /* display of a prompt never seen: the fresh record, DISPLAYED */
     ch = change(NGX_CX_EVENT_DISPLAY, T0);
-    assert_int_equal(ngx_cx_record_update(NULL, 0, &fresh, &ch, a, sizeof(a),
-                                          &len, &err),
-                     NGX_CX_APPLY_CHANGED);
-
     r = fresh_record();
     r.flags = NGX_CX_REC_DISPLAYED;
     r.displayed_at_ms = T0;
-    exp_len = ngx_cx_record_encode(expect, &r) - expect;
-    assert_int_equal(len, exp_len);
-    assert_memory_equal(a, expect, len);
+    a = expect_update_to(NULL, 0, &fresh, &ch, &r, &len);
 
     /* answer, from the stored bytes */
-    old = dup_exact(a, len);
     ch = change(NGX_CX_EVENT_ANSWER, T0 + 5000);
     ch.score = 0;
-    assert_int_equal(ngx_cx_record_update(old, len, &fresh, &ch, b, sizeof(b),
-                                          &n, &err),
-                     NGX_CX_APPLY_CHANGED);
-    free(old);
-
     r.flags |= NGX_CX_REC_ANSWERED;
     r.answered_at_ms = T0 + 5000;
     r.score = 0;
-    exp_len = ngx_cx_record_encode(expect, &r) - expect;
-    assert_int_equal(n, exp_len);
-    assert_memory_equal(b, expect, n);
+    b = expect_update_to(a, len, &fresh, &ch, &r, &len);
 
     /* comment */
-    old = dup_exact(b, n);
     ch = change(NGX_CX_EVENT_COMMENT, T0 + 8000);
     ch.comment = (ngx_cx_bytes_t) BYTES("The kettle works.");
-    assert_int_equal(ngx_cx_record_update(old, n, &fresh, &ch, a, sizeof(a),
-                                          &len, &err),
-                     NGX_CX_APPLY_CHANGED);
-    free(old);
-
     r.flags |= NGX_CX_REC_COMMENTED;
     r.commented_at_ms = T0 + 8000;
     r.comment = ch.comment;
-    exp_len = ngx_cx_record_encode(expect, &r) - expect;
-    assert_int_equal(len, exp_len);
-    assert_memory_equal(a, expect, len);
-    assert_null(err);
+    c = expect_update_to(b, len, &fresh, &ch, &r, &len);
+
+    free(a);
+    free(b);
+    free(c);
 }
 
 
@@ -620,8 +631,6 @@ test_update_byte_identical(void **state)
  * ngx_cx_record_update() of old with room bytes to write in must return rc
  * with the error msg (NULL: none), write nothing and leave len alone.
  */
-
-#define UPDATE_ROOM  512
 
 static void
 expect_update_refused(const unsigned char *old, size_t old_len,
