@@ -14,6 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit_util.h"
+
 #include "ngx_cx_token.h"
 
 
@@ -1161,30 +1163,80 @@ test_token_max_fields(void **state)
 }
 
 
+/*
+ * The encoder of the token t, or else of the cookie v, must refuse case i:
+ * return 0 and write nothing.
+ */
+
+static void
+expect_encode_refused(const ngx_cx_token_t *t, const ngx_cx_visitor_t *v,
+    int i)
+{
+    size_t         n;
+    unsigned char  out[NGX_CX_TOKEN_MAX + NGX_CX_COOKIE_MAX + 64];
+
+    memset(out, '#', sizeof(out));
+
+    if (t != NULL) {
+        n = ngx_cx_token_encode(out, sizeof(out), &key, t);
+
+    } else {
+        n = ngx_cx_visitor_encode(out, sizeof(out), &key, v);
+    }
+
+    assert_case_int_equal(n, 0, (size_t) i, t ? "token" : "cookie");
+    assert_case_int_equal(out[0], '#', (size_t) i, t ? "token" : "cookie");
+}
+
+
+/* one field of ngx_cx_token_t set to a value just past its limit */
+
+typedef struct {
+    const char  *name;
+    size_t       offset;
+    size_t       size;
+    unsigned     value;
+} token_field_t;
+
+#define TOKEN_FIELD(f, v)                                                    \
+    { #f, offsetof(ngx_cx_token_t, f), sizeof(((ngx_cx_token_t *) 0)->f), v }
+
+
 static void
 test_token_oversize_rejected_at_encode(void **state)
 {
-    int             i;
-    unsigned char   out[NGX_CX_TOKEN_MAX + 64];
+    static const token_field_t  over[] = {
+        TOKEN_FIELD(survey_len, NGX_CX_NAME_MAX + 1),
+        TOKEN_FIELD(touchpoint_len, NGX_CX_NAME_MAX + 1),
+        TOKEN_FIELD(lang_len, NGX_CX_LANG_MAX + 1),
+        TOKEN_FIELD(path_len, NGX_CX_PATH_MAX + 1),
+        TOKEN_FIELD(stage, NGX_CX_STAGE_MAX + 1),
+        TOKEN_FIELD(attrs_len, NGX_CX_ATTRS_MAX + 1),
+    };
+
+    size_t          i;
+    uint16_t        u16;
+    unsigned char   out[NGX_CX_TOKEN_MAX + 64], *f;
     ngx_cx_token_t  t;
 
     (void) state;
 
-    for (i = 0; i < 6; i++) {
+    for (i = 0; i < sizeof(over) / sizeof(over[0]); i++) {
         max_token(&t);
 
-        switch (i) {
-        case 0: t.survey_len = NGX_CX_NAME_MAX + 1; break;
-        case 1: t.touchpoint_len = NGX_CX_NAME_MAX + 1; break;
-        case 2: t.lang_len = NGX_CX_LANG_MAX + 1; break;
-        case 3: t.path_len = NGX_CX_PATH_MAX + 1; break;
-        case 4: t.stage = NGX_CX_STAGE_MAX + 1; break;
-        case 5: t.attrs_len = NGX_CX_ATTRS_MAX + 1; break;
+        f = (unsigned char *) &t + over[i].offset;
+
+        if (over[i].size == 1) {
+            assert_true(over[i].value <= 0xff);
+            *f = (unsigned char) over[i].value;
+
+        } else {
+            assert_int_equal(over[i].size, sizeof(u16));
+            u16 = (uint16_t) over[i].value;
+            memcpy(f, &u16, sizeof(u16));
         }
 
-        memset(out, '#', sizeof(out));
-        assert_int_equal(ngx_cx_token_encode(out, sizeof(out), &key, &t), 0);
-        assert_int_equal(out[0], '#');
+        expect_encode_refused(&t, NULL, (int) i);
     }
 
     sample_token(&t);
@@ -2254,9 +2306,7 @@ test_visitor_encode_refuses(void **state)
         case 11: v.sv[3].event = 0; break;
         }
 
-        memset(out, '#', sizeof(out));
-        assert_int_equal(ngx_cx_visitor_encode(out, sizeof(out), &key, &v), 0);
-        assert_int_equal(out[0], '#');
+        expect_encode_refused(NULL, &v, i);
     }
 
     /* entries past the counts are not the encoder's business */
