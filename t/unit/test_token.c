@@ -651,6 +651,32 @@ token_payload(const unsigned char *s, size_t n,
 
 
 /*
+ * Writers for the test's own encoders of old versions: put_be() writes v
+ * big-endian in size bytes, put_field() a size-byte big-endian length
+ * (none for size 0) and then the len bytes of data.
+ */
+static unsigned char *
+put_be(unsigned char *p, size_t size, uint32_t v)
+{
+    while (size--) {
+        *p++ = (unsigned char) (v >> (8 * size));
+    }
+
+    return p;
+}
+
+
+static unsigned char *
+put_field(unsigned char *p, size_t size, const void *data, size_t len)
+{
+    p = put_be(p, size, (uint32_t) len);
+    memcpy(p, data, len);
+
+    return p + len;
+}
+
+
+/*
  * The version-1 encoder as it was before attrs, kept here so that the
  * tokens it issued keep being tested against the current decoder.
  */
@@ -659,30 +685,15 @@ encode_token_v1(unsigned char *dst, size_t dstsize, const ngx_cx_token_t *t)
 {
     unsigned char  buf[NGX_CX_TOKEN_PAYLOAD_MAX], *p;
 
-    p = buf;
-    *p++ = 1;
-    *p++ = (unsigned char) (t->issued_at >> 24);
-    *p++ = (unsigned char) (t->issued_at >> 16);
-    *p++ = (unsigned char) (t->issued_at >> 8);
-    *p++ = (unsigned char) t->issued_at;
-    memcpy(p, t->visitor, NGX_CX_VISITOR_ID_LEN);
-    p += NGX_CX_VISITOR_ID_LEN;
-    memcpy(p, t->nonce, 8);
-    p += 8;
-    *p++ = t->stage;
-    *p++ = t->survey_len;
-    memcpy(p, t->survey, t->survey_len);
-    p += t->survey_len;
-    *p++ = t->touchpoint_len;
-    memcpy(p, t->touchpoint, t->touchpoint_len);
-    p += t->touchpoint_len;
-    *p++ = t->lang_len;
-    memcpy(p, t->lang, t->lang_len);
-    p += t->lang_len;
-    *p++ = (unsigned char) (t->path_len >> 8);
-    *p++ = (unsigned char) t->path_len;
-    memcpy(p, t->path, t->path_len);
-    p += t->path_len;
+    p = put_be(buf, 1, 1);
+    p = put_be(p, 4, t->issued_at);
+    p = put_field(p, 0, t->visitor, NGX_CX_VISITOR_ID_LEN);
+    p = put_field(p, 0, t->nonce, 8);
+    p = put_be(p, 1, t->stage);
+    p = put_field(p, 1, t->survey, t->survey_len);
+    p = put_field(p, 1, t->touchpoint, t->touchpoint_len);
+    p = put_field(p, 1, t->lang, t->lang_len);
+    p = put_field(p, 2, t->path, t->path_len);
 
     return ngx_cx_signed_encode(dst, dstsize, &key, NGX_CX_DOMAIN_TOKEN, buf,
                                 (size_t) (p - buf));
@@ -1532,14 +1543,12 @@ static size_t
 encode_v1(unsigned char *dst, size_t dstsize, const ngx_cx_hmac_key_t *k,
     const ngx_cx_visitor_t *v)
 {
-    unsigned char  p[NGX_CX_VISITOR_V1_PAYLOAD_LEN];
+    unsigned char  p[NGX_CX_VISITOR_V1_PAYLOAD_LEN], *end;
 
-    p[0] = 1;
-    memcpy(p + 1, v->id, NGX_CX_VISITOR_ID_LEN);
-    p[13] = (unsigned char) (v->first_seen >> 24);
-    p[14] = (unsigned char) (v->first_seen >> 16);
-    p[15] = (unsigned char) (v->first_seen >> 8);
-    p[16] = (unsigned char) v->first_seen;
+    end = put_be(p, 1, 1);
+    end = put_field(end, 0, v->id, NGX_CX_VISITOR_ID_LEN);
+    end = put_be(end, 4, v->first_seen);
+    assert_int_equal(end - p, sizeof(p));
 
     return ngx_cx_signed_encode(dst, dstsize, k, NGX_CX_DOMAIN_COOKIE, p,
                                 sizeof(p));
