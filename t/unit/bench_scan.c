@@ -41,6 +41,21 @@ append(char *page, size_t len, const char *fmt, ...)
 }
 
 
+/* appends fmt n times, with i and base + i for i = 0 .. n - 1 */
+
+static size_t
+repeat(char *page, size_t len, int n, const char *fmt, int base)
+{
+    int  i;
+
+    for (i = 0; i < n; i++) {
+        len = append(page, len, fmt, i, base + i);
+    }
+
+    return len;
+}
+
+
 static size_t
 make_page(char *page, size_t *tag_at)
 {
@@ -56,11 +71,9 @@ make_page(char *page, size_t *tag_at)
         "<meta name=\"description\" content=\"A typical page, %d of %d\">\n",
         1, 1);
 
-    for (i = 0; i < 6; i++) {
-        len = append(page, len,
-            "<link rel=\"stylesheet\" href=\"/assets/css/site-%d.css?v=%d\">\n",
-            i, 20240501 + i);
-    }
+    len = repeat(page, len, 6,
+        "<link rel=\"stylesheet\" href=\"/assets/css/site-%d.css?v=%d\">\n",
+        20240501);
 
     len = append(page, len,
         "<title>Product catalogue &mdash; page %d of %d</title>\n"
@@ -71,12 +84,9 @@ make_page(char *page, size_t *tag_at)
         "<header id=\"top\"><nav class=\"nav\" aria-label=\"Main\"><ul>\n",
         1, 12);
 
-    for (i = 0; i < 10; i++) {
-        len = append(page, len,
-            "<li class=\"nav-item\"><a class=\"nav-link\" "
-            "href=\"/section/%d/\" title=\"Section %d\">Section</a></li>\n",
-            i, i);
-    }
+    len = repeat(page, len, 10,
+        "<li class=\"nav-item\"><a class=\"nav-link\" "
+        "href=\"/section/%d/\" title=\"Section %d\">Section</a></li>\n", 0);
 
     len = append(page, len,
         "</ul></nav></header>\n<main id=\"content\">\n"

@@ -20,6 +20,10 @@
 
 #define BYTES(s)  { (const unsigned char *) (s), sizeof(s) - 1 }
 
+/* the flags of full_record() */
+#define FULL_FLAGS  (NGX_CX_REC_DISPLAYED | NGX_CX_REC_ANSWERED              \
+                     | NGX_CX_REC_COMMENTED | NGX_CX_REC_DISMISSED)
+
 
 static const unsigned char  visitor_id[12] =
     { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
@@ -86,8 +90,7 @@ full_record(ngx_cx_record_t *r, unsigned char *attrs, size_t attrs_size)
 
     memset(r, 0, sizeof(*r));
 
-    r->flags = NGX_CX_REC_DISPLAYED | NGX_CX_REC_ANSWERED
-               | NGX_CX_REC_COMMENTED | NGX_CX_REC_DISMISSED;
+    r->flags = FULL_FLAGS;
     r->issued_at_ms = 1795456800000ULL;
     r->displayed_at_ms = 1795456803000ULL;
     r->answered_at_ms = 1795456810123ULL;
@@ -424,59 +427,64 @@ test_record_corrupt_headers(void **state)
 }
 
 
+/*
+ * issued_at, the first varint after the header and visitor of a valid
+ * unanswered NPS record; the rest of the record follows it as zeros.
+ */
+
+typedef struct {
+    const char     *name;
+    unsigned char   varint[11];
+    size_t          len;
+    int             rc;
+    uint64_t        issued_at;
+} varint_case_t;
+
+
 static void
 test_record_corrupt_varints(void **state)
 {
-    unsigned char  rec[64];
-    size_t         n;
+    static const varint_case_t  cases[] = {
+        { "two-byte 0: not the shortest form", { 0x80, 0x00 }, 2, -1, 0 },
+        { "0 in the shortest form", { 0x00 }, 1, 0, 0 },
+        { "2^64: a tenth byte with more than bit 63",
+          { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02 },
+          10, -1, 0 },
+        { "UINT64_MAX",
+          { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 },
+          10, 0, UINT64_MAX },
+        { "eleven bytes",
+          { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0x01 },
+          11, -1, 0 },
+    };
+
+    size_t                n, i;
+    unsigned char         rec[64], *copy;
+    ngx_cx_record_t       d;
+    const varint_case_t  *c;
 
     (void) state;
 
-    /* header + visitor of a valid unanswered NPS record */
-    memset(rec, 0, sizeof(rec));
-    rec[0] = 1;
-    rec[2] = NGX_CX_TYPE_NPS;
-    n = 17;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        c = &cases[i];
 
-    /* issued_at in a two-byte form of 0: not the shortest form */
-    rec[n++] = 0x80;
-    rec[n++] = 0x00;
-    memset(rec + n, 0, 4 + 6);
-    expect_corrupt(rec, n + 4 + 6);
+        memset(rec, 0, sizeof(rec));
+        rec[0] = 1;
+        rec[2] = NGX_CX_TYPE_NPS;
+        memcpy(rec + 17, c->varint, c->len);
+        n = 17 + c->len + 4 + 6;
 
-    /* the same record in shortest form is fine */
-    rec[17] = 0x00;
-    memset(rec + 18, 0, 4 + 6);
-    {
-        ngx_cx_record_t  d;
+        copy = dup_exact(rec, n);
+        assert_case_int_equal(ngx_cx_record_decode(copy, n, &d), c->rc,
+                              i, c->name);
 
-        assert_int_equal(ngx_cx_record_decode(rec, 17 + 5 + 6, &d), 0);
+        if (c->rc == 0) {
+            assert_case_true(d.issued_at_ms == c->issued_at, i, c->name);
+        }
+
+        free(copy);
     }
-
-    /* 2^64: a tenth byte with more than bit 63 */
-    n = 17;
-    memset(rec + n, 0xff, 9);
-    n += 9;
-    rec[n++] = 0x02;
-    memset(rec + n, 0, 4 + 6);
-    expect_corrupt(rec, n + 4 + 6);
-
-    /* UINT64_MAX is fine */
-    rec[26] = 0x01;
-    {
-        ngx_cx_record_t  d;
-
-        assert_int_equal(ngx_cx_record_decode(rec, n + 4 + 6, &d), 0);
-        assert_true(d.issued_at_ms == UINT64_MAX);
-    }
-
-    /* eleven bytes */
-    n = 17;
-    memset(rec + n, 0xff, 10);
-    n += 10;
-    rec[n++] = 0x01;
-    memset(rec + n, 0, 4 + 6);
-    expect_corrupt(rec, n + 4 + 6);
 
     /* a survey length beyond the end, and one near 2^63 */
     n = 17 + 5;
@@ -521,56 +529,81 @@ test_record_corrupt_attrs_inside(void **state)
 }
 
 
+/*
+ * ngx_cx_record_valid() of full_record() with some fields changed: a flag
+ * it does not know, type, stage, the score for each type and whether it
+ * counts (answered), and a comment with no data.
+ */
+
+enum {
+    COMMENT_AS_IS,
+    COMMENT_NULL,           /* data NULL, the length kept */
+    COMMENT_NULL_EMPTY      /* data NULL, length 0 */
+};
+
+typedef struct {
+    const char  *name;
+    unsigned     flags;
+    int          type;
+    int          stage;
+    int          score;
+    int          comment;
+    int          valid;
+} valid_case_t;
+
+
 static void
 test_record_valid(void **state)
 {
-    unsigned char    attrs[64];
-    ngx_cx_record_t  r;
+    static const valid_case_t  cases[] = {
+        { "as built", FULL_FLAGS, NGX_CX_TYPE_NPS, 3, 9, COMMENT_AS_IS, 1 },
+        { "unknown flag", FULL_FLAGS | 0x10, NGX_CX_TYPE_NPS, 3, 9,
+          COMMENT_AS_IS, 0 },
+        { "type 0", FULL_FLAGS, 0, 3, 9, COMMENT_AS_IS, 0 },
+        { "type 4", FULL_FLAGS, 4, 3, 9, COMMENT_AS_IS, 0 },
+        { "stage 7", FULL_FLAGS, NGX_CX_TYPE_NPS, 7, 9, COMMENT_AS_IS, 0 },
+        { "stage 0", FULL_FLAGS, NGX_CX_TYPE_NPS, 0, 9, COMMENT_AS_IS, 1 },
+        { "NPS -1", FULL_FLAGS, NGX_CX_TYPE_NPS, 0, -1, COMMENT_AS_IS, 0 },
+        { "NPS 11", FULL_FLAGS, NGX_CX_TYPE_NPS, 0, 11, COMMENT_AS_IS, 0 },
+        { "NPS 11 unanswered", FULL_FLAGS & ~NGX_CX_REC_ANSWERED,
+          NGX_CX_TYPE_NPS, 0, 11, COMMENT_AS_IS, 1 },
+        { "CSAT 0", FULL_FLAGS, NGX_CX_TYPE_CSAT, 0, 0, COMMENT_AS_IS, 0 },
+        { "CSAT 5", FULL_FLAGS, NGX_CX_TYPE_CSAT, 0, 5, COMMENT_AS_IS, 1 },
+        { "CES 7", FULL_FLAGS, NGX_CX_TYPE_CES, 0, 7, COMMENT_AS_IS, 1 },
+        { "CES 8", FULL_FLAGS, NGX_CX_TYPE_CES, 0, 8, COMMENT_AS_IS, 0 },
+        { "comment NULL", FULL_FLAGS, NGX_CX_TYPE_CES, 0, 1, COMMENT_NULL,
+          0 },
+        { "comment NULL, empty", FULL_FLAGS, NGX_CX_TYPE_CES, 0, 1,
+          COMMENT_NULL_EMPTY, 1 },
+    };
+
+    size_t               i;
+    unsigned char        attrs[64];
+    ngx_cx_record_t      r;
+    const valid_case_t  *c;
 
     (void) state;
 
-    full_record(&r, attrs, sizeof(attrs));
-    assert_int_equal(ngx_cx_record_valid(&r), 1);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        c = &cases[i];
 
-    r.flags |= 0x10;
-    assert_int_equal(ngx_cx_record_valid(&r), 0);
-    r.flags &= ~0x10u;
+        full_record(&r, attrs, sizeof(attrs));
 
-    r.type = 0;
-    assert_int_equal(ngx_cx_record_valid(&r), 0);
-    r.type = 4;
-    assert_int_equal(ngx_cx_record_valid(&r), 0);
-    r.type = NGX_CX_TYPE_NPS;
+        r.flags = c->flags;
+        r.type = c->type;
+        r.stage = c->stage;
+        r.score = c->score;
 
-    r.stage = 7;
-    assert_int_equal(ngx_cx_record_valid(&r), 0);
-    r.stage = 0;
-    assert_int_equal(ngx_cx_record_valid(&r), 1);
+        if (c->comment != COMMENT_AS_IS) {
+            r.comment.data = NULL;
+        }
 
-    r.score = -1;
-    assert_int_equal(ngx_cx_record_valid(&r), 0);
-    r.score = 11;
-    assert_int_equal(ngx_cx_record_valid(&r), 0);
-    r.flags &= ~(unsigned) NGX_CX_REC_ANSWERED;
-    assert_int_equal(ngx_cx_record_valid(&r), 1);
-    r.flags |= NGX_CX_REC_ANSWERED;
+        if (c->comment == COMMENT_NULL_EMPTY) {
+            r.comment.len = 0;
+        }
 
-    r.type = NGX_CX_TYPE_CSAT;
-    r.score = 0;
-    assert_int_equal(ngx_cx_record_valid(&r), 0);
-    r.score = 5;
-    assert_int_equal(ngx_cx_record_valid(&r), 1);
-    r.type = NGX_CX_TYPE_CES;
-    r.score = 7;
-    assert_int_equal(ngx_cx_record_valid(&r), 1);
-    r.score = 8;
-    assert_int_equal(ngx_cx_record_valid(&r), 0);
-    r.score = 1;
-
-    r.comment.data = NULL;
-    assert_int_equal(ngx_cx_record_valid(&r), 0);
-    r.comment.len = 0;
-    assert_int_equal(ngx_cx_record_valid(&r), 1);
+        assert_case_int_equal(ngx_cx_record_valid(&r), c->valid, i, c->name);
+    }
 }
 
 
@@ -592,20 +625,14 @@ check_decoded_sane(const unsigned char *buf, size_t len,
     const ngx_cx_record_t *d)
 {
     int                    rc;
-    const ngx_cx_bytes_t  *f[6];
     ngx_cx_bytes_t         cur, k, v;
     size_t                 i, total;
-
-    f[0] = &d->survey;
-    f[1] = &d->touchpoint;
-    f[2] = &d->lang;
-    f[3] = &d->path;
-    f[4] = &d->comment;
-    f[5] = &d->attrs;
+    const ngx_cx_bytes_t  *f[] = { &d->survey, &d->touchpoint, &d->lang,
+                                   &d->path, &d->comment, &d->attrs };
 
     total = 17;
 
-    for (i = 0; i < 6; i++) {
+    for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
         assert_true(f[i]->data >= buf);
         assert_true(f[i]->len <= len);
         assert_true(f[i]->data + f[i]->len <= buf + len);

@@ -355,94 +355,13 @@ test_journey_visitor(void **state)
 
 /* ---- apply: the state machine ---- */
 
-static void
-test_apply_display_answer_comment(void **state)
-{
-    const char       *err;
-    ngx_cx_record_t   r;
-    ngx_cx_change_t   ch;
-
-    (void) state;
-
-    r = fresh_record();
-    err = NULL;
-
-    ch = change(NGX_CX_EVENT_DISPLAY, T0);
-    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_CHANGED);
-    assert_int_equal(r.flags, NGX_CX_REC_DISPLAYED);
-    assert_true(r.displayed_at_ms == T0);
-
-    ch = change(NGX_CX_EVENT_ANSWER, T0 + 5000);
-    ch.score = 9;
-    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_CHANGED);
-    assert_int_equal(r.flags, NGX_CX_REC_DISPLAYED | NGX_CX_REC_ANSWERED);
-    assert_true(r.answered_at_ms == T0 + 5000);
-    assert_int_equal(r.score, 9);
-
-    ch = change(NGX_CX_EVENT_COMMENT, T0 + 9000);
-    ch.comment = (ngx_cx_bytes_t) BYTES("quick delivery");
-    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_CHANGED);
-    assert_int_equal(r.flags, NGX_CX_REC_DISPLAYED | NGX_CX_REC_ANSWERED
-                              | NGX_CX_REC_COMMENTED);
-    assert_true(r.commented_at_ms == T0 + 9000);
-    assert_ptr_equal(r.comment.data, ch.comment.data);
-    assert_int_equal(r.comment.len, 14);
-
-    /* the other times were not touched, and success sets no error */
-    assert_true(r.displayed_at_ms == T0);
-    assert_true(r.answered_at_ms == T0 + 5000);
-    assert_true(r.dismissed_at_ms == 0);
-    assert_true(r.issued_at_ms == T0 - 60000);
-    assert_null(err);
-    assert_int_equal(ngx_cx_record_valid(&r), 1);
-}
-
+/*
+ * Applies ch to r and expects rc and the error msg (NULL: none); what is
+ * not CHANGED must leave r as it was.
+ */
 
 static void
-test_apply_repeated_display(void **state)
-{
-    const char       *err;
-    ngx_cx_record_t   r, before;
-    ngx_cx_change_t   ch;
-
-    (void) state;
-
-    r = fresh_record();
-    err = NULL;
-
-    ch = change(NGX_CX_EVENT_DISPLAY, T0);
-    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_CHANGED);
-
-    /* the first display's time stays */
-    before = r;
-    ch = change(NGX_CX_EVENT_DISPLAY, T0 + 1000);
-    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_SAME);
-    assert_memory_equal(&r, &before, sizeof(r));
-    assert_null(err);
-
-    /* a display after an answer or a dismissal is still recorded */
-    r = fresh_record();
-    ch = change(NGX_CX_EVENT_ANSWER, T0);
-    ch.score = 3;
-    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_CHANGED);
-    ch = change(NGX_CX_EVENT_DISPLAY, T0 + 1);
-    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_CHANGED);
-    assert_int_equal(r.flags, NGX_CX_REC_ANSWERED | NGX_CX_REC_DISPLAYED);
-
-    r = fresh_record();
-    ch = change(NGX_CX_EVENT_DISMISS, T0);
-    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_CHANGED);
-    ch = change(NGX_CX_EVENT_DISPLAY, T0 + 1);
-    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_CHANGED);
-    assert_int_equal(r.flags, NGX_CX_REC_DISMISSED | NGX_CX_REC_DISPLAYED);
-    assert_null(err);
-}
-
-
-/* apply ch to r, expect a CONFLICT with msg, and r unchanged */
-
-static void
-expect_conflict(ngx_cx_record_t *r, const ngx_cx_change_t *ch,
+expect_apply(ngx_cx_record_t *r, const ngx_cx_change_t *ch, int rc,
     const char *msg)
 {
     const char       *err;
@@ -451,23 +370,138 @@ expect_conflict(ngx_cx_record_t *r, const ngx_cx_change_t *ch,
     before = *r;
     err = NULL;
 
-    assert_int_equal(ngx_cx_record_apply(r, ch, &err), NGX_CX_APPLY_CONFLICT);
-    assert_non_null(err);
-    assert_string_equal(err, msg);
-    assert_memory_equal(r, &before, sizeof(*r));
+    assert_int_equal(ngx_cx_record_apply(r, ch, &err), rc);
+
+    if (msg == NULL) {
+        assert_null(err);
+
+    } else {
+        assert_non_null(err);
+        assert_string_equal(err, msg);
+    }
+
+    if (rc != NGX_CX_APPLY_CHANGED) {
+        assert_memory_equal(r, &before, sizeof(*r));
+    }
+}
+
+
+/* expect_apply() of a change with only an event, a time and a score */
+
+static void
+expect_event(ngx_cx_record_t *r, ngx_cx_event_e event, uint64_t at_ms,
+    int score, int rc, const char *msg)
+{
+    ngx_cx_change_t  ch;
+
+    ch = change(event, at_ms);
+    ch.score = score;
+    expect_apply(r, &ch, rc, msg);
+}
+
+
+static void
+test_apply_display_answer_comment(void **state)
+{
+    ngx_cx_record_t   r;
+    ngx_cx_change_t   ch;
+
+    (void) state;
+
+    r = fresh_record();
+
+    expect_event(&r, NGX_CX_EVENT_DISPLAY, T0, 0, NGX_CX_APPLY_CHANGED, NULL);
+    assert_int_equal(r.flags, NGX_CX_REC_DISPLAYED);
+    assert_true(r.displayed_at_ms == T0);
+
+    expect_event(&r, NGX_CX_EVENT_ANSWER, T0 + 5000, 9, NGX_CX_APPLY_CHANGED,
+                 NULL);
+    assert_int_equal(r.flags, NGX_CX_REC_DISPLAYED | NGX_CX_REC_ANSWERED);
+    assert_true(r.answered_at_ms == T0 + 5000);
+    assert_int_equal(r.score, 9);
+
+    ch = change(NGX_CX_EVENT_COMMENT, T0 + 9000);
+    ch.comment = (ngx_cx_bytes_t) BYTES("quick delivery");
+    expect_apply(&r, &ch, NGX_CX_APPLY_CHANGED, NULL);
+    assert_int_equal(r.flags, NGX_CX_REC_DISPLAYED | NGX_CX_REC_ANSWERED
+                              | NGX_CX_REC_COMMENTED);
+    assert_true(r.commented_at_ms == T0 + 9000);
+    assert_ptr_equal(r.comment.data, ch.comment.data);
+    assert_int_equal(r.comment.len, 14);
+
+    /* the other times were not touched (success sets no error, above) */
+    assert_true(r.displayed_at_ms == T0);
+    assert_true(r.answered_at_ms == T0 + 5000);
+    assert_true(r.dismissed_at_ms == 0);
+    assert_true(r.issued_at_ms == T0 - 60000);
+    assert_int_equal(ngx_cx_record_valid(&r), 1);
+}
+
+
+static void
+test_apply_repeated_display(void **state)
+{
+    /* a display after an answer or a dismissal is still recorded */
+    static const struct {
+        ngx_cx_event_e  first;
+        int             score;
+        unsigned        flags;
+    } after[] = {
+        { NGX_CX_EVENT_ANSWER, 3,
+          NGX_CX_REC_ANSWERED | NGX_CX_REC_DISPLAYED },
+        { NGX_CX_EVENT_DISMISS, 0,
+          NGX_CX_REC_DISMISSED | NGX_CX_REC_DISPLAYED },
+    };
+
+    size_t           i;
+    ngx_cx_record_t  r;
+
+    (void) state;
+
+    r = fresh_record();
+    expect_event(&r, NGX_CX_EVENT_DISPLAY, T0, 0, NGX_CX_APPLY_CHANGED, NULL);
+
+    /* the first display's time stays: r is not changed */
+    expect_event(&r, NGX_CX_EVENT_DISPLAY, T0 + 1000, 0, NGX_CX_APPLY_SAME,
+                 NULL);
+
+    for (i = 0; i < sizeof(after) / sizeof(after[0]); i++) {
+        r = fresh_record();
+        expect_event(&r, after[i].first, T0, after[i].score,
+                     NGX_CX_APPLY_CHANGED, NULL);
+        expect_event(&r, NGX_CX_EVENT_DISPLAY, T0 + 1, 0,
+                     NGX_CX_APPLY_CHANGED, NULL);
+        assert_case_int_equal(r.flags, after[i].flags, i, "flags");
+    }
 }
 
 
 static void
 test_apply_conflicts(void **state)
 {
-    const char       *err;
+    size_t            i;
     ngx_cx_record_t   answered, dismissed, fresh, commented;
     ngx_cx_change_t   answer, dismiss, comment;
 
-    (void) state;
+    struct {
+        ngx_cx_record_t        *r;
+        const ngx_cx_change_t  *ch;
+        const char             *msg;
+    } conflicts[] = {
+        /* one answer per prompt, and no change of mind after a dismissal */
+        { &answered, &answer, "already answered" },
+        { &answered, &dismiss, "already answered" },
+        { &dismissed, &answer, "already dismissed" },
+        { &dismissed, &dismiss, "already dismissed" },
+        { &commented, &answer, "already answered" },
 
-    err = NULL;
+        /* a comment belongs to an answer, and there is one */
+        { &fresh, &comment, "no answer to comment on" },
+        { &dismissed, &comment, "no answer to comment on" },
+        { &commented, &comment, "already commented" },
+    };
+
+    (void) state;
 
     answer = change(NGX_CX_EVENT_ANSWER, T0 + 2);
     answer.score = 10;
@@ -478,69 +512,84 @@ test_apply_conflicts(void **state)
     /* an answer needs no display first */
     fresh = fresh_record();
     answered = fresh;
-    assert_int_equal(ngx_cx_record_apply(&answered, &answer, &err),
-                     NGX_CX_APPLY_CHANGED);
+    expect_apply(&answered, &answer, NGX_CX_APPLY_CHANGED, NULL);
     assert_int_equal(answered.flags, NGX_CX_REC_ANSWERED);
 
     dismissed = fresh;
-    assert_int_equal(ngx_cx_record_apply(&dismissed, &dismiss, &err),
-                     NGX_CX_APPLY_CHANGED);
+    expect_apply(&dismissed, &dismiss, NGX_CX_APPLY_CHANGED, NULL);
     assert_int_equal(dismissed.flags, NGX_CX_REC_DISMISSED);
     assert_true(dismissed.dismissed_at_ms == T0 + 3);
 
     commented = answered;
-    assert_int_equal(ngx_cx_record_apply(&commented, &comment, &err),
-                     NGX_CX_APPLY_CHANGED);
-    assert_null(err);
+    expect_apply(&commented, &comment, NGX_CX_APPLY_CHANGED, NULL);
 
-    /* one answer per prompt, and no change of mind after a dismissal */
-    expect_conflict(&answered, &answer, "already answered");
-    expect_conflict(&answered, &dismiss, "already answered");
-    expect_conflict(&dismissed, &answer, "already dismissed");
-    expect_conflict(&dismissed, &dismiss, "already dismissed");
-    expect_conflict(&commented, &answer, "already answered");
-
-    /* a comment belongs to an answer, and there is one */
-    expect_conflict(&fresh, &comment, "no answer to comment on");
-    expect_conflict(&dismissed, &comment, "no answer to comment on");
-    expect_conflict(&commented, &comment, "already commented");
+    for (i = 0; i < sizeof(conflicts) / sizeof(conflicts[0]); i++) {
+        expect_apply(conflicts[i].r, conflicts[i].ch, NGX_CX_APPLY_CONFLICT,
+                     conflicts[i].msg);
+    }
 }
 
 
 static void
 test_apply_unknown(void **state)
 {
-    const char       *err;
-    ngx_cx_record_t   r, before;
-    ngx_cx_change_t   ch;
+    size_t           i;
+    ngx_cx_record_t  r;
+
+    static const ngx_cx_event_e  events[] = {
+        NGX_CX_EVENT_NONE, (ngx_cx_event_e) 99
+    };
 
     (void) state;
 
     r = fresh_record();
-    before = r;
 
-    err = NULL;
-    ch = change(NGX_CX_EVENT_NONE, T0);
-    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_UNKNOWN);
-    assert_string_equal(err, "unknown event");
-
-    err = NULL;
-    ch = change((ngx_cx_event_e) 99, T0);
-    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_UNKNOWN);
-    assert_string_equal(err, "unknown event");
-
-    assert_memory_equal(&r, &before, sizeof(r));
+    for (i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+        expect_event(&r, events[i], T0, 0, NGX_CX_APPLY_UNKNOWN,
+                     "unknown event");
+    }
 }
 
 
 /* ---- update: the read-modify-write on bytes ---- */
 
+#define UPDATE_ROOM  512
+
+
+/*
+ * ngx_cx_record_update() of old (NULL: nothing stored yet) must succeed
+ * and write exactly the encoding of want; returns what it wrote, in a heap
+ * block of its exact size.
+ */
+
+static unsigned char *
+expect_update_to(const unsigned char *old, size_t old_len,
+    const ngx_cx_record_t *fresh, const ngx_cx_change_t *ch,
+    const ngx_cx_record_t *want, size_t *len)
+{
+    size_t          exp_len;
+    const char     *err;
+    unsigned char   out[UPDATE_ROOM], expect[UPDATE_ROOM];
+
+    err = NULL;
+    assert_int_equal(ngx_cx_record_update(old, old_len, fresh, ch, out,
+                                          sizeof(out), len, &err),
+                     NGX_CX_APPLY_CHANGED);
+    assert_null(err);
+
+    exp_len = ngx_cx_record_encode(expect, want) - expect;
+    assert_int_equal(*len, exp_len);
+    assert_memory_equal(out, expect, *len);
+
+    return dup_exact(out, *len);
+}
+
+
 static void
 test_update_byte_identical(void **state)
 {
-    size_t            n, len, exp_len;
-    const char       *err;
-    unsigned char     a[512], b[512], expect[512], *old;
+    size_t            len;
+    unsigned char    *a, *b, *c;
     ngx_cx_record_t   fresh, r;
     ngx_cx_change_t   ch;
 
@@ -548,53 +597,73 @@ test_update_byte_identical(void **state)
 
     fresh = fresh_record();
     fresh.flags = NGX_CX_REC_ALL_FLAGS;     /* ignored for a new record */
-    err = NULL;
 
     /* display of a prompt never seen: the fresh record, DISPLAYED */
     ch = change(NGX_CX_EVENT_DISPLAY, T0);
-    assert_int_equal(ngx_cx_record_update(NULL, 0, &fresh, &ch, a, sizeof(a),
-                                          &len, &err),
-                     NGX_CX_APPLY_CHANGED);
-
     r = fresh_record();
     r.flags = NGX_CX_REC_DISPLAYED;
     r.displayed_at_ms = T0;
-    exp_len = ngx_cx_record_encode(expect, &r) - expect;
-    assert_int_equal(len, exp_len);
-    assert_memory_equal(a, expect, len);
+    a = expect_update_to(NULL, 0, &fresh, &ch, &r, &len);
 
     /* answer, from the stored bytes */
-    old = dup_exact(a, len);
     ch = change(NGX_CX_EVENT_ANSWER, T0 + 5000);
     ch.score = 0;
-    assert_int_equal(ngx_cx_record_update(old, len, &fresh, &ch, b, sizeof(b),
-                                          &n, &err),
-                     NGX_CX_APPLY_CHANGED);
-    free(old);
-
     r.flags |= NGX_CX_REC_ANSWERED;
     r.answered_at_ms = T0 + 5000;
     r.score = 0;
-    exp_len = ngx_cx_record_encode(expect, &r) - expect;
-    assert_int_equal(n, exp_len);
-    assert_memory_equal(b, expect, n);
+    b = expect_update_to(a, len, &fresh, &ch, &r, &len);
 
     /* comment */
-    old = dup_exact(b, n);
     ch = change(NGX_CX_EVENT_COMMENT, T0 + 8000);
     ch.comment = (ngx_cx_bytes_t) BYTES("The kettle works.");
-    assert_int_equal(ngx_cx_record_update(old, n, &fresh, &ch, a, sizeof(a),
-                                          &len, &err),
-                     NGX_CX_APPLY_CHANGED);
-    free(old);
-
     r.flags |= NGX_CX_REC_COMMENTED;
     r.commented_at_ms = T0 + 8000;
     r.comment = ch.comment;
-    exp_len = ngx_cx_record_encode(expect, &r) - expect;
-    assert_int_equal(len, exp_len);
-    assert_memory_equal(a, expect, len);
-    assert_null(err);
+    c = expect_update_to(b, len, &fresh, &ch, &r, &len);
+
+    free(a);
+    free(b);
+    free(c);
+}
+
+
+/*
+ * ngx_cx_record_update() of old with room bytes to write in must return rc
+ * with the error msg (NULL: none), write nothing and leave len alone.
+ */
+
+static void
+expect_update_refused(const unsigned char *old, size_t old_len,
+    const ngx_cx_record_t *fresh, const ngx_cx_change_t *ch, size_t room,
+    int rc, const char *msg)
+{
+    size_t          i, len;
+    const char     *err;
+    unsigned char   dst[UPDATE_ROOM];
+
+    assert_true(room <= sizeof(dst));
+
+    memset(dst, 0x5a, sizeof(dst));
+    len = 12345;
+    err = NULL;
+
+    assert_int_equal(ngx_cx_record_update(old, old_len, fresh, ch, dst, room,
+                                          &len, &err),
+                     rc);
+
+    if (msg == NULL) {
+        assert_null(err);
+
+    } else {
+        assert_non_null(err);
+        assert_string_equal(err, msg);
+    }
+
+    assert_int_equal(len, 12345);
+
+    for (i = 0; i < sizeof(dst); i++) {
+        assert_int_equal(dst[i], 0x5a);
+    }
 }
 
 
@@ -603,7 +672,7 @@ test_update_refusals(void **state)
 {
     size_t            len, need, stored_len;
     const char       *err;
-    unsigned char     dst[512], stored[512], *old;
+    unsigned char     dst[UPDATE_ROOM], stored[512], *old;
     ngx_cx_record_t   fresh, r;
     ngx_cx_change_t   ch;
 
@@ -628,24 +697,12 @@ test_update_refusals(void **state)
     need = ngx_cx_record_size(&r);
 
     /* a truncated stored value */
-    memset(dst, 0x5a, sizeof(dst));
-    len = 12345;
-    err = NULL;
-    assert_int_equal(ngx_cx_record_update(old, stored_len - 1, &fresh, &ch,
-                                          dst, sizeof(dst), &len, &err),
-                     NGX_CX_APPLY_CORRUPT);
-    assert_string_equal(err, "stored record is unreadable");
-    assert_int_equal(len, 12345);
-    assert_int_equal(dst[0], 0x5a);
+    expect_update_refused(old, stored_len - 1, &fresh, &ch, sizeof(dst),
+                          NGX_CX_APPLY_CORRUPT, "stored record is unreadable");
 
     /* a result one byte larger than the room: nothing written */
-    err = NULL;
-    assert_int_equal(ngx_cx_record_update(old, stored_len, &fresh, &ch, dst,
-                                          need - 1, &len, &err),
-                     NGX_CX_APPLY_TOO_LARGE);
-    assert_string_equal(err, "record too large");
-    assert_int_equal(len, 12345);
-    assert_int_equal(dst[0], 0x5a);
+    expect_update_refused(old, stored_len, &fresh, &ch, need - 1,
+                          NGX_CX_APPLY_TOO_LARGE, "record too large");
 
     /* exactly the room needed is enough */
     err = NULL;
@@ -655,16 +712,10 @@ test_update_refusals(void **state)
     assert_int_equal(len, need);
 
     /* a conflict and a repeat write nothing and leave len alone */
-    memset(dst, 0x5a, sizeof(dst));
-    len = 12345;
     ch = change(NGX_CX_EVENT_ANSWER, T0);
     ch.score = 1;
-    assert_int_equal(ngx_cx_record_update(old, stored_len, &fresh, &ch, dst,
-                                          sizeof(dst), &len, &err),
-                     NGX_CX_APPLY_CONFLICT);
-    assert_string_equal(err, "already answered");
-    assert_int_equal(len, 12345);
-    assert_int_equal(dst[0], 0x5a);
+    expect_update_refused(old, stored_len, &fresh, &ch, sizeof(dst),
+                          NGX_CX_APPLY_CONFLICT, "already answered");
     free(old);
 
     /* a repeated display */
@@ -674,19 +725,13 @@ test_update_refusals(void **state)
     stored_len = ngx_cx_record_encode(stored, &r) - stored;
     old = dup_exact(stored, stored_len);
     ch = change(NGX_CX_EVENT_DISPLAY, T0);
-    assert_int_equal(ngx_cx_record_update(old, stored_len, &fresh, &ch, dst,
-                                          sizeof(dst), &len, &err),
-                     NGX_CX_APPLY_SAME);
-    assert_int_equal(len, 12345);
-    assert_int_equal(dst[0], 0x5a);
+    expect_update_refused(old, stored_len, &fresh, &ch, sizeof(dst),
+                          NGX_CX_APPLY_SAME, NULL);
 
     /* a stored value of another version */
     old[0] = 2;
-    err = NULL;
-    assert_int_equal(ngx_cx_record_update(old, stored_len, &fresh, &ch, dst,
-                                          sizeof(dst), &len, &err),
-                     NGX_CX_APPLY_CORRUPT);
-    assert_string_equal(err, "stored record is unreadable");
+    expect_update_refused(old, stored_len, &fresh, &ch, sizeof(dst),
+                          NGX_CX_APPLY_CORRUPT, "stored record is unreadable");
     free(old);
 }
 

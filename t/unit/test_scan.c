@@ -20,6 +20,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit_util.h"
+
 #include "ngx_cx_scan.h"
 
 
@@ -68,13 +70,6 @@ report(uint64_t got, uint64_t want)
                 got == NONE ? -1LL : (long long) got);
 }
 
-#define expect_offset(got, want)                                             \
-    do {                                                                     \
-        if ((got) != (want)) {                                               \
-            report(got, want);                                               \
-            fail();                                                          \
-        }                                                                    \
-    } while (0)
 
 
 /* The hold invariants that make streaming safe, checked before FOUND. */
@@ -203,14 +198,37 @@ chunk_random(size_t done, size_t left, void *arg)
 }
 
 
-#define expect_csp(want)                                                     \
-    do {                                                                     \
-        if (run_csp != (want)) {                                             \
-            print_error("document: \"%s\"\nmode: %s\nmeta_csp %d, want %d\n", \
-                        cur_doc, cur_mode, run_csp, (want));                 \
-            fail();                                                          \
-        }                                                                    \
-    } while (0)
+/*
+ * Feeds d in chunks from next as the mode says, and expects the offset
+ * want and, unless csp is negative, that <meta> CSP flag; a failure names
+ * the document, the mode and, for two chunks, where they split.
+ */
+
+static void
+expect_run(const doc_t *d, const char *mode, chunker_t next, void *arg,
+    uint64_t want, int csp)
+{
+    uint64_t  got;
+
+    cur_mode = mode;
+    got = run(d->buf, d->len, d->expect, next, arg);
+
+    if (got == want && (csp < 0 || run_csp == csp)) {
+        return;
+    }
+
+    report(got, want);
+
+    if (csp >= 0) {
+        print_error("meta_csp %d, want %d\n", run_csp, csp);
+    }
+
+    if (next == chunk_split) {
+        print_error("split at %zu\n", *(size_t *) arg);
+    }
+
+    fail();
+}
 
 
 /* Check the </body> offset and the <meta> CSP flag every way of feeding. */
@@ -219,40 +237,22 @@ static void
 check_doc_csp(const char *marked, size_t mlen, int csp)
 {
     size_t    k;
-    uint32_t  seed;
-    uint64_t  got;
+    uint32_t  seed, st;
     doc_t     d;
 
     doc_prepare(&d, marked, mlen);
     cur_doc = marked;
 
-    cur_mode = "whole";
-    got = run(d.buf, d.len, d.expect, chunk_whole, NULL);
-    expect_offset(got, d.expect);
-    expect_csp(csp);
+    expect_run(&d, "whole", chunk_whole, NULL, d.expect, csp);
+    expect_run(&d, "one byte per call", chunk_one, NULL, d.expect, csp);
 
-    cur_mode = "one byte per call";
-    got = run(d.buf, d.len, d.expect, chunk_one, NULL);
-    expect_offset(got, d.expect);
-    expect_csp(csp);
-
-    cur_mode = "two chunks";
     for (k = 0; k <= d.len; k++) {
-        got = run(d.buf, d.len, d.expect, chunk_split, &k);
-        if (got != d.expect || run_csp != csp) {
-            print_error("split at %zu\n", k);
-        }
-        expect_offset(got, d.expect);
-        expect_csp(csp);
+        expect_run(&d, "two chunks", chunk_split, &k, d.expect, csp);
     }
 
-    cur_mode = "random chunks";
     for (seed = 1; seed <= 8; seed++) {
-        uint32_t  st = seed;
-
-        got = run(d.buf, d.len, d.expect, chunk_random, &st);
-        expect_offset(got, d.expect);
-        expect_csp(csp);
+        st = seed;
+        expect_run(&d, "random chunks", chunk_random, &st, d.expect, csp);
     }
 }
 
@@ -561,8 +561,7 @@ test_case_and_whitespace(void **state)
 
         doc_prepare(&d, "@</body", 7);
         cur_doc = "</body";
-        cur_mode = "no terminator";
-        expect_offset(run(d.buf, d.len, d.expect, chunk_whole, NULL), NONE);
+        expect_run(&d, "no terminator", chunk_whole, NULL, NONE, -1);
     }
 }
 
@@ -886,10 +885,61 @@ hold_after(const char *fed)
     return ngx_cx_scan_hold_from(&s);
 }
 
+typedef struct {
+    const char  *fed;
+    uint64_t     hold;
+} hold_case_t;
+
+/* one feed of a stream and what it must leave held */
+typedef struct {
+    const char  *piece;
+    int          rc;
+    uint64_t     hold;
+} feed_step_t;
+
+
 static void
 test_hold_from(void **state)
 {
-    int            i;
+    static const hold_case_t  cases[] = {
+        { "abc", 3 },
+        { "abc<", 3 },
+        { "abc</", 3 },
+        { "abc</b", 3 },
+        { "abc</bo", 3 },
+        { "abc</BOD", 3 },
+        { "abc</body", 3 },                             /* 6 bytes held */
+        { "abc</bx", 7 },
+        { "abc</bodyx", 10 },
+        { "abc<a", 5 },
+        { "abc<b", 5 },                                 /* a start tag */
+        { "abc</d", 6 },
+        { "abc<!", 5 },
+        { "abc< ", 5 },
+        { "<!-- </bo", 9 },
+        { "<script>x</bo", 13 },
+        { "<a title=\"</bo", 14 },
+        { "<template></bo", 14 },
+        { "<template></template></bo", 21 },
+        { "<<<", 2 },                                   /* the latest '<' */
+        { "x</div </bo", 11 },                          /* in attributes */
+    };
+
+    /* the candidate survives chunk boundaries and is dropped when broken */
+    static const feed_step_t  steps[] = {
+        { "ab", NGX_CX_SCAN_MORE, 2 },
+        { "<", NGX_CX_SCAN_MORE, 2 },
+        { "/", NGX_CX_SCAN_MORE, 2 },
+        { "b", NGX_CX_SCAN_MORE, 2 },
+        { "o", NGX_CX_SCAN_MORE, 2 },
+        { "d", NGX_CX_SCAN_MORE, 2 },
+        { "i", NGX_CX_SCAN_MORE, 8 },                   /* "</bodi" */
+        { ">", NGX_CX_SCAN_MORE, 9 },
+        { "</body", NGX_CX_SCAN_MORE, 9 },
+        { ">tail", NGX_CX_SCAN_FOUND, 20 },             /* nothing held */
+    };
+
+    size_t         i;
     uint64_t       at;
     ngx_cx_scan_t  s;
 
@@ -898,53 +948,24 @@ test_hold_from(void **state)
     ngx_cx_scan_init(&s);
     assert_int_equal(ngx_cx_scan_hold_from(&s), 0);
 
-    assert_int_equal(hold_after("abc"), 3);
-    assert_int_equal(hold_after("abc<"), 3);
-    assert_int_equal(hold_after("abc</"), 3);
-    assert_int_equal(hold_after("abc</b"), 3);
-    assert_int_equal(hold_after("abc</bo"), 3);
-    assert_int_equal(hold_after("abc</BOD"), 3);
-    assert_int_equal(hold_after("abc</body"), 3);      /* 6 bytes held */
-    assert_int_equal(hold_after("abc</bx"), 7);
-    assert_int_equal(hold_after("abc</bodyx"), 10);
-    assert_int_equal(hold_after("abc<a"), 5);
-    assert_int_equal(hold_after("abc<b"), 5);           /* a start tag */
-    assert_int_equal(hold_after("abc</d"), 6);
-    assert_int_equal(hold_after("abc<!"), 5);
-    assert_int_equal(hold_after("abc< "), 5);
-    assert_int_equal(hold_after("<!-- </bo"), 9);
-    assert_int_equal(hold_after("<script>x</bo"), 13);
-    assert_int_equal(hold_after("<a title=\"</bo"), 14);
-    assert_int_equal(hold_after("<template></bo"), 14);
-    assert_int_equal(hold_after("<template></template></bo"), 21);
-    assert_int_equal(hold_after("<<<"), 2);             /* the latest '<' */
-    assert_int_equal(hold_after("x</div </bo"), 11);    /* in attributes */
-
-    /* the candidate survives chunk boundaries and is dropped when broken */
-    ngx_cx_scan_init(&s);
-    assert_int_equal(ngx_cx_scan_feed(&s, (const unsigned char *) "ab", 2,
-                                      &at), NGX_CX_SCAN_MORE);
-    assert_int_equal(ngx_cx_scan_hold_from(&s), 2);
-    for (i = 0; i < 5; i++) {
-        assert_int_equal(ngx_cx_scan_feed(&s,
-                                          (const unsigned char *) "</bod" + i,
-                                          1, &at), NGX_CX_SCAN_MORE);
-        assert_int_equal(ngx_cx_scan_hold_from(&s), 2);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_case_int_equal(hold_after(cases[i].fed), cases[i].hold, i,
+                              cases[i].fed);
     }
-    assert_int_equal(ngx_cx_scan_feed(&s, (const unsigned char *) "i", 1,
-                                      &at), NGX_CX_SCAN_MORE);
-    assert_int_equal(ngx_cx_scan_hold_from(&s), 8);     /* "</bodi" */
-    assert_int_equal(ngx_cx_scan_feed(&s, (const unsigned char *) ">", 1,
-                                      &at), NGX_CX_SCAN_MORE);
-    assert_int_equal(ngx_cx_scan_hold_from(&s), 9);
-    assert_int_equal(ngx_cx_scan_feed(&s, (const unsigned char *) "</body", 6,
-                                      &at), NGX_CX_SCAN_MORE);
-    assert_int_equal(ngx_cx_scan_hold_from(&s), 9);
-    at = 12345;
-    assert_int_equal(ngx_cx_scan_feed(&s, (const unsigned char *) ">tail", 5,
-                                      &at), NGX_CX_SCAN_FOUND);
-    assert_int_equal(at, 9);
-    assert_int_equal(ngx_cx_scan_hold_from(&s), 20);    /* nothing held */
+
+    ngx_cx_scan_init(&s);
+
+    for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        at = 12345;
+        assert_case_int_equal(ngx_cx_scan_feed(&s, (const unsigned char *)
+                                               steps[i].piece,
+                                               strlen(steps[i].piece), &at),
+                              steps[i].rc, i, steps[i].piece);
+        assert_case_int_equal(at, steps[i].rc == NGX_CX_SCAN_FOUND ? 9 : 12345,
+                              i, steps[i].piece);
+        assert_case_int_equal(ngx_cx_scan_hold_from(&s), steps[i].hold, i,
+                              steps[i].piece);
+    }
 
     /* an empty feed changes nothing */
     ngx_cx_scan_init(&s);
@@ -1072,26 +1093,20 @@ test_random_consistency(void **state)
         seen += csp;
 
         d.expect = whole;
-        cur_mode = "one byte per call";
-        expect_offset(run(d.buf, d.len, whole, chunk_one, NULL), whole);
-        expect_csp(csp);
+        expect_run(&d, "one byte per call", chunk_one, NULL, whole, csp);
+
         if (i % 10 == 0) {
             size_t  k;
 
-            cur_mode = "two chunks";
             for (k = 0; k <= d.len; k++) {
-                expect_offset(run(d.buf, d.len, whole, chunk_split, &k),
-                              whole);
-                expect_csp(csp);
+                expect_run(&d, "two chunks", chunk_split, &k, whole, csp);
             }
         }
-        cur_mode = "random chunks";
+
         {
             uint32_t  st = (uint32_t) i;
 
-            expect_offset(run(d.buf, d.len, whole, chunk_random, &st),
-                          whole);
-            expect_csp(csp);
+            expect_run(&d, "random chunks", chunk_random, &st, whole, csp);
         }
     }
 

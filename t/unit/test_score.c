@@ -11,6 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit_util.h"
+
 #include "ngx_cx_score.h"
 
 
@@ -19,13 +21,74 @@
     assert_true((a) - (b) <= (eps) && (b) - (a) <= (eps))
 
 
+/* a fresh tally of the type with the n scores added */
+
 static void
-add_all(ngx_cx_tally_t *t, const int *scores, size_t n)
+tally_of(ngx_cx_tally_t *t, int type, const int *scores, size_t n)
 {
     size_t  i;
 
+    ngx_cx_tally_init(t, type);
+
     for (i = 0; i < n; i++) {
         assert_int_equal(ngx_cx_tally_add(t, scores[i]), 0);
+    }
+
+    assert_true(t->answered == n);
+}
+
+
+/* the score of a short list of answers: exact, or else within eps */
+
+typedef struct {
+    const char  *name;
+    int          type;
+    int          scores[8];
+    size_t       n;
+    double       score;
+    double       eps;
+} score_case_t;
+
+
+static void
+test_score_cases(void **state)
+{
+    static const score_case_t  cases[] = {
+        { "NPS 0..6", NGX_CX_TYPE_NPS, { 0, 1, 2, 3, 4, 5, 6 }, 7, -100.0, 0 },
+        { "NPS promoters", NGX_CX_TYPE_NPS, { 9, 10 }, 2, 100.0, 0 },
+        { "NPS passives", NGX_CX_TYPE_NPS, { 7, 8, 8 }, 3, 0.0, 0 },
+        /* detractors outnumber promoters: must go negative, not wrap */
+        { "NPS negative", NGX_CX_TYPE_NPS, { 10, 1, 2, 3 }, 4, -50.0, 0 },
+        { "CSAT none", NGX_CX_TYPE_CSAT, { 1, 2, 3 }, 3, 0.0, 0 },
+        { "CSAT 2 of 3", NGX_CX_TYPE_CSAT, { 4, 5, 3 }, 3, 200.0 / 3.0,
+          1e-12 },
+        /* (1 + 2 + 7 + 7) / 4 */
+        { "CES 4.25", NGX_CX_TYPE_CES, { 1, 2, 7, 7 }, 4, 4.25, 0 },
+        { "CES one", NGX_CX_TYPE_CES, { 3 }, 1, 3.0, 0 },
+        /* (1 + 2 + 2) / 3 */
+        { "CES 5/3", NGX_CX_TYPE_CES, { 1, 2, 2 }, 3, 5.0 / 3.0, 1e-12 },
+    };
+
+    size_t               i;
+    double               got;
+    ngx_cx_tally_t       t;
+    const score_case_t  *c;
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        c = &cases[i];
+
+        tally_of(&t, c->type, c->scores, c->n);
+        got = ngx_cx_tally_score(&t);
+
+        if (c->eps == 0) {
+            assert_case_true(got == c->score, i, c->name);
+
+        } else {
+            assert_case_true(got - c->score <= c->eps
+                             && c->score - got <= c->eps, i, c->name);
+        }
     }
 }
 
@@ -41,10 +104,8 @@ test_nps_hand_computed(void **state)
 
     (void) state;
 
-    ngx_cx_tally_init(&t, NGX_CX_TYPE_NPS);
-    add_all(&t, scores, 10);
+    tally_of(&t, NGX_CX_TYPE_NPS, scores, 10);
 
-    assert_true(t.answered == 10);
     assert_true(t.dist[0] == 1 && t.dist[6] == 1 && t.dist[7] == 1);
     assert_true(t.dist[8] == 2 && t.dist[9] == 2 && t.dist[10] == 3);
 
@@ -66,37 +127,6 @@ test_nps_hand_computed(void **state)
 
 
 static void
-test_nps_extremes(void **state)
-{
-    int             s;
-    ngx_cx_tally_t  t;
-
-    (void) state;
-
-    ngx_cx_tally_init(&t, NGX_CX_TYPE_NPS);
-
-    for (s = 0; s <= 6; s++) {
-        assert_int_equal(ngx_cx_tally_add(&t, s), 0);
-    }
-
-    assert_true(ngx_cx_tally_score(&t) == -100.0);
-
-    ngx_cx_tally_init(&t, NGX_CX_TYPE_NPS);
-    add_all(&t, (const int[]) { 9, 10 }, 2);
-    assert_true(ngx_cx_tally_score(&t) == 100.0);
-
-    ngx_cx_tally_init(&t, NGX_CX_TYPE_NPS);
-    add_all(&t, (const int[]) { 7, 8, 8 }, 3);
-    assert_true(ngx_cx_tally_score(&t) == 0.0);
-
-    /* detractors outnumber promoters: must go negative, not wrap */
-    ngx_cx_tally_init(&t, NGX_CX_TYPE_NPS);
-    add_all(&t, (const int[]) { 10, 1, 2, 3 }, 4);
-    assert_true(ngx_cx_tally_score(&t) == -50.0);
-}
-
-
-static void
 test_csat_hand_computed(void **state)
 {
     /* 4s and 5s: 5 of 8 = 62.5% */
@@ -107,24 +137,14 @@ test_csat_hand_computed(void **state)
 
     (void) state;
 
-    ngx_cx_tally_init(&t, NGX_CX_TYPE_CSAT);
-    add_all(&t, scores, 8);
+    tally_of(&t, NGX_CX_TYPE_CSAT, scores, 8);
 
-    assert_true(t.answered == 8);
     assert_true(ngx_cx_tally_score(&t) == 62.5);
 
     /* NPS groups mean nothing for CSAT */
     pro = pas = det = 99;
     ngx_cx_tally_nps_groups(&t, &pro, &pas, &det);
     assert_true(pro == 0 && pas == 0 && det == 0);
-
-    ngx_cx_tally_init(&t, NGX_CX_TYPE_CSAT);
-    add_all(&t, (const int[]) { 1, 2, 3 }, 3);
-    assert_true(ngx_cx_tally_score(&t) == 0.0);
-
-    ngx_cx_tally_init(&t, NGX_CX_TYPE_CSAT);
-    add_all(&t, (const int[]) { 4, 5, 3 }, 3);
-    assert_near(ngx_cx_tally_score(&t), 200.0 / 3.0, 1e-12);
 }
 
 
@@ -134,20 +154,6 @@ test_ces_mean(void **state)
     ngx_cx_tally_t  t;
 
     (void) state;
-
-    /* (1 + 2 + 7 + 7) / 4 */
-    ngx_cx_tally_init(&t, NGX_CX_TYPE_CES);
-    add_all(&t, (const int[]) { 1, 2, 7, 7 }, 4);
-    assert_true(ngx_cx_tally_score(&t) == 4.25);
-
-    ngx_cx_tally_init(&t, NGX_CX_TYPE_CES);
-    add_all(&t, (const int[]) { 3 }, 1);
-    assert_true(ngx_cx_tally_score(&t) == 3.0);
-
-    /* (1 + 2 + 2) / 3 */
-    ngx_cx_tally_init(&t, NGX_CX_TYPE_CES);
-    add_all(&t, (const int[]) { 1, 2, 2 }, 3);
-    assert_near(ngx_cx_tally_score(&t), 5.0 / 3.0, 1e-12);
 
     /* huge counts: no integer overflow in score * count */
     ngx_cx_tally_init(&t, NGX_CX_TYPE_CES);
@@ -178,7 +184,7 @@ test_empty_tallies(void **state)
     assert_true(ngx_cx_tally_score(&t) == 0.0);
 
     /* init clears a used tally */
-    add_all(&t, (const int[]) { 5, 6 }, 2);
+    tally_of(&t, NGX_CX_TYPE_CES, (const int[]) { 5, 6 }, 2);
     ngx_cx_tally_init(&t, NGX_CX_TYPE_NPS);
     assert_int_equal(t.type, NGX_CX_TYPE_NPS);
     assert_true(t.answered == 0);
@@ -325,7 +331,7 @@ main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_nps_hand_computed),
-        cmocka_unit_test(test_nps_extremes),
+        cmocka_unit_test(test_score_cases),
         cmocka_unit_test(test_csat_hand_computed),
         cmocka_unit_test(test_ces_mean),
         cmocka_unit_test(test_empty_tallies),
