@@ -7,51 +7,8 @@
 
 local util = require "cx.util"
 
-local passed, failed = 0, 0
-
-local function show(v)
-    if type(v) == "string" then                  -- on one line, printable
-        return "\"" .. v:gsub("[%c\"\\\128-\255]", function(c)
-            return string.format("\\%d", c:byte())
-        end) .. "\""
-    end
-    if type(v) ~= "table" then return tostring(v) end
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-    table.sort(keys)
-    local parts = {}
-    for _, k in ipairs(keys) do
-        local val = v[k]
-        if val == nil then val = v[tonumber(k)] end
-        parts[#parts + 1] = k .. "=" .. show(val)
-    end
-    return "{" .. table.concat(parts, ", ") .. "}"
-end
-
-local function same(a, b)
-    if type(a) ~= "table" or type(b) ~= "table" then return a == b end
-    for k, v in pairs(a) do if not same(v, b[k]) then return false end end
-    for k in pairs(b) do if a[k] == nil then return false end end
-    return true
-end
-
-local function ok(cond, name)
-    if cond then
-        passed = passed + 1
-    else
-        failed = failed + 1
-        print("FAIL " .. name)
-    end
-end
-
-local function eq(got, want, name)
-    if same(got, want) then
-        passed = passed + 1
-    else
-        failed = failed + 1
-        print("FAIL " .. name .. ": got " .. show(got) .. ", want " .. show(want))
-    end
-end
+local tk = require("testkit").new(print)
+local ok, eq, show = tk.ok, tk.eq, tk.show
 
 -- The call must raise an error whose message contains `text` and names
 -- this file (the hook author's line, not the library's).
@@ -571,5 +528,4 @@ ok(getmetatable("") == false and ("x"):rep(2) == "xx",
    "the string metatable is locked and still works")
 
 
-print(passed .. " passed, " .. failed .. " failed")
-if failed > 0 then error(failed .. " test(s) failed", 0) end
+tk.done()
