@@ -67,8 +67,7 @@ sub name_id {
 sub cookie_state {
     my ($value) = @_;
     return undef unless defined $value;
-    my ($p) = split /\./, $value;
-    my $b = cx_b64url_decode($p);
+    my $b = cx_signed_payload($value);
     return undef unless defined $b && length $b >= 27;
     my ($ver, $id, $first, $visits, $last, $ntp) = unpack 'C a12 N N N C', $b;
     my %s = (version => $ver, id => unpack('H*', $id), first_seen => $first,
