@@ -55,11 +55,7 @@ CONF
     return $conf;
 }
 
-my %FILES = (
-    'html/index.html'      => $PAGE,
-    'html/csat/index.html' => $PAGE,
-    'html/ces/index.html'  => $PAGE,
-);
+my %FILES = cx_pages($PAGE, '', qw(csat ces));
 
 my $ng = cx_nginx(
     files => { %FILES, 'conf/cx.key' => "$SECRET\n" },

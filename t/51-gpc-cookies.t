@@ -104,9 +104,7 @@ sub files {
     my ($secret) = @_;
     return {
         'conf/cx.key'          => $secret,
-        'html/home/index.html' => $PAGE,
-        'html/s100/index.html' => $PAGE,
-        'html/s50/index.html'  => $PAGE,
+        cx_pages($PAGE, qw(home s100 s50)),
     };
 }
 

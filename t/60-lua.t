@@ -972,8 +972,7 @@ CONF
 
 subtest 'cx_lua_package_path: searched first, relative and absolute' => sub {
     my $files = {
-        'html/a/index.html' => $PAGE, 'html/b/index.html' => $PAGE,
-        'html/c/index.html' => $PAGE, 'html/d/index.html' => $PAGE,
+        cx_pages($PAGE, qw(a b c d)),
         'conf/site_lua/shop/rules.lua'  => "return { threshold = 50 }\n",
         'site_lua2/shop/extra.lua' => "return { name = \"extra\" }\n",
         # the same name in the package path and in <prefix>/lua: the first wins

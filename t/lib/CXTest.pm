@@ -84,6 +84,8 @@ package CXTest;
 # cx_offered($res) -> the survey offered on a response, '' when none
 # cx_b64url_decode($s) -> bytes of unpadded base64url, undef when it is not
 # cx_b64url_encode($bytes) -> unpadded base64url
+# cx_pages($html, @dirs) -> ('html/DIR/index.html' => $html, ...), for files;
+#   the dir '' is html/index.html
 # cx_signed_payload($value) -> the payload bytes of a signed cookie or token
 #   value (PAYLOAD.MAC, base64url), undef when there is none
 # cx_visitor_of($cookie) -> the visitor id (24 hex) a cx cookie value carries
@@ -136,7 +138,8 @@ our $JSON = JSON::PP->new->utf8->canonical;
 our @EXPORT = qw(cx_nginx cx_test_config cx_cookie_from cx_cookie_attrs
     wait_for cx_module_path cx_have_module cx_repo_root cx_free_ports cx_pid_alive
     cx_nginx_env cx_put cx_browser cx_prompt_of cx_offered cx_b64url_decode
-    cx_b64url_encode cx_signed_payload cx_visitor_of cx_upstream cx_hooks_nginx);
+    cx_b64url_encode cx_signed_payload cx_visitor_of cx_upstream cx_hooks_nginx
+    cx_pages);
 
 our $TIMEOUT = 10;    # seconds, for start-up, reload and every request
 
@@ -230,6 +233,11 @@ sub cx_visitor_of {
     my $b = cx_signed_payload($_[0]);
     return undef unless defined $b && length $b >= 13;
     return unpack 'H24', substr($b, 1, 12);
+}
+
+sub cx_pages {
+    my ($html, @dirs) = @_;
+    return map { ('html/' . ($_ eq '' ? '' : "$_/") . 'index.html' => $html) } @dirs;
 }
 
 sub cx_browser { return { cookie => undef, name => $_[0] } }
