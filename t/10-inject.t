@@ -102,6 +102,38 @@ gzip(\$PAGE => \my $PAGE_GZ, Minimal => 1) or die "gzip: $GzipError";
 # ---- configuration --------------------------------------------------------
 
 my $P = 'cx_prompt nps1 sample=100%;';
+# 11, 12: Content-Security-Policy. Per row a location /csp-NAME/: html/
+# with those headers and a prompt; when PLAIN, also /csp-NAME-plain/, the
+# same headers without a prompt.
+my $CSP = 'Content-Security-Policy';
+my @CSP = (
+    # NAME        PLAIN  headers
+    [ 'self',         0, $CSP => "script-src 'self'" ],
+    [ 'nonce',        0, $CSP => "script-src 'nonce-abc123' 'strict-dynamic'" ],
+    [ 'none',         1, $CSP => "script-src 'none'" ],
+    [ 'host',         1, $CSP => 'script-src https://cdn.example.com' ],
+    [ 'default',      0, $CSP => "default-src 'self'" ],
+    [ 'ro',           0, "$CSP-Report-Only" => "script-src 'none'" ],
+    [ 'var',          0, $CSP => q{script-src 'nonce-$arg_n' 'strict-dynamic'} ],
+    # 11: sandbox (no scripts, or no origin to post answers from)
+    [ 'sbx',          1, $CSP => 'sandbox' ],
+    [ 'sbx-forms',    1, $CSP => 'sandbox allow-forms allow-same-origin' ],
+    [ 'sbx-scripts',  1, $CSP => 'sandbox allow-scripts' ],
+    [ 'sbx-case',     1, $CSP => 'SandBox Allow-Forms' ],
+    [ 'sbx-second',   1, $CSP => "script-src 'self'", $CSP => 'sandbox' ],
+    [ 'sbx-comma',    1, $CSP => "script-src 'self', sandbox allow-scripts" ],
+    [ 'sbx-ok',       0, $CSP => 'sandbox allow-scripts allow-same-origin' ],
+    [ 'sbx-ok-case',  0, $CSP => "script-src 'self'", $CSP => 'SANDBOX ALLOW-SAME-ORIGIN Allow-Scripts' ],
+    [ 'sbx-ro',       0, "$CSP-Report-Only" => 'sandbox' ],
+);
+my $CSP_LOCATIONS = '';
+for my $row (@CSP) {
+    my ($name, $plain, @h) = @$row;
+    my $add = join ' ', map { qq{add_header $h[2 * $_] "$h[2 * $_ + 1]";} } 0 .. $#h / 2;
+    $CSP_LOCATIONS .= "        location /csp-$name/ { alias %%PREFIX%%/html/; $add $P }\n";
+    $CSP_LOCATIONS .= "        location /csp-$name-plain/ { alias %%PREFIX%%/html/; $add }\n" if $plain;
+}
+
 my $CONF = <<"CONF";
     cx_store %%PREFIX%%/cxdata max_size=64m;
     cx_survey nps1 { type nps; question "How likely?"; followup "Why?";
@@ -175,59 +207,7 @@ my $CONF = <<"CONF";
         location /tr/ { alias %%PREFIX%%/html/; cx_prompt tr1 sample=100%; }
 
         # 11, 12: Content-Security-Policy
-        location /csp-self/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "script-src 'self'"; $P }
-        location /csp-nonce/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "script-src 'nonce-abc123' 'strict-dynamic'"; $P }
-        location /csp-none/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "script-src 'none'"; $P }
-        location /csp-none-plain/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "script-src 'none'"; }
-        location /csp-host/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "script-src https://cdn.example.com"; $P }
-        location /csp-host-plain/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "script-src https://cdn.example.com"; }
-        location /csp-default/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "default-src 'self'"; $P }
-        location /csp-ro/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy-Report-Only "script-src 'none'"; $P }
-        location /csp-var/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "script-src 'nonce-\$arg_n' 'strict-dynamic'"; $P }
-        # 11: sandbox (no scripts, or no origin to post answers from)
-        location /csp-sbx/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "sandbox"; $P }
-        location /csp-sbx-plain/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "sandbox"; }
-        location /csp-sbx-forms/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "sandbox allow-forms allow-same-origin"; $P }
-        location /csp-sbx-forms-plain/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "sandbox allow-forms allow-same-origin"; }
-        location /csp-sbx-scripts/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "sandbox allow-scripts"; $P }
-        location /csp-sbx-scripts-plain/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "sandbox allow-scripts"; }
-        location /csp-sbx-case/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "SandBox Allow-Forms"; $P }
-        location /csp-sbx-case-plain/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "SandBox Allow-Forms"; }
-        location /csp-sbx-second/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "script-src 'self'";
-            add_header Content-Security-Policy "sandbox"; $P }
-        location /csp-sbx-second-plain/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "script-src 'self'";
-            add_header Content-Security-Policy "sandbox"; }
-        location /csp-sbx-comma/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "script-src 'self', sandbox allow-scripts"; $P }
-        location /csp-sbx-comma-plain/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "script-src 'self', sandbox allow-scripts"; }
-        location /csp-sbx-ok/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "sandbox allow-scripts allow-same-origin"; $P }
-        location /csp-sbx-ok-case/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy "script-src 'self'";
-            add_header Content-Security-Policy "SANDBOX ALLOW-SAME-ORIGIN Allow-Scripts"; $P }
-        location /csp-sbx-ro/ { alias %%PREFIX%%/html/;
-            add_header Content-Security-Policy-Report-Only "sandbox"; $P }
-        location /csp-sbx-up/ { proxy_pass http://127.0.0.1:%%PORT1%%/sbx/; $P }
+$CSP_LOCATIONS        location /csp-sbx-up/ { proxy_pass http://127.0.0.1:%%PORT1%%/sbx/; $P }
         location /csp-sbx-up-ok/ { proxy_pass http://127.0.0.1:%%PORT1%%/sbx-ok/; $P }
 
         # 13, 14: caches

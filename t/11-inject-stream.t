@@ -151,10 +151,7 @@ my $ng = cx_nginx(start => 0, conf => <<"CONF");
     cx_survey nps1 { type nps; question "How likely?"; }
 
     server {
-        listen 127.0.0.1:%%PORT%%;
-        root %%PREFIX%%/html;
-
-        location /cx/ { cx_endpoint; }
+        %%CX_SITE%%
 
         location /up/ {
             proxy_pass http://127.0.0.1:$UP/;

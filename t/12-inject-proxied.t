@@ -23,7 +23,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use CXTest;
-use Time::HiRes qw(time sleep);
+use CXProxied;
+use Time::HiRes qw(time);
 
 plan skip_all => 'module not built (run make)' unless cx_have_module();
 
@@ -93,35 +94,10 @@ sub serve {
     my ($seed, $size, $framing, $body) = $path =~ m{/p/(\d+)/(\d+)/(cl|close|chunked)/(body|nobody)}
         or return cx_put($c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n") && 1;
     my ($page) = page($seed, $size, $body eq 'body');
-    $close = 1 if $framing eq 'close';
-    my $head = "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n";
-    $head .= "Connection: close\r\n" if $close;
-    my $stream;
-    if ($framing eq 'cl') {
-        $head .= 'Content-Length: ' . length($page) . "\r\n";
-        $stream = $page;
-    } elsif ($framing eq 'chunked') {
-        $head .= "Transfer-Encoding: chunked\r\n";
-        my $state = $seed + 17;
-        my $rnd = lcg(\$state);
-        my $off = 0;
-        $stream = '';
-        while ($off < length $page) {
-            my $n = 1 + $rnd->(300);
-            my $part = substr $page, $off, $n;
-            $stream .= sprintf("%x\r\n", length $part) . $part . "\r\n";
-            $off += length $part;
-        }
-        $stream .= "0\r\n\r\n";
-    } else {
-        $stream = $page;
-    }
-    cx_put($c, "$head\r\n") or return 0;
-    for my $piece (pieces($seed, $stream)) {
-        cx_put($c, $piece->[0]) or return 0;
-        select(undef, undef, undef, 0.0002) if $piece->[1];
-    }
-    return !$close;
+    my $state = $seed + 17;
+    my $rnd = lcg(\$state);
+    return cx_write_page($c, $page, $framing, $close, sub { 1 + $rnd->(300) },
+        sub { pieces($seed, $_[0]) });
 }
 
 my $UP = cx_upstream(\&serve, lifetime => 600);
@@ -146,31 +122,10 @@ my %LOC = (
     'plain-small' => "proxy_pass http://127.0.0.1:$UP; $SMALL",
 );
 
-my $locations = join "\n", map {
-    "        location /$_/ { proxy_http_version 1.1; $LOC{$_} }"
-} sort keys %LOC;
-
-my $ng = cx_nginx(ports => 2, conf => <<"CONF");
-    cx_store %%PREFIX%%/cxdata max_size=64m;
-    cx_survey nps1 { type nps; question "How likely?"; }
-    proxy_cache_path %%PREFIX%%/cache keys_zone=pages:1m;
-
-    upstream up_ka {
-        server 127.0.0.1:$UP;
-        keepalive 4;
-    }
-
-    server {
-        listen 127.0.0.1:%%PORT0%%;
-        listen 127.0.0.1:%%PORT1%% sndbuf=4k;
-        location /cx/ { cx_endpoint; }
-$locations
-    }
-CONF
+my $ng = cx_proxied_nginx($UP, \%LOC,
+    extra => 'proxy_cache_path %%PREFIX%%/cache keys_zone=pages:1m;');
 
 # ---- checks ------------------------------------------------------------------------
-
-my $SNIP_RE = qr{<script type="application/json" id="cx-prompt">\{"v":1,[^<]*\}</script><script src="/cx/w\.js" async></script>};
 
 my ($pages, $bad) = (0, 0);
 my %bad_by;
@@ -185,15 +140,13 @@ sub check {
     } else {
         my $expect = $page;
         if ($prompted) {
-            my ($snip) = $res->{body} =~ /($SNIP_RE)/;
+            my ($snip) = $res->{body} =~ /($CX_SNIPPET_RE)/;
             $snip = '<no snippet>' unless defined $snip;
             substr($expect, $at, 0) = $snip;
         }
         if ($res->{body} ne $expect) {
-            my $i = 0;
             my $got = $res->{body};
-            $i++ while $i < length($got) && $i < length($expect)
-                && substr($got, $i, 1) eq substr($expect, $i, 1);
+            my $i = cx_diff_at($expect, $got);
             $why = sprintf 'differs at byte %d of %d (want %s... got %s...)', $i,
                 length $expect, _show(substr $expect, $i, 24), _show(substr $got, $i, 24);
         }

@@ -20,7 +20,6 @@ use Test::More;
 use CXTest;
 use JSON::PP ();
 use Digest::SHA qw(hmac_sha256 sha256_hex);
-use MIME::Base64 qw(encode_base64 decode_base64);
 use IO::Socket::INET;
 use Time::HiRes qw(sleep);
 
@@ -56,11 +55,7 @@ CONF
     return $conf;
 }
 
-my %FILES = (
-    'html/index.html'      => $PAGE,
-    'html/csat/index.html' => $PAGE,
-    'html/ces/index.html'  => $PAGE,
-);
+my %FILES = cx_pages($PAGE, '', qw(csat ces));
 
 my $ng = cx_nginx(
     files => { %FILES, 'conf/cx.key' => "$SECRET\n" },
@@ -190,19 +185,6 @@ sub accepted {
     return $r;
 }
 
-sub b64url {
-    my $s = encode_base64($_[0], '');
-    $s =~ tr{+/}{-_};
-    $s =~ s/=+\z//;
-    return $s;
-}
-
-sub unb64url {
-    my $s = $_[0];
-    $s =~ tr{-_}{+/};
-    $s .= '=' x ((4 - length($s) % 4) % 4);
-    return decode_base64($s);
-}
 
 # A token signed as src/ngx_cx_token.c does: key = HMAC(secret, "ngx_cx token
 # v1") (src/ngx_http_cx_keys.c), MAC = first 16 bytes of
@@ -210,7 +192,8 @@ sub unb64url {
 sub sign_token {
     my ($secret, $payload) = @_;
     my $key = hmac_sha256('ngx_cx token v1', $secret);
-    return b64url($payload) . '.' . b64url(substr(hmac_sha256("\x01" . $payload, $key), 0, 16));
+    return cx_b64url_encode($payload) . '.'
+        . cx_b64url_encode(substr(hmac_sha256("\x01" . $payload, $key), 0, 16));
 }
 
 # Changes the character at $pos to another one of the base64url alphabet
@@ -439,8 +422,7 @@ undef $twin;
 # Expired and future tokens, signed here with the known key.
 {
     my $p = prompt($ng, '/', $C);
-    my ($pay) = split /\./, $p->{token};
-    my $payload = unb64url($pay);
+    my $payload = cx_signed_payload($p->{token});
     is sign_token($SECRET, $payload), $p->{token}, 'token re-signed in Perl matches the module (key derivation known)';
     is ord(substr $payload, 0, 1), 3, 'token payload version 3 (attributes encrypted, none here)';
     my $issued = unpack 'N', substr($payload, 1, 4);

@@ -39,9 +39,7 @@ my $ng = cx_nginx(
     cx_store %%PREFIX%%/cxdata max_size=64m;
     cx_survey nps1 { type nps; question "How likely?"; }
     server {
-        listen 127.0.0.1:%%PORT%%;
-        root %%PREFIX%%/html;
-        location /cx/ { cx_endpoint; }
+        %%CX_SITE%%
         location / { cx_prompt nps1 sample=100%; }
     }
 CONF

@@ -59,21 +59,13 @@ chmod 0755, $work;    # the workers' user reaches the read-only store below
 
 # ---- helpers ------------------------------------------------------------------
 
-# visitor id (hex) carried by a cx cookie: the 12 bytes after the version byte
-sub visitor_of {
-    my ($cookie) = @_;
-    my ($b64) = split /\./, $cookie;
-    my $raw = cx_b64url_decode($b64);
-    return defined $raw && length $raw >= 13 ? unpack('H24', substr($raw, 1, 12)) : undef;
-}
-
 sub prompt {
     my ($ng) = @_;
     my $b = cx_browser('v');
     my $r = $ng->visit($b, '/index.html');
     my ($token) = $r->{body} =~ /"token":"([^"]*)"/;
     return undef unless defined $token && defined $b->{cookie};
-    return { token => $token, cookie => $b->{cookie}, visitor => visitor_of($b->{cookie}) };
+    return { token => $token, cookie => $b->{cookie}, visitor => cx_visitor_of($b->{cookie}) };
 }
 
 # every exported response: visitor => [rows]

@@ -30,12 +30,7 @@ my $JSON = JSON::PP->new->utf8->canonical;
 my $PAGE = "<html><body>\n<p>page</p>\n</body></html>\n";
 
 my $ng = cx_nginx(
-    files => {
-        'html/index.html'       => $PAGE,
-        'html/shop/index.html'  => $PAGE,
-        'html/help/index.html'  => $PAGE,
-        'html/task/index.html'  => $PAGE,
-    },
+    files => { cx_pages($PAGE, '', qw(shop help task)) },
     conf => <<'CONF',
     cx_store %%PREFIX%%/cxdata max_size=64m;
     cx_survey nps1  { type nps;  question "How likely?"; followup "Why?"; labels "Not likely" "Very likely"; }

@@ -67,8 +67,7 @@ sub name_id {
 sub cookie_state {
     my ($value) = @_;
     return undef unless defined $value;
-    my ($p) = split /\./, $value;
-    my $b = cx_b64url_decode($p);
+    my $b = cx_signed_payload($value);
     return undef unless defined $b && length $b >= 27;
     my ($ver, $id, $first, $visits, $last, $ntp) = unpack 'C a12 N N N C', $b;
     my %s = (version => $ver, id => unpack('H*', $id), first_seen => $first,
@@ -117,8 +116,8 @@ sub tp_of {
 
 # ---- the site ----------------------------------------------------------------
 
-my %files = map { ("html/$_/index.html" => $PAGE) }
-    qw(home cart buy after1 after2 selfie minv if combo multi multi2 s0 s100 s30 s30x qa qb ev dm ab);
+my %files = cx_pages($PAGE,
+    qw(home cart buy after1 after2 selfie minv if combo multi multi2 s0 s100 s30 s30x qa qb ev dm ab));
 $files{"html/s30/p$_.html"} = $PAGE for 1 .. 5;
 $files{"html/s30x/p$_.html"} = $PAGE for 1 .. 5;
 
@@ -557,7 +556,7 @@ subtest 'report: offered counts exactly the prompts served' => sub {
     my $date = strftime('%Y-%m-%d', gmtime $t);
 
     my $rg = cx_nginx(
-        files => { map { ("html/$_/index.html" => $PAGE) } qw(home buy help) },
+        files => { cx_pages($PAGE, qw(home buy help)) },
         conf  => <<'CONF',
     cx_store %%PREFIX%%/cxdata max_size=64m;
     cx_test_clock on;
@@ -565,10 +564,7 @@ subtest 'report: offered counts exactly the prompts served' => sub {
     cx_survey f2 { type csat; question "F2?"; }
     cx_survey f3 { type ces;  question "F3?"; }
     server {
-        listen 127.0.0.1:%%PORT%%;
-        root %%PREFIX%%/html;
-        location /cx/       { cx_endpoint; }
-        location /cx-admin/ { cx_report; }
+        %%CX_SITE%%
         location /home/ { cx_touchpoint home stage=awareness; }
         location /buy/  { cx_touchpoint buy stage=purchase; cx_prompt f1; }
         location /help/ { cx_touchpoint help stage=usage; cx_prompt f2; }

@@ -34,7 +34,6 @@ use Test::More;
 use CXTest;
 use JSON::PP ();
 use Digest::SHA qw(hmac_sha256);
-use MIME::Base64 qw(encode_base64 decode_base64);
 use Time::HiRes qw(sleep);
 
 plan skip_all => 'ngx_cx module not built (run make)' unless cx_have_module();
@@ -53,31 +52,19 @@ my $VERIFY_FAIL = qr/visitor cookie does not verify/;
 
 # ---- cookies ---------------------------------------------------------------
 
-sub b64url_encode {
-    my $s = encode_base64($_[0], '');
-    $s =~ tr{+/}{-_};
-    $s =~ s/=+\z//;
-    return $s;
-}
 
 
 sub sign_blob {
     my ($secret, $domain, $payload) = @_;
     my $key = hmac_sha256('ngx_cx cookie v1', $secret);
     my $mac = substr hmac_sha256(chr($domain) . $payload, $key), 0, 16;
-    return b64url_encode($payload) . '.' . b64url_encode($mac);
-}
-
-sub payload_of {
-    my ($value) = @_;
-    my ($p) = split /\./, $value;
-    return cx_b64url_decode($p);
+    return cx_b64url_encode($payload) . '.' . cx_b64url_encode($mac);
 }
 
 sub cookie_state {
     my ($value) = @_;
     return {} unless defined $value;
-    my $b = payload_of($value);
+    my $b = cx_signed_payload($value);
     return {} unless defined $b && length $b >= 17;
     my ($ver, $id, $first) = unpack 'C a12 N', $b;
     my %s = (version => $ver, id => unpack('H*', $id), first_seen => $first);
@@ -117,9 +104,7 @@ sub files {
     my ($secret) = @_;
     return {
         'conf/cx.key'          => $secret,
-        'html/home/index.html' => $PAGE,
-        'html/s100/index.html' => $PAGE,
-        'html/s50/index.html'  => $PAGE,
+        cx_pages($PAGE, qw(home s100 s50)),
     };
 }
 
@@ -180,7 +165,7 @@ subtest 'genuine cookie, re-signed by the test with the fleet secret, verifies' 
     $seen_ids{ $s->{id} } = 1;
     is $s->{version}, 2, 'version 2';
     is $s->{visits}, 1, 'visits 1';
-    is sign_blob($SECRET, 2, payload_of($genuine)), $genuine,
+    is sign_blob($SECRET, 2, cx_signed_payload($genuine)), $genuine,
         'the test signs a payload exactly as the module does';
 
     # a version 1 cookie (id, first_seen) is still read: same visitor
@@ -209,7 +194,7 @@ subtest 'bad cookies: a new visitor, never an error' => sub {
     $seen_ids{ $good_state->{id} } = 1;
 
     my ($p64, $m64) = split /\./, $good;
-    my $payload = payload_of($good);
+    my $payload = cx_signed_payload($good);
 
     my $more_visits = $payload;
     substr($more_visits, 17, 4) = pack 'N', 1000;       # visits 3 -> 1000, MAC kept
@@ -230,7 +215,7 @@ subtest 'bad cookies: a new visitor, never an error' => sub {
     $seen_ids{ cookie_state($tok->{cookie})->{id} } = 1;
 
     my @cases = (
-        [ 'payload byte changed (visits 3 -> 1000), MAC kept' => b64url_encode($more_visits) . ".$m64" ],
+        [ 'payload byte changed (visits 3 -> 1000), MAC kept' => cx_b64url_encode($more_visits) . ".$m64" ],
         [ 'one payload character altered'   => $flip->($p64, 7) . ".$m64" ],
         [ 'one MAC character altered'       => "$p64." . $flip->($m64, 5) ],
         [ 'truncated by 3 characters'       => substr($good, 0, -3) ],

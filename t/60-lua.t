@@ -72,21 +72,10 @@ my $DAY = 86400;
 # ---- helpers ---------------------------------------------------------------
 
 
-# The visitor id (24 hex) from a cx cookie value (payload: version(1) id(12) ...).
-sub cookie_visitor {
-    my ($value) = @_;
-    return undef unless defined $value;
-    my ($p) = split /\./, $value;
-    my $b = cx_b64url_decode($p);
-    return undef unless defined $b && length $b >= 13;
-    return unpack 'H24', substr($b, 1, 12);
-}
-
 # The token payload (version 2): ... path_len(2) path attrs_len(2) attrs.
 sub token_payload {
     my ($token) = @_;
-    my ($p) = split /\./, $token // '';
-    my $b = cx_b64url_decode($p);
+    my $b = cx_signed_payload($token // '');
     return undef unless defined $b && length $b > 27;
     my %t;
     my $off = 0;
@@ -615,7 +604,7 @@ subtest 'cx.survey touchpoint stage now and cx.visitor.*' => sub {
     my $b = cx_browser();
     my $t = $T0 + 3 * $DAY;
     visit_at_t0($ng, $b, '/home/', now => $t);
-    my $id = cookie_visitor($b->{cookie});
+    my $id = cx_visitor_of($b->{cookie});
     like $id, qr/^[0-9a-f]{24}\z/, 'visitor id from the cookie';
 
     my $r = visit_at_t0($ng, $b, '/echo/v/', now => $t + 10);
@@ -990,8 +979,7 @@ CONF
 
 subtest 'cx_lua_package_path: searched first, relative and absolute' => sub {
     my $files = {
-        'html/a/index.html' => $PAGE, 'html/b/index.html' => $PAGE,
-        'html/c/index.html' => $PAGE, 'html/d/index.html' => $PAGE,
+        cx_pages($PAGE, qw(a b c d)),
         'conf/site_lua/shop/rules.lua'  => "return { threshold = 50 }\n",
         'site_lua2/shop/extra.lua' => "return { name = \"extra\" }\n",
         # the same name in the package path and in <prefix>/lua: the first wins

@@ -85,37 +85,43 @@ sub refused_ok {
 
 # ---- hooks --------------------------------------------------------------------
 
+# the usual messages after "nothing offered: " (PATH: the hook's file)
+sub nil_called  { qr/PATH:2: attempt to call $_[0] '$_[1]' \(a nil value\)/ }
+sub nil_indexed { qr/PATH:2: attempt to index global '$_[0]' \(a nil value\)/ }
+sub no_module   { qr/PATH:2: module "$_[0]" not found/ }
+my $READ_ONLY = qr/PATH:2: attempt to change a read-only library table/;
+
 # name => [ line 2, expected message after "nothing offered: " ]
 my %escape = (
-    io_open        => [ 'local f = io.open("/etc/passwd")',          qr/PATH:2: attempt to index global 'io' \(a nil value\)/ ],
-    io_require     => [ 'local io = require "io"',                   qr/PATH:2: module "io" not found/ ],
-    os_execute     => [ 'os.execute("touch %%PREFIX%%/pwned")',      qr/PATH:2: attempt to call field 'execute' \(a nil value\)/ ],
-    os_getenv      => [ 'local p = os.getenv("PATH")',               qr/PATH:2: attempt to call field 'getenv' \(a nil value\)/ ],
-    os_exit        => [ 'os.exit(3)',                                qr/PATH:2: attempt to call field 'exit' \(a nil value\)/ ],
-    os_remove      => [ 'os.remove("%%PREFIX%%/html/index.html")',   qr/PATH:2: attempt to call field 'remove' \(a nil value\)/ ],
-    debug_getinfo  => [ 'local i = debug.getinfo(1)',                qr/PATH:2: attempt to index global 'debug' \(a nil value\)/ ],
-    debug_require  => [ 'local d = require "debug"',                 qr/PATH:2: module "debug" not found/ ],
-    ffi_require    => [ 'local ffi = require "ffi"',                 qr/PATH:2: module "ffi" not found/ ],
-    ffi_global     => [ 'local c = ffi.C',                           qr/PATH:2: attempt to index global 'ffi' \(a nil value\)/ ],
-    jit_require    => [ 'local jit = require "jit"',                 qr/PATH:2: module "jit" not found/ ],
-    jit_global     => [ 'jit.on()',                                  qr/PATH:2: attempt to index global 'jit' \(a nil value\)/ ],
-    loadstring     => [ 'local f = loadstring("return 1")',          qr/PATH:2: attempt to call global 'loadstring' \(a nil value\)/ ],
-    load           => [ 'local f = load(function() return nil end)', qr/PATH:2: attempt to call global 'load' \(a nil value\)/ ],
-    loadfile       => [ 'local f = loadfile("/etc/passwd")',         qr/PATH:2: attempt to call global 'loadfile' \(a nil value\)/ ],
-    dofile         => [ 'dofile("/etc/passwd")',                     qr/PATH:2: attempt to call global 'dofile' \(a nil value\)/ ],
-    string_dump    => [ 'local b = string.dump(function() end)',     qr/PATH:2: attempt to call field 'dump' \(a nil value\)/ ],
-    method_dump    => [ 'local b = ("").dump(function() end)',       qr/PATH:2: attempt to call field 'dump' \(a nil value\)/ ],
-    package_loadlib => [ 'local f = package.loadlib("libc.so.6", "system")', qr/PATH:2: attempt to index global 'package' \(a nil value\)/ ],
-    setfenv        => [ 'setfenv(1, {})',                            qr/PATH:2: attempt to call global 'setfenv' \(a nil value\)/ ],
-    getfenv        => [ 'local e = getfenv(0)',                      qr/PATH:2: attempt to call global 'getfenv' \(a nil value\)/ ],
-    print          => [ 'print("hello")',                            qr/PATH:2: attempt to call global 'print' \(a nil value\)/ ],
-    collectgarbage => [ 'collectgarbage("stop")',                    qr/PATH:2: attempt to call global 'collectgarbage' \(a nil value\)/ ],
-    newproxy       => [ 'local u = newproxy(true)',                  qr/PATH:2: attempt to call global 'newproxy' \(a nil value\)/ ],
-    string_assign  => [ 'string.format = function() return "pwned" end', qr/PATH:2: attempt to change a read-only library table/ ],
-    table_assign   => [ 'table.insert = nil',                        qr/PATH:2: attempt to change a read-only library table/ ],
-    math_assign    => [ 'math.floor = nil',                          qr/PATH:2: attempt to change a read-only library table/ ],
-    os_assign      => [ 'os.time = function() return 0 end',         qr/PATH:2: attempt to change a read-only library table/ ],
-    native_assign  => [ 'cx_native.number = tostring',             qr/PATH:2: attempt to change a read-only library table/ ],
+    io_open        => [ 'local f = io.open("/etc/passwd")',          nil_indexed('io') ],
+    io_require     => [ 'local io = require "io"',                   no_module('io') ],
+    os_execute     => [ 'os.execute("touch %%PREFIX%%/pwned")',      nil_called(field => 'execute') ],
+    os_getenv      => [ 'local p = os.getenv("PATH")',               nil_called(field => 'getenv') ],
+    os_exit        => [ 'os.exit(3)',                                nil_called(field => 'exit') ],
+    os_remove      => [ 'os.remove("%%PREFIX%%/html/index.html")',   nil_called(field => 'remove') ],
+    debug_getinfo  => [ 'local i = debug.getinfo(1)',                nil_indexed('debug') ],
+    debug_require  => [ 'local d = require "debug"',                 no_module('debug') ],
+    ffi_require    => [ 'local ffi = require "ffi"',                 no_module('ffi') ],
+    ffi_global     => [ 'local c = ffi.C',                           nil_indexed('ffi') ],
+    jit_require    => [ 'local jit = require "jit"',                 no_module('jit') ],
+    jit_global     => [ 'jit.on()',                                  nil_indexed('jit') ],
+    loadstring     => [ 'local f = loadstring("return 1")',          nil_called(global => 'loadstring') ],
+    load           => [ 'local f = load(function() return nil end)', nil_called(global => 'load') ],
+    loadfile       => [ 'local f = loadfile("/etc/passwd")',         nil_called(global => 'loadfile') ],
+    dofile         => [ 'dofile("/etc/passwd")',                     nil_called(global => 'dofile') ],
+    string_dump    => [ 'local b = string.dump(function() end)',     nil_called(field => 'dump') ],
+    method_dump    => [ 'local b = ("").dump(function() end)',       nil_called(field => 'dump') ],
+    package_loadlib => [ 'local f = package.loadlib("libc.so.6", "system")', nil_indexed('package') ],
+    setfenv        => [ 'setfenv(1, {})',                            nil_called(global => 'setfenv') ],
+    getfenv        => [ 'local e = getfenv(0)',                      nil_called(global => 'getfenv') ],
+    print          => [ 'print("hello")',                            nil_called(global => 'print') ],
+    collectgarbage => [ 'collectgarbage("stop")',                    nil_called(global => 'collectgarbage') ],
+    newproxy       => [ 'local u = newproxy(true)',                  nil_called(global => 'newproxy') ],
+    string_assign  => [ 'string.format = function() return "pwned" end', $READ_ONLY ],
+    table_assign   => [ 'table.insert = nil',                        $READ_ONLY ],
+    math_assign    => [ 'math.floor = nil',                          $READ_ONLY ],
+    os_assign      => [ 'os.time = function() return 0 end',         $READ_ONLY ],
+    native_assign  => [ 'cx_native.number = tostring',             $READ_ONLY ],
     string_mt      => [ 'local idx = getmetatable("").__index',      qr/PATH:2: attempt to index a boolean value/ ],
     string_setmt   => [ 'setmetatable(string, nil)',                 qr/PATH:2: cannot change a protected metatable/ ],
     cx_assign      => [ 'cx.survey = "other"',                       qr/PATH:2: attempt to change cx, which is read-only/ ],
@@ -129,30 +135,23 @@ for my $name (keys %escape) {
     $hook{"esc_$name"} = "return function(cx)\n  $escape{$name}[0]\n  return true\nend\n";
 }
 
+# the base every hook has, as t/lua/test_env.lua checks it of the test runner
+my $BASE_HAS = do {
+    my $f = cx_repo_root() . '/t/lua/lib/sandbox_base.lua';
+    open my $fh, '<', $f or die "$f: $!";
+    local $/;
+    <$fh>;
+};
+
 %hook = (%hook,
-    # what a hook has
-    allowed => <<'LUA',
+    # what a hook has: the base list (t/lua/lib/sandbox_base.lua, spliced
+    # in so that it runs in this hook's environment), then more
+    allowed => "local base_has = (function()\n$BASE_HAS\nend)()\n" . <<'LUA',
 return function(cx)
   local bad = {}
   local function want(name, v, t) if type(v) ~= t then bad[#bad + 1] = name .. ":" .. type(v) end end
-  for _, n in ipairs({ "assert", "error", "ipairs", "next", "pairs", "pcall", "select",
-                       "tonumber", "tostring", "type", "unpack", "rawequal",
-                       "rawget", "setmetatable", "getmetatable", "require" }) do
-    want(n, ({ assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
-               pcall = pcall, select = select, tonumber = tonumber, tostring = tostring,
-               type = type, unpack = unpack, rawequal = rawequal,
-               rawget = rawget, setmetatable = setmetatable,
-               getmetatable = getmetatable, require = require })[n], "function")
-  end
-  want("_VERSION", _VERSION, "string")
-  for _, n in ipairs({ "format", "rep", "sub", "find", "gsub", "gmatch", "match", "byte",
-                       "char", "lower", "upper", "len", "reverse" }) do
-    want("string." .. n, string[n], "function")
-  end
-  for _, n in ipairs({ "concat", "insert", "remove", "sort" }) do want("table." .. n, table[n], "function") end
-  for _, n in ipairs({ "floor", "ceil", "max", "min", "abs", "random", "fmod" }) do want("math." .. n, math[n], "function") end
+  base_has(want)
   want("math.huge", math.huge, "number")
-  for _, n in ipairs({ "time", "date", "clock" }) do want("os." .. n, os[n], "function") end
   want("os.time()", os.time(), "number")
   want("os.date()", os.date("!%Y-%m-%d"), "string")
   want("os.clock()", os.clock(), "number")
@@ -257,29 +256,10 @@ LUA
     ok => "return function(cx)\n  return true\nend\n",
 );
 
-my %files = ('html/index.html' => $PAGE);
-my $locations = '';
-for my $name (sort keys %hook) {
-    $files{"conf/hooks/$name.lua"} = $hook{$name};
-    $files{"html/$name/index.html"} = $PAGE;
-    $locations .= "        location /$name/ { cx_touchpoint $name; cx_prompt s1; "
-        . "cx_target_by_lua_file hooks/$name.lua; }\n";
-}
-
 # The hooks here end by their instruction budget or memory cap; the time
 # limit is t/62-lua-time.t's, and a loaded test machine must not cut the
 # healthy but busy ones (the allocating hook below runs 3000 times).
-my $ng = cx_nginx(files => \%files, conf => <<"CONF");
-    cx_store %%PREFIX%%/cxdata max_size=64m;
-    cx_test_clock on;
-    cx_lua_time 200ms;
-    cx_survey s1 { type nps; question "Q?"; }
-    server {
-        listen 127.0.0.1:%%PORT%%;
-        root %%PREFIX%%/html;
-        location /cx/ { cx_endpoint; }
-$locations    }
-CONF
+my $ng = hooks_nginx(\%hook, "cx_test_clock on;\n    cx_lua_time 200ms;");
 
 my $P = $ng->prefix;
 
@@ -552,25 +532,7 @@ LUA
 # An nginx with one location /NAME/ per hook (survey s1), plus extra http-level lines.
 sub hooks_nginx {
     my ($hooks, $extra) = @_;
-    my %f = ('html/index.html' => $PAGE);
-    my $locs = '';
-    for my $name (sort keys %$hooks) {
-        $f{"conf/hooks/$name.lua"} = $hooks->{$name};
-        $f{"html/$name/index.html"} = $PAGE;
-        $locs .= "        location /$name/ { cx_touchpoint $name; cx_prompt s1; "
-            . "cx_target_by_lua_file hooks/$name.lua; }\n";
-    }
-    $extra //= '';
-    return cx_nginx(files => \%f, conf => <<"CONF");
-    cx_store %%PREFIX%%/cxdata max_size=64m;
-    $extra
-    cx_survey s1 { type nps; question "Q?"; }
-    server {
-        listen 127.0.0.1:%%PORT%%;
-        root %%PREFIX%%/html;
-        location /cx/ { cx_endpoint; }
-$locs    }
-CONF
+    return cx_hooks_nginx($hooks, page => $PAGE, extra => $extra);
 }
 
 # the budgets out of the way (a table bomb near the cap can take longer than

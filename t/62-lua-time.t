@@ -106,30 +106,14 @@ LUA
     ok => "return function(cx)\n  return true\nend\n",
 );
 
+# An nginx with one location /NAME/ per hook, hostile and benign, and the
+# static file, plus extra http-level lines.
 sub server {
     my ($extra) = @_;
-    my %f = ('html/index.html' => $PAGE, 'html/static.txt' => $STATIC);
-    my $locs = '';
-    for my $name (sort(keys %hostile), sort(keys %benign)) {
-        $f{"conf/hooks/$name.lua"} = $hostile{$name} ? $hostile{$name}[0] : $benign{$name};
-        $f{"html/$name/index.html"} = $PAGE;
-        $locs .= "        location /$name/ { cx_touchpoint $name; cx_prompt s1; "
-            . "cx_target_by_lua_file hooks/$name.lua; }\n";
-    }
-    return cx_nginx(files => \%f, conf => <<"CONF");
-    cx_store %%PREFIX%%/cxdata max_size=64m;
-    $extra
-    cx_survey s1 { type nps; question "Q?"; }
-    server {
-        listen 127.0.0.1:%%PORT%%;
-        root %%PREFIX%%/html;
-        location /cx/ { cx_endpoint; }
-        location = /static.txt { }
-$locs    }
-CONF
+    return cx_hooks_nginx({ (map { ($_ => $hostile{$_}[0]) } keys %hostile), %benign },
+        page => $PAGE, extra => $extra, files => { 'html/static.txt' => $STATIC },
+        locations => "        location = /static.txt { }\n");
 }
-
-
 
 sub offered {
     my ($r) = @_;
@@ -291,24 +275,11 @@ subtest 'cx_lua_budget 100000000: the deadline (cx_lua_time, 10ms) stops each ho
 };
 
 subtest 'the deadline inside pcall: caught once, raised again' => sub {
-    my $n = cx_nginx(files => {
-        'html/index.html' => $PAGE, 'html/static.txt' => $STATIC,
-        'html/caught/index.html' => $PAGE,
-        'conf/hooks/caught.lua' => "return function(cx)\n  local big = string.rep(\"y\", 4e6)\n"
+    my $n = cx_hooks_nginx({
+        caught => "return function(cx)\n  local big = string.rep(\"y\", 4e6)\n"
             . "  while true do pcall(function() while true do local s = big:upper() end end) end\nend\n",
-    }, conf => <<'CONF');
-    cx_store %%PREFIX%%/cxdata max_size=64m;
-    cx_lua_budget 100000000;
-    cx_lua_time 20ms;
-    cx_survey s1 { type nps; question "Q?"; }
-    server {
-        listen 127.0.0.1:%%PORT%%;
-        root %%PREFIX%%/html;
-        location /cx/ { cx_endpoint; }
-        location = /static.txt { }
-        location /caught/ { cx_touchpoint c; cx_prompt s1; cx_target_by_lua_file hooks/caught.lua; }
-    }
-CONF
+    }, page => $PAGE, extra => "cx_lua_budget 100000000;\n    cx_lua_time 20ms;",
+        files => { 'html/static.txt' => $STATIC }, locations => "        location = /static.txt { }\n");
     my $np = $n->prefix;
     $worst{'deadline 20ms: upper in pcall'} = hostile_ok($n, 'caught',
         qr/\Q$np\E\/conf\/hooks\/caught\.lua:3: time budget exceeded \(cx_lua_time\)$END/,

@@ -43,9 +43,7 @@ my $PAGE = "<html><body>\n<p>page</p>\n</body></html>\n";
 
 my $ng = cx_nginx(
     files => {
-        'html/index.html'      => $PAGE,
-        'html/help/index.html' => $PAGE,
-        'html/shop/index.html' => $PAGE,
+        cx_pages($PAGE, '', qw(help shop)),
         'conf/attrs.lua'       =>
             qq{return function(cx) return true, { plan = "=pro", q = "a&b=c%", note = "\\226\\130\\172 1,2\\nx" } end\n},
     },
@@ -55,10 +53,7 @@ my $ng = cx_nginx(
     cx_survey nps1  { type nps;  question "Q?"; followup "Why?"; }
     cx_survey csat1 { type csat; question "Satisfied?"; }
     server {
-        listen 127.0.0.1:%%PORT%%;
-        root %%PREFIX%%/html;
-        location /cx/ { cx_endpoint; }
-        location /cx-admin/ { cx_report; }
+        %%CX_SITE%%
         location /shop/ { cx_touchpoint shop stage=purchase; cx_prompt nps1;
                           cx_target_by_lua_file %%PREFIX%%/conf/attrs.lua; }
         location /help/ { cx_touchpoint support stage=usage; cx_prompt csat1; }

@@ -27,8 +27,9 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use CXTest;
+use CXProxied;
 use POSIX qw(_exit);
-use Time::HiRes qw(time sleep);
+use Time::HiRes qw(time);
 
 $| = 1;
 
@@ -156,34 +157,9 @@ sub serve {
     my ($seed) = $path =~ m{/s/(\d+)}
         or return cx_put($c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n") && 1;
     my $case = case_of($seed);
-    my $page = $case->{page};
-    $close = 1 if $case->{framing} eq 'close';
-    my $head = "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n";
-    $head .= "Connection: close\r\n" if $close;
-    my $stream;
-    if ($case->{framing} eq 'cl') {
-        $head .= 'Content-Length: ' . length($page) . "\r\n";
-        $stream = $page;
-    } elsif ($case->{framing} eq 'chunked') {
-        $head .= "Transfer-Encoding: chunked\r\n";
-        my $r = lcg($seed + 17);
-        my $off = 0;
-        $stream = '';
-        while ($off < length $page) {
-            my $part = substr $page, $off, 1 + $r->(3000);
-            $stream .= sprintf("%x\r\n", length $part) . $part . "\r\n";
-            $off += length $part;
-        }
-        $stream .= "0\r\n\r\n";
-    } else {
-        $stream = $page;
-    }
-    cx_put($c, "$head\r\n") or return 0;
-    for my $piece (pieces($seed, $stream)) {
-        cx_put($c, $piece->[0]) or return 0;
-        sleep 0.0002 if $piece->[1];
-    }
-    return !$close;
+    my $r = lcg($seed + 17);
+    return cx_write_page($c, $case->{page}, $case->{framing}, $close, sub { 1 + $r->(3000) },
+        sub { pieces($seed, $_[0]) });
 }
 
 my $UP = cx_upstream(\&serve, lifetime => $SECONDS + 120);
@@ -206,30 +182,9 @@ my %LOC = (
     'plain-small' => "proxy_pass http://127.0.0.1:$UP; $SMALL",
 );
 
-my $locations = join "\n", map {
-    "        location /$_/ { proxy_http_version 1.1; $LOC{$_} }"
-} sort keys %LOC;
-
-my $ng = cx_nginx(ports => 2, conf => <<"CONF");
-    cx_store %%PREFIX%%/cxdata max_size=64m;
-    cx_survey nps1 { type nps; question "How likely?"; }
-
-    upstream up_ka {
-        server 127.0.0.1:$UP;
-        keepalive 4;
-    }
-
-    server {
-        listen 127.0.0.1:%%PORT0%%;
-        listen 127.0.0.1:%%PORT1%% sndbuf=4k;
-        location /cx/ { cx_endpoint; }
-$locations
-    }
-CONF
+my $ng = cx_proxied_nginx($UP, \%LOC);
 
 # ---- cases --------------------------------------------------------------------------------
-
-my $SNIP_RE = qr{<script type="application/json" id="cx-prompt">\{"v":1,[^<]*\}</script><script src="/cx/w\.js" async></script>};
 
 sub _show { my $s = shift; $s =~ s/([^\x20-\x7e])/sprintf '\\x%02x', ord $1/ge; "'$s'" }
 
@@ -244,16 +199,14 @@ sub run_case {
     my $expect = $c->{page};
     my $got = $res->{body};
     if ($c->{at} >= 0 && $c->{loc} !~ /^plain/) {
-        my ($snip) = $got =~ /($SNIP_RE)/;
+        my ($snip) = $got =~ /($CX_SNIPPET_RE)/;
         return "no snippet in the response (want one at byte $c->{at})"
             . ($got eq $expect ? ', the page is otherwise intact' : '')
             unless defined $snip;
         substr($expect, $c->{at}, 0) = $snip;
     }
     if ($got ne $expect) {
-        my $i = 0;
-        $i++ while $i < length($got) && $i < length($expect)
-            && substr($got, $i, 1) eq substr($expect, $i, 1);
+        my $i = cx_diff_at($expect, $got);
         return sprintf 'got %d bytes, want %d; they differ at byte %d (want %s... got %s...)',
             length $got, length $expect, $i,
             _show(substr $expect, $i, 32), _show(substr $got, $i, 32);

@@ -83,6 +83,19 @@ package CXTest;
 #   is none, {invalid => ...} when it does not parse or comes twice
 # cx_offered($res) -> the survey offered on a response, '' when none
 # cx_b64url_decode($s) -> bytes of unpadded base64url, undef when it is not
+# cx_b64url_encode($bytes) -> unpadded base64url
+# cx_pages($html, @dirs) -> ('html/DIR/index.html' => $html, ...), for files;
+#   the dir '' is html/index.html
+# cx_signed_payload($value) -> the payload bytes of a signed cookie or token
+#   value (PAYLOAD.MAC, base64url), undef when there is none
+# cx_visitor_of($cookie) -> the visitor id (24 hex) a cx cookie value carries
+#   (payload: version(1) id(12) ...), undef when it carries none
+# cx_hooks_nginx(\%hooks, page => HTML, extra => TEXT, locations => TEXT,
+#   files => {...}) -> $ng: an nginx for Lua hook tests: survey s1 and, for
+#   each hook NAME => LUA, conf/hooks/NAME.lua, the page at html/NAME/index.html
+#   and location /NAME/ { cx_touchpoint NAME; cx_prompt s1;
+#   cx_target_by_lua_file hooks/NAME.lua; }; the page at html/index.html too;
+#   extra: http-level lines before the survey; locations: more server lines
 #
 # Every nginx started here is stopped when its object goes away, in an END
 # block, and on SIGINT/SIGTERM/SIGHUP of the test, so a failing or interrupted
@@ -125,7 +138,8 @@ our $JSON = JSON::PP->new->utf8->canonical;
 our @EXPORT = qw(cx_nginx cx_test_config cx_cookie_from cx_cookie_attrs
     wait_for cx_module_path cx_have_module cx_repo_root cx_free_ports cx_pid_alive
     cx_nginx_env cx_put cx_browser cx_prompt_of cx_offered cx_b64url_decode
-    cx_upstream);
+    cx_b64url_encode cx_signed_payload cx_visitor_of cx_upstream cx_hooks_nginx
+    cx_pages);
 
 our $TIMEOUT = 10;    # seconds, for start-up, reload and every request
 
@@ -199,6 +213,31 @@ sub cx_b64url_decode {
     $s =~ tr{-_}{+/};
     $s .= '=' x ((4 - length($s) % 4) % 4);
     return MIME::Base64::decode_base64($s);
+}
+
+sub cx_b64url_encode {
+    my $s = MIME::Base64::encode_base64($_[0], '');
+    $s =~ tr{+/}{-_};
+    $s =~ s/=+\z//;
+    return $s;
+}
+
+sub cx_signed_payload {
+    my ($value) = @_;
+    return undef unless defined $value;
+    my ($p) = split /\./, $value;
+    return cx_b64url_decode($p);
+}
+
+sub cx_visitor_of {
+    my $b = cx_signed_payload($_[0]);
+    return undef unless defined $b && length $b >= 13;
+    return unpack 'H24', substr($b, 1, 12);
+}
+
+sub cx_pages {
+    my ($html, @dirs) = @_;
+    return map { ('html/' . ($_ eq '' ? '' : "$_/") . 'index.html' => $html) } @dirs;
 }
 
 sub cx_browser { return { cookie => undef, name => $_[0] } }
@@ -425,6 +464,30 @@ sub _stop_all {
     for my $self (grep { defined } values %LIVE) {
         eval { $self->_cleanup };
     }
+}
+
+sub cx_hooks_nginx {
+    my ($hooks, %o) = @_;
+    my $page = $o{page} // "<html><body>\n<p>page</p>\n</body></html>\n";
+    my %f = ('html/index.html' => $page, %{ $o{files} || {} });
+    my $locs = $o{locations} // '';
+    for my $name (sort keys %$hooks) {
+        $f{"conf/hooks/$name.lua"} = $hooks->{$name};
+        $f{"html/$name/index.html"} = $page;
+        $locs .= "        location /$name/ { cx_touchpoint $name; cx_prompt s1; "
+            . "cx_target_by_lua_file hooks/$name.lua; }\n";
+    }
+    my $extra = $o{extra} // '';
+    return cx_nginx(files => \%f, conf => <<"CONF");
+    cx_store %%PREFIX%%/cxdata max_size=64m;
+    $extra
+    cx_survey s1 { type nps; question "Q?"; }
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        root %%PREFIX%%/html;
+        location /cx/ { cx_endpoint; }
+$locs    }
+CONF
 }
 
 my @UPSTREAMS;

@@ -5,39 +5,15 @@
 --
 --   build/luarun . t/lua/test_env.lua
 
-local passed, failed = 0, 0
-
-local function ok(cond, name)
-    if cond then
-        passed = passed + 1
-    else
-        failed = failed + 1
-        print("FAIL " .. name)
-    end
-end
+local tk = require("testkit").new(print)
+local ok = tk.ok
 
 local function want(name, v, t)
     ok(type(v) == t, name .. " is a " .. t .. " (" .. type(v) .. ")")
 end
 
--- what a hook has
-for _, n in ipairs({ "assert", "error", "ipairs", "next", "pairs", "pcall", "select",
-                     "tonumber", "tostring", "type", "unpack", "rawequal",
-                     "rawget", "setmetatable", "getmetatable", "require" }) do
-    want(n, ({ assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
-               pcall = pcall, select = select, tonumber = tonumber, tostring = tostring,
-               type = type, unpack = unpack, rawequal = rawequal,
-               rawget = rawget, setmetatable = setmetatable,
-               getmetatable = getmetatable, require = require })[n], "function")
-end
-want("_VERSION", _VERSION, "string")
-for _, n in ipairs({ "format", "rep", "sub", "find", "gsub", "gmatch", "match", "byte",
-                     "char", "lower", "upper", "len", "reverse" }) do
-    want("string." .. n, string[n], "function")
-end
-for _, n in ipairs({ "concat", "insert", "remove", "sort" }) do want("table." .. n, table[n], "function") end
-for _, n in ipairs({ "floor", "ceil", "max", "min", "abs", "random", "fmod" }) do want("math." .. n, math[n], "function") end
-for _, n in ipairs({ "time", "date", "clock" }) do want("os." .. n, os[n], "function") end
+-- what a hook has (t/lua/lib/sandbox_base.lua, t/61-lua-sandbox.t's list too)
+require("sandbox_base")(want)
 want("cx_native.number", cx_native.number, "function")
 
 -- what it has not: xpcall (its handler would run outside the budget) and
@@ -84,5 +60,4 @@ ok(select(2, pcall(require, "../x")):find("bad module name", 1, true) ~= nil,
 ok(select(2, pcall(require, "no.such")):find('module "no.such" not found', 1, true) ~= nil,
    "require says what is missing")
 
-print(passed .. " passed, " .. failed .. " failed")
-if failed > 0 then error(failed .. " test(s) failed", 0) end
+tk.done()

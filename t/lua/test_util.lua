@@ -7,51 +7,8 @@
 
 local util = require "cx.util"
 
-local passed, failed = 0, 0
-
-local function show(v)
-    if type(v) == "string" then                  -- on one line, printable
-        return "\"" .. v:gsub("[%c\"\\\128-\255]", function(c)
-            return string.format("\\%d", c:byte())
-        end) .. "\""
-    end
-    if type(v) ~= "table" then return tostring(v) end
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-    table.sort(keys)
-    local parts = {}
-    for _, k in ipairs(keys) do
-        local val = v[k]
-        if val == nil then val = v[tonumber(k)] end
-        parts[#parts + 1] = k .. "=" .. show(val)
-    end
-    return "{" .. table.concat(parts, ", ") .. "}"
-end
-
-local function same(a, b)
-    if type(a) ~= "table" or type(b) ~= "table" then return a == b end
-    for k, v in pairs(a) do if not same(v, b[k]) then return false end end
-    for k in pairs(b) do if a[k] == nil then return false end end
-    return true
-end
-
-local function ok(cond, name)
-    if cond then
-        passed = passed + 1
-    else
-        failed = failed + 1
-        print("FAIL " .. name)
-    end
-end
-
-local function eq(got, want, name)
-    if same(got, want) then
-        passed = passed + 1
-    else
-        failed = failed + 1
-        print("FAIL " .. name .. ": got " .. show(got) .. ", want " .. show(want))
-    end
-end
+local tk = require("testkit").new(print)
+local ok, eq, show = tk.ok, tk.eq, tk.show
 
 -- The call must raise an error whose message contains `text` and names
 -- this file (the hook author's line, not the library's).
@@ -212,35 +169,29 @@ for _, c in ipairs(night) do
 end
 ok(wh(T, "10:00", "10:00"), "equal bounds are the whole day")
 
--- Weekday filters: 2026-11-27 is a Friday.
+-- Weekday filters: 2026-11-27 is a Friday.  Each row: the time (UTC
+-- offset, day of November 2026, hour there), the window, its zone, its
+-- days, whether the time is inside, and what the row shows.
 local weekdays = { 1, 2, 3, 4, 5 }
-ok(wh(at(3, 2026, 11, 27, 10), "09:00", "17:30", "+03:00", weekdays),
-   "Friday is a weekday")
-ok(not wh(at(3, 2026, 11, 28, 10), "09:00", "17:30", "+03:00", weekdays),
-   "Saturday is not")
-ok(not wh(at(3, 2026, 11, 29, 10), "09:00", "17:30", "+03:00", weekdays),
-   "Sunday is not")
-ok(wh(at(3, 2026, 11, 30, 10), "09:00", "17:30", "+03:00", weekdays),
-   "Monday is")
-ok(wh(at(0, 2026, 11, 29, 22), "00:00", "24:00", "+03:00", { 1 }),
-   "Sunday 22:00Z is Monday 01:00 at +03:00")
-ok(not wh(at(0, 2026, 11, 29, 22), "00:00", "24:00", "Z", { 1 }),
-   "... and still Sunday in UTC")
-ok(not wh(at(3, 2026, 11, 27, 10), "09:00", "17:30", "+03:00", {}),
-   "an empty day list never matches")
-
--- A night window belongs to the day it opens on.
 local fri = { 5 }
-ok(wh(at(1, 2026, 11, 27, 23), "22:00", "06:00", "+01:00", fri),
-   "Friday 23:00 in Friday's night")
-ok(wh(at(1, 2026, 11, 28, 2), "22:00", "06:00", "+01:00", fri),
-   "Saturday 02:00 in Friday's night")
-ok(not wh(at(1, 2026, 11, 27, 2), "22:00", "06:00", "+01:00", fri),
-   "Friday 02:00 is Thursday's night")
-ok(not wh(at(1, 2026, 11, 28, 23), "22:00", "06:00", "+01:00", fri),
-   "Saturday 23:00 is Saturday's night")
-ok(wh(at(1, 2026, 11, 30, 1), "22:00", "06:00", "+01:00", { 7 }),
-   "Monday 01:00 in Sunday's night (weekday wraps 1 -> 7)")
+for _, c in ipairs({
+    { 3, 27, 10, "09:00", "17:30", "+03:00", weekdays, true,  "Friday is a weekday" },
+    { 3, 28, 10, "09:00", "17:30", "+03:00", weekdays, false, "Saturday is not" },
+    { 3, 29, 10, "09:00", "17:30", "+03:00", weekdays, false, "Sunday is not" },
+    { 3, 30, 10, "09:00", "17:30", "+03:00", weekdays, true,  "Monday is" },
+    { 0, 29, 22, "00:00", "24:00", "+03:00", { 1 },    true,  "Sunday 22:00Z is Monday 01:00 at +03:00" },
+    { 0, 29, 22, "00:00", "24:00", "Z",      { 1 },    false, "... and still Sunday in UTC" },
+    { 3, 27, 10, "09:00", "17:30", "+03:00", {},       false, "an empty day list never matches" },
+    -- A night window belongs to the day it opens on.
+    { 1, 27, 23, "22:00", "06:00", "+01:00", fri,      true,  "Friday 23:00 in Friday's night" },
+    { 1, 28, 2,  "22:00", "06:00", "+01:00", fri,      true,  "Saturday 02:00 in Friday's night" },
+    { 1, 27, 2,  "22:00", "06:00", "+01:00", fri,      false, "Friday 02:00 is Thursday's night" },
+    { 1, 28, 23, "22:00", "06:00", "+01:00", fri,      false, "Saturday 23:00 is Saturday's night" },
+    { 1, 30, 1,  "22:00", "06:00", "+01:00", { 7 },    true,  "Monday 01:00 in Sunday's night (weekday wraps 1 -> 7)" },
+}) do
+    local inside = wh(at(c[1], 2026, 11, c[2], c[3]), c[4], c[5], c[6], c[7])
+    ok(not inside == not c[8], c[9])
+end
 
 raises("bad time of day", "within_hours \"9h\"", wh, T, "9h", "17:00")
 raises("bad time of day", "within_hours \"25:00\"", wh, T, "09:00", "25:00")
@@ -571,5 +522,4 @@ ok(getmetatable("") == false and ("x"):rep(2) == "xx",
    "the string metatable is locked and still works")
 
 
-print(passed .. " passed, " .. failed .. " failed")
-if failed > 0 then error(failed .. " test(s) failed", 0) end
+tk.done()
