@@ -12,6 +12,7 @@
 #include "ngx_http_cx.h"
 #include "ngx_http_cx_store.h"
 #include "ngx_http_cx_lua.h"
+#include "ngx_http_cx_alert.h"
 
 
 static ngx_int_t ngx_http_cx_postconfiguration(ngx_conf_t *cf);
@@ -35,6 +36,9 @@ static ngx_conf_num_bounds_t  ngx_http_cx_lua_budget_bounds = {
     ngx_conf_check_num_bounds, 1000, 100000000
 };
 
+static ngx_conf_num_bounds_t  ngx_http_cx_alert_concurrency_bounds = {
+    ngx_conf_check_num_bounds, 1, 64
+};
 
 
 static ngx_str_t  ngx_http_cx_default_types[] = {
@@ -141,6 +145,34 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       ngx_http_cx_survey_block,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("cx_alert"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_BLOCK|NGX_CONF_TAKE1,
+      ngx_http_cx_alert_block,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cx_alert_concurrency"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, alert_concurrency),
+      &ngx_http_cx_alert_concurrency_bounds },
+
+    { ngx_string("cx_alert_retry_for"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, alert_retry_for),
+      NULL },
+
+    { ngx_string("cx_alert_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, alert_trusted),
       NULL },
 
     { ngx_string("cx_types"),
@@ -260,10 +292,16 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
                           sizeof(ngx_http_cx_hook_t *))
            != NGX_OK
         || ngx_array_init(&cmcf->lua_paths, cf->pool, 2, sizeof(ngx_str_t))
+           != NGX_OK
+        || ngx_array_init(&cmcf->alerts, cf->pool, 2,
+                          sizeof(ngx_http_cx_alert_t))
            != NGX_OK)
     {
         return NULL;
     }
+
+    cmcf->alert_concurrency = NGX_CONF_UNSET_UINT;
+    cmcf->alert_retry_for = NGX_CONF_UNSET;
 
     cmcf->lua_budget = NGX_CONF_UNSET_UINT;
     cmcf->lua_memory = NGX_CONF_UNSET_SIZE;
@@ -301,6 +339,15 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(cmcf->lua_budget, NGX_HTTP_CX_LUA_BUDGET);
     ngx_conf_init_size_value(cmcf->lua_memory, NGX_HTTP_CX_LUA_MEMORY);
     ngx_conf_init_msec_value(cmcf->lua_time, NGX_HTTP_CX_LUA_TIME);
+
+    ngx_conf_init_uint_value(cmcf->alert_concurrency, 4);
+    ngx_conf_init_value(cmcf->alert_retry_for, 86400);
+
+    if (cmcf->alert_trusted.len
+        && ngx_conf_full_name(cf->cycle, &cmcf->alert_trusted, 1) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     if (ngx_http_cx_lua_init_main_conf(cf, cmcf) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -457,7 +504,8 @@ ngx_http_cx_postconfiguration(ngx_conf_t *cf)
 
     if (ngx_http_cx_survey_postconfiguration(cf, cmcf) != NGX_OK
         || ngx_http_cx_prompt_postconfiguration(cf, cmcf) != NGX_OK
-        || ngx_http_cx_store_postconfiguration(cf, cmcf) != NGX_OK)
+        || ngx_http_cx_store_postconfiguration(cf, cmcf) != NGX_OK
+        || ngx_http_cx_alert_postconfiguration(cf, cmcf) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -513,6 +561,9 @@ ngx_http_cx_init_process(ngx_cycle_t *cycle)
 
     cmcf->store = ngx_http_cx_store_open(cycle, cmcf);
 
+    /* no deliveries then, until the next start or reload */
+    (void) ngx_http_cx_alert_init_process(cycle, cmcf);
+
     /* a broken VM offers nothing through hooks; the site stays up */
     (void) ngx_http_cx_lua_init(cycle, cmcf);
 
@@ -526,6 +577,10 @@ ngx_http_cx_exit_process(ngx_cycle_t *cycle)
     ngx_http_cx_main_conf_t  *cmcf;
 
     cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_cx_module);
+
+    if (cmcf) {
+        ngx_http_cx_alert_exit_process(cmcf);
+    }
 
     if (cmcf && cmcf->store) {
         ngx_http_cx_store_close(cmcf->store);

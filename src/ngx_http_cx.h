@@ -181,6 +181,12 @@ typedef struct {
     size_t                    lua_memory;
     ngx_msec_t                lua_time;
 
+    ngx_array_t               alerts;     /* ngx_http_cx_alert_t */
+    ngx_uint_t                alert_concurrency;
+    time_t                    alert_retry_for;
+    ngx_str_t                 alert_trusted;  /* CA file, or "": system */
+    void                     *alert_sender;   /* worker 0's, or NULL */
+
     ngx_http_cx_store_t      *store;      /* this worker's, or NULL */
     ngx_flag_t                used;       /* any cx directive seen */
 } ngx_http_cx_main_conf_t;

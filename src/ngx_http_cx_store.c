@@ -3,6 +3,7 @@
  */
 
 #include "ngx_http_cx_store.h"
+#include "ngx_http_cx_alert.h"
 #include <lmdb.h>
 
 
@@ -44,6 +45,11 @@ struct ngx_http_cx_store_s {
 
     ngx_queue_t               pending;    /* submitted, not yet in a txn */
     ngx_queue_t               batch;      /* in the commit in flight */
+
+    /* alerts: created by the responses' commits, changed by these ops */
+    ngx_http_cx_alert_dbs_t   alert;
+    ngx_queue_t               alert_pending;  /* ngx_http_cx_alert_op_t */
+    ngx_queue_t               alert_batch;
     ngx_flag_t                busy;
 
     /* journey events: one array fills while the other is committed */
@@ -77,8 +83,8 @@ static void ngx_http_cx_store_start(ngx_http_cx_store_t *store);
 static void ngx_http_cx_store_start_inline(ngx_http_cx_store_t *store);
 static void ngx_http_cx_store_take(ngx_http_cx_store_t *store);
 static void ngx_http_cx_store_commit(ngx_http_cx_store_t *store);
-static void ngx_http_cx_store_apply(MDB_txn *txn, MDB_dbi dbi,
-    ngx_http_cx_write_t *w, int *fatal);
+static void ngx_http_cx_store_apply(ngx_http_cx_store_t *store,
+    MDB_txn *txn, ngx_http_cx_write_t *w, int *fatal);
 static void ngx_http_cx_store_finish(ngx_http_cx_store_t *store);
 static void ngx_http_cx_store_count(MDB_txn *txn, MDB_dbi dbi,
     const char *name, uint64_t n, int *fatal);
@@ -140,6 +146,9 @@ ngx_http_cx_store_open(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
             rc = mdb_dbi_open(txn, NGX_CX_DB_META, 0, &store->meta);
         }
         if (rc == 0) {
+            rc = ngx_http_cx_alert_open_dbs(txn, &store->alert, 0);
+        }
+        if (rc == 0) {
             rc = mdb_txn_commit(txn);
         } else {
             mdb_txn_abort(txn);
@@ -158,6 +167,12 @@ ngx_http_cx_store_open(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
     store->path = cmcf->store_path;
     ngx_queue_init(&store->pending);
     ngx_queue_init(&store->batch);
+    ngx_queue_init(&store->alert_pending);
+    ngx_queue_init(&store->alert_batch);
+
+    store->alert.responses = store->responses;
+    store->alert.rules = cmcf->alerts.nelts ? &cmcf->alerts : NULL;
+    store->alert.retry_for = cmcf->alert_retry_for;
 
     store->queue[0] = ngx_palloc(cycle->pool,
                           2 * NGX_HTTP_CX_EVENTS_MAX * sizeof(ngx_http_cx_event_t));
@@ -283,6 +298,12 @@ ngx_http_cx_store_take(ngx_http_cx_store_t *store)
         ngx_queue_insert_tail(&store->batch, q);
     }
 
+    while (!ngx_queue_empty(&store->alert_pending)) {
+        q = ngx_queue_head(&store->alert_pending);
+        ngx_queue_remove(q);
+        ngx_queue_insert_tail(&store->alert_batch, q);
+    }
+
     store->nflight = store->nqueued;
     store->nqueued = 0;
     store->filling ^= 1;
@@ -348,10 +369,11 @@ ngx_http_cx_store_thread_done(ngx_event_t *ev)
 static void
 ngx_http_cx_store_commit(ngx_http_cx_store_t *store)
 {
-    int                   rc, fatal;
-    MDB_txn              *txn;
-    ngx_queue_t          *q;
-    ngx_http_cx_write_t  *w;
+    int                      rc, fatal;
+    MDB_txn                 *txn;
+    ngx_queue_t             *q;
+    ngx_http_cx_write_t     *w;
+    ngx_http_cx_alert_op_t  *op;
 
     fatal = 0;
 
@@ -363,7 +385,15 @@ ngx_http_cx_store_commit(ngx_http_cx_store_t *store)
              q = ngx_queue_next(q))
         {
             w = ngx_queue_data(q, ngx_http_cx_write_t, queue);
-            ngx_http_cx_store_apply(txn, store->responses, w, &fatal);
+            ngx_http_cx_store_apply(store, txn, w, &fatal);
+        }
+
+        for (q = ngx_queue_head(&store->alert_batch);
+             q != ngx_queue_sentinel(&store->alert_batch) && !fatal;
+             q = ngx_queue_next(q))
+        {
+            op = ngx_queue_data(q, ngx_http_cx_alert_op_t, queue);
+            fatal = ngx_http_cx_alert_apply(txn, &store->alert, op);
         }
 
         if (!fatal) {
@@ -404,6 +434,14 @@ ngx_http_cx_store_commit(ngx_http_cx_store_t *store)
     }
 
     /* nothing of this batch is stored */
+    for (q = ngx_queue_head(&store->alert_batch);
+         q != ngx_queue_sentinel(&store->alert_batch);
+         q = ngx_queue_next(q))
+    {
+        op = ngx_queue_data(q, ngx_http_cx_alert_op_t, queue);
+        op->rc = NGX_ERROR;
+    }
+
     for (q = ngx_queue_head(&store->batch);
          q != ngx_queue_sentinel(&store->batch);
          q = ngx_queue_next(q))
@@ -424,14 +462,18 @@ ngx_http_cx_store_commit(ngx_http_cx_store_t *store)
  */
 
 static void
-ngx_http_cx_store_apply(MDB_txn *txn, MDB_dbi dbi, ngx_http_cx_write_t *w,
-    int *fatal)
+ngx_http_cx_store_apply(ngx_http_cx_store_t *store, MDB_txn *txn,
+    ngx_http_cx_write_t *w, int *fatal)
 {
     int              rc;
     size_t           len;
+    MDB_dbi          dbi;
     MDB_val          key, val;
     ngx_cx_apply_e   res;
     ngx_cx_change_t  ch;
+    ngx_cx_record_t  rec;
+
+    dbi = store->responses;
 
     key.mv_data = w->id;
     key.mv_size = NGX_CX_RESPONSE_KEY_LEN;
@@ -468,6 +510,18 @@ ngx_http_cx_store_apply(MDB_txn *txn, MDB_dbi dbi, ngx_http_cx_write_t *w,
     rc = mdb_put(txn, dbi, &key, &val, 0);
     if (rc != 0) {
         *fatal = rc;
+        return;
+    }
+
+    /* its alerts, in the same transaction: a 204 implies them */
+    if (store->alert.rules
+        && ngx_cx_record_decode(w->buf, len, &rec) == 0)
+    {
+        rc = ngx_http_cx_alert_fire(txn, &store->alert, w->id, &rec,
+                                    w->event, w->now_ms);
+        if (rc != 0) {
+            *fatal = rc;
+        }
     }
 }
 
@@ -477,8 +531,9 @@ ngx_http_cx_store_apply(MDB_txn *txn, MDB_dbi dbi, ngx_http_cx_write_t *w,
 static void
 ngx_http_cx_store_finish(ngx_http_cx_store_t *store)
 {
-    ngx_queue_t          *q;
-    ngx_http_cx_write_t  *w;
+    ngx_queue_t             *q;
+    ngx_http_cx_write_t     *w;
+    ngx_http_cx_alert_op_t  *op;
 
     store->busy = 0;
 
@@ -531,7 +586,16 @@ ngx_http_cx_store_finish(ngx_http_cx_store_t *store)
         w->done(w);
     }
 
+    while (!ngx_queue_empty(&store->alert_batch)) {
+        q = ngx_queue_head(&store->alert_batch);
+        ngx_queue_remove(q);
+
+        op = ngx_queue_data(q, ngx_http_cx_alert_op_t, queue);
+        op->done(op);
+    }
+
     if (!ngx_queue_empty(&store->pending)
+        || !ngx_queue_empty(&store->alert_pending)
         || ((store->prune_due || store->nqueued >= NGX_HTTP_CX_EVENTS_EARLY)
             && !ngx_exiting))
     {
@@ -960,6 +1024,55 @@ ngx_http_cx_store_counter(ngx_http_cx_store_t *store, ngx_log_t *log,
     if (rc != 0 && rc != MDB_NOTFOUND) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "cx_store: cannot read %s in \"%V\": %s", name,
+                      &store->path, mdb_strerror(rc));
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_cx_store_alert(ngx_http_cx_store_t *store, ngx_http_cx_alert_op_t *op)
+{
+    if (store == NULL || store->env == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_queue_insert_tail(&store->alert_pending, &op->queue);
+
+    if (!store->busy) {
+        ngx_http_cx_store_start(store);
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_cx_store_read(ngx_http_cx_store_t *store, ngx_log_t *log,
+    ngx_http_cx_store_read_pt reader, void *data)
+{
+    int       rc;
+    MDB_txn  *txn;
+
+    if (store == NULL || store->env == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, log, 0, "cx_store: cannot read \"%V\": %s",
+                      &store->path, mdb_strerror(rc));
+        return NGX_ERROR;
+    }
+
+    rc = reader(txn, &store->alert, data);
+
+    mdb_txn_abort(txn);
+
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, log, 0, "cx_store: cannot read \"%V\": %s",
                       &store->path, mdb_strerror(rc));
         return NGX_ERROR;
     }

@@ -136,6 +136,25 @@ void ngx_http_cx_store_event(ngx_http_cx_store_t *store,
 ngx_int_t ngx_http_cx_store_counter(ngx_http_cx_store_t *store,
     ngx_log_t *log, const char *name, uint64_t *value);
 
+/*
+ * Alerts (ngx_http_cx_alert.h): ngx_http_cx_store_alert() queues a change
+ * for the next commit, like an answer; op->done() runs in the event loop
+ * once it is committed (op->rc NGX_OK or NGX_DECLINED) or not
+ * (NGX_ERROR).  ngx_http_cx_store_read() runs read() in a read transaction
+ * with the databases of alerts and responses; read() returns 0 or an LMDB
+ * error, which is logged.
+ */
+struct ngx_http_cx_alert_op_s;
+typedef struct ngx_http_cx_alert_op_s  ngx_http_cx_store_alert_op_t;
+ngx_int_t ngx_http_cx_store_alert(ngx_http_cx_store_t *store,
+    ngx_http_cx_store_alert_op_t *op);
+
+struct ngx_http_cx_alert_dbs_s;
+typedef int (*ngx_http_cx_store_read_pt)(void *txn,
+    struct ngx_http_cx_alert_dbs_s *dbs, void *data);
+ngx_int_t ngx_http_cx_store_read(ngx_http_cx_store_t *store, ngx_log_t *log,
+    ngx_http_cx_store_read_pt reader, void *data);
+
 /* Calls each() per stored journey event, oldest first. */
 ngx_int_t ngx_http_cx_store_each_event(ngx_http_cx_store_t *store,
     ngx_log_t *log, ngx_http_cx_store_each_event_pt each, void *data);

@@ -5,6 +5,7 @@
  */
 
 #include "ngx_http_cx_store.h"
+#include "ngx_cx_alert.h"
 #include <lmdb.h>
 #include <grp.h>
 #include <pwd.h>
@@ -386,6 +387,14 @@ ngx_http_cx_store_prepare(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
 
     if (rc == 0) {
         rc = mdb_dbi_open(txn, NGX_CX_DB_EVENTS, MDB_CREATE, &responses);
+    }
+
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, NGX_CX_DB_ALERTS, MDB_CREATE, &responses);
+    }
+
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, NGX_CX_DB_DELIVERIES, MDB_CREATE, &responses);
     }
 
     if (rc != 0) {
