@@ -27,7 +27,7 @@ UNIT_CFLAGS  := -std=c99 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Werror -Isrc \
 MODULE_DEPS  := config ngx_cx_module.c $(wildcard src/*.c src/*.h) src/ngx_http_cx_widget.c \
                 src/ngx_http_cx_dashboard.c
 
-.PHONY: all deps module cxctl unit lua-test browser-deps test demo bench clean widget embed \
+.PHONY: all deps module cxctl unit lua-test browser-deps alerts-deps test demo bench clean widget embed \
         fuzz fuzz-deps fuzz-build fuzz-corpus asan asan-module
 
 all: module cxctl
@@ -103,7 +103,15 @@ browser-deps:
 	    (cd t/browser && npm ci --no-audit --no-fund --loglevel=error) || \
 	    echo "ngx_cx: npm ci failed in t/browser: browser tests will skip"
 
-test: deps all unit lua-test browser-deps $(BUILD)/cxload
+# the alert tests' webhook receiver verifies signatures with the Standard
+# Webhooks reference library (npm "standardwebhooks"); without it
+# t/65-alerts.t skips and says why
+alerts-deps:
+	@[ -d t/alerts/node_modules/standardwebhooks ] || \
+	    (cd t/alerts && npm ci --no-audit --no-fund --loglevel=error) || \
+	    echo "ngx_cx: npm ci failed in t/alerts: alert tests will skip"
+
+test: deps all unit lua-test browser-deps alerts-deps $(BUILD)/cxload
 	@set -e; for t in t/widget/test_*.js; do node $$t; done
 	prove -I t/lib t/
 
@@ -227,7 +235,7 @@ $(ASAN_MODULE): $(ASAN_OBJS)/Makefile $(MODULE_DEPS)
 
 asan-module: $(ASAN_MODULE)
 
-asan: deps all asan-module browser-deps $(BUILD)/cxload $(BUILD)/luarun
+asan: deps all asan-module browser-deps alerts-deps $(BUILD)/cxload $(BUILD)/luarun
 	@rm -rf $(ASAN_REPORTS); mkdir -p -m 1777 $(ASAN_REPORTS)
 	@echo "# nginx preloads $(ASAN_RUNTIME)"
 	@status=0; \

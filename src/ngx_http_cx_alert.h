@@ -125,6 +125,9 @@ typedef struct {
     uint64_t                  failed;
 } ngx_http_cx_alert_counts_t;
 
+int ngx_http_cx_alert_count(void *txn, ngx_http_cx_alert_dbs_t *dbs,
+    void *counts);
+
 ngx_http_cx_alert_t *ngx_http_cx_alert_rule(ngx_array_t *rules,
     const u_char *name, size_t len);
 

@@ -341,3 +341,49 @@ ngx_http_cx_alert_update(MDB_txn *txn, ngx_http_cx_alert_dbs_t *dbs,
 
     return mdb_put(txn, dbs->alerts, &key, &val, 0);
 }
+
+
+/* A store reader (ngx_http_cx_store_read): the alerts counted by status. */
+
+int
+ngx_http_cx_alert_count(void *txn, ngx_http_cx_alert_dbs_t *dbs, void *data)
+{
+    ngx_http_cx_alert_counts_t *counts = data;
+
+    int              rc;
+    MDB_val          key, val;
+    MDB_cursor      *cur;
+    const char      *status;
+    ngx_cx_alert_t   a;
+
+    rc = mdb_cursor_open(txn, dbs->alerts, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (ngx_cx_alert_decode(key.mv_data, key.mv_size, val.mv_data,
+                                val.mv_size, &a)
+            != 0)
+        {
+            continue;
+        }
+
+        status = ngx_cx_alert_status(&a);
+
+        switch (status[0]) {
+        case 'o': counts->open++; break;
+        case 'a': counts->acknowledged++; break;
+        case 'r': counts->resolved++; break;
+        case 'e': counts->escalated++; break;
+        case 'f': counts->failed++; break;
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    return (rc == MDB_NOTFOUND) ? 0 : rc;
+}

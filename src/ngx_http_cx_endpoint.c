@@ -34,7 +34,6 @@ typedef struct {
 
 static ngx_int_t ngx_http_cx_widget_send(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cx_intake(ngx_http_request_t *r);
-static ngx_int_t ngx_http_cx_same_origin(ngx_http_request_t *r);
 static void ngx_http_cx_intake_read(ngx_http_request_t *r);
 static void ngx_http_cx_intake_read_more(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cx_intake_collect(ngx_http_request_t *r,
@@ -389,7 +388,7 @@ ngx_http_cx_intake_read_failed(ngx_http_request_t *r, ngx_int_t rc)
  * refused whatever the values.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_cx_same_origin(ngx_http_request_t *r)
 {
     u_char           *p, *last;

@@ -5,6 +5,8 @@
  *   <report>report.json         ngx_http_cx_report_json.c
  *   <report>responses.csv       ngx_http_cx_export_stream.c
  *   <report>responses.ndjson    ngx_http_cx_export_stream.c
+ *   <report>alerts.json, alerts/ID/ack|resolve
+ *                               ngx_http_cx_report_alerts.c
  *
  * and parses the filters report.json and the exports share: ?survey=
  * ?touchpoint= ?from= ?to= (UTC days, inclusive).  A response's day is the
@@ -37,14 +39,20 @@ ngx_http_cx_report_handler(ngx_http_request_t *r)
     ngx_http_cx_main_conf_t       *cmcf;
     ngx_http_cx_report_filters_t   f;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
     rest.data = r->uri.data + clcf->name.len;
     rest.len = r->uri.len - clcf->name.len;
+
+    /* the only route that takes a POST: ngx_http_cx_report_alerts.c */
+    rc = ngx_http_cx_report_alerts(r, &rest);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
 
     if (rest.len == 0) {
         return ngx_http_cx_dashboard_send(r);

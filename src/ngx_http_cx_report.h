@@ -4,6 +4,7 @@
  *   src/ngx_http_cx_report.c         routing, the dashboard, the filters
  *   src/ngx_http_cx_report_json.c    report.json: aggregation, then writing
  *   src/ngx_http_cx_export_stream.c  responses.csv and responses.ndjson
+ *   src/ngx_http_cx_report_alerts.c  the alerts: list, acknowledge, resolve
  *   src/ngx_http_cx_writer.c         the output writer they all use
  */
 
@@ -13,6 +14,7 @@
 
 #include "ngx_http_cx.h"
 #include "ngx_cx_export.h"
+#include "ngx_http_cx_writer.h"
 
 
 /*
@@ -64,6 +66,11 @@ ngx_http_cx_report_wanted(ngx_http_cx_report_filters_t *f,
 /* ngx_http_cx_report_json.c */
 ngx_int_t ngx_http_cx_report_json(ngx_http_request_t *r,
     ngx_http_cx_report_filters_t *f);
+ngx_int_t ngx_http_cx_report_send_json(ngx_http_request_t *r,
+    ngx_http_cx_writer_t *w);
+
+/* ngx_http_cx_report_alerts.c: <report>alerts.json, alerts/ID/ack|resolve */
+ngx_int_t ngx_http_cx_report_alerts(ngx_http_request_t *r, ngx_str_t *rest);
 
 /* ngx_http_cx_export_stream.c */
 ngx_int_t ngx_http_cx_export_stream(ngx_http_request_t *r,

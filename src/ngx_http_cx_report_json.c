@@ -13,6 +13,7 @@
 #include "ngx_http_cx_store.h"
 #include "ngx_http_cx_report.h"
 #include "ngx_http_cx_writer.h"
+#include "ngx_http_cx_alert.h"
 
 
 #define NGX_HTTP_CX_REPORT_COMMENTS  20
@@ -71,6 +72,7 @@ typedef struct {
     ngx_array_t                    surveys;   /* ngx_http_cx_survey_report_t */
     ngx_array_t                    touchpoints;  /* ngx_http_cx_tp_report_t */
     uint64_t                       events_dropped;  /* not stored, ever */
+    ngx_http_cx_alert_counts_t     alerts;
 } ngx_http_cx_summary_t;
 
 
@@ -99,8 +101,6 @@ static void ngx_http_cx_report_write_survey(ngx_http_cx_writer_t *w,
     ngx_http_cx_survey_report_t *sr);
 static void ngx_http_cx_report_write_groups(ngx_http_cx_writer_t *w,
     ngx_array_t *groups, const char *key);
-static ngx_int_t ngx_http_cx_report_send(ngx_http_request_t *r,
-    ngx_http_cx_writer_t *w);
 
 
 ngx_int_t
@@ -125,7 +125,7 @@ ngx_http_cx_report_json(ngx_http_request_t *r,
     ngx_http_cx_writer_init(&w, r->pool, NGX_HTTP_CX_REPORT_BUF);
     ngx_http_cx_report_write(&w, &sum);
 
-    return ngx_http_cx_report_send(r, &w);
+    return ngx_http_cx_report_send_json(r, &w);
 }
 
 
@@ -192,6 +192,9 @@ ngx_http_cx_report_aggregate(ngx_http_request_t *r, ngx_http_cx_summary_t *sum)
            != NGX_OK
         || ngx_http_cx_store_counter(cmcf->store, r->connection->log,
                                      NGX_CX_META_DROPPED, &sum->events_dropped)
+           != NGX_OK
+        || ngx_http_cx_store_read(cmcf->store, r->connection->log,
+                                  ngx_http_cx_alert_count, &sum->alerts)
            != NGX_OK)
     {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
@@ -660,7 +663,14 @@ ngx_http_cx_report_write(ngx_http_cx_writer_t *w, ngx_http_cx_summary_t *sum)
     }
 
     /* the whole store's, whatever the filters: the counts may be short */
-    ngx_http_cx_writef(w, "],\"events_dropped\":%uL}\n", sum->events_dropped);
+    ngx_http_cx_writef(w, "],\"events_dropped\":%uL", sum->events_dropped);
+
+    /* the whole store's too: an alert is not a response to filter */
+    ngx_http_cx_writef(w, ",\"alerts\":{\"open\":%uL,\"acknowledged\":%uL,"
+                       "\"escalated\":%uL,\"failed\":%uL,\"resolved\":%uL}}\n",
+                       sum->alerts.open, sum->alerts.acknowledged,
+                       sum->alerts.escalated, sum->alerts.failed,
+                       sum->alerts.resolved);
 }
 
 
@@ -746,8 +756,10 @@ ngx_http_cx_report_write_groups(ngx_http_cx_writer_t *w, ngx_array_t *groups,
 }
 
 
-static ngx_int_t
-ngx_http_cx_report_send(ngx_http_request_t *r, ngx_http_cx_writer_t *w)
+/* 200, application/json, the writer's bytes as the body */
+
+ngx_int_t
+ngx_http_cx_report_send_json(ngx_http_request_t *r, ngx_http_cx_writer_t *w)
 {
     ngx_int_t  rc;
 

@@ -1,0 +1,373 @@
+#!/usr/bin/perl
+# Alerts (README: Alerts; issue 14): cx_alert rules checked at nginx -t; an
+# alert created with the answer that fires it; delivery to a real receiver
+# (t/alerts/receiver.js) that verifies the signature with the Standard
+# Webhooks reference library; retries, failure, escalation and its stop on
+# acknowledgement; the report location's alert API and counts.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use File::Temp qw(tempdir);
+use Time::HiRes qw(time sleep);
+use Test::More;
+use CXTest;
+
+plan skip_all => 'module not built (make all)' unless cx_have_module();
+
+my $ROOT = cx_repo_root();
+plan skip_all => "no t/alerts/node_modules/standardwebhooks (cd t/alerts && npm ci)"
+    unless -d "$ROOT/t/alerts/node_modules/standardwebhooks";
+
+my $DIR = tempdir('cxalerts-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{CX_KEEP});
+my $SECRET = 'whsec_' . 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';   # 24 bytes
+my $PAGE = "<html><body>\n<p>page</p>\n</body></html>\n";
+
+# ---- the receiver -------------------------------------------------------
+
+my @RECEIVERS;
+my $RECEIVED = 0;
+END { kill 'TERM', @RECEIVERS if @RECEIVERS }
+
+# receiver($port, script => '500,204', secret => S) -> its log file
+sub receiver {
+    my ($port, %o) = @_;
+    my $log = "$DIR/recv-$port-" . ++$RECEIVED . '.log';
+    my $pid = open my $out, '-|', 'node', "$ROOT/t/alerts/receiver.js", $port, $log,
+        $o{secret} // $SECRET, $o{script} // '204'
+        or die "cannot start node: $!";
+    my $ready = <$out>;
+    die "receiver did not start\n" unless defined $ready && $ready =~ /ready/;
+    push @RECEIVERS, $pid;
+    return { log => $log, pid => $pid, fh => $out };
+}
+
+sub stop_receiver {
+    my ($rcv) = @_;
+    kill 'TERM', $rcv->{pid};
+    waitpid $rcv->{pid}, 0;
+    @RECEIVERS = grep { $_ != $rcv->{pid} } @RECEIVERS;
+}
+
+# the requests the receiver got (in scalar context: how many)
+sub received {
+    my ($rcv) = @_;
+    my @r;
+    open my $fh, '<', $rcv->{log} or return wantarray ? () : 0;
+    while (my $line = <$fh>) {
+        my $m = eval { $CXTest::JSON->decode($line) } or next;
+        $m->{json} = eval { $CXTest::JSON->decode($m->{body}) };
+        push @r, $m;
+    }
+    return wantarray ? @r : scalar @r;
+}
+
+# ---- nginx -t: every bad rule refused with a sentence and file:line -------
+
+my %KEYS = (
+    'conf/hook.key'  => "$SECRET\n",
+    'conf/plain.key' => "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n",
+    'conf/short.key' => "whsec_c2hvcnQ=\n",
+    'conf/bad.key'   => "whsec_!!!not base64!!!\n",
+);
+
+sub alert_conf {
+    my ($rule, %o) = @_;
+    return ($o{http} // '') . <<"CONF";
+    cx_store %%PREFIX%%/cxdata;
+    cx_survey nps1 { type nps; question "Q?"; }
+    cx_alert unhappy {
+$rule
+    }
+    server {
+        %%CX_SITE%%
+        location / { cx_prompt nps1; }
+    }
+CONF
+}
+
+my @BAD = (
+    [ 'unknown survey', "survey nosuch; notify http://127.0.0.1:9/ secret=hook.key;",
+      qr/cx_alert "unhappy": unknown survey "nosuch" \(declare it with cx_survey nosuch \{ \.\.\. \}\) in \S+nginx\.conf:\d+/ ],
+    [ 'bad condition', "when score<=11; notify http://127.0.0.1:9/ secret=hook.key;",
+      qr/cx_alert "unhappy": "when score<=11" compares the score with something other than a whole number from 0 to 10 in \S+:\d+/ ],
+    [ 'unknown condition', "when mood=sad; notify http://127.0.0.1:9/ secret=hook.key;",
+      qr/"when mood=sad" is not a condition: score<=N, score>=N, band=detractor, comment or attr\.NAME>=VALUE/ ],
+    [ 'unknown band', "when band=angry; notify http://127.0.0.1:9/ secret=hook.key;",
+      qr/"when band=angry" names an unknown band: the bands are detractor, passive and promoter/ ],
+    [ 'bad URL', "notify ftp://example.com/ secret=hook.key;",
+      qr/cx_alert "unhappy": "ftp:\/\/example\.com\/" is not an http:\/\/ or https:\/\/ URL/ ],
+    [ 'no secret', "notify http://127.0.0.1:9/;",
+      qr/"http:\/\/127\.0\.0\.1:9\/" needs secret=FILE, a file holding a Standard Webhooks key/ ],
+    [ 'unreadable secret', "notify http://127.0.0.1:9/ secret=missing.key;",
+      qr/secret "\S*missing\.key" cannot be opened/ ],
+    [ 'secret without whsec_', "notify http://127.0.0.1:9/ secret=plain.key;",
+      qr/does not hold a Standard Webhooks key: "whsec_" followed by base64/ ],
+    [ 'secret too short', "notify http://127.0.0.1:9/ secret=short.key;",
+      qr/holds a key of other than 24 to 64 bytes/ ],
+    [ 'secret not base64', "notify http://127.0.0.1:9/ secret=bad.key;",
+      qr/holds a key that is not base64 after "whsec_"/ ],
+    [ 'host name without resolver', "notify http://hooks.example.com/cx secret=hook.key;",
+      qr/hooks\.example\.com.*needs a "resolver"/ ],
+    [ 'escalate without a unit', "notify http://127.0.0.1:9/ secret=hook.key; escalate 15 http://127.0.0.1:9/m secret=hook.key;",
+      qr/"escalate 15" needs a time with a unit, such as "15m" or "2h"/ ],
+    [ 'escalations out of order', "notify http://127.0.0.1:9/ secret=hook.key; escalate 1h http://127.0.0.1:9/m secret=hook.key; escalate 15m http://127.0.0.1:9/d secret=hook.key;",
+      qr/"escalate 15m" is not later than the level before it/ ],
+    [ 'escalate before notify', "escalate 15m http://127.0.0.1:9/m secret=hook.key;",
+      qr/"escalate" before "notify" \(notify comes first\)/ ],
+    [ 'no notify', "when band=detractor;",
+      qr/cx_alert "unhappy" has no "notify" line/ ],
+    [ 'unknown parameter', "notify http://127.0.0.1:9/ secret=hook.key format=xml;",
+      qr/unknown parameter "format=xml"; expected secret=FILE, format=json or format=slack/ ],
+);
+
+for my $case (@BAD) {
+    my ($name, $rule, $re) = @$case;
+    my ($ok, $out) = cx_test_config(alert_conf("        $rule"), files => \%KEYS);
+    ok !$ok, "nginx -t fails: $name";
+    like $out, $re, "... and says why: $name" or diag $out;
+}
+
+{
+    my ($ok, $out) = cx_test_config(alert_conf(
+        "        survey nps1;\n        when band=detractor;\n        when attr.order_total>=100;\n"
+      . "        when comment;\n"
+      . "        notify http://127.0.0.1:9/hook secret=hook.key;\n"
+      . "        escalate 15m http://127.0.0.1:9/manager secret=hook.key format=slack;\n"
+      . "        escalate 2h http://127.0.0.1:9/director secret=hook.key;"), files => \%KEYS);
+    ok $ok, 'the example rule passes nginx -t' or diag $out;
+    ($ok, $out) = cx_test_config(alert_conf("        notify http://hooks.example.com/cx secret=hook.key;",
+        http => "    resolver 127.0.0.1:53;\n"), files => \%KEYS);
+    ok $ok, 'a host name with a resolver passes' or diag $out;
+}
+
+# ---- delivery -----------------------------------------------------------
+
+my @PORTS = cx_free_ports(6);
+my ($P_OK, $P_RETRY, $P_FAIL, $P_ESC, $P_DOWN, $P_SLACK) = @PORTS;
+
+my $BIG_HOOK = <<'LUA';
+local util = require "cx.util"
+return function(cx)
+  return true, { order_total = util.number(cx.request.headers["x-total"], 0) }
+end
+LUA
+
+my $ng = cx_nginx(files => { %KEYS, 'html/index.html' => $PAGE, 'conf/hooks/big.lua' => $BIG_HOOK,
+                             cx_pages($PAGE, qw(ok retry fail esc down slack big)) }, conf => <<"CONF");
+    cx_store %%PREFIX%%/cxdata;
+    cx_test_clock on;
+    cx_survey s_ok    { type nps;  question "Q?"; }
+    cx_survey s_retry { type nps;  question "Q?"; }
+    cx_survey s_fail  { type nps;  question "Q?"; }
+    cx_survey s_esc   { type csat; question "Q?"; }
+    cx_survey s_slack { type nps;  question "Q?"; }
+    cx_survey s_big   { type nps;  question "Q?"; }
+    cx_alert detractors {
+        survey s_ok;
+        when band=detractor;
+        notify http://127.0.0.1:$P_OK/hook secret=hook.key;
+    }
+    cx_alert retried {
+        survey s_retry;
+        when score<=6;
+        notify http://127.0.0.1:$P_RETRY/hook secret=hook.key;
+    }
+    cx_alert refused {
+        survey s_fail;
+        when score<=6;
+        notify http://127.0.0.1:$P_FAIL/hook secret=hook.key;
+    }
+    cx_alert escalating {
+        survey s_esc;
+        when band=detractor;
+        notify http://127.0.0.1:$P_ESC/notify secret=hook.key;
+        escalate 2s http://127.0.0.1:$P_ESC/manager secret=hook.key;
+    }
+    cx_alert chat {
+        survey s_slack;
+        when comment;
+        notify http://127.0.0.1:$P_SLACK/slack secret=hook.key format=slack;
+    }
+    cx_alert big_order {
+        survey s_big;
+        when band=detractor;
+        when attr.order_total>=100;
+        notify http://127.0.0.1:$P_OK/big secret=hook.key;
+    }
+    server {
+        %%CX_SITE%%
+        location /ok/    { cx_touchpoint checkout stage=purchase; cx_prompt s_ok; }
+        location /retry/ { cx_prompt s_retry; }
+        location /fail/  { cx_prompt s_fail; }
+        location /esc/   { cx_prompt s_esc; }
+        location /slack/ { cx_prompt s_slack; }
+        location /big/   { cx_prompt s_big; cx_target_by_lua_file hooks/big.lua; }
+    }
+CONF
+
+# a visitor who gets the prompt at PATH and answers it
+sub answered {
+    my ($path, %o) = @_;
+    my $b = cx_browser();
+    my $r = $ng->visit($b, $path, headers => $o{headers} || []);
+    my $token = $r->{prompt} && $r->{prompt}{token};
+    ok $token, "$path: a prompt" or return;
+    my $a = $ng->answer(event => 'answer', token => $token, jar => $b, score => $o{score});
+    is $a->{status}, 204, "$path: answer $o{score} stored";
+    if (defined $o{comment}) {
+        is $ng->answer(event => 'comment', token => $token, jar => $b, comment => $o{comment})->{status},
+            204, "$path: comment stored";
+    }
+    # the response id: issued_at and nonce of the token's payload
+    # (version 1, issued_at 4, visitor 12, nonce 8, ...)
+    my $p = cx_signed_payload($token);
+    return { browser => $b, token => $token,
+             response_id => unpack('H*', substr($p, 1, 4) . substr($p, 17, 8)) };
+}
+
+subtest 'a detractor: delivered at once, signed, with the facts' => sub {
+    my $rcv = receiver($P_OK);
+    my $t0 = time;
+    my $ans = answered('/ok/', score => 3) or return;
+    my @got;
+    ok wait_for(sub { @got = received($rcv); @got >= 1 }, 5), 'the receiver got it';
+    my $latency = time - $t0;
+    ok $latency < 2, sprintf('within 2 s of the answer (%.2f s)', $latency);
+    is scalar(@got), 1, 'once';
+    my $m = $got[0];
+    ok $m->{verified}, 'the Standard Webhooks reference library verifies the signature'
+        or diag $m->{error};
+    is $m->{method}, 'POST', 'POST';
+    is $m->{url}, '/hook', 'to the configured path';
+    is $m->{headers}{'content-type'}, 'application/json', 'JSON';
+    my $j = $m->{json};
+    is $j->{alert}, 'detractors', 'alert: the rule';
+    is $j->{level}, 0, 'level 0';
+    is $j->{survey}, 's_ok', 'survey';
+    is $j->{type}, 'nps', 'type';
+    is $j->{score}, 3, 'score';
+    is $j->{band}, 'detractor', 'band';
+    is $j->{touchpoint}, 'checkout', 'touchpoint';
+    is $j->{stage}, 'purchase', 'stage';
+    is $j->{response_id}, $ans->{response_id}, 'response_id: the prompt answered';
+    is $m->{headers}{'webhook-id'}, "$j->{id}.0", 'webhook-id: the alert id and level';
+    like $j->{created_at}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'created_at';
+    is $j->{visitor}, cx_visitor_of($ans->{browser}{cookie}), 'visitor';
+
+    answered('/ok/', score => 9);
+    answered('/ok/', score => 7);
+    sleep 1.5;
+    is scalar(received($rcv)), 1, 'a promoter and a passive: no alert';
+
+    my $rep = $ng->report_json;
+    is_deeply $rep->{alerts}, { open => 1, acknowledged => 0, escalated => 0, failed => 0, resolved => 0 },
+        'report.json counts it as open';
+    stop_receiver($rcv);
+};
+
+subtest 'a condition on a hook attribute (order_total>=100)' => sub {
+    my $rcv = receiver($P_OK);
+    answered('/big/', score => 2, headers => [ 'X-Total' => '99.50' ]) or return;
+    my $big = answered('/big/', score => 2, headers => [ 'X-Total' => '129.90' ]) or return;
+    ok wait_for(sub { received($rcv) >= 1 }, 5), 'delivered';
+    sleep 1;
+    my @got = received($rcv);
+    is scalar(@got), 1, 'only the order over 100';
+    is $got[0]{json}{response_id}, $big->{response_id}, 'that one';
+    is_deeply $got[0]{json}{attributes}, { order_total => '129.9' }, 'its attributes in the payload';
+    stop_receiver($rcv);
+};
+
+subtest 'retried through 500s, the same webhook-id each time' => sub {
+    my $rcv = receiver($P_RETRY, script => '500,503,204');
+    answered('/retry/', score => 2) or return;
+    my @got;
+    ok wait_for(sub { @got = received($rcv); @got >= 3 }, 10), 'three attempts' or diag scalar @got;
+    is_deeply [ map { $_->{answer} } @got ], [ qw(500 503 204) ], 'until a 2xx';
+    my %ids = map { $_->{headers}{'webhook-id'} => 1 } @got;
+    is scalar(keys %ids), 1, 'one webhook-id for all attempts';
+    ok $got[1]{at} - $got[0]{at} >= 900, 'the second after a second at least';
+    ok $got[2]{at} - $got[1]{at} >= 1900, 'the third after two seconds at least';
+    ok((grep { !$_->{verified} } @got) == 0, 'every attempt signed');
+    sleep 1.5;
+    is scalar(received($rcv)), 3, 'no more after the 2xx';
+    stop_receiver($rcv);
+};
+
+subtest 'a 400 fails at once and shows as failed' => sub {
+    my $rcv = receiver($P_FAIL, script => '400');
+    answered('/fail/', score => 1) or return;
+    ok wait_for(sub { received($rcv) >= 1 }, 5), 'one attempt';
+    sleep 2;
+    is scalar(received($rcv)), 1, 'not retried';
+    my ($list) = $ng->get('/cx-admin/alerts.json');
+    my $l = $CXTest::JSON->decode($list->{body});
+    my ($a) = grep { $_->{alert} eq 'refused' } @{ $l->{alerts} };
+    is $a->{status}, 'failed', 'alerts.json: failed';
+    is $ng->report_json->{alerts}{failed}, 1, 'report.json: failed 1';
+    like $ng->error_log, qr/cx_alert: level 0 to "http:\/\/127\.0\.0\.1:$P_FAIL\/hook" refused with status 400: not retried/,
+        'the log says so';
+    stop_receiver($rcv);
+};
+
+subtest 'escalation at its deadline, and none once acknowledged' => sub {
+    my $rcv = receiver($P_ESC);
+    my $left = answered('/esc/', score => 1) or return;
+    my $acked = answered('/esc/', score => 2) or return;
+    ok wait_for(sub { received($rcv) >= 2 }, 5), 'both notified';
+    my @got = received($rcv);
+    my ($n) = grep { $_->{json}{response_id} eq $acked->{response_id} } @got;
+    my $id = $n->{json}{id};
+
+    my $r = $ng->req(method => 'GET', path => "/cx-admin/alerts/$id/ack");
+    is $r->{status}, 405, 'GET does not acknowledge (405)';
+    $r = $ng->req(method => 'POST', path => "/cx-admin/alerts/$id/ack",
+                  headers => [ Origin => 'https://evil.example' ]);
+    is $r->{status}, 403, 'a POST from another site is refused';
+    $r = $ng->req(method => 'POST', path => "/cx-admin/alerts/AAAAAAAAAAAAAAAAAAAAAA/ack");
+    is $r->{status}, 404, 'an unknown alert: 404';
+    $r = $ng->req(method => 'POST', path => "/cx-admin/alerts/$id/ack");
+    is $r->{status}, 204, 'acknowledged: 204';
+
+    my $created = $got[0]{at};
+    ok wait_for(sub { grep { $_->{url} eq '/manager' } received($rcv) }, 6), 'an escalation came';
+    sleep 1.5;
+    my @esc = grep { $_->{url} eq '/manager' } received($rcv);
+    is scalar(@esc), 1, 'one escalation';
+    is $esc[0]{json}{response_id}, $left->{response_id}, 'for the alert left alone';
+    is $esc[0]{json}{level}, 1, 'level 1';
+    is $esc[0]{headers}{'webhook-id'}, "$esc[0]{json}{id}.1", 'webhook-id of level 1';
+    ok $esc[0]{at} - $created >= 1900, 'not before its deadline (2 s)';
+    ok $esc[0]{verified}, 'signed';
+
+    my $l = $CXTest::JSON->decode($ng->get('/cx-admin/alerts.json')->{body});
+    my %st = map { $_->{response_id} => $_->{status} } @{ $l->{alerts} };
+    is $st{ $left->{response_id} }, 'escalated', 'alerts.json: escalated';
+    is $st{ $acked->{response_id} }, 'acknowledged', 'alerts.json: acknowledged';
+
+    is $ng->req(method => 'POST', path => "/cx-admin/alerts/$id/resolve")->{status}, 204, 'resolved: 204';
+    $l = $CXTest::JSON->decode($ng->get('/cx-admin/alerts.json')->{body});
+    my ($a) = grep { $_->{id} eq $id } @{ $l->{alerts} };
+    is $a->{status}, 'resolved', 'then resolved';
+    ok $a->{acknowledged_at} && $a->{resolved_at}, 'with both times';
+    stop_receiver($rcv);
+};
+
+subtest 'format=slack and a comment rule' => sub {
+    my $rcv = receiver($P_SLACK);
+    my $ans = answered('/slack/', score => 4) or return;
+    sleep 1.5;
+    is scalar(received($rcv)), 0, 'no comment yet: no alert';
+    is $ng->answer(event => 'comment', token => $ans->{token}, jar => $ans->{browser},
+                   comment => 'Too slow "really"')->{status}, 204, 'comment stored';
+    ok wait_for(sub { received($rcv) >= 1 }, 5), 'the comment fired it';
+    my ($m) = received($rcv);
+    ok $m->{verified}, 'signed too';
+    like $m->{json}{text}, qr/^chat: s_slack scored 4 \(detractor\) at .*: \\?"Too slow \\?"really\\?"\\?" \[alert [A-Za-z0-9_-]{22}\]$/,
+        'a one-line text' or diag $m->{body};
+    stop_receiver($rcv);
+};
+
+done_testing;
