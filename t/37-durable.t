@@ -22,12 +22,9 @@ use File::Temp qw(tempdir);
 
 plan skip_all => 'module not built (run make)' unless cx_have_module();
 
-my $cc = $ENV{CC} || 'cc';
 my $dir = tempdir('cxdurable-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{CX_KEEP});
 chmod 0755, $dir;
-my $shim = "$dir/cx_synclog.so";
-my $out = `$cc -shared -fPIC -o $shim $FindBin::Bin/lib/cx_synclog.c -ldl 2>&1`;
-plan skip_all => "cannot build the preload shim with $cc: $out" if $? != 0;
+my $shim = cx_build_shim($dir);
 
 my $LOG = "$dir/sync.log";
 my $PAGE = "<html><body>\n<p>page</p>\n</body></html>\n";
@@ -35,14 +32,7 @@ my $PAGE = "<html><body>\n<p>page</p>\n</body></html>\n";
 my $ng = cx_nginx(
     files => { 'html/index.html' => $PAGE },
     env   => { LD_PRELOAD => $shim, CX_SYNCLOG => $LOG },
-    conf  => <<'CONF');
-    cx_store %%PREFIX%%/cxdata max_size=64m;
-    cx_survey nps1 { type nps; question "How likely?"; }
-    server {
-        %%CX_SITE%%
-        location / { cx_prompt nps1 sample=100%; }
-    }
-CONF
+    conf  => cx_prompt_conf('nps1', '100%'));
 
 my $DATA = $ng->prefix . '/cxdata/data.mdb';
 

@@ -25,12 +25,9 @@ my $CXLOAD = "$REPO/build/cxload";
 my $CXCTL  = "$REPO/build/cxctl";
 plan skip_all => 'build/cxload and build/cxctl not built' unless -x $CXLOAD && -x $CXCTL;
 
-my $cc = $ENV{CC} || 'cc';
 my $dir = tempdir('cxjourney-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{CX_KEEP});
 chmod 0755, $dir;
-my $shim = "$dir/cx_synclog.so";
-my $out = `$cc -shared -fPIC -o $shim $FindBin::Bin/lib/cx_synclog.c -ldl 2>&1`;
-plan skip_all => "cannot build the preload shim with $cc: $out" if $? != 0;
+my $shim = cx_build_shim($dir);
 
 my $PAGE = "<html><body>\n<p>" . ('x' x 200) . "</p>\n</body></html>\n";
 

@@ -18,14 +18,8 @@ my $VISITORS = 120;
 my $VIEWS    = 5;
 my $PAGE     = "<html><head><title>t</title></head><body>\n<p>page</p>\n</body></html>\n";
 
-my $ng = cx_nginx(files => { 'html/index.html' => $PAGE }, conf => <<'CONF');
-    cx_store %%PREFIX%%/cxdata max_size=64m;
-    cx_survey s30 { type nps; question "Q?"; }
-    server {
-        %%CX_SITE%%
-        location / { cx_prompt s30 sample=30%; }
-    }
-CONF
+my $ng = cx_nginx(files => { 'html/index.html' => $PAGE },
+                  conf  => cx_prompt_conf('s30', '30%', 'Q?'));
 
 my ($ever, $first, $later_only, $no_cookie) = (0, 0, 0, 0);
 for my $v (1 .. $VISITORS) {

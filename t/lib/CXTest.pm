@@ -96,6 +96,8 @@ package CXTest;
 #   and location /NAME/ { cx_touchpoint NAME; cx_prompt s1;
 #   cx_target_by_lua_file hooks/NAME.lua; }; the page at html/index.html too;
 #   extra: http-level lines before the survey; locations: more server lines
+# cx_build_shim($dir) -> $dir/cx_synclog.so, t/lib/cx_synclog.c built with $CC (else skip_all)
+# cx_prompt_conf($survey, $sample, $question) -> conf: a 64m store, an nps survey, / prompts it
 #
 # Every nginx started here is stopped when its object goes away, in an END
 # block, and on SIGINT/SIGTERM/SIGHUP of the test, so a failing or interrupted
@@ -1145,5 +1147,37 @@ sub _listening {
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp');
     return $s ? 1 : 0;
 }
+
+# The preload shim of t/37 and t/39 (t/lib/cx_synclog.c), built under $dir
+# with $CC (default cc); the whole test is skipped, with the compiler's
+# output, when it does not build.
+sub cx_build_shim {
+    my ($dir) = @_;
+    my $cc = $ENV{CC} || 'cc';
+    my $shim = "$dir/cx_synclog.so";
+    my $out = `$cc -shared -fPIC -o $shim $REPO/t/lib/cx_synclog.c -ldl 2>&1`;
+    if ($? != 0) {
+        require Test::More;
+        Test::More::plan(skip_all => "cannot build the preload shim with $cc: $out");
+    }
+    return $shim;
+}
+
+# The plainest prompting site: a 64m store, the nps survey $survey asking
+# $question (default "How likely?"), offered at / with sample=$sample.
+sub cx_prompt_conf {
+    my ($survey, $sample, $question) = @_;
+    $question //= 'How likely?';
+    return <<"CONF";
+    cx_store %%PREFIX%%/cxdata max_size=64m;
+    cx_survey $survey { type nps; question "$question"; }
+    server {
+        %%CX_SITE%%
+        location / { cx_prompt $survey sample=$sample; }
+    }
+CONF
+}
+
+push @EXPORT, qw(cx_build_shim cx_prompt_conf);
 
 1;

@@ -182,33 +182,34 @@ slow_disk(void)
 }
 
 
-int
-fsync(int fd)
+/* the real fsync() or fdatasync() on fd, after the delay; logs its path */
+static int
+sync_fd(int (*real)(int), const char *name, int fd)
 {
     int   rc;
     char  path[512];
 
-    REAL(fsync);
     slow_disk();
-    rc = real_fsync(fd);
+    rc = real(fd);
     fd_path(fd, path, sizeof(path));
-    synclog("sync fsync %d %s %d", fd, path, rc);
+    synclog("sync %s %d %s %d", name, fd, path, rc);
     return rc;
+}
+
+
+int
+fsync(int fd)
+{
+    REAL(fsync);
+    return sync_fd(real_fsync, "fsync", fd);
 }
 
 
 int
 fdatasync(int fd)
 {
-    int   rc;
-    char  path[512];
-
     REAL(fdatasync);
-    slow_disk();
-    rc = real_fdatasync(fd);
-    fd_path(fd, path, sizeof(path));
-    synclog("sync fdatasync %d %s %d", fd, path, rc);
-    return rc;
+    return sync_fd(real_fdatasync, "fdatasync", fd);
 }
 
 

@@ -178,6 +178,21 @@ attrs_add(unsigned char *blob, size_t size, size_t *len, const char *k,
 
 /* ---- CSV ---- */
 
+/* the CSV row of r must be want; then r's fields are freed */
+static void
+expect_csv(const ngx_cx_record_t *r, const char *want, size_t len)
+{
+    sink_t  s = { 0 };
+
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, r), 0);
+    assert_out(&s, want, len);
+    sink_free(&s);
+    teardown(NULL);
+}
+
+#define EXPECT_CSV(r, lit)  expect_csv((r), (lit), sizeof(lit) - 1)
+
+
 static void
 test_csv_header(void **state)
 {
@@ -196,24 +211,20 @@ test_csv_header(void **state)
 static void
 test_csv_plain(void **state)
 {
-    sink_t           s = { 0 };
     ngx_cx_record_t  r;
 
     (void) state;
 
     base_record(&r);
 
-    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
-    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
+    EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
                    "consideration,10,," VISITOR_HEX ",en,/,,1,1,0\r\n");
-    sink_free(&s);
 }
 
 
 static void
 test_csv_quoting(void **state)
 {
-    sink_t           s = { 0 };
     ngx_cx_record_t  r;
 
     (void) state;
@@ -224,11 +235,9 @@ test_csv_quoting(void **state)
     r.lang = FIELD("x\ry");
     r.path = FIELD("/it's <b>ok</b>");
 
-    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
-    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,\"a\"\"b\","
+    EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,\"a\"\"b\","
                    "consideration,10,\"Fast, \"\"really\"\"\r\nfast\n\","
                    VISITOR_HEX ",\"x\ry\",/it's <b>ok</b>,,1,1,0\r\n");
-    sink_free(&s);
 }
 
 
@@ -236,7 +245,6 @@ static void
 test_csv_formula(void **state)
 {
     size_t           i;
-    sink_t           s = { 0 };
     ngx_cx_record_t  r;
 
     static const struct {
@@ -271,10 +279,7 @@ test_csv_formula(void **state)
                      "consideration,10,%s," VISITOR_HEX ",en,/,,1,1,0\r\n",
                      cases[i].cell);
 
-        assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
-        assert_out(&s, expect, (size_t) n);
-        sink_free(&s);
-        teardown(NULL);
+        expect_csv(&r, expect, (size_t) n);
     }
 
     /* every text cell is neutralised, not only the comment */
@@ -284,17 +289,14 @@ test_csv_formula(void **state)
     r.lang = FIELD("-l");
     r.path = FIELD("@p");
 
-    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
-    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,'=s,nps,'+t,consideration,"
+    EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,'=s,nps,'+t,consideration,"
                    "10,," VISITOR_HEX ",'-l,'@p,,1,1,0\r\n");
-    sink_free(&s);
 }
 
 
 static void
 test_csv_utf8(void **state)
 {
-    sink_t           s = { 0 };
     ngx_cx_record_t  r;
 
     (void) state;
@@ -306,8 +308,7 @@ test_csv_utf8(void **state)
     r.comment = FIELD("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\xff|\xc0\xaf|"
                       "\xed\xa0\x80|\x80|\xe2\x82" "A|\xf0\x9f\x98");
 
-    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
-    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
+    EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
                    "consideration,10,"
                    "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\xef\xbf\xbd|"
                    "\xef\xbf\xbd\xef\xbf\xbd|"
@@ -315,17 +316,37 @@ test_csv_utf8(void **state)
                    "\xef\xbf\xbd\xef\xbf\xbd" "A|"
                    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd,"
                    VISITOR_HEX ",en,/,,1,1,0\r\n");
-    sink_free(&s);
 }
+
+
+/* the CSV row of the base record with the attributes blob is want */
+static void
+expect_attrs_csv(const unsigned char *blob, size_t len, const char *want,
+    size_t want_len)
+{
+    ngx_cx_record_t  r;
+
+    base_record(&r);
+    r.attrs = field((const char *) blob, len);
+    expect_csv(&r, want, want_len);
+}
+
+/* cell: what the attributes column must hold */
+#define EXPECT_ATTRS_CSV(blob, len, cell)                                     \
+    do {                                                                      \
+        static const char  row_[] = ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,"  \
+            "browse,consideration,10,," VISITOR_HEX ",en,/," cell             \
+            ",1,1,0\r\n";                                                     \
+                                                                              \
+        expect_attrs_csv((blob), (len), row_, sizeof(row_) - 1);              \
+    } while (0)
 
 
 static void
 test_csv_attributes(void **state)
 {
-    size_t           len;
-    sink_t           s = { 0 };
-    unsigned char    blob[512];
-    ngx_cx_record_t  r;
+    size_t          len;
+    unsigned char   blob[512];
 
     (void) state;
 
@@ -337,16 +358,8 @@ test_csv_attributes(void **state)
     ATTR(blob, len, "q", "again");          /* repeats kept in CSV */
     ATTR(blob, len, "e", "");
 
-    base_record(&r);
-    r.attrs = field((const char *) blob, len);
-
-    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
-    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
-                   "consideration,10,," VISITOR_HEX ",en,/,"
-                   "\"plan=%3Dpro&q=a%26b%3Dc%25&note=\xe2\x82\xac 1,2%0Ax%7F"
-                   "&q=again&e=\",1,1,0\r\n");
-    sink_free(&s);
-    teardown(NULL);
+    EXPECT_ATTRS_CSV(blob, len, "\"plan=%3Dpro&q=a%26b%3Dc%25&note="
+                                "\xe2\x82\xac 1,2%0Ax%7F&q=again&e=\"");
 
     /* a key starting with + is a formula; the ' goes inside the quotes */
     len = 0;
@@ -354,30 +367,14 @@ test_csv_attributes(void **state)
     ATTR(blob, len, "x", "\"y\"");
     ATTR(blob, len, "b", "\xff");
 
-    base_record(&r);
-    r.attrs = field((const char *) blob, len);
-
-    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
-    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
-                   "consideration,10,," VISITOR_HEX ",en,/,"
-                   "\"'+k=v&x=\"\"y\"\"&b=\xef\xbf\xbd\",1,1,0\r\n");
-    sink_free(&s);
-    teardown(NULL);
+    EXPECT_ATTRS_CSV(blob, len, "\"'+k=v&x=\"\"y\"\"&b=\xef\xbf\xbd\"");
 
     /* = TAB CR as the first key byte are encoded, so no prefix is needed */
     len = 0;
     ATTR(blob, len, "=k", "v");
     ATTR(blob, len, "\tk", "\r");
 
-    base_record(&r);
-    r.attrs = field((const char *) blob, len);
-
-    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
-    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
-                   "consideration,10,," VISITOR_HEX ",en,/,"
-                   "%3Dk=v&%09k=%0D,1,1,0\r\n");
-    sink_free(&s);
-    teardown(NULL);
+    EXPECT_ATTRS_CSV(blob, len, "%3Dk=v&%09k=%0D");
 
     /* a corrupt blob: the pairs before the corruption */
     len = 0;
@@ -385,20 +382,13 @@ test_csv_attributes(void **state)
     blob[len++] = 5;
     blob[len++] = 'x';
 
-    base_record(&r);
-    r.attrs = field((const char *) blob, len);
-
-    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
-    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
-                   "consideration,10,," VISITOR_HEX ",en,/,'-a=1,1,1,0\r\n");
-    sink_free(&s);
+    EXPECT_ATTRS_CSV(blob, len, "'-a=1");
 }
 
 
 static void
 test_csv_not_answered(void **state)
 {
-    sink_t           s = { 0 };
     ngx_cx_record_t  r;
 
     (void) state;
@@ -413,10 +403,8 @@ test_csv_not_answered(void **state)
     r.type = NGX_CX_TYPE_CSAT;
     r.stage = 6;
 
-    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
-    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,csat,browse,advocacy,"
+    EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,nps1,csat,browse,advocacy,"
                    ",," VISITOR_HEX ",en,/,,1,0,1\r\n");
-    sink_free(&s);
 
     /* answered 0 is not empty */
     base_record(&r);
@@ -424,10 +412,8 @@ test_csv_not_answered(void **state)
     r.stage = 0;
     r.type = NGX_CX_TYPE_CES;
 
-    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
-    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,ces,browse,,0,,"
+    EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,nps1,ces,browse,,0,,"
                    VISITOR_HEX ",en,/,,1,1,0\r\n");
-    sink_free(&s);
 }
 
 
@@ -445,10 +431,8 @@ test_csv_out_of_range(void **state)
     r.stage = 200;
     r.score = INT_MIN;
 
-    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
-    ASSERT_OUT(&s, ID_HEX ",1970-01-01T00:00:00Z,,unknown,,,-2147483648,,"
+    EXPECT_CSV(&r, ID_HEX ",1970-01-01T00:00:00Z,,unknown,,,-2147483648,,"
                    "000000000000000000000000,,,,1,1,1\r\n");
-    sink_free(&s);
 
     r.score = INT_MAX;
     assert_int_equal(ngx_cx_export_ndjson(sink_write, &s, prompt_id, &r), 0);

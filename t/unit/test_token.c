@@ -676,6 +676,42 @@ assert_encoded(const unsigned char *out, size_t n, const char *str,
 }
 
 
+static void assert_visitor_equal(const ngx_cx_visitor_t *a,
+    const ngx_cx_visitor_t *b);
+
+
+/*
+ * A known answer: the token t, or else the visitor v, encodes into out to
+ * the string str, with want[0..want_len) as its signed payload (see
+ * assert_encoded()), and decodes back into *dt or *dv, first filled with
+ * 0xee, equal to what was encoded.  Returns the encoded length.
+ */
+static size_t
+encode_known(const ngx_cx_token_t *t, ngx_cx_token_t *dt,
+    const ngx_cx_visitor_t *v, ngx_cx_visitor_t *dv, unsigned char *out,
+    size_t size, const char *str, const unsigned char *want, size_t want_len)
+{
+    size_t  n;
+
+    if (t != NULL) {
+        n = ngx_cx_token_encode(out, size, &key, t);
+        assert_encoded(out, n, str, NGX_CX_DOMAIN_TOKEN, want, want_len);
+        memset(dt, 0xee, sizeof(*dt));
+        assert_int_equal(ngx_cx_token_decode(&key, out, n, dt), 0);
+        assert_memory_equal(dt, t, sizeof(*t));
+
+    } else {
+        n = ngx_cx_visitor_encode(out, size, &key, v);
+        assert_encoded(out, n, str, NGX_CX_DOMAIN_COOKIE, want, want_len);
+        memset(dv, 0xee, sizeof(*dv));
+        assert_int_equal(ngx_cx_visitor_decode(&key, out, n, dv), 0);
+        assert_visitor_equal(dv, v);
+    }
+
+    return n;
+}
+
+
 /*
  * Writers for the test's own encoders of old versions: put_be() writes v
  * big-endian in size bytes, put_field() a size-byte big-endian length
@@ -729,25 +765,20 @@ encode_token_v1(unsigned char *dst, size_t dstsize, const ngx_cx_token_t *t)
 static void
 test_token_known_answer(void **state)
 {
-    size_t          n;
     unsigned char   out[NGX_CX_TOKEN_MAX];
     ngx_cx_token_t  t, d;
 
     (void) state;
 
-    sample_token(&t);
-    n = ngx_cx_token_encode(out, sizeof(out), &key, &t);
     /* the wire layout, byte for byte */
-    assert_encoded(out, n, sample_token_str, NGX_CX_DOMAIN_TOKEN,
-                   sample_token_payload, sizeof(sample_token_payload));
+    sample_token(&t);
+    encode_known(&t, &d, NULL, NULL, out, sizeof(out), sample_token_str,
+                 sample_token_payload, sizeof(sample_token_payload));
 
     /* no attrs cost 2 payload bytes over version 1: 2 or 3 characters */
     assert_int_equal(sizeof(sample_token_payload) - sizeof(sample_token_v1_payload), 2);
     assert_int_equal(sizeof(sample_token_str) - sizeof(sample_token_v1_str), 2);
 
-    memset(&d, 0xee, sizeof(d));
-    assert_int_equal(ngx_cx_token_decode(&key, out, n, &d), 0);
-    assert_memory_equal(&d, &t, sizeof(t));
     assert_int_equal(d.issued_at, 0x65a0b1c2);
     assert_int_equal(d.stage, 3);
     assert_int_equal(d.survey_len, 18);
@@ -787,8 +818,10 @@ test_token_attrs_known_answer(void **state)
     assert_int_equal(t.attrs_len, 70);
     memcpy(t.attrs, SAMPLE_ATTRS, t.attrs_len);
 
-    n = ngx_cx_token_encode(out, sizeof(out), &key, &t);
-    assert_encoded(out, n, sample_attrs_token_str, 0, NULL, 0);
+    n = encode_known(&t, &d, NULL, NULL, out, sizeof(out),
+                     sample_attrs_token_str, NULL, 0);
+    assert_memory_equal(d.attrs, SAMPLE_ATTRS, 70);
+    assert_true(is_zero(d.attrs + 70, NGX_CX_ATTRS_MAX - 70));
 
     plen = token_payload(out, n, payload);
     assert_int_equal(plen, SAMPLE_ATTRS_OFF + 70);
@@ -800,12 +833,6 @@ test_token_attrs_known_answer(void **state)
         assert_int_equal(payload[SAMPLE_ATTRS_OFF + i],
                          (unsigned char) SAMPLE_ATTRS[i] ^ sample_keystream[i]);
     }
-
-    memset(&d, 0xee, sizeof(d));
-    assert_int_equal(ngx_cx_token_decode(&key, out, n, &d), 0);
-    assert_memory_equal(&d, &t, sizeof(t));
-    assert_memory_equal(d.attrs, SAMPLE_ATTRS, 70);
-    assert_true(is_zero(d.attrs + 70, NGX_CX_ATTRS_MAX - 70));
 
     /* all 8 blocks */
     t.attrs_len = NGX_CX_ATTRS_MAX;
@@ -1704,13 +1731,8 @@ test_visitor_known_answer(void **state)
     (void) state;
 
     sample_visitor_v2(&v);
-    n = ngx_cx_visitor_encode(out, sizeof(out), &key, &v);
-    assert_encoded(out, n, sample_cookie_v2_str, NGX_CX_DOMAIN_COOKIE,
-                   sample_cookie_v2_payload, sizeof(sample_cookie_v2_payload));
-
-    memset(&d, 0xee, sizeof(d));
-    assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &d), 0);
-    assert_visitor_equal(&d, &v);
+    n = encode_known(NULL, NULL, &v, &d, out, sizeof(out), sample_cookie_v2_str,
+                     sample_cookie_v2_payload, sizeof(sample_cookie_v2_payload));
     assert_int_equal(ngx_cx_visitor_tp_visits(&d, ID_BROWSE), 5);
     assert_int_equal(ngx_cx_visitor_mark_get(&d, ID_CSAT)->score, -1);
 
