@@ -102,10 +102,10 @@ ngx_http_cx_target_parse(ngx_conf_t *cf, ngx_str_t *url,
         }
     }
 
-    if (url->len > 7 && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
+    if (url->len >= 7 && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
         skip = 7;
 
-    } else if (url->len > 8
+    } else if (url->len >= 8
                && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0)
     {
         skip = 8;

@@ -178,8 +178,8 @@ sub receiver {
     }
 }
 
-# A DNS server: A 127.0.0.1 for every name, but NXDOMAIN for nx.*; no
-# answer for other types.
+# A DNS server: A 127.0.0.1 for every name, but NXDOMAIN for nx.* and
+# silence for mute.*; no answer for other types.
 sub dns_server {
     my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
         Proto => 'udp') or die "udp: $!";
@@ -205,6 +205,7 @@ sub dns_server {
         }
         my $question = substr $q, 12, $pos + 4 - 12;
         my ($qtype) = unpack 'n', substr $q, $pos, 2;
+        next if @labels && $labels[0] eq 'mute';
         my $nx = @labels && $labels[0] eq 'nx';
         my $an = (!$nx && $qtype == 1) ? 1 : 0;
         my $r = pack('nnnnnn', $id, 0x8180 | ($nx ? 3 : 0), 1, $an, 0, 0) . $question;
@@ -232,6 +233,7 @@ my %LOC = (
     bodyless    => "http://127.0.0.1:$R/bodyless/bodyless",
     name        => "http://hook.test:$R/204/name",
     nx          => "http://nx.test:$R/204/nx",
+    mute        => "http://mute.test:$R/204/mute timeout=500",
     many        => "http://hook.test:$R/204/many count=20",
     cancel      => "http://127.0.0.1:$R/never/cancel timeout=3000 cancel=300",
     tls         => "https://localhost:%%PORT1%%/204/tls trusted=$TMP/ca.pem",
@@ -331,6 +333,9 @@ like hook('refused'), qr/^error connection refused /, 'a closed port: connection
 like hook('name'), qr/^status 204 /, 'a host name, through nginx\'s resolver';
 like seen('name'), qr{\APOST /204/name HTTP/1.1\r\nHost: hook.test:$R\r\n}, '... Host is the name with the port';
 like hook('nx'), qr/^error cannot resolve host /, 'a name that does not resolve';
+$r = hook('mute');
+like $r, qr/^error timed out /, 'a DNS server that does not answer: timed out';
+ok ms_of($r) >= 500 && ms_of($r) < 1100, '... after the timeout (500 ms): ' . ms_of($r) . ' ms';
 
 $r = hook('many');
 my @lines = split /\n/, $r;
@@ -394,6 +399,8 @@ like config_error('server { location / { cx_client_test ftp://x/; } }'),
     qr/"ftp:\/\/x\/" is not an http:\/\/ or https:\/\/ URL/, 'ftp: refused';
 like config_error('server { location / { cx_client_test http:///x; } }'),
     qr/has no host/, 'no host: refused';
+like config_error('server { location / { cx_client_test https://; } }'),
+    qr/"https:\/\/" has no host/, 'nothing after the scheme: refused';
 like config_error('server { location / { cx_client_test http://u:p@h/; } }'),
     qr/has a user name or password/, 'userinfo: refused';
 like config_error('server { location / { cx_client_test http://h:99999/; } }'),
