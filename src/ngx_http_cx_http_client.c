@@ -284,8 +284,10 @@ ngx_http_cx_client_ssl(ngx_conf_t *cf, ngx_str_t *trusted, u_char *file,
 
     for (i = 0; i < ngx_http_cx_client_ssls->nelts; i++) {
         if (cs[i].trusted.len == trusted->len
-            && ngx_strncmp(cs[i].trusted.data, trusted->data, trusted->len)
-               == 0)
+            && (trusted->len == 0
+                || ngx_strncmp(cs[i].trusted.data, trusted->data,
+                               trusted->len)
+                   == 0))
         {
             return cs[i].ssl;
         }
@@ -317,10 +319,15 @@ ngx_http_cx_client_ssl(ngx_conf_t *cf, ngx_str_t *trusted, u_char *file,
      * SSL_VERIFY_NONE, so that the failure is told apart from the others.
      */
 
-    name.len = trusted->len;
-    name.data = ngx_pstrdup(cf->pool, trusted);
-    if (name.data == NULL) {
-        return NULL;
+    /* a copy: ngx_conf_full_name() rewrites it */
+
+    name = *trusted;
+
+    if (name.len) {
+        name.data = ngx_pstrdup(cf->pool, trusted);
+        if (name.data == NULL) {
+            return NULL;
+        }
     }
 
     if (ngx_ssl_trusted_certificate(cf, ssl, &name,
@@ -564,15 +571,17 @@ ngx_http_cx_post_request(ngx_http_cx_post_t *p, ngx_str_t *headers,
     u_char                *b;
     ngx_http_cx_target_t  *t;
 
-    static ngx_str_t  none = ngx_null_string;
+    /* memcpy() is not to see the NULL of an empty ngx_str_t */
+
+    static ngx_str_t  none = ngx_string("");
 
     t = p->target;
 
-    if (headers == NULL) {
+    if (headers == NULL || headers->len == 0) {
         headers = &none;
     }
 
-    if (body == NULL) {
+    if (body == NULL || body->len == 0) {
         body = &none;
     }
 

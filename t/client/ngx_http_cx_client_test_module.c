@@ -297,7 +297,9 @@ ngx_http_cx_client_test_body(ngx_http_request_t *r)
         p = body.data;
 
         for (cl = r->request_body->bufs; cl; cl = cl->next) {
-            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+            if (cl->buf->last > cl->buf->pos) {
+                p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+            }
         }
 
         body.len = len;
@@ -368,7 +370,7 @@ ngx_http_cx_client_test_body(ngx_http_request_t *r)
 
     /* the body is copied: the client's own copy may go now */
 
-    if (r->request_body && r->request_body->bufs) {
+    if (body.len) {
         ngx_memset(body.data, 'X', body.len);
     }
 
