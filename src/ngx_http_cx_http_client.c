@@ -145,7 +145,8 @@ ngx_http_cx_target_parse(ngx_conf_t *cf, ngx_str_t *url,
             return NGX_CONF_ERROR;
         }
 
-        p = ngx_pnalloc(cf->pool, sizeof("is invalid: ") + ngx_strlen(t->u.err));
+        p = ngx_pnalloc(cf->pool,
+                        sizeof("is invalid: ") + ngx_strlen(t->u.err));
         if (p == NULL) {
             return NGX_CONF_ERROR;
         }

@@ -90,7 +90,7 @@ static ngx_http_module_t  ngx_http_cx_client_test_module_ctx = {
     NULL,                                     /* init main configuration */
     NULL,                                     /* create server configuration */
     NULL,                                     /* merge server configuration */
-    ngx_http_cx_client_test_create_loc_conf,  /* create location configuration */
+    ngx_http_cx_client_test_create_loc_conf,  /* create location conf */
     NULL                                      /* merge location configuration */
 };
 
