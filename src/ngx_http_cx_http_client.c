@@ -369,7 +369,9 @@ ngx_int_t
 ngx_http_cx_target_init(ngx_conf_t *cf, ngx_http_cx_target_t *t,
     ngx_str_t *trusted, u_char *file, ngx_uint_t line)
 {
+#if (NGX_SSL)
     ngx_str_t                  none;
+#endif
     ngx_http_core_loc_conf_t  *clcf;
 
     if (!t->literal) {
@@ -394,13 +396,12 @@ ngx_http_cx_target_init(ngx_conf_t *cf, ngx_http_cx_target_t *t,
         return NGX_OK;
     }
 
-    ngx_str_null(&none);
+#if (NGX_SSL)
 
     if (trusted == NULL) {
+        ngx_str_null(&none);
         trusted = &none;
     }
-
-#if (NGX_SSL)
 
     t->ssl = ngx_http_cx_client_ssl(cf, trusted, file, line);
     if (t->ssl == NULL) {
