@@ -102,10 +102,10 @@ ngx_http_cx_target_parse(ngx_conf_t *cf, ngx_str_t *url,
         }
     }
 
-    if (url->len > 7 && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
+    if (url->len >= 7 && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
         skip = 7;
 
-    } else if (url->len > 8
+    } else if (url->len >= 8
                && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0)
     {
         skip = 8;
@@ -145,7 +145,8 @@ ngx_http_cx_target_parse(ngx_conf_t *cf, ngx_str_t *url,
             return NGX_CONF_ERROR;
         }
 
-        p = ngx_pnalloc(cf->pool, sizeof("is invalid: ") + ngx_strlen(t->u.err));
+        p = ngx_pnalloc(cf->pool,
+                        sizeof("is invalid: ") + ngx_strlen(t->u.err));
         if (p == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -284,8 +285,10 @@ ngx_http_cx_client_ssl(ngx_conf_t *cf, ngx_str_t *trusted, u_char *file,
 
     for (i = 0; i < ngx_http_cx_client_ssls->nelts; i++) {
         if (cs[i].trusted.len == trusted->len
-            && ngx_strncmp(cs[i].trusted.data, trusted->data, trusted->len)
-               == 0)
+            && (trusted->len == 0
+                || ngx_strncmp(cs[i].trusted.data, trusted->data,
+                               trusted->len)
+                   == 0))
         {
             return cs[i].ssl;
         }
@@ -317,10 +320,15 @@ ngx_http_cx_client_ssl(ngx_conf_t *cf, ngx_str_t *trusted, u_char *file,
      * SSL_VERIFY_NONE, so that the failure is told apart from the others.
      */
 
-    name.len = trusted->len;
-    name.data = ngx_pstrdup(cf->pool, trusted);
-    if (name.data == NULL) {
-        return NULL;
+    /* a copy: ngx_conf_full_name() rewrites it */
+
+    name = *trusted;
+
+    if (name.len) {
+        name.data = ngx_pstrdup(cf->pool, trusted);
+        if (name.data == NULL) {
+            return NULL;
+        }
     }
 
     if (ngx_ssl_trusted_certificate(cf, ssl, &name,
@@ -361,7 +369,9 @@ ngx_int_t
 ngx_http_cx_target_init(ngx_conf_t *cf, ngx_http_cx_target_t *t,
     ngx_str_t *trusted, u_char *file, ngx_uint_t line)
 {
+#if (NGX_SSL)
     ngx_str_t                  none;
+#endif
     ngx_http_core_loc_conf_t  *clcf;
 
     if (!t->literal) {
@@ -386,13 +396,12 @@ ngx_http_cx_target_init(ngx_conf_t *cf, ngx_http_cx_target_t *t,
         return NGX_OK;
     }
 
-    ngx_str_null(&none);
+#if (NGX_SSL)
 
     if (trusted == NULL) {
+        ngx_str_null(&none);
         trusted = &none;
     }
-
-#if (NGX_SSL)
 
     t->ssl = ngx_http_cx_client_ssl(cf, trusted, file, line);
     if (t->ssl == NULL) {
@@ -564,15 +573,17 @@ ngx_http_cx_post_request(ngx_http_cx_post_t *p, ngx_str_t *headers,
     u_char                *b;
     ngx_http_cx_target_t  *t;
 
-    static ngx_str_t  none = ngx_null_string;
+    /* memcpy() is not to see the NULL of an empty ngx_str_t */
+
+    static ngx_str_t  none = ngx_string("");
 
     t = p->target;
 
-    if (headers == NULL) {
+    if (headers == NULL || headers->len == 0) {
         headers = &none;
     }
 
-    if (body == NULL) {
+    if (body == NULL || body->len == 0) {
         body = &none;
     }
 

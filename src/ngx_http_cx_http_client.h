@@ -134,11 +134,13 @@ ngx_int_t ngx_http_cx_target_init(ngx_conf_t *cf, ngx_http_cx_target_t *t,
 /*
  * Worker: starts the POST of body to t.  headers: the extra header lines,
  * each "Name: value\r\n", copied as they are (may be NULL or empty); they
- * must not repeat the ones above.  log: where the exchange logs (copied;
- * its messages end with ", webhook: URL").  handle: when not NULL, set to
- * the exchange, for ngx_http_cx_post_cancel() until done() is called.
- * Returns NGX_OK, or NGX_ERROR when it could not even start (memory): then
- * done() is not called.
+ * must not repeat the ones above.  timeout: in ms, more than 0.  log:
+ * where the exchange logs (copied; its messages end with ", webhook:
+ * http[s]://host[:port]": never the path, which may hold the webhook's
+ * secret).  handle: when not NULL, set to the exchange, for
+ * ngx_http_cx_post_cancel() until done() is called.  Returns NGX_OK, or
+ * NGX_ERROR when it could not even start (memory): then done() is not
+ * called.
  */
 ngx_int_t ngx_http_cx_post(ngx_http_cx_target_t *t, ngx_str_t *headers,
     ngx_str_t *body, ngx_msec_t timeout, ngx_http_cx_post_done_pt done,
