@@ -370,4 +370,26 @@ subtest 'format=slack and a comment rule' => sub {
     stop_receiver($rcv);
 };
 
+subtest 'cxctl alerts' => sub {
+    my $cxctl = "$ROOT/build/cxctl";
+    my $store = $ng->prefix . '/cxdata';
+    my $all = `$cxctl --store $store alerts 2>&1`;
+    is $?, 0, 'exit 0';
+    my @lines = split /\n/, $all;
+    like $lines[0], qr/^id\s+status\s+alert\s+created\s+survey\s+score\s+comment$/, 'a header line';
+    my $l = $CXTest::JSON->decode($ng->get('/cx-admin/alerts.json')->{body});
+    is scalar(@lines) - 1, scalar(@{ $l->{alerts} }), 'one line per alert, as alerts.json';
+    for my $a (@{ $l->{alerts} }) {
+        ok((grep { /^\Q$a->{id}\E  \Q$a->{status}\E\s+\Q$a->{alert}\E\s/ } @lines),
+           "$a->{alert} $a->{status}: listed");
+    }
+    like $all, qr/^\S{22}  resolved\s+escalating\s+\d{4}-\d\d-\d\dT\S+Z\s+s_esc\s+2\s*$/m,
+        'a line: id, status, rule, created, survey, score';
+    my $open = `$cxctl --store $store alerts --open 2>&1`;
+    is $?, 0, '--open: exit 0';
+    unlike $open, qr/ (?:resolved|acknowledged) /, '--open: none acknowledged or resolved';
+    like $open, qr/ escalated /, '--open: the escalated one';
+    is system("$cxctl --store $store alerts --bogus >/dev/null 2>&1") >> 8, 2, 'a bad argument: exit 2';
+};
+
 done_testing;
