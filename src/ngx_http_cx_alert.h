@@ -11,6 +11,9 @@
  *   cx_alert_concurrency N;          deliveries in flight per store (4)
  *   cx_alert_retry_for TIME;         how long a delivery is retried (24h)
  *   cx_alert_trusted_certificate F;  CAs for https targets (system store)
+ *   cx_alert_link URL;               the cx_endpoint as seen from outside
+ *                                    ("https://shop.example/cx/"): the
+ *                                    payloads' ack_url; none without it
  *
  * The parts:
  *   src/ngx_http_cx_alert.c        the directives, checked at nginx -t
@@ -18,6 +21,7 @@
  *       created with the response that fires it (same commit, so a 204
  *       implies its alert), deliveries queued per level, results applied,
  *       acknowledgements; and the reads the reports make
+ *   src/ngx_http_cx_alert_page.c   the ack_url's page on cx_endpoint
  *   src/ngx_http_cx_alert_send.c   the sender: worker 0 reads the due
  *       deliveries, signs them (Standard Webhooks) and posts them through
  *       ngx_http_cx_http_client.c, never more than cx_alert_concurrency at
@@ -130,6 +134,10 @@ int ngx_http_cx_alert_count(void *txn, ngx_http_cx_alert_dbs_t *dbs,
 
 ngx_http_cx_alert_t *ngx_http_cx_alert_rule(ngx_array_t *rules,
     const u_char *name, size_t len);
+
+/* ngx_http_cx_alert_page.c: <endpoint>a/<link>, the ack_url */
+ngx_int_t ngx_http_cx_alert_page(ngx_http_request_t *r, ngx_str_t *link);
+char *ngx_http_cx_alert_link(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_http_cx_alert_send.c */
 ngx_int_t ngx_http_cx_alert_init_process(ngx_cycle_t *cycle,

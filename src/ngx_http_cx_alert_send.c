@@ -57,6 +57,8 @@ static ngx_int_t ngx_http_cx_alert_prepare(ngx_http_cx_sender_t *sender,
     MDB_txn *txn, ngx_http_cx_alert_dbs_t *dbs, ngx_http_cx_slot_t *slot);
 static ngx_int_t ngx_http_cx_alert_payload(ngx_http_cx_slot_t *slot,
     ngx_cx_alert_t *a, ngx_cx_record_t *rec);
+static u_char *ngx_http_cx_alert_ack_url(ngx_http_cx_slot_t *slot, u_char *p,
+    ngx_cx_alert_t *a);
 static ngx_int_t ngx_http_cx_alert_sign(ngx_http_cx_slot_t *slot,
     ngx_cx_alert_t *a);
 static void ngx_http_cx_alert_posted(void *data, ngx_uint_t status,
@@ -387,7 +389,8 @@ ngx_http_cx_alert_payload(ngx_http_cx_slot_t *slot, ngx_cx_alert_t *a,
 
     node = (ngx_str_t *) &ngx_cycle->hostname;
 
-    size = 512 + 6 * (a->rule.len + node->len);
+    size = 512 + 6 * (a->rule.len + node->len)
+           + slot->sender->cmcf->alert_link.len + NGX_CX_ALERT_LINK_LEN;
     if (rec) {
         size += 6 * (rec->survey.len + rec->touchpoint.len + rec->comment.len
                      + 2 * rec->attrs.len);
@@ -439,8 +442,14 @@ ngx_http_cx_alert_payload(ngx_http_cx_slot_t *slot, ngx_cx_alert_t *a,
             }
         }
 
-        p = ngx_sprintf(p, " [alert %*s]\"}", (size_t) NGX_CX_ALERT_ID_LEN,
-                        id);
+        p = ngx_sprintf(p, " [alert %*s]", (size_t) NGX_CX_ALERT_ID_LEN, id);
+
+        if (slot->sender->cmcf->alert_link.len) {
+            p = ngx_cpymem(p, " Acknowledge: ", 14);
+            p = ngx_http_cx_alert_ack_url(slot, p, a);
+        }
+
+        p = ngx_cpymem(p, "\"}", 2);
         slot->body.len = p - slot->body.data;
 
         return NGX_OK;
@@ -499,14 +508,48 @@ ngx_http_cx_alert_payload(ngx_http_cx_slot_t *slot, ngx_cx_alert_t *a,
     }
 
     ngx_cx_hex(hex, a->key, NGX_CX_PROMPT_ID_LEN);
-    p = ngx_sprintf(p, ",\"response_id\":\"%*s\",\"ack_url\":null,\"node\":",
+    p = ngx_sprintf(p, ",\"response_id\":\"%*s\",\"ack_url\":",
                     (size_t) (2 * NGX_CX_PROMPT_ID_LEN), hex);
+
+    if (slot->sender->cmcf->alert_link.len) {
+        *p++ = '"';
+        p = ngx_http_cx_alert_ack_url(slot, p, a);
+        *p++ = '"';
+
+    } else {
+        p = ngx_cpymem(p, "null", 4);
+    }
+
+    p = ngx_cpymem(p, ",\"node\":", 8);
     p = ngx_http_cx_alert_str(p, node->data, node->len);
     *p++ = '}';
 
     slot->body.len = p - slot->body.data;
 
     return NGX_OK;
+}
+
+
+/*
+ * cx_alert_link + "a/" + the signed link (ngx_http_cx_alert_page.c); the
+ * link's characters (base64url and ".") and the configured URL's need no
+ * JSON escaping (cx_alert_link refuses quotes).
+ */
+
+static u_char *
+ngx_http_cx_alert_ack_url(ngx_http_cx_slot_t *slot, u_char *p,
+    ngx_cx_alert_t *a)
+{
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = slot->sender->cmcf;
+
+    p = ngx_cpymem(p, cmcf->alert_link.data, cmcf->alert_link.len);
+    p = ngx_cpymem(p, "a/", 2);
+
+    return p + ngx_cx_signed_encode(p, NGX_CX_ALERT_LINK_LEN, &cmcf->token_key,
+                                    NGX_CX_DOMAIN_ALERT_LINK, a->key,
+                                    NGX_CX_ALERT_KEY_LEN);
 }
 
 

@@ -129,6 +129,15 @@ for my $case (@BAD) {
     like $out, $re, "... and says why: $name" or diag $out;
 }
 
+for my $link ('ftp://shop.example/cx/', 'https://shop.example/cx', 'https:///cx/',
+              'https://shop.example/cx/?x=1/', 'https://shop.example/"cx"/') {
+    my ($ok, $out) = cx_test_config(alert_conf("        notify http://127.0.0.1:9/ secret=hook.key;",
+        http => "    cx_alert_link $link;\n"), files => \%KEYS);
+    ok !$ok, "nginx -t fails: cx_alert_link $link";
+    like $out, qr/cx_alert_link "\Q$link\E" must be the URL of a cx_endpoint location as people reach it, ending in "\/"/,
+        "... and says why: cx_alert_link $link";
+}
+
 {
     my ($ok, $out) = cx_test_config(alert_conf(
         "        survey nps1;\n        when band=detractor;\n        when attr.order_total>=100;\n"
@@ -158,6 +167,7 @@ my $ng = cx_nginx(files => { %KEYS, 'html/index.html' => $PAGE, 'conf/hooks/big.
                              cx_pages($PAGE, qw(ok retry fail esc down slack big)) }, conf => <<"CONF");
     cx_store %%PREFIX%%/cxdata;
     cx_test_clock on;
+    cx_alert_link http://127.0.0.1:%%PORT%%/cx/;
     cx_survey s_ok    { type nps;  question "Q?"; }
     cx_survey s_retry { type nps;  question "Q?"; }
     cx_survey s_fail  { type nps;  question "Q?"; }
@@ -265,6 +275,32 @@ subtest 'a detractor: delivered at once, signed, with the facts' => sub {
     is_deeply $rep->{alerts}, { open => 1, acknowledged => 0, escalated => 0, failed => 0, resolved => 0 },
         'report.json counts it as open';
     stop_receiver($rcv);
+
+    # the ack_url: a page on the endpoint; its GET changes nothing
+    my $port = $ng->port;
+    like $j->{ack_url}, qr{^http://127\.0\.0\.1:$port/cx/a/[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$},
+        'ack_url: the endpoint, a/, the signed link';
+    (my $path = $j->{ack_url}) =~ s{^http://[^/]+}{};
+    my $page = $ng->get($path);
+    is $page->{status}, 200, 'GET ack_url: 200';
+    like $page->{headers}{'content-type'}, qr{^text/html}, 'a page';
+    like $page->{headers}{'content-security-policy'}, qr/default-src 'none'.*form-action 'self'/, 'under a strict policy';
+    like $page->{body}, qr{<h1>Alert: detractors</h1><p>s_ok: 3 at checkout</p><p>Status: <strong>open</strong></p>},
+        'what the alert is about';
+    like $page->{body}, qr{<form method="post"><button type="submit">Acknowledge</button></form>}, 'a button';
+    is $ng->head($path)->{status}, 200, 'HEAD: 200';
+    is $ng->report_json->{alerts}{open}, 1, 'GET and HEAD acknowledge nothing';
+    (my $bad = $path) =~ s/.$/ substr($path, -1) eq 'A' ? 'B' : 'A' /e;
+    is $ng->get($bad)->{status}, 404, 'a link with one character changed: 404';
+    is $ng->post_json($path, '', Origin => 'https://evil.example')->{status}, 403,
+        'a POST from another site: 403';
+    is $ng->report_json->{alerts}{open}, 1, 'still open';
+    my $done = $ng->req(method => 'POST', path => $path, headers => [ Origin => "http://127.0.0.1:$port" ]);
+    is $done->{status}, 200, 'POST from the page: 200';
+    like $done->{body}, qr{Status: <strong>acknowledged</strong></p><p role="status">Acknowledged\. Thank you\.</p>},
+        'says so';
+    unlike $done->{body}, qr/<form/, 'no button any more';
+    is $ng->report_json->{alerts}{acknowledged}, 1, 'report.json: acknowledged';
 };
 
 subtest 'a condition on a hook attribute (order_total>=100)' => sub {
@@ -365,7 +401,7 @@ subtest 'format=slack and a comment rule' => sub {
     ok wait_for(sub { received($rcv) >= 1 }, 5), 'the comment fired it';
     my ($m) = received($rcv);
     ok $m->{verified}, 'signed too';
-    like $m->{json}{text}, qr/^chat: s_slack scored 4 \(detractor\) at .*: \\?"Too slow \\?"really\\?"\\?" \[alert [A-Za-z0-9_-]{22}\]$/,
+    like $m->{json}{text}, qr{^chat: s_slack scored 4 \(detractor\) at .*: \\?"Too slow \\?"really\\?"\\?" \[alert [A-Za-z0-9_-]{22}\] Acknowledge: http://127\.0\.0\.1:\d+/cx/a/\S{45}$},
         'a one-line text' or diag $m->{body};
     stop_receiver($rcv);
 };
