@@ -6,6 +6,7 @@
  */
 
 #include "ngx_http_cx_alert.h"
+#include "ngx_http_cx_lua.h"
 
 
 static char *ngx_http_cx_alert_line(ngx_conf_t *cf, ngx_command_t *dummy,
@@ -145,6 +146,18 @@ ngx_http_cx_alert_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
         }
 
         return NGX_CONF_OK;
+    }
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[0].data, "by_lua_file") == 0)
+    {
+        if (rule->hook) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cx_alert \"%V\": \"by_lua_file\" is given "
+                               "twice", &rule->name);
+            return NGX_CONF_ERROR;
+        }
+
+        return ngx_http_cx_lua_hook_conf(cf, &value[1], &rule->hook);
     }
 
     if (cf->args->nelts >= 2 && ngx_strcmp(value[0].data, "notify") == 0) {

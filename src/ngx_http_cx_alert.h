@@ -7,6 +7,7 @@
  *       when       attr.order_total>=100;
  *       notify     URL  secret=FILE  [format=json|slack];
  *       escalate   15m  URL  [secret=FILE]  [format=json|slack];
+ *       by_lua_file  PATH;                 # may veto, may add fields
  *   }
  *   cx_alert_concurrency N;          deliveries in flight per store (4)
  *   cx_alert_retry_for TIME;         how long a delivery is retried (24h)
@@ -61,6 +62,7 @@ typedef struct {
     ngx_array_t               whens;      /* ngx_cx_when_t */
     ngx_flag_t                comment;    /* a "when comment" line */
     ngx_array_t               levels;     /* ngx_http_cx_alert_level_t */
+    ngx_http_cx_hook_t       *hook;       /* by_lua_file, or NULL */
     u_char                   *file;
     ngx_uint_t                line;
 } ngx_http_cx_alert_t;
@@ -85,6 +87,9 @@ typedef enum {
     NGX_HTTP_CX_ALERT_RETRY,           /* again later, or failed when late */
     NGX_HTTP_CX_ALERT_FAILED,          /* given up */
     NGX_HTTP_CX_ALERT_DROP,            /* an escalation no longer due */
+    NGX_HTTP_CX_ALERT_VETO,            /* the rule's Lua said no: at level
+                                          0 the alert goes, later levels
+                                          only that delivery */
     NGX_HTTP_CX_ALERT_ACK,             /* acknowledged by someone */
     NGX_HTTP_CX_ALERT_RESOLVE
 } ngx_http_cx_alert_op_e;

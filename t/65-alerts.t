@@ -70,6 +70,7 @@ my %KEYS = (
     'conf/plain.key' => "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n",
     'conf/short.key' => "whsec_c2hvcnQ=\n",
     'conf/bad.key'   => "whsec_!!!not base64!!!\n",
+    'conf/hooks/broken.lua' => "return function(a)\n  if then end\nend\n",
 );
 
 sub alert_conf {
@@ -118,6 +119,8 @@ my @BAD = (
       qr/"escalate" before "notify" \(notify comes first\)/ ],
     [ 'no notify', "when band=detractor;",
       qr/cx_alert "unhappy" has no "notify" line/ ],
+    [ 'a Lua file with a syntax error', "notify http://127.0.0.1:9/ secret=hook.key; by_lua_file hooks/broken.lua;",
+      qr/\[emerg\].*by_lua_file: \S+\/conf\/hooks\/broken\.lua:2: .* in \S+nginx\.conf:\d+/ ],
     [ 'unknown parameter', "notify http://127.0.0.1:9/ secret=hook.key format=xml;",
       qr/unknown parameter "format=xml"; expected secret=FILE, format=json or format=slack/ ],
 );
@@ -163,8 +166,19 @@ return function(cx)
 end
 LUA
 
+# an alert's Lua: vetoes a test comment, names the owner of the others
+my $ROUTE_HOOK = <<'LUA';
+return function(a)
+  if a.comment == "ignore me" then
+    return false
+  end
+  return true, { owner = "team-" .. a.survey, level = a.level, band = a.band }
+end
+LUA
+
 my $ng = cx_nginx(files => { %KEYS, 'html/index.html' => $PAGE, 'conf/hooks/big.lua' => $BIG_HOOK,
-                             cx_pages($PAGE, qw(ok retry fail esc down slack big)) }, conf => <<"CONF");
+                             'conf/hooks/route.lua' => $ROUTE_HOOK,
+                             cx_pages($PAGE, qw(ok retry fail esc down slack big lua)) }, conf => <<"CONF");
     cx_store %%PREFIX%%/cxdata;
     cx_test_clock on;
     cx_alert_link http://127.0.0.1:%%PORT%%/cx/;
@@ -174,6 +188,13 @@ my $ng = cx_nginx(files => { %KEYS, 'html/index.html' => $PAGE, 'conf/hooks/big.
     cx_survey s_esc   { type csat; question "Q?"; }
     cx_survey s_slack { type nps;  question "Q?"; }
     cx_survey s_big   { type nps;  question "Q?"; }
+    cx_survey s_lua   { type nps;  question "Q?"; }
+    cx_alert routed {
+        survey s_lua;
+        when comment;
+        by_lua_file hooks/route.lua;
+        notify http://127.0.0.1:$P_OK/routed secret=hook.key;
+    }
     cx_alert detractors {
         survey s_ok;
         when band=detractor;
@@ -214,6 +235,7 @@ my $ng = cx_nginx(files => { %KEYS, 'html/index.html' => $PAGE, 'conf/hooks/big.
         location /esc/   { cx_prompt s_esc; }
         location /slack/ { cx_prompt s_slack; }
         location /big/   { cx_prompt s_big; cx_target_by_lua_file hooks/big.lua; }
+        location /lua/   { cx_prompt s_lua; }
     }
 CONF
 
@@ -313,6 +335,25 @@ subtest 'a condition on a hook attribute (order_total>=100)' => sub {
     is scalar(@got), 1, 'only the order over 100';
     is $got[0]{json}{response_id}, $big->{response_id}, 'that one';
     is_deeply $got[0]{json}{attributes}, { order_total => '129.9' }, 'its attributes in the payload';
+    stop_receiver($rcv);
+};
+
+subtest "the rule's Lua: a veto, and fields added" => sub {
+    my $rcv = receiver($P_OK);
+    my $vetoed = answered('/lua/', score => 2, comment => 'ignore me') or return;
+    my $kept = answered('/lua/', score => 5, comment => 'late delivery') or return;
+    ok wait_for(sub { received($rcv) >= 1 }, 5), 'delivered';
+    sleep 1;
+    my @got = received($rcv);
+    is scalar(@got), 1, 'one: the other vetoed';
+    is $got[0]{json}{response_id}, $kept->{response_id}, 'the one not vetoed';
+    is_deeply $got[0]{json}{fields}, { owner => 'team-s_lua', level => '0', band => 'detractor' },
+        'its fields, beside the facts';
+    is $got[0]{json}{alert}, 'routed', 'the facts unchanged';
+    ok $got[0]{verified}, 'signed';
+    my $l = $CXTest::JSON->decode($ng->get('/cx-admin/alerts.json')->{body});
+    ok !(grep { $_->{response_id} eq $vetoed->{response_id} } @{ $l->{alerts} }), 'the vetoed alert is gone';
+    like $ng->error_log, qr/cx_alert "routed": level 0 vetoed by its Lua/, 'the log says so';
     stop_receiver($rcv);
 };
 
