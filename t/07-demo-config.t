@@ -31,6 +31,11 @@ open my $out, '>', "$prefix/conf/nginx.conf" or die "$prefix: $!";
 print {$out} $conf;
 close $out;
 
+# run.sh makes the alerts' key; so does the test
+open my $key, '>', "$prefix/conf/hook.key" or die "$prefix: $!";
+print {$key} "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n";
+close $key;
+
 my $nginx = $ENV{CX_NGINX} || '/usr/sbin/nginx';
 my %env = cx_nginx_env();
 local @ENV{keys %env} = values %env;
