@@ -307,6 +307,32 @@ ngx_cx_when_holds(const ngx_cx_when_t *w, const ngx_cx_record_t *rec)
 
 /* ---- alerts ---- */
 
+int
+ngx_cx_alert_key_ms(const unsigned char *key, size_t len, uint64_t *ms)
+{
+    if (len != NGX_CX_ALERT_KEY_LEN) {
+        return -1;
+    }
+
+    *ms = ngx_cx_get_be(key, 4) * 1000;
+
+    return 0;
+}
+
+
+int
+ngx_cx_delivery_key_ms(const unsigned char *key, size_t len, uint64_t *ms)
+{
+    if (len != NGX_CX_DELIVERY_KEY_LEN) {
+        return -1;
+    }
+
+    *ms = ngx_cx_get_be(key, 8);
+
+    return 0;
+}
+
+
 void
 ngx_cx_alert_key(unsigned char key[NGX_CX_ALERT_KEY_LEN],
     const unsigned char response_id[NGX_CX_RESPONSE_KEY_LEN],

@@ -142,6 +142,15 @@ typedef struct {
     ngx_cx_bytes_t  rule;
 } ngx_cx_alert_t;
 
+/*
+ * For retention, which deletes from the front: the time of an alert's key
+ * (its response's issue time) and of a delivery's (when it is due), in unix
+ * ms: 0, or -1 when len is not the key's (*ms untouched).
+ */
+int ngx_cx_alert_key_ms(const unsigned char *key, size_t len, uint64_t *ms);
+int ngx_cx_delivery_key_ms(const unsigned char *key, size_t len,
+    uint64_t *ms);
+
 void ngx_cx_alert_key(unsigned char key[NGX_CX_ALERT_KEY_LEN],
     const unsigned char response_id[NGX_CX_RESPONSE_KEY_LEN],
     uint32_t rule_id);

@@ -416,6 +416,16 @@ ngx_http_cx_store_commit(ngx_http_cx_store_t *store)
                                        ngx_cx_journey_key_ms,
                                        store->prune_before_ms,
                                        &store->pruned, &fatal);
+
+            /* alerts go with their responses, deliveries when long due */
+            ngx_http_cx_store_prune_db(txn, store->alert.alerts,
+                                       ngx_cx_alert_key_ms,
+                                       store->prune_before_ms,
+                                       &store->pruned, &fatal);
+            ngx_http_cx_store_prune_db(txn, store->alert.deliveries,
+                                       ngx_cx_delivery_key_ms,
+                                       store->prune_before_ms,
+                                       &store->pruned, &fatal);
         }
 
         if (fatal) {

@@ -202,6 +202,18 @@ test_alert_codec(void **state)
     assert_memory_equal(a.key, id, sizeof(id));
     assert_memory_equal(a.key + 12, "\x01\x02\x03\x04", 4);
 
+    /* retention reads the response's issue time (seconds) from the key */
+    {
+        uint64_t  ms = 7;
+
+        assert_int_equal(ngx_cx_alert_key_ms(a.key, NGX_CX_ALERT_KEY_LEN,
+                                             &ms), 0);
+        assert_true(ms == 0xababababULL * 1000);
+        ms = 7;
+        assert_int_equal(ngx_cx_alert_key_ms(a.key, 12, &ms), -1);
+        assert_true(ms == 7);
+    }
+
     a.state = NGX_CX_ALERT_ACKNOWLEDGED;
     a.sent = 0x03;
     a.failed = 0x04;
@@ -313,6 +325,14 @@ test_delivery_codec(void **state)
 
     ngx_cx_delivery_encode(key, val, &d);
     assert_memory_equal(key, "\x00\x00\x01\x9a\xf2\x32\xb2\x00", 8);
+    {
+        uint64_t  ms = 0;
+
+        assert_int_equal(ngx_cx_delivery_key_ms(key, sizeof(key), &ms), 0);
+        assert_true(ms == d.due_ms);
+        assert_int_equal(ngx_cx_delivery_key_ms(key, sizeof(key) - 1, &ms),
+                         -1);
+    }
     assert_int_equal(key[NGX_CX_DELIVERY_KEY_LEN - 1], 2);
 
     assert_int_equal(ngx_cx_delivery_decode(key, sizeof(key), val,
