@@ -467,6 +467,17 @@ subtest 'cxctl alerts' => sub {
     unlike $open, qr/ (?:resolved|acknowledged) /, '--open: none acknowledged or resolved';
     like $open, qr/ escalated /, '--open: the escalated one';
     is system("$cxctl --store $store alerts --bogus >/dev/null 2>&1") >> 8, 2, 'a bad argument: exit 2';
+
+    # prune takes the alerts with their responses
+    my $n = scalar @{ $l->{alerts} };
+    my @t = gmtime(time + 2 * 86400);
+    my $day = sprintf '%04d-%02d-%02d', $t[5] + 1900, $t[4] + 1, $t[3];
+    like `$cxctl --store $store prune --before $day --dry-run 2>&1`,
+        qr/^would prune before $day: \d+ responses, \d+ events, $n alerts$/m, "prune --dry-run: $n alerts";
+    like `$cxctl --store $store prune --before $day 2>&1`,
+        qr/^pruned before $day: \d+ responses, \d+ events, $n alerts$/m, "prune: $n alerts";
+    like `$cxctl --store $store alerts 2>&1`, qr/^no alerts$/m, 'none left';
+    is $ng->report_json->{alerts}{open} + $ng->report_json->{alerts}{resolved}, 0, 'report.json: none';
 };
 
 done_testing;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "cxctl.h"
+#include "ngx_cx_alert.h"
 #include "ngx_cx_export.h"
 #include "ngx_cx_score.h"
 
@@ -439,6 +440,9 @@ cxctl_store_open(cxctl_store_t *st, const char *path, int writable)
             rc = mdb_dbi_open(txn, NGX_CX_DB_META, 0, &st->meta);
         }
         if (rc == 0) {
+            /* a store nginx has not opened since alerts came: none yet */
+            st->has_alerts = (mdb_dbi_open(txn, NGX_CX_DB_ALERTS, 0,
+                                           &st->alerts) == 0);
             rc = mdb_txn_commit(txn);
         } else {
             mdb_txn_abort(txn);

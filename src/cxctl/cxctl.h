@@ -49,6 +49,8 @@ typedef struct {
     MDB_dbi      responses;
     MDB_dbi      events;
     MDB_dbi      meta;
+    MDB_dbi      alerts;
+    int          has_alerts;
 } cxctl_store_t;
 
 /* Options shared by the commands that select responses. */

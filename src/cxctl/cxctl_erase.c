@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cxctl.h"
+#include "ngx_cx_alert.h"
 
 
 #define CXCTL_BATCH_DELETE   1000
@@ -51,13 +52,14 @@ typedef int (*cxctl_pred_pt)(void *ctx, MDB_val *key, MDB_val *val);
 
 static int cxctl_delete_both(cxctl_store_t *st, cxctl_pred_pt response,
     cxctl_pred_pt event, void *ctx, int dry_run, uint64_t deleted[2]);
-static void cxctl_print_deleted(uint64_t deleted[2]);
+static void cxctl_print_deleted(uint64_t deleted[2], uint64_t alerts);
 static int cxctl_delete_where(cxctl_store_t *st, MDB_dbi dbi,
     cxctl_pred_pt pred, void *ctx, int dry_run, uint64_t *deleted);
 static int cxctl_erase_response(void *ctx, MDB_val *key, MDB_val *val);
 static int cxctl_erase_event(void *ctx, MDB_val *key, MDB_val *val);
 static int cxctl_prune_response(void *ctx, MDB_val *key, MDB_val *val);
 static int cxctl_prune_event(void *ctx, MDB_val *key, MDB_val *val);
+static int cxctl_prune_alert(void *ctx, MDB_val *key, MDB_val *val);
 static int cxctl_unhex(unsigned char *dst, const char *src, size_t len);
 
 
@@ -119,7 +121,7 @@ cxctl_cmd_erase(int argc, char **argv, const char *store_opt)
                            0, deleted);
 
     printf("erased visitor %s: ", hex);
-    cxctl_print_deleted(deleted);
+    cxctl_print_deleted(deleted, 0);
 
     return rc;
 }
@@ -129,7 +131,7 @@ int
 cxctl_cmd_prune(int argc, char **argv, const char *store_opt)
 {
     int              i, r, rc, dry_run;
-    uint64_t         deleted[2];
+    uint64_t         deleted[2], alerts;
     const char      *before;
     cxctl_store_t    st;
     cxctl_filter_t   f;
@@ -173,11 +175,25 @@ cxctl_cmd_prune(int argc, char **argv, const char *store_opt)
         return rc;
     }
 
+    /* the alerts of the responses that go, first: keyed by them */
+    alerts = 0;
+    rc = CXCTL_EXIT_OK;
+
+    if (st.has_alerts) {
+        rc = cxctl_delete_where(&st, st.alerts, cxctl_prune_alert,
+                                &f.since_ms, dry_run, &alerts);
+    }
+
+    if (rc != CXCTL_EXIT_OK) {
+        cxctl_store_close(&st);
+        return rc;
+    }
+
     rc = cxctl_delete_both(&st, cxctl_prune_response, cxctl_prune_event,
                            &f.since_ms, dry_run, deleted);
 
     printf("%s before %s: ", dry_run ? "would prune" : "pruned", before);
-    cxctl_print_deleted(deleted);
+    cxctl_print_deleted(deleted, alerts);
 
     return rc;
 }
@@ -211,16 +227,26 @@ cxctl_delete_both(cxctl_store_t *st, cxctl_pred_pt response,
 }
 
 
-/* the end of the line erase and prune print: "3 responses, 1 event" */
+/*
+ * The end of the line erase and prune print: "3 responses, 1 event", and
+ * ", 2 alerts" when prune removed alerts.
+ */
 
 static void
-cxctl_print_deleted(uint64_t deleted[2])
+cxctl_print_deleted(uint64_t deleted[2], uint64_t alerts)
 {
-    printf("%llu %s, %llu %s\n",
+    printf("%llu %s, %llu %s",
            (unsigned long long) deleted[0],
            cxctl_plural(deleted[0], "response", "responses"),
            (unsigned long long) deleted[1],
            cxctl_plural(deleted[1], "event", "events"));
+
+    if (alerts) {
+        printf(", %llu %s", (unsigned long long) alerts,
+               cxctl_plural(alerts, "alert", "alerts"));
+    }
+
+    printf("\n");
     fflush(stdout);
 }
 
@@ -418,6 +444,25 @@ cxctl_prune_event(void *ctx, MDB_val *key, MDB_val *val)
     }
 
     return at_ms < before_ms ? CXCTL_DELETE : CXCTL_DONE;
+}
+
+
+/* an alert goes with its response: keyed by it, so dated like it */
+
+static int
+cxctl_prune_alert(void *ctx, MDB_val *key, MDB_val *val)
+{
+    uint64_t  before_ms, issued_ms;
+
+    (void) val;
+
+    before_ms = *(uint64_t *) ctx / 1000 * 1000;
+
+    if (ngx_cx_alert_key_ms(key->mv_data, key->mv_size, &issued_ms) != 0) {
+        return CXCTL_KEEP;
+    }
+
+    return issued_ms < before_ms ? CXCTL_DELETE : CXCTL_DONE;
 }
 
 
