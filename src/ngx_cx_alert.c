@@ -24,8 +24,6 @@ static const int  ngx_cx_band_tops[][2] = {
 static const char *ngx_cx_when_op(const unsigned char **p,
     const unsigned char *last, unsigned *op);
 static int ngx_cx_when_compare(unsigned op, int cmp);
-static void ngx_cx_put_be(unsigned char *p, uint64_t v, int n);
-static uint64_t ngx_cx_get_be(const unsigned char *p, int n);
 
 
 /* ---- conditions ---- */
@@ -477,29 +475,4 @@ ngx_cx_delivery_retryable(unsigned status)
 {
     return status == 0 || status == 408 || status == 429
            || (status >= 500 && status <= 599);
-}
-
-
-static void
-ngx_cx_put_be(unsigned char *p, uint64_t v, int n)
-{
-    while (n--) {
-        p[n] = (unsigned char) v;
-        v >>= 8;
-    }
-}
-
-
-static uint64_t
-ngx_cx_get_be(const unsigned char *p, int n)
-{
-    uint64_t  v;
-
-    v = 0;
-
-    while (n--) {
-        v = v << 8 | *p++;
-    }
-
-    return v;
 }

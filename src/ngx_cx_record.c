@@ -28,8 +28,6 @@ static void ngx_cx_civil_from_days(uint64_t days, unsigned *y, unsigned *m,
     unsigned *d);
 static uint64_t ngx_cx_days_from_civil(unsigned y, unsigned m, unsigned d);
 static char *ngx_cx_put_digits(char *p, unsigned v, int n);
-static void ngx_cx_put_be(unsigned char *p, uint64_t v, int n);
-static uint64_t ngx_cx_get_be(const unsigned char *p, int n);
 
 
 int
@@ -802,7 +800,7 @@ ngx_cx_put_digits(char *p, unsigned v, int n)
 
 /* n bytes of v, most significant first */
 
-static void
+void
 ngx_cx_put_be(unsigned char *p, uint64_t v, int n)
 {
     while (n--) {
@@ -812,7 +810,7 @@ ngx_cx_put_be(unsigned char *p, uint64_t v, int n)
 }
 
 
-static uint64_t
+uint64_t
 ngx_cx_get_be(const unsigned char *p, int n)
 {
     uint64_t  v;

@@ -383,6 +383,11 @@ int ngx_cx_parse_ymd(const unsigned char *s, size_t len,
     uint64_t *day_start_ms);
 
 
+/* n bytes of v, big-endian (the keys' byte order), and back; n <= 8. */
+void ngx_cx_put_be(unsigned char *p, uint64_t v, int n);
+uint64_t ngx_cx_get_be(const unsigned char *p, int n);
+
+
 /*
  * Counters in the meta database (NGX_CX_META_DROPPED): a u64, big-endian.
  * ngx_cx_counter_decode() returns 0, or -1 when len is not

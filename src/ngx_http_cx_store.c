@@ -79,6 +79,8 @@ struct ngx_http_cx_store_s {
 };
 
 
+static ngx_int_t ngx_http_cx_store_enqueue(ngx_http_cx_store_t *store,
+    ngx_queue_t *queue, ngx_queue_t *q);
 static void ngx_http_cx_store_start(ngx_http_cx_store_t *store);
 static void ngx_http_cx_store_start_inline(ngx_http_cx_store_t *store);
 static void ngx_http_cx_store_take(ngx_http_cx_store_t *store);
@@ -271,11 +273,22 @@ ngx_http_cx_store_record_room(ngx_http_cx_write_t *w)
 ngx_int_t
 ngx_http_cx_store_submit(ngx_http_cx_store_t *store, ngx_http_cx_write_t *w)
 {
+    return ngx_http_cx_store_enqueue(store, store ? &store->pending : NULL,
+                                     &w->queue);
+}
+
+
+/* Into the next commit; started now unless one is in flight. */
+
+static ngx_int_t
+ngx_http_cx_store_enqueue(ngx_http_cx_store_t *store, ngx_queue_t *queue,
+    ngx_queue_t *q)
+{
     if (store == NULL || store->env == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_queue_insert_tail(&store->pending, &w->queue);
+    ngx_queue_insert_tail(queue, q);
 
     if (!store->busy) {
         ngx_http_cx_store_start(store);
@@ -1045,17 +1058,9 @@ ngx_http_cx_store_counter(ngx_http_cx_store_t *store, ngx_log_t *log,
 ngx_int_t
 ngx_http_cx_store_alert(ngx_http_cx_store_t *store, ngx_http_cx_alert_op_t *op)
 {
-    if (store == NULL || store->env == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_queue_insert_tail(&store->alert_pending, &op->queue);
-
-    if (!store->busy) {
-        ngx_http_cx_store_start(store);
-    }
-
-    return NGX_OK;
+    return ngx_http_cx_store_enqueue(store,
+                                     store ? &store->alert_pending : NULL,
+                                     &op->queue);
 }
 
 
