@@ -17,6 +17,8 @@
 #    (alerts.json, report.json).
 # 6. A reload while deliveries wait (receiver down): each delivered once
 #    once the receiver is up.
+# 7. A reload while a delivery is in flight (the receiver hangs): the new
+#    worker does not post it too; it is delivered once afterwards.
 
 use strict;
 use warnings;
@@ -361,6 +363,43 @@ subtest 'a reload while deliveries wait: each delivered once after it' => sub {
     is scalar(grep { $_->{at} < 1000 * $t - 50 } @got), 0, 'all after the reload';
     ok !grep({ my $o = $_; grep { $_ == $o } $ng->worker_pids } @old), 'by the new worker';
     is scalar(grep { $_->{sent} == 1 } @{ alerts_list($ng) }), $N, "alerts.json: $N sent";
+    stop_receiver($rcv);
+    $ng->stop;
+};
+
+# ---- 7. a reload while a delivery is in flight --------------------------------
+#
+# The old worker 0 finishes the exchanges it has started; the new one must
+# not post the same delivery meanwhile ("a delivery is never sent twice at
+# once", src/ngx_http_cx_alert_send.c), or a slow receiver that answers 2xx
+# to both gets it twice without any crash.
+
+subtest 'a reload while a delivery is in flight: not sent twice at once' => sub {
+    my ($port) = cx_free_ports(1);
+    my $ng = alert_nginx(rule => "        notify http://127.0.0.1:$port/hook secret=hook.key;");
+    my $hang = receiver($port, script => 'hang');
+    my $ans = answered($ng, 5);
+    is $ans->{status}, 204, 'a detractor: 204';
+    ok wait_for(sub { received_count($hang) >= 1 }, 5), 'its delivery is in flight (the receiver hangs)';
+    my ($old) = $ng->worker_pids;
+    kill 'HUP', $ng->pid;
+    ok wait_for(sub { grep { $_ != $old } $ng->worker_pids }, 10), 'reload: a new worker';
+    sleep 2.5;    # the new worker 0 has looked at the queue twice by now
+    my @got = received($hang);
+    is scalar(@got), 1, 'one request while the first is in flight'
+        or diag join ' ', map { "$_->{headers}{'webhook-id'} at $_->{at}" } @got;
+    ok cx_pid_alive($old), 'the old worker still waits for its exchange';
+
+    stop_receiver($hang);    # the exchange ends: "connection closed", retried
+    my $rcv = receiver($port);
+    ok wait_for(sub { !cx_pid_alive($old) }, 5), 'the old worker exits';
+    ok wait_for(sub { received_count($rcv) >= 1 }, 10), 'delivered after the reload';
+    sleep 2;
+    @got = received($rcv);
+    is scalar(@got), 1, 'once';
+    ok $got[0]{verified}, 'verified';
+    is $got[0]{json}{response_id}, $ans->{response_id}, 'that response';
+    is alerts_list($ng)->[0]{sent}, 1, 'alerts.json: sent 1';
     stop_receiver($rcv);
     $ng->stop;
 };
