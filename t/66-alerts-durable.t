@@ -389,11 +389,15 @@ subtest 'a reload while a delivery is in flight: not sent twice at once' => sub 
     is scalar(@got), 1, 'one request while the first is in flight'
         or diag join ' ', map { "$_->{headers}{'webhook-id'} at $_->{at}" } @got;
     ok cx_pid_alive($old), 'the old worker still waits for its exchange';
+    like $ng->error_log, qr/cx_alert: another process \(a previous worker\) still sends alerts, waiting for it/,
+        'the new worker says it waits';
 
     stop_receiver($hang);    # the exchange ends: "connection closed", retried
     my $rcv = receiver($port);
     ok wait_for(sub { !cx_pid_alive($old) }, 5), 'the old worker exits';
     ok wait_for(sub { received_count($rcv) >= 1 }, 10), 'delivered after the reload';
+    like $ng->error_log, qr/cx_alert: the previous sender is gone, sending alerts/,
+        'then takes over';
     sleep 2;
     @got = received($rcv);
     is scalar(@got), 1, 'once';
