@@ -40,7 +40,7 @@ module: $(MODULE)
 # cxctl reads and maintains the store while nginx runs
 CXCTL_SRCS   := $(wildcard src/cxctl/*.c) src/ngx_cx_record.c src/ngx_cx_score.c \
                 src/ngx_cx_json.c src/ngx_cx_token.c src/ngx_cx_sha256.c \
-                src/ngx_cx_export.c
+                src/ngx_cx_export.c src/ngx_cx_alert.c src/ngx_cx_number.c
 
 cxctl: $(BUILD)/cxctl
 

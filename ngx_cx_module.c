@@ -168,6 +168,13 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       offsetof(ngx_http_cx_main_conf_t, alert_retry_for),
       NULL },
 
+    { ngx_string("cx_alert_link"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_cx_alert_link,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("cx_alert_trusted_certificate"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,

@@ -51,6 +51,7 @@
 #include <stdint.h>
 
 #include "ngx_cx_record.h"
+#include "ngx_cx_token.h"
 
 
 #define NGX_CX_DB_ALERTS            "alerts"
@@ -58,6 +59,13 @@
 
 #define NGX_CX_ALERT_KEY_LEN        (NGX_CX_RESPONSE_KEY_LEN + 4)
 #define NGX_CX_ALERT_ID_LEN         22      /* base64url of the key */
+
+/*
+ * An alert's ack_url ends in a link: its key signed (ngx_cx_signed_encode,
+ * domain NGX_CX_DOMAIN_ALERT_LINK, the token key), so only links the
+ * module made acknowledge anything.
+ */
+#define NGX_CX_ALERT_LINK_LEN       NGX_CX_SIGNED_LEN(NGX_CX_ALERT_KEY_LEN)
 #define NGX_CX_ALERT_VAL_MIN        30
 #define NGX_CX_ALERT_VAL_MAX        (NGX_CX_ALERT_VAL_MIN + NGX_CX_NAME_MAX)
 #define NGX_CX_DELIVERY_KEY_LEN     (8 + NGX_CX_ALERT_KEY_LEN + 1)

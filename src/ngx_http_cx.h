@@ -185,6 +185,7 @@ typedef struct {
     ngx_uint_t                alert_concurrency;
     time_t                    alert_retry_for;
     ngx_str_t                 alert_trusted;  /* CA file, or "": system */
+    ngx_str_t                 alert_link;     /* <endpoint> URL, or "" */
     void                     *alert_sender;   /* worker 0's, or NULL */
 
     ngx_http_cx_store_t      *store;      /* this worker's, or NULL */

@@ -6,6 +6,7 @@
  */
 
 #include "ngx_http_cx_alert.h"
+#include "ngx_http_cx_lua.h"
 
 
 static char *ngx_http_cx_alert_line(ngx_conf_t *cf, ngx_command_t *dummy,
@@ -145,6 +146,18 @@ ngx_http_cx_alert_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
         }
 
         return NGX_CONF_OK;
+    }
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[0].data, "by_lua_file") == 0)
+    {
+        if (rule->hook) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cx_alert \"%V\": \"by_lua_file\" is given "
+                               "twice", &rule->name);
+            return NGX_CONF_ERROR;
+        }
+
+        return ngx_http_cx_lua_hook_conf(cf, &value[1], &rule->hook);
     }
 
     if (cf->args->nelts >= 2 && ngx_strcmp(value[0].data, "notify") == 0) {
@@ -425,4 +438,51 @@ ngx_http_cx_alert_rule(ngx_array_t *rules, const u_char *name, size_t len)
     }
 
     return NULL;
+}
+
+
+/* cx_alert_link https://shop.example/cx/: where ack_url links point */
+
+char *
+ngx_http_cx_alert_link(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_main_conf_t *cmcf = conf;
+
+    u_char      *p;
+    size_t       skip;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (cmcf->alert_link.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    p = value[1].data;
+
+    skip = (value[1].len > 7 && ngx_strncmp(p, "http://", 7) == 0) ? 7
+           : (value[1].len > 8 && ngx_strncmp(p, "https://", 8) == 0) ? 8
+           : 0;
+
+    /* printable, and nothing that would need escaping in JSON or HTML */
+    for (i = 0; i < value[1].len; i++) {
+        if (p[i] <= 0x20 || p[i] >= 0x7f || p[i] == '"' || p[i] == '\\'
+            || p[i] == '?' || p[i] == '#' || p[i] == '<' || p[i] == '>')
+        {
+            skip = 0;
+        }
+    }
+
+    if (skip == 0 || p[skip] == '/' || p[value[1].len - 1] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_alert_link \"%V\" must be the URL of a "
+                           "cx_endpoint location as people reach it, ending "
+                           "in \"/\", such as \"https://shop.example/cx/\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->alert_link = value[1];
+
+    return NGX_CONF_OK;
 }

@@ -7,10 +7,14 @@
  *       when       attr.order_total>=100;
  *       notify     URL  secret=FILE  [format=json|slack];
  *       escalate   15m  URL  [secret=FILE]  [format=json|slack];
+ *       by_lua_file  PATH;                 # may veto, may add fields
  *   }
  *   cx_alert_concurrency N;          deliveries in flight per store (4)
  *   cx_alert_retry_for TIME;         how long a delivery is retried (24h)
  *   cx_alert_trusted_certificate F;  CAs for https targets (system store)
+ *   cx_alert_link URL;               the cx_endpoint as seen from outside
+ *                                    ("https://shop.example/cx/"): the
+ *                                    payloads' ack_url; none without it
  *
  * The parts:
  *   src/ngx_http_cx_alert.c        the directives, checked at nginx -t
@@ -18,6 +22,7 @@
  *       created with the response that fires it (same commit, so a 204
  *       implies its alert), deliveries queued per level, results applied,
  *       acknowledgements; and the reads the reports make
+ *   src/ngx_http_cx_alert_page.c   the ack_url's page on cx_endpoint
  *   src/ngx_http_cx_alert_send.c   the sender: worker 0 reads the due
  *       deliveries, signs them (Standard Webhooks) and posts them through
  *       ngx_http_cx_http_client.c, never more than cx_alert_concurrency at
@@ -57,6 +62,7 @@ typedef struct {
     ngx_array_t               whens;      /* ngx_cx_when_t */
     ngx_flag_t                comment;    /* a "when comment" line */
     ngx_array_t               levels;     /* ngx_http_cx_alert_level_t */
+    ngx_http_cx_hook_t       *hook;       /* by_lua_file, or NULL */
     u_char                   *file;
     ngx_uint_t                line;
 } ngx_http_cx_alert_t;
@@ -81,6 +87,9 @@ typedef enum {
     NGX_HTTP_CX_ALERT_RETRY,           /* again later, or failed when late */
     NGX_HTTP_CX_ALERT_FAILED,          /* given up */
     NGX_HTTP_CX_ALERT_DROP,            /* an escalation no longer due */
+    NGX_HTTP_CX_ALERT_VETO,            /* the rule's Lua said no: at level
+                                          0 the alert goes, later levels
+                                          only that delivery */
     NGX_HTTP_CX_ALERT_ACK,             /* acknowledged by someone */
     NGX_HTTP_CX_ALERT_RESOLVE
 } ngx_http_cx_alert_op_e;
@@ -130,6 +139,10 @@ int ngx_http_cx_alert_count(void *txn, ngx_http_cx_alert_dbs_t *dbs,
 
 ngx_http_cx_alert_t *ngx_http_cx_alert_rule(ngx_array_t *rules,
     const u_char *name, size_t len);
+
+/* ngx_http_cx_alert_page.c: <endpoint>a/<link>, the ack_url */
+ngx_int_t ngx_http_cx_alert_page(ngx_http_request_t *r, ngx_str_t *link);
+char *ngx_http_cx_alert_link(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_http_cx_alert_send.c */
 ngx_int_t ngx_http_cx_alert_init_process(ngx_cycle_t *cycle,

@@ -20,6 +20,7 @@
 
 #include "ngx_http_cx_alert.h"
 #include "ngx_http_cx_store.h"
+#include "ngx_http_cx_lua.h"
 #include "ngx_cx_json.h"
 
 
@@ -38,6 +39,7 @@ typedef struct {
     ngx_http_cx_alert_level_t  *level;
     ngx_str_t                   body;
     ngx_str_t                   headers;
+    ngx_str_t                   fields;     /* from the rule's Lua: a blob */
     ngx_http_cx_alert_op_t      op;
 } ngx_http_cx_slot_t;
 
@@ -67,6 +69,8 @@ static ngx_int_t ngx_http_cx_alert_prepare(ngx_http_cx_sender_t *sender,
     MDB_txn *txn, ngx_http_cx_alert_dbs_t *dbs, ngx_http_cx_slot_t *slot);
 static ngx_int_t ngx_http_cx_alert_payload(ngx_http_cx_slot_t *slot,
     ngx_cx_alert_t *a, ngx_cx_record_t *rec);
+static u_char *ngx_http_cx_alert_ack_url(ngx_http_cx_slot_t *slot, u_char *p,
+    ngx_cx_alert_t *a);
 static ngx_int_t ngx_http_cx_alert_sign(ngx_http_cx_slot_t *slot,
     ngx_cx_alert_t *a);
 static void ngx_http_cx_alert_posted(void *data, ngx_uint_t status,
@@ -211,7 +215,9 @@ ngx_http_cx_alert_send_handler(ngx_event_t *ev)
 
         slot->state = NGX_HTTP_CX_SLOT_BUSY;
 
-        if (slot->op.op == NGX_HTTP_CX_ALERT_DROP) {
+        if (slot->op.op == NGX_HTTP_CX_ALERT_DROP
+            || slot->op.op == NGX_HTTP_CX_ALERT_VETO)
+        {
             ngx_http_cx_alert_submit(slot);
             continue;
         }
@@ -364,12 +370,14 @@ static ngx_int_t
 ngx_http_cx_alert_prepare(ngx_http_cx_sender_t *sender, MDB_txn *txn,
     ngx_http_cx_alert_dbs_t *dbs, ngx_http_cx_slot_t *slot)
 {
-    int                   rc;
-    MDB_val               key, val;
-    ngx_cx_alert_t        a;
-    ngx_cx_record_t       rec, *recp;
-    ngx_cx_delivery_t    *d;
-    ngx_http_cx_alert_t  *rule;
+    int                         rc;
+    MDB_val                     key, val;
+    ngx_cx_alert_t              a;
+    ngx_cx_record_t             rec, *recp;
+    ngx_cx_delivery_t          *d;
+    ngx_http_cx_alert_t        *rule;
+    ngx_http_cx_lua_alert_t     view;
+    ngx_http_cx_hook_result_t   res;
 
     d = &slot->op.delivery;
     slot->op.op = NGX_HTTP_CX_ALERT_DROP;
@@ -422,6 +430,33 @@ ngx_http_cx_alert_prepare(ngx_http_cx_sender_t *sender, MDB_txn *txn,
         return NGX_ERROR;
     }
 
+    /* the rule's Lua may veto, or add fields; a failed one does neither */
+    if (rule->hook) {
+        view.rule = a.rule;
+        view.level = d->level;
+        view.rec = recp;
+
+        rc = ngx_http_cx_lua_alert(rule->hook, sender->log, &view, &res);
+
+        if (rc == NGX_DECLINED) {
+            ngx_log_error(NGX_LOG_INFO, sender->log, 0,
+                          "cx_alert \"%V\": level %ui vetoed by its Lua",
+                          &rule->name, (ngx_uint_t) d->level);
+            slot->op.op = NGX_HTTP_CX_ALERT_VETO;
+            return NGX_OK;
+        }
+
+        if (rc == NGX_OK && res.attrs_len) {
+            slot->fields.data = ngx_pnalloc(slot->pool, res.attrs_len);
+            if (slot->fields.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(slot->fields.data, res.attrs, res.attrs_len);
+            slot->fields.len = res.attrs_len;
+        }
+    }
+
     if (ngx_http_cx_alert_payload(slot, &a, recp) != NGX_OK
         || ngx_http_cx_alert_sign(slot, &a) != NGX_OK)
     {
@@ -463,7 +498,8 @@ ngx_http_cx_alert_payload(ngx_http_cx_slot_t *slot, ngx_cx_alert_t *a,
 
     node = (ngx_str_t *) &ngx_cycle->hostname;
 
-    size = 512 + 6 * (a->rule.len + node->len);
+    size = 512 + 6 * (a->rule.len + node->len + 2 * slot->fields.len)
+           + slot->sender->cmcf->alert_link.len + NGX_CX_ALERT_LINK_LEN;
     if (rec) {
         size += 6 * (rec->survey.len + rec->touchpoint.len + rec->comment.len
                      + 2 * rec->attrs.len);
@@ -515,8 +551,14 @@ ngx_http_cx_alert_payload(ngx_http_cx_slot_t *slot, ngx_cx_alert_t *a,
             }
         }
 
-        p = ngx_sprintf(p, " [alert %*s]\"}", (size_t) NGX_CX_ALERT_ID_LEN,
-                        id);
+        p = ngx_sprintf(p, " [alert %*s]", (size_t) NGX_CX_ALERT_ID_LEN, id);
+
+        if (slot->sender->cmcf->alert_link.len) {
+            p = ngx_cpymem(p, " Acknowledge: ", 14);
+            p = ngx_http_cx_alert_ack_url(slot, p, a);
+        }
+
+        p = ngx_cpymem(p, "\"}", 2);
         slot->body.len = p - slot->body.data;
 
         return NGX_OK;
@@ -574,15 +616,70 @@ ngx_http_cx_alert_payload(ngx_http_cx_slot_t *slot, ngx_cx_alert_t *a,
         *p++ = '}';
     }
 
+    /* what the rule's Lua added: its own object, never over ours */
+    if (slot->fields.len) {
+        p = ngx_cpymem(p, ",\"fields\":{", 11);
+        cursor.data = slot->fields.data;
+        cursor.len = slot->fields.len;
+        first = 1;
+
+        while (ngx_cx_attrs_next(&cursor, &k, &v) == 1) {
+            if (!first) {
+                *p++ = ',';
+            }
+
+            first = 0;
+            p = ngx_http_cx_alert_str(p, k.data, k.len);
+            *p++ = ':';
+            p = ngx_http_cx_alert_str(p, v.data, v.len);
+        }
+
+        *p++ = '}';
+    }
+
     ngx_cx_hex(hex, a->key, NGX_CX_PROMPT_ID_LEN);
-    p = ngx_sprintf(p, ",\"response_id\":\"%*s\",\"ack_url\":null,\"node\":",
+    p = ngx_sprintf(p, ",\"response_id\":\"%*s\",\"ack_url\":",
                     (size_t) (2 * NGX_CX_PROMPT_ID_LEN), hex);
+
+    if (slot->sender->cmcf->alert_link.len) {
+        *p++ = '"';
+        p = ngx_http_cx_alert_ack_url(slot, p, a);
+        *p++ = '"';
+
+    } else {
+        p = ngx_cpymem(p, "null", 4);
+    }
+
+    p = ngx_cpymem(p, ",\"node\":", 8);
     p = ngx_http_cx_alert_str(p, node->data, node->len);
     *p++ = '}';
 
     slot->body.len = p - slot->body.data;
 
     return NGX_OK;
+}
+
+
+/*
+ * cx_alert_link + "a/" + the signed link (ngx_http_cx_alert_page.c); the
+ * link's characters (base64url and ".") and the configured URL's need no
+ * JSON escaping (cx_alert_link refuses quotes).
+ */
+
+static u_char *
+ngx_http_cx_alert_ack_url(ngx_http_cx_slot_t *slot, u_char *p,
+    ngx_cx_alert_t *a)
+{
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = slot->sender->cmcf;
+
+    p = ngx_cpymem(p, cmcf->alert_link.data, cmcf->alert_link.len);
+    p = ngx_cpymem(p, "a/", 2);
+
+    return p + ngx_cx_signed_encode(p, NGX_CX_ALERT_LINK_LEN, &cmcf->token_key,
+                                    NGX_CX_DOMAIN_ALERT_LINK, a->key,
+                                    NGX_CX_ALERT_KEY_LEN);
 }
 
 

@@ -249,8 +249,20 @@ ngx_http_cx_alert_apply(MDB_txn *txn, ngx_http_cx_alert_dbs_t *dbs,
         op->op = NGX_HTTP_CX_ALERT_FAILED;      /* retried long enough */
     }
 
-    if (op->op == NGX_HTTP_CX_ALERT_DROP) {
+    if (op->op == NGX_HTTP_CX_ALERT_DROP
+        || (op->op == NGX_HTTP_CX_ALERT_VETO && d->level > 0))
+    {
         return 0;
+    }
+
+    if (op->op == NGX_HTTP_CX_ALERT_VETO) {
+        /* its escalations find no alert when due, and are dropped then */
+        key.mv_data = d->alert;
+        key.mv_size = NGX_CX_ALERT_KEY_LEN;
+
+        rc = mdb_del(txn, dbs->alerts, &key, NULL);
+
+        return rc == MDB_NOTFOUND ? 0 : rc;
     }
 
     return ngx_http_cx_alert_update(txn, dbs, d->alert, op);

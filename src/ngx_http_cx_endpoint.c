@@ -21,6 +21,7 @@
  */
 
 #include "ngx_http_cx.h"
+#include "ngx_http_cx_alert.h"
 #include "ngx_http_cx_store.h"
 
 
@@ -67,6 +68,13 @@ ngx_http_cx_endpoint_handler(ngx_http_request_t *r)
 
     if (rest.len == 1 && rest.data[0] == 'r') {
         return ngx_http_cx_intake(r);
+    }
+
+    /* an alert's ack_url: ngx_http_cx_alert_page.c */
+    if (rest.len > 2 && rest.data[0] == 'a' && rest.data[1] == '/') {
+        rest.data += 2;
+        rest.len -= 2;
+        return ngx_http_cx_alert_page(r, &rest);
     }
 
     return NGX_HTTP_NOT_FOUND;

@@ -7,6 +7,7 @@
 
 #include "ngx_http_cx_lua.h"
 #include "ngx_cx_number.h"
+#include "ngx_cx_alert.h"
 
 #include <luajit.h>
 #include <lauxlib.h>
@@ -18,8 +19,8 @@
 
 static ngx_int_t ngx_http_cx_lua_load(ngx_http_cx_hook_t *hook,
     ngx_log_t *log);
-static void ngx_http_cx_lua_failed(ngx_http_request_t *r,
-    ngx_http_cx_ctx_t *ctx, ngx_http_cx_hook_t *hook, int rc);
+static void ngx_http_cx_lua_failed(ngx_log_t *log, time_t now,
+    ngx_http_cx_hook_t *hook, int rc);
 static ngx_uint_t ngx_http_cx_lua_log_allowed(ngx_http_cx_hook_t *hook,
     time_t now, ngx_uint_t *suppressed);
 static void ngx_http_cx_lua_log(ngx_http_cx_hook_t *hook, time_t now,
@@ -39,10 +40,11 @@ char *
 ngx_http_cx_lua_hook_conf(ngx_conf_t *cf, ngx_str_t *path,
     ngx_http_cx_hook_t **hookp)
 {
-    char                *src;
-    size_t               len;
-    lua_State           *L;
-    ngx_http_cx_hook_t  *hook;
+    char                     *src;
+    size_t                    len;
+    lua_State                *L;
+    ngx_http_cx_hook_t       *hook, **hp;
+    ngx_http_cx_main_conf_t  *cmcf;
 
     hook = ngx_pcalloc(cf->pool, sizeof(ngx_http_cx_hook_t));
     if (hook == NULL) {
@@ -69,9 +71,10 @@ ngx_http_cx_lua_hook_conf(ngx_conf_t *cf, ngx_str_t *path,
 
     src = ngx_cx_lua_sandbox_read((char *) hook->path.data, &len);
     if (src == NULL) {
+        /* named as the directive was: cx_target_by_lua_file, by_lua_file */
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cx_target_by_lua_file: cannot read \"%V\"",
-                           &hook->path);
+                           "%V: cannot read \"%V\"",
+                           (ngx_str_t *) cf->args->elts, &hook->path);
         return NGX_CONF_ERROR;
     }
 
@@ -96,15 +99,23 @@ ngx_http_cx_lua_hook_conf(ngx_conf_t *cf, ngx_str_t *path,
                          (char *) hook->chunkname, "t")
         != 0)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "cx_target_by_lua_file: %s",
-                           lua_tostring(L, -1));
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V: %s",
+                           (ngx_str_t *) cf->args->elts, lua_tostring(L, -1));
         lua_close(L);
         return NGX_CONF_ERROR;
     }
 
     lua_close(L);
 
+    /* every worker loads it at start (ngx_http_cx_lua_init) */
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
+
+    hp = ngx_array_push(&cmcf->hooks);
+    if (hp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *hp = hook;
     *hookp = hook;
 
     return NGX_CONF_OK;
@@ -265,7 +276,7 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_lua_call.r = NULL;
 
     if (rc != 0) {
-        ngx_http_cx_lua_failed(r, ctx, hook, rc);
+        ngx_http_cx_lua_failed(r->connection->log, ctx->now, hook, rc);
         return NGX_ERROR;
     }
 
@@ -310,11 +321,118 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
 }
 
 
+/*
+ * An alert's hook (cx_alert ... by_lua_file): called by the sender before
+ * each delivery with a plain table of the alert and its response, fresh
+ * per call (alerts are few; the request view is for pages).  Answers
+ * NGX_OK with res->attrs the fields to add to the payload, NGX_DECLINED
+ * when it vetoes (false or nil), NGX_ERROR when it failed (logged).
+ */
+
+ngx_int_t
+ngx_http_cx_lua_alert(ngx_http_cx_hook_t *hook, ngx_log_t *log,
+    ngx_http_cx_lua_alert_t *a, ngx_http_cx_hook_result_t *res)
+{
+    int                   rc;
+    time_t                now;
+    lua_State            *L;
+    ngx_cx_bytes_t        cursor, k, v;
+    ngx_cx_record_t      *rec;
+
+    L = ngx_cx_lua_sandbox.L;
+    now = ngx_time();
+    res->attrs_len = 0;
+
+    if (L == NULL || hook->ref == LUA_NOREF) {
+        return NGX_ERROR;
+    }
+
+    lua_settop(L, 0);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, hook->ref);
+
+    lua_createtable(L, 0, 12);
+    lua_pushlstring(L, (char *) a->rule.data, a->rule.len);
+    lua_setfield(L, -2, "alert");
+    lua_pushinteger(L, (lua_Integer) a->level);
+    lua_setfield(L, -2, "level");
+
+    rec = a->rec;
+
+    if (rec) {
+        lua_pushlstring(L, (char *) rec->survey.data, rec->survey.len);
+        lua_setfield(L, -2, "survey");
+        lua_pushstring(L, ngx_cx_type_name(rec->type));
+        lua_setfield(L, -2, "type");
+
+        if (rec->flags & NGX_CX_REC_ANSWERED) {
+            lua_pushinteger(L, rec->score);
+            lua_setfield(L, -2, "score");
+            lua_pushstring(L, ngx_cx_band_name(ngx_cx_band(rec->type,
+                                                           rec->score)));
+            lua_setfield(L, -2, "band");
+        }
+
+        lua_pushlstring(L, (char *) rec->comment.data, rec->comment.len);
+        lua_setfield(L, -2, "comment");
+        lua_pushlstring(L, (char *) rec->touchpoint.data,
+                        rec->touchpoint.len);
+        lua_setfield(L, -2, "touchpoint");
+        lua_pushstring(L, ngx_cx_stage_name(rec->stage));
+        lua_setfield(L, -2, "stage");
+
+        lua_createtable(L, 0, 4);
+        cursor = rec->attrs;
+
+        while (ngx_cx_attrs_next(&cursor, &k, &v) == 1) {
+            lua_pushlstring(L, (char *) k.data, k.len);
+            lua_pushlstring(L, (char *) v.data, v.len);
+            lua_rawset(L, -3);
+        }
+
+        lua_setfield(L, -2, "attributes");
+    }
+
+    ngx_cx_lua_sandbox_start();
+
+    rc = lua_pcall(L, 1, 2, 0);
+
+    ngx_cx_lua_sandbox_finish(L);
+
+    if (rc != 0) {
+        ngx_http_cx_lua_failed(log, now, hook, rc);
+        return NGX_ERROR;
+    }
+
+    if (lua_type(L, 1) == LUA_TNIL
+        || (lua_type(L, 1) == LUA_TBOOLEAN && !lua_toboolean(L, 1)))
+    {
+        lua_settop(L, 0);
+        return NGX_DECLINED;
+    }
+
+    if (lua_type(L, 1) != LUA_TBOOLEAN) {
+        ngx_http_cx_lua_log(hook, now, log, "failed",
+                            "must return true or false, and a table of "
+                            "fields");
+        lua_settop(L, 0);
+        return NGX_ERROR;
+    }
+
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        (void) ngx_http_cx_lua_attrs(L, 2, hook, now, log, res);
+    }
+
+    lua_settop(L, 0);
+
+    return NGX_OK;
+}
+
+
 /* A call that raised an error, or ran out of memory: one line. */
 
 static void
-ngx_http_cx_lua_failed(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_hook_t *hook, int rc)
+ngx_http_cx_lua_failed(ngx_log_t *log, time_t now, ngx_http_cx_hook_t *hook,
+    int rc)
 {
     char       *where;
     lua_State  *L;
@@ -335,7 +453,7 @@ ngx_http_cx_lua_failed(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
                      "not enough memory (cx_lua_memory)%Z");
     }
 
-    ngx_http_cx_lua_log(hook, ctx->now, r->connection->log, "failed",
+    ngx_http_cx_lua_log(hook, now, log, "failed",
                         rc == LUA_ERRMEM ? where
                         : lua_type(L, -1) == LUA_TSTRING
                           ? lua_tostring(L, -1)

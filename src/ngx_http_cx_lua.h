@@ -82,6 +82,17 @@ ngx_int_t ngx_http_cx_lua_target(ngx_http_request_t *r,
     ngx_http_cx_prompt_t *prompt, ngx_http_cx_hook_result_t *res);
 
 
+/* An alert and its response, for an alert's hook (ngx_http_cx_alert.h). */
+typedef struct {
+    ngx_cx_bytes_t            rule;
+    ngx_uint_t                level;
+    ngx_cx_record_t          *rec;        /* NULL: the response is erased */
+} ngx_http_cx_lua_alert_t;
+
+ngx_int_t ngx_http_cx_lua_alert(ngx_http_cx_hook_t *hook, ngx_log_t *log,
+    ngx_http_cx_lua_alert_t *a, ngx_http_cx_hook_result_t *res);
+
+
 /*
  * Inside the hooks' code: the call in progress, which the cx view reads
  * (r NULL outside a call), and the view's construction, once per VM

@@ -17,10 +17,9 @@ ngx_http_cx_target_by_lua_file(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_cx_loc_conf_t *lcf = conf;
 
-    char                      *rv;
-    ngx_str_t                 *value;
-    ngx_http_cx_hook_t       **hp;
-    ngx_http_cx_main_conf_t   *cmcf;
+    char                     *rv;
+    ngx_str_t                *value;
+    ngx_http_cx_main_conf_t  *cmcf;
 
     if (lcf->hook != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -35,13 +34,6 @@ ngx_http_cx_target_by_lua_file(ngx_conf_t *cf, ngx_command_t *cmd,
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
     cmcf->used = 1;
-
-    hp = ngx_array_push(&cmcf->hooks);
-    if (hp == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    *hp = lcf->hook;
 
     return NGX_CONF_OK;
 }

@@ -19,6 +19,7 @@ plan skip_all => 'module not built (make all)' unless cx_have_module();
 if (my $why = cx_alerts_missing()) { plan skip_all => $why }
 
 my $DIR = tempdir('cxalerts-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{CX_KEEP});
+my $ROOT = cx_repo_root();
 my $SECRET = $ALERT_SECRET;
 my $PAGE = "<html><body>\n<p>page</p>\n</body></html>\n";
 
@@ -33,6 +34,7 @@ my %KEYS = (
     'conf/plain.key' => "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n",
     'conf/short.key' => "whsec_c2hvcnQ=\n",
     'conf/bad.key'   => "whsec_!!!not base64!!!\n",
+    'conf/hooks/broken.lua' => "return function(a)\n  if then end\nend\n",
 );
 
 sub alert_conf {
@@ -81,6 +83,8 @@ my @BAD = (
       qr/"escalate" before "notify" \(notify comes first\)/ ],
     [ 'no notify', "when band=detractor;",
       qr/cx_alert "unhappy" has no "notify" line/ ],
+    [ 'a Lua file with a syntax error', "notify http://127.0.0.1:9/ secret=hook.key; by_lua_file hooks/broken.lua;",
+      qr/\[emerg\].*by_lua_file: \S+\/conf\/hooks\/broken\.lua:2: .* in \S+nginx\.conf:\d+/ ],
     [ 'unknown parameter', "notify http://127.0.0.1:9/ secret=hook.key format=xml;",
       qr/unknown parameter "format=xml"; expected secret=FILE, format=json or format=slack/ ],
 );
@@ -90,6 +94,15 @@ for my $case (@BAD) {
     my ($ok, $out) = cx_test_config(alert_conf("        $rule"), files => \%KEYS);
     ok !$ok, "nginx -t fails: $name";
     like $out, $re, "... and says why: $name" or diag $out;
+}
+
+for my $link ('ftp://shop.example/cx/', 'https://shop.example/cx', 'https:///cx/',
+              'https://shop.example/cx/?x=1/', 'https://shop.example/"cx"/') {
+    my ($ok, $out) = cx_test_config(alert_conf("        notify http://127.0.0.1:9/ secret=hook.key;",
+        http => "    cx_alert_link $link;\n"), files => \%KEYS);
+    ok !$ok, "nginx -t fails: cx_alert_link $link";
+    like $out, qr/cx_alert_link "\Q$link\E" must be the URL of a cx_endpoint location as people reach it, ending in "\/"/,
+        "... and says why: cx_alert_link $link";
 }
 
 {
@@ -117,16 +130,35 @@ return function(cx)
 end
 LUA
 
+# an alert's Lua: vetoes a test comment, names the owner of the others
+my $ROUTE_HOOK = <<'LUA';
+return function(a)
+  if a.comment == "ignore me" then
+    return false
+  end
+  return true, { owner = "team-" .. a.survey, level = a.level, band = a.band }
+end
+LUA
+
 my $ng = cx_nginx(files => { %KEYS, 'html/index.html' => $PAGE, 'conf/hooks/big.lua' => $BIG_HOOK,
-                             cx_pages($PAGE, qw(ok retry fail esc down slack big)) }, conf => <<"CONF");
+                             'conf/hooks/route.lua' => $ROUTE_HOOK,
+                             cx_pages($PAGE, qw(ok retry fail esc down slack big lua)) }, conf => <<"CONF");
     cx_store %%PREFIX%%/cxdata;
     cx_test_clock on;
+    cx_alert_link http://127.0.0.1:%%PORT%%/cx/;
     cx_survey s_ok    { type nps;  question "Q?"; }
     cx_survey s_retry { type nps;  question "Q?"; }
     cx_survey s_fail  { type nps;  question "Q?"; }
     cx_survey s_esc   { type csat; question "Q?"; }
     cx_survey s_slack { type nps;  question "Q?"; }
     cx_survey s_big   { type nps;  question "Q?"; }
+    cx_survey s_lua   { type nps;  question "Q?"; }
+    cx_alert routed {
+        survey s_lua;
+        when comment;
+        by_lua_file hooks/route.lua;
+        notify http://127.0.0.1:$P_OK/routed secret=hook.key;
+    }
     cx_alert detractors {
         survey s_ok;
         when band=detractor;
@@ -167,6 +199,7 @@ my $ng = cx_nginx(files => { %KEYS, 'html/index.html' => $PAGE, 'conf/hooks/big.
         location /esc/   { cx_prompt s_esc; }
         location /slack/ { cx_prompt s_slack; }
         location /big/   { cx_prompt s_big; cx_target_by_lua_file hooks/big.lua; }
+        location /lua/   { cx_prompt s_lua; }
     }
 CONF
 
@@ -228,6 +261,32 @@ subtest 'a detractor: delivered at once, signed, with the facts' => sub {
     is_deeply $rep->{alerts}, { open => 1, acknowledged => 0, escalated => 0, failed => 0, resolved => 0 },
         'report.json counts it as open';
     stop_receiver($rcv);
+
+    # the ack_url: a page on the endpoint; its GET changes nothing
+    my $port = $ng->port;
+    like $j->{ack_url}, qr{^http://127\.0\.0\.1:$port/cx/a/[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$},
+        'ack_url: the endpoint, a/, the signed link';
+    (my $path = $j->{ack_url}) =~ s{^http://[^/]+}{};
+    my $page = $ng->get($path);
+    is $page->{status}, 200, 'GET ack_url: 200';
+    like $page->{headers}{'content-type'}, qr{^text/html}, 'a page';
+    like $page->{headers}{'content-security-policy'}, qr/default-src 'none'.*form-action 'self'/, 'under a strict policy';
+    like $page->{body}, qr{<h1>Alert: detractors</h1><p>s_ok: 3 at checkout</p><p>Status: <strong>open</strong></p>},
+        'what the alert is about';
+    like $page->{body}, qr{<form method="post"><button type="submit">Acknowledge</button></form>}, 'a button';
+    is $ng->head($path)->{status}, 200, 'HEAD: 200';
+    is $ng->report_json->{alerts}{open}, 1, 'GET and HEAD acknowledge nothing';
+    (my $bad = $path) =~ s/.$/ substr($path, -1) eq 'A' ? 'B' : 'A' /e;
+    is $ng->get($bad)->{status}, 404, 'a link with one character changed: 404';
+    is $ng->post_json($path, '', Origin => 'https://evil.example')->{status}, 403,
+        'a POST from another site: 403';
+    is $ng->report_json->{alerts}{open}, 1, 'still open';
+    my $done = $ng->req(method => 'POST', path => $path, headers => [ Origin => "http://127.0.0.1:$port" ]);
+    is $done->{status}, 200, 'POST from the page: 200';
+    like $done->{body}, qr{Status: <strong>acknowledged</strong></p><p role="status">Acknowledged\. Thank you\.</p>},
+        'says so';
+    unlike $done->{body}, qr/<form/, 'no button any more';
+    is $ng->report_json->{alerts}{acknowledged}, 1, 'report.json: acknowledged';
 };
 
 subtest 'a condition on a hook attribute (order_total>=100)' => sub {
@@ -240,6 +299,25 @@ subtest 'a condition on a hook attribute (order_total>=100)' => sub {
     is scalar(@got), 1, 'only the order over 100';
     is $got[0]{json}{response_id}, $big->{response_id}, 'that one';
     is_deeply $got[0]{json}{attributes}, { order_total => '129.9' }, 'its attributes in the payload';
+    stop_receiver($rcv);
+};
+
+subtest "the rule's Lua: a veto, and fields added" => sub {
+    my $rcv = receiver($P_OK);
+    my $vetoed = answered('/lua/', score => 2, comment => 'ignore me') or return;
+    my $kept = answered('/lua/', score => 5, comment => 'late delivery') or return;
+    ok wait_for(sub { received($rcv) >= 1 }, 5), 'delivered';
+    sleep 1;
+    my @got = received($rcv);
+    is scalar(@got), 1, 'one: the other vetoed';
+    is $got[0]{json}{response_id}, $kept->{response_id}, 'the one not vetoed';
+    is_deeply $got[0]{json}{fields}, { owner => 'team-s_lua', level => '0', band => 'detractor' },
+        'its fields, beside the facts';
+    is $got[0]{json}{alert}, 'routed', 'the facts unchanged';
+    ok $got[0]{verified}, 'signed';
+    my $l = $CXTest::JSON->decode($ng->get('/cx-admin/alerts.json')->{body});
+    ok !(grep { $_->{response_id} eq $vetoed->{response_id} } @{ $l->{alerts} }), 'the vetoed alert is gone';
+    like $ng->error_log, qr/cx_alert "routed": level 0 vetoed by its Lua/, 'the log says so';
     stop_receiver($rcv);
 };
 
@@ -328,9 +406,31 @@ subtest 'format=slack and a comment rule' => sub {
     ok wait_for(sub { received($rcv) >= 1 }, 5), 'the comment fired it';
     my ($m) = received($rcv);
     ok $m->{verified}, 'signed too';
-    like $m->{json}{text}, qr/^chat: s_slack scored 4 \(detractor\) at .*: \\?"Too slow \\?"really\\?"\\?" \[alert [A-Za-z0-9_-]{22}\]$/,
+    like $m->{json}{text}, qr{^chat: s_slack scored 4 \(detractor\) at .*: \\?"Too slow \\?"really\\?"\\?" \[alert [A-Za-z0-9_-]{22}\] Acknowledge: http://127\.0\.0\.1:\d+/cx/a/\S{45}$},
         'a one-line text' or diag $m->{body};
     stop_receiver($rcv);
+};
+
+subtest 'cxctl alerts' => sub {
+    my $cxctl = "$ROOT/build/cxctl";
+    my $store = $ng->prefix . '/cxdata';
+    my $all = `$cxctl --store $store alerts 2>&1`;
+    is $?, 0, 'exit 0';
+    my @lines = split /\n/, $all;
+    like $lines[0], qr/^id\s+status\s+alert\s+created\s+survey\s+score\s+comment$/, 'a header line';
+    my $l = $CXTest::JSON->decode($ng->get('/cx-admin/alerts.json')->{body});
+    is scalar(@lines) - 1, scalar(@{ $l->{alerts} }), 'one line per alert, as alerts.json';
+    for my $a (@{ $l->{alerts} }) {
+        ok((grep { /^\Q$a->{id}\E  \Q$a->{status}\E\s+\Q$a->{alert}\E\s/ } @lines),
+           "$a->{alert} $a->{status}: listed");
+    }
+    like $all, qr/^\S{22}  resolved\s+escalating\s+\d{4}-\d\d-\d\dT\S+Z\s+s_esc\s+2\s*$/m,
+        'a line: id, status, rule, created, survey, score';
+    my $open = `$cxctl --store $store alerts --open 2>&1`;
+    is $?, 0, '--open: exit 0';
+    unlike $open, qr/ (?:resolved|acknowledged) /, '--open: none acknowledged or resolved';
+    like $open, qr/ escalated /, '--open: the escalated one';
+    is system("$cxctl --store $store alerts --bogus >/dev/null 2>&1") >> 8, 2, 'a bad argument: exit 2';
 };
 
 done_testing;

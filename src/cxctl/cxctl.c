@@ -34,6 +34,7 @@ static const char  cxctl_usage[] =
     "  erase --visitor ID         delete every response and event of a visitor\n"
     "  prune --before DAY [--dry-run]\n"
     "                             delete responses and events older than DAY\n"
+    "  alerts [--open]            the alerts of the cx_alert rules\n"
     "\n"
     "DAY is YYYY-MM-DD (UTC). Exit status: 0 done, 1 store error (or report\n"
     "--survey NAME of a survey the store has no response of), 2 bad arguments\n"
@@ -110,6 +111,7 @@ static const cxctl_command_t  cxctl_commands[] = {
     { "export", cxctl_cmd_export, cxctl_usage_export },
     { "erase",  cxctl_cmd_erase,  cxctl_usage_erase },
     { "prune",  cxctl_cmd_prune,  cxctl_usage_prune },
+    { "alerts", cxctl_cmd_alerts, cxctl_usage_alerts },
     { NULL, NULL, NULL }
 };
 

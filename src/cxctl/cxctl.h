@@ -140,6 +140,10 @@ int cxctl_filter_opt(int argc, char **argv, int *i, const char **store_opt,
 int cxctl_cmd_export(int argc, char **argv, const char *store_opt);
 extern const char  cxctl_usage_export[];
 
+/* cxctl_alerts.c */
+int cxctl_cmd_alerts(int argc, char **argv, const char *store_opt);
+extern const char  cxctl_usage_alerts[];
+
 /* cxctl_erase.c */
 int cxctl_cmd_erase(int argc, char **argv, const char *store_opt);
 int cxctl_cmd_prune(int argc, char **argv, const char *store_opt);
