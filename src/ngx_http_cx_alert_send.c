@@ -2,7 +2,12 @@
  * The alert sender: see ngx_http_cx_alert.h.
  *
  * One sender per store: worker 0 (a reload's new worker 0 takes over; the
- * old one stops sending as it starts exiting).  Every second, and as soon
+ * old one stops sending as it starts exiting).  The sender holds a lock on
+ * <store>/alerts.lock while it sends: a new worker 0 starts sending only
+ * once the old one, which finishes the exchanges it has in flight and
+ * commits their results, has exited (or died: the lock goes with the
+ * process), so one delivery is never posted by two generations at once.
+ * Every second, and as soon
  * as a delivery finishes, it reads the deliveries that are due from the
  * front of the queue, at most cx_alert_concurrency in flight, builds each
  * payload from the alert and its response in that read transaction, and
@@ -21,6 +26,7 @@
 
 #define NGX_HTTP_CX_SEND_EVERY    1000    /* ms between reads of the queue */
 #define NGX_HTTP_CX_SEND_SCAN     1000    /* due entries looked at per read */
+#define NGX_HTTP_CX_SEND_LOCK     "/alerts.lock"
 
 
 typedef struct ngx_http_cx_sender_s  ngx_http_cx_sender_t;
@@ -49,10 +55,14 @@ struct ngx_http_cx_sender_s {
     ngx_uint_t                  nslots;
     uint64_t                    now_ms;
     ngx_flag_t                  stopped;
+    ngx_fd_t                    lock;       /* <store>/alerts.lock */
+    ngx_flag_t                  locked;     /* this process holds it */
+    ngx_flag_t                  waiting;    /* said so in the log */
 };
 
 
 static void ngx_http_cx_alert_send_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_cx_alert_lock(ngx_http_cx_sender_t *sender);
 static int ngx_http_cx_alert_pick(void *txn, ngx_http_cx_alert_dbs_t *dbs,
     void *data);
 static ngx_int_t ngx_http_cx_alert_prepare(ngx_http_cx_sender_t *sender,
@@ -74,6 +84,7 @@ ngx_int_t
 ngx_http_cx_alert_init_process(ngx_cycle_t *cycle,
     ngx_http_cx_main_conf_t *cmcf)
 {
+    u_char                *path;
     ngx_http_cx_sender_t  *sender;
 
     if (cmcf->alerts.nelts == 0 || cmcf->store == NULL
@@ -97,6 +108,26 @@ ngx_http_cx_alert_init_process(ngx_cycle_t *cycle,
 
     sender->cmcf = cmcf;
     sender->log = cycle->log;
+
+    /* the lock file: created by the worker user in the store's directory */
+    path = ngx_pnalloc(cycle->pool, cmcf->store_path.len
+                                    + sizeof(NGX_HTTP_CX_SEND_LOCK));
+    if (path == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(path, cmcf->store_path.data, cmcf->store_path.len),
+               NGX_HTTP_CX_SEND_LOCK, sizeof(NGX_HTTP_CX_SEND_LOCK));
+
+    sender->lock = ngx_open_file(path, NGX_FILE_RDWR, NGX_FILE_CREATE_OR_OPEN,
+                                 NGX_FILE_DEFAULT_ACCESS);
+
+    if (sender->lock == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
+                      "cx_alert: cannot open \"%s\", alerts are sent "
+                      "without it", path);
+        sender->locked = 1;
+    }
 
     sender->timer.handler = ngx_http_cx_alert_send_handler;
     sender->timer.data = sender;
@@ -136,6 +167,8 @@ ngx_http_cx_alert_exit_process(ngx_http_cx_main_conf_t *cmcf)
         ngx_del_timer(&sender->timer);
     }
 
+    /* the lock stays until the process is gone, its last commit done */
+
     cmcf->alert_sender = NULL;
 }
 
@@ -151,6 +184,11 @@ ngx_http_cx_alert_send_handler(ngx_event_t *ev)
     ngx_http_cx_slot_t  *slot;
 
     if (sender->stopped || ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    if (!sender->locked && ngx_http_cx_alert_lock(sender) != NGX_OK) {
+        ngx_add_timer(&sender->timer, NGX_HTTP_CX_SEND_EVERY);
         return;
     }
 
@@ -197,6 +235,44 @@ ngx_http_cx_alert_send_handler(ngx_event_t *ev)
     if (!sender->timer.timer_set) {
         ngx_add_timer(&sender->timer, NGX_HTTP_CX_SEND_EVERY);
     }
+}
+
+
+/* NGX_OK once this process is the store's sender */
+
+static ngx_int_t
+ngx_http_cx_alert_lock(ngx_http_cx_sender_t *sender)
+{
+    ngx_err_t  err;
+
+    err = ngx_trylock_fd(sender->lock);
+
+    if (err == 0) {
+        sender->locked = 1;
+
+        if (sender->waiting) {
+            ngx_log_error(NGX_LOG_NOTICE, sender->log, 0,
+                          "cx_alert: the previous sender is gone, "
+                          "sending alerts");
+        }
+
+        return NGX_OK;
+    }
+
+    if (!sender->waiting) {
+        sender->waiting = 1;
+
+        if (err == NGX_EAGAIN || err == NGX_EACCES) {
+            ngx_log_error(NGX_LOG_NOTICE, sender->log, 0,
+                          "cx_alert: another process (a previous worker) "
+                          "still sends alerts, waiting for it");
+        } else {
+            ngx_log_error(NGX_LOG_ALERT, sender->log, err,
+                          "cx_alert: cannot lock the lock file");
+        }
+    }
+
+    return NGX_DECLINED;
 }
 
 

@@ -13,55 +13,19 @@ use File::Temp qw(tempdir);
 use Time::HiRes qw(time sleep);
 use Test::More;
 use CXTest;
+use CXAlerts;
 
 plan skip_all => 'module not built (make all)' unless cx_have_module();
-
-my $ROOT = cx_repo_root();
-plan skip_all => "no t/alerts/node_modules/standardwebhooks (cd t/alerts && npm ci)"
-    unless -d "$ROOT/t/alerts/node_modules/standardwebhooks";
+if (my $why = cx_alerts_missing()) { plan skip_all => $why }
 
 my $DIR = tempdir('cxalerts-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{CX_KEEP});
-my $SECRET = 'whsec_' . 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';   # 24 bytes
+my $ROOT = cx_repo_root();
+my $SECRET = $ALERT_SECRET;
 my $PAGE = "<html><body>\n<p>page</p>\n</body></html>\n";
 
-# ---- the receiver -------------------------------------------------------
+# ---- the receiver: t/lib/CXAlerts.pm -------------------------------------
 
-my @RECEIVERS;
-my $RECEIVED = 0;
-END { kill 'TERM', @RECEIVERS if @RECEIVERS }
-
-# receiver($port, script => '500,204', secret => S) -> its log file
-sub receiver {
-    my ($port, %o) = @_;
-    my $log = "$DIR/recv-$port-" . ++$RECEIVED . '.log';
-    my $pid = open my $out, '-|', 'node', "$ROOT/t/alerts/receiver.js", $port, $log,
-        $o{secret} // $SECRET, $o{script} // '204'
-        or die "cannot start node: $!";
-    my $ready = <$out>;
-    die "receiver did not start\n" unless defined $ready && $ready =~ /ready/;
-    push @RECEIVERS, $pid;
-    return { log => $log, pid => $pid, fh => $out };
-}
-
-sub stop_receiver {
-    my ($rcv) = @_;
-    kill 'TERM', $rcv->{pid};
-    waitpid $rcv->{pid}, 0;
-    @RECEIVERS = grep { $_ != $rcv->{pid} } @RECEIVERS;
-}
-
-# the requests the receiver got (in scalar context: how many)
-sub received {
-    my ($rcv) = @_;
-    my @r;
-    open my $fh, '<', $rcv->{log} or return wantarray ? () : 0;
-    while (my $line = <$fh>) {
-        my $m = eval { $CXTest::JSON->decode($line) } or next;
-        $m->{json} = eval { $CXTest::JSON->decode($m->{body}) };
-        push @r, $m;
-    }
-    return wantarray ? @r : scalar @r;
-}
+CXAlerts::dir($DIR);
 
 # ---- nginx -t: every bad rule refused with a sentence and file:line -------
 
