@@ -50,7 +50,7 @@ static const u_char  ngx_http_cx_dashboard_bytes[] =
     ".help{max-width:26em;font-size:.85em;margin:4px 0 0}\n"
     "dl.st{display:grid;grid-template-columns:auto auto;gap:2px 14px;margin:0}\n"
     "dl.st dt{color:var(--mu)}dl.st dd{margin:0;font-weight:600}\n"
-    ".cols{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:0 28px}\n"
+    ".cols{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(340px,100%),1fr));gap:0 28px}\n"
     ".cols>div{min-width:0}\n"
     "svg.ch{width:100%;height:auto;display:block;max-width:640px}\n"
     "svg text{fill:var(--mu);font-size:11px;font-family:inherit}text.m{text-anchor:middle}text.e{text-anchor:end}\n"
