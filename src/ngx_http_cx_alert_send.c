@@ -750,6 +750,7 @@ ngx_http_cx_alert_posted(void *data, ngx_uint_t status, const char *error)
 {
     ngx_http_cx_slot_t *slot = data;
 
+    ngx_uint_t             late, level;
     ngx_time_t            *tp;
     ngx_cx_delivery_t     *d;
     ngx_http_cx_sender_t  *sender;
@@ -772,18 +773,33 @@ ngx_http_cx_alert_posted(void *data, ngx_uint_t status, const char *error)
     } else if (ngx_cx_delivery_retryable((unsigned) status)) {
         slot->op.op = NGX_HTTP_CX_ALERT_RETRY;
 
+        /* the store decides the same: say here which attempt was the last */
+        late = slot->op.now_ms - d->first_ms
+               >= (uint64_t) sender->cmcf->alert_retry_for * 1000;
+
+        level = NGX_LOG_WARN;
+
+        if (late) {
+            slot->op.op = NGX_HTTP_CX_ALERT_FAILED;
+            level = NGX_LOG_ERR;
+        }
+
         if (status) {
-            ngx_log_error(NGX_LOG_WARN, sender->log, 0,
+            ngx_log_error(level, sender->log, 0,
                           "cx_alert: level %ui to \"%V\" answered %ui, "
-                          "attempt %ui, retried", (ngx_uint_t) d->level,
+                          "attempt %ui, %s", (ngx_uint_t) d->level,
                           &slot->level->target.url, status,
-                          (ngx_uint_t) d->attempts + 1);
+                          (ngx_uint_t) d->attempts + 1,
+                          late ? "given up (cx_alert_retry_for)"
+                               : "retried");
         } else {
-            ngx_log_error(NGX_LOG_WARN, sender->log, 0,
+            ngx_log_error(level, sender->log, 0,
                           "cx_alert: level %ui to \"%V\" failed: %s, "
-                          "attempt %ui, retried", (ngx_uint_t) d->level,
+                          "attempt %ui, %s", (ngx_uint_t) d->level,
                           &slot->level->target.url, error,
-                          (ngx_uint_t) d->attempts + 1);
+                          (ngx_uint_t) d->attempts + 1,
+                          late ? "given up (cx_alert_retry_for)"
+                               : "retried");
         }
 
     } else {

@@ -231,7 +231,10 @@ ngx_http_cx_store_close(ngx_http_cx_store_t *store)
     }
 
     /* the worker is leaving: what is queued is written now, or never */
-    if (!store->busy && (store->nqueued || store->dropped_unsaved)) {
+    if (!store->busy
+        && (store->nqueued || store->dropped_unsaved
+            || !ngx_queue_empty(&store->alert_pending)))
+    {
         ngx_http_cx_store_start_inline(store);
     }
 

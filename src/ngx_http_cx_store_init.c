@@ -343,7 +343,9 @@ ngx_http_cx_store_prepare(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
     ngx_uint_t        i;
     u_char            file[NGX_MAX_PATH];
 
-    static char      *files[] = { "", "/data.mdb", "/lock.mdb" };
+    /* the alert sender's lock exists once a sender ran (alert_send.c) */
+    static char      *files[] = { "", "/data.mdb", "/lock.mdb",
+                                  "/alerts.lock" };
 
     /* "nginx -t" checks (ngx_http_cx_store_check), it creates nothing */
     if (ngx_test_config) {
@@ -446,10 +448,15 @@ ngx_http_cx_store_prepare(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
 
     mdb_env_close(env);
 
-    /* the directory, then LMDB's two files in it */
-    for (i = 0; geteuid() == 0 && i < 3; i++) {
+    /* the directory, then the files in it (all but the last must be) */
+    for (i = 0; geteuid() == 0 && i < 4; i++) {
         ngx_snprintf(file, sizeof(file) - 1, "%V%s%Z", &cmcf->store_path,
                      files[i]);
+
+        if (i == 3 && access((char *) file, F_OK) != 0) {
+            break;
+        }
+
         if (ngx_http_cx_store_give(cycle->log, file, ccf->user, ccf->group)
             != NGX_OK)
         {

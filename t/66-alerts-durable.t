@@ -339,9 +339,13 @@ subtest 'cx_alert_retry_for 3s, the receiver down: retried, then failed' => sub 
     my @attempts = $ng->error_log =~ /$re/g;
     ok @attempts >= 2, 'the log has the retried attempts: ' . join(', ', @attempts);
     is_deeply \@attempts, [ 1 .. @attempts ], 'numbered 1, 2, ...';
+    my $last = @attempts + 1;
+    like $ng->error_log, qr/\[error\].*cx_alert: level 0 to "http:\/\/127\.0\.0\.1:$port\/hook" failed: connection refused, attempt $last, given up \(cx_alert_retry_for\)/,
+        "the last attempt ($last) says it gave up";
     sleep 1.5;
     my @later = $ng->error_log =~ /$re/g;
     is scalar(@later), scalar(@attempts), 'no attempt after failing';
+    unlike $ng->error_log, qr/attempt @{[ $last + 1 ]},/, 'none after the last';
     $ng->stop;
 };
 
