@@ -136,6 +136,9 @@ typedef struct {
 
 int ngx_http_cx_alert_count(void *txn, ngx_http_cx_alert_dbs_t *dbs,
     void *counts);
+ngx_cx_record_t *ngx_http_cx_alert_response(void *txn,
+    ngx_http_cx_alert_dbs_t *dbs, const ngx_cx_alert_t *a,
+    ngx_cx_record_t *rec);
 
 ngx_http_cx_alert_t *ngx_http_cx_alert_rule(ngx_array_t *rules,
     const u_char *name, size_t len);

@@ -196,13 +196,7 @@ ngx_http_cx_alert_page_read(void *txn, ngx_http_cx_alert_dbs_t *dbs,
     pg->alert.rule.data = pg->rule;
     pg->found = 1;
 
-    key.mv_size = NGX_CX_RESPONSE_KEY_LEN;
-
-    if (mdb_get(txn, dbs->responses, &key, &val) != 0
-        || ngx_cx_response_decode(key.mv_data, key.mv_size, val.mv_data,
-                                  val.mv_size, &rec)
-           != 0)
-    {
+    if (ngx_http_cx_alert_response(txn, dbs, &pg->alert, &rec) == NULL) {
         return 0;                       /* erased: the alert alone */
     }
 

@@ -71,6 +71,7 @@ static ngx_int_t ngx_http_cx_alert_payload(ngx_http_cx_slot_t *slot,
     ngx_cx_alert_t *a, ngx_cx_record_t *rec);
 static u_char *ngx_http_cx_alert_ack_url(ngx_http_cx_slot_t *slot, u_char *p,
     ngx_cx_alert_t *a);
+static u_char *ngx_http_cx_alert_object(u_char *p, ngx_cx_bytes_t blob);
 static ngx_int_t ngx_http_cx_alert_sign(ngx_http_cx_slot_t *slot,
     ngx_cx_alert_t *a);
 static void ngx_http_cx_alert_posted(void *data, ngx_uint_t status,
@@ -412,18 +413,8 @@ ngx_http_cx_alert_prepare(ngx_http_cx_sender_t *sender, MDB_txn *txn,
 
     slot->level = &((ngx_http_cx_alert_level_t *) rule->levels.elts)[d->level];
 
-    key.mv_data = d->alert;
-    key.mv_size = NGX_CX_RESPONSE_KEY_LEN;
-
-    recp = NULL;
-
-    if (mdb_get(txn, dbs->responses, &key, &val) == 0
-        && ngx_cx_response_decode(key.mv_data, key.mv_size, val.mv_data,
-                                  val.mv_size, &rec)
-           == 0)
-    {
-        recp = &rec;                /* else erased: the alert alone */
-    }
+    /* NULL when erased: the alert alone */
+    recp = ngx_http_cx_alert_response(txn, dbs, &a, &rec);
 
     slot->pool = ngx_create_pool(4096, sender->log);
     if (slot->pool == NULL) {
@@ -482,6 +473,34 @@ ngx_http_cx_alert_str(u_char *p, const u_char *s, size_t len)
 }
 
 
+/* an attributes blob (ngx_cx_record.h) as a JSON object of strings */
+
+static u_char *
+ngx_http_cx_alert_object(u_char *p, ngx_cx_bytes_t blob)
+{
+    ngx_uint_t      first;
+    ngx_cx_bytes_t  k, v;
+
+    *p++ = '{';
+    first = 1;
+
+    while (ngx_cx_attrs_next(&blob, &k, &v) == 1) {
+        if (!first) {
+            *p++ = ',';
+        }
+
+        first = 0;
+        p = ngx_http_cx_alert_str(p, k.data, k.len);
+        *p++ = ':';
+        p = ngx_http_cx_alert_str(p, v.data, v.len);
+    }
+
+    *p++ = '}';
+
+    return p;
+}
+
+
 static ngx_int_t
 ngx_http_cx_alert_payload(ngx_http_cx_slot_t *slot, ngx_cx_alert_t *a,
     ngx_cx_record_t *rec)
@@ -490,8 +509,7 @@ ngx_http_cx_alert_payload(ngx_http_cx_slot_t *slot, ngx_cx_alert_t *a,
     size_t              size;
     ngx_int_t           band;
     ngx_str_t          *node;
-    ngx_uint_t          first;
-    ngx_cx_bytes_t      cursor, k, v;
+    ngx_cx_bytes_t      fields;
     u_char              id[NGX_CX_ALERT_ID_LEN];
     u_char              hex[2 * NGX_CX_PROMPT_ID_LEN];
     char                at[NGX_CX_ISO8601_SIZE];
@@ -596,45 +614,17 @@ ngx_http_cx_alert_payload(ngx_http_cx_slot_t *slot, ngx_cx_alert_t *a,
                         ngx_cx_stage_name(rec->stage));
 
         ngx_cx_hex(hex, rec->visitor, NGX_CX_VISITOR_ID_LEN);
-        p = ngx_sprintf(p, ",\"visitor\":\"%*s\",\"attributes\":{",
+        p = ngx_sprintf(p, ",\"visitor\":\"%*s\",\"attributes\":",
                         (size_t) (2 * NGX_CX_VISITOR_ID_LEN), hex);
-
-        cursor = rec->attrs;
-        first = 1;
-
-        while (ngx_cx_attrs_next(&cursor, &k, &v) == 1) {
-            if (!first) {
-                *p++ = ',';
-            }
-
-            first = 0;
-            p = ngx_http_cx_alert_str(p, k.data, k.len);
-            *p++ = ':';
-            p = ngx_http_cx_alert_str(p, v.data, v.len);
-        }
-
-        *p++ = '}';
+        p = ngx_http_cx_alert_object(p, rec->attrs);
     }
 
     /* what the rule's Lua added: its own object, never over ours */
     if (slot->fields.len) {
-        p = ngx_cpymem(p, ",\"fields\":{", 11);
-        cursor.data = slot->fields.data;
-        cursor.len = slot->fields.len;
-        first = 1;
-
-        while (ngx_cx_attrs_next(&cursor, &k, &v) == 1) {
-            if (!first) {
-                *p++ = ',';
-            }
-
-            first = 0;
-            p = ngx_http_cx_alert_str(p, k.data, k.len);
-            *p++ = ':';
-            p = ngx_http_cx_alert_str(p, v.data, v.len);
-        }
-
-        *p++ = '}';
+        p = ngx_cpymem(p, ",\"fields\":", 10);
+        fields.data = slot->fields.data;
+        fields.len = slot->fields.len;
+        p = ngx_http_cx_alert_object(p, fields);
     }
 
     ngx_cx_hex(hex, a->key, NGX_CX_PROMPT_ID_LEN);

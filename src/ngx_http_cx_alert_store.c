@@ -399,3 +399,26 @@ ngx_http_cx_alert_count(void *txn, ngx_http_cx_alert_dbs_t *dbs, void *data)
 
     return (rc == MDB_NOTFOUND) ? 0 : rc;
 }
+
+
+/* In a read transaction: an alert's response, NULL when erased or pruned. */
+
+ngx_cx_record_t *
+ngx_http_cx_alert_response(void *txn, ngx_http_cx_alert_dbs_t *dbs,
+    const ngx_cx_alert_t *a, ngx_cx_record_t *rec)
+{
+    MDB_val  key, val;
+
+    key.mv_data = (void *) a->key;
+    key.mv_size = NGX_CX_RESPONSE_KEY_LEN;
+
+    if (mdb_get(txn, dbs->responses, &key, &val) != 0
+        || ngx_cx_response_decode(key.mv_data, key.mv_size, val.mv_data,
+                                  val.mv_size, rec)
+           != 0)
+    {
+        return NULL;
+    }
+
+    return rec;
+}

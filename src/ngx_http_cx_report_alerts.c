@@ -223,7 +223,7 @@ ngx_http_cx_report_alert_list(void *txn, ngx_http_cx_alert_dbs_t *dbs,
     ngx_http_cx_alert_list_t *list = data;
 
     int               rc;
-    MDB_val           key, val, rkey, rval;
+    MDB_val           key, val;
     MDB_cursor       *cur;
     ngx_cx_alert_t    a;
     ngx_cx_record_t   rec;
@@ -244,23 +244,13 @@ ngx_http_cx_report_alert_list(void *txn, ngx_http_cx_alert_dbs_t *dbs,
             continue;
         }
 
-        rkey.mv_data = a.key;
-        rkey.mv_size = NGX_CX_RESPONSE_KEY_LEN;
-
         if (list->n++) {
             ngx_http_cx_write(list->w, ",", 1);
         }
 
-        if (mdb_get(txn, dbs->responses, &rkey, &rval) == 0
-            && ngx_cx_response_decode(rkey.mv_data, rkey.mv_size,
-                                      rval.mv_data, rval.mv_size, &rec)
-               == 0)
-        {
-            ngx_http_cx_report_alert_item(list->w, &a, &rec);
-
-        } else {
-            ngx_http_cx_report_alert_item(list->w, &a, NULL);
-        }
+        ngx_http_cx_report_alert_item(list->w, &a,
+                                      ngx_http_cx_alert_response(txn, dbs,
+                                                                 &a, &rec));
     }
 
     mdb_cursor_close(cur);
