@@ -295,12 +295,19 @@ ngx_int_t ngx_http_cx_cookie(ngx_http_request_t *r, ngx_str_t *name,
 /* sends body (static memory) after the headers set; HEAD: headers only */
 ngx_int_t ngx_http_cx_send_bytes(ngx_http_request_t *r, ngx_str_t *body);
 
+/*
+ * A page of the module's own (the dashboard, an alert's page): 200, HTML,
+ * its Content-Security-Policy, never cached, no referrer, no sniffing.
+ */
+ngx_int_t ngx_http_cx_send_page(ngx_http_request_t *r, const char *policy,
+    ngx_str_t *body);
+
 /* A POST from this site (Origin, Sec-Fetch-Site), or from no browser. */
 ngx_int_t ngx_http_cx_same_origin(ngx_http_request_t *r);
-/* adds a response header; name and value must outlive the request */
 /* adds a response header; name static, value from the request's pool */
 ngx_int_t ngx_http_cx_header_add(ngx_http_request_t *r, const char *name,
     u_char *value, size_t len);
+/* adds a response header; name and value must outlive the request */
 ngx_int_t ngx_http_cx_header_out(ngx_http_request_t *r, const char *name,
     const char *value);
 

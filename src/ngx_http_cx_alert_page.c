@@ -34,7 +34,7 @@ static int ngx_http_cx_alert_page_read(void *txn,
     ngx_http_cx_alert_dbs_t *dbs, void *data);
 static void ngx_http_cx_alert_page_done(ngx_http_cx_alert_op_t *op);
 static ngx_int_t ngx_http_cx_alert_page_send(ngx_http_request_t *r,
-    ngx_http_cx_alert_page_t *pg, ngx_uint_t status, const char *note);
+    ngx_http_cx_alert_page_t *pg, const char *note);
 static u_char *ngx_http_cx_alert_page_text(u_char *p, const u_char *s,
     size_t len);
 
@@ -117,7 +117,7 @@ ngx_http_cx_alert_page(ngx_http_request_t *r, ngx_str_t *link)
         return NGX_HTTP_NOT_FOUND;      /* signed, but pruned since */
     }
 
-    return ngx_http_cx_alert_page_send(r, pg, NGX_HTTP_OK, NULL);
+    return ngx_http_cx_alert_page_send(r, pg, NULL);
 }
 
 
@@ -157,7 +157,7 @@ ngx_http_cx_alert_page_done(ngx_http_cx_alert_op_t *op)
                       "cx_alert: an alert of \"%*s\" acknowledged by its "
                       "link", pg->alert.rule.len, pg->alert.rule.data);
 
-        rc = ngx_http_cx_alert_page_send(r, pg, NGX_HTTP_OK,
+        rc = ngx_http_cx_alert_page_send(r, pg,
                                          "Acknowledged. Thank you.");
     }
 
@@ -267,7 +267,7 @@ ngx_http_cx_alert_page_text(u_char *p, const u_char *s, size_t len)
 
 static ngx_int_t
 ngx_http_cx_alert_page_send(ngx_http_request_t *r,
-    ngx_http_cx_alert_page_t *pg, ngx_uint_t status, const char *note)
+    ngx_http_cx_alert_page_t *pg, const char *note)
 {
     u_char     *p;
     size_t      len;
@@ -321,24 +321,8 @@ ngx_http_cx_alert_page_send(ngx_http_request_t *r,
 
     body.len = p - body.data;
 
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = body.len;
-    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
-    r->headers_out.content_type_len = sizeof("text/html") - 1;
-
-    if (ngx_http_cx_header_out(r, "Content-Security-Policy",
-                               "default-src 'none'; style-src "
-                               "'unsafe-inline'; form-action 'self'; "
-                               "base-uri 'none'; frame-ancestors 'none'")
-        != NGX_OK
-        || ngx_http_cx_header_out(r, "Cache-Control", "no-store") != NGX_OK
-        || ngx_http_cx_header_out(r, "Referrer-Policy", "no-referrer")
-           != NGX_OK
-        || ngx_http_cx_header_out(r, "X-Content-Type-Options", "nosniff")
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_cx_send_bytes(r, &body);
+    return ngx_http_cx_send_page(r, "default-src 'none'; style-src "
+                                    "'unsafe-inline'; form-action 'self'; "
+                                    "base-uri 'none'; frame-ancestors 'none'",
+                                 &body);
 }

@@ -742,6 +742,7 @@ ngx_http_cx_alert_posted(void *data, ngx_uint_t status, const char *error)
 
     ngx_uint_t             late, level;
     ngx_time_t            *tp;
+    u_char                 why[128];
     ngx_cx_delivery_t     *d;
     ngx_http_cx_sender_t  *sender;
 
@@ -774,23 +775,18 @@ ngx_http_cx_alert_posted(void *data, ngx_uint_t status, const char *error)
             level = NGX_LOG_ERR;
         }
 
+        /* "answered 503" or "failed: connection refused" */
         if (status) {
-            ngx_log_error(level, sender->log, 0,
-                          "cx_alert: level %ui to \"%V\" answered %ui, "
-                          "attempt %ui, %s", (ngx_uint_t) d->level,
-                          &slot->level->target.url, status,
-                          (ngx_uint_t) d->attempts + 1,
-                          late ? "given up (cx_alert_retry_for)"
-                               : "retried");
+            *ngx_snprintf(why, sizeof(why) - 1, "answered %ui", status) = '\0';
         } else {
-            ngx_log_error(level, sender->log, 0,
-                          "cx_alert: level %ui to \"%V\" failed: %s, "
-                          "attempt %ui, %s", (ngx_uint_t) d->level,
-                          &slot->level->target.url, error,
-                          (ngx_uint_t) d->attempts + 1,
-                          late ? "given up (cx_alert_retry_for)"
-                               : "retried");
+            *ngx_snprintf(why, sizeof(why) - 1, "failed: %s", error) = '\0';
         }
+
+        ngx_log_error(level, sender->log, 0,
+                      "cx_alert: level %ui to \"%V\" %s, attempt %ui, %s",
+                      (ngx_uint_t) d->level, &slot->level->target.url, why,
+                      (ngx_uint_t) d->attempts + 1,
+                      late ? "given up (cx_alert_retry_for)" : "retried");
 
     } else {
         slot->op.op = NGX_HTTP_CX_ALERT_FAILED;

@@ -185,3 +185,27 @@ ngx_http_cx_send_bytes(ngx_http_request_t *r, ngx_str_t *body)
 
     return ngx_http_output_filter(r, &out);
 }
+
+
+ngx_int_t
+ngx_http_cx_send_page(ngx_http_request_t *r, const char *policy,
+    ngx_str_t *body)
+{
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = body->len;
+    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+    r->headers_out.content_type_len = sizeof("text/html") - 1;
+
+    if (ngx_http_cx_header_out(r, "Content-Security-Policy", policy)
+        != NGX_OK
+        || ngx_http_cx_header_out(r, "Cache-Control", "no-store") != NGX_OK
+        || ngx_http_cx_header_out(r, "X-Content-Type-Options", "nosniff")
+           != NGX_OK
+        || ngx_http_cx_header_out(r, "Referrer-Policy", "no-referrer")
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_cx_send_bytes(r, body);
+}

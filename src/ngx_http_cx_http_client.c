@@ -66,6 +66,8 @@ static const char *ngx_http_cx_post_verify(ngx_http_cx_post_t *p,
 #endif
 static void ngx_http_cx_post_send(ngx_http_cx_post_t *p);
 static void ngx_http_cx_post_read(ngx_http_cx_post_t *p);
+static ngx_int_t ngx_http_cx_post_io(ngx_http_cx_post_t *p, ssize_t n,
+    ngx_event_t *ev);
 static ngx_int_t ngx_http_cx_post_parse(ngx_http_cx_post_t *p);
 static ngx_int_t ngx_http_cx_post_status_line(u_char *pos, u_char *lf);
 static const char *ngx_http_cx_post_strerror(ngx_err_t err);
@@ -1022,17 +1024,7 @@ ngx_http_cx_post_send(ngx_http_cx_post_t *p)
     while (b->pos < b->last) {
         n = c->send(c, b->pos, b->last - b->pos);
 
-        if (n == NGX_AGAIN) {
-            if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
-                ngx_http_cx_post_finish(p, 0, "internal error");
-            }
-
-            return;
-        }
-
-        if (n == NGX_ERROR) {
-            ngx_http_cx_post_finish(p, 0,
-                               ngx_http_cx_post_strerror(ngx_socket_errno));
+        if (ngx_http_cx_post_io(p, n, c->write)) {
             return;
         }
 
@@ -1043,6 +1035,37 @@ ngx_http_cx_post_send(ngx_http_cx_post_t *p)
     p->log.action = "reading the webhook's response";
 
     ngx_http_cx_post_read(p);
+}
+
+
+/*
+ * After a send or a recv: 1 when the exchange waits for ev (NGX_AGAIN, the
+ * event armed) or has ended (an error, finished here), 0 to go on.
+ */
+
+static ngx_int_t
+ngx_http_cx_post_io(ngx_http_cx_post_t *p, ssize_t n, ngx_event_t *ev)
+{
+    ngx_int_t  rc;
+
+    if (n == NGX_AGAIN) {
+        rc = ev->write ? ngx_handle_write_event(ev, 0)
+                       : ngx_handle_read_event(ev, 0);
+
+        if (rc != NGX_OK) {
+            ngx_http_cx_post_finish(p, 0, "internal error");
+        }
+
+        return 1;
+    }
+
+    if (n == NGX_ERROR) {
+        ngx_http_cx_post_finish(p, 0,
+                                ngx_http_cx_post_strerror(ngx_socket_errno));
+        return 1;
+    }
+
+    return 0;
 }
 
 
@@ -1066,17 +1089,7 @@ ngx_http_cx_post_read(ngx_http_cx_post_t *p)
 
         n = c->recv(c, b->last, b->end - b->last);
 
-        if (n == NGX_AGAIN) {
-            if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-                ngx_http_cx_post_finish(p, 0, "internal error");
-            }
-
-            return;
-        }
-
-        if (n == NGX_ERROR) {
-            ngx_http_cx_post_finish(p, 0,
-                               ngx_http_cx_post_strerror(ngx_socket_errno));
+        if (ngx_http_cx_post_io(p, n, c->read)) {
             return;
         }
 

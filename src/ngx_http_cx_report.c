@@ -133,29 +133,13 @@ ngx_http_cx_dashboard_send(ngx_http_request_t *r)
         return rc;
     }
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = ngx_http_cx_dashboard.len;
-    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
-    r->headers_out.content_type_len = sizeof("text/html") - 1;
-
-    if (ngx_http_cx_header_out(r, "Content-Security-Policy",
-                               "default-src 'none'; "
-                               "script-src 'unsafe-inline'; "
-                               "style-src 'unsafe-inline'; "
-                               "connect-src 'self'; img-src data:; "
-                               "base-uri 'none'; form-action 'self'; "
-                               "frame-ancestors 'none'")
-        != NGX_OK
-        || ngx_http_cx_header_out(r, "Cache-Control", "no-store") != NGX_OK
-        || ngx_http_cx_header_out(r, "X-Content-Type-Options", "nosniff")
-           != NGX_OK
-        || ngx_http_cx_header_out(r, "Referrer-Policy", "no-referrer")
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_cx_send_bytes(r, &ngx_http_cx_dashboard);
+    return ngx_http_cx_send_page(r, "default-src 'none'; "
+                                    "script-src 'unsafe-inline'; "
+                                    "style-src 'unsafe-inline'; "
+                                    "connect-src 'self'; img-src data:; "
+                                    "base-uri 'none'; form-action 'self'; "
+                                    "frame-ancestors 'none'",
+                                 &ngx_http_cx_dashboard);
 }
 
 
