@@ -308,26 +308,14 @@ ngx_cx_when_holds(const ngx_cx_when_t *w, const ngx_cx_record_t *rec)
 int
 ngx_cx_alert_key_ms(const unsigned char *key, size_t len, uint64_t *ms)
 {
-    if (len != NGX_CX_ALERT_KEY_LEN) {
-        return -1;
-    }
-
-    *ms = ngx_cx_get_be(key, 4) * 1000;
-
-    return 0;
+    return ngx_cx_key_time(key, len, NGX_CX_ALERT_KEY_LEN, 4, 1000, ms);
 }
 
 
 int
 ngx_cx_delivery_key_ms(const unsigned char *key, size_t len, uint64_t *ms)
 {
-    if (len != NGX_CX_DELIVERY_KEY_LEN) {
-        return -1;
-    }
-
-    *ms = ngx_cx_get_be(key, 8);
-
-    return 0;
+    return ngx_cx_key_time(key, len, NGX_CX_DELIVERY_KEY_LEN, 8, 1, ms);
 }
 
 

@@ -222,11 +222,19 @@ ngx_cx_response_key(unsigned char key[NGX_CX_RESPONSE_KEY_LEN],
 int
 ngx_cx_response_key_ms(const unsigned char *key, size_t len, uint64_t *ms)
 {
-    if (len != NGX_CX_RESPONSE_KEY_LEN) {
+    return ngx_cx_key_time(key, len, NGX_CX_RESPONSE_KEY_LEN, 4, 1000, ms);
+}
+
+
+int
+ngx_cx_key_time(const unsigned char *key, size_t len, size_t key_len,
+    int bytes, uint64_t unit_ms, uint64_t *ms)
+{
+    if (len != key_len) {
         return -1;
     }
 
-    *ms = ngx_cx_get_be(key, 4) * 1000;
+    *ms = ngx_cx_get_be(key, bytes) * unit_ms;
 
     return 0;
 }
@@ -353,13 +361,7 @@ ngx_cx_journey_key(unsigned char key[NGX_CX_JOURNEY_KEY_LEN], uint64_t at_ms,
 int
 ngx_cx_journey_key_ms(const unsigned char *key, size_t len, uint64_t *at_ms)
 {
-    if (len != NGX_CX_JOURNEY_KEY_LEN) {
-        return -1;
-    }
-
-    *at_ms = ngx_cx_get_be(key, 8);
-
-    return 0;
+    return ngx_cx_key_time(key, len, NGX_CX_JOURNEY_KEY_LEN, 8, 1, at_ms);
 }
 
 

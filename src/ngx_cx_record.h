@@ -383,6 +383,14 @@ int ngx_cx_parse_ymd(const unsigned char *s, size_t len,
     uint64_t *day_start_ms);
 
 
+/*
+ * The time a key of key_len bytes starts with: `bytes` big-endian, in units
+ * of unit_ms (1000 for seconds), as unix ms; 0, or -1 when len is not
+ * key_len (*ms untouched).  The *_key_ms functions of each database.
+ */
+int ngx_cx_key_time(const unsigned char *key, size_t len, size_t key_len,
+    int bytes, uint64_t unit_ms, uint64_t *ms);
+
 /* n bytes of v, big-endian (the keys' byte order), and back; n <= 8. */
 void ngx_cx_put_be(unsigned char *p, uint64_t v, int n);
 uint64_t ngx_cx_get_be(const unsigned char *p, int n);
