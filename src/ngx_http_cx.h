@@ -342,6 +342,8 @@ ngx_int_t ngx_http_cx_visitor_set_cookie(ngx_http_request_t *r,
 
 /* ngx_http_cx_keys.c */
 char *ngx_http_cx_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_cx_conf_read_key(ngx_conf_t *cf, ngx_str_t *path,
+    size_t max, ngx_str_t *key);
 ngx_int_t ngx_http_cx_keys_init(ngx_log_t *log, ngx_http_cx_main_conf_t *cmcf);
 
 /* ngx_http_cx_prompt.c */

@@ -309,51 +309,32 @@ ngx_http_cx_alert_target(ngx_conf_t *cf, ngx_http_cx_alert_t *rule,
 static char *
 ngx_http_cx_alert_secret(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *key)
 {
-    u_char           *p;
-    size_t            size;
-    ssize_t           n;
-    ngx_fd_t          fd;
-    ngx_str_t         b64;
-    ngx_file_info_t   fi;
-    u_char            buf[1024];
+    u_char     *p;
+    ngx_int_t   rc;
+    ngx_str_t   text, b64;
 
-    if (ngx_conf_full_name(cf->cycle, path, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
+    rc = ngx_http_cx_conf_read_key(cf, path, 1024, &text);
 
-    fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
+    if (rc == NGX_DECLINED) {
         return "cannot be opened (is it readable by the user running "
                "nginx -t?)";
     }
 
-    n = -1;
-    size = 0;
-
-    if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR) {
-        size = (size_t) ngx_file_size(&fi);
-        if (size < sizeof(buf)) {
-            n = ngx_read_fd(fd, buf, sizeof(buf));
-        }
-    }
-
-    ngx_close_file(fd);
-
-    if (n < 0 || (size_t) n != size) {
+    if (rc == NGX_ABORT) {
         return "cannot be read, or is over 1 KB";
     }
 
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
-        n--;
+    if (rc != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
-    if (n <= 6 || ngx_strncmp(buf, "whsec_", 6) != 0) {
+    if (text.len <= 6 || ngx_strncmp(text.data, "whsec_", 6) != 0) {
         return "does not hold a Standard Webhooks key: \"whsec_\" "
                "followed by base64";
     }
 
-    b64.data = buf + 6;
-    b64.len = n - 6;
+    b64.data = text.data + 6;
+    b64.len = text.len - 6;
 
     p = ngx_pnalloc(cf->pool, ngx_base64_decoded_length(b64.len));
     if (p == NULL) {

@@ -10,6 +10,63 @@
 
 
 /*
+ * A key file of the configuration (cx_secret_file, an alert's secret=):
+ * *path is resolved against nginx.conf's directory, as "include" resolves,
+ * and the file read whole into the configuration's pool, without the
+ * trailing newline "openssl rand ... > FILE" leaves (not key material).
+ * NGX_OK; NGX_DECLINED when it cannot be opened (ngx_errno says why);
+ * NGX_ABORT when it is over max bytes or cannot be read.
+ */
+
+ngx_int_t
+ngx_http_cx_conf_read_key(ngx_conf_t *cf, ngx_str_t *path, size_t max,
+    ngx_str_t *key)
+{
+    u_char           *p, *last;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_file_info_t   fi;
+
+    if (ngx_conf_full_name(cf->cycle, path, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        return NGX_DECLINED;
+    }
+
+    p = NULL;
+    n = -1;
+
+    if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR
+        && (size_t) ngx_file_size(&fi) <= max)
+    {
+        p = ngx_pnalloc(cf->pool, max);
+        if (p) {
+            n = ngx_read_fd(fd, p, max);
+        }
+    }
+
+    ngx_close_file(fd);
+
+    if (p == NULL || n < 0) {
+        return NGX_ABORT;
+    }
+
+    last = p + n;
+    while (last > p && (last[-1] == '\n' || last[-1] == '\r')) {
+        last--;
+    }
+
+    key->data = p;
+    key->len = last - p;
+
+    return NGX_OK;
+}
+
+
+/*
  * cx_secret_file FILE: read at once, so that a bad file fails "nginx -t"
  * at its line.
  */
@@ -19,11 +76,8 @@ ngx_http_cx_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cx_main_conf_t *cmcf = conf;
 
-    u_char           *p, *last;
-    ssize_t           n;
-    ngx_fd_t          fd;
-    ngx_str_t        *value;
-    ngx_file_info_t   fi;
+    ngx_int_t   rc;
+    ngx_str_t  *value;
 
     if (cmcf->secret_file.data) {
         return "is duplicate";
@@ -32,59 +86,35 @@ ngx_http_cx_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     cmcf->secret_file = value[1];
 
-    /*
-     * a configuration file, so relative to nginx.conf's directory, as
-     * "include" and "ssl_certificate" resolve: "cx.key"
-     */
-    if (ngx_conf_full_name(cf->cycle, &cmcf->secret_file, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
+    rc = ngx_http_cx_conf_read_key(cf, &cmcf->secret_file, 4096,
+                                   &cmcf->secret);
 
-    fd = ngx_open_file(cmcf->secret_file.data, NGX_FILE_RDONLY,
-                       NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
+    if (rc == NGX_DECLINED) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
                            "cx_secret_file: cannot open \"%V\"",
                            &cmcf->secret_file);
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
-        || ngx_file_size(&fi) > 4096)
-    {
-        ngx_close_file(fd);
+    if (rc == NGX_ABORT) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "cx_secret_file: \"%V\" must be a file of 32 to "
                            "4096 bytes", &cmcf->secret_file);
         return NGX_CONF_ERROR;
     }
 
-    p = ngx_pnalloc(cf->pool, 4096);
-    if (p == NULL) {
-        ngx_close_file(fd);
+    if (rc != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
-    n = ngx_read_fd(fd, p, 4096);
-    ngx_close_file(fd);
-
-    /* "openssl rand -hex 32 > cx.key" leaves a newline: not key material */
-    last = (n > 0) ? p + n : p;
-    while (last > p && (last[-1] == '\n' || last[-1] == '\r')) {
-        last--;
-    }
-
-    if (last - p < NGX_HTTP_CX_SECRET_MIN) {
+    if (cmcf->secret.len < NGX_HTTP_CX_SECRET_MIN) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "cx_secret_file: \"%V\" holds %z bytes, at least "
+                           "cx_secret_file: \"%V\" holds %uz bytes, at least "
                            "%d are needed (e.g. \"openssl rand -hex 32 > "
-                           "%V\")", &cmcf->secret_file, (ssize_t) (last - p),
+                           "%V\")", &cmcf->secret_file, cmcf->secret.len,
                            NGX_HTTP_CX_SECRET_MIN, &cmcf->secret_file);
         return NGX_CONF_ERROR;
     }
-
-    cmcf->secret.data = p;
-    cmcf->secret.len = last - p;
 
     return NGX_CONF_OK;
 }
