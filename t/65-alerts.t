@@ -116,6 +116,11 @@ for my $link ('ftp://shop.example/cx/', 'https://shop.example/cx', 'https:///cx/
     ($ok, $out) = cx_test_config(alert_conf("        notify http://hooks.example.com/cx secret=hook.key;",
         http => "    resolver 127.0.0.1:53;\n"), files => \%KEYS);
     ok $ok, 'a host name with a resolver passes' or diag $out;
+    ($ok, $out) = cx_test_config(alert_conf("        when band=detractor;\n"
+        . "        by_lua_file %%REPO%%/examples/hooks/route_alert.lua;\n"
+        . "        notify http://127.0.0.1:9/ secret=hook.key;\n"
+        . "        escalate 15m http://127.0.0.1:9/manager secret=hook.key;"), files => \%KEYS);
+    ok $ok, 'the README example rule with examples/hooks/route_alert.lua passes' or diag $out;
 }
 
 # ---- delivery -----------------------------------------------------------
@@ -142,7 +147,7 @@ LUA
 
 my $ng = cx_nginx(files => { %KEYS, 'html/index.html' => $PAGE, 'conf/hooks/big.lua' => $BIG_HOOK,
                              'conf/hooks/route.lua' => $ROUTE_HOOK,
-                             cx_pages($PAGE, qw(ok retry fail esc down slack big lua)) }, conf => <<"CONF");
+                             cx_pages($PAGE, qw(ok retry fail esc down slack big lua ex)) }, conf => <<"CONF");
     cx_store %%PREFIX%%/cxdata;
     cx_test_clock on;
     cx_alert_link http://127.0.0.1:%%PORT%%/cx/;
@@ -153,6 +158,13 @@ my $ng = cx_nginx(files => { %KEYS, 'html/index.html' => $PAGE, 'conf/hooks/big.
     cx_survey s_slack { type nps;  question "Q?"; }
     cx_survey s_big   { type nps;  question "Q?"; }
     cx_survey s_lua   { type nps;  question "Q?"; }
+    cx_survey s_ex    { type nps;  question "Q?"; }
+    cx_alert example_routed {
+        survey s_ex;
+        when comment;
+        by_lua_file %%REPO%%/examples/hooks/route_alert.lua;
+        notify http://127.0.0.1:$P_OK/example secret=hook.key;
+    }
     cx_alert routed {
         survey s_lua;
         when comment;
@@ -200,6 +212,7 @@ my $ng = cx_nginx(files => { %KEYS, 'html/index.html' => $PAGE, 'conf/hooks/big.
         location /slack/ { cx_prompt s_slack; }
         location /big/   { cx_prompt s_big; cx_target_by_lua_file hooks/big.lua; }
         location /lua/   { cx_prompt s_lua; }
+        location /ex/    { cx_touchpoint purchase stage=purchase; cx_prompt s_ex; }
     }
 CONF
 
@@ -318,6 +331,20 @@ subtest "the rule's Lua: a veto, and fields added" => sub {
     my $l = $CXTest::JSON->decode($ng->get('/cx-admin/alerts.json')->{body});
     ok !(grep { $_->{response_id} eq $vetoed->{response_id} } @{ $l->{alerts} }), 'the vetoed alert is gone';
     like $ng->error_log, qr/cx_alert "routed": level 0 vetoed by its Lua/, 'the log says so';
+    stop_receiver($rcv);
+};
+
+subtest 'examples/hooks/route_alert.lua' => sub {
+    my $rcv = receiver($P_OK);
+    answered('/ex/', score => 1, comment => 'Test: checkout flow') or return;
+    my $real = answered('/ex/', score => 3, comment => 'slow') or return;
+    ok wait_for(sub { received($rcv) >= 1 }, 5), 'delivered';
+    sleep 1;
+    my @got = received($rcv);
+    is scalar(@got), 1, "a tester's answer vetoed";
+    is $got[0]{json}{response_id}, $real->{response_id}, 'the real one delivered';
+    is_deeply $got[0]{json}{fields}, { owner => 'orders-team', priority => 'normal' },
+        'owner by touchpoint, priority by order total';
     stop_receiver($rcv);
 };
 
