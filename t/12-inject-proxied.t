@@ -104,22 +104,12 @@ my $UP = cx_upstream(\&serve, lifetime => 600);
 
 # ---- nginx -------------------------------------------------------------------------
 
-my $P = 'cx_prompt nps1 sample=100%;';
-my $SMALL = 'proxy_buffers 4 1k; proxy_buffer_size 1k;';
-my $KA = 'proxy_set_header Connection "";';
-
 my %LOC = (
-    'on-small'    => "proxy_pass http://127.0.0.1:$UP; $SMALL $P",
-    'on-small-ka' => "proxy_pass http://up_ka; $KA $SMALL $P",
-    'on'          => "proxy_pass http://127.0.0.1:$UP; $P",
-    'on-ka'       => "proxy_pass http://up_ka; $KA $P",
-    'off'         => "proxy_pass http://127.0.0.1:$UP; proxy_buffering off; $P",
-    'off-ka'      => "proxy_pass http://up_ka; $KA proxy_buffering off; $P",
-    'cache'       => "proxy_pass http://127.0.0.1:$UP; $SMALL proxy_cache pages; "
-                   . "proxy_cache_valid 200 10m; $P",
+    cx_proxied_locations($UP),
+    'cache'       => "proxy_pass http://127.0.0.1:$UP; $CX_SMALL proxy_cache pages; "
+                   . "proxy_cache_valid 200 10m; $CX_PROMPT",
     'cache-sf'    => "proxy_pass http://127.0.0.1:$UP; proxy_cache pages; "
-                   . "proxy_cache_valid 200 10m; sendfile on; $P",
-    'plain-small' => "proxy_pass http://127.0.0.1:$UP; $SMALL",
+                   . "proxy_cache_valid 200 10m; sendfile on; $CX_PROMPT",
 );
 
 my $ng = cx_proxied_nginx($UP, \%LOC,

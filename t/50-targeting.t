@@ -191,6 +191,15 @@ my $ng = cx_nginx(
 CONF
 );
 
+# a visit that offers nothing ($why), the page byte-identical ($same) -> the response
+sub unoffered {
+    my ($b, $path, $now, $why, $same) = @_;
+    my $r = $ng->visit($b, $path, now => $now);
+    is cx_offered($r), '', $why;
+    is $r->{body}, $PAGE, $same;
+    return $r;
+}
+
 # ---- the cookie itself ---------------------------------------------------------
 
 subtest 'a visit is counted in the cookie before deciding' => sub {
@@ -226,9 +235,7 @@ subtest 'a visit is counted in the cookie before deciding' => sub {
 subtest 'after= one touchpoint' => sub {
     my $t = $T0 + 1 * $DAY;
     my $b = cx_browser('after1');
-    my $r = $ng->visit($b, '/after1/', now => $t);
-    is cx_offered($r), '', 'purchase never visited: no prompt';
-    is $r->{body}, $PAGE, 'no prompt: body byte-identical';
+    my $r = unoffered($b, '/after1/', $t, 'purchase never visited: no prompt', 'no prompt: body byte-identical');
     is cx_offered($ng->visit($b, '/home/', now => $t + 1)), '', 'home (no prompt there)';
     is cx_offered($ng->visit($b, '/after1/', now => $t + 2)), '', 'home visited, still not purchase: no prompt';
     is cx_offered($ng->visit($b, '/buy/', now => $t + 3)), '', 'buy: a touchpoint without prompt';
@@ -340,9 +347,7 @@ subtest 'after= min_visits= if= together: each failing alone blocks' => sub {
 subtest 'two cx_prompt lines: the second when the first fails' => sub {
     my $t = $T0 + 7 * $DAY;
     my $b = cx_browser('multi2');
-    my $r = $ng->visit($b, '/multi2/', now => $t);
-    is cx_offered($r), '', 'neither passes: none';
-    is $r->{body}, $PAGE, 'body unchanged';
+    unoffered($b, '/multi2/', $t, 'neither passes: none', 'body unchanged');
     is cx_offered($ng->visit($b, '/multi2/', now => $t + 1, cookie => 'logged_in=1')), 'm2',
         'logged in: the first fails, the second (m2) is offered';
     $ng->visit($b, '/buy/', now => $t + 2);

@@ -13,22 +13,9 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use CXTest;
-use JSON::PP ();
-use File::Path qw(make_path);
-use Time::HiRes qw(time);
+use CXBrowser;
 
-my $root     = cx_repo_root();
-my $chromium = $ENV{CX_CHROMIUM} || '/usr/bin/chromium';
-my $script   = "$root/t/browser/widget.js";
-
-plan skip_all => "no module build (run make)"            unless cx_have_module();
-plan skip_all => "no $chromium"                          unless -x $chromium;
-plan skip_all => "no t/browser/node_modules/playwright-core (cd t/browser && npm ci)"
-    unless -d "$root/t/browser/node_modules/playwright-core";
-plan skip_all => "no t/browser/node_modules/axe-core (cd t/browser && npm ci)"
-    unless -f "$root/t/browser/node_modules/axe-core/axe.min.js";
-my ($node) = grep { -x } map {"$_/node"} split /:/, $ENV{PATH} // '';
-plan skip_all => "no node in PATH" unless $node;
+if (my $why = cx_browser_missing()) { plan skip_all => $why }
 
 sub page {
     my ($title, $extra) = @_;
@@ -126,55 +113,18 @@ my $base = 'http://127.0.0.1:' . $ng->port;
     is $w->{status}, 200, 'GET /cx/w.js 200';
 }
 
-my $art = "$root/t/artifacts";
-make_path($art);
-unlink glob "$art/widget-*.png";
-
-my $t0  = time;
-my $cmd = "timeout -k 5 280 " . join ' ', map { "'$_'" } $node, $script, $base, $art;
-my $out = `$cmd 2>&1`;
-my $rc  = $? == -1 ? -1 : $? >> 8;
-my $secs = time - $t0;
-diag sprintf 'browser run: %.1f s, exit %d', $secs, $rc;
-
-my ($line) = grep {/^\{"ok":/} split /\n/, $out;
-my $res = eval { JSON::PP->new->decode($line // '') };
-ok $res, 'widget.js printed its JSON result' or diag "output:\n$out";
-ok $rc == 0 || $rc == 1, "widget.js ran all checks (exit $rc: 0 all pass, 1 some fail)"
-    or diag "output:\n$out";
-$res //= { checks => {} };
-my $checks = $res->{checks};
-my $json   = JSON::PP->new->canonical->pretty;
+my $res = cx_browser_run('widget.js', $base, timeout => 280, clear => 'widget-*.png');
+my $art = $res->{art};
 
 # Known widget bugs: check name => reason. Keep asserting the correct behaviour.
 my %TODO = (
 );
 
-for my $name (qw(mouse_answer keyboard_answer escape_dismiss language_tr csp_script_self
+cx_browser_checks($res, [qw(mouse_answer keyboard_answer escape_dismiss language_tr csp_script_self
     csp_nonce_strict_dynamic csp_style_self axe axe_followup screenshots host_unchanged
-    languages rtl no_focus_steal polite_announce media only_own_requests reused_page))
-{
-    my $c = $checks->{$name};
-    TODO: {
-        local $TODO = $TODO{$name};
-        ok $c && $c->{ok}, "browser: $name"
-            or diag $c ? $json->encode($c) : "check $name did not run";
-    }
-    note "$name: " . JSON::PP->new->canonical->encode($c) if $c && $c->{ok};
-}
-for my $name (grep {/^_/} sort keys %$checks) {
-    fail "browser: $name";
-    diag $json->encode($checks->{$name});
-}
+    languages rtl no_focus_steal polite_announce media only_own_requests reused_page)], %TODO);
 
 # the screenshots exist and are PNGs, whatever the check said
-for my $f ("$art/widget-1280x800.png", "$art/widget-375x667.png", "$art/widget-rtl.png") {
-    my $ok = -s $f && do {
-        open my $fh, '<:raw', $f or die;
-        read $fh, my $sig, 8;
-        $sig eq "\x89PNG\r\n\x1a\n";
-    };
-    ok $ok, "screenshot $f is a non-empty PNG";
-}
+cx_png_ok($_) for "$art/widget-1280x800.png", "$art/widget-375x667.png", "$art/widget-rtl.png";
 
 done_testing;

@@ -17,22 +17,9 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use CXTest;
-use JSON::PP ();
-use File::Path qw(make_path);
-use Time::HiRes qw(time);
+use CXBrowser;
 
-my $root     = cx_repo_root();
-my $chromium = $ENV{CX_CHROMIUM} || '/usr/bin/chromium';
-my $script   = "$root/t/browser/dashboard.js";
-
-plan skip_all => "no module build (run make)"            unless cx_have_module();
-plan skip_all => "no $chromium"                          unless -x $chromium;
-plan skip_all => "no t/browser/node_modules/playwright-core (cd t/browser && npm ci)"
-    unless -d "$root/t/browser/node_modules/playwright-core";
-plan skip_all => "no t/browser/node_modules/axe-core (cd t/browser && npm ci)"
-    unless -f "$root/t/browser/node_modules/axe-core/axe.min.js";
-my ($node) = grep { -x } map {"$_/node"} split /:/, $ENV{PATH} // '';
-plan skip_all => "no node in PATH" unless $node;
+if (my $why = cx_browser_missing()) { plan skip_all => $why }
 
 my $XSS = '<img src=x onerror=alert(1)>';
 my $PAGE = "<html><body>\n<p>page</p>\n</body></html>\n";
@@ -82,34 +69,11 @@ my $dash = $ng->get('/cx-admin/');
 is $dash->{status}, 200, 'the dashboard';
 like $dash->{headers}{'content-security-policy'}, qr/default-src 'none'.*connect-src 'self'/, 'with its CSP';
 
-my $art = "$root/t/artifacts";
-make_path($art);
-unlink glob "$art/dashboard-alerts-*.png";
+my $res = cx_browser_run('dashboard.js', 'http://127.0.0.1:' . $ng->port, timeout => 200,
+    clear => 'dashboard-alerts-*.png');
+my $art = $res->{art};
 
-my $t0  = time;
-my $cmd = "timeout -k 5 200 " . join ' ', map { "'$_'" } $node, $script, 'http://127.0.0.1:' . $ng->port, $art;
-my $out = `$cmd 2>&1`;
-my $rc  = $? == -1 ? -1 : $? >> 8;
-diag sprintf 'browser run: %.1f s, exit %d', time - $t0, $rc;
-
-my ($line) = grep {/^\{"ok":/} split /\n/, $out;
-my $res = eval { JSON::PP->new->decode($line // '') };
-ok $res, 'dashboard.js printed its JSON result' or diag "output:\n$out";
-ok $rc == 0 || $rc == 1, "dashboard.js ran all checks (exit $rc: 0 all pass, 1 some fail)"
-    or diag "output:\n$out";
-$res //= { checks => {} };
-my $checks = $res->{checks};
-my $json   = JSON::PP->new->canonical->pretty;
-
-for my $name (qw(shown keyboard_acknowledge resolve error_shown filter axe clean phone)) {
-    my $c = $checks->{$name};
-    ok $c && $c->{ok}, "browser: $name" or diag $c ? $json->encode($c) : "check $name did not run";
-    note "$name: " . JSON::PP->new->canonical->encode($c) if $c && $c->{ok};
-}
-for my $name (grep {/^_/} sort keys %$checks) {
-    fail "browser: $name";
-    diag $json->encode($checks->{$name});
-}
+cx_browser_checks($res, [qw(shown keyboard_acknowledge resolve error_shown filter axe clean phone)]);
 
 # what the browser did, as the server has it
 my %by = map { $_->{comment} => $_ } alerts();
@@ -119,13 +83,6 @@ is $by{'Checkout was slow'}{status}, 'open', 'the other: still open (its acknowl
 is $ng->report_json->{alerts}{resolved}, 1, 'report.json: 1 resolved';
 like $ng->error_log, qr/cx_alert: \S{22} acknowledged from the report location/, 'the log says who acknowledged';
 
-for my $f (map {"$art/dashboard-alerts-$_.png"} qw(1280 done 375)) {
-    my $ok = -s $f && do {
-        open my $fh, '<:raw', $f or die;
-        read $fh, my $sig, 8;
-        $sig eq "\x89PNG\r\n\x1a\n";
-    };
-    ok $ok, "screenshot $f is a non-empty PNG";
-}
+cx_png_ok($_) for map {"$art/dashboard-alerts-$_.png"} qw(1280 done 375);
 
 done_testing;

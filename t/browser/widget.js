@@ -22,62 +22,10 @@
 
 const fs = require('fs');
 const path = require('path');
-const { chromium } = require('playwright-core');
+const { harness, assert, withTimeout, sleep, AXE } = require('./lib');
 
-const BASE = (process.argv[2] || '').replace(/\/+$/, '');
-const ART = process.argv[3];
-const CHROMIUM = process.env.CX_CHROMIUM || '/usr/bin/chromium';
-const AXE = require.resolve('axe-core/axe.min.js');
-const CHECK_TIMEOUT = 30000;    /* per check */
-const GLOBAL_TIMEOUT = 240000;  /* whole run */
-const T0 = Date.now();
-
-if (!BASE || !ART) {
-  process.stderr.write('usage: node widget.js BASE_URL ARTIFACT_DIR\n');
-  process.exit(2);
-}
-fs.mkdirSync(ART, { recursive: true });
-
-const results = {};
-let browser;
-let printed = false;
-
-function finish(code) {
-  if (!printed) {
-    printed = true;
-    const ok = Object.keys(results).length > 0 && Object.values(results).every((r) => r.ok);
-    process.stdout.write(JSON.stringify({ ok, ms: Date.now() - T0, checks: results }) + '\n');
-    if (code === undefined) code = ok ? 0 : 1;
-  }
-  process.exit(code);
-}
-
-/* the global watchdog: report what we have, kill the browser, leave */
-setTimeout(() => {
-  results._watchdog = { ok: false, error: `global timeout ${GLOBAL_TIMEOUT} ms` };
-  try { if (browser) browser.close().catch(() => {}); } catch (e) { /* ignore */ }
-  setTimeout(() => finish(3), 2000);
-}, GLOBAL_TIMEOUT);
-
-function fail(msg, extra) {
-  const e = new Error(msg);
-  e.extra = extra;
-  throw e;
-}
-
-function assert(cond, msg, extra) {
-  if (!cond) fail(msg, extra);
-}
-
-function withTimeout(p, ms, what) {
-  let t;
-  return Promise.race([
-    p,
-    new Promise((_, rej) => { t = setTimeout(() => rej(new Error(`${what}: timeout ${ms} ms`)), ms); })
-  ]).finally(() => clearTimeout(t));
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const H = harness('widget.js', { checkTimeout: 30000 /* per check */, globalTimeout: 240000 /* whole run */ });
+const { BASE, ART } = H;
 
 async function report(survey) {
   const r = await withTimeout(fetch(`${BASE}/cx-admin/report.json?survey=${survey}`), 5000, 'report.json');
@@ -109,7 +57,7 @@ function brief(s) {
 
 /* a fresh context (new visitor) and page that records console, errors, CSP reports */
 async function open(urlPath, opts = {}) {
-  const ctx = await browser.newContext({
+  const ctx = await H.browser.newContext({
     viewport: opts.viewport || { width: 1280, height: 800 },
     locale: opts.locale || 'en-US',
     extraHTTPHeaders: opts.headers || {},
@@ -154,21 +102,6 @@ function focused(page) {
       inWidget: a.getRootNode() !== document
     };
   });
-}
-
-async function check(name, fn) {
-  const t = Date.now();
-  let ctx;
-  const track = (c) => { ctx = c; };
-  try {
-    const details = await withTimeout(fn(track), CHECK_TIMEOUT, name);
-    results[name] = Object.assign({ ok: true }, details || {});
-  } catch (e) {
-    results[name] = { ok: false, error: String((e && e.message) || e) };
-    if (e && e.extra !== undefined) results[name].got = e.extra;
-  }
-  if (ctx) await withTimeout(ctx.close(), 5000, 'context close').catch(() => {});
-  results[name].ms = Date.now() - t;
 }
 
 /* (1) the full answer path with the mouse */
@@ -612,44 +545,23 @@ async function reusedPage(track) {
   return { status: got.status, message: got.message };
 }
 
-(async () => {
-  try {
-    browser = await withTimeout(chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      timeout: 30000
-    }), 35000, 'launch');
-  } catch (e) {
-    results._launch = { ok: false, error: String((e && e.message) || e) };
-    finish(2);
-    return;
-  }
-  try {
-    await check('mouse_answer', mouse);
-    await check('keyboard_answer', keyboard);
-    await check('escape_dismiss', escape);
-    await check('language_tr', language);
-    await check('csp_script_self', (t) => csp(t, '/csp-self/', false));
-    await check('csp_nonce_strict_dynamic', (t) => csp(t, '/csp-nonce/', true));
-    await check('csp_style_self', (t) => csp(t, '/csp-style/', false));
-    await check('axe', axe);
-    await check('axe_followup', axeFollowup);
-    await check('screenshots', screenshots);
-    await check('host_unchanged', hostPage);
-    await check('languages', languages);
-    await check('rtl', rtl);
-    await check('no_focus_steal', noFocusSteal);
-    await check('polite_announce', politeAnnounce);
-    await check('media', media);
-    await check('only_own_requests', onlyOwnRequests);
-    await check('reused_page', reusedPage);
-  } finally {
-    await withTimeout(browser.close(), 10000, 'browser close').catch(() => {});
-  }
-  finish();
-})().catch((e) => {
-  results._fatal = { ok: false, error: String((e && e.stack) || e) };
-  finish(2);
-});
+H.run(async () => {
+  await H.check('mouse_answer', mouse);
+  await H.check('keyboard_answer', keyboard);
+  await H.check('escape_dismiss', escape);
+  await H.check('language_tr', language);
+  await H.check('csp_script_self', (t) => csp(t, '/csp-self/', false));
+  await H.check('csp_nonce_strict_dynamic', (t) => csp(t, '/csp-nonce/', true));
+  await H.check('csp_style_self', (t) => csp(t, '/csp-style/', false));
+  await H.check('axe', axe);
+  await H.check('axe_followup', axeFollowup);
+  await H.check('screenshots', screenshots);
+  await H.check('host_unchanged', hostPage);
+  await H.check('languages', languages);
+  await H.check('rtl', rtl);
+  await H.check('no_focus_steal', noFocusSteal);
+  await H.check('polite_announce', politeAnnounce);
+  await H.check('media', media);
+  await H.check('only_own_requests', onlyOwnRequests);
+  await H.check('reused_page', reusedPage);
+}, { crashKey: '_fatal', crashCode: 2 });

@@ -7,8 +7,8 @@
  *
  * A request to the location POSTs its body to URL with
  * ngx_http_cx_post(), N times at once (count, default 1); the request's
- * "X-Hook-Header: Name: value" header becomes the extra header line
- * "Name: value".  The answer is text/plain, a line an exchange in the
+ * (first) "X-Hook-Header: Name: value" header becomes the extra header
+ * line "Name: value".  The answer is text/plain, a line an exchange in the
  * order they started: "status NNN ms T" or "error TEXT ms T", T the
  * milliseconds done() took to come.  cancel=MS cancels the exchanges
  * still in flight after MS and answers "cancelled" for them.
@@ -130,15 +130,63 @@ ngx_http_cx_client_test_create_loc_conf(ngx_conf_t *cf)
 }
 
 
+/* the options after the URL: NULL, or the one that is wrong */
+
+static ngx_str_t *
+ngx_http_cx_client_test_options(ngx_http_cx_client_test_loc_conf_t *lcf,
+    ngx_str_t *opt, ngx_uint_t nopts)
+{
+    ngx_int_t   n;
+    ngx_uint_t  i;
+
+    lcf->timeout = 5000;
+    lcf->count = 1;
+
+    for (i = 0; i < nopts; i++) {
+        if (ngx_strncmp(opt[i].data, "timeout=", 8) == 0) {
+            n = ngx_atoi(opt[i].data + 8, opt[i].len - 8);
+            if (n == NGX_ERROR) {
+                return &opt[i];
+            }
+
+            lcf->timeout = n;
+
+        } else if (ngx_strncmp(opt[i].data, "cancel=", 7) == 0) {
+            n = ngx_atoi(opt[i].data + 7, opt[i].len - 7);
+            if (n == NGX_ERROR) {
+                return &opt[i];
+            }
+
+            lcf->cancel = n;
+
+        } else if (ngx_strncmp(opt[i].data, "count=", 6) == 0) {
+            n = ngx_atoi(opt[i].data + 6, opt[i].len - 6);
+            if (n == NGX_ERROR || n == 0) {
+                return &opt[i];
+            }
+
+            lcf->count = n;
+
+        } else if (ngx_strncmp(opt[i].data, "trusted=", 8) == 0) {
+            lcf->trusted.data = opt[i].data + 8;
+            lcf->trusted.len = opt[i].len - 8;
+
+        } else {
+            return &opt[i];
+        }
+    }
+
+    return NULL;
+}
+
+
 static char *
 ngx_http_cx_client_test(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cx_client_test_loc_conf_t *lcf = conf;
 
     char                                 *err;
-    ngx_int_t                             n;
-    ngx_str_t                            *value;
-    ngx_uint_t                            i;
+    ngx_str_t                            *value, *bad;
     ngx_http_core_loc_conf_t             *clcf;
     ngx_http_cx_client_test_loc_conf_t  **loc;
     ngx_http_cx_client_test_main_conf_t  *mcf;
@@ -155,41 +203,10 @@ ngx_http_cx_client_test(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    lcf->timeout = 5000;
-    lcf->count = 1;
-
-    for (i = 2; i < cf->args->nelts; i++) {
-        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            n = ngx_atoi(value[i].data + 8, value[i].len - 8);
-            if (n == NGX_ERROR) {
-                goto invalid;
-            }
-
-            lcf->timeout = n;
-
-        } else if (ngx_strncmp(value[i].data, "cancel=", 7) == 0) {
-            n = ngx_atoi(value[i].data + 7, value[i].len - 7);
-            if (n == NGX_ERROR) {
-                goto invalid;
-            }
-
-            lcf->cancel = n;
-
-        } else if (ngx_strncmp(value[i].data, "count=", 6) == 0) {
-            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
-            if (n == NGX_ERROR || n == 0) {
-                goto invalid;
-            }
-
-            lcf->count = n;
-
-        } else if (ngx_strncmp(value[i].data, "trusted=", 8) == 0) {
-            lcf->trusted.data = value[i].data + 8;
-            lcf->trusted.len = value[i].len - 8;
-
-        } else {
-            goto invalid;
-        }
+    bad = ngx_http_cx_client_test_options(lcf, &value[2], cf->args->nelts - 2);
+    if (bad) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid \"%V\"", bad);
+        return NGX_CONF_ERROR;
     }
 
     lcf->file = cf->conf_file->file.name.data;
@@ -209,12 +226,6 @@ ngx_http_cx_client_test(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_http_cx_client_test_handler;
 
     return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid \"%V\"", &value[i]);
-
-    return NGX_CONF_ERROR;
 }
 
 
@@ -261,13 +272,14 @@ ngx_http_cx_client_test_handler(ngx_http_request_t *r)
 static void
 ngx_http_cx_client_test_body(ngx_http_request_t *r)
 {
+    static ngx_str_t  hook_name = ngx_string("http_x_hook_header");
+
     u_char                              *p;
     size_t                               len;
     ngx_str_t                            body, headers;
     ngx_uint_t                           i;
     ngx_chain_t                         *cl;
-    ngx_list_part_t                     *part;
-    ngx_table_elt_t                     *h;
+    ngx_http_variable_value_t           *hook;
     ngx_http_cx_client_test_ctx_t       *ctx;
     ngx_http_cx_client_test_loc_conf_t  *lcf;
 
@@ -305,33 +317,20 @@ ngx_http_cx_client_test_body(ngx_http_request_t *r)
         body.len = len;
     }
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    /* X-Hook-Header (the first one) as the extra header line */
+    hook = ngx_http_get_variable(r, &hook_name,
+                                 ngx_hash_key(hook_name.data, hook_name.len));
 
-    for (i = 0; /* void */; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
+    if (hook && !hook->not_found) {
+        headers.data = ngx_pnalloc(r->pool, hook->len + 2);
+        if (headers.data == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
         }
 
-        if (h[i].key.len == sizeof("X-Hook-Header") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Hook-Header",
-                               sizeof("X-Hook-Header") - 1) == 0)
-        {
-            headers.data = ngx_pnalloc(r->pool, h[i].value.len + 2);
-            if (headers.data == NULL) {
-                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-                return;
-            }
-
-            headers.len = ngx_sprintf(headers.data, "%V" CRLF, &h[i].value)
-                          - headers.data;
-        }
+        headers.len = ngx_sprintf(headers.data, "%*s" CRLF, (size_t) hook->len,
+                                  hook->data)
+                      - headers.data;
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_client_test_ctx_t));

@@ -166,20 +166,12 @@ my $UP = cx_upstream(\&serve, lifetime => $SECONDS + 120);
 
 # ---- nginx ------------------------------------------------------------------------------
 
-my $P = 'cx_prompt nps1 sample=100%;';
-my $SMALL = 'proxy_buffers 4 1k; proxy_buffer_size 1k;';
 my $TINY = 'proxy_buffers 2 256; proxy_buffer_size 256; proxy_busy_buffers_size 256;';
-my $KA = 'proxy_set_header Connection "";';
 
 my %LOC = (
-    'on'          => "proxy_pass http://127.0.0.1:$UP; $P",
-    'on-small'    => "proxy_pass http://127.0.0.1:$UP; $SMALL $P",
-    'on-tiny'     => "proxy_pass http://127.0.0.1:$UP; $TINY $P",
-    'on-small-ka' => "proxy_pass http://up_ka; $KA $SMALL $P",
-    'off'         => "proxy_pass http://127.0.0.1:$UP; proxy_buffering off; $P",
-    'off-small'   => "proxy_pass http://127.0.0.1:$UP; proxy_buffering off; proxy_buffer_size 256; $P",
-    'off-ka'      => "proxy_pass http://up_ka; $KA proxy_buffering off; $P",
-    'plain-small' => "proxy_pass http://127.0.0.1:$UP; $SMALL",
+    cx_proxied_locations($UP),
+    'on-tiny'     => "proxy_pass http://127.0.0.1:$UP; $TINY $CX_PROMPT",
+    'off-small'   => "proxy_pass http://127.0.0.1:$UP; proxy_buffering off; proxy_buffer_size 256; $CX_PROMPT",
 );
 
 my $ng = cx_proxied_nginx($UP, \%LOC);

@@ -15,6 +15,12 @@ package CXProxied;
 #   up_ka (keepalive to 127.0.0.1:$up), /cx/ and, per NAME => DIRECTIVES of
 #   %loc, location /NAME/ { proxy_http_version 1.1; DIRECTIVES }; extra:
 #   more http-level lines
+# cx_proxied_locations($up) -> NAME => DIRECTIVES of the locations both
+#   have: on on-small on-ka on-small-ka off off-ka plain-small (proxy_pass to
+#   127.0.0.1:$up, or to up_ka where -ka; -small: $CX_SMALL buffers; off:
+#   proxy_buffering off; all but plain-small: $CX_PROMPT)
+# $CX_PROMPT   cx_prompt nps1 sample=100%;
+# $CX_SMALL    proxy_buffers 4 1k; proxy_buffer_size 1k;
 # $CX_SNIPPET_RE   the snippet injected before </body>
 # cx_diff_at($want, $got) -> the offset of their first differing byte
 
@@ -25,7 +31,11 @@ use Exporter qw(import);
 use Time::HiRes ();
 use CXTest qw(cx_put cx_nginx);
 
-our @EXPORT = qw(cx_write_page cx_proxied_nginx cx_diff_at $CX_SNIPPET_RE);
+our @EXPORT = qw(cx_write_page cx_proxied_nginx cx_proxied_locations cx_diff_at
+    $CX_SNIPPET_RE $CX_PROMPT $CX_SMALL);
+
+our $CX_PROMPT = 'cx_prompt nps1 sample=100%;';
+our $CX_SMALL  = 'proxy_buffers 4 1k; proxy_buffer_size 1k;';
 
 our $CX_SNIPPET_RE = qr{<script type="application/json" id="cx-prompt">\{"v":1,[^<]*\}</script><script src="/cx/w\.js" async></script>};
 
@@ -82,6 +92,21 @@ sub cx_proxied_nginx {
 $locations
     }
 CONF
+}
+
+sub cx_proxied_locations {
+    my ($up) = @_;
+    my $direct = "proxy_pass http://127.0.0.1:$up;";
+    my $ka = 'proxy_pass http://up_ka; proxy_set_header Connection "";';
+    return (
+        'on'          => "$direct $CX_PROMPT",
+        'on-small'    => "$direct $CX_SMALL $CX_PROMPT",
+        'on-ka'       => "$ka $CX_PROMPT",
+        'on-small-ka' => "$ka $CX_SMALL $CX_PROMPT",
+        'off'         => "$direct proxy_buffering off; $CX_PROMPT",
+        'off-ka'      => "$ka proxy_buffering off; $CX_PROMPT",
+        'plain-small' => "$direct $CX_SMALL",
+    );
 }
 
 sub cx_diff_at {

@@ -171,9 +171,24 @@ attrs_add(unsigned char *blob, size_t size, size_t *len, const char *k,
     *len += n;
 }
 
-#define ATTR(blob, len, k, v)                                                 \
-    attrs_add((blob), sizeof(blob), &(len), (k), sizeof(k) - 1, (v),          \
-              sizeof(v) - 1)
+/* the attributes blob of pairs = {key, value, key, value, ..., NULL} */
+static size_t
+attrs_blob(unsigned char *blob, size_t size, const char *const *pairs)
+{
+    size_t  len;
+
+    for (len = 0; pairs[0] != NULL; pairs += 2) {
+        attrs_add(blob, size, &len, pairs[0], strlen(pairs[0]), pairs[1],
+                  strlen(pairs[1]));
+    }
+
+    return len;
+}
+
+/* ATTRS(blob, "k1", "v1", "k2", "v2", ...) -> the blob's length */
+#define ATTRS(blob, ...)                                                      \
+    attrs_blob((blob), sizeof(blob),                                          \
+               (const char *const []) { __VA_ARGS__, NULL })
 
 
 /* ---- CSV ---- */
@@ -351,34 +366,25 @@ test_csv_attributes(void **state)
     (void) state;
 
     /* % & = and control bytes encoded, UTF-8 kept, the comma quotes */
-    len = 0;
-    ATTR(blob, len, "plan", "=pro");
-    ATTR(blob, len, "q", "a&b=c%");
-    ATTR(blob, len, "note", "\xe2\x82\xac 1,2\nx\x7f");
-    ATTR(blob, len, "q", "again");          /* repeats kept in CSV */
-    ATTR(blob, len, "e", "");
+    /* repeats kept in CSV */
+    len = ATTRS(blob, "plan", "=pro", "q", "a&b=c%",
+                "note", "\xe2\x82\xac 1,2\nx\x7f", "q", "again", "e", "");
 
     EXPECT_ATTRS_CSV(blob, len, "\"plan=%3Dpro&q=a%26b%3Dc%25&note="
                                 "\xe2\x82\xac 1,2%0Ax%7F&q=again&e=\"");
 
     /* a key starting with + is a formula; the ' goes inside the quotes */
-    len = 0;
-    ATTR(blob, len, "+k", "v");
-    ATTR(blob, len, "x", "\"y\"");
-    ATTR(blob, len, "b", "\xff");
+    len = ATTRS(blob, "+k", "v", "x", "\"y\"", "b", "\xff");
 
     EXPECT_ATTRS_CSV(blob, len, "\"'+k=v&x=\"\"y\"\"&b=\xef\xbf\xbd\"");
 
     /* = TAB CR as the first key byte are encoded, so no prefix is needed */
-    len = 0;
-    ATTR(blob, len, "=k", "v");
-    ATTR(blob, len, "\tk", "\r");
+    len = ATTRS(blob, "=k", "v", "\tk", "\r");
 
     EXPECT_ATTRS_CSV(blob, len, "%3Dk=v&%09k=%0D");
 
     /* a corrupt blob: the pairs before the corruption */
-    len = 0;
-    ATTR(blob, len, "-a", "1");
+    len = ATTRS(blob, "-a", "1");
     blob[len++] = 5;
     blob[len++] = 'x';
 
@@ -503,11 +509,9 @@ test_ndjson_line(void **state)
 
     (void) state;
 
-    len = 0;
-    ATTR(blob, len, "plan", "=pro");
-    ATTR(blob, len, "q", "first");
-    ATTR(blob, len, "note", "\xe2\x82\xac 1,2\nx");
-    ATTR(blob, len, "q", "a&b\xff");        /* the last q wins */
+    /* the last q wins */
+    len = ATTRS(blob, "plan", "=pro", "q", "first",
+                "note", "\xe2\x82\xac 1,2\nx", "q", "a&b\xff");
 
     base_record(&r);
     r.comment = FIELD("=SUM(A1) \"q\" <script>\\");
