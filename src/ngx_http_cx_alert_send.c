@@ -845,14 +845,21 @@ ngx_http_cx_alert_op_done(ngx_http_cx_alert_op_t *op)
 }
 
 
+/*
+ * Everything of the delivery goes: its pool, and every pointer into it
+ * (body, headers, fields), so the next delivery in this slot starts clean.
+ */
+
 static void
 ngx_http_cx_alert_free(ngx_http_cx_slot_t *slot)
 {
+    ngx_http_cx_sender_t  *sender;
+
     if (slot->pool) {
         ngx_destroy_pool(slot->pool);
-        slot->pool = NULL;
     }
 
-    slot->state = NGX_HTTP_CX_SLOT_FREE;
-    ngx_memzero(&slot->op, sizeof(ngx_http_cx_alert_op_t));
+    sender = slot->sender;
+    ngx_memzero(slot, sizeof(ngx_http_cx_slot_t));
+    slot->sender = sender;              /* state: NGX_HTTP_CX_SLOT_FREE */
 }
