@@ -1,6 +1,6 @@
 #!/usr/bin/perl
-# Journey events under load (docs/behaviours.md: journey events; issue 12
-# point 5): every page view of a touchpoint is either stored as a visit or
+# Journey events under load (docs/behaviours.md [33]; issue 12 point 5):
+# every page view of a touchpoint is either stored as a visit or
 # counted as dropped, never silently lost.
 #
 #   - full speed, two workers, a real disk: every visit stored, none dropped;

@@ -1,5 +1,6 @@
 #!/usr/bin/perl
-# Alerts (README: Alerts; issue 14): cx_alert rules checked at nginx -t; an
+# Alerts (README: Alerts; docs/behaviours.md [34] [35]; issue 14):
+# cx_alert rules checked at nginx -t; an
 # alert created with the answer that fires it; delivery to a real receiver
 # (t/alerts/receiver.js) that verifies the signature with the Standard
 # Webhooks reference library; retries, failure, escalation and its stop on

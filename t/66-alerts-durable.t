@@ -1,5 +1,6 @@
 #!/usr/bin/perl
-# Alerts under stress (issue 14; t/65-alerts.t has the basics): the
+# Alerts under stress (docs/behaviours.md [36]; issue 14; t/65-alerts.t
+# has the basics): the
 # receiver is t/alerts/receiver.js (t/lib/CXAlerts.pm), which verifies every
 # signature with the Standard Webhooks reference library; a delivery is
 # told apart by its webhook-id, "<alert id>.<level>".
