@@ -27,7 +27,7 @@
 
 #define NGX_CX_EXPORT_CSV_HEADER                                              \
     "id,received_at,survey,type,touchpoint,stage,score,comment,visitor,"     \
-    "lang,path,attributes,displayed,answered,dismissed\r\n"
+    "lang,path,attributes,displayed,answered,dismissed,previous_score\r\n"
 
 
 typedef struct {
@@ -114,6 +114,12 @@ ngx_cx_export_csv(ngx_cx_export_write_pt write, void *data,
     ngx_cx_export_str(&o, (rec->flags & NGX_CX_REC_DISPLAYED) ? ",1" : ",0");
     ngx_cx_export_str(&o, (rec->flags & NGX_CX_REC_ANSWERED) ? ",1" : ",0");
     ngx_cx_export_str(&o, (rec->flags & NGX_CX_REC_DISMISSED) ? ",1" : ",0");
+    ngx_cx_export_put(&o, ",", 1);
+
+    if (rec->has_previous) {
+        ngx_cx_export_int(&o, rec->previous_score);
+    }
+
     ngx_cx_export_put(&o, "\r\n", 2);
 
     return ngx_cx_export_done(&o);
@@ -187,7 +193,16 @@ ngx_cx_export_ndjson(ngx_cx_export_write_pt write, void *data,
                           ? "true" : "false");
     ngx_cx_export_str(&o, ",\"dismissed\":");
     ngx_cx_export_str(&o, (rec->flags & NGX_CX_REC_DISMISSED)
-                          ? "true}\n" : "false}\n");
+                          ? "true" : "false");
+    ngx_cx_export_str(&o, ",\"previous_score\":");
+
+    if (rec->has_previous) {
+        ngx_cx_export_int(&o, rec->previous_score);
+        ngx_cx_export_put(&o, "}\n", 2);
+
+    } else {
+        ngx_cx_export_str(&o, "null}\n");
+    }
 
     return ngx_cx_export_done(&o);
 }

@@ -26,6 +26,8 @@
  *                key wins (ngx_cx_record.h)
  *   displayed, answered, dismissed
  *                CSV 1 or 0; NDJSON true or false
+ *   previous_score  the visitor's answer to the same survey before this
+ *                one (a re-survey); CSV empty, NDJSON null when none
  *
  * CSV is RFC 4180: rows end with CRLF; a cell holding a comma, a double
  * quote, CR or LF is quoted and its quotes doubled. A text cell (the

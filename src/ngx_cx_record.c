@@ -8,6 +8,7 @@
 
 
 #define NGX_CX_REC_FIXED_SIZE   (5 + 12)
+#define NGX_CX_REC_EXT_PREVIOUS 1       /* ngx_cx_record.h: extensions */
 #define NGX_CX_MS_PER_DAY       86400000ULL
 
 /* days from 1970-01-01 to 10000-01-01: the first instant we do not format */
@@ -54,6 +55,13 @@ ngx_cx_record_valid(const ngx_cx_record_t *r)
         return 0;
     }
 
+    if (r->has_previous > 1
+        || (r->has_previous
+            && !ngx_cx_record_score_ok(r->type, r->previous_score)))
+    {
+        return 0;
+    }
+
     f[0] = &r->survey;
     f[1] = &r->touchpoint;
     f[2] = &r->lang;
@@ -85,7 +93,8 @@ ngx_cx_record_size(const ngx_cx_record_t *r)
            + ngx_cx_varint_size(r->lang.len) + r->lang.len
            + ngx_cx_varint_size(r->path.len) + r->path.len
            + ngx_cx_varint_size(r->comment.len) + r->comment.len
-           + ngx_cx_varint_size(r->attrs.len) + r->attrs.len;
+           + ngx_cx_varint_size(r->attrs.len) + r->attrs.len
+           + (r->has_previous ? 3 : 0);
 }
 
 
@@ -117,6 +126,12 @@ ngx_cx_record_encode(unsigned char *dst, const ngx_cx_record_t *r)
     p = ngx_cx_put_bytes(p, &r->path);
     p = ngx_cx_put_bytes(p, &r->comment);
     p = ngx_cx_put_bytes(p, &r->attrs);
+
+    if (r->has_previous) {
+        *p++ = NGX_CX_REC_EXT_PREVIOUS;
+        *p++ = 1;
+        *p++ = (unsigned char) r->previous_score;
+    }
 
     return p;
 }
@@ -191,7 +206,14 @@ ngx_cx_record_decode(const unsigned char *src, size_t len, ngx_cx_record_t *r)
         return -1;
     }
 
-    /* extensions written by a later writer: must be well-formed, skipped */
+    /*
+     * Extensions: the ones this version knows must be exactly as it writes
+     * them (once each); a later writer's must be well-formed, and are
+     * skipped.
+     */
+
+    r->has_previous = 0;
+    r->previous_score = 0;
 
     while (p < end) {
         if (ngx_cx_get_varint(&p, end, &tag) != 0
@@ -199,6 +221,17 @@ ngx_cx_record_decode(const unsigned char *src, size_t len, ngx_cx_record_t *r)
             || elen > (uint64_t) (end - p))
         {
             return -1;
+        }
+
+        if (tag == NGX_CX_REC_EXT_PREVIOUS) {
+            if (elen != 1 || r->has_previous
+                || !ngx_cx_record_score_ok(r->type, p[0]))
+            {
+                return -1;
+            }
+
+            r->has_previous = 1;
+            r->previous_score = p[0];
         }
 
         p += elen;
@@ -288,6 +321,13 @@ ngx_cx_record_apply(ngx_cx_record_t *r, const ngx_cx_change_t *ch,
         r->flags |= NGX_CX_REC_ANSWERED;
         r->answered_at_ms = ch->at_ms;
         r->score = ch->score;
+
+        /* a previous answer on another scale (a changed survey) is not one */
+        r->has_previous = ch->has_previous
+                          && ngx_cx_record_score_ok(r->type,
+                                                    ch->previous_score);
+        r->previous_score = r->has_previous ? ch->previous_score : 0;
+
         return NGX_CX_APPLY_CHANGED;
 
     case NGX_CX_EVENT_COMMENT:

@@ -54,6 +54,12 @@
  * 17 fixed bytes, 6 per time that is set (1 when 0) and 1 per field length
  * under 128 bytes: about 50 bytes besides the text for an answered prompt.
  *
+ * Extensions this version writes and reads (any other tag is skipped):
+ *
+ *   tag 1   previous score: u8, the visitor's answer to the same survey
+ *           before this one (from the visitor's cookie at answer time),
+ *           within the type's scale; written only when there is one
+ *
  * Compatibility rule: a later writer that needs more fields keeps version 1
  * and appends extensions after the attrs field. A version 1 decoder accepts
  * trailing bytes only when they parse exactly as a sequence of well-formed
@@ -148,6 +154,9 @@ typedef struct {
     ngx_cx_bytes_t  path;
     ngx_cx_bytes_t  comment;
     ngx_cx_bytes_t  attrs;              /* see ngx_cx_attrs_next */
+
+    unsigned char   has_previous;       /* extension 1 */
+    int             previous_score;     /* valid when has_previous */
 } ngx_cx_record_t;
 
 
@@ -220,6 +229,8 @@ typedef struct {
     uint64_t        at_ms;              /* when it was received */
     int             score;              /* ANSWER */
     ngx_cx_bytes_t  comment;            /* COMMENT */
+    unsigned char   has_previous;       /* ANSWER: the visitor answered */
+    int             previous_score;     /* this survey before, with this */
 } ngx_cx_change_t;
 
 /* What ngx_cx_record_apply and ngx_cx_record_update did. */

@@ -520,14 +520,15 @@ static ngx_int_t
 ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
     ngx_http_cx_intake_t *in, const char **err)
 {
-    u_char                   *scratch;
-    time_t                    now;
-    ngx_time_t               *tp;
-    ngx_cx_intake_t           msg;
-    ngx_cx_record_t          *fresh;
-    ngx_http_cx_survey_t     *survey;
-    ngx_http_cx_write_t      *w;
-    ngx_http_cx_main_conf_t  *cmcf;
+    u_char                      *scratch;
+    time_t                       now;
+    ngx_time_t                  *tp;
+    ngx_cx_intake_t              msg;
+    ngx_cx_record_t             *fresh;
+    ngx_http_cx_survey_t        *survey;
+    ngx_http_cx_write_t         *w;
+    ngx_http_cx_main_conf_t     *cmcf;
+    const ngx_cx_survey_mark_t  *mark;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
 
@@ -589,6 +590,13 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
     ngx_cx_token_prompt_id(&in->token, w->id);
     w->event = msg.event;
     w->score = (int) msg.score;
+
+    /* a re-survey: the answer the cookie remembers (ngx_cx_record.h) */
+    mark = ngx_cx_visitor_mark_get(&in->visitor.v,
+                                   ngx_cx_name_id((u_char *) in->token.survey,
+                                                  in->token.survey_len));
+    w->previous = (mark && mark->event == NGX_CX_MARK_ANSWERED)
+                  ? mark->score : -1;
     w->comment.data = (u_char *) msg.comment;
     w->comment.len = msg.has_comment ? msg.comment_len : 0;
     /* the test clock (cx_test_clock) has no milliseconds */

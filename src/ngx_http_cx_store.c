@@ -518,6 +518,8 @@ ngx_http_cx_store_apply(ngx_http_cx_store_t *store, MDB_txn *txn,
     ch.event = w->event;
     ch.at_ms = w->now_ms;
     ch.score = w->score;
+    ch.has_previous = (w->previous >= 0);
+    ch.previous_score = w->previous;
     ch.comment.data = w->comment.data;
     ch.comment.len = w->comment.len;
 

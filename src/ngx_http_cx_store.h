@@ -69,6 +69,8 @@ struct ngx_http_cx_write_s {
     u_char                    id[NGX_CX_PROMPT_ID_LEN];
     ngx_cx_event_e            event;
     int                       score;
+    int                       previous;   /* this survey's answer before
+                                             (the cookie's), or -1 */
     ngx_str_t                 comment;
     ngx_cx_record_t           fresh;      /* fields of a new record */
     uint64_t                  now_ms;

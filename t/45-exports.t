@@ -55,7 +55,7 @@ like $csv->{headers}{'content-disposition'}, qr/attachment; filename="responses.
 is $csv->{headers}{'cache-control'}, 'no-store', 'never cached';
 my $cxctl_csv = `$CXCTL --store $store export --format csv`;
 is $csv->{body}, $cxctl_csv, 'the same bytes as cxctl export';
-like $csv->{body}, qr/^id,received_at,survey,type,touchpoint,stage,score,comment,visitor,lang,path,attributes,displayed,answered,dismissed\r\n/,
+like $csv->{body}, qr/^id,received_at,survey,type,touchpoint,stage,score,comment,visitor,lang,path,attributes,displayed,answered,dismissed,previous_score\r\n/,
     'the header row';
 like $csv->{body}, qr/"Fast, ""really"" fast"/, 'quotes doubled, the cell quoted';
 like $csv->{body}, qr/,'=SUM\(A1\),/, 'a formula neutralised';
@@ -71,7 +71,7 @@ is((grep { ($_->{comment} // '') eq '<script>alert(1)</script>' } @rows), 1, 'HT
 my $f = $ng->get('/cx-admin/responses.ndjson?survey=csat1');
 is scalar(split /\n/, $f->{body}), 1, '?survey= filters';
 $f = $ng->get('/cx-admin/responses.csv?from=2999-01-01');
-is $f->{body}, "id,received_at,survey,type,touchpoint,stage,score,comment,visitor,lang,path,attributes,displayed,answered,dismissed\r\n",
+is $f->{body}, "id,received_at,survey,type,touchpoint,stage,score,comment,visitor,lang,path,attributes,displayed,answered,dismissed,previous_score\r\n",
     'a future ?from= gives the header only';
 $f = $ng->get('/cx-admin/responses.csv?from=yesterday');
 is $f->{status}, 400, 'a bad date: 400';
@@ -110,5 +110,33 @@ cmp_ok $peak - $before, '<', 8 * 1024, "worker memory grew by less than 8 MB ($b
 
 my $all = $ng->get('/cx-admin/responses.csv');
 is scalar(() = $all->{body} =~ /\r\n/g), 1505, 'every row once (1504 and the header)';
+
+# a re-survey: the second answer of a visitor carries the first
+subtest 'previous_score: the visitor asked again' => sub {
+    my $again = cx_nginx(conf => <<'CONF', files => { 'html/index.html' => "<html><body>x</body></html>\n" });
+    cx_store %%PREFIX%%/cxdata;
+    cx_test_clock on;
+    cx_survey nps1 { type nps; question "Q?"; every 1d; }
+    server {
+        %%CX_SITE%%
+        location / { cx_touchpoint browse; cx_prompt nps1; }
+    }
+CONF
+    my $b = cx_browser();
+    my $t = time;
+    for my $step ([ $t, 3 ], [ $t + 2 * 86400, 9 ], [ $t + 4 * 86400, 8 ]) {
+        my ($now, $score) = @$step;
+        my $r = $again->visit($b, '/', now => $now);
+        ok $r->{prompt}, "offered at +@{[ ($now - $t) / 86400 ]}d";
+        is $again->answer(event => 'answer', token => $r->{prompt}{token}, jar => $b,
+                          score => $score, now => $now + 1)->{status}, 204, "answer $score";
+    }
+    my @rows = map { $CXTest::JSON->decode($_) } split /\n/, $again->get('/cx-admin/responses.ndjson')->{body};
+    is_deeply [ map { [ $_->{score}, $_->{previous_score} ] } @rows ], [ [ 3, undef ], [ 9, 3 ], [ 8, 9 ] ],
+        'NDJSON: each answer with the one before (null for the first)';
+    my @csv = split /\r\n/, $again->get('/cx-admin/responses.csv')->{body};
+    is_deeply [ map { (split /,/, $_, -1)[-1] } @csv[1 .. 3] ], [ '', '3', '9' ], 'CSV: the last column';
+    $again->stop;
+};
 
 done_testing;

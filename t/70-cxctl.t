@@ -158,7 +158,7 @@ sub parse_csv {
 }
 
 my @HEADER = qw(id received_at survey type touchpoint stage score comment visitor
-                lang path attributes displayed answered dismissed);
+                lang path attributes displayed answered dismissed previous_score);
 
 # export csv -> (rows as hashes) ; checks the header every time
 sub export_csv {
@@ -378,7 +378,7 @@ is scalar(grep { $_->{visitor} eq $VISITOR } @all), 2, 'visitor V has two respon
     my $r = $c{$C_QUOTE};
     is_deeply [sort keys %$r],
         [sort qw(id received_at survey type touchpoint stage score comment visitor lang path
-                 attributes displayed answered dismissed)], 'ndjson: the fields';
+                 attributes displayed answered dismissed previous_score)], 'ndjson: the fields';
     is $r->{id}, $by_comment{$C_QUOTE}{id}, 'ndjson id = csv id';
     is $r->{received_at}, '2025-01-10T12:00:00Z', 'received_at';
     is $r->{stage}, 'consideration', 'stage';

@@ -34,7 +34,9 @@ const char  cxctl_usage_export[] =
     "issued), survey, type, touchpoint, stage, score (empty/null when not\n"
     "answered), comment, visitor, lang, path, attributes (CSV: key=value\n"
     "pairs joined by &, with %, & and = percent-encoded; NDJSON: an object),\n"
-    "displayed, answered, dismissed (CSV: 1 or 0; NDJSON: true or false).\n";
+    "displayed, answered, dismissed (CSV: 1 or 0; NDJSON: true or false),\n"
+    "previous_score (the visitor's answer to the survey before this one;\n"
+    "empty/null when none).\n";
 
 
 static int cxctl_export_walk(cxctl_store_t *st, const cxctl_filter_t *f,

@@ -218,7 +218,7 @@ test_csv_header(void **state)
     assert_int_equal(ngx_cx_export_csv_header(sink_write, &s), 0);
     ASSERT_OUT(&s, "id,received_at,survey,type,touchpoint,stage,score,"
                    "comment,visitor,lang,path,attributes,displayed,answered,"
-                   "dismissed\r\n");
+                   "dismissed,previous_score\r\n");
     sink_free(&s);
 }
 
@@ -233,7 +233,36 @@ test_csv_plain(void **state)
     base_record(&r);
 
     EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
-                   "consideration,10,," VISITOR_HEX ",en,/,,1,1,0\r\n");
+                   "consideration,10,," VISITOR_HEX ",en,/,,1,1,0,\r\n");
+}
+
+
+/* a re-survey: the visitor's answer before this one, last in both */
+
+static void
+test_previous_score(void **state)
+{
+    sink_t           s = { 0 };
+    ngx_cx_record_t  r;
+
+    (void) state;
+
+    base_record(&r);
+    r.has_previous = 1;
+    r.previous_score = 4;
+
+    EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
+                   "consideration,10,," VISITOR_HEX ",en,/,,1,1,0,4\r\n");
+
+    /* expect_csv frees the record's fields: a new one */
+    base_record(&r);
+    r.has_previous = 1;
+    r.previous_score = 4;
+
+    assert_int_equal(ngx_cx_export_ndjson(sink_write, &s, prompt_id, &r), 0);
+    assert_true(s.len > 20);
+    assert_memory_equal(s.data + s.len - 20, "\"previous_score\":4}\n", 20);
+    sink_free(&s);
 }
 
 
@@ -252,7 +281,7 @@ test_csv_quoting(void **state)
 
     EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,\"a\"\"b\","
                    "consideration,10,\"Fast, \"\"really\"\"\r\nfast\n\","
-                   VISITOR_HEX ",\"x\ry\",/it's <b>ok</b>,,1,1,0\r\n");
+                   VISITOR_HEX ",\"x\ry\",/it's <b>ok</b>,,1,1,0,\r\n");
 }
 
 
@@ -291,7 +320,7 @@ test_csv_formula(void **state)
 
         n = snprintf(expect, sizeof(expect),
                      ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
-                     "consideration,10,%s," VISITOR_HEX ",en,/,,1,1,0\r\n",
+                     "consideration,10,%s," VISITOR_HEX ",en,/,,1,1,0,\r\n",
                      cases[i].cell);
 
         expect_csv(&r, expect, (size_t) n);
@@ -305,7 +334,7 @@ test_csv_formula(void **state)
     r.path = FIELD("@p");
 
     EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,'=s,nps,'+t,consideration,"
-                   "10,," VISITOR_HEX ",'-l,'@p,,1,1,0\r\n");
+                   "10,," VISITOR_HEX ",'-l,'@p,,1,1,0,\r\n");
 }
 
 
@@ -330,7 +359,7 @@ test_csv_utf8(void **state)
                    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd|"
                    "\xef\xbf\xbd\xef\xbf\xbd" "A|"
                    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd,"
-                   VISITOR_HEX ",en,/,,1,1,0\r\n");
+                   VISITOR_HEX ",en,/,,1,1,0,\r\n");
 }
 
 
@@ -351,7 +380,7 @@ expect_attrs_csv(const unsigned char *blob, size_t len, const char *want,
     do {                                                                      \
         static const char  row_[] = ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,"  \
             "browse,consideration,10,," VISITOR_HEX ",en,/," cell             \
-            ",1,1,0\r\n";                                                     \
+            ",1,1,0,\r\n";                                                     \
                                                                               \
         expect_attrs_csv((blob), (len), row_, sizeof(row_) - 1);              \
     } while (0)
@@ -410,7 +439,7 @@ test_csv_not_answered(void **state)
     r.stage = 6;
 
     EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,nps1,csat,browse,advocacy,"
-                   ",," VISITOR_HEX ",en,/,,1,0,1\r\n");
+                   ",," VISITOR_HEX ",en,/,,1,0,1,\r\n");
 
     /* answered 0 is not empty */
     base_record(&r);
@@ -419,7 +448,7 @@ test_csv_not_answered(void **state)
     r.type = NGX_CX_TYPE_CES;
 
     EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,nps1,ces,browse,,0,,"
-                   VISITOR_HEX ",en,/,,1,1,0\r\n");
+                   VISITOR_HEX ",en,/,,1,1,0,\r\n");
 }
 
 
@@ -438,7 +467,7 @@ test_csv_out_of_range(void **state)
     r.score = INT_MIN;
 
     EXPECT_CSV(&r, ID_HEX ",1970-01-01T00:00:00Z,,unknown,,,-2147483648,,"
-                   "000000000000000000000000,,,,1,1,1\r\n");
+                   "000000000000000000000000,,,,1,1,1,\r\n");
 
     r.score = INT_MAX;
     assert_int_equal(ngx_cx_export_ndjson(sink_write, &s, prompt_id, &r), 0);
@@ -448,7 +477,7 @@ test_csv_out_of_range(void **state)
                    "2147483647,\"comment\":\"\",\"visitor\":"
                    "\"000000000000000000000000\",\"lang\":\"\",\"path\":\"\","
                    "\"attributes\":{},\"displayed\":true,\"answered\":true,"
-                   "\"dismissed\":true}\n");
+                   "\"dismissed\":true,\"previous_score\":null}\n");
     sink_free(&s);
 }
 
@@ -485,7 +514,7 @@ test_csv_long_field(void **state)
             expect[n++] = '"';
         }
     }
-    n += (size_t) sprintf(expect + n, "\"," VISITOR_HEX ",en,/,,1,1,0\r\n");
+    n += (size_t) sprintf(expect + n, "\"," VISITOR_HEX ",en,/,,1,1,0,\r\n");
 
     assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
     assert_out(&s, expect, n);
@@ -527,7 +556,7 @@ test_ndjson_line(void **state)
                    "\"path\":\"/\",\"attributes\":{\"plan\":\"=pro\","
                    "\"note\":\"\\u20ac 1,2\\nx\",\"q\":\"a\\u0026b\\ufffd\"},"
                    "\"displayed\":true,\"answered\":true,"
-                   "\"dismissed\":false}\n");
+                   "\"dismissed\":false,\"previous_score\":null}\n");
     sink_free(&s);
 }
 
@@ -554,7 +583,7 @@ test_ndjson_not_answered(void **state)
                    "\"score\":null,\"comment\":\"\",\"visitor\":\""
                    VISITOR_HEX "\",\"lang\":\"en\",\"path\":\"/\","
                    "\"attributes\":{},\"displayed\":false,\"answered\":false,"
-                   "\"dismissed\":false}\n");
+                   "\"dismissed\":false,\"previous_score\":null}\n");
     sink_free(&s);
 }
 
@@ -703,6 +732,7 @@ main(void)
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test_teardown(test_csv_header, teardown),
         cmocka_unit_test_teardown(test_csv_plain, teardown),
+        cmocka_unit_test_teardown(test_previous_score, teardown),
         cmocka_unit_test_teardown(test_csv_quoting, teardown),
         cmocka_unit_test_teardown(test_csv_formula, teardown),
         cmocka_unit_test_teardown(test_csv_utf8, teardown),

@@ -61,6 +61,8 @@ assert_record_equal(const ngx_cx_record_t *a, const ngx_cx_record_t *b)
     assert_bytes_equal(a->path, b->path);
     assert_bytes_equal(a->comment, b->comment);
     assert_bytes_equal(a->attrs, b->attrs);
+    assert_int_equal(a->has_previous, b->has_previous);
+    assert_int_equal(a->previous_score, b->previous_score);
 }
 
 
@@ -310,7 +312,7 @@ test_record_extensions(void **state)
     ngx_cx_record_t  r, d;
 
     static const unsigned char  good[] = {
-        0x01, 0x03, 'a', 'b', 'c',      /* tag 1, 3 bytes */
+        0x09, 0x03, 'a', 'b', 'c',      /* tag 9, 3 bytes */
         0x80, 0x01, 0x00,               /* tag 128, empty */
         0x02, 0x81, 0x01                /* tag 2, 129 bytes follow */
     };
@@ -349,6 +351,121 @@ test_record_extensions(void **state)
 
     free(ext);
     free(buf);
+}
+
+
+/* extension 1: the visitor's previous answer, kept through a re-encode */
+
+static void
+test_record_previous_score(void **state)
+{
+    size_t           len, i;
+    unsigned char    attrs[64], *buf, *bad;
+    ngx_cx_record_t  r, d;
+
+    static const struct {
+        unsigned char  ext[4];
+        size_t         len;
+        const char    *name;
+    } wrong[] = {
+        { { 0x01, 0x01, 0x0b }, 3, "score 11 on an NPS scale" },
+        { { 0x01, 0x02, 0x05, 0x05 }, 4, "two bytes" },
+        { { 0x01, 0x00 }, 2, "empty" },
+        { { 0x01, 0x01, 0xff }, 3, "255" },
+    };
+
+    (void) state;
+
+    full_record(&r, attrs, sizeof(attrs));
+    r.has_previous = 1;
+    r.previous_score = 3;
+
+    buf = encode_exact(&r, &len);
+    assert_memory_equal(buf + len - 3, "\x01\x01\x03", 3);
+
+    assert_int_equal(ngx_cx_record_decode(buf, len, &d), 0);
+    assert_record_equal(&r, &d);
+
+    /* the same record without it is 3 bytes shorter, and decodes as none */
+    r.has_previous = 0;
+    r.previous_score = 0;
+    assert_int_equal(ngx_cx_record_size(&r), len - 3);
+    assert_int_equal(ngx_cx_record_decode(buf, len - 3, &d), 0);
+    assert_int_equal(d.has_previous, 0);
+
+    /* a known extension that is not as this version writes it: corrupt */
+    bad = malloc(len + 4);
+    assert_non_null(bad);
+
+    for (i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+        memcpy(bad, buf, len - 3);
+        memcpy(bad + len - 3, wrong[i].ext, wrong[i].len);
+        assert_case_int_equal(ngx_cx_record_decode(bad, len - 3
+                                                   + wrong[i].len, &d),
+                              -1, i, wrong[i].name);
+    }
+
+    /* twice */
+    memcpy(bad, buf, len);
+    memcpy(bad + len, "\x01\x01\x03", 3);
+    assert_int_equal(ngx_cx_record_decode(bad, len + 3, &d), -1);
+
+    /* what cannot be stored is not valid */
+    full_record(&r, attrs, sizeof(attrs));
+    r.has_previous = 1;
+    r.previous_score = 11;
+    assert_int_equal(ngx_cx_record_valid(&r), 0);
+    r.type = NGX_CX_TYPE_CSAT;
+    r.score = 4;
+    r.previous_score = 0;
+    assert_int_equal(ngx_cx_record_valid(&r), 0);
+
+    free(bad);
+    free(buf);
+}
+
+
+/* an answer takes the previous score the intake found, if on its scale */
+
+static void
+test_record_apply_previous(void **state)
+{
+    const char       *err;
+    ngx_cx_record_t   r;
+    ngx_cx_change_t   ch;
+
+    (void) state;
+
+    memset(&r, 0, sizeof(r));
+    r.type = NGX_CX_TYPE_CSAT;
+    r.flags = NGX_CX_REC_DISPLAYED;
+
+    memset(&ch, 0, sizeof(ch));
+    ch.event = NGX_CX_EVENT_ANSWER;
+    ch.score = 5;
+    ch.has_previous = 1;
+    ch.previous_score = 2;
+
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err),
+                     NGX_CX_APPLY_CHANGED);
+    assert_int_equal(r.has_previous, 1);
+    assert_int_equal(r.previous_score, 2);
+
+    /* a previous answer off this scale (the survey changed type): none */
+    memset(&r, 0, sizeof(r));
+    r.type = NGX_CX_TYPE_CSAT;
+    ch.previous_score = 9;
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err),
+                     NGX_CX_APPLY_CHANGED);
+    assert_int_equal(r.has_previous, 0);
+
+    /* no previous answer */
+    memset(&r, 0, sizeof(r));
+    r.type = NGX_CX_TYPE_CSAT;
+    ch.has_previous = 0;
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err),
+                     NGX_CX_APPLY_CHANGED);
+    assert_int_equal(r.has_previous, 0);
 }
 
 
@@ -1042,6 +1159,8 @@ main(void)
         cmocka_unit_test(test_record_max_sizes),
         cmocka_unit_test(test_record_every_truncation_rejected),
         cmocka_unit_test(test_record_extensions),
+        cmocka_unit_test(test_record_previous_score),
+        cmocka_unit_test(test_record_apply_previous),
         cmocka_unit_test(test_record_corrupt_headers),
         cmocka_unit_test(test_record_corrupt_varints),
         cmocka_unit_test(test_record_corrupt_attrs_inside),
