@@ -105,6 +105,8 @@ typedef struct {
     ngx_str_t                 lang;       /* language of untagged texts */
     ngx_flag_t                lang_set;
     time_t                    every;
+    ngx_int_t                 target;     /* tenths of the score's unit;
+                                             NGX_CONF_UNSET: none */
     ngx_array_t               texts;      /* ngx_http_cx_text_t */
     ngx_array_t               renderings; /* ngx_http_cx_rendering_t, [0]: default */
     u_char                   *file;

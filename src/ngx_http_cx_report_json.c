@@ -38,6 +38,7 @@ typedef struct {
 typedef struct {
     ngx_str_t                 name;
     unsigned char             type;
+    ngx_int_t                 target;         /* tenths; UNSET: none */
     uint64_t                  offered;
     uint64_t                  displayed;
     uint64_t                  answered;
@@ -137,6 +138,7 @@ ngx_http_cx_report_aggregate(ngx_http_request_t *r, ngx_http_cx_summary_t *sum)
     ngx_uint_t                     i, corrupt;
     ngx_http_cx_survey_t          *survey;
     ngx_http_cx_main_conf_t       *cmcf;
+    ngx_http_cx_survey_report_t   *sr;
     ngx_http_cx_report_filters_t  *f;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
@@ -160,13 +162,14 @@ ngx_http_cx_report_aggregate(ngx_http_request_t *r, ngx_http_cx_summary_t *sum)
             continue;
         }
 
-        if (ngx_http_cx_report_survey(sum, survey[i].name.data,
-                                      survey[i].name.len,
-                                      (unsigned char) survey[i].type)
-            == NULL)
-        {
+        sr = ngx_http_cx_report_survey(sum, survey[i].name.data,
+                                       survey[i].name.len,
+                                       (unsigned char) survey[i].type);
+        if (sr == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        sr->target = survey[i].target;
     }
 
     corrupt = 0;
@@ -234,6 +237,7 @@ ngx_http_cx_report_survey(ngx_http_cx_summary_t *sum, u_char *name,
     sr->name.data = copy;
     sr->name.len = len;
     sr->type = type;
+    sr->target = NGX_CONF_UNSET;        /* configured surveys set theirs */
     ngx_cx_tally_init(&sr->tally, type);
 
     if (ngx_array_init(&sr->by_touchpoint, sum->pool, 4,
@@ -695,6 +699,12 @@ ngx_http_cx_report_write_survey(ngx_http_cx_writer_t *w,
                        sr->displayed,
                        sr->answered, sr->dismissed,
                        ngx_cx_tally_score(&sr->tally));
+
+    if (sr->target != NGX_CONF_UNSET) {
+        ngx_http_cx_writef(w, ",\"target\":%s%i.%i",
+                           sr->target < 0 ? "-" : "",
+                           ngx_abs(sr->target) / 10, ngx_abs(sr->target) % 10);
+    }
 
     if (sr->type == NGX_CX_TYPE_NPS) {
         ngx_cx_tally_nps_groups(&sr->tally, &p, &pa, &d);

@@ -6,6 +6,7 @@
 
 #include "ngx_http_cx_survey.h"
 #include "ngx_cx_json.h"
+#include "ngx_cx_number.h"
 
 
 #define NGX_HTTP_CX_TEXT_MAX  1000
@@ -19,7 +20,7 @@
         "cx_survey \"%V\": wrong number of arguments for \"%V\"; the "       \
         "forms are: type nps|csat|ces; question [LANG] TEXT; followup "       \
         "[LANG] [BAND] TEXT; labels [LANG] LOW HIGH; thanks [LANG] TEXT; "    \
-        "lang LANG; every DURATION", name)
+        "lang LANG; every DURATION; target SCORE", name)
 #define ngx_http_cx_survey_bad_lang(cf, survey, tag)                          \
     ngx_http_cx_survey_error(cf, survey,                                      \
         "cx_survey \"%V\": \"%V\" is not a language tag such as \"en\", "    \
@@ -34,6 +35,10 @@ static char *ngx_http_cx_survey_lang(ngx_conf_t *cf,
     ngx_http_cx_survey_t *survey, ngx_str_t *value);
 static char *ngx_http_cx_survey_every(ngx_conf_t *cf,
     ngx_http_cx_survey_t *survey, ngx_str_t *value);
+static char *ngx_http_cx_survey_target(ngx_conf_t *cf,
+    ngx_http_cx_survey_t *survey, ngx_str_t *value);
+static ngx_int_t ngx_http_cx_survey_check_target(ngx_conf_t *cf,
+    ngx_http_cx_survey_t *survey);
 static char *ngx_http_cx_survey_text_line(ngx_conf_t *cf,
     ngx_http_cx_survey_t *survey, ngx_str_t *value);
 static char *ngx_http_cx_survey_text_options(ngx_conf_t *cf,
@@ -90,6 +95,7 @@ ngx_http_cx_survey_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     survey->name = value[1];
     ngx_str_set(&survey->lang, "en");
     survey->every = NGX_CONF_UNSET;
+    survey->target = NGX_CONF_UNSET;
     survey->file = cf->conf_file->file.name.data;
     survey->line = cf->conf_file->line;
 
@@ -143,6 +149,10 @@ ngx_http_cx_survey_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "cx_survey \"%V\" has no type: add \"type nps;\", "
                            "\"type csat;\" or \"type ces;\"", &survey->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_cx_survey_check_target(cf, survey) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -213,6 +223,10 @@ ngx_http_cx_survey_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
 
     if (value[0].len == 5 && ngx_strncmp(value[0].data, "every", 5) == 0) {
         return ngx_http_cx_survey_every(cf, survey, value);
+    }
+
+    if (value[0].len == 6 && ngx_strncmp(value[0].data, "target", 6) == 0) {
+        return ngx_http_cx_survey_target(cf, survey, value);
     }
 
     return ngx_http_cx_survey_text_line(cf, survey, value);
@@ -294,6 +308,79 @@ ngx_http_cx_survey_every(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
     survey->every = every;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * target 40: the score the survey should reach, in its score's unit (NPS
+ * points, CSAT %, CES mean), with at most one decimal; its range is
+ * checked once the type is known (ngx_http_cx_survey_check_target()).
+ */
+
+static char *
+ngx_http_cx_survey_target(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
+    ngx_str_t *value)
+{
+    double  t;
+
+    if (cf->args->nelts != 2) {
+        return ngx_http_cx_survey_args(cf, survey, &value[0]);
+    }
+
+    if (survey->target != NGX_CONF_UNSET) {
+        return ngx_http_cx_survey_duplicate(cf, survey, &value[0]);
+    }
+
+    if (!ngx_cx_number_read((char *) value[1].data, value[1].len, &t)
+        || t * 10 != (double) (ngx_int_t) (t * 10)
+        || t < -100 || t > 100)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_survey \"%V\": target \"%V\" is not a score "
+                           "such as \"40\" (NPS), \"85\" (CSAT %%) or "
+                           "\"5.5\" (CES), with at most one decimal",
+                           &survey->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    survey->target = (ngx_int_t) (t * 10);
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_cx_survey_check_target(ngx_conf_t *cf, ngx_http_cx_survey_t *survey)
+{
+    ngx_int_t    lo, hi;
+    const char  *range;
+
+    switch (survey->type) {
+    case NGX_CX_TYPE_NPS:
+        lo = -1000; hi = 1000; range = "-100 to 100";
+        break;
+    case NGX_CX_TYPE_CSAT:
+        lo = 0; hi = 1000; range = "0 to 100 (% of answers 4 or 5)";
+        break;
+    default:
+        lo = 10; hi = 70; range = "1 to 7 (the mean answer)";
+        break;
+    }
+
+    if (survey->target == NGX_CONF_UNSET
+        || (survey->target >= lo && survey->target <= hi))
+    {
+        return NGX_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "cx_survey \"%V\": target %s%i.%i is outside the %s "
+                       "score's range, %s", &survey->name,
+                       survey->target < 0 ? "-" : "",
+                       ngx_abs(survey->target) / 10,
+                       ngx_abs(survey->target) % 10,
+                       ngx_cx_type_name((unsigned char) survey->type), range);
+    return NGX_ERROR;
 }
 
 

@@ -403,6 +403,36 @@ fails 'bad every duration',
                                  . "        every soon; #\@E\n")),
     qr/cx_survey "nps1": every "soon" is not a duration such as "90d"/;
 
+# target: a score with at most one decimal, within its type's range (checked
+# at the end of the block, where the type is known)
+for my $t ('forty', '4.55', '1e2', '101') {
+    fails "target $t: not a score",
+        conf(surveys => survey('nps1', "        type nps;\n        question \"Q?\";\n"
+                                     . "        target $t; #\@E\n")),
+        qr/cx_survey "nps1": target "\Q$t\E" is not a score such as "40" \(NPS\), "85" \(CSAT %\) or "5\.5" \(CES\), with at most one decimal/;
+}
+
+for my $c ([ 'csat', '-5', '-5.0', '0 to 100 \(% of answers 4 or 5\)' ],
+           [ 'ces', '8', '8.0', '1 to 7 \(the mean answer\)' ],
+           [ 'ces', '0.5', '0.5', '1 to 7 \(the mean answer\)' ]) {
+    my ($type, $t, $shown, $range) = @$c;
+    fails "target $t of a $type survey: out of range",
+        conf(surveys => "    cx_survey s1 {\n        type $type;\n        question \"Q?\";\n"
+                      . "        target $t;\n    } #\@E\n"),
+        qr/cx_survey "s1": target \Q$shown\E is outside the $type score's range, $range/;
+}
+
+passes 'target on each type',
+    conf(surveys => "    cx_survey n { target -20; type nps; question \"Q?\"; }\n"
+                  . "    cx_survey c { type csat; question \"Q?\"; target 85; }\n"
+                  . "    cx_survey e { type ces; question \"Q?\"; target 5.5; }\n",
+         loc => "            cx_prompt n;\n");
+
+fails 'target twice',
+    conf(surveys => survey('nps1', "        type nps;\n        question \"Q?\";\n"
+                                 . "        target 30;\n        target 40; #\@E\n")),
+    qr/cx_survey "nps1": "target" is duplicate/;
+
 for my $n ('"bad name"', 'a/b', 'n' x 65, '""') {
     (my $shown = $n) =~ s/^"(.*)"$/$1/;
     my $re = length($shown) && length($shown) <= 64

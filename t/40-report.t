@@ -35,7 +35,7 @@ my $ng = cx_nginx(
     cx_store %%PREFIX%%/cxdata max_size=64m;
     cx_survey nps1  { type nps;  question "How likely?"; followup "Why?"; labels "Not likely" "Very likely"; }
     cx_survey csat1 { type csat; question "How satisfied?"; }
-    cx_survey ces1  { type ces;  question "How easy?"; }
+    cx_survey ces1  { type ces;  question "How easy?"; target 5.5; }
     cx_survey nps2  { type nps;  question "Unused?"; }
     server {
         %%CX_SITE%%
@@ -143,6 +143,7 @@ is_deeply [ sort map { $_->{name} } @{ $rep->{surveys} || [] } ], [qw(ces1 csat1
     is $s->{answered}, 9, 'nps1: answered';
     is $s->{dismissed}, 1, 'nps1: dismissed';
     is fmt($s->{score}), '11.1', 'nps1: NPS (4 - 3) / 9 = 11.1';
+    ok !exists $s->{target}, 'nps1: no target, no "target" key';
     is_deeply [ @$s{qw(promoters passives detractors)} ], [ 4, 2, 3 ], 'nps1: promoters, passives, detractors';
     is_deeply $s->{distribution}, [ 1, 0, 0, 1, 0, 0, 1, 1, 1, 2, 2 ], 'nps1: distribution 0..10';
     is_deeply [ map { [ $_->{touchpoint}, $_->{answered}, fmt($_->{score}) ] } @{ $s->{by_touchpoint} || [] } ],
@@ -190,6 +191,7 @@ is_deeply [ sort map { $_->{name} } @{ $rep->{surveys} || [] } ], [qw(ces1 csat1
 
 {
     my $s = survey_of($rep, 'ces1') || {};
+    is $s->{target}, 5.5, 'ces1: its target (cx_survey target 5.5)';
     is $s->{type}, 'ces', 'ces1: type';
     is $s->{answered}, 5, 'ces1: answered';
     is fmt($s->{score}), '4.6', 'ces1: CES = mean 23 / 5 = 4.6';
