@@ -12,7 +12,8 @@
  * rendered headless against a local HTTP server (127.0.0.1, random port) that serves it
  * with the module's Content-Security-Policy, and the dumped DOM is checked: scores, tables,
  * a hostile comment shown as text, the query string passed through, empty data, HTTP and
- * JSON errors. Without chromium those tests are skipped.
+ * JSON errors, the alerts view, survey targets (issue 15.2). Without chromium those tests
+ * are skipped.
  */
 'use strict';
 
@@ -397,4 +398,152 @@ test('alerts: alerts.json fails while report.json counts some: the error is said
   assert.match(t, /Alerts .*Could not load the alerts: the server answered HTTP 503 Service Unavailable\./);
   assert.match(body, /<a id="acount" href="#alerts" class="hot">3 open alerts \u00b7 1 failed<\/a>/, 'the count from report.json');
   assert.match(t, /nps_after_purchase NPS \+20/, 'the report is unharmed');
+});
+
+/* ---------- targets (issue 15.2): "target N;" in cx_survey ---------- */
+
+/* targets on NPS, CSAT and CES surveys; rows above, equal to and below them; a survey without
+ * one; hostile targets (not numbers) and a hostile touchpoint name */
+const TARGETS = {
+  generated_at: '2026-11-24T12:00:00Z',
+  surveys: [
+    { name: 'nps_t', type: 'nps', offered: 20, displayed: 20, answered: 9, dismissed: 0, score: 20.0, target: 30,
+      promoters: 4, passives: 3, detractors: 2, distribution: [0, 0, 0, 1, 0, 1, 0, 2, 1, 2, 2],
+      by_touchpoint: [
+        { touchpoint: 'tp_above', answered: 3, score: 50.0 },
+        /* +29.6 is shown +30: equal to the target as shown, so not marked */
+        { touchpoint: 'tp_equal', answered: 2, score: 29.6 },
+        { touchpoint: XSS, answered: 2, score: -20.0 },
+        { touchpoint: 'tp_none', answered: 0, score: 0.0 },
+        { touchpoint: 'tp_low2', answered: 2, score: 25.0 },
+      ],
+      by_day: [{ date: '2026-11-23', answered: 4, score: 0.0 }, { date: '2026-11-24', answered: 5, score: 40.0 }], comments: [] },
+    { name: 'csat_t', type: 'csat', offered: 6, displayed: 6, answered: 6, dismissed: 0, score: 80.0, target: 80,
+      distribution: [0, 1, 0, 2, 3], by_touchpoint: [
+        { touchpoint: 'support', answered: 4, score: 75.0 },
+        { touchpoint: 'chat', answered: 2, score: 90.0 },
+      ], by_day: [{ date: '2026-11-24', answered: 6, score: 80.0 }], comments: [] },
+    { name: 'ces_t', type: 'ces', offered: 7, displayed: 7, answered: 7, dismissed: 0, score: 5.2, target: 5.5,
+      distribution: [0, 1, 0, 0, 1, 3, 2], by_touchpoint: [
+        { touchpoint: 'checkout', answered: 4, score: 6.0 },
+        { touchpoint: 'cart', answered: 2, score: 5.5 },
+        { touchpoint: 'pay', answered: 1, score: 4.1 },
+      ], by_day: [{ date: '2026-11-24', answered: 7, score: 5.2 }], comments: [] },
+    { name: 'csat_plain', type: 'csat', offered: 4, displayed: 4, answered: 4, dismissed: 0, score: 25.0,
+      distribution: [2, 1, 0, 1, 0], by_touchpoint: [{ touchpoint: 'support', answered: 4, score: 25.0 }],
+      by_day: [{ date: '2026-11-24', answered: 4, score: 25.0 }], comments: [] },
+    { name: 'nps_bad_target', type: 'nps', offered: 2, displayed: 2, answered: 2, dismissed: 0, score: -50.0,
+      target: '<b>99</b>', distribution: [1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0],
+      by_touchpoint: [{ touchpoint: 'support', answered: 2, score: -50.0 }], by_day: [], comments: [] },
+    { name: 'ces_obj_target', type: 'ces', offered: 1, displayed: 1, answered: 1, dismissed: 0, score: 2.0,
+      target: { valueOf: 7 }, distribution: [0, 1, 0, 0, 0, 0, 0],
+      by_touchpoint: [{ touchpoint: 'support', answered: 1, score: 2.0 }], by_day: [], comments: [] },
+    { name: 'nps_unanswered', type: 'nps', offered: 3, displayed: 1, answered: 0, dismissed: 1, score: 0.0, target: -10,
+      distribution: [], by_touchpoint: [], by_day: [], comments: [] },
+  ],
+  touchpoints: [
+    { name: 'tp_above', stage: 'purchase', visits: 5, visitors: 5 },
+    { name: 'tp_equal', stage: 'loyalty', visits: 5, visitors: 5 },
+    { name: XSS, stage: 'usage', visits: 5, visitors: 5 },
+    { name: 'tp_low2', stage: 'usage', visits: 5, visitors: 5 },
+    { name: 'support', stage: 'usage', visits: 5, visitors: 5 },
+    { name: 'chat', stage: 'usage', visits: 5, visitors: 5 },
+    { name: 'checkout', stage: 'purchase', visits: 5, visitors: 5 },
+    { name: 'cart', stage: 'consideration', visits: 5, visitors: 5 },
+    { name: 'pay', stage: 'advocacy', visits: 5, visitors: 5 },
+  ],
+};
+const MARK = '<span class="bt"><span aria-hidden="true">\u25bc </span>below target</span>';
+
+/* the card of one survey, and the rows of one of its tables as { lo, text } */
+function cardOf(body, name) {
+  const c = body.split('<section ').find((x) => x.includes(`>${name}<span class="badge">`));
+  assert.ok(c, `the card of ${name}`);
+  return c;
+}
+function rowsOf(c, caption) {
+  const tbl = c.split('<table>').find((x) => x.startsWith(`<caption class="sr">${caption}</caption>`));
+  assert.ok(tbl, `the table "${caption}"`);
+  const [head, tbody] = tbl.replace(/^<caption[^>]*>[^<]*<\/caption>/, '').split('</thead>');
+  return { head: text(head).trim(), rows: [...tbody.matchAll(/<tr([^>]*)>([\s\S]*?)<\/tr>/g)]
+    .map((m) => ({ lo: m[1] === ' class="lo"', marked: m[2].includes(MARK), text: text(m[2]).trim() })) };
+}
+
+test('targets: shown beside the score, per touchpoint and per stage; below is marked with words', { skip, timeout: 120000 }, async () => {
+  const { body } = await scenario(JSON.stringify(TARGETS), 200);
+  const t = text(body);
+  assert.doesNotMatch(t, /Could not load/);
+
+  /* NPS: +20 against +30, below */
+  let c = cardOf(body, 'nps_t');
+  assert.match(text(c), /nps_t NPS \+20 NPS from 9 answers Target \+30 \u25bc below target Net Promoter/);
+  assert.ok(c.includes(`<p class="tg">Target +30${MARK}</p>`), 'the mark is text; its arrow is hidden from screen readers');
+  let r = rowsOf(c, 'Answers and score by touchpoint');
+  assert.equal(r.head, 'Touchpoint Stage Answered Share Score (target +30)');
+  assert.deepEqual(r.rows, [
+    { lo: false, marked: false, text: 'tp_above purchase 3 33% +50' },
+    { lo: false, marked: false, text: 'tp_equal loyalty 2 22% +30' },
+    { lo: true, marked: true, text: `${XSS} usage 2 22% \u2212${20} \u25bc below target` },
+    { lo: true, marked: true, text: 'tp_low2 usage 2 22% +25 \u25bc below target' },
+    { lo: false, marked: false, text: 'tp_none \u2014 0 0% \u2014' },
+  ], 'above and equal: not marked; below: marked; no answers: not marked');
+  r = rowsOf(c, 'Answers and score by journey stage');
+  assert.equal(r.head, 'Stage Answered Score (target +30)');
+  assert.deepEqual(r.rows, [
+    { lo: false, marked: false, text: 'purchase 3 +50' },
+    { lo: true, marked: true, text: 'usage 4 +3 \u25bc below target' },
+    { lo: false, marked: false, text: 'loyalty 2 +30' },
+  ]);
+  /* the trend chart draws it, and says it */
+  assert.match(c, /<line [^>]*class="tl"><\/line><text [^>]*>target \+30<\/text>/);
+  assert.match(c, /<desc id="c\d+d">[^<]*; target \+30\. The data table follows the chart\.<\/desc>/);
+  assert.match(text(c), /Dashed line: the target\./);
+
+  /* CSAT: 80% against 80%: equal, not marked; a touchpoint below is */
+  c = cardOf(body, 'csat_t');
+  assert.ok(c.includes('<p class="tg">Target 80%</p>'), 'equal: the target, no mark');
+  r = rowsOf(c, 'Answers and score by touchpoint');
+  assert.equal(r.head, 'Touchpoint Stage Answered Share Score (target 80%)');
+  assert.deepEqual(r.rows.map((x) => [x.lo, x.marked, x.text]), [
+    [true, true, 'support usage 4 67% 75% \u25bc below target'],
+    [false, false, 'chat usage 2 33% 90%'],
+  ]);
+  assert.deepEqual(rowsOf(c, 'Answers and score by journey stage').rows.map((x) => x.text), ['usage 6 80%'],
+    'the stage is at the target: not marked');
+
+  /* CES: higher is easier, so better; one decimal */
+  c = cardOf(body, 'ces_t');
+  assert.match(text(c), /ces_t CES 5\.2 CES from 7 answers Target 5\.5 \u25bc below target/);
+  r = rowsOf(c, 'Answers and score by touchpoint');
+  assert.equal(r.head, 'Touchpoint Stage Answered Share Score (target 5.5)');
+  assert.deepEqual(r.rows.map((x) => [x.lo, x.marked, x.text]), [
+    [false, false, 'checkout purchase 4 57% 6.0'],
+    [false, false, 'cart consideration 2 29% 5.5'],
+    [true, true, 'pay advocacy 1 14% 4.1 \u25bc below target'],
+  ]);
+  assert.deepEqual(rowsOf(c, 'Answers and score by journey stage').rows.map((x) => [x.lo, x.text]),
+    [[false, 'consideration 2 5.5'], [false, 'purchase 4 6.0'], [true, 'advocacy 1 4.1 \u25bc below target']]);
+  assert.match(c, /<text [^>]*>target 5\.5<\/text>/);
+
+  /* no answers: the target, nothing marked */
+  c = cardOf(body, 'nps_unanswered');
+  assert.match(text(c), /nps_unanswered NPS \u2014 NPS: no answers yet Target \u221210 /);
+  assert.ok(!c.includes('class="bt"'));
+
+  /* no target, or one that is not a number: nothing new, and no markup from it */
+  for (const name of ['csat_plain', 'nps_bad_target', 'ces_obj_target']) {
+    c = cardOf(body, name);
+    assert.doesNotMatch(text(c), /\btarget\b/i, `${name}: no target, no mark`);
+    assert.ok(!c.includes('class="tg"') && !c.includes('class="bt"') && !c.includes('class="lo"') && !c.includes('class="tl"'), name);
+    assert.equal(rowsOf(c, 'Answers and score by touchpoint').head, 'Touchpoint Stage Answered Share Score');
+  }
+  assert.match(text(cardOf(body, 'csat_plain')), /csat_plain CSAT 25% CSAT from 4 answers Customer satisfaction/);
+  assert.doesNotMatch(body, /<b>99<\/b>|<img\b/i, 'hostile values are never markup');
+  assert.ok(body.includes('&lt;img src=x onerror=alert(1)&gt;'), 'a hostile touchpoint on a marked row is text');
+});
+
+test('targets: a report without any leaves the page as it was', { skip, timeout: 120000 }, async () => {
+  const { body } = await scenario(JSON.stringify(REPORT), 200);
+  assert.doesNotMatch(text(body), /target/i);
+  assert.doesNotMatch(body, /class="(?:tg|bt|lo|tl)"/);
 });
