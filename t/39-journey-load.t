@@ -5,7 +5,7 @@
 #
 #   - full speed, two workers, a real disk: every visit stored, none dropped;
 #     the rate reached is printed (make bench has the sustained figures);
-#   - a slow disk (every sync sleeps 1.5 s, t/lib/cx_synclog.c): the queue
+#   - a slow disk (every sync sleeps 3 s, t/lib/cx_synclog.c): the queue
 #     overflows; stored + dropped equals the page views exactly, and the
 #     drops show in report.json ("events_dropped"), in "cxctl stats" and,
 #     once, in the error log.
@@ -83,13 +83,15 @@ subtest 'full speed, two workers: every visit stored, none dropped' => sub {
 
 subtest 'a slow disk: stored + dropped = page views, the drops shown' => sub {
     my $ng = cx_nginx(workers => 1, files => { 'html/index.html' => $PAGE }, conf => $CONF,
-                      env => { LD_PRELOAD => $shim, CX_SYNC_DELAY_MS => 1500 });
-    my ($n) = load($ng->port, 4);
-    ok $n > 40000, "load ran past two queues' worth ($n page views)"
+                      env => { LD_PRELOAD => $shim, CX_SYNC_DELAY_MS => 3000 });
+    # slow enough that even the ASan build (about 9,000 views a second)
+    # fills a queue of 16384 while one commit waits
+    my ($n) = load($ng->port, 6);
+    ok $n > 2 * 16384, "load ran past two queues' worth ($n page views)"
         or return $ng->stop;
 
     my $s;
-    ok wait_for(sub { $s = stats($ng); $s->{dropped} > 0 && $s->{events} + $s->{dropped} == $n }, 30),
+    ok wait_for(sub { $s = stats($ng); $s->{dropped} > 0 && $s->{events} + $s->{dropped} == $n }, 40),
         'stored + dropped = page views' or diag "$n page views; " . $s->{text};
     ok $s->{dropped} > 0, "some dropped ($s->{dropped}), none lost";
     like $s->{text}, qr/^dropped\s+$s->{dropped} events \(journey events counted but not stored\)$/m,
