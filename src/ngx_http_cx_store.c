@@ -1015,48 +1015,58 @@ ngx_http_cx_store_walk(ngx_http_cx_store_t *store, ngx_log_t *log,
 }
 
 
+typedef struct {
+    ngx_http_cx_store_t      *store;
+    const char               *name;
+    uint64_t                 *value;
+} ngx_http_cx_store_counter_t;
+
+
+/* A store reader: one counter of the meta database. */
+
+static int
+ngx_http_cx_store_read_counter(void *txn, ngx_http_cx_alert_dbs_t *dbs,
+    void *data)
+{
+    ngx_http_cx_store_counter_t *c = data;
+
+    int      rc;
+    MDB_val  key, val;
+
+    key.mv_data = (void *) c->name;
+    key.mv_size = ngx_strlen(c->name);
+
+    rc = mdb_get(txn, c->store->meta, &key, &val);
+
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+
+    if (rc == 0
+        && ngx_cx_counter_decode(val.mv_data, val.mv_size, c->value) != 0)
+    {
+        *c->value = 0;
+        return MDB_CORRUPTED;
+    }
+
+    return rc;
+}
+
+
 ngx_int_t
 ngx_http_cx_store_counter(ngx_http_cx_store_t *store, ngx_log_t *log,
     const char *name, uint64_t *value)
 {
-    int       rc;
-    MDB_txn  *txn;
-    MDB_val   key, val;
+    ngx_http_cx_store_counter_t  c;
 
     *value = 0;
 
-    if (store == NULL || store->env == NULL) {
-        return NGX_ERROR;
-    }
+    c.store = store;
+    c.name = name;
+    c.value = value;
 
-    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0) {
-        ngx_log_error(NGX_LOG_ERR, log, 0, "cx_store: cannot read \"%V\": %s",
-                      &store->path, mdb_strerror(rc));
-        return NGX_ERROR;
-    }
-
-    key.mv_data = (void *) name;
-    key.mv_size = ngx_strlen(name);
-
-    rc = mdb_get(txn, store->meta, &key, &val);
-
-    if (rc == 0 && ngx_cx_counter_decode(val.mv_data, val.mv_size, value) != 0)
-    {
-        *value = 0;
-        rc = MDB_CORRUPTED;
-    }
-
-    mdb_txn_abort(txn);
-
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "cx_store: cannot read %s in \"%V\": %s", name,
-                      &store->path, mdb_strerror(rc));
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_http_cx_store_read(store, log, ngx_http_cx_store_read_counter,
+                                  &c);
 }
 
 
