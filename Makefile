@@ -18,7 +18,7 @@ DEB_PACKAGES := nginx nginx-dev libluajit2-5.1-dev liblmdb-dev lmdb-utils \
 PURE_SRCS    := src/ngx_cx_scan.c src/ngx_cx_sha256.c src/ngx_cx_token.c \
                 src/ngx_cx_json.c src/ngx_cx_record.c src/ngx_cx_score.c \
                 src/ngx_cx_csp.c src/ngx_cx_export.c src/ngx_cx_number.c \
-                src/ngx_cx_pattern.c src/ngx_cx_alert.c
+                src/ngx_cx_pattern.c src/ngx_cx_alert.c src/ngx_cx_rollup.c
 UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
 UNIT_CFLAGS  := -std=c99 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Werror -Isrc \
                 -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -40,7 +40,8 @@ module: $(MODULE)
 # cxctl reads and maintains the store while nginx runs
 CXCTL_SRCS   := $(wildcard src/cxctl/*.c) src/ngx_cx_record.c src/ngx_cx_score.c \
                 src/ngx_cx_json.c src/ngx_cx_token.c src/ngx_cx_sha256.c \
-                src/ngx_cx_export.c src/ngx_cx_alert.c src/ngx_cx_number.c
+                src/ngx_cx_export.c src/ngx_cx_alert.c src/ngx_cx_number.c \
+                src/ngx_cx_rollup.c
 
 cxctl: $(BUILD)/cxctl
 
@@ -75,7 +76,7 @@ $(MODULE): $(OBJS)/Makefile $(MODULE_DEPS)
 
 $(BUILD)/unit/%: t/unit/%.c $(PURE_SRCS) $(wildcard src/ngx_cx_*.h t/unit/*.h)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(UNIT_CFLAGS) $< $(PURE_SRCS) -lcmocka -lm -o $@
+	$(CC) $(UNIT_CFLAGS) $< $(PURE_SRCS) -lcmocka -llmdb -lm -o $@
 
 # the same targets by their relative names: make build/unit/test_scan
 build/unit/%: $(BUILD)/unit/% ;
@@ -157,7 +158,7 @@ fuzz-deps:
 
 $(BUILD)/fuzz/fuzz_%: t/fuzz/fuzz_%.c t/fuzz/fuzz.h $(PURE_SRCS) $(wildcard src/ngx_cx_*.h)
 	@mkdir -p $(BUILD)/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(PURE_SRCS) $(FUZZ_LIBS_$*) -lm -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(PURE_SRCS) $(FUZZ_LIBS_$*) -llmdb -lm -o $@
 
 fuzz-build: fuzz-deps $(FUZZ_BINS)
 

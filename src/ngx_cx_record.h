@@ -109,6 +109,7 @@
 
 /* Journey stages: 0 none, 1 awareness .. 6 advocacy (README: cx_touchpoint). */
 #define NGX_CX_STAGE_MAX        6
+#define NGX_CX_STAGE_PURCHASE   3       /* awareness 1, consideration 2 */
 
 #define NGX_CX_REC_DISPLAYED    0x01
 #define NGX_CX_REC_ANSWERED     0x02
@@ -296,6 +297,16 @@ typedef struct {
     unsigned char   stage;
     unsigned char   name_len;           /* <= NGX_CX_NAME_MAX */
     unsigned char   name[NGX_CX_NAME_MAX];
+
+    /*
+     * Not stored: what the visitor's cookie said at a visit, for the
+     * rollups (ngx_cx_rollup.h).  The codec neither writes nor reads them.
+     */
+    unsigned char   from_len;           /* the touchpoint before, or 0 */
+    unsigned char   first_arrival;      /* first visit of this touchpoint */
+    uint32_t        from_seconds;
+    int64_t         purchase_seconds;   /* -1: not a first purchase visit */
+    unsigned char   from[NGX_CX_NAME_MAX];
 } ngx_cx_journey_t;
 
 /*

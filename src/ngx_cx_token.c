@@ -368,6 +368,19 @@ ngx_cx_name_id(const unsigned char *name, size_t len)
 
 
 void
+ngx_cx_visitor_move(ngx_cx_visitor_t *v, uint32_t tp_id, unsigned stage,
+    uint32_t now)
+{
+    v->last_tp = tp_id;
+    v->last_at = now;
+
+    if (stage >= 1 && stage <= 7) {
+        v->stages |= (uint8_t) (1u << stage);
+    }
+}
+
+
+void
 ngx_cx_visitor_visit(ngx_cx_visitor_t *v, uint32_t tp_id)
 {
     unsigned            i, min;
@@ -536,6 +549,10 @@ ngx_cx_visitor_encode(unsigned char *dst, size_t dstsize,
         *p++ = v->sv[i].event;
     }
 
+    p = ngx_cx_put_u32(p, v->last_tp);
+    p = ngx_cx_put_u32(p, v->last_at);
+    *p++ = v->stages;
+
     return ngx_cx_signed_encode(dst, dstsize, key, NGX_CX_DOMAIN_COOKIE, buf,
                                 (size_t) (p - buf));
 }
@@ -564,7 +581,7 @@ ngx_cx_visitor_decode(const ngx_cx_hmac_key_t *key, const unsigned char *src,
 
     /* every version ever issued starts with these fields */
     if (ngx_cx_get_u8(&r, &version) != 0
-        || (version != 1 && version != 2)
+        || version < 1 || version > 3
         || ngx_cx_get(&r, v->id, NGX_CX_VISITOR_ID_LEN) != 0
         || ngx_cx_get_u32(&r, &v->first_seen) != 0)
     {
@@ -611,6 +628,14 @@ ngx_cx_visitor_decode(const ngx_cx_hmac_key_t *key, const unsigned char *src,
         }
 
         v->sv[i].score = (int8_t) (score < 0x80 ? score : score - 256);
+    }
+
+    if (version >= 3
+        && (ngx_cx_get_u32(&r, &v->last_tp) != 0
+            || ngx_cx_get_u32(&r, &v->last_at) != 0
+            || ngx_cx_get_u8(&r, &v->stages) != 0))
+    {
+        goto failed;
     }
 
     if (r.pos != r.end || ngx_cx_visitor_valid(v) != 0) {

@@ -261,7 +261,7 @@ void ngx_cx_token_prompt_id(const ngx_cx_token_t *t,
  * node of a fleet that shares the key reads the same state from the request
  * and so decides the same way, with no shared store. The state is bounded
  * (fixed-size tables with replacement policies below), so the cookie value
- * has a fixed maximum length, NGX_CX_COOKIE_MAX (294 bytes).
+ * has a fixed maximum length, NGX_CX_COOKIE_MAX (306 bytes).
  *
  * The payload is readable by the visitor (it is only signed): it holds
  * hashes of touchpoint and survey names, counters and times, nothing the
@@ -270,7 +270,7 @@ void ngx_cx_token_prompt_id(const ngx_cx_token_t *t,
  * is a targeting hint, never an authority (tokens carry that).
  */
 
-#define NGX_CX_VISITOR_VERSION     2
+#define NGX_CX_VISITOR_VERSION     3
 
 #define NGX_CX_STATE_TOUCHPOINTS  16   /* per-touchpoint visit counters kept */
 #define NGX_CX_STATE_SURVEYS       8   /* per-survey answer/dismissal marks kept */
@@ -314,6 +314,9 @@ typedef struct {
     ngx_cx_tp_count_t     tp[NGX_CX_STATE_TOUCHPOINTS];
     uint8_t               nsv;
     ngx_cx_survey_mark_t  sv[NGX_CX_STATE_SURVEYS];
+    uint32_t              last_tp;                     /* the last touchpoint visited (id), 0 none */
+    uint32_t              last_at;                     /* unix seconds of that visit */
+    uint8_t               stages;                      /* bit s: a touchpoint of stage s visited */
 } ngx_cx_visitor_t;
 
 /*
@@ -329,6 +332,9 @@ typedef struct {
  *     nsv(1)  nsv x { id(4) at(4) score(1) event(1) }   nsv <= 8
  *                                                 27 .. 203 bytes
  *
+ *   version 3: version 2's fields (version byte 3), then
+ *     last_tp(4) last_at(4) stages(1)              36 .. 212 bytes
+ *
  * score is a two's complement byte. Entries are written in table order,
  * which is kept because it breaks ties in the replacement policies.
  * A version 1 cookie decodes as id and first_seen with everything else
@@ -340,9 +346,10 @@ typedef struct {
 #define NGX_CX_VISITOR_PAYLOAD_MAX                                           \
     (1 + NGX_CX_VISITOR_ID_LEN + 4 + 4 + 4                                   \
      + 1 + NGX_CX_STATE_TOUCHPOINTS * (4 + 2)                               \
-     + 1 + NGX_CX_STATE_SURVEYS * (4 + 4 + 1 + 1))
+     + 1 + NGX_CX_STATE_SURVEYS * (4 + 4 + 1 + 1)                           \
+     + 4 + 4 + 1)
 
-/* Longest cookie value (294 bytes); size cookie buffers with it. */
+/* Longest cookie value (306 bytes); size cookie buffers with it. */
 #define NGX_CX_COOKIE_MAX  NGX_CX_SIGNED_LEN(NGX_CX_VISITOR_PAYLOAD_MAX)
 
 /*
@@ -366,6 +373,14 @@ uint32_t ngx_cx_name_id(const unsigned char *name, size_t len);
  * A tp_id of 0 (no touchpoint) counts only in `visits`.
  */
 void ngx_cx_visitor_visit(ngx_cx_visitor_t *v, uint32_t tp_id);
+
+/*
+ * The journey: remember `tp_id` (of `stage`, 1..7) as the last touchpoint,
+ * visited at `now`, and the stage as reached.  Call after
+ * ngx_cx_visitor_visit(), having read what was there before.
+ */
+void ngx_cx_visitor_move(ngx_cx_visitor_t *v, uint32_t tp_id, unsigned stage,
+    uint32_t now);
 
 /* Visits counted for touchpoint `tp_id`; 0 when it is not in the table. */
 unsigned ngx_cx_visitor_tp_visits(const ngx_cx_visitor_t *v, uint32_t tp_id);
@@ -392,7 +407,7 @@ void ngx_cx_visitor_mark(ngx_cx_visitor_t *v, uint32_t survey_id, uint32_t at,
     int score, unsigned event);
 
 /*
- * Sign `v` as a version 2 cookie value into `dst` (NGX_CX_COOKIE_MAX always
+ * Sign `v` as a version 3 cookie value into `dst` (NGX_CX_COOKIE_MAX always
  * suffices; a full state takes exactly that). Returns the value's length,
  * or 0 if `dstsize` is too small or `v` breaks the table rules (ntp or nsv
  * over its maximum, an id 0 or duplicate id, a touchpoint with 0 visits, an
@@ -402,7 +417,7 @@ size_t ngx_cx_visitor_encode(unsigned char *dst, size_t dstsize,
     const ngx_cx_hmac_key_t *key, const ngx_cx_visitor_t *v);
 
 /*
- * Verify and parse a cookie value (version 1 or 2) into `*v`. Returns 0 on
+ * Verify and parse a cookie value (version 1, 2 or 3) into `*v`. Returns 0 on
  * success, -1 if it is longer than NGX_CX_COOKIE_MAX, tampered with,
  * truncated, signed by another key or for another domain (a token), of an
  * unknown version, has trailing bytes, or breaks the table rules listed at

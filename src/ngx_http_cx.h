@@ -357,6 +357,10 @@ ngx_int_t ngx_http_cx_prompt_decide(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *lcf, ngx_str_t *nonce, ngx_http_cx_ctx_t *ctx);
 void ngx_http_cx_event(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     ngx_uint_t kind, ngx_str_t *name, ngx_uint_t stage);
+/* A touchpoint visit: counted in the cookie, and queued as an event that
+ * carries the journey (the touchpoint before, the first purchase visit). */
+void ngx_http_cx_visit(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_loc_conf_t *lcf);
 
 /* ngx_http_cx_variables.c */
 ngx_int_t ngx_http_cx_add_variables(ngx_conf_t *cf);

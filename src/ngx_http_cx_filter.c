@@ -145,9 +145,7 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_http_cx_module);
 
     if (visited) {
-        ngx_cx_visitor_visit(&ctx->visitor.v, lcf->touchpoint_id);
-        ngx_http_cx_event(r, ctx, NGX_HTTP_CX_EVENT_VISIT, &lcf->touchpoint,
-                          lcf->stage);
+        ngx_http_cx_visit(r, ctx, lcf);
     }
 
     if (eligible && ngx_http_cx_prompt_decide(r, lcf, &nonce, ctx) == NGX_OK) {

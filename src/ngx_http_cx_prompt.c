@@ -834,8 +834,69 @@ ngx_http_cx_event(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     ev.stage = (u_char) stage;
     ev.name_len = (u_char) ngx_min(name->len, NGX_CX_NAME_MAX);
     ngx_memcpy(ev.name, name->data, ev.name_len);
+    ev.from_len = 0;
+    ev.first_arrival = 0;
+    ev.from_seconds = 0;
+    ev.purchase_seconds = -1;
 
     ngx_http_cx_store_event(cmcf->store, &ev);
+}
+
+
+void
+ngx_http_cx_visit(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_loc_conf_t *lcf)
+{
+    uint32_t                  now;
+    ngx_str_t                *tp;
+    ngx_uint_t                i;
+    ngx_cx_visitor_t         *v;
+    ngx_http_cx_event_t       ev;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+    v = &ctx->visitor.v;
+    now = (uint32_t) ctx->now;
+
+    ev.at_ms = (uint64_t) ctx->now * 1000;
+    ngx_memcpy(ev.visitor, v->id, NGX_CX_VISITOR_ID_LEN);
+    ev.kind = NGX_HTTP_CX_EVENT_VISIT;
+    ev.stage = (u_char) lcf->stage;
+    ev.name_len = (u_char) ngx_min(lcf->touchpoint.len, NGX_CX_NAME_MAX);
+    ngx_memcpy(ev.name, lcf->touchpoint.data, ev.name_len);
+
+    /* what the cookie says of the journey so far, before this visit */
+    ev.first_arrival = (ngx_cx_visitor_tp_visits(v, lcf->touchpoint_id) == 0);
+    ev.from_len = 0;
+    ev.from_seconds = (v->last_at && now >= v->last_at) ? now - v->last_at
+                                                        : 0;
+    ev.purchase_seconds = -1;
+
+    if (v->last_tp) {
+        /* the cookie names touchpoints by hash: the configured ones */
+        tp = cmcf->touchpoints.elts;
+        for (i = 0; i < cmcf->touchpoints.nelts; i++) {
+            if (ngx_cx_name_id(tp[i].data, tp[i].len) == v->last_tp) {
+                ev.from_len = (u_char) ngx_min(tp[i].len, NGX_CX_NAME_MAX);
+                ngx_memcpy(ev.from, tp[i].data, ev.from_len);
+                break;
+            }
+        }
+    }
+
+    if (lcf->stage == NGX_CX_STAGE_PURCHASE
+        && !(v->stages & (1u << NGX_CX_STAGE_PURCHASE)))
+    {
+        ev.purchase_seconds = (v->first_seen && now >= v->first_seen)
+                              ? now - v->first_seen : 0;
+    }
+
+    ngx_cx_visitor_visit(v, lcf->touchpoint_id);
+    ngx_cx_visitor_move(v, lcf->touchpoint_id, lcf->stage, now);
+
+    if (cmcf->store) {
+        ngx_http_cx_store_event(cmcf->store, &ev);
+    }
 }
 
 

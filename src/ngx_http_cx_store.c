@@ -4,6 +4,7 @@
 
 #include "ngx_http_cx_store.h"
 #include "ngx_http_cx_alert.h"
+#include "ngx_cx_rollup.h"
 #include <lmdb.h>
 
 
@@ -38,6 +39,8 @@ struct ngx_http_cx_store_s {
     MDB_dbi                   responses;
     MDB_dbi                   events;
     MDB_dbi                   meta;
+    MDB_dbi                   rollups;
+    ngx_cx_rollup_batch_t    *rollup;     /* the commit's changed rows */
     ngx_log_t                *log;
     ngx_str_t                 path;
 
@@ -92,12 +95,15 @@ static void ngx_http_cx_store_count(MDB_txn *txn, MDB_dbi dbi,
     const char *name, uint64_t n, int *fatal);
 static void ngx_http_cx_store_put_events(ngx_http_cx_store_t *store,
     MDB_txn *txn, int *fatal);
+static int ngx_http_cx_store_rollup_event(ngx_http_cx_store_t *store,
+    MDB_txn *txn, ngx_http_cx_event_t *ev);
 static void ngx_http_cx_store_flush_handler(ngx_event_t *ev);
 static void ngx_http_cx_store_prune_handler(ngx_event_t *ev);
 typedef int (*ngx_http_cx_store_key_ms_pt)(const u_char *key, size_t len,
     uint64_t *ms);
 
-static void ngx_http_cx_store_prune_db(MDB_txn *txn, MDB_dbi dbi,
+static void ngx_http_cx_store_prune_db(ngx_http_cx_store_t *store,
+    MDB_txn *txn, MDB_dbi dbi,
     ngx_http_cx_store_key_ms_pt key_ms, uint64_t before_ms,
     ngx_uint_t *deleted, int *fatal);
 
@@ -148,6 +154,9 @@ ngx_http_cx_store_open(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
             rc = mdb_dbi_open(txn, NGX_CX_DB_META, 0, &store->meta);
         }
         if (rc == 0) {
+            rc = mdb_dbi_open(txn, NGX_CX_DB_ROLLUPS, 0, &store->rollups);
+        }
+        if (rc == 0) {
             rc = ngx_http_cx_alert_open_dbs(txn, &store->alert, 0);
         }
         if (rc == 0) {
@@ -184,6 +193,13 @@ ngx_http_cx_store_open(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
     }
 
     store->queue[1] = store->queue[0] + NGX_HTTP_CX_EVENTS_MAX;
+
+    /* the commit thread's: not from a pool, which is not thread-safe */
+    store->rollup = ngx_cx_rollup_batch_create();
+    if (store->rollup == NULL) {
+        mdb_env_close(store->env);
+        return NULL;
+    }
 
     store->flush.handler = ngx_http_cx_store_flush_handler;
     store->flush.data = store;
@@ -249,6 +265,8 @@ ngx_http_cx_store_close(ngx_http_cx_store_t *store)
     if (!store->busy) {
         mdb_env_close(store->env);
         store->env = NULL;
+        ngx_cx_rollup_batch_free(store->rollup);
+        store->rollup = NULL;
     }
 }
 
@@ -392,6 +410,7 @@ ngx_http_cx_store_commit(ngx_http_cx_store_t *store)
     ngx_http_cx_alert_op_t  *op;
 
     fatal = 0;
+    store->rollup->n = 0;       /* a failed commit's rows are forgotten */
 
     rc = mdb_txn_begin(store->env, NULL, 0, &txn);
 
@@ -424,24 +443,33 @@ ngx_http_cx_store_commit(ngx_http_cx_store_t *store)
         store->pruned = 0;
 
         if (!fatal && store->prune_due) {
-            ngx_http_cx_store_prune_db(txn, store->responses,
+            /* a response leaves the rollups with itself */
+            ngx_http_cx_store_prune_db(store, txn, store->responses,
                                        ngx_cx_response_key_ms,
                                        store->prune_before_ms,
                                        &store->pruned, &fatal);
-            ngx_http_cx_store_prune_db(txn, store->events,
+            ngx_http_cx_store_prune_db(store, txn, store->rollups,
+                                       ngx_cx_rollup_key_ms,
+                                       store->prune_before_ms,
+                                       &store->pruned, &fatal);
+            ngx_http_cx_store_prune_db(store, txn, store->events,
                                        ngx_cx_journey_key_ms,
                                        store->prune_before_ms,
                                        &store->pruned, &fatal);
 
             /* alerts go with their responses, deliveries when long due */
-            ngx_http_cx_store_prune_db(txn, store->alert.alerts,
+            ngx_http_cx_store_prune_db(store, txn, store->alert.alerts,
                                        ngx_cx_alert_key_ms,
                                        store->prune_before_ms,
                                        &store->pruned, &fatal);
-            ngx_http_cx_store_prune_db(txn, store->alert.deliveries,
+            ngx_http_cx_store_prune_db(store, txn, store->alert.deliveries,
                                        ngx_cx_delivery_key_ms,
                                        store->prune_before_ms,
                                        &store->pruned, &fatal);
+        }
+
+        if (!fatal) {
+            fatal = ngx_cx_rollup_flush(store->rollup, txn, store->rollups);
         }
 
         if (fatal) {
@@ -532,6 +560,18 @@ ngx_http_cx_store_apply(ngx_http_cx_store_t *store, MDB_txn *txn,
         return;
     }
 
+    /* the rollups move with the record: the old one's counts go first */
+    if (val.mv_size
+        && ngx_cx_record_decode(val.mv_data, val.mv_size, &rec) == 0)
+    {
+        rc = ngx_cx_rollup_add_record(store->rollup, txn, store->rollups,
+                                      &rec, -1);
+        if (rc != 0) {
+            *fatal = rc;
+            return;
+        }
+    }
+
     val.mv_data = w->buf;
     val.mv_size = len;
 
@@ -541,10 +581,24 @@ ngx_http_cx_store_apply(ngx_http_cx_store_t *store, MDB_txn *txn,
         return;
     }
 
+    if (ngx_cx_record_decode(w->buf, len, &rec) != 0) {
+        return;
+    }
+
+    rc = ngx_cx_rollup_add_record(store->rollup, txn, store->rollups, &rec, 1);
+
+    if (rc == 0 && w->event == NGX_CX_EVENT_COMMENT) {
+        rc = ngx_cx_rollup_comments(store->rollup, txn, store->rollups, w->id,
+                                    &rec);
+    }
+
+    if (rc != 0) {
+        *fatal = rc;
+        return;
+    }
+
     /* its alerts, in the same transaction: a 204 implies them */
-    if (store->alert.rules
-        && ngx_cx_record_decode(w->buf, len, &rec) == 0)
-    {
+    if (store->alert.rules) {
         rc = ngx_http_cx_alert_fire(txn, &store->alert, w->id, &rec,
                                     w->event, w->now_ms);
         if (rc != 0) {
@@ -764,14 +818,15 @@ ngx_http_cx_store_prune_handler(ngx_event_t *ev)
  */
 
 static void
-ngx_http_cx_store_prune_db(MDB_txn *txn, MDB_dbi dbi,
-    ngx_http_cx_store_key_ms_pt key_ms, uint64_t before_ms,
+ngx_http_cx_store_prune_db(ngx_http_cx_store_t *store, MDB_txn *txn,
+    MDB_dbi dbi, ngx_http_cx_store_key_ms_pt key_ms, uint64_t before_ms,
     ngx_uint_t *deleted, int *fatal)
 {
-    int          rc;
-    uint64_t     at_ms;
-    MDB_val      key, val;
-    MDB_cursor  *cur;
+    int              rc;
+    uint64_t         at_ms;
+    MDB_val          key, val;
+    MDB_cursor      *cur;
+    ngx_cx_record_t  rec;
 
     if (*fatal || *deleted >= NGX_HTTP_CX_PRUNE_MAX) {
         return;
@@ -793,6 +848,17 @@ ngx_http_cx_store_prune_db(MDB_txn *txn, MDB_dbi dbi,
 
         if (at_ms >= before_ms) {
             break;
+        }
+
+        if (dbi == store->responses
+            && ngx_cx_record_decode(val.mv_data, val.mv_size, &rec) == 0)
+        {
+            rc = ngx_cx_rollup_prune_record(store->rollup, txn,
+                                            store->rollups, &rec, before_ms);
+            if (rc != 0) {
+                *fatal = rc;
+                break;
+            }
         }
 
         rc = mdb_cursor_del(cur, 0);
@@ -841,7 +907,45 @@ ngx_http_cx_store_put_events(ngx_http_cx_store_t *store, MDB_txn *txn,
             *fatal = rc;
             return;
         }
+
+        rc = ngx_http_cx_store_rollup_event(store, txn, &ev[i]);
+        if (rc != 0) {
+            *fatal = rc;
+            return;
+        }
     }
+}
+
+
+/* In the commit's thread: what one journey event adds to the rollups. */
+
+static int
+ngx_http_cx_store_rollup_event(ngx_http_cx_store_t *store, MDB_txn *txn,
+    ngx_http_cx_event_t *ev)
+{
+    ngx_cx_rollup_visit_t  v;
+
+    if (ev->kind == NGX_HTTP_CX_EVENT_OFFER) {
+        return ngx_cx_rollup_add_offer(store->rollup, txn, store->rollups,
+                                       ev->at_ms, ev->name, ev->name_len);
+    }
+
+    if (ev->kind != NGX_HTTP_CX_EVENT_VISIT) {
+        return 0;
+    }
+
+    v.at_ms = ev->at_ms;
+    v.visitor = ev->visitor;
+    v.stage = ev->stage;
+    v.touchpoint = ev->name;
+    v.touchpoint_len = ev->name_len;
+    v.from = ev->from;
+    v.from_len = ev->from_len;
+    v.from_seconds = ev->from_seconds;
+    v.first_arrival = ev->first_arrival;
+    v.purchase_seconds = ev->purchase_seconds;
+
+    return ngx_cx_rollup_add_visit(store->rollup, txn, store->rollups, &v);
 }
 
 
@@ -849,46 +953,115 @@ ngx_http_cx_store_put_events(ngx_http_cx_store_t *store, MDB_txn *txn,
 
 typedef struct {
     ngx_http_cx_store_each_pt         each;
-    ngx_http_cx_store_each_event_pt   each_event;
     void                             *data;
     ngx_uint_t                       *corrupt;
 } ngx_http_cx_store_reader_t;
 
 
-static ngx_int_t
-ngx_http_cx_store_event_record(void *data, MDB_val *key, MDB_val *val)
-{
-    ngx_http_cx_store_reader_t *walk = data;
-
-    ngx_http_cx_event_t  ev;
-
-    if (ngx_cx_journey_decode(key->mv_data, key->mv_size, val->mv_data,
-                              val->mv_size, &ev)
-        != 0)
-    {
-        return NGX_OK;      /* not ours to read: skipped */
-    }
-
-    return walk->each_event(walk->data, &ev);
-}
-
-
 ngx_int_t
-ngx_http_cx_store_each_event(ngx_http_cx_store_t *store, ngx_log_t *log,
-    ngx_http_cx_store_each_event_pt each, void *data)
+ngx_http_cx_store_rollups(ngx_http_cx_store_t *store, ngx_log_t *log,
+    uint32_t from_day, uint32_t to_day, ngx_http_cx_store_row_pt row,
+    ngx_http_cx_store_done_pt done, void *data)
 {
-    ngx_http_cx_store_reader_t  walk;
+    int                  rc, ready;
+    MDB_txn             *txn;
+    MDB_val              key, val;
+    ngx_int_t            result;
+    MDB_cursor          *cur;
+    ngx_cx_rollup_key_t  k;
+    u_char               first[NGX_CX_ROLLUP_KEY_MAX];
 
     if (store == NULL || store->env == NULL) {
         return NGX_ERROR;
     }
 
-    walk.each_event = each;
-    walk.data = data;
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "cx_store: read transaction failed: %s",
+                      mdb_strerror(rc));
+        return NGX_ERROR;
+    }
 
-    return ngx_http_cx_store_walk(store, log, store->events, NULL, 0,
-                                  ngx_http_cx_store_event_record, &walk)
-           == NGX_ERROR ? NGX_ERROR : NGX_OK;
+    rc = ngx_cx_rollup_ready(txn, store->meta, &ready);
+
+    if (rc == 0 && !ready) {
+        mdb_txn_abort(txn);
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "cx_store: the report rollups of \"%V\" are not "
+                      "built; restart nginx or run "
+                      "\"cxctl rebuild-rollups\"", &store->path);
+        return NGX_DECLINED;
+    }
+
+    if (rc == 0) {
+        rc = mdb_cursor_open(txn, store->rollups, &cur);
+    }
+
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "cx_store: cannot read the report rollups: %s",
+                      mdb_strerror(rc));
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&k, sizeof(ngx_cx_rollup_key_t));
+    k.day = from_day;
+
+    key.mv_data = first;
+    key.mv_size = ngx_cx_rollup_key_encode(first, &k);
+
+    result = NGX_OK;
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (ngx_cx_rollup_key_decode(key.mv_data, key.mv_size, &k) != 0) {
+            continue;
+        }
+
+        if (k.day > to_day) {
+            break;
+        }
+
+        if (row(data, &k, val.mv_data, val.mv_size) != NGX_OK) {
+            result = NGX_ERROR;
+            break;
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    if (result == NGX_OK && done) {
+        result = done(data, txn);
+    }
+
+    mdb_txn_abort(txn);
+
+    return result;
+}
+
+
+ngx_int_t
+ngx_http_cx_store_lookup(ngx_http_cx_store_t *store, void *txn,
+    const u_char *id, ngx_cx_record_t *rec)
+{
+    MDB_val  key, val;
+
+    key.mv_data = (void *) id;
+    key.mv_size = NGX_CX_RESPONSE_KEY_LEN;
+
+    if (mdb_get(txn, store->responses, &key, &val) != 0
+        || ngx_cx_response_decode(key.mv_data, key.mv_size, val.mv_data,
+                                  val.mv_size, rec)
+           != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
 }
 
 

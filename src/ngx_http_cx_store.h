@@ -89,8 +89,6 @@ struct ngx_http_cx_write_s {
 
 typedef ngx_int_t (*ngx_http_cx_store_each_pt)(void *data,
     const u_char *id, ngx_cx_record_t *rec);
-typedef ngx_int_t (*ngx_http_cx_store_each_event_pt)(void *data,
-    ngx_http_cx_event_t *ev);
 
 
 /*
@@ -157,9 +155,28 @@ typedef int (*ngx_http_cx_store_read_pt)(void *txn,
 ngx_int_t ngx_http_cx_store_read(ngx_http_cx_store_t *store, ngx_log_t *log,
     ngx_http_cx_store_read_pt reader, void *data);
 
-/* Calls each() per stored journey event, oldest first. */
-ngx_int_t ngx_http_cx_store_each_event(ngx_http_cx_store_t *store,
-    ngx_log_t *log, ngx_http_cx_store_each_event_pt each, void *data);
+/*
+ * Reports (ngx_cx_rollup.h): in one read transaction, calls row() per
+ * rollup row of the days from_day..to_day (days since 1970), in key order,
+ * then done(), which may read responses by id with
+ * ngx_http_cx_store_lookup(txn, ...).  NGX_DECLINED when the store's
+ * rollups are not built (logged); NGX_ERROR when it cannot be read or a
+ * callback says so.
+ */
+struct ngx_cx_rollup_key_s;
+typedef ngx_int_t (*ngx_http_cx_store_row_pt)(void *data,
+    struct ngx_cx_rollup_key_s *k, const u_char *val, size_t len);
+typedef ngx_int_t (*ngx_http_cx_store_done_pt)(void *data, void *txn);
+
+ngx_int_t ngx_http_cx_store_rollups(ngx_http_cx_store_t *store,
+    ngx_log_t *log, uint32_t from_day, uint32_t to_day,
+    ngx_http_cx_store_row_pt row, ngx_http_cx_store_done_pt done,
+    void *data);
+
+/* The response with that id, decoded (pointing into the transaction's
+ * pages): NGX_OK, or NGX_DECLINED when absent or unreadable. */
+ngx_int_t ngx_http_cx_store_lookup(ngx_http_cx_store_t *store, void *txn,
+    const u_char *id, ngx_cx_record_t *rec);
 
 /*
  * Calls each() for at most max records after the id "after" (NULL: from

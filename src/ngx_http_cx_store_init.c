@@ -5,6 +5,7 @@
  */
 
 #include "ngx_http_cx_store.h"
+#include "ngx_cx_rollup.h"
 #include "ngx_cx_alert.h"
 #include <lmdb.h>
 #include <grp.h>
@@ -336,7 +337,10 @@ ngx_http_cx_store_prepare(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
     u_char           *p;
     MDB_env          *env;
     MDB_txn          *txn;
-    MDB_dbi           meta, responses;
+    MDB_dbi           meta, responses, events, rollups, other;
+    int               ready;
+    uint64_t          nresponses, nevents;
+    ngx_msec_t        started;
     MDB_val           key, val;
     ngx_core_conf_t  *ccf;
     u_char            secret[NGX_CX_SECRET_LEN];
@@ -388,15 +392,48 @@ ngx_http_cx_store_prepare(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
     }
 
     if (rc == 0) {
-        rc = mdb_dbi_open(txn, NGX_CX_DB_EVENTS, MDB_CREATE, &responses);
+        rc = mdb_dbi_open(txn, NGX_CX_DB_EVENTS, MDB_CREATE, &events);
     }
 
     if (rc == 0) {
-        rc = mdb_dbi_open(txn, NGX_CX_DB_ALERTS, MDB_CREATE, &responses);
+        rc = mdb_dbi_open(txn, NGX_CX_DB_ROLLUPS, MDB_CREATE, &rollups);
     }
 
     if (rc == 0) {
-        rc = mdb_dbi_open(txn, NGX_CX_DB_DELIVERIES, MDB_CREATE, &responses);
+        rc = mdb_dbi_open(txn, NGX_CX_DB_ALERTS, MDB_CREATE, &other);
+    }
+
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, NGX_CX_DB_DELIVERIES, MDB_CREATE,
+                          &other);
+    }
+
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        goto failed;
+    }
+
+    /*
+     * A store written before the rollups (or by another format of them)
+     * gets them built once, here, before any worker reads or adds to them:
+     * reports are never computed from half of them.
+     */
+    rc = ngx_cx_rollup_ready(txn, meta, &ready);
+
+    if (rc == 0 && !ready) {
+        started = ngx_current_msec;
+        ngx_time_update();
+
+        rc = ngx_cx_rollup_rebuild(txn, responses, events, rollups, meta,
+                                   &nresponses, &nevents);
+        if (rc == 0) {
+            ngx_time_update();
+            ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                          "cx_store: report rollups built from %uL "
+                          "responses and %uL journey events in %M ms",
+                          nresponses, nevents,
+                          ngx_current_msec - started);
+        }
     }
 
     if (rc != 0) {

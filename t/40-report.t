@@ -165,8 +165,8 @@ is_deeply [ sort map { $_->{name} } @{ $rep->{surveys} || [] } ], [qw(ces1 csat1
 {
     my $raw = $res->{body};
     like $raw, qr/"name":"nps1","type":"nps"[^{]*"score":11\.1,/, 'raw: "score":11.1';
-    like $raw, qr/\{"touchpoint":"browse","answered":5,"score":-20\.0\}/, 'raw: negative touchpoint score';
-    like $raw, qr/\{"touchpoint":"purchase","answered":4,"score":50\.0\}/, 'raw: touchpoint score 50.0';
+    like $raw, qr/\{"touchpoint":"browse","stage":"consideration","answered":5,"score":-20\.0\}/, 'raw: negative touchpoint score';
+    like $raw, qr/\{"touchpoint":"purchase","stage":"purchase","answered":4,"score":50\.0\}/, 'raw: touchpoint score 50.0';
     like $raw, qr/"distribution":\[1,0,0,1,0,0,1,1,1,2,2\]/, 'raw: nps distribution';
     like $raw, qr/"comment":"\\u003cscript\\u003ealert\(\\"x\\"\)\\u003c\/script\\u003e \\u0026 \\u0027quotes\\u0027"/,
         'raw: HTML in a comment is escaped as \u003c \u003e \u0026 \u0027';

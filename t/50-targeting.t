@@ -61,9 +61,10 @@ sub name_id {
     return $h || 1;
 }
 
-# The version 2 cookie payload (src/ngx_cx_token.h):
-#   version(1)=2 id(12) first_seen(4) visits(4) last_display(4)
+# The version 3 cookie payload (src/ngx_cx_token.h):
+#   version(1)=3 id(12) first_seen(4) visits(4) last_display(4)
 #   ntp(1) ntp x { id(4) visits(2) }  nsv(1) nsv x { id(4) at(4) score(1) event(1) }
+#   last_tp(4) last_at(4) stages(1)
 sub cookie_state {
     my ($value) = @_;
     return undef unless defined $value;
@@ -84,6 +85,10 @@ sub cookie_state {
         my ($sid, $at, $score, $event) = unpack "x$off N N c C", $b;
         $s{sv}{$sid} = { at => $at, score => $score, event => $event };
         $off += 10;
+    }
+    if ($ver >= 3 && length($b) >= $off + 9) {
+        @s{qw(last_tp last_at stages)} = unpack "x$off N N C", $b;
+        $off += 9;
     }
     $s{trailing} = length($b) - $off;
     return \%s;

@@ -22,7 +22,8 @@
 # Cookies are built and checked with the layout of src/ngx_cx_token.h:
 #   value   = B64URL(payload) "." B64URL(HMAC-SHA256(key, domain || payload)[0..15])
 #   key     = HMAC-SHA256(secret, "ngx_cx cookie v1"), domain 0x02 (tokens 0x01)
-#   payload = version 2: version id(12) first_seen(4) visits(4) last_display(4) ntp ... nsv ...
+#   payload = version 3: version id(12) first_seen(4) visits(4) last_display(4) ntp ... nsv ...
+#   last_tp(4) last_at(4) stages(1)
 # A cookie the test signs with the right secret must verify (checked), so
 # the ones signed otherwise differ from a genuine cookie only where meant.
 
@@ -68,7 +69,7 @@ sub cookie_state {
     return {} unless defined $b && length $b >= 17;
     my ($ver, $id, $first) = unpack 'C a12 N', $b;
     my %s = (version => $ver, id => unpack('H*', $id), first_seen => $first);
-    if ($ver == 2 && length $b >= 27) {
+    if ($ver >= 2 && length $b >= 27) {
         @s{qw(visits last_display)} = unpack 'x17 N N', $b;
     }
     return \%s;

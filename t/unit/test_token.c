@@ -1713,7 +1713,7 @@ test_visitor_sizes(void **state)
 
     assert_int_equal(NGX_CX_VISITOR_V1_PAYLOAD_LEN, 17);
     assert_int_equal(NGX_CX_VISITOR_PAYLOAD_MAX, 203);
-    assert_int_equal(NGX_CX_COOKIE_MAX, 294);
+    assert_int_equal(NGX_CX_COOKIE_MAX, 306);
 }
 
 
