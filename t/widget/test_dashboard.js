@@ -12,8 +12,9 @@
  * rendered headless against a local HTTP server (127.0.0.1, random port) that serves it
  * with the module's Content-Security-Policy, and the dumped DOM is checked: scores, tables,
  * a hostile comment shown as text, the query string passed through, empty data, HTTP and
- * JSON errors, the alerts view, survey targets (issue 15.2). Without chromium those tests
- * are skipped.
+ * JSON errors, the alerts view, survey targets (issue 15.2), the journey view (issue 15:
+ * t/browser/journey-report.json, with a hostile touchpoint name; and without the journey
+ * fields, as an older module has it). Without chromium those tests are skipped.
  */
 'use strict';
 
@@ -30,7 +31,9 @@ const FILE = path.join(__dirname, '..', '..', 'src', 'dashboard', 'dashboard.htm
 const HTML = fs.readFileSync(FILE, 'utf8');
 const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
   "connect-src 'self'; img-src data:";
-const MAX_BYTES = 37 * 1024; /* ~25 KB, then ~10 KB for the alerts view (issue 14); 1 KB of room */
+/* ~25 KB, then ~10 KB for the alerts view (issue 14), ~2 KB for targets (issue 15.2), ~5.4 KB for
+ * the journey view (issue 15); 2 KB of room */
+const MAX_BYTES = 44 * 1024;
 
 const scripts = [...HTML.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)];
 const SRC = scripts.length ? scripts[0][2] : '';
@@ -546,4 +549,112 @@ test('targets: a report without any leaves the page as it was', { skip, timeout:
   const { body } = await scenario(JSON.stringify(REPORT), 200);
   assert.doesNotMatch(text(body), /target/i);
   assert.doesNotMatch(body, /class="(?:tg|bt|lo|tl)"/);
+});
+
+/* ---------- the journey view (issue 15): stages, moves, time to purchase, re-surveys ---------- */
+
+/* the report.json of t/82-dashboard-journey.t: six stages, twelve moves, a hostile touchpoint */
+const JOURNEY = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'browser', 'journey-report.json'), 'utf8'));
+
+/* the journey section, and its parts */
+function journeyOf(body) {
+  const m = body.match(/<section id="journey" class="card" aria-labelledby="jh">[\s\S]*?<\/section>/);
+  assert.ok(m, 'the journey section');
+  return m[0];
+}
+/* the stages' items (each starts <li><h3>), as { lo, text } */
+function stagesOf(j) {
+  const ol = j.match(/<ol class="stg">([\s\S]*?)<\/ol>/);
+  assert.ok(ol, 'the list of stages');
+  return ol[1].split(/(?=<li(?: class="lo")?><h3>)/).map((x) => ({ lo: x.startsWith('<li class="lo">'), text: text(x).trim() }));
+}
+
+test('journey: durations are humanised', () => {
+  const src = SRC.match(/function secs\(s\) \{[\s\S]*?\n\}/);
+  assert.ok(src, 'secs() in the page');
+  const secs = new Function('DASH', `${src[0]}; return secs;`)('\u2014');
+  assert.deepEqual([42, 59.4, 180, 3599, 7200, 86399, 86400, 432000, 400000, null].map(secs),
+    ['42 s', '59 s', '3 min', '60 min', '2 h', '24 h', '1 d', '5 d', '5 d', '\u2014']);
+});
+
+test('journey: stages, conversion, targets, moves, time to purchase and re-surveys, as text', { skip, timeout: 120000 }, async () => {
+  const { body } = await scenario(JSON.stringify(JOURNEY), 200);
+  const j = journeyOf(body), t = text(j);
+  assert.doesNotMatch(text(body), /Could not load/);
+  assert.match(t, /^ ?Journey 200 visitors at any touchpoint \(visitor counts are estimates, within about 3%\)\./);
+  /* the six stages, in journey order, each with its visitors, share, answers, score and targets */
+  const st = stagesOf(j);
+  assert.deepEqual(st.map((x) => x.text.split(' ')[0]), ['awareness', 'consideration', 'purchase', 'usage', 'loyalty', 'advocacy']);
+  assert.deepEqual(st, [
+    { lo: false, text: 'awareness 150 visitors 75% of all visitors 0 answers Score \u2014 home, landing' },
+    { lo: false, text: 'consideration 120 visitors 60% of all visitors 12 answers Score 83% CSAT csat_product 83% (target 80%) compare, product' },
+    { lo: true, text: `purchase 80 visitors 40% of all visitors 40 answers Score +13 NPS nps1 +13 (target +30) \u25bc below target checkout, ${XSS}` },
+    { lo: true, text: 'usage 60 visitors 30% of all visitors 20 answers Score \u2014 nps1 +40 (target +30) ces_help 4.2 (target 5.0) \u25bc below target account' },
+    { lo: false, text: 'loyalty 30 visitors 15% of all visitors 0 answers Score \u2014 orders' },
+    { lo: false, text: 'advocacy 9 visitors 4.5% of all visitors 5 answers Score +60 NPS nps1 +60 refer' },
+  ], 'below target marked in words, per survey of a stage; the stage bordered');
+  assert.ok(j.includes(`<li>nps1 +13 (target +30)${MARK}</li>`));
+  assert.match(j, /<svg class="fb" viewBox="0 0 100 6" preserveAspectRatio="none" aria-hidden="true"><rect width="100" height="6" class="fbg"><\/rect><rect width="40" height="6" class="b"><\/rect><\/svg>/,
+    'the conversion bar, hidden from screen readers (the share is in the text)');
+  /* the ten strongest moves, of twelve, with their times humanised */
+  const mv = rowsOf(j, 'Moves between touchpoints, strongest first');
+  assert.equal(mv.head, 'From \u2192 to Moves Visitors Median time');
+  assert.deepEqual(mv.rows.map((x) => x.text), [
+    'home \u2192 product 90 70 42 s', 'product \u2192 checkout 60 45 3 min', `checkout \u2192 ${XSS} 40 38 2 h`,
+    'landing \u2192 compare 35 30 2 min', 'compare \u2192 product 30 25 30 s', `${XSS} \u2192 account 25 20 5 d`,
+    'account \u2192 orders 20 15 1 d', 'orders \u2192 refer 12 9 14 d', 'home \u2192 landing 10 10 5 s', 'product \u2192 home 8 8 10 min']);
+  assert.match(t, /Time to purchase Median 1 d 90% within 5 d Visitors 35 /);
+  /* re-surveys: a group per survey, its band movements; none listed when it has no repeat answers */
+  const rs = rowsOf(j, 'Band movement of repeat answers, by survey');
+  assert.equal(rs.head, 'Survey, band movement Answers');
+  assert.deepEqual(rs.rows.map((x) => x.text), [
+    'nps1 (NPS) \u00b7 mean change +1.4 5', 'detractor \u2192 passive 1', 'detractor \u2192 promoter 1', 'passive \u2192 promoter 0',
+    'passive \u2192 detractor 0', 'promoter \u2192 passive 0', 'promoter \u2192 detractor 1', 'unchanged 2',
+    'csat_product (CSAT) \u00b7 mean change \u22120.7 3', 'detractor \u2192 passive 0', 'detractor \u2192 promoter 0', 'passive \u2192 promoter 0',
+    'passive \u2192 detractor 1', 'promoter \u2192 passive 1', 'promoter \u2192 detractor 0', 'unchanged 1',
+    'ces_help (CES) \u00b7 mean change 0.0 0']);
+  /* the hostile touchpoint is text everywhere */
+  assert.ok(j.includes('&lt;img src=x onerror=alert(1)&gt;'), 'escaped in the DOM');
+  assert.doesNotMatch(body, /<img\b/i, 'no img element was created');
+  /* by touchpoint, in the survey's card: the row's own stage, the target beside the score */
+  const r = rowsOf(cardOf(body, 'nps1'), 'Answers and score by touchpoint');
+  assert.equal(r.head, 'Touchpoint Stage Answered Share Score (target +30)');
+  assert.deepEqual(r.rows.map((x) => [x.lo, x.text]), [
+    [true, 'checkout purchase 25 45% +10 \u25bc below target'], [true, `${XSS} purchase 15 27% +16 \u25bc below target`],
+    [false, 'account usage 10 18% +40'], [false, 'refer advocacy 5 9% +60']]);
+});
+
+test('journey: a row\'s own stage wins over the touchpoint\'s; odd values are coerced', { skip, timeout: 120000 }, async () => {
+  const d = JSON.parse(JSON.stringify(JOURNEY));
+  d.surveys[0].by_touchpoint[3].stage = 'loyalty';          /* refer: advocacy in touchpoints[] */
+  d.stages[0].touchpoints = [XSS, 7, null, { a: 1 }];
+  d.stages[1].surveys = 'x';
+  d.journey.transitions = [null, { from: XSS, to: '<b>x</b>', moves: '9', median_seconds: 'x' }];
+  d.journey.time_to_purchase = { visitors: 0, median_seconds: null, p90_seconds: null };
+  d.journey.conversion = [{ stage: 'purchase', percent: 140 }];
+  const { body } = await scenario(JSON.stringify(d), 200);
+  const j = journeyOf(body), t = text(j);
+  assert.match(text(cardOf(body, 'nps1')), /refer loyalty 5 9% \+60/);
+  assert.match(text(body), /By journey stage .* purchase 40 \+12 \u25bc below target usage 10 \+40 loyalty 5 \+60/);
+  assert.match(t, new RegExp(`awareness 150 visitors 0 answers Score \u2014 ${XSS.replace(/[()]/g, '\\$&')}, 7 consideration 120 visitors 12 answers`));
+  assert.match(j, /<rect width="100" height="6" class="b">/, 'a share above 100% is drawn full');
+  assert.deepEqual(rowsOf(j, 'Moves between touchpoints, strongest first').rows.map((x) => x.text), [`${XSS} \u2192 <b>x</b> \u2014 \u2014 \u2014`]);
+  assert.match(t, /Time to purchase No purchases yet\./);
+  assert.doesNotMatch(body, /<img\b|<b>x<\/b>/i);
+});
+
+test('journey: absent (an older module) or empty: "No journey data yet", the page unharmed', { skip, timeout: 180000 }, async () => {
+  for (const d of [REPORT, { ...REPORT, stages: 'x', journey: [1] }, { ...REPORT, stages: [] }]) {
+    const { body } = await scenario(JSON.stringify(d), 200);
+    assert.match(body, /<section id="journey" class="card" aria-labelledby="jh"><h2 id="jh">Journey<\/h2><p class="empty">No journey data yet\.<\/p><\/section>/);
+    assert.match(text(body), /nps_after_purchase NPS \+20/, 'the report is there');
+    assert.match(text(body), /purchase purchase 5 100% \+20/, 'the stage of a row from touchpoints[]');
+  }
+  /* stages without the rest: shown, and each missing part says so */
+  const { body } = await scenario(JSON.stringify({ ...REPORT, stages: JOURNEY.stages }), 200);
+  const t = text(journeyOf(body));
+  assert.match(t, /Journey \u2014 visitors at any touchpoint \(/);
+  assert.match(t, /purchase 80 visitors 40 answers Score \+13 NPS nps1 \+13 \(target \+30\) \u25bc below target/, 'no share without conversion');
+  assert.match(t, /No moves between touchpoints yet\..*No purchases yet\..*No repeat answers yet\./);
+  assert.doesNotMatch(journeyOf(body), /<svg/);
 });
