@@ -36,6 +36,7 @@ static const char  cxctl_usage[] =
     "  prune --before DAY [--dry-run]\n"
     "                             delete responses and events older than DAY\n"
     "  alerts [--open]            the alerts of the cx_alert rules\n"
+    "  rebuild-rollups            build report.json's aggregates again\n"
     "\n"
     "DAY is YYYY-MM-DD (UTC). Exit status: 0 done, 1 store error (or report\n"
     "--survey NAME of a survey the store has no response of), 2 bad arguments\n"
@@ -113,6 +114,7 @@ static const cxctl_command_t  cxctl_commands[] = {
     { "erase",  cxctl_cmd_erase,  cxctl_usage_erase },
     { "prune",  cxctl_cmd_prune,  cxctl_usage_prune },
     { "alerts", cxctl_cmd_alerts, cxctl_usage_alerts },
+    { "rebuild-rollups", cxctl_cmd_rebuild, cxctl_usage_rebuild },
     { NULL, NULL, NULL }
 };
 
@@ -443,6 +445,8 @@ cxctl_store_open(cxctl_store_t *st, const char *path, int writable)
             /* a store nginx has not opened since alerts came: none yet */
             st->has_alerts = (mdb_dbi_open(txn, NGX_CX_DB_ALERTS, 0,
                                            &st->alerts) == 0);
+            st->has_rollups = (mdb_dbi_open(txn, NGX_CX_DB_ROLLUPS, 0,
+                                            &st->rollups) == 0);
             rc = mdb_txn_commit(txn);
         } else {
             mdb_txn_abort(txn);

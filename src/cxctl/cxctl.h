@@ -31,6 +31,7 @@
 #include <lmdb.h>
 
 #include "ngx_cx_record.h"
+#include "ngx_cx_rollup.h"
 #include "ngx_cx_token.h"
 
 
@@ -51,6 +52,10 @@ typedef struct {
     MDB_dbi      meta;
     MDB_dbi      alerts;
     int          has_alerts;
+    MDB_dbi      rollups;
+    int          has_rollups;       /* a store nginx opened since rollups */
+    uint64_t     before_ms;         /* prune: responses leave the rollups
+                                       unless their day goes whole */
 } cxctl_store_t;
 
 /* Options shared by the commands that select responses. */
@@ -151,6 +156,10 @@ int cxctl_cmd_erase(int argc, char **argv, const char *store_opt);
 int cxctl_cmd_prune(int argc, char **argv, const char *store_opt);
 extern const char  cxctl_usage_erase[];
 extern const char  cxctl_usage_prune[];
+
+/* cxctl_rollups.c */
+int cxctl_cmd_rebuild(int argc, char **argv, const char *store_opt);
+extern const char  cxctl_usage_rebuild[];
 
 
 #endif /* CXCTL_H */

@@ -9,6 +9,11 @@
  * key that follows the last one examined; entries nginx adds meanwhile
  * behind that key are seen, entries it adds before it are not (they are new,
  * so an erase run again catches them).
+ *
+ * The report's rollups (ngx_cx_rollup.h) stay equal to the responses: a
+ * response deleted takes its counts out of them in the same transaction,
+ * and prune deletes the rollup rows of the days wholly before DAY.  What
+ * the journey rows hold (visits, sketches) names no one: erase leaves it.
  */
 
 #include <errno.h>
@@ -53,6 +58,7 @@ typedef int (*cxctl_pred_pt)(void *ctx, MDB_val *key, MDB_val *val);
 static int cxctl_delete_both(cxctl_store_t *st, cxctl_pred_pt response,
     cxctl_pred_pt event, void *ctx, int dry_run, uint64_t deleted[2]);
 static void cxctl_print_deleted(uint64_t deleted[2], uint64_t alerts);
+static int cxctl_prune_rollup(void *ctx, MDB_val *key, MDB_val *val);
 static int cxctl_delete_where(cxctl_store_t *st, MDB_dbi dbi,
     cxctl_pred_pt pred, void *ctx, int dry_run, uint64_t *deleted);
 static int cxctl_erase_response(void *ctx, MDB_val *key, MDB_val *val);
@@ -189,6 +195,20 @@ cxctl_cmd_prune(int argc, char **argv, const char *store_opt)
         return rc;
     }
 
+    st.before_ms = f.since_ms;
+
+    if (st.has_rollups) {
+        uint64_t  rows = 0;
+
+        rc = cxctl_delete_where(&st, st.rollups, cxctl_prune_rollup,
+                                &f.since_ms, dry_run, &rows);
+    }
+
+    if (rc != CXCTL_EXIT_OK) {
+        cxctl_store_close(&st);
+        return rc;
+    }
+
     rc = cxctl_delete_both(&st, cxctl_prune_response, cxctl_prune_event,
                            &f.since_ms, dry_run, deleted);
 
@@ -261,13 +281,26 @@ static int
 cxctl_delete_where(cxctl_store_t *st, MDB_dbi dbi, cxctl_pred_pt pred,
     void *ctx, int dry_run, uint64_t *deleted)
 {
-    int             rc, verdict, resume, done;
-    size_t          resume_len;
-    MDB_txn        *txn;
-    MDB_val         key, val;
-    uint64_t        batch, scanned;
-    MDB_cursor     *cur;
-    unsigned char   resume_key[CXCTL_KEY_MAX];
+    int                     rc, verdict, resume, done;
+    size_t                  resume_len;
+    MDB_txn                *txn;
+    MDB_val                 key, val;
+    uint64_t                batch, scanned;
+    MDB_cursor             *cur;
+    ngx_cx_record_t         rec;
+    ngx_cx_rollup_batch_t  *unroll;
+    unsigned char           resume_key[CXCTL_KEY_MAX];
+
+    /* a response deleted leaves the rollups with it */
+    unroll = NULL;
+
+    if (dbi == st->responses && st->has_rollups && !dry_run) {
+        unroll = ngx_cx_rollup_batch_create();
+        if (unroll == NULL) {
+            rc = ENOMEM;
+            goto failed;
+        }
+    }
 
     resume = 0;
     resume_len = 0;
@@ -312,6 +345,22 @@ cxctl_delete_where(cxctl_store_t *st, MDB_dbi dbi, cxctl_pred_pt pred,
             }
 
             if (verdict == CXCTL_DELETE) {
+                if (unroll
+                    && ngx_cx_response_decode(key.mv_data, key.mv_size,
+                                              val.mv_data, val.mv_size, &rec)
+                       == 0)
+                {
+                    rc = st->before_ms
+                         ? ngx_cx_rollup_prune_record(unroll, txn,
+                                                      st->rollups, &rec,
+                                                      st->before_ms)
+                         : ngx_cx_rollup_add_record(unroll, txn, st->rollups,
+                                                    &rec, -1);
+                    if (rc != 0) {
+                        break;
+                    }
+                }
+
                 if (!dry_run) {
                     rc = mdb_cursor_del(cur, 0);
                     if (rc != 0) {
@@ -352,6 +401,13 @@ cxctl_delete_where(cxctl_store_t *st, MDB_dbi dbi, cxctl_pred_pt pred,
 
         mdb_cursor_close(cur);
 
+        rc = unroll ? ngx_cx_rollup_flush(unroll, txn, st->rollups) : 0;
+
+        if (rc != 0) {
+            mdb_txn_abort(txn);
+            goto failed;
+        }
+
         rc = mdb_txn_commit(txn);
         if (rc != 0) {
             goto failed;
@@ -360,9 +416,13 @@ cxctl_delete_where(cxctl_store_t *st, MDB_dbi dbi, cxctl_pred_pt pred,
         *deleted += batch;
     }
 
+    ngx_cx_rollup_batch_free(unroll);
+
     return CXCTL_EXIT_OK;
 
 failed:
+
+    ngx_cx_rollup_batch_free(unroll);
 
     cxctl_error("cannot %s store \"%s\": %s%s", dry_run ? "read" : "write",
                 st->path, mdb_strerror(rc),
@@ -444,6 +504,25 @@ cxctl_prune_event(void *ctx, MDB_val *key, MDB_val *val)
     }
 
     return at_ms < before_ms ? CXCTL_DELETE : CXCTL_DONE;
+}
+
+
+/* a rollup row of a day wholly before DAY (its key starts with the day) */
+
+static int
+cxctl_prune_rollup(void *ctx, MDB_val *key, MDB_val *val)
+{
+    uint64_t  before_ms, last_ms;
+
+    (void) val;
+
+    before_ms = *(uint64_t *) ctx;
+
+    if (ngx_cx_rollup_key_ms(key->mv_data, key->mv_size, &last_ms) != 0) {
+        return CXCTL_KEEP;
+    }
+
+    return last_ms < before_ms ? CXCTL_DELETE : CXCTL_DONE;
 }
 
 
