@@ -1085,16 +1085,6 @@ ngx_http_cx_store_response_record(void *data, MDB_val *key, MDB_val *val)
 
 
 ngx_int_t
-ngx_http_cx_store_each(ngx_http_cx_store_t *store, ngx_log_t *log,
-    ngx_http_cx_store_each_pt each, void *data, ngx_uint_t *corrupt)
-{
-    return ngx_http_cx_store_each_after(store, log, NULL, 0, each, data,
-                                        corrupt)
-           == NGX_ERROR ? NGX_ERROR : NGX_OK;
-}
-
-
-ngx_int_t
 ngx_http_cx_store_each_after(ngx_http_cx_store_t *store, ngx_log_t *log,
     u_char *after, ngx_uint_t max, ngx_http_cx_store_each_pt each,
     void *data, ngx_uint_t *corrupt)

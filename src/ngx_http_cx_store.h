@@ -2,8 +2,9 @@
  * ngx_http_cx_store.h — durable survey responses in LMDB.
  *
  * One LMDB environment (a directory: data.mdb, lock.mdb) shared by all
- * workers of all nginx generations on the node, with three databases:
- * meta (the secret), responses and events (journey events).  Their keys
+ * workers of all nginx generations on the node, with the databases meta
+ * (the secret, counters), responses, events (journey events), rollups
+ * (report aggregates), alerts and deliveries.  Their keys
  * and values, and the rules that change a response, are ngx_cx_record.h's:
  * this file only moves the bytes the codec makes.  The same codec is used
  * by cxctl and bench/mkstore, so the three can never disagree.
@@ -46,10 +47,18 @@
  *   events (NGX_CX_META_DROPPED), which report.json and "cxctl stats" show.
  *   Events of a commit that fails are counted the same way.
  *
+ * Rollups
+ *   Every commit also keeps report.json's aggregates (ngx_cx_rollup.h) in
+ *   the rollups database: a response's counts move with it (the old
+ *   record's taken out, the new one's added), each journey event adds its
+ *   visit, move or offer, retention takes the pruned responses out and
+ *   deletes the rows of the days it removes.  A failed commit writes none.
+ *
  * Reads
- *   ngx_http_cx_store_each() walks every response in a read transaction
- *   in the event loop (the report is an admin page; reads never block on
- *   writers in LMDB).
+ *   In the event loop, in read transactions (the reports are admin pages;
+ *   reads never block on writers in LMDB): ngx_http_cx_store_rollups()
+ *   for report.json, ngx_http_cx_store_each_after() in chunks for the
+ *   exports.
  */
 
 #ifndef _NGX_HTTP_CX_STORE_H_INCLUDED_
@@ -187,10 +196,6 @@ ngx_int_t ngx_http_cx_store_each_after(ngx_http_cx_store_t *store,
     ngx_log_t *log, u_char *after, ngx_uint_t max,
     ngx_http_cx_store_each_pt each, void *data, ngx_uint_t *corrupt);
 
-/* Calls each() per decoded record; NGX_ERROR from each() stops the walk.
- * Records that fail to decode are skipped and counted in *corrupt. */
-ngx_int_t ngx_http_cx_store_each(ngx_http_cx_store_t *store, ngx_log_t *log,
-    ngx_http_cx_store_each_pt each, void *data, ngx_uint_t *corrupt);
 
 
 #endif /* _NGX_HTTP_CX_STORE_H_INCLUDED_ */
