@@ -609,20 +609,32 @@ ngx_cx_rollup_batch_create(void)
 
 
 void
+ngx_cx_rollup_batch_reset(ngx_cx_rollup_batch_t *b)
+{
+    b->n = 0;
+    memset(b->index, 0, sizeof(b->index));
+}
+
+
+void
 ngx_cx_rollup_batch_free(ngx_cx_rollup_batch_t *b)
 {
     free(b);
 }
 
 
-/* The batch's row for k, added empty; a full batch is flushed first. */
+/*
+ * The batch's row for k, added empty; a full batch is flushed first.  A
+ * commit of thousands of visits looks its rows up thousands of times: the
+ * slots are found through a hash index, not by comparing every key.
+ */
 
 static ngx_cx_rollup_row_t *
 ngx_cx_rollup_row(ngx_cx_rollup_batch_t *b, MDB_txn *txn, MDB_dbi dbi,
     const ngx_cx_rollup_key_t *k, int *rc)
 {
-    size_t                 len;
-    unsigned               i;
+    size_t                 len, i;
+    uint32_t               h;
     unsigned char          key[NGX_CX_ROLLUP_KEY_MAX];
     ngx_cx_rollup_slot_t  *s;
 
@@ -633,20 +645,33 @@ ngx_cx_rollup_row(ngx_cx_rollup_batch_t *b, MDB_txn *txn, MDB_dbi dbi,
         return NULL;
     }
 
-    /* the latest slots are the likely ones */
-    for (i = b->n; i > 0; i--) {
-        s = &b->slot[i - 1];
-        if (s->key_len == len && memcmp(s->key, key, len) == 0) {
-            return &s->row;
-        }
+    h = 0x811c9dc5;
+    for (i = 0; i < len; i++) {
+        h = (h ^ key[i]) * 0x01000193;
     }
 
-    if (b->n == NGX_CX_ROLLUP_BATCH) {
+    for ( ;; ) {
+        for (i = h & (NGX_CX_ROLLUP_INDEX - 1);
+             b->index[i];
+             i = (i + 1) & (NGX_CX_ROLLUP_INDEX - 1))
+        {
+            s = &b->slot[b->index[i] - 1];
+            if (s->key_len == len && memcmp(s->key, key, len) == 0) {
+                return &s->row;
+            }
+        }
+
+        if (b->n < NGX_CX_ROLLUP_BATCH) {
+            break;
+        }
+
         *rc = ngx_cx_rollup_flush(b, txn, dbi);
         if (*rc != 0) {
             return NULL;
         }
     }
+
+    b->index[i] = (uint16_t) (b->n + 1);
 
     s = &b->slot[b->n++];
     s->key_len = len;
@@ -701,7 +726,7 @@ ngx_cx_rollup_flush(ngx_cx_rollup_batch_t *b, MDB_txn *txn, MDB_dbi dbi)
         }
     }
 
-    b->n = 0;
+    ngx_cx_rollup_batch_reset(b);
 
     return 0;
 }

@@ -196,7 +196,8 @@ void ngx_cx_rollup_record(const ngx_cx_record_t *rec, ngx_cx_rollup_key_t *k,
  * once each.  Fixed room (no allocation after ngx_cx_rollup_batch_create):
  * when a new key finds it full, the caller writes it (flush) and goes on.
  */
-#define NGX_CX_ROLLUP_BATCH       64
+#define NGX_CX_ROLLUP_BATCH       256
+#define NGX_CX_ROLLUP_INDEX       1024  /* a power of two, > 2 x BATCH */
 
 typedef struct {
     size_t                key_len;
@@ -207,11 +208,15 @@ typedef struct {
 
 typedef struct {
     unsigned              n;
+    uint16_t              index[NGX_CX_ROLLUP_INDEX];  /* slot + 1, 0 free */
     ngx_cx_rollup_slot_t  slot[NGX_CX_ROLLUP_BATCH];
 } ngx_cx_rollup_batch_t;
 
 ngx_cx_rollup_batch_t *ngx_cx_rollup_batch_create(void);
 void ngx_cx_rollup_batch_free(ngx_cx_rollup_batch_t *b);
+
+/* Forgets the batch's rows (a transaction that was aborted). */
+void ngx_cx_rollup_batch_reset(ngx_cx_rollup_batch_t *b);
 
 /* Writes the batch into the rollups database and empties it: each row is
  * merged into the stored one (or deleted when it comes to nothing).

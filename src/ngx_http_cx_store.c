@@ -410,7 +410,7 @@ ngx_http_cx_store_commit(ngx_http_cx_store_t *store)
     ngx_http_cx_alert_op_t  *op;
 
     fatal = 0;
-    store->rollup->n = 0;       /* a failed commit's rows are forgotten */
+    ngx_cx_rollup_batch_reset(store->rollup);  /* a failed commit's rows */
 
     rc = mdb_txn_begin(store->env, NULL, 0, &txn);
 
