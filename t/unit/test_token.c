@@ -1553,6 +1553,17 @@ sample_visitor_v2(ngx_cx_visitor_t *v)
 }
 
 
+/* sample_visitor_v2() having last visited "purchase", stages 1 and 3 reached */
+static void
+sample_visitor_v3(ngx_cx_visitor_t *v)
+{
+    sample_visitor_v2(v);
+    v->last_tp = ID_PURCHASE;
+    v->last_at = 1700003700;
+    v->stages = (1u << 1) | (1u << 3);
+}
+
+
 static const unsigned char  sample_cookie_v2_payload[] = {
     0x02,
     0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b,
@@ -1567,13 +1578,75 @@ static const unsigned char  sample_cookie_v2_payload[] = {
     0x20, 0x34, 0xe8, 0x26, 0x65, 0x53, 0xf8, 0xd0, 0xff, 0x02
 };
 
+/* sample_visitor_v2() as version 2 wrote it (still decoded) */
 static const char  sample_cookie_v2_str[] =
     "AhAREhMUFRYXGBkaG2VT8QAAAAAHZVP_EAKV1Y9iAAIhUOHnAAUCCUFd0WVT9OgJASA06CZlU_jQ_wI"
     ".4_sgY1zjepFre0udr8hy0g";
 
-/* sample_visitor() alone: no visits, no marks */
+/* sample_visitor() alone as version 2 wrote it: no visits, no marks */
 static const char  empty_cookie_v2_str[] =
     "AhAREhMUFRYXGBkaG2VT8QAAAAAAAAAAAAAA.1ym__tBZhyXBM78Zcm1GZA";
+
+
+/*
+ * Version 3 known answers. Made with Python 3 (not with the C encoder),
+ * as the version 2 ones were, by this script:
+ *
+ *   import hmac, hashlib, base64, struct
+ *   KEY = b"cx-test-key"
+ *   def b64(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+ *   def signed(domain, p):           # domain 2: the cookie
+ *       mac = hmac.new(KEY, bytes([domain]) + p, hashlib.sha256).digest()
+ *       return b64(p) + "." + b64(mac[:16])
+ *   vid = bytes(range(0x10, 0x1c))
+ *   def v2_fields(version):          # sample_visitor_v2()'s version 2 fields
+ *       return (bytes([version]) + vid
+ *               + struct.pack(">III", 1700000000, 7, 1700003600)
+ *               + bytes([2]) + struct.pack(">IH", 0x95d58f62, 2)
+ *               + struct.pack(">IH", 0x2150e1e7, 5)
+ *               + bytes([2]) + struct.pack(">IIbB", 0x09415dd1, 1700001000, 9, 1)
+ *               + struct.pack(">IIbB", 0x2034e826, 1700002000, -1, 2))
+ *   # sample_cookie_v3_str: last_tp "purchase", last_at, stages 1 and 3
+ *   signed(2, v2_fields(3) + struct.pack(">IIB", 0x95d58f62, 1700003700, 0x0a))
+ *   # upgraded_cookie_v3_str: the version 2 state, new fields zero
+ *   signed(2, v2_fields(3) + bytes(9))
+ *   # empty_cookie_v3_str: sample_visitor() alone
+ *   signed(2, bytes([3]) + vid + struct.pack(">III", 1700000000, 0, 0)
+ *             + bytes(2) + bytes(9))
+ *
+ * The same script with v2_fields(2) and no trailing 9 bytes gives
+ * sample_cookie_v2_str and empty_cookie_v2_str above.
+ */
+
+static const unsigned char  sample_cookie_v3_payload[] = {
+    0x03,
+    0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b,
+    0x65, 0x53, 0xf1, 0x00,                             /* first_seen */
+    0x00, 0x00, 0x00, 0x07,                             /* visits */
+    0x65, 0x53, 0xff, 0x10,                             /* last_display */
+    0x02,
+    0x95, 0xd5, 0x8f, 0x62, 0x00, 0x02,
+    0x21, 0x50, 0xe1, 0xe7, 0x00, 0x05,
+    0x02,
+    0x09, 0x41, 0x5d, 0xd1, 0x65, 0x53, 0xf4, 0xe8, 0x09, 0x01,
+    0x20, 0x34, 0xe8, 0x26, 0x65, 0x53, 0xf8, 0xd0, 0xff, 0x02,
+    0x95, 0xd5, 0x8f, 0x62,                             /* last_tp */
+    0x65, 0x53, 0xff, 0x74,                             /* last_at */
+    0x0a                                                /* stages 1, 3 */
+};
+
+static const char  sample_cookie_v3_str[] =
+    "AxAREhMUFRYXGBkaG2VT8QAAAAAHZVP_EAKV1Y9iAAIhUOHnAAUCCUFd0WVT9OgJASA06CZlU_jQ_wKV"
+    "1Y9iZVP_dAo.gLbwa8Cm5etjPlFGkGHuWw";
+
+/* sample_visitor_v2() as version 3 writes it: the new fields zero */
+static const char  upgraded_cookie_v3_str[] =
+    "AxAREhMUFRYXGBkaG2VT8QAAAAAHZVP_EAKV1Y9iAAIhUOHnAAUCCUFd0WVT9OgJASA06CZlU_jQ_wIA"
+    "AAAAAAAAAAA.ArcyOt0IGy-LGdAaeQSPmA";
+
+/* sample_visitor() alone as version 3 writes it */
+static const char  empty_cookie_v3_str[] =
+    "AxAREhMUFRYXGBkaG2VT8QAAAAAAAAAAAAAAAAAAAAAAAAAA.UHFm4BQSN0aaCLHSgl5uvA";
 
 
 /*
@@ -1593,6 +1666,44 @@ encode_v1(unsigned char *dst, size_t dstsize, const ngx_cx_hmac_key_t *k,
 
     return ngx_cx_signed_encode(dst, dstsize, k, NGX_CX_DOMAIN_COOKIE, p,
                                 sizeof(p));
+}
+
+
+/*
+ * The version-2 encoder as it was shipped (version 3 without last_tp,
+ * last_at and stages), kept only here for the cookies browsers still hold.
+ * Writes v's tables as they are: give it a valid state.
+ */
+static size_t
+encode_v2(unsigned char *dst, size_t dstsize, const ngx_cx_hmac_key_t *k,
+    const ngx_cx_visitor_t *v)
+{
+    unsigned       i;
+    unsigned char  p[NGX_CX_VISITOR_PAYLOAD_MAX], *end;
+
+    end = put_be(p, 1, 2);
+    end = put_field(end, 0, v->id, NGX_CX_VISITOR_ID_LEN);
+    end = put_be(end, 4, v->first_seen);
+    end = put_be(end, 4, v->visits);
+    end = put_be(end, 4, v->last_display);
+    end = put_be(end, 1, v->ntp);
+
+    for (i = 0; i < v->ntp; i++) {
+        end = put_be(end, 4, v->tp[i].id);
+        end = put_be(end, 2, v->tp[i].visits);
+    }
+
+    end = put_be(end, 1, v->nsv);
+
+    for (i = 0; i < v->nsv; i++) {
+        end = put_be(end, 4, v->sv[i].id);
+        end = put_be(end, 4, v->sv[i].at);
+        end = put_be(end, 1, (uint8_t) v->sv[i].score);
+        end = put_be(end, 1, v->sv[i].event);
+    }
+
+    return ngx_cx_signed_encode(dst, dstsize, k, NGX_CX_DOMAIN_COOKIE, p,
+                                (size_t) (end - p));
 }
 
 
@@ -1620,6 +1731,10 @@ assert_visitor_equal(const ngx_cx_visitor_t *a, const ngx_cx_visitor_t *b)
         assert_int_equal(a->sv[i].score, b->sv[i].score);
         assert_int_equal(a->sv[i].event, b->sv[i].event);
     }
+
+    assert_int_equal(a->last_tp, b->last_tp);
+    assert_int_equal(a->last_at, b->last_at);
+    assert_int_equal(a->stages, b->stages);
 }
 
 
@@ -1648,6 +1763,10 @@ full_visitor(ngx_cx_visitor_t *v)
         v->sv[i].score = (int8_t) ((i & 1) ? -1 : 10 - i);
         v->sv[i].event = (i & 1) ? NGX_CX_MARK_DISMISSED : NGX_CX_MARK_ANSWERED;
     }
+
+    v->last_tp = 0xffffffff;
+    v->last_at = 0xffffffff;
+    v->stages = 0xfe;                               /* stages 1..7 */
 }
 
 
@@ -1711,9 +1830,14 @@ test_visitor_sizes(void **state)
 {
     (void) state;
 
+    assert_int_equal(NGX_CX_VISITOR_VERSION, 3);
     assert_int_equal(NGX_CX_VISITOR_V1_PAYLOAD_LEN, 17);
-    assert_int_equal(NGX_CX_VISITOR_PAYLOAD_MAX, 203);
-    assert_int_equal(NGX_CX_COOKIE_MAX, 306);
+    assert_int_equal(NGX_CX_VISITOR_PAYLOAD_MAX, 212);     /* 203 in version 2 */
+    assert_int_equal(NGX_CX_COOKIE_MAX, 306);              /* 294 in version 2 */
+    assert_int_equal(NGX_CX_COOKIE_MAX,
+                     NGX_CX_SIGNED_LEN(36 + 16 * 6 + 8 * 10));
+    assert_int_equal(sizeof(sample_cookie_v3_payload), 36 + 2 * 6 + 2 * 10);
+    assert_int_equal(sizeof(sample_cookie_v2_payload), 27 + 2 * 6 + 2 * 10);
 }
 
 
@@ -1726,20 +1850,100 @@ test_visitor_known_answer(void **state)
 
     (void) state;
 
-    sample_visitor_v2(&v);
-    n = encode_known(NULL, NULL, &v, &d, out, sizeof(out), sample_cookie_v2_str,
-                     sample_cookie_v2_payload, sizeof(sample_cookie_v2_payload));
+    sample_visitor_v3(&v);
+    n = encode_known(NULL, NULL, &v, &d, out, sizeof(out), sample_cookie_v3_str,
+                     sample_cookie_v3_payload, sizeof(sample_cookie_v3_payload));
+    assert_int_equal(n, NGX_CX_SIGNED_LEN(36 + 2 * 6 + 2 * 10));
     assert_int_equal(ngx_cx_visitor_tp_visits(&d, ID_BROWSE), 5);
     assert_int_equal(ngx_cx_visitor_mark_get(&d, ID_CSAT)->score, -1);
+    assert_int_equal(d.last_tp, ID_PURCHASE);
+    assert_int_equal(d.last_at, 1700003700);
+    assert_int_equal(d.stages, 0x0a);
 
     /* exact room is enough, one byte less is not */
     assert_int_equal(ngx_cx_visitor_encode(out, n, &key, &v), n);
     assert_int_equal(ngx_cx_visitor_encode(out, n - 1, &key, &v), 0);
 
+    /* the version 2 state: the new fields written as zeros */
+    sample_visitor_v2(&v);
+    n = ngx_cx_visitor_encode(out, sizeof(out), &key, &v);
+    assert_encoded(out, n, upgraded_cookie_v3_str, 0, NULL, 0);
+
     sample_visitor(&v);
     n = ngx_cx_visitor_encode(out, sizeof(out), &key, &v);
+    assert_int_equal(n, NGX_CX_SIGNED_LEN(36));
+    assert_encoded(out, n, empty_cookie_v3_str, 0, NULL, 0);
+}
+
+
+/*
+ * Version 2 cookies, written before last_tp, last_at and stages existed,
+ * still decode, with those fields zero; re-encoding writes version 3.
+ */
+static void
+test_visitor_v2_still_decodes(void **state)
+{
+    int               i;
+    size_t            n;
+    unsigned char     out[NGX_CX_COOKIE_MAX];
+    ngx_cx_visitor_t  v, d, want;
+
+    (void) state;
+
+    /* the known answers version 2 wrote */
+    memset(&d, 0xee, sizeof(d));
+    assert_int_equal(ngx_cx_visitor_decode(&key, S(sample_cookie_v2_str), &d), 0);
+    sample_visitor_v2(&want);
+    assert_visitor_equal(&d, &want);
+    assert_int_equal(d.last_tp, 0);
+    assert_int_equal(d.last_at, 0);
+    assert_int_equal(d.stages, 0);
+
+    memset(&d, 0xee, sizeof(d));
+    assert_int_equal(ngx_cx_visitor_decode(&key, S(empty_cookie_v2_str), &d), 0);
+    sample_visitor(&want);
+    assert_visitor_equal(&d, &want);
+
+    /* the test's version 2 encoder writes exactly those strings */
+    sample_visitor_v2(&v);
+    n = encode_v2(out, sizeof(out), &key, &v);
+    assert_encoded(out, n, sample_cookie_v2_str, NGX_CX_DOMAIN_COOKIE,
+                   sample_cookie_v2_payload, sizeof(sample_cookie_v2_payload));
+    sample_visitor(&v);
+    n = encode_v2(out, sizeof(out), &key, &v);
     assert_int_equal(n, NGX_CX_SIGNED_LEN(27));
     assert_encoded(out, n, empty_cookie_v2_str, 0, NULL, 0);
+
+    /* upgraded on the next write */
+    assert_int_equal(ngx_cx_visitor_decode(&key, S(sample_cookie_v2_str), &d), 0);
+    n = ngx_cx_visitor_encode(out, sizeof(out), &key, &d);
+    assert_encoded(out, n, upgraded_cookie_v3_str, 0, NULL, 0);
+
+    /*
+     * Tables of every size up to full, with the new fields set in v: the
+     * version 2 cookie has no room for them, so they come back zero.
+     */
+    for (i = 0; i <= NGX_CX_STATE_TOUCHPOINTS; i++) {
+        full_visitor(&v);
+        v.ntp = (uint8_t) i;
+        v.nsv = (uint8_t) (i % (NGX_CX_STATE_SURVEYS + 1));
+
+        n = encode_v2(out, sizeof(out), &key, &v);
+        assert_int_equal(n, NGX_CX_SIGNED_LEN(27 + 6 * v.ntp + 10 * v.nsv));
+
+        memset(&d, 0xee, sizeof(d));
+        assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &d), 0);
+
+        want = v;
+        memset(want.tp + v.ntp, 0,
+               sizeof(want.tp[0]) * (NGX_CX_STATE_TOUCHPOINTS - v.ntp));
+        memset(want.sv + v.nsv, 0,
+               sizeof(want.sv[0]) * (NGX_CX_STATE_SURVEYS - v.nsv));
+        want.last_tp = 0;
+        want.last_at = 0;
+        want.stages = 0;
+        assert_visitor_equal(&d, &want);
+    }
 }
 
 
@@ -1756,7 +1960,7 @@ test_visitor_round_trips(void **state)
     /* empty tables, including an all-zero state */
     memset(&v, 0, sizeof(v));
     n = ngx_cx_visitor_encode(out, sizeof(out), &key, &v);
-    assert_int_equal(n, NGX_CX_SIGNED_LEN(27));
+    assert_int_equal(n, NGX_CX_SIGNED_LEN(36));
     memset(&d, 0xee, sizeof(d));
     assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &d), 0);
     assert_true(is_zero(&d, sizeof(d)));
@@ -1776,7 +1980,7 @@ test_visitor_round_trips(void **state)
         }
 
         n = ngx_cx_visitor_encode(out, sizeof(out), &key, &v);
-        assert_int_equal(n, NGX_CX_SIGNED_LEN(27 + 6 * v.ntp + 10 * v.nsv));
+        assert_int_equal(n, NGX_CX_SIGNED_LEN(36 + 6 * v.ntp + 10 * v.nsv));
         memset(&d, 0xee, sizeof(d));
         assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &d), 0);
         assert_visitor_equal(&d, &v);
@@ -1914,6 +2118,102 @@ test_visitor_saturation(void **state)
 }
 
 
+/*
+ * ngx_cx_visitor_move: the last touchpoint and its time are replaced at
+ * every call; stage s (1..7) sets bit s of stages, and no bit is ever
+ * cleared; stage 0 (none) and stages over 7 set nothing.
+ */
+static void
+test_visitor_move(void **state)
+{
+    size_t            n;
+    unsigned          s;
+    unsigned char     out[NGX_CX_COOKIE_MAX];
+    ngx_cx_visitor_t  v, d, before;
+
+    (void) state;
+
+    sample_visitor_v2(&v);
+    assert_int_equal(v.last_tp, 0);
+    assert_int_equal(v.stages, 0);
+
+    ngx_cx_visitor_move(&v, ID_BROWSE, 1, 1700000100);
+    assert_int_equal(v.last_tp, ID_BROWSE);
+    assert_int_equal(v.last_at, 1700000100);
+    assert_int_equal(v.stages, 0x02);
+
+    ngx_cx_visitor_move(&v, ID_PURCHASE, 3, 1700000200);
+    assert_int_equal(v.last_tp, ID_PURCHASE);
+    assert_int_equal(v.last_at, 1700000200);
+    assert_int_equal(v.stages, 0x0a);
+
+    /* a stage already reached: the bits stay, the last visit moves on */
+    ngx_cx_visitor_move(&v, ID_BROWSE, 1, 1700000300);
+    assert_int_equal(v.last_tp, ID_BROWSE);
+    assert_int_equal(v.last_at, 1700000300);
+    assert_int_equal(v.stages, 0x0a);
+
+    /* stage 0 (a touchpoint without a stage) and stages over 7: no bit */
+    before = v;
+    ngx_cx_visitor_move(&v, ID_NPS, 0, 1700000400);
+    assert_int_equal(v.last_tp, ID_NPS);
+    assert_int_equal(v.last_at, 1700000400);
+    assert_int_equal(v.stages, before.stages);
+
+    for (s = 8; s < 300; s += (s < 40 ? 1 : 37)) {
+        ngx_cx_visitor_move(&v, ID_CSAT, s, 1700000500 + s);
+        assert_int_equal(v.last_tp, ID_CSAT);
+        assert_int_equal(v.last_at, 1700000500 + s);
+        assert_int_equal(v.stages, 0x0a);
+    }
+
+    ngx_cx_visitor_move(&v, ID_CSAT, UINT32_MAX, 1700000000);
+    assert_int_equal(v.stages, 0x0a);
+
+    /* nothing else in the state moves: visits are ngx_cx_visitor_visit's */
+    before.last_tp = v.last_tp;
+    before.last_at = v.last_at;
+    assert_visitor_equal(&v, &before);
+
+    /* each stage 1..7 sets its own bit; all of them: 0xfe, never bit 0 */
+    for (s = 1; s <= 7; s++) {
+        sample_visitor(&v);
+        ngx_cx_visitor_move(&v, 1000 + s, s, s);
+        assert_int_equal(v.stages, 1u << s);
+    }
+
+    sample_visitor(&v);
+
+    for (s = 0; s <= 8; s++) {
+        ngx_cx_visitor_move(&v, 1000 + s, s, s);
+    }
+
+    assert_int_equal(v.stages, 0xfe);
+    assert_int_equal(v.last_tp, 1008);
+    assert_int_equal(v.last_at, 8);
+
+    /* a touchpoint id 0 (none) is kept as given, and times as given too */
+    ngx_cx_visitor_move(&v, 0, 0, 0);
+    assert_int_equal(v.last_tp, 0);
+    assert_int_equal(v.last_at, 0);
+    assert_int_equal(v.stages, 0xfe);
+
+    /* what move wrote goes through the cookie */
+    sample_visitor_v2(&v);
+    ngx_cx_visitor_visit(&v, ID_PURCHASE);
+    ngx_cx_visitor_move(&v, ID_PURCHASE, 3, 1700003700);
+    ngx_cx_visitor_move(&v, ID_PURCHASE, 1, 1700003700);
+    n = ngx_cx_visitor_encode(out, sizeof(out), &key, &v);
+    assert_int_equal(n, NGX_CX_SIGNED_LEN(36 + 2 * 6 + 2 * 10));
+    memset(&d, 0xee, sizeof(d));
+    assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &d), 0);
+    assert_visitor_equal(&d, &v);
+    assert_int_equal(d.last_tp, ID_PURCHASE);
+    assert_int_equal(d.last_at, 1700003700);
+    assert_int_equal(d.stages, 0x0a);
+}
+
+
 static void
 test_visitor_mark(void **state)
 {
@@ -2045,10 +2345,10 @@ test_visitor_v1_still_decodes(void **state)
         assert_visitor_equal(&d, &want);
     }
 
-    /* re-encoding an old visitor upgrades it to version 2 */
+    /* re-encoding an old visitor upgrades it to version 3 */
     assert_int_equal(ngx_cx_visitor_decode(&key, S(sample_cookie_v1_str), &d), 0);
     n = ngx_cx_visitor_encode(out, sizeof(out), &key, &d);
-    assert_encoded(out, n, empty_cookie_v2_str, 0, NULL, 0);
+    assert_encoded(out, n, empty_cookie_v3_str, 0, NULL, 0);
 }
 
 
@@ -2066,9 +2366,9 @@ test_visitor_tamper(void **state)
     n = ngx_cx_visitor_encode(out, sizeof(out), &key, &v);
     assert_int_equal(n, NGX_CX_COOKIE_MAX);
     assert_tamper_proof_each(decode_visitor, out, n, sample_cookie_v1_str,
-                             sample_cookie_v2_str, NULL);
+                             sample_cookie_v2_str, sample_cookie_v3_str, NULL);
 
-    sample_visitor_v2(&v);
+    sample_visitor_v3(&v);
     n = ngx_cx_visitor_encode(out, sizeof(out), &other_key, &v);
     assert_int_equal(ngx_cx_visitor_decode(&key, out, n, &d), -1);
     assert_int_equal(ngx_cx_visitor_decode(&other_key, out, n, &d), 0);
@@ -2094,19 +2394,38 @@ full_payload(unsigned char *p)
 }
 
 
+/* a full state's payload, as version 2 wrote it */
+static size_t
+full_payload_v2(unsigned char *p)
+{
+    size_t            n, plen;
+    unsigned char     out[NGX_CX_COOKIE_MAX];
+    ngx_cx_visitor_t  v;
+
+    full_visitor(&v);
+    n = encode_v2(out, sizeof(out), &key, &v);
+    assert_int_equal(ngx_cx_signed_decode(&key, NGX_CX_DOMAIN_COOKIE, out, n, p,
+                                          NGX_CX_VISITOR_PAYLOAD_MAX, &plen), 0);
+    assert_int_equal(plen, NGX_CX_VISITOR_PAYLOAD_MAX - 9);
+
+    return plen;
+}
+
+
 /*
- * A version-2 payload claiming `ntp` touchpoints and `nsv` marks but holding
- * `ntp_real` and `nsv_real` valid, distinct entries. Returns its length.
+ * A payload of `version` (2 or 3) claiming `ntp` touchpoints and `nsv` marks
+ * but holding `ntp_real` and `nsv_real` valid, distinct entries; version 3
+ * ends with last_tp, last_at and stages. Returns its length.
  */
 static size_t
-counts_payload(unsigned char *p, unsigned ntp, unsigned ntp_real, unsigned nsv,
-    unsigned nsv_real)
+counts_payload(unsigned char *p, unsigned version, unsigned ntp,
+    unsigned ntp_real, unsigned nsv, unsigned nsv_real)
 {
     size_t    o;
     unsigned  i;
 
     o = 0;
-    p[o++] = 2;
+    p[o++] = (unsigned char) version;
     memset(p + o, 0x33, 12 + 4 + 4 + 4);
     o += 12 + 4 + 4 + 4;
 
@@ -2125,6 +2444,11 @@ counts_payload(unsigned char *p, unsigned ntp, unsigned ntp_real, unsigned nsv,
         o += 4;
         p[o++] = 5;
         p[o++] = NGX_CX_MARK_ANSWERED;
+    }
+
+    if (version >= 3) {
+        memset(p + o, 0x44, 9);
+        o += 9;
     }
 
     return o;
@@ -2166,28 +2490,64 @@ test_visitor_bad_payloads(void **state)
     p[sizeof(v1)] = 0;
     assert_int_equal(sign_and_decode_visitor(p, sizeof(v1) + 1, &v), -1);
 
-    /* a version-2 body under version 1, a version-1 body under version 2 */
+    /*
+     * One version's body under another's version byte: version 2's under
+     * 1 and 3, version 1's under 2 and 3, version 3's under 1 and 2 (it is
+     * version 2's with 9 bytes more, so under 2 they are trailing bytes).
+     */
     memcpy(p, sample_cookie_v2_payload, sizeof(sample_cookie_v2_payload));
     p[0] = 1;
+    assert_int_equal(sign_and_decode_visitor(p, sizeof(sample_cookie_v2_payload), &v), -1);
+    p[0] = 3;
     assert_int_equal(sign_and_decode_visitor(p, sizeof(sample_cookie_v2_payload), &v), -1);
     memcpy(p, v1, sizeof(v1));
     p[0] = 2;
     assert_int_equal(sign_and_decode_visitor(p, sizeof(v1), &v), -1);
+    p[0] = 3;
+    assert_int_equal(sign_and_decode_visitor(p, sizeof(v1), &v), -1);
+    memcpy(p, sample_cookie_v3_payload, sizeof(sample_cookie_v3_payload));
+    assert_int_equal(sign_and_decode_visitor(p, sizeof(sample_cookie_v3_payload), &v), 0);
+    p[0] = 1;
+    assert_int_equal(sign_and_decode_visitor(p, sizeof(sample_cookie_v3_payload), &v), -1);
+    p[0] = 2;
+    assert_int_equal(sign_and_decode_visitor(p, sizeof(sample_cookie_v3_payload), &v), -1);
 
-    /* version 2 full: control, every truncation, trailing bytes */
-    plen = full_payload(p);
+    /* version 2 full: control, every truncation */
+    plen = full_payload_v2(p);
     assert_int_equal(sign_and_decode_visitor(p, plen, &v), 0);
+    assert_int_equal(v.last_tp, 0);
+    assert_int_equal(v.stages, 0);
 
     for (n = 0; n < plen; n++) {
         assert_int_equal(sign_and_decode_visitor(p, n, &v), -1);
     }
 
+    /* version 3 full: control, every truncation */
+    plen = full_payload(p);
+    assert_int_equal(sign_and_decode_visitor(p, plen, &v), 0);
+    assert_int_equal(v.last_tp, 0xffffffffu);
+    assert_int_equal(v.last_at, 0xffffffffu);
+    assert_int_equal(v.stages, 0xfe);
+
+    for (n = 0; n < plen; n++) {
+        assert_int_equal(sign_and_decode_visitor(p, n, &v), -1);
+    }
+
+    /*
+     * Its tail cut by 1..9 bytes, named apart: cut by 9 it is a whole
+     * version 2 body, which must not pass under version 3.
+     */
+    for (n = 1; n <= 9; n++) {
+        assert_int_equal(sign_and_decode_visitor(p, plen - n, &v), -1);
+    }
+
+    /* one byte over the longest payload: the decoder has no room for it */
     p[plen] = 0;
     assert_int_equal(sign_and_decode_visitor(p, plen + 1, &v), -1);
 
-    /* unknown versions */
+    /* unknown versions; 1 and 2 fail on the length of a version 3 body */
     for (n = 0; n < 256; n++) {
-        if (n == 1 || n == 2) {
+        if (n == 3) {
             continue;
         }
 
@@ -2195,15 +2555,29 @@ test_visitor_bad_payloads(void **state)
         assert_int_equal(sign_and_decode_visitor(p, plen, &v), -1);
     }
 
-    p[0] = 2;
+    p[0] = 3;
 
-    /* trailing bytes after a partial state */
+    /* trailing bytes after a partial state, in version 2 and 3 */
     memcpy(p, sample_cookie_v2_payload, sizeof(sample_cookie_v2_payload));
     assert_int_equal(sign_and_decode_visitor(p, sizeof(sample_cookie_v2_payload), &v), 0);
 
     for (n = 0; n < 8; n++) {
         p[sizeof(sample_cookie_v2_payload) + n] = 0;
         assert_int_equal(sign_and_decode_visitor(p, sizeof(sample_cookie_v2_payload)
+                                                    + n + 1, &v), -1);
+    }
+
+    memcpy(p, sample_cookie_v3_payload, sizeof(sample_cookie_v3_payload));
+    assert_int_equal(sign_and_decode_visitor(p, sizeof(sample_cookie_v3_payload), &v), 0);
+
+    for (n = 1; n <= 9; n++) {
+        assert_int_equal(sign_and_decode_visitor(p, sizeof(sample_cookie_v3_payload)
+                                                    - n, &v), -1);
+    }
+
+    for (n = 0; n < 16; n++) {
+        p[sizeof(sample_cookie_v3_payload) + n] = (unsigned char) n;
+        assert_int_equal(sign_and_decode_visitor(p, sizeof(sample_cookie_v3_payload)
                                                     + n + 1, &v), -1);
     }
 
@@ -2228,15 +2602,21 @@ test_visitor_bad_payloads(void **state)
             { 0, 0, 255, 17, -1 },
         };
 
-        for (n = 0; n < sizeof(c) / sizeof(c[0]); n++) {
-            plen = counts_payload(p, c[n].ntp, c[n].ntp_real, c[n].nsv,
-                                  c[n].nsv_real);
-            assert_true(plen <= NGX_CX_VISITOR_PAYLOAD_MAX);
-            assert_int_equal(sign_and_decode_visitor(p, plen, &v), c[n].rc);
+        unsigned  version;
 
-            if (c[n].rc == 0) {
-                assert_int_equal(v.ntp, c[n].ntp);
-                assert_int_equal(v.nsv, c[n].nsv);
+        for (version = 2; version <= 3; version++) {
+            for (n = 0; n < sizeof(c) / sizeof(c[0]); n++) {
+                plen = counts_payload(p, version, c[n].ntp, c[n].ntp_real,
+                                      c[n].nsv, c[n].nsv_real);
+                assert_true(plen <= NGX_CX_VISITOR_PAYLOAD_MAX);
+                assert_case_int_equal(sign_and_decode_visitor(p, plen, &v),
+                                      c[n].rc, n, version == 2 ? "v2" : "v3");
+
+                if (c[n].rc == 0) {
+                    assert_int_equal(v.ntp, c[n].ntp);
+                    assert_int_equal(v.nsv, c[n].nsv);
+                    assert_int_equal(v.last_tp, version == 3 ? 0x44444444u : 0);
+                }
             }
         }
     }
@@ -2252,13 +2632,13 @@ test_visitor_bad_payloads(void **state)
 
     /* a 9th mark overwriting the 8th is fine */
     plen = full_payload(p);
-    memset(p + plen - 10, 0, 10);
-    p[plen - 10] = 0x7f;                               /* id 0x7f000000 */
-    p[plen - 1] = NGX_CX_MARK_ANSWERED;                /* at 0, score 0 */
+    memset(p + SV + 7 * 10, 0, 10);
+    p[SV + 7 * 10] = 0x7f;                             /* id 0x7f000000 */
+    p[SV + 7 * 10 + 9] = NGX_CX_MARK_ANSWERED;         /* at 0, score 0 */
     assert_int_equal(sign_and_decode_visitor(p, plen, &v), 0);
     assert_int_equal(v.sv[7].id, 0x7f000000u);
 
-    /* small tables: counts of 0, the rest at the limit */
+    /* small tables: counts of 0, the rest at the limit; version 2, then 3 */
     o = 0;
     p[o++] = 2;
     memset(p + o, 0, 12 + 4 + 4 + 4);
@@ -2270,6 +2650,17 @@ test_visitor_bad_payloads(void **state)
     assert_int_equal(sign_and_decode_visitor(p, o, &v), -1);
     p[NTP] = 0;
     p[NTP + 1] = 1;
+    assert_int_equal(sign_and_decode_visitor(p, o, &v), -1);
+    p[NTP + 1] = 0;
+
+    p[0] = 3;
+    memset(p + o, 0, 9);
+    o += 9;
+    assert_int_equal(sign_and_decode_visitor(p, o, &v), 0);
+    p[NTP] = 1;                                        /* eats 6 of the 9 new bytes */
+    assert_int_equal(sign_and_decode_visitor(p, o, &v), -1);
+    p[NTP] = 0;
+    p[NTP + 1] = 1;                                    /* wants 10, finds 9 */
     assert_int_equal(sign_and_decode_visitor(p, o, &v), -1);
 
     /* table rules, one broken field at a time in the full payload */
@@ -2366,7 +2757,7 @@ test_visitor_encode_refuses(void **state)
     v.tp[3].id = 0;
     v.sv[1].event = 0;
     assert_int_equal(ngx_cx_visitor_encode(out, sizeof(out), &key, &v),
-                     NGX_CX_SIGNED_LEN(27 + 3 * 6 + 10));
+                     NGX_CX_SIGNED_LEN(36 + 3 * 6 + 10));
 }
 
 
@@ -2401,6 +2792,7 @@ test_domain_separation(void **state)
     /* the strings themselves, presented to the other decoder */
     assert_int_equal(ngx_cx_token_decode(&key, S(sample_cookie_v1_str), &t), -1);
     assert_int_equal(ngx_cx_token_decode(&key, S(sample_cookie_v2_str), &t), -1);
+    assert_int_equal(ngx_cx_token_decode(&key, S(sample_cookie_v3_str), &t), -1);
     assert_int_equal(ngx_cx_visitor_decode(&key, S(sample_token_str), &v), -1);
 
     /*
@@ -2472,8 +2864,10 @@ main(void)
         cmocka_unit_test(test_visitor_round_trips),
         cmocka_unit_test(test_visitor_visit),
         cmocka_unit_test(test_visitor_saturation),
+        cmocka_unit_test(test_visitor_move),
         cmocka_unit_test(test_visitor_mark),
         cmocka_unit_test(test_visitor_v1_still_decodes),
+        cmocka_unit_test(test_visitor_v2_still_decodes),
         cmocka_unit_test(test_visitor_tamper),
         cmocka_unit_test(test_visitor_bad_payloads),
         cmocka_unit_test(test_visitor_encode_refuses),
