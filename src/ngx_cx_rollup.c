@@ -22,7 +22,7 @@
 
 static void ngx_cx_rollup_put_u64(unsigned char *p, uint64_t v);
 static int ngx_cx_rollup_ids_merge(ngx_cx_rollup_row_t *row,
-    const unsigned char *ids, size_t n, size_t len);
+    const unsigned char *val, size_t len);
 static uint64_t ngx_cx_rollup_get_u64(const unsigned char *p);
 static ngx_cx_rollup_row_t *ngx_cx_rollup_row(ngx_cx_rollup_batch_t *b,
     MDB_txn *txn, MDB_dbi dbi, const ngx_cx_rollup_key_t *k, int *rc);
@@ -221,10 +221,6 @@ ngx_cx_rollup_row_merge(ngx_cx_rollup_row_t *row, const unsigned char *val,
 
     n = val[1];
 
-    if (row->n[NGX_CX_ROLLUP_COUNTERS - 1] == NGX_CX_ROLLUP_COMMENTS) {
-        return ngx_cx_rollup_ids_merge(row, val + 2, n, len);
-    }
-
     if (n > NGX_CX_ROLLUP_COUNTERS
         || (len != 2 + 8 * n && len != 2 + 8 * n + NGX_CX_HLL_REGS))
     {
@@ -241,6 +237,14 @@ ngx_cx_rollup_row_merge(ngx_cx_rollup_row_t *row, const unsigned char *val,
 
     if (len == 2 + 8 * n + NGX_CX_HLL_REGS && sign > 0) {
         val += 2 + 8 * n;
+
+        /* a register holds a rank: 1 .. 64 - bits + 1, or 0 */
+        for (i = 0; i < NGX_CX_HLL_REGS; i++) {
+            if (val[i] > 65 - NGX_CX_HLL_BITS) {
+                return -1;
+            }
+        }
+
         for (i = 0; i < NGX_CX_HLL_REGS; i++) {
             if (val[i] > row->hll[i]) {
                 row->hll[i] = val[i];
@@ -272,19 +276,20 @@ ngx_cx_rollup_row_add(ngx_cx_rollup_row_t *dst, const ngx_cx_rollup_row_t *src,
 
 /*
  * A comments row keeps the ids of the latest responses commented on that
- * day (ngx_cx_rollup_comments): in the row, n[0] ids in hll[], oldest
- * first, and the kind in the last counter so merge() knows.  The stored
- * ones are older than the batch's, which keeps the newest.
+ * day (ngx_cx_rollup_comments): in the batch's row, n[0] ids in hll[],
+ * oldest first.  The stored ones are older than the batch's, which keeps
+ * the newest.
  */
 
 static int
-ngx_cx_rollup_ids_merge(ngx_cx_rollup_row_t *row, const unsigned char *ids,
-    size_t n, size_t len)
+ngx_cx_rollup_ids_merge(ngx_cx_rollup_row_t *row, const unsigned char *val,
+    size_t len)
 {
-    size_t         keep, have;
-    unsigned char  tmp[NGX_CX_ROLLUP_IDS * NGX_CX_PROMPT_ID_LEN];
+    size_t                keep, have, n;
+    const unsigned char  *ids;
+    unsigned char         tmp[NGX_CX_ROLLUP_IDS * NGX_CX_PROMPT_ID_LEN];
 
-    if (n > NGX_CX_ROLLUP_IDS || len != 2 + n * NGX_CX_PROMPT_ID_LEN) {
+    if (ngx_cx_rollup_ids(val, len, &ids, &n) != 0) {
         return -1;
     }
 
@@ -339,8 +344,6 @@ ngx_cx_rollup_comments(ngx_cx_rollup_batch_t *b, MDB_txn *txn, MDB_dbi dbi,
     if (row == NULL) {
         return rc;
     }
-
-    row->n[NGX_CX_ROLLUP_COUNTERS - 1] = NGX_CX_ROLLUP_COMMENTS;
 
     if (row->n[0] == NGX_CX_ROLLUP_IDS) {
         memmove(row->hll, row->hll + NGX_CX_PROMPT_ID_LEN,
@@ -407,7 +410,10 @@ ngx_cx_hll_estimate(const unsigned char hll[NGX_CX_HLL_REGS])
     zeros = 0;
 
     for (i = 0; i < NGX_CX_HLL_REGS; i++) {
-        sum += 1.0 / (double) ((uint64_t) 1 << hll[i]);
+        /* a damaged register counts as the largest rank there can be */
+        sum += 1.0 / (double) ((uint64_t) 1
+                               << (hll[i] <= 65 - NGX_CX_HLL_BITS
+                                   ? hll[i] : 65 - NGX_CX_HLL_BITS));
         zeros += (hll[i] == 0);
     }
 
@@ -702,8 +708,14 @@ ngx_cx_rollup_flush(ngx_cx_rollup_batch_t *b, MDB_txn *txn, MDB_dbi dbi)
 
         if (rc == 0) {
             /* a malformed stored row is replaced by this batch's */
-            (void) ngx_cx_rollup_row_merge(&s->row, val.mv_data, val.mv_size,
-                                           1);
+            if (s->kind == NGX_CX_ROLLUP_COMMENTS) {
+                (void) ngx_cx_rollup_ids_merge(&s->row, val.mv_data,
+                                               val.mv_size);
+
+            } else {
+                (void) ngx_cx_rollup_row_merge(&s->row, val.mv_data,
+                                               val.mv_size, 1);
+            }
 
         } else if (rc != MDB_NOTFOUND) {
             return rc;
@@ -832,6 +844,9 @@ ngx_cx_rollup_add_visit(ngx_cx_rollup_batch_t *b, MDB_txn *txn, MDB_dbi dbi,
     row->n[NGX_CX_RV_VISITS]++;
     ngx_cx_hll_add(row->hll, v->visitor, NGX_CX_VISITOR_ID_LEN);
 
+    /* moves and purchases are not per stage */
+    k.stage = 0;
+
     /* the move here from the touchpoint before */
     if (v->from_len && v->from_len <= NGX_CX_NAME_MAX
         && (v->from_len != tl || memcmp(v->from, v->touchpoint, tl) != 0))
@@ -857,6 +872,8 @@ ngx_cx_rollup_add_visit(ngx_cx_rollup_batch_t *b, MDB_txn *txn, MDB_dbi dbi,
 
     if (v->purchase_seconds >= 0) {
         k.kind = NGX_CX_ROLLUP_PURCHASE;
+        k.a_len = 0;
+        k.b_len = 0;
 
         row = ngx_cx_rollup_row(b, txn, dbi, &k, &rc);
         if (row == NULL) {

@@ -22,19 +22,16 @@
  *             dismissed, issued), the key, the counters, the re-survey
  *             movement; an invalid score counts no answer.
  *   batch     flushed into an LMDB database in a temporary directory:
- *             +1 then -1 leaves no row; rows of one key sum; 200 keys
- *             pass through a 64-slot batch; comment ids (the newest 20, in
+ *             +1 then -1 leaves no row; rows of one key sum; 700 keys
+ *             pass through a 256-slot batch; comment ids (the newest 20, in
  *             order, across flushes); prune.
  *   rebuild   ngx_cx_rollup_rebuild from stored responses and the journey
  *             events of two visitors: V, T, P, O, R and C rows, the meta
  *             marker (ngx_cx_rollup_ready), and the same rows when rebuilt
  *             twice.
  *
- * Known bugs of src/ngx_cx_rollup.c are tests too, at the end, named
- * test_src_bug_*: each says what is wrong and passes once it is fixed.
- * They are skipped unless CX_UNIT_SRC_BUGS is set in the environment
- * (CX_UNIT_SRC_BUGS=1 build/unit/test_rollup), so that `make unit` stays
- * green until src/ is fixed; then drop the skip.
+ * Three bugs this file found in src/ngx_cx_rollup.c stay tests, at the
+ * end, named test_src_bug_*: each says what was wrong.
  *
  * Every LMDB environment lives in its own mkdtemp() directory,
  * /tmp/cxunit-rollup-XXXXXX, removed by the test's teardown.
@@ -1363,10 +1360,10 @@ test_batch_many_keys(void **state)
     b = ngx_cx_rollup_batch_create();
     assert_non_null(b);
 
-    /* 200 days, two records each: 200 keys through a 64-slot batch */
-    for (i = 0; i < 400; i++) {
+    /* 700 days, two records each: 700 keys through a 256-slot batch */
+    for (i = 0; i < 1400; i++) {
         r = answered_record((int) (i % 11));
-        r.answered_at_ms = T0 + (uint64_t) (i % 200) * DAY_MS;
+        r.answered_at_ms = T0 + (uint64_t) (i % 700) * DAY_MS;
         assert_int_equal(ngx_cx_rollup_add_record(b, s->txn, s->rollups, &r, 1),
                          0);
         assert_true(b->n >= 1 && b->n <= NGX_CX_ROLLUP_BATCH);
@@ -1378,9 +1375,9 @@ test_batch_many_keys(void **state)
 
     assert_int_equal(ngx_cx_rollup_flush(b, s->txn, s->rollups), 0);
     store_commit(s);
-    assert_int_equal(count_rows(s, 0), 200);
+    assert_int_equal(count_rows(s, 0), 700);
 
-    for (i = 0; i < 200; i++) {
+    for (i = 0; i < 700; i++) {
         r = answered_record(0);
         r.answered_at_ms = T0 + (uint64_t) i * DAY_MS;
         ngx_cx_rollup_record(&r, &k, &row);
@@ -1389,7 +1386,7 @@ test_batch_many_keys(void **state)
         assert_int_equal(row.n[NGX_CX_RR_ANSWERED], 2);
         assert_int_equal(row.n[NGX_CX_RR_DISPLAYED], 2);
         assert_int_equal(row.n[NGX_CX_RR_DIST + i % 11], 1);
-        assert_int_equal(row.n[NGX_CX_RR_DIST + (i + 200) % 11], 1);
+        assert_int_equal(row.n[NGX_CX_RR_DIST + (i + 700) % 11], 1);
     }
 
     ngx_cx_rollup_batch_free(b);
@@ -2008,15 +2005,7 @@ test_rebuild_empty(void **state)
 }
 
 
-/* ---- known bugs of src/ngx_cx_rollup.c: skipped unless CX_UNIT_SRC_BUGS ---- */
-
-static void
-skip_unless_src_bugs(void)
-{
-    if (getenv("CX_UNIT_SRC_BUGS") == NULL) {
-        skip();
-    }
-}
+/* ---- bugs this file found in src/ngx_cx_rollup.c, fixed ---- */
 
 
 /*
@@ -2038,7 +2027,6 @@ test_src_bug_moves_row_taken_for_comments(void **state)
     ngx_cx_rollup_visit_t   v;
     ngx_cx_rollup_batch_t  *b;
 
-    skip_unless_src_bugs();
 
     b = ngx_cx_rollup_batch_create();
     assert_non_null(b);
@@ -2101,7 +2089,6 @@ test_src_bug_purchase_row_key(void **state)
     ngx_cx_rollup_visit_t   v;
     ngx_cx_rollup_batch_t  *b;
 
-    skip_unless_src_bugs();
 
     b = ngx_cx_rollup_batch_create();
     assert_non_null(b);
@@ -2177,7 +2164,6 @@ test_src_bug_sketch_register_range(void **state)
 
     (void) state;
 
-    skip_unless_src_bugs();
 
     memset(&row, 0, sizeof(row));
     row.n[NGX_CX_RV_VISITS] = 1;
@@ -2228,7 +2214,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_rebuild_empty,
                                         store_setup, store_teardown),
 
-        /* known src bugs: skipped unless CX_UNIT_SRC_BUGS is set */
+        /* the bugs found and fixed */
         cmocka_unit_test_setup_teardown(test_src_bug_moves_row_taken_for_comments,
                                         store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_src_bug_purchase_row_key,
