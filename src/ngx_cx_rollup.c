@@ -1066,114 +1066,143 @@ ngx_cx_rollup_rebuild_event(ngx_cx_rollup_world_t *w,
 }
 
 
+/* What a rebuild carries from one entry to the next. */
+typedef struct {
+    MDB_txn                *txn;
+    MDB_dbi                 rollups;
+    ngx_cx_rollup_batch_t  *batch;
+    ngx_cx_rollup_world_t  *world;
+    uint64_t                read;
+} ngx_cx_rollup_build_t;
+
+typedef int (*ngx_cx_rollup_entry_pt)(ngx_cx_rollup_build_t *bd,
+    MDB_val *key, MDB_val *val);
+
+
+static int
+ngx_cx_rollup_build_response(ngx_cx_rollup_build_t *bd, MDB_val *key,
+    MDB_val *val)
+{
+    int              rc;
+    ngx_cx_record_t  rec;
+
+    if (ngx_cx_record_decode(val->mv_data, val->mv_size, &rec) != 0) {
+        return 0;                   /* unreadable: counted nowhere */
+    }
+
+    bd->read++;
+
+    rc = ngx_cx_rollup_add_record(bd->batch, bd->txn, bd->rollups, &rec, 1);
+
+    if (rc == 0 && (rec.flags & NGX_CX_REC_COMMENTED) && rec.comment.len
+        && key->mv_size == NGX_CX_PROMPT_ID_LEN)
+    {
+        rc = ngx_cx_rollup_comments(bd->batch, bd->txn, bd->rollups,
+                                    key->mv_data, &rec);
+    }
+
+    return rc;
+}
+
+
+static int
+ngx_cx_rollup_build_event(ngx_cx_rollup_build_t *bd, MDB_val *key,
+    MDB_val *val)
+{
+    ngx_cx_journey_t  ev;
+
+    if (ngx_cx_journey_decode(key->mv_data, key->mv_size, val->mv_data,
+                              val->mv_size, &ev)
+        != 0)
+    {
+        return 0;
+    }
+
+    bd->read++;
+
+    return ngx_cx_rollup_rebuild_event(bd->world, bd->batch, bd->txn,
+                                       bd->rollups, &ev);
+}
+
+
+/* Every entry of dbi in key order through entry(); 0 or the error. */
+
+static int
+ngx_cx_rollup_build_walk(ngx_cx_rollup_build_t *bd, MDB_dbi dbi,
+    ngx_cx_rollup_entry_pt entry)
+{
+    int          rc;
+    MDB_val      key, val;
+    MDB_cursor  *cur;
+
+    rc = mdb_cursor_open(bd->txn, dbi, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        rc = entry(bd, &key, &val);
+        if (rc != 0) {
+            break;
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
 int
 ngx_cx_rollup_rebuild(MDB_txn *txn, MDB_dbi responses, MDB_dbi events,
     MDB_dbi rollups, MDB_dbi meta, uint64_t *nresponses, uint64_t *nevents)
 {
     int                     rc;
-    MDB_val                 key, val;
-    uint64_t                nr, ne;
-    MDB_cursor             *cur;
-    ngx_cx_record_t         rec;
-    ngx_cx_journey_t        ev;
-    ngx_cx_rollup_batch_t  *b;
+    uint64_t                nr;
     ngx_cx_rollup_world_t  *w;
+    ngx_cx_rollup_build_t   bd;
 
+    bd.txn = txn;
+    bd.rollups = rollups;
+    bd.read = 0;
     nr = 0;
-    ne = 0;
-    cur = NULL;
 
     rc = mdb_drop(txn, rollups, 0);
     if (rc != 0) {
         return rc;
     }
 
-    b = ngx_cx_rollup_batch_create();
+    bd.batch = ngx_cx_rollup_batch_create();
     w = calloc(1, sizeof(ngx_cx_rollup_world_t));
     if (w) {
         w->tp = malloc((size_t) 65535 * NGX_CX_NAME_MAX);
     }
 
-    if (b == NULL || w == NULL || w->tp == NULL) {
+    bd.world = w;
+
+    if (bd.batch == NULL || w == NULL || w->tp == NULL) {
         rc = ENOMEM;
-        goto done;
+
+    } else {
+        rc = ngx_cx_rollup_build_walk(&bd, responses,
+                                      ngx_cx_rollup_build_response);
+        nr = bd.read;
+        bd.read = 0;
     }
 
-    rc = mdb_cursor_open(txn, responses, &cur);
-    if (rc != 0) {
-        goto done;
+    if (rc == 0) {
+        rc = ngx_cx_rollup_build_walk(&bd, events, ngx_cx_rollup_build_event);
     }
 
-    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-         rc == 0;
-         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
-    {
-        if (ngx_cx_record_decode(val.mv_data, val.mv_size, &rec) != 0) {
-            continue;
-        }
-
-        nr++;
-
-        rc = ngx_cx_rollup_add_record(b, txn, rollups, &rec, 1);
-
-        if (rc == 0 && (rec.flags & NGX_CX_REC_COMMENTED) && rec.comment.len
-            && key.mv_size == NGX_CX_PROMPT_ID_LEN)
-        {
-            rc = ngx_cx_rollup_comments(b, txn, rollups, key.mv_data, &rec);
-        }
-
-        if (rc != 0) {
-            goto done;
-        }
+    if (rc == 0) {
+        rc = ngx_cx_rollup_flush(bd.batch, txn, rollups);
     }
 
-    mdb_cursor_close(cur);
-    cur = NULL;
-
-    if (rc != MDB_NOTFOUND) {
-        goto done;
-    }
-
-    rc = mdb_cursor_open(txn, events, &cur);
-    if (rc != 0) {
-        goto done;
-    }
-
-    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-         rc == 0;
-         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
-    {
-        if (ngx_cx_journey_decode(key.mv_data, key.mv_size, val.mv_data,
-                                  val.mv_size, &ev)
-            != 0)
-        {
-            continue;
-        }
-
-        ne++;
-
-        rc = ngx_cx_rollup_rebuild_event(w, b, txn, rollups, &ev);
-        if (rc != 0) {
-            goto done;
-        }
-    }
-
-    mdb_cursor_close(cur);
-    cur = NULL;
-
-    if (rc != MDB_NOTFOUND) {
-        goto done;
-    }
-
-    rc = ngx_cx_rollup_flush(b, txn, rollups);
     if (rc == 0) {
         rc = ngx_cx_rollup_mark_ready(txn, meta);
-    }
-
-done:
-
-    if (cur) {
-        mdb_cursor_close(cur);
     }
 
     if (w) {
@@ -1182,14 +1211,14 @@ done:
         free(w);
     }
 
-    ngx_cx_rollup_batch_free(b);
+    ngx_cx_rollup_batch_free(bd.batch);
 
     if (nresponses) {
         *nresponses = nr;
     }
 
     if (nevents) {
-        *nevents = ne;
+        *nevents = bd.read;
     }
 
     return rc;

@@ -180,7 +180,7 @@ sub concurrent_answers {
     is $s->{score}, 100, 'report: NPS 100';
     is_deeply [ @$s{qw(promoters passives detractors)} ], [ 1, 0, 0 ], 'report: one promoter';
     is_deeply $s->{distribution}, [ 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0 ], 'report: distribution';
-    is_deeply $s->{by_touchpoint}, [ { touchpoint => 'browse', answered => 1, score => 100 } ],
+    is_deeply $s->{by_touchpoint}, [ { touchpoint => 'browse', stage => 'consideration', answered => 1, score => 100 } ],
         'report: by_touchpoint';
     is scalar @{ $s->{by_day} || [] }, 1, 'report: one day';
     like $s->{by_day}[0]{date} // '', qr/^\Q$day\E$|^\Q${\ today()}\E$/, 'report: by_day is today (UTC)';

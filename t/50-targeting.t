@@ -218,7 +218,7 @@ subtest 'a visit is counted in the cookie before deciding' => sub {
     ok $a->{httponly}, 'cookie HttpOnly';
     is $r->{headers}{'cache-control'}, 'private', 'a response that sets the cookie is private';
     my $s = cookie_state($b->{cookie});
-    is $s->{version}, 2, 'cookie payload version 2';
+    is $s->{version}, 3, 'cookie payload version 3';
     like $s->{id}, qr/^[0-9a-f]{24}\z/, 'visitor id: 12 bytes';
     is $s->{first_seen}, $T0, 'first_seen = X-CX-Test-Now';
     is $s->{visits}, 1, 'visits 1';
@@ -553,7 +553,8 @@ subtest 'report: offered counts exactly the prompts served' => sub {
     is survey_of($rep, 's_zero')->{offered}, 0, 's_zero offered 0';
     is survey_of($rep, 's_full')->{offered}, 50 + 1, 's_full offered 51 (50 fresh + 1 after a quiet period)';
     is tp_of($rep, 's30')->{visits}, 600 + 5 * 10, 's30 visits';
-    is tp_of($rep, 's30')->{visitors}, 600, 's30 visitors';
+    # visitors is a sketch's estimate (README: The journey map): within 3 %
+    ok abs(tp_of($rep, 's30')->{visitors} - 600) <= 18, 's30 visitors: 600 within 3 % (' . tp_of($rep, 's30')->{visitors} . ')';
     is tp_of($rep, 's30x')->{visits}, 5 * 10, 's30x visits';
     is tp_of($rep, 's30x')->{visitors}, 10, 's30x visitors';
 };

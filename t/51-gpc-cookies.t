@@ -164,7 +164,7 @@ subtest 'genuine cookie, re-signed by the test with the fleet secret, verifies' 
     ok defined $genuine, 'Set-Cookie cx';
     my $s = cookie_state($genuine);
     $seen_ids{ $s->{id} } = 1;
-    is $s->{version}, 2, 'version 2';
+    is $s->{version}, 3, 'version 3';
     is $s->{visits}, 1, 'visits 1';
     is sign_blob($SECRET, 2, cx_signed_payload($genuine)), $genuine,
         'the test signs a payload exactly as the module does';
@@ -179,7 +179,7 @@ subtest 'genuine cookie, re-signed by the test with the fleet secret, verifies' 
     my $n = cookie_state($c->{cookie});
     is $n->{id}, 'a1b2c3d4e5f60718293a4b5c', 'v1 cookie: the same visitor id';
     is $n->{first_seen}, $T0 - 10 * $DAY, 'v1 cookie: first_seen kept';
-    is $n->{version}, 2, 'v1 cookie: rewritten as version 2';
+    is $n->{version}, 3, 'v1 cookie: rewritten as version 3';
     is $n->{visits}, 1, 'v1 cookie: visits 1';
     is count_lines($ng1->error_log, $VERIFY_FAIL), $log0, 'v1 cookie: no verify failure logged';
 };
@@ -234,7 +234,7 @@ subtest 'bad cookies: a new visitor, never an error' => sub {
         [ 'a prompt token'                  => $token ],
         [ 'signed for the token domain'     => sign_blob($SECRET, 1, $payload) ],
         [ 'trailing byte, re-signed'        => sign_blob($SECRET, 2, $payload . "\0") ],
-        [ 'version 3, re-signed'            => sign_blob($SECRET, 2, chr(3) . substr($payload, 1)) ],
+        [ 'version 4, re-signed'            => sign_blob($SECRET, 2, chr(4) . substr($payload, 1)) ],
     );
 
     my $now = $T0 + $DAY;
