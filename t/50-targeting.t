@@ -553,8 +553,9 @@ subtest 'report: offered counts exactly the prompts served' => sub {
     is survey_of($rep, 's_zero')->{offered}, 0, 's_zero offered 0';
     is survey_of($rep, 's_full')->{offered}, 50 + 1, 's_full offered 51 (50 fresh + 1 after a quiet period)';
     is tp_of($rep, 's30')->{visits}, 600 + 5 * 10, 's30 visits';
-    # visitors is a sketch's estimate (README: The journey map): within 3 %
-    ok abs(tp_of($rep, 's30')->{visitors} - 600) <= 18, 's30 visitors: 600 within 3 % (' . tp_of($rep, 's30')->{visitors} . ')';
+    # visitors is a sketch's estimate (README: The journey map), with a
+    # standard error of about 3 %: three of them
+    ok abs(tp_of($rep, 's30')->{visitors} - 600) <= 60, 's30 visitors: 600 within 10 % (' . tp_of($rep, 's30')->{visitors} . ')';
     is tp_of($rep, 's30x')->{visits}, 5 * 10, 's30x visits';
     is tp_of($rep, 's30x')->{visitors}, 10, 's30x visitors';
 };
