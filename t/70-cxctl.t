@@ -495,6 +495,7 @@ sub report_of {
     ok $used && $used % 4096 == 0 && $used <= -s "$STORE/data.mdb", 'stats: used bytes, whole pages';
     like $r->{out}, qr/^responses\s+10$/m, 'stats: responses';
     like $r->{out}, qr/^events\s+[1-9]\d*$/m, 'stats: events';
+    like $r->{out}, qr/^rollups\s+[1-9]\d* rows \(report.json's aggregates\)$/m, 'stats: the rollups';
     like $r->{out}, qr/^nps1\s+nps\s+8\s+6$/m, 'stats: nps1 8 responses, 6 answered';
     like $r->{out}, qr/^csat1\s+csat\s+2\s+2$/m, 'stats: csat1';
 }

@@ -510,10 +510,10 @@ cxctl_counter(MDB_txn *txn, cxctl_store_t *st, const char *name,
 static int
 cxctl_cmd_stats(int argc, char **argv, const char *store_opt)
 {
-    int               i, rc, r;
+    int               i, rc, r, ready;
     size_t            k;
     MDB_txn          *txn;
-    MDB_stat          ms, rs, es;
+    MDB_stat          ms, rs, es, ros;
     MDB_envinfo       info;
     cxctl_store_t     st;
     cxctl_filter_t    f;
@@ -536,6 +536,9 @@ cxctl_cmd_stats(int argc, char **argv, const char *store_opt)
         return rc;
     }
 
+    ready = 0;
+    ros.ms_entries = 0;
+
     rc = mdb_env_info(st.env, &info);
     if (rc == 0) {
         rc = mdb_env_stat(st.env, &ms);
@@ -550,6 +553,12 @@ cxctl_cmd_stats(int argc, char **argv, const char *store_opt)
             }
             if (rc == 0) {
                 rc = cxctl_counter(txn, &st, NGX_CX_META_DROPPED, &dropped);
+            }
+            if (rc == 0 && st.has_rollups) {
+                rc = mdb_stat(txn, st.rollups, &ros);
+            }
+            if (rc == 0) {
+                rc = ngx_cx_rollup_ready(txn, st.meta, &ready);
             }
             mdb_txn_abort(txn);
         }
@@ -586,6 +595,14 @@ cxctl_cmd_stats(int argc, char **argv, const char *store_opt)
     printf("dropped     %llu %s (journey events counted but not stored)\n",
            (unsigned long long) dropped,
            cxctl_plural(dropped, "event", "events"));
+
+    if (ready && st.has_rollups) {
+        printf("rollups     %llu rows (report.json's aggregates)\n",
+               (unsigned long long) ros.ms_entries);
+    } else {
+        printf("rollups     not built (nginx builds them when it starts; or "
+               "cxctl rebuild-rollups)\n");
+    }
     if (s.corrupt) {
         printf("unreadable  %llu %s\n", (unsigned long long) s.corrupt,
                cxctl_plural(s.corrupt, "response", "responses"));
