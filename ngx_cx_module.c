@@ -293,7 +293,8 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
     if (ngx_array_init(&cmcf->prompts, cf->pool, 4,
                        sizeof(ngx_http_cx_prompt_t *))
         != NGX_OK
-        || ngx_array_init(&cmcf->touchpoints, cf->pool, 8, sizeof(ngx_str_t))
+        || ngx_array_init(&cmcf->touchpoints, cf->pool, 8,
+                          sizeof(ngx_http_cx_touchpoint_t))
            != NGX_OK
         || ngx_array_init(&cmcf->hooks, cf->pool, 2,
                           sizeof(ngx_http_cx_hook_t *))

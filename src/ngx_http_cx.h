@@ -167,7 +167,8 @@ typedef struct {
 
     ngx_array_t               surveys;    /* ngx_http_cx_survey_t */
     ngx_array_t               prompts;    /* ngx_http_cx_prompt_t *, to check */
-    ngx_array_t               touchpoints;  /* ngx_str_t, for after= */
+    ngx_array_t               touchpoints;  /* ngx_http_cx_touchpoint_t:
+                                               after=, the cookie's ids */
 
     ngx_cx_hmac_key_t         token_key;
     ngx_cx_hmac_key_t         cookie_key;
@@ -193,6 +194,13 @@ typedef struct {
     ngx_http_cx_store_t      *store;      /* this worker's, or NULL */
     ngx_flag_t                used;       /* any cx directive seen */
 } ngx_http_cx_main_conf_t;
+
+
+/* A touchpoint some location declares, and its id in the cookie. */
+typedef struct {
+    ngx_str_t                 name;
+    uint32_t                  id;             /* ngx_cx_name_id(name) */
+} ngx_http_cx_touchpoint_t;
 
 
 typedef struct {

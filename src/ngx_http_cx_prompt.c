@@ -47,7 +47,8 @@ ngx_http_cx_touchpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cx_loc_conf_t *lcf = conf;
 
-    ngx_str_t                *value, s, *name;
+    ngx_str_t                *value, s;
+    ngx_http_cx_touchpoint_t *tp;
     ngx_http_cx_main_conf_t  *cmcf;
 
     if (lcf->touchpoint.data) {
@@ -89,12 +90,13 @@ ngx_http_cx_touchpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
     cmcf->used = 1;
 
-    name = ngx_array_push(&cmcf->touchpoints);
-    if (name == NULL) {
+    tp = ngx_array_push(&cmcf->touchpoints);
+    if (tp == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    *name = value[1];
+    tp->name = value[1];
+    tp->id = lcf->touchpoint_id;
 
     return NGX_CONF_OK;
 }
@@ -380,7 +382,8 @@ static ngx_int_t
 ngx_http_cx_prompt_check_after(ngx_conf_t *cf, ngx_http_cx_main_conf_t *cmcf,
     ngx_http_cx_prompt_t *prompt)
 {
-    ngx_str_t   *want, *have;
+    ngx_str_t                 *want;
+    ngx_http_cx_touchpoint_t  *have;
     ngx_uint_t   i, j;
 
     if (prompt->after_names == NULL) {
@@ -392,8 +395,9 @@ ngx_http_cx_prompt_check_after(ngx_conf_t *cf, ngx_http_cx_main_conf_t *cmcf,
 
     for (i = 0; i < prompt->after_names->nelts; i++) {
         for (j = 0; j < cmcf->touchpoints.nelts; j++) {
-            if (want[i].len == have[j].len
-                && ngx_strncmp(want[i].data, have[j].data, want[i].len) == 0)
+            if (want[i].len == have[j].name.len
+                && ngx_strncmp(want[i].data, have[j].name.data, want[i].len)
+                   == 0)
             {
                 break;
             }
@@ -848,8 +852,8 @@ ngx_http_cx_visit(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_loc_conf_t *lcf)
 {
     uint32_t                  now;
-    ngx_str_t                *tp;
     ngx_uint_t                i;
+    ngx_http_cx_touchpoint_t *tp;
     ngx_cx_visitor_t         *v;
     ngx_http_cx_event_t       ev;
     ngx_http_cx_main_conf_t  *cmcf;
@@ -876,9 +880,10 @@ ngx_http_cx_visit(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
         /* the cookie names touchpoints by hash: the configured ones */
         tp = cmcf->touchpoints.elts;
         for (i = 0; i < cmcf->touchpoints.nelts; i++) {
-            if (ngx_cx_name_id(tp[i].data, tp[i].len) == v->last_tp) {
-                ev.from_len = (u_char) ngx_min(tp[i].len, NGX_CX_NAME_MAX);
-                ngx_memcpy(ev.from, tp[i].data, ev.from_len);
+            if (tp[i].id == v->last_tp) {
+                ev.from_len = (u_char) ngx_min(tp[i].name.len,
+                                               NGX_CX_NAME_MAX);
+                ngx_memcpy(ev.from, tp[i].name.data, ev.from_len);
                 break;
             }
         }
