@@ -426,7 +426,7 @@ ngx_http_cx_store_prepare(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
 
         rc = ngx_cx_rollup_rebuild(txn, responses, events, rollups, meta,
                                    &nresponses, &nevents);
-        if (rc == 0) {
+        if (rc == 0 && nresponses + nevents) {     /* a new store: quiet */
             ngx_time_update();
             ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                           "cx_store: report rollups built from %uL "
