@@ -119,11 +119,14 @@ test: deps all unit lua-test browser-deps alerts-deps $(BUILD)/cxload
 demo: deps all
 	sh examples/demo/run.sh
 
-# writes synthetic responses straight into a store, for bench/run
-$(BUILD)/mkstore: bench/mkstore.c src/ngx_cx_record.c src/ngx_cx_record.h
+# writes synthetic responses and journeys straight into a store, with the
+# report rollups the module would keep, for bench/run
+MKSTORE_SRCS := src/ngx_cx_record.c src/ngx_cx_rollup.c src/ngx_cx_score.c \
+                src/ngx_cx_alert.c src/ngx_cx_number.c
+$(BUILD)/mkstore: bench/mkstore.c $(MKSTORE_SRCS) $(wildcard src/ngx_cx_*.h)
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Isrc \
-	    bench/mkstore.c src/ngx_cx_record.c -llmdb -o $@
+	    bench/mkstore.c $(MKSTORE_SRCS) -llmdb -o $@
 
 # interleaved load, for bench/run's goals: two servers a tenth of a second apart
 $(BUILD)/cxload: bench/cxload.c
