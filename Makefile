@@ -128,12 +128,18 @@ $(BUILD)/mkstore: bench/mkstore.c $(MKSTORE_SRCS) $(wildcard src/ngx_cx_*.h)
 	$(CC) -std=c99 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Isrc \
 	    bench/mkstore.c $(MKSTORE_SRCS) -llmdb -o $@
 
+# the report rollups' cost to the commit path, at the LMDB level, for bench/run
+$(BUILD)/rollupcost: bench/rollupcost.c $(MKSTORE_SRCS) $(wildcard src/ngx_cx_*.h)
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Isrc \
+	    bench/rollupcost.c $(MKSTORE_SRCS) -llmdb -o $@
+
 # interleaved load, for bench/run's goals: two servers a tenth of a second apart
 $(BUILD)/cxload: bench/cxload.c
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 -O2 -Wall -Wextra -Werror bench/cxload.c -o $@
 
-bench: deps all $(BUILD)/mkstore $(BUILD)/cxload
+bench: deps all $(BUILD)/mkstore $(BUILD)/rollupcost $(BUILD)/cxload
 	sh bench/run
 
 # Fuzzing (t/fuzz/README.md): libFuzzer targets over the pure sources, each run
