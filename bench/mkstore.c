@@ -29,9 +29,10 @@
  * its comment (ngx_cx_rollup_comments), each visit with what the visitor's
  * cookie would say (the touchpoint before, the seconds since, a first
  * arrival, the seconds from first seen to the first purchase-stage visit)
- * and each offer; batches flushed before every commit; then the "rollups"
- * mark.  They equal what "cxctl rebuild-rollups" builds from the same
- * store (bench/run checks this on a small one).  --no-rollups leaves them
+ * and each offer; the batch flushed before every commit; then the "rollups"
+ * mark.  They equal, byte for byte, what "cxctl rebuild-rollups" builds
+ * from the same store (bench/run's journey step checks that report.json
+ * is the same after a rebuild).  --no-rollups leaves them
  * and the mark out: a store as an older version wrote it, which nginx
  * then builds the rollups of at start.
  *
@@ -314,8 +315,7 @@ typedef struct {
     MDB_txn                *txn;
     MDB_dbi                 responses, events, rollups, meta;
     int                     rollup;     /* write them */
-    ngx_cx_rollup_batch_t  *vb;         /* visits: V, T, P rows */
-    ngx_cx_rollup_batch_t  *rb;         /* responses, comments, offers */
+    ngx_cx_rollup_batch_t  *b;          /* the transaction's rows */
     uint32_t                seq;
     uint64_t                nresp, nvisit, noffer, ncomment, nresurvey;
     uint64_t                flushes;
@@ -350,9 +350,7 @@ store_commit(store_t *st, int last)
     int  rc;
 
     if (st->rollup) {
-        if ((rc = ngx_cx_rollup_flush(st->vb, st->txn, st->rollups))
-            || (rc = ngx_cx_rollup_flush(st->rb, st->txn, st->rollups)))
-        {
+        if ((rc = ngx_cx_rollup_flush(st->b, st->txn, st->rollups)) != 0) {
             fail("rollup flush", rc);
         }
 
@@ -431,7 +429,7 @@ visit(store_t *st, visitor_t *vs, uint32_t vi, unsigned tp, uint32_t now)
                                  ? now - vs->first_seen : 0;
         }
 
-        rc = ngx_cx_rollup_add_visit(st->vb, st->txn, st->rollups, &v);
+        rc = ngx_cx_rollup_add_visit(st->b, st->txn, st->rollups, &v);
         if (rc != 0) fail("rollup visit", rc);
     }
 
@@ -466,7 +464,7 @@ offer(store_t *st, visitor_t *vs, uint32_t vi, unsigned tp, uint32_t now)
     }
 
     if (st->rollup) {
-        rc = ngx_cx_rollup_add_offer(st->rb, st->txn, st->rollups,
+        rc = ngx_cx_rollup_add_offer(st->b, st->txn, st->rollups,
                                      (uint64_t) now * 1000, ev.name,
                                      ev.name_len);
         if (rc != 0) fail("rollup offer", rc);
@@ -620,9 +618,9 @@ respond(store_t *st, visitor_t *vs, uint32_t vi, unsigned tp, uint32_t now,
     st->ncomment += !!(rec.flags & NGX_CX_REC_COMMENTED);
 
     if (st->rollup) {
-        rc = ngx_cx_rollup_add_record(st->rb, st->txn, st->rollups, &rec, 1);
+        rc = ngx_cx_rollup_add_record(st->b, st->txn, st->rollups, &rec, 1);
         if (rc == 0 && (rec.flags & NGX_CX_REC_COMMENTED)) {
-            rc = ngx_cx_rollup_comments(st->rb, st->txn, st->rollups, k, &rec);
+            rc = ngx_cx_rollup_comments(st->b, st->txn, st->rollups, k, &rec);
         }
         if (rc != 0) fail("rollup response", rc);
     }
@@ -675,9 +673,8 @@ mkstore_journeys(MDB_env *env, const char *dir, uint64_t nr, uint64_t ne,
     st.env = env;
     st.rollup = rollup;
     if (rollup) {
-        st.vb = ngx_cx_rollup_batch_create();
-        st.rb = ngx_cx_rollup_batch_create();
-        if (st.vb == NULL || st.rb == NULL) {
+        st.b = ngx_cx_rollup_batch_create();
+        if (st.b == NULL) {
             fprintf(stderr, "mkstore: no memory\n");
             exit(1);
         }
@@ -757,8 +754,7 @@ mkstore_journeys(MDB_env *env, const char *dir, uint64_t nr, uint64_t ne,
            rollup ? "with the rollups" : "without rollups",
            (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 
-    ngx_cx_rollup_batch_free(st.vb);
-    ngx_cx_rollup_batch_free(st.rb);
+    ngx_cx_rollup_batch_free(st.b);
     free(vs);
     free(ring);
 }

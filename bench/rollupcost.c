@@ -453,7 +453,7 @@ commit(store_t *st, unsigned writes, unsigned events, uint64_t now_ms)
     unsigned  i;
     MDB_txn  *txn;
 
-    st->b->n = 0;
+    ngx_cx_rollup_batch_reset(st->b);      /* as the module begins one */
 
     if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) fail("txn", rc);
 
@@ -592,7 +592,7 @@ main(int argc, char **argv)
 
     nosync = 0;
     seconds = 6;
-    rounds = 6;
+    rounds = 30;
     pre = 1000000;
 
     while ((c = getopt(argc, argv, "d:r:p:n")) != -1) {
