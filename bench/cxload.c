@@ -2,6 +2,7 @@
  * cxload -- interleaved HTTP load: what does variant B cost next to A?
  *
  *   cxload [-c conns] [-d seconds] [-s slice_ms] [-u path] port port ...
+ *   cxload -T tokens [-T tokens ...] [options] -u <endpoint>r port ...
  *
  * wrk measures one server at a time, and on a shared VM the machine's
  * speed moves by 10% and more between runs of a few seconds, which drowns
@@ -19,6 +20,14 @@
  * median (quartiles) over the cycles of the port's rate divided by the first
  * port's rate in the same cycle (1 for the first port).  Exits 1 on any
  * error (a status other than 200, a closed connection, a stall of 5 s).
+ *
+ * With -T (once per port, in the ports' order) the requests are answers:
+ * POST path {"token":T,"event":"display"}, then the same token's
+ * {"event":"answer","score":S}, with the visitor's cookie (cx=C), for each
+ * line "T C" of the port's file in turn (bench/harvest.lua collects them
+ * from prompted pages), and the status expected is 204: the intake of
+ * ngx_cx, whose every request is a store commit.  Running out of tokens is
+ * an error.
  *
  * Plain C, Linux (epoll); bounded in time; talks to loopback only.
  */
@@ -60,6 +69,18 @@ static int      nconns, ep;
 static int      ports[MAX_PORTS], nports;
 static char     request[1024];
 static size_t   request_len;
+static char    *path = "/index.html";
+
+/* -T: each port's tokens and cookies, and the next request's number */
+typedef struct {
+    char   **token;
+    char   **cookie;
+    long     n;
+    long     next;
+} tokens_t;
+
+static tokens_t  tokens[MAX_PORTS];
+static int       ntokens;
 static double   ratios[MAX_PORTS][MAX_CYCLES];
 
 
@@ -117,9 +138,97 @@ open_conn(conn_t *c)
 
 
 static void
+load_tokens(tokens_t *t, const char *file)
+{
+    FILE    *f;
+    char     line[2048], tok[1024], cookie[1024];
+    long     room;
+
+    f = fopen(file, "r");
+    if (f == NULL) {
+        fail(file);
+    }
+
+    room = 0;
+
+    while (fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "%1023s %1023s", tok, cookie) != 2) {
+            continue;
+        }
+
+        if (t->n == room) {
+            room = room ? room * 2 : 65536;
+            t->token = realloc(t->token, room * sizeof(char *));
+            t->cookie = realloc(t->cookie, room * sizeof(char *));
+            if (t->token == NULL || t->cookie == NULL) {
+                fail("realloc");
+            }
+        }
+
+        t->token[t->n] = strdup(tok);
+        t->cookie[t->n] = strdup(cookie);
+        if (t->token[t->n] == NULL || t->cookie[t->n] == NULL) {
+            fail("strdup");
+        }
+        t->n++;
+    }
+
+    fclose(f);
+}
+
+
+/* -T: the port's next answer request, into request[] */
+static void
+intake_request(int port)
+{
+    int        len;
+    long       k;
+    char       body[1200];
+    tokens_t  *t;
+
+    t = &tokens[port];
+    k = t->next++;
+
+    if (k / 2 >= t->n) {
+        errno = 0;
+        fprintf(stderr, "cxload: port %d: its %ld tokens are used up\n",
+                ports[port], t->n);
+        fail("tokens used up");
+    }
+
+    if (k % 2 == 0) {
+        len = snprintf(body, sizeof(body),
+                       "{\"token\":\"%s\",\"event\":\"display\"}",
+                       t->token[k / 2]);
+    } else {
+        len = snprintf(body, sizeof(body),
+                       "{\"token\":\"%s\",\"event\":\"answer\","
+                       "\"score\":%ld}", t->token[k / 2], (k / 2) % 11);
+    }
+
+    request_len = (size_t) snprintf(request, sizeof(request),
+                                    "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                    "User-Agent: cxload\r\n"
+                                    "Content-Type: application/json\r\n"
+                                    "Cookie: cx=%s\r\n"
+                                    "Content-Length: %d\r\n\r\n%s",
+                                    path, t->cookie[k / 2], len, body);
+
+    if (request_len >= sizeof(request)) {
+        errno = 0;
+        fail("a token or cookie too long");
+    }
+}
+
+
+static void
 send_request(conn_t *c)
 {
     ssize_t  n;
+
+    if (ntokens) {
+        intake_request(c->port);
+    }
 
     /* small enough for an empty socket buffer: sent whole or not at all */
     n = send(c->fd, request, request_len, MSG_NOSIGNAL);
@@ -169,7 +278,11 @@ parse_head(conn_t *c)
         }
     }
 
-    if (c->chunked) {
+    if (c->status == 204 || c->status == 304) {
+        c->state = BODY;                /* no body, whatever the headers */
+        c->remaining = 0;
+
+    } else if (c->chunked) {
         c->state = CHUNK_SIZE;
 
     } else if (c->remaining >= 0) {
@@ -296,13 +409,20 @@ main(int argc, char **argv)
     long                used, responses[MAX_PORTS] = { 0 }, slice_count;
     double              seconds = 10, slice = 0.1, start, slice_start, end;
     double              spent[MAX_PORTS] = { 0 }, rate[MAX_PORTS];
-    char                buf[65536], *path = "/index.html";
+    char                buf[65536];
+    int                 expect;
     ssize_t             got;
     conn_t             *c;
     struct epoll_event  evs[64];
 
-    while ((opt = getopt(argc, argv, "c:d:s:u:")) != -1) {
+    while ((opt = getopt(argc, argv, "c:d:s:u:T:")) != -1) {
         switch (opt) {
+        case 'T':
+            if (ntokens == MAX_PORTS) {
+                goto usage;
+            }
+            load_tokens(&tokens[ntokens++], optarg);
+            break;
         case 'c': per_port = atoi(optarg); break;
         case 'd': seconds = atof(optarg); break;
         case 's': slice = atof(optarg) / 1000; break;
@@ -314,10 +434,13 @@ main(int argc, char **argv)
     nports = argc - optind;
     if (nports < 1 || nports > MAX_PORTS || per_port < 1
         || per_port > MAX_CONNS || seconds <= 0 || seconds > 600
-        || slice < 0.01 || slice > 10 || path[0] != '/' || strlen(path) > 512)
+        || slice < 0.01 || slice > 10 || path[0] != '/' || strlen(path) > 512
+        || (ntokens && ntokens != nports))
     {
         goto usage;
     }
+
+    expect = ntokens ? 204 : 200;
 
     for (i = 0; i < nports; i++) {
         ports[i] = atoi(argv[optind + i]);
@@ -399,11 +522,12 @@ main(int argc, char **argv)
                         errno = 0;
                         fail("bytes after the response");
                     }
-                    if (c->status != 200) {
+                    if (c->status != expect) {
                         errno = 0;
                         fprintf(stderr, "cxload: port %d answered %d\n",
                                 ports[t], c->status);
-                        fail("a status other than 200");
+                        fail(ntokens ? "a status other than 204"
+                                     : "a status other than 200");
                     }
 
                     slice_count++;
@@ -445,6 +569,8 @@ main(int argc, char **argv)
 
 usage:
     fprintf(stderr, "usage: cxload [-c conns] [-d seconds] [-s slice_ms] "
-                    "[-u path] port port ...\n");
+                    "[-u path] port port ...\n"
+                    "       cxload -T tokens [-T tokens ...] [options] "
+                    "-u <endpoint>r port ...\n");
     return 2;
 }
