@@ -2,6 +2,7 @@
  * ngx_cx_rollup -- the report's aggregates; see ngx_cx_rollup.h.
  */
 
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,18 +135,16 @@ ngx_cx_rollup_put_u64(unsigned char *p, uint64_t v)
 }
 
 
+/* a report reads thousands of rows: one load and a byte swap each */
+
 static uint64_t
 ngx_cx_rollup_get_u64(const unsigned char *p)
 {
-    int       i;
     uint64_t  v;
 
-    v = 0;
-    for (i = 0; i < 8; i++) {
-        v = (v << 8) | p[i];
-    }
+    memcpy(&v, p, sizeof(v));
 
-    return v;
+    return be64toh(v);
 }
 
 
@@ -236,19 +235,15 @@ ngx_cx_rollup_row_merge(ngx_cx_rollup_row_t *row, const unsigned char *val,
     }
 
     if (len == 2 + 8 * n + NGX_CX_HLL_REGS && sign > 0) {
-        val += 2 + 8 * n;
+        const unsigned char  *src = val + 2 + 8 * n;
+        unsigned char        *dst = row->hll;
+        unsigned char         r;
 
-        /* a register holds a rank: 1 .. 64 - bits + 1, or 0 */
+        /* a register holds a rank, at most 64 - bits + 1: a damaged one is
+         * taken as that (the estimate only grows), never as more */
         for (i = 0; i < NGX_CX_HLL_REGS; i++) {
-            if (val[i] > 65 - NGX_CX_HLL_BITS) {
-                return -1;
-            }
-        }
-
-        for (i = 0; i < NGX_CX_HLL_REGS; i++) {
-            if (val[i] > row->hll[i]) {
-                row->hll[i] = val[i];
-            }
+            r = src[i] < 65 - NGX_CX_HLL_BITS ? src[i] : 65 - NGX_CX_HLL_BITS;
+            dst[i] = r > dst[i] ? r : dst[i];
         }
     }
 

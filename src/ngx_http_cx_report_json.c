@@ -359,13 +359,61 @@ ngx_http_cx_report_row(void *data, ngx_cx_rollup_key_t *k, const u_char *val,
 {
     ngx_http_cx_summary_t *sum = data;
 
-    ngx_cx_rollup_row_t  row;
+    ngx_str_t                     *tf;
+    ngx_cx_rollup_row_t            row;
+    ngx_http_cx_report_filters_t  *f;
+
+    /* the filters on the key first: most rows are not decoded at all */
+    f = sum->filters;
+    tf = &f->touchpoint;
+
+    switch (k->kind) {
+
+    case NGX_CX_ROLLUP_RESPONSES:
+    case NGX_CX_ROLLUP_COMMENTS:
+        if (!ngx_http_cx_report_is(&f->survey, k->a, k->a_len)
+            || !ngx_http_cx_report_is(tf, k->b, k->b_len))
+        {
+            return NGX_OK;
+        }
+        break;
+
+    case NGX_CX_ROLLUP_OFFERS:
+        if (!ngx_http_cx_report_is(&f->survey, k->a, k->a_len)) {
+            return NGX_OK;
+        }
+        break;
+
+    case NGX_CX_ROLLUP_VISITS:
+        if (!ngx_http_cx_report_is(tf, k->a, k->a_len)) {
+            return NGX_OK;
+        }
+        break;
+
+    case NGX_CX_ROLLUP_MOVES:
+        if (!ngx_http_cx_report_is(tf, k->a, k->a_len)
+            && !ngx_http_cx_report_is(tf, k->b, k->b_len))
+        {
+            return NGX_OK;
+        }
+        break;
+
+    case NGX_CX_ROLLUP_PURCHASE:
+        break;
+
+    default:
+        return NGX_OK;
+    }
 
     if (k->kind == NGX_CX_ROLLUP_COMMENTS) {
         return ngx_http_cx_report_candidates(sum, k, val, len);
     }
 
-    ngx_memzero(&row, sizeof(ngx_cx_rollup_row_t));
+    ngx_memzero(row.n, sizeof(row.n));
+
+    if (k->kind == NGX_CX_ROLLUP_VISITS) {
+        ngx_memzero(row.hll, sizeof(row.hll));
+    }
 
     if (ngx_cx_rollup_row_merge(&row, val, len, 1) != 0) {
         return NGX_OK;                  /* not readable: left out */
@@ -412,14 +460,8 @@ ngx_http_cx_report_responses(ngx_http_cx_summary_t *sum,
     ngx_uint_t                    i;
     ngx_http_cx_group_t          *g[3];
     ngx_http_cx_survey_report_t  *sr;
-    ngx_http_cx_report_filters_t *f;
 
-    f = sum->filters;
-
-    if (!ngx_http_cx_report_is(&f->survey, k->a, k->a_len)
-        || !ngx_http_cx_report_is(&f->touchpoint, k->b, k->b_len)
-        || ngx_cx_score_range(k->type, &lo, &hi) == 0)
-    {
+    if (ngx_cx_score_range(k->type, &lo, &hi) == 0) {
         return NGX_OK;
     }
 
@@ -484,12 +526,9 @@ static ngx_int_t
 ngx_http_cx_report_visits(ngx_http_cx_summary_t *sum, ngx_cx_rollup_key_t *k,
     ngx_cx_rollup_row_t *row)
 {
+    u_char                   *dst, *src;
     ngx_uint_t                i;
     ngx_http_cx_tp_report_t  *tp;
-
-    if (!ngx_http_cx_report_is(&sum->filters->touchpoint, k->a, k->a_len)) {
-        return NGX_OK;
-    }
 
     tp = sum->touchpoints.elts;
 
@@ -525,10 +564,11 @@ ngx_http_cx_report_visits(ngx_http_cx_summary_t *sum, ngx_cx_rollup_key_t *k,
     tp->stage = k->stage;
     tp->visits += row->n[NGX_CX_RV_VISITS];
 
+    dst = tp->hll;
+    src = row->hll;
+
     for (i = 0; i < NGX_CX_HLL_REGS; i++) {
-        if (row->hll[i] > tp->hll[i]) {
-            tp->hll[i] = row->hll[i];
-        }
+        dst[i] = src[i] > dst[i] ? src[i] : dst[i];
     }
 
     return NGX_OK;
@@ -540,17 +580,7 @@ ngx_http_cx_report_moves(ngx_http_cx_summary_t *sum, ngx_cx_rollup_key_t *k,
     ngx_cx_rollup_row_t *row)
 {
     ngx_uint_t           i;
-    ngx_str_t           *tf;
     ngx_http_cx_move_t  *m;
-
-    tf = &sum->filters->touchpoint;
-
-    if (tf->len
-        && !ngx_http_cx_report_is(tf, k->a, k->a_len)
-        && !ngx_http_cx_report_is(tf, k->b, k->b_len))
-    {
-        return NGX_OK;
-    }
 
     m = sum->moves.elts;
 
@@ -604,10 +634,6 @@ ngx_http_cx_report_offers(ngx_http_cx_summary_t *sum, ngx_cx_rollup_key_t *k,
     ngx_uint_t             i;
     ngx_http_cx_offers_t  *of;
 
-    if (!ngx_http_cx_report_is(&sum->filters->survey, k->a, k->a_len)) {
-        return NGX_OK;
-    }
-
     of = sum->offers.elts;
 
     for (i = 0; i < sum->offers.nelts; i++) {
@@ -645,14 +671,8 @@ ngx_http_cx_report_candidates(ngx_http_cx_summary_t *sum,
     const u_char                 *ids;
     ngx_http_cx_candidates_t     *c;
     ngx_http_cx_survey_report_t  *sr;
-    ngx_http_cx_report_filters_t *f;
 
-    f = sum->filters;
-
-    if (!ngx_http_cx_report_is(&f->survey, k->a, k->a_len)
-        || !ngx_http_cx_report_is(&f->touchpoint, k->b, k->b_len)
-        || ngx_cx_rollup_ids(val, len, &ids, &n) != 0)
-    {
+    if (ngx_cx_rollup_ids(val, len, &ids, &n) != 0) {
         return NGX_OK;
     }
 
