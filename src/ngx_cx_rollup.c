@@ -12,7 +12,6 @@
 #include "ngx_cx_score.h"
 
 
-#define NGX_CX_ROLLUP_FMT    1
 #define NGX_CX_DAY_MS        86400000ULL
 
 /* the module's journey kinds (ngx_http_cx.h), as stored */
@@ -155,7 +154,7 @@ ngx_cx_rollup_row_encode(unsigned char dst[NGX_CX_ROLLUP_VAL_MAX],
     unsigned char kind, const ngx_cx_rollup_row_t *row)
 {
     int             hll, any;
-    size_t          i, n;
+    size_t          i, n, k;
     unsigned char  *p;
 
     if (kind == NGX_CX_ROLLUP_COMMENTS) {
@@ -190,13 +189,33 @@ ngx_cx_rollup_row_encode(unsigned char dst[NGX_CX_ROLLUP_VAL_MAX],
         return 0;
     }
 
-    p = dst;
-    *p++ = NGX_CX_ROLLUP_FMT;
-    *p++ = (unsigned char) n;
+    /* a move's histogram is mostly zeros: then only the others, indexed */
+    for (i = 0, k = 0; i < n; i++) {
+        k += (row->n[i] != 0);
+    }
 
-    for (i = 0; i < n; i++) {
-        ngx_cx_rollup_put_u64(p, row->n[i]);
-        p += 8;
+    p = dst;
+
+    if (9 * k < 8 * n) {
+        *p++ = NGX_CX_ROLLUP_FMT_SPARSE;
+        *p++ = (unsigned char) k;
+
+        for (i = 0; i < n; i++) {
+            if (row->n[i]) {
+                *p++ = (unsigned char) i;
+                ngx_cx_rollup_put_u64(p, row->n[i]);
+                p += 8;
+            }
+        }
+
+    } else {
+        *p++ = NGX_CX_ROLLUP_FMT;
+        *p++ = (unsigned char) n;
+
+        for (i = 0; i < n; i++) {
+            ngx_cx_rollup_put_u64(p, row->n[i]);
+            p += 8;
+        }
     }
 
     if (hll) {
@@ -212,30 +231,49 @@ int
 ngx_cx_rollup_row_merge(ngx_cx_rollup_row_t *row, const unsigned char *val,
     size_t len, int sign)
 {
-    size_t  i, n;
+    size_t    i, n, at, width;
+    uint64_t  v;
 
-    if (len < 2 || val[0] != NGX_CX_ROLLUP_FMT) {
+    if (len < 2
+        || (val[0] != NGX_CX_ROLLUP_FMT && val[0] != NGX_CX_ROLLUP_FMT_SPARSE))
+    {
         return -1;
     }
 
     n = val[1];
+    width = (val[0] == NGX_CX_ROLLUP_FMT) ? 8 : 9;
 
     if (n > NGX_CX_ROLLUP_COUNTERS
-        || (len != 2 + 8 * n && len != 2 + 8 * n + NGX_CX_HLL_REGS))
+        || (len != 2 + width * n && len != 2 + width * n + NGX_CX_HLL_REGS))
     {
         return -1;
     }
 
     for (i = 0; i < n; i++) {
-        if (sign > 0) {
-            row->n[i] += ngx_cx_rollup_get_u64(val + 2 + 8 * i);
+        if (width == 8) {
+            at = i;
+            v = ngx_cx_rollup_get_u64(val + 2 + 8 * i);
+
         } else {
-            row->n[i] -= ngx_cx_rollup_get_u64(val + 2 + 8 * i);
+            /* indexed: in increasing order, each counter at most once */
+            at = val[2 + 9 * i];
+            if (at >= NGX_CX_ROLLUP_COUNTERS
+                || (i && at <= val[2 + 9 * (i - 1)]))
+            {
+                return -1;
+            }
+            v = ngx_cx_rollup_get_u64(val + 3 + 9 * i);
+        }
+
+        if (sign > 0) {
+            row->n[at] += v;
+        } else {
+            row->n[at] -= v;
         }
     }
 
-    if (len == 2 + 8 * n + NGX_CX_HLL_REGS && sign > 0) {
-        const unsigned char  *src = val + 2 + 8 * n;
+    if (len == 2 + width * n + NGX_CX_HLL_REGS && sign > 0) {
+        const unsigned char  *src = val + 2 + width * n;
         unsigned char        *dst = row->hll;
         unsigned char         r;
 

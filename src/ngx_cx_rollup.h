@@ -73,6 +73,15 @@
 #define NGX_CX_HIST_BUCKETS       100
 #define NGX_CX_ROLLUP_COUNTERS    (2 + NGX_CX_HIST_BUCKETS)
 
+/*
+ * Values: fmt(1) n(1), then n counters, then the sketch (V rows): with fmt
+ * 1 the first n counters, u64 each (the rest are 0); with fmt 2 the n that
+ * are not 0, each as index(1) u64, indexes increasing.  The encoder writes
+ * whichever is shorter (fmt 2 for a move's mostly empty histogram).
+ */
+#define NGX_CX_ROLLUP_FMT         1
+#define NGX_CX_ROLLUP_FMT_SPARSE  2
+
 /* day(4) kind(1) stage(1) type(1) a_len(1) a b_len(1) b */
 #define NGX_CX_ROLLUP_KEY_MAX     (9 + 2 * NGX_CX_NAME_MAX)
 /* fmt(1) n(1) n x u64, the sketch */

@@ -530,12 +530,13 @@ test_row_encode(void **state)
     assert_int_equal(ngx_cx_rollup_row_encode(val, NGX_CX_ROLLUP_MOVES, &row), 0);
     assert_int_equal(ngx_cx_rollup_row_encode(val, NGX_CX_ROLLUP_COMMENTS, &row), 0);
 
-    /* trailing zero counters are left out, inner ones are kept */
+    /* dense (fmt 1): trailing zero counters are left out, the others kept */
     row.n[0] = 1;
+    row.n[1] = 7;
     row.n[2] = 0x0102030405060708ULL;
     len = ngx_cx_rollup_row_encode(val, NGX_CX_ROLLUP_RESPONSES, &row);
     assert_int_equal(len, 2 + 3 * 8);
-    assert_int_equal(val[0], 1);                        /* fmt */
+    assert_int_equal(val[0], NGX_CX_ROLLUP_FMT);        /* fmt */
     assert_int_equal(val[1], 3);                        /* n */
     assert_int_equal(val[2 + 7], 1);                    /* big-endian */
     assert_int_equal(val[2 + 16], 0x01);
@@ -545,13 +546,28 @@ test_row_encode(void **state)
     assert_int_equal(ngx_cx_rollup_row_merge(&back, val, len, 1), 0);
     assert_memory_equal(&back, &row, sizeof(row));
 
-    /* the last counter set: all of them written */
+    /* sparse (fmt 2) when shorter: only the counters not 0, indexed */
+    row.n[1] = 0;
     row.n[NGX_CX_ROLLUP_COUNTERS - 1] = 5;
     len = ngx_cx_rollup_row_encode(val, NGX_CX_ROLLUP_MOVES, &row);
-    assert_int_equal(len, 2 + 8 * NGX_CX_ROLLUP_COUNTERS);
+    assert_int_equal(len, 2 + 3 * 9);
+    assert_int_equal(val[0], NGX_CX_ROLLUP_FMT_SPARSE);
+    assert_int_equal(val[1], 3);
+    assert_int_equal(val[2], 0);                        /* index */
+    assert_int_equal(val[2 + 8], 1);
+    assert_int_equal(val[2 + 9], 2);
+    assert_int_equal(val[2 + 10], 0x01);
+    assert_int_equal(val[2 + 18], NGX_CX_ROLLUP_COUNTERS - 1);
+    assert_int_equal(val[2 + 26], 5);
     memset(&back, 0, sizeof(back));
     assert_int_equal(ngx_cx_rollup_row_merge(&back, val, len, 1), 0);
     assert_memory_equal(&back, &row, sizeof(row));
+
+    /* sparse: an index out of range, or not increasing, is refused */
+    val[2 + 18] = NGX_CX_ROLLUP_COUNTERS;
+    assert_int_equal(ngx_cx_rollup_row_merge(&back, val, len, 1), -1);
+    val[2 + 18] = 2;
+    assert_int_equal(ngx_cx_rollup_row_merge(&back, val, len, 1), -1);
 
     /* a sketch is written for V rows only */
     memset(&row, 0, sizeof(row));
@@ -581,6 +597,7 @@ static void
 test_row_merge(void **state)
 {
     size_t               len, la, lb;
+    unsigned char        fmt;
     unsigned char        a[NGX_CX_ROLLUP_VAL_MAX + 8];
     unsigned char        b[2 + 8 * 255 + NGX_CX_HLL_REGS];
     ngx_cx_rollup_row_t  row, x, y;
@@ -629,11 +646,12 @@ test_row_merge(void **state)
     la = ngx_cx_rollup_row_encode(a, NGX_CX_ROLLUP_RESPONSES, &x);
     memset(&row, 0, sizeof(row));
 
+    fmt = a[0];
     a[0] = 0;                                           /* fmt */
     assert_int_equal(ngx_cx_rollup_row_merge(&row, a, la, 1), -1);
-    a[0] = 2;
+    a[0] = 3;
     assert_int_equal(ngx_cx_rollup_row_merge(&row, a, la, 1), -1);
-    a[0] = 1;
+    a[0] = fmt;
 
     for (len = 0; len < 2; len++) {                     /* no header */
         assert_int_equal(ngx_cx_rollup_row_merge(&row, a, len, 1), -1);
