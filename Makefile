@@ -13,7 +13,8 @@ MODULE       := $(BUILD)/ngx_http_cx_module.so
 CC           ?= cc
 
 DEB_PACKAGES := nginx nginx-dev libluajit2-5.1-dev liblmdb-dev lmdb-utils \
-                libcmocka-dev pkg-config gcc make perl wrk curl nodejs chromium
+                libcmocka-dev pkg-config gcc make perl wrk curl nodejs chromium \
+                clickhouse-server
 
 PURE_SRCS    := src/ngx_cx_scan.c src/ngx_cx_sha256.c src/ngx_cx_token.c \
                 src/ngx_cx_json.c src/ngx_cx_record.c src/ngx_cx_score.c \
