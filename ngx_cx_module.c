@@ -13,6 +13,7 @@
 #include "ngx_http_cx_store.h"
 #include "ngx_http_cx_lua.h"
 #include "ngx_http_cx_alert.h"
+#include "ngx_http_cx_forward.h"
 
 
 static ngx_int_t ngx_http_cx_postconfiguration(ngx_conf_t *cf);
@@ -180,6 +181,20 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, alert_trusted),
+      NULL },
+
+    { ngx_string("cx_forward"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_cx_forward_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cx_node"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_cx_node_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("cx_types"),
@@ -513,7 +528,8 @@ ngx_http_cx_postconfiguration(ngx_conf_t *cf)
     if (ngx_http_cx_survey_postconfiguration(cf, cmcf) != NGX_OK
         || ngx_http_cx_prompt_postconfiguration(cf, cmcf) != NGX_OK
         || ngx_http_cx_store_postconfiguration(cf, cmcf) != NGX_OK
-        || ngx_http_cx_alert_postconfiguration(cf, cmcf) != NGX_OK)
+        || ngx_http_cx_alert_postconfiguration(cf, cmcf) != NGX_OK
+        || ngx_http_cx_forward_postconfiguration(cf, cmcf) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -571,6 +587,7 @@ ngx_http_cx_init_process(ngx_cycle_t *cycle)
 
     /* no deliveries then, until the next start or reload */
     (void) ngx_http_cx_alert_init_process(cycle, cmcf);
+    (void) ngx_http_cx_forward_init_process(cycle, cmcf);
 
     /* a broken VM offers nothing through hooks; the site stays up */
     (void) ngx_http_cx_lua_init(cycle, cmcf);
@@ -588,6 +605,7 @@ ngx_http_cx_exit_process(ngx_cycle_t *cycle)
 
     if (cmcf) {
         ngx_http_cx_alert_exit_process(cmcf);
+        ngx_http_cx_forward_exit_process(cmcf);
     }
 
     if (cmcf && cmcf->store) {

@@ -191,6 +191,10 @@ typedef struct {
     ngx_str_t                 alert_link;     /* <endpoint> URL, or "" */
     void                     *alert_sender;   /* worker 0's, or NULL */
 
+    struct ngx_http_cx_forward_s  *forward;   /* cx_forward, or NULL */
+    ngx_str_t                 node;       /* cx_node, or the host name */
+    void                     *forward_sender; /* worker 0's, or NULL */
+
     ngx_http_cx_store_t      *store;      /* this worker's, or NULL */
     ngx_flag_t                used;       /* any cx directive seen */
 } ngx_http_cx_main_conf_t;

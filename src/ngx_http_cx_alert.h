@@ -39,6 +39,7 @@
 #include "ngx_http_cx.h"
 #include "ngx_http_cx_http_client.h"
 #include "ngx_cx_alert.h"
+#include "ngx_http_cx_forward.h"
 
 
 #define NGX_HTTP_CX_ALERT_JSON    0
@@ -75,6 +76,7 @@ typedef struct ngx_http_cx_alert_dbs_s {
     MDB_dbi                   deliveries;
     ngx_array_t              *rules;      /* ngx_http_cx_alert_t */
     time_t                    retry_for;
+    ngx_http_cx_outbox_t     *outbox;     /* an alert that changes goes in */
 } ngx_http_cx_alert_dbs_t;  /* ngx_http_cx_store.h names the struct */
 
 
@@ -102,6 +104,15 @@ struct ngx_http_cx_alert_op_s {
     ngx_cx_delivery_t         delivery;   /* for the delivery ops */
     u_char                    alert[NGX_CX_ALERT_KEY_LEN];  /* ack, resolve */
     uint64_t                  now_ms;
+
+    /*
+     * Another change through the same group commit (the forward sender's
+     * deletions from the outbox): when set, the commit calls it instead;
+     * it returns 0 or an LMDB error, as ngx_http_cx_alert_apply().
+     */
+    int                     (*apply)(MDB_txn *txn,
+                                     struct ngx_http_cx_alert_dbs_s *dbs,
+                                     ngx_http_cx_alert_op_t *op);
 
     /* out: NGX_OK, NGX_DECLINED (no such alert), NGX_ERROR */
     ngx_int_t                 rc;

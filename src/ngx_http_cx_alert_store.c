@@ -16,6 +16,8 @@ static int ngx_http_cx_alert_create(MDB_txn *txn,
 static int ngx_http_cx_alert_update(MDB_txn *txn,
     ngx_http_cx_alert_dbs_t *dbs, const u_char *key,
     ngx_http_cx_alert_op_t *op);
+static int ngx_http_cx_alert_forward(MDB_txn *txn,
+    ngx_http_cx_alert_dbs_t *dbs, const u_char *akey, uint64_t now_ms);
 static int ngx_http_cx_delivery_put(MDB_txn *txn,
     ngx_http_cx_alert_dbs_t *dbs, ngx_cx_delivery_t *d);
 
@@ -156,6 +158,11 @@ ngx_http_cx_alert_create(MDB_txn *txn, ngx_http_cx_alert_dbs_t *dbs,
     val.mv_size = len;
 
     rc = mdb_put(txn, dbs->alerts, &key, &val, MDB_NOOVERWRITE);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = ngx_http_cx_alert_forward(txn, dbs, a.key, now_ms);
     if (rc != 0) {
         return rc;
     }
@@ -351,7 +358,31 @@ ngx_http_cx_alert_update(MDB_txn *txn, ngx_http_cx_alert_dbs_t *dbs,
     val.mv_data = buf;
     val.mv_size = len;
 
-    return mdb_put(txn, dbs->alerts, &key, &val, 0);
+    rc = mdb_put(txn, dbs->alerts, &key, &val, 0);
+    if (rc != 0) {
+        return rc;
+    }
+
+    return ngx_http_cx_alert_forward(txn, dbs, akey, op->now_ms);
+}
+
+
+/* An alert that changed: forwarded as it is when sent. */
+
+static int
+ngx_http_cx_alert_forward(MDB_txn *txn, ngx_http_cx_alert_dbs_t *dbs,
+    const u_char *akey, uint64_t now_ms)
+{
+    u_char  val[NGX_CX_OUTBOX_VAL_MAX];
+
+    if (dbs->outbox == NULL) {
+        return 0;
+    }
+
+    return ngx_http_cx_outbox_put(dbs->outbox, txn, now_ms, val,
+                                  ngx_cx_outbox_ref(val, NGX_CX_OUTBOX_ALERT,
+                                                    akey,
+                                                    NGX_CX_ALERT_KEY_LEN));
 }
 
 

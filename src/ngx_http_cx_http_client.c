@@ -52,6 +52,7 @@ struct ngx_http_cx_post_s {
 
 
 static ngx_int_t ngx_http_cx_post_request(ngx_http_cx_post_t *p,
+    ngx_str_t *args,
     ngx_str_t *headers, ngx_str_t *body);
 static void ngx_http_cx_post_resolved(ngx_resolver_ctx_t *ctx);
 static void ngx_http_cx_post_connect(ngx_http_cx_post_t *p);
@@ -428,8 +429,8 @@ ngx_http_cx_target_init(ngx_conf_t *cf, ngx_http_cx_target_t *t,
 
 
 ngx_int_t
-ngx_http_cx_post(ngx_http_cx_target_t *t, ngx_str_t *headers, ngx_str_t *body,
-    ngx_msec_t timeout, ngx_http_cx_post_done_pt done, void *data,
+ngx_http_cx_post(ngx_http_cx_target_t *t, ngx_str_t *args, ngx_str_t *headers,
+    ngx_str_t *body, ngx_msec_t timeout, ngx_http_cx_post_done_pt done, void *data,
     ngx_log_t *log, ngx_http_cx_post_t **handle)
 {
     u_char              *buf;
@@ -467,7 +468,7 @@ ngx_http_cx_post(ngx_http_cx_target_t *t, ngx_str_t *headers, ngx_str_t *body,
     p->log.action = NULL;
     pool->log = &p->log;
 
-    if (ngx_http_cx_post_request(p, headers, body) != NGX_OK) {
+    if (ngx_http_cx_post_request(p, args, headers, body) != NGX_OK) {
         goto failed;
     }
 
@@ -568,8 +569,8 @@ ngx_http_cx_post_cancel(ngx_http_cx_post_t *p)
 
 
 static ngx_int_t
-ngx_http_cx_post_request(ngx_http_cx_post_t *p, ngx_str_t *headers,
-    ngx_str_t *body)
+ngx_http_cx_post_request(ngx_http_cx_post_t *p, ngx_str_t *args,
+    ngx_str_t *headers, ngx_str_t *body)
 {
     size_t                 len;
     u_char                *b;
@@ -589,7 +590,11 @@ ngx_http_cx_post_request(ngx_http_cx_post_t *p, ngx_str_t *headers,
         body = &none;
     }
 
-    len = sizeof("POST  HTTP/1.1" CRLF) - 1 + t->u.uri.len
+    if (args == NULL || args->len == 0) {
+        args = &none;
+    }
+
+    len = sizeof("POST  HTTP/1.1" CRLF) - 1 + t->u.uri.len + 1 + args->len
           + sizeof("Host: " CRLF) - 1 + t->host_header.len
           + sizeof("User-Agent: ngx_cx" CRLF) - 1
           + sizeof("Content-Type: application/json" CRLF) - 1
@@ -605,14 +610,22 @@ ngx_http_cx_post_request(ngx_http_cx_post_t *p, ngx_str_t *headers,
     p->request.start = b;
     p->request.pos = b;
 
-    b = ngx_sprintf(b, "POST %V HTTP/1.1" CRLF
+    b = ngx_sprintf(b, "POST %V", &t->u.uri);
+
+    if (args->len) {
+        *b++ = ngx_strlchr(t->u.uri.data, t->u.uri.data + t->u.uri.len, '?')
+               ? '&' : '?';
+        b = ngx_cpymem(b, args->data, args->len);
+    }
+
+    b = ngx_sprintf(b, " HTTP/1.1" CRLF
                        "Host: %V" CRLF
                        "User-Agent: ngx_cx" CRLF
                        "Content-Type: application/json" CRLF
                        "Content-Length: %uz" CRLF
                        "Connection: close" CRLF
                        "%V" CRLF,
-                    &t->u.uri, &t->host_header, body->len, headers);
+                    &t->host_header, body->len, headers);
 
     b = ngx_cpymem(b, body->data, body->len);
 
@@ -1346,7 +1359,8 @@ ngx_http_cx_post_log_error(ngx_log_t *log, u_char *buf, size_t len)
         buf = p;
     }
 
-    return ngx_snprintf(p, len, ", webhook: %s://%V",
+    return ngx_snprintf(p, len, ", %s: %s://%V",
+                        post->target->role ? post->target->role : "webhook",
                         post->target->https ? "https" : "http",
                         &post->target->host_header);
 }

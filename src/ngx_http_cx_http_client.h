@@ -16,7 +16,7 @@
  *
  * In a worker, ngx_http_cx_post() sends
  *
- *   POST <path> HTTP/1.1
+ *   POST <path>[?<args>] HTTP/1.1
  *   Host: <host>[:<port> when not 80 for http, 443 for https]
  *   User-Agent: ngx_cx
  *   Content-Type: application/json
@@ -98,6 +98,8 @@ typedef struct {
     void                      *ssl;
 #endif
     ngx_resolver_t            *resolver;    /* NULL for an IP literal */
+    const char                *role;        /* the log's word for the
+                                               peer: NULL "webhook" */
     ngx_msec_t                 resolver_timeout;
 } ngx_http_cx_target_t;
 
@@ -132,7 +134,8 @@ ngx_int_t ngx_http_cx_target_init(ngx_conf_t *cf, ngx_http_cx_target_t *t,
     ngx_str_t *trusted, u_char *file, ngx_uint_t line);
 
 /*
- * Worker: starts the POST of body to t.  headers: the extra header lines,
+ * Worker: starts the POST of body to t.  args: added to the URL's path
+ * after "?" (or "&" when it has a query), may be NULL.  headers: the extra header lines,
  * each "Name: value\r\n", copied as they are (may be NULL or empty); they
  * must not repeat the ones above.  timeout: in ms, more than 0.  log:
  * where the exchange logs (copied; its messages end with ", webhook:
@@ -142,8 +145,8 @@ ngx_int_t ngx_http_cx_target_init(ngx_conf_t *cf, ngx_http_cx_target_t *t,
  * NGX_ERROR when it could not even start (memory): then done() is not
  * called.
  */
-ngx_int_t ngx_http_cx_post(ngx_http_cx_target_t *t, ngx_str_t *headers,
-    ngx_str_t *body, ngx_msec_t timeout, ngx_http_cx_post_done_pt done,
+ngx_int_t ngx_http_cx_post(ngx_http_cx_target_t *t, ngx_str_t *args,
+    ngx_str_t *headers, ngx_str_t *body, ngx_msec_t timeout, ngx_http_cx_post_done_pt done,
     void *data, ngx_log_t *log, ngx_http_cx_post_t **handle);
 
 /* Ends an exchange in flight and frees it; done() is not called. */

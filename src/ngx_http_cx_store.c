@@ -41,6 +41,7 @@ struct ngx_http_cx_store_s {
     MDB_dbi                   meta;
     MDB_dbi                   rollups;
     ngx_cx_rollup_batch_t    *rollup;     /* the commit's changed rows */
+    ngx_http_cx_outbox_t      outbox;     /* cx_forward's */
     ngx_log_t                *log;
     ngx_str_t                 path;
 
@@ -159,6 +160,10 @@ ngx_http_cx_store_open(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
         if (rc == 0) {
             rc = ngx_http_cx_alert_open_dbs(txn, &store->alert, 0);
         }
+        if (rc == 0 && cmcf->forward) {
+            rc = mdb_dbi_open(txn, NGX_CX_DB_OUTBOX, 0, &store->outbox.dbi);
+            store->outbox.on = 1;
+        }
         if (rc == 0) {
             rc = mdb_txn_commit(txn);
         } else {
@@ -184,6 +189,8 @@ ngx_http_cx_store_open(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
     store->alert.responses = store->responses;
     store->alert.rules = cmcf->alerts.nelts ? &cmcf->alerts : NULL;
     store->alert.retry_for = cmcf->alert_retry_for;
+    store->alert.outbox = &store->outbox;
+    store->outbox.pid = (uint32_t) ngx_pid;
 
     store->queue[0] = ngx_palloc(cycle->pool,
                           2 * NGX_HTTP_CX_EVENTS_MAX * sizeof(ngx_http_cx_event_t));
@@ -428,7 +435,8 @@ ngx_http_cx_store_commit(ngx_http_cx_store_t *store)
              q = ngx_queue_next(q))
         {
             op = ngx_queue_data(q, ngx_http_cx_alert_op_t, queue);
-            fatal = ngx_http_cx_alert_apply(txn, &store->alert, op);
+            fatal = op->apply ? op->apply(txn, &store->alert, op)
+                              : ngx_http_cx_alert_apply(txn, &store->alert, op);
         }
 
         if (!fatal) {
@@ -526,6 +534,7 @@ ngx_http_cx_store_apply(ngx_http_cx_store_t *store, MDB_txn *txn,
     ngx_cx_apply_e   res;
     ngx_cx_change_t  ch;
     ngx_cx_record_t  rec;
+    u_char           vbuf[NGX_CX_OUTBOX_VAL_MAX];
 
     dbi = store->responses;
 
@@ -592,6 +601,16 @@ ngx_http_cx_store_apply(ngx_http_cx_store_t *store, MDB_txn *txn,
                                     &rec);
     }
 
+    if (rc != 0) {
+        *fatal = rc;
+        return;
+    }
+
+    /* forwarded as it is when sent: the entry names it */
+    rc = ngx_http_cx_outbox_put(&store->outbox, txn, w->now_ms, vbuf,
+                                ngx_cx_outbox_ref(vbuf, NGX_CX_OUTBOX_RESPONSE,
+                                                  w->id,
+                                                  NGX_CX_RESPONSE_KEY_LEN));
     if (rc != 0) {
         *fatal = rc;
         return;
@@ -886,6 +905,7 @@ ngx_http_cx_store_put_events(ngx_http_cx_store_t *store, MDB_txn *txn,
     ngx_http_cx_event_t  *ev;
     u_char                kbuf[NGX_CX_JOURNEY_KEY_LEN];
     u_char                vbuf[NGX_CX_JOURNEY_VAL_MAX];
+    u_char                obuf[NGX_CX_OUTBOX_VAL_MAX];
 
     ev = store->queue[store->filling ^ 1];
 
@@ -909,6 +929,13 @@ ngx_http_cx_store_put_events(ngx_http_cx_store_t *store, MDB_txn *txn,
         }
 
         rc = ngx_http_cx_store_rollup_event(store, txn, &ev[i]);
+        if (rc != 0) {
+            *fatal = rc;
+            return;
+        }
+
+        rc = ngx_http_cx_outbox_put(&store->outbox, txn, ev[i].at_ms, obuf,
+                                    ngx_cx_outbox_event(obuf, kbuf, &ev[i]));
         if (rc != 0) {
             *fatal = rc;
             return;

@@ -5,6 +5,7 @@
  */
 
 #include "ngx_http_cx_store.h"
+#include "ngx_cx_forward.h"
 #include "ngx_cx_rollup.h"
 #include "ngx_cx_alert.h"
 #include <lmdb.h>
@@ -406,6 +407,10 @@ ngx_http_cx_store_prepare(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
     if (rc == 0) {
         rc = mdb_dbi_open(txn, NGX_CX_DB_DELIVERIES, MDB_CREATE,
                           &other);
+    }
+
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, NGX_CX_DB_OUTBOX, MDB_CREATE, &other);
     }
 
     if (rc != 0) {
