@@ -9,10 +9,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <time.h>
+
 #include "cxctl.h"
 #include "ngx_cx_alert.h"
 #include "ngx_cx_export.h"
 #include "ngx_cx_score.h"
+#include "ngx_cx_forward.h"
 
 
 volatile sig_atomic_t  cxctl_stop;
@@ -37,6 +40,10 @@ static const char  cxctl_usage[] =
     "                             delete responses and events older than DAY\n"
     "  alerts [--open]            the alerts of the cx_alert rules\n"
     "  rebuild-rollups            build report.json's aggregates again\n"
+    "  forward --since DAY [--until DAY]\n"
+    "                             queue records for cx_forward (a backfill)\n"
+    "  clickhouse-schema [--database NAME]\n"
+    "                             the ClickHouse tables' DDL\n"
     "\n"
     "DAY is YYYY-MM-DD (UTC). Exit status: 0 done, 1 store error (or report\n"
     "--survey NAME of a survey the store has no response of), 2 bad arguments\n"
@@ -115,6 +122,8 @@ static const cxctl_command_t  cxctl_commands[] = {
     { "prune",  cxctl_cmd_prune,  cxctl_usage_prune },
     { "alerts", cxctl_cmd_alerts, cxctl_usage_alerts },
     { "rebuild-rollups", cxctl_cmd_rebuild, cxctl_usage_rebuild },
+    { "clickhouse-schema", cxctl_cmd_schema, cxctl_usage_schema },
+    { "forward", cxctl_cmd_forward, cxctl_usage_forward },
     { NULL, NULL, NULL }
 };
 
@@ -513,7 +522,11 @@ cxctl_cmd_stats(int argc, char **argv, const char *store_opt)
     int               i, rc, r, ready;
     size_t            k;
     MDB_txn          *txn;
-    MDB_stat          ms, rs, es, ros;
+    MDB_stat          ms, rs, es, ros, obs;
+    MDB_dbi           outbox;
+    MDB_cursor       *cur;
+    MDB_val           ok, ov;
+    uint64_t          oldest_ms;
     MDB_envinfo       info;
     cxctl_store_t     st;
     cxctl_filter_t    f;
@@ -560,6 +573,23 @@ cxctl_cmd_stats(int argc, char **argv, const char *store_opt)
             if (rc == 0) {
                 rc = ngx_cx_rollup_ready(txn, st.meta, &ready);
             }
+            /* the outbox: a store nginx has not opened since has none */
+            obs.ms_entries = 0;
+            oldest_ms = 0;
+            if (rc == 0
+                && mdb_dbi_open(txn, NGX_CX_DB_OUTBOX, 0, &outbox) == 0)
+            {
+                rc = mdb_stat(txn, outbox, &obs);
+                if (rc == 0 && obs.ms_entries
+                    && mdb_cursor_open(txn, outbox, &cur) == 0)
+                {
+                    if (mdb_cursor_get(cur, &ok, &ov, MDB_FIRST) == 0) {
+                        (void) ngx_cx_journey_key_ms(ok.mv_data, ok.mv_size,
+                                                     &oldest_ms);
+                    }
+                    mdb_cursor_close(cur);
+                }
+            }
             mdb_txn_abort(txn);
         }
     }
@@ -595,6 +625,16 @@ cxctl_cmd_stats(int argc, char **argv, const char *store_opt)
     printf("dropped     %llu %s (journey events counted but not stored)\n",
            (unsigned long long) dropped,
            cxctl_plural(dropped, "event", "events"));
+
+    if (obs.ms_entries) {
+        printf("outbox      %llu %s for ClickHouse, oldest %llds ago\n",
+               (unsigned long long) obs.ms_entries,
+               cxctl_plural(obs.ms_entries, "record", "records"),
+               oldest_ms ? (long long) (time(NULL) - (time_t) (oldest_ms / 1000))
+                         : 0LL);
+    } else {
+        printf("outbox      empty (cx_forward: everything sent, or off)\n");
+    }
 
     if (ready && st.has_rollups) {
         printf("rollups     %llu rows (report.json's aggregates)\n",

@@ -159,6 +159,10 @@ extern const char  cxctl_usage_prune[];
 
 /* cxctl_rollups.c */
 int cxctl_cmd_rebuild(int argc, char **argv, const char *store_opt);
+int cxctl_cmd_schema(int argc, char **argv, const char *store_opt);
+int cxctl_cmd_forward(int argc, char **argv, const char *store_opt);
+extern const char  cxctl_usage_schema[];
+extern const char  cxctl_usage_forward[];
 extern const char  cxctl_usage_rebuild[];
 
 

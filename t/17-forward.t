@@ -1,0 +1,272 @@
+#!/usr/bin/perl
+# Fleets (README: Fleets): cx_forward and cx_node checked at nginx -t; two
+# nginx nodes forwarding to one real clickhouse-server (t/lib/CXClickHouse.pm);
+# every response, journey event and alert arrives with its node; ClickHouse
+# stopped mid-way: pages and answers go on, the outbox grows and is logged and
+# shown by cxctl stats, and drains when ClickHouse is back; kill -9 of a node
+# with a full outbox loses nothing; a re-sent backfill (cxctl forward) counts
+# once; the fleet's counts are the sum of the nodes' own reports.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use CXTest;
+use CXClickHouse;
+use JSON::PP ();
+use POSIX qw(_exit WNOHANG);
+use Time::HiRes qw(sleep time);
+
+my $CXCTL = cx_repo_root() . '/build/cxctl';
+
+plan skip_all => "module not built" unless cx_have_module();
+plan skip_all => "build/cxctl not built" unless -x $CXCTL;
+
+my $J = JSON::PP->new->utf8->canonical;
+my $PAGE = "<html><body>\n<p>page</p>\n</body></html>\n";
+
+sub cxctl {
+    my ($store, @args) = @_;
+    my $out = "$store.cxctl.out";
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDOUT, '>', $out or _exit(126);
+        open STDERR, '>&', \*STDOUT or _exit(126);
+        exec { $CXCTL } $CXCTL, '--store', $store, @args or _exit(127);
+    }
+    waitpid $pid, 0;
+    my $rc = $? >> 8;
+    open my $fh, '<', $out or return { rc => $rc, out => '' };
+    local $/;
+    return { rc => $rc, out => scalar <$fh> };
+}
+
+# ---- nginx -t ----------------------------------------------------------------
+
+my $STORE = "    cx_store %%PREFIX%%/cxdata max_size=64m;\n";
+my $SITE = "    server { %%CX_SITE%% }\n";
+
+my @BAD = (
+    [ 'unknown destination', "cx_forward kafka http://127.0.0.1:9/ database=cx;",
+      qr/cx_forward: unknown destination "kafka" \(the one there is: clickhouse\) in \S+nginx\.conf:\d+/ ],
+    [ 'no database', "cx_forward clickhouse http://127.0.0.1:9/;",
+      qr/cx_forward: database=NAME is missing/ ],
+    [ 'bad database name', "cx_forward clickhouse http://127.0.0.1:9/ database=cx-prod;",
+      qr/cx_forward: database name "cx-prod" must be letters, digits and "_"/ ],
+    [ 'bad URL', "cx_forward clickhouse ftp://127.0.0.1:9/ database=cx;",
+      qr/cx_forward: "ftp:\/\/127\.0\.0\.1:9\/" is not an http:\/\/ or https:\/\/ URL/ ],
+    [ 'batch 0', "cx_forward clickhouse http://127.0.0.1:9/ database=cx batch=0;",
+      qr/batch must be a number from 1 to 100000/ ],
+    [ 'interval without a time', "cx_forward clickhouse http://127.0.0.1:9/ database=cx interval=soon;",
+      qr/interval must be a time from 1ms to 1h/ ],
+    [ 'unknown parameter', "cx_forward clickhouse http://127.0.0.1:9/ database=cx table=x;",
+      qr/cx_forward: unknown parameter "table=x" \(database=, user=, password_file=, batch=, interval=\)/ ],
+    [ 'missing password file', "cx_forward clickhouse http://127.0.0.1:9/ database=cx user=cx password_file=nothere.txt;",
+      qr/cx_forward: cannot open password_file "\S*nothere\.txt"/ ],
+    [ 'password file of two lines', "cx_forward clickhouse http://127.0.0.1:9/ database=cx user=cx password_file=two.txt;",
+      qr/password_file "\S*two\.txt" must hold one line/ ],
+    [ 'a host name without a resolver', "cx_forward clickhouse http://ch.example.com:8123/ database=cx;",
+      qr/ch\.example\.com.*needs a "resolver"/ ],
+    [ 'twice', "cx_forward clickhouse http://127.0.0.1:9/ database=cx; cx_forward clickhouse http://127.0.0.1:9/ database=cy;",
+      qr/"cx_forward" directive is duplicate/ ],
+    [ 'bad node name', "cx_forward clickhouse http://127.0.0.1:9/ database=cx; cx_node \"web 1\";",
+      qr/cx_node "web 1": a node name is letters, digits, "\.", "-" and "_"/ ],
+);
+
+for my $case (@BAD) {
+    my ($name, $line, $re) = @$case;
+    my ($ok, $out) = cx_test_config("$STORE    $line\n$SITE",
+        files => { 'conf/two.txt' => "a\nb\n" });
+    ok !$ok, "nginx -t fails: $name";
+    like $out, $re, "... and says why: $name" or diag $out;
+}
+
+{
+    my ($ok, $out) = cx_test_config("    cx_forward clickhouse http://127.0.0.1:9/ database=cx;\n$SITE");
+    ok !$ok, 'nginx -t fails: cx_forward without cx_store';
+    like $out, qr/cx_forward needs cx_store: records wait in the store's outbox until ClickHouse has them, in \S+nginx\.conf:\d+/,
+        '... and says why' or diag $out;
+
+    ($ok, $out) = cx_test_config("$STORE    cx_forward clickhouse http://127.0.0.1:9/ database=cx user=cx"
+        . " password_file=pw.txt batch=100 interval=250ms;\n    cx_node web-1.eu_west;\n$SITE",
+        files => { 'conf/pw.txt' => "s3cret\n" });
+    ok $ok, 'every parameter, a password file, a node name: nginx -t passes' or diag $out;
+}
+
+# ---- two nodes, one ClickHouse ---------------------------------------------------
+
+my $ch = cx_clickhouse();
+SKIP: {
+skip "no ClickHouse: $CXClickHouse::WHY", 1 unless $ch;
+
+my $CHP = $ch->http_port;
+
+sub node_conf {
+    my ($node) = @_;
+    return <<CONF;
+    cx_store %%PREFIX%%/cxdata max_size=64m;
+    cx_forward clickhouse http://127.0.0.1:$CHP/ database=cx interval=200ms;
+    cx_node $node;
+    cx_survey nps { type nps; question "Recommend us?"; }
+    cx_survey csat { type csat; question "Helped?"; }
+    cx_alert unhappy {
+        survey nps;
+        when band=detractor;
+        notify http://127.0.0.1:9/hook secret=hook.key;
+    }
+    server {
+        %%CX_SITE%%
+        location /home/ { cx_touchpoint home stage=awareness; }
+        location /buy/  { cx_touchpoint buy stage=purchase; cx_prompt nps sample=100%; }
+        location /help/ { cx_touchpoint help stage=usage; cx_prompt csat sample=100%; }
+    }
+CONF
+}
+
+my %FILES = (cx_pages($PAGE, qw(home buy help)),
+             'conf/hook.key' => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n");
+my %node = (
+    'web-1' => cx_nginx(files => \%FILES, conf => node_conf('web-1')),
+    'web-2' => cx_nginx(files => \%FILES, conf => node_conf('web-2')),
+);
+my %store = map { $_ => $node{$_}->prefix . '/cxdata' } keys %node;
+
+my $n = 0;
+# a visitor on a node: home, then a page with a prompt, answered
+sub visitor {
+    my ($name, $path, $score, $comment) = @_;
+    my $ng = $node{$name};
+    my $b = cx_browser('v' . ++$n);
+    is $ng->visit($b, '/home/')->{status}, 200, "$name: /home/";
+    my $r = $ng->visit($b, $path);
+    is $r->{status}, 200, "$name: $path";
+    my $token = $r->{prompt} && $r->{prompt}{token};
+    ok $token, "$name $path: a prompt" or return;
+    for my $e ([display => ()], [answer => (score => $score)],
+               defined $comment ? [comment => (comment => $comment)] : ()) {
+        my ($event, %f) = @$e;
+        my $a = $ng->answer(token => $token, jar => $b, event => $event, %f);
+        is $a->{status}, 204, "$name: $event 204" or diag $a->{raw};
+    }
+}
+
+sub ch_rows {
+    my ($sql) = @_;
+    my $r = $ch->query("$sql FORMAT JSONEachRow");
+    return undef unless $r->{status} == 200;
+    return [ map { $J->decode($_) } grep { length } split /\n/, $r->{body} ];
+}
+sub ch_count {
+    my ($sql) = @_;
+    my $r = $ch->query("$sql FORMAT TSV");
+    return $r->{status} == 200 ? $r->{body} + 0 : -1;
+}
+sub outbox_of {
+    my ($name) = @_;
+    my $s = cxctl($store{$name}, 'stats');
+    return $s->{out} =~ /^outbox\s+(\d+) record/m ? $1 : $s->{out} =~ /^outbox\s+empty/m ? 0 : undef;
+}
+sub answered_in_ch { ch_count('SELECT count() FROM cx.responses FINAL WHERE answered = 1') }
+
+visitor('web-1', '/buy/', 9, "Fast \"delivery\" <3 \x{e9}t\x{e9}");
+visitor('web-1', '/buy/', 2, 'Broken');
+visitor('web-1', '/help/', 5);
+visitor('web-2', '/buy/', 3);
+visitor('web-2', '/help/', 2, 'Slow');
+
+ok((wait_for { answered_in_ch() == 5 } 15), 'ClickHouse has the 5 answers of both nodes')
+    or diag 'answered: ' . answered_in_ch() . "\n" . $node{'web-1'}->error_log;
+
+# every export column, as the node's own export says it
+for my $name (sort keys %node) {
+    my $r = $node{$name}->get('/cx-admin/responses.ndjson');
+    is $r->{status}, 200, "$name: responses.ndjson";
+    my @mine = map { $J->decode($_) } grep { length } split /\n/, $r->{body};
+    my $rows = ch_rows("SELECT * FROM cx.responses FINAL WHERE node = '$name' ORDER BY id");
+    my %ch = map { $_->{id} => $_ } @{ $rows || [] };
+    is scalar(keys %ch), scalar(@mine), "$name: as many responses in ClickHouse as in the node's export";
+    for my $m (@mine) {
+        my $c = $ch{ $m->{id} } or do { fail "$name: response $m->{id} in ClickHouse"; next };
+        for my $f (qw(survey type touchpoint stage comment visitor lang path)) {
+            is $c->{$f}, $m->{$f}, "$name $m->{id}: $f";
+        }
+        is $c->{score}, $m->{score}, "$name $m->{id}: score";
+        is $c->{previous_score}, $m->{previous_score}, "$name $m->{id}: previous_score";
+        is $c->{answered}, $m->{answered} ? 1 : 0, "$name $m->{id}: answered";
+        is $c->{displayed}, $m->{displayed} ? 1 : 0, "$name $m->{id}: displayed";
+        is $c->{node}, $name, "$name $m->{id}: node";
+        is_deeply $c->{attr_keys}, [ sort keys %{ $m->{attributes} || {} } ], "$name $m->{id}: attributes";
+    }
+    my $ev = cxctl($store{$name}, 'stats')->{out} =~ /^events\s+(\d+)/m ? $1 : -1;
+    ok((wait_for { ch_count("SELECT count() FROM cx.events FINAL WHERE node = '$name'") == $ev } 5),
+        "$name: its $ev journey events in ClickHouse");
+}
+
+is ch_count("SELECT count() FROM cx.events FINAL WHERE kind = 'visit' AND name = 'home'"), 5,
+    'visits of home: one per visitor, over both nodes';
+ok((wait_for { ch_count("SELECT count() FROM cx.alerts FINAL") == 2 } 5),
+    'the two detractors\' alerts (one per node) are in ClickHouse');
+is_deeply ch_rows("SELECT node, rule, state FROM cx.alerts FINAL ORDER BY node"),
+    [ { node => 'web-1', rule => 'unhappy', state => 'open' },
+      { node => 'web-2', rule => 'unhappy', state => 'open' } ], '... with node, rule and state';
+is outbox_of($_), 0, "$_: cxctl stats: outbox empty" for sort keys %node;
+
+# ---- ClickHouse down: nothing waits, the outbox grows ------------------------------
+
+$ch->stop;
+my $t0 = time;
+visitor('web-1', '/buy/', 7);
+visitor('web-2', '/buy/', 8, 'Fine');
+visitor('web-2', '/help/', 4);
+ok time - $t0 < 5, sprintf('three visitors answered while ClickHouse is down, in %.2f s', time - $t0);
+
+ok((wait_for { ($node{'web-2'}->error_log =~ /cx_forward: ClickHouse "http:\/\/127\.0\.0\.1:$CHP\/" failed: connection refused; \d+ records wait in the outbox/) } 5),
+    'web-2 logs that ClickHouse refuses and records wait in the outbox') or diag $node{'web-2'}->error_log;
+my $ob = outbox_of('web-2');
+ok $ob && $ob >= 2, "web-2: cxctl stats shows the outbox ($ob records)";
+like cxctl($store{'web-2'}, 'stats')->{out}, qr/^outbox\s+\d+ records for ClickHouse, oldest \d+s ago$/m,
+    '... with its age';
+
+# kill -9 of web-2 with its outbox full; it comes back, ClickHouse too
+my @pids = ($node{'web-2'}->pid, $node{'web-2'}->worker_pids);
+kill 'KILL', @pids;
+ok((wait_for { waitpid $_, WNOHANG for @pids; !grep { cx_pid_alive($_) } @pids } 5), 'web-2 killed with -9');
+is outbox_of('web-2'), $ob, 'its outbox is on disk, as it was';
+$node{'web-2'}->restart;
+$ch->start;
+
+ok((wait_for { answered_in_ch() == 8 } 20), 'ClickHouse back: all 8 answers arrive, none lost')
+    or diag 'answered: ' . answered_in_ch();
+ok((wait_for { outbox_of('web-1') == 0 && outbox_of('web-2') == 0 } 10), 'both outboxes drain');
+like $node{'web-1'}->error_log, qr/cx_forward: ClickHouse "[^"]+" takes records again; the outbox drains/,
+    'web-1 logs that ClickHouse takes records again';
+
+# ---- a re-sent backfill counts once ------------------------------------------------
+
+my $before = ch_count('SELECT count() FROM cx.responses FINAL');
+my $bf = cxctl($store{'web-1'}, 'forward', '--since', '1970-01-01');
+is $bf->{rc}, 0, 'cxctl forward --since 1970-01-01: exit 0' or diag $bf->{out};
+like $bf->{out}, qr/^queued 4 responses, \d+ journey events, 1 alert for ClickHouse$/m, '... says what it queued';
+ok((wait_for { outbox_of('web-1') == 0 } 10), 'web-1 sends the backfill');
+is ch_count('SELECT count() FROM cx.responses FINAL'), $before, 'responses counted once (FINAL) after the re-send';
+is ch_count("SELECT count() FROM cx.alerts FINAL"), 2, 'alerts counted once';
+is cxctl($store{'web-1'}, 'forward')->{rc}, 2, 'cxctl forward without --since: exit 2';
+
+# ---- the fleet is the sum of the nodes ------------------------------------------------
+
+my %sum;
+for my $name (sort keys %node) {
+    my ($rep, $res) = $node{$name}->report_json;
+    is $res->{status}, 200, "$name: report.json";
+    $sum{ $_->{name} } += $_->{answered} for @{ $rep->{surveys} };
+}
+my %fleet = map { $_->{survey} => $_->{n} + 0 }
+    @{ ch_rows('SELECT survey, count() AS n FROM cx.responses FINAL WHERE answered = 1 GROUP BY survey') || [] };
+is_deeply \%fleet, \%sum, 'answers per survey in ClickHouse = the sum of the nodes\' report.json';
+
+$_->stop for values %node;
+}
+
+done_testing;
