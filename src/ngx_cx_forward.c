@@ -394,6 +394,20 @@ ngx_cx_forward_event(unsigned char *dst,
 }
 
 
+static unsigned
+ngx_cx_forward_bits(unsigned v)
+{
+    unsigned  n = 0;
+
+    while (v) {
+        n += v & 1;
+        v >>= 1;
+    }
+
+    return n;
+}
+
+
 size_t
 ngx_cx_forward_alert_max(const ngx_cx_alert_t *a, size_t node_len)
 {
@@ -417,8 +431,10 @@ ngx_cx_forward_alert(unsigned char *dst, const ngx_cx_alert_t *a,
         version = a->resolved_ms;
     }
 
-    /* the sent and failed bits change without a time of their own */
-    version = version * 64 + (a->sent & 7) * 8 + (a->failed & 7);
+    /* the sent and failed bits (a bit per level, at most 8 each) change
+     * without a time of their own, and are only ever set */
+    version = version * 64 + ngx_cx_forward_bits(a->sent & 0xff)
+              + ngx_cx_forward_bits(a->failed & 0xff);
 
     p = ngx_cx_forward_cpy(dst, "{\"id\":\"");
     p = ngx_cx_forward_hex(p, a->key, NGX_CX_ALERT_KEY_LEN);

@@ -224,7 +224,7 @@ ngx_http_cx_alert_send_handler(ngx_event_t *ev)
         }
 
         rc = ngx_http_cx_post(&slot->level->target, NULL, &slot->headers,
-                              &slot->body, NGX_HTTP_CX_ALERT_TIMEOUT,
+                              &slot->body, 0, NGX_HTTP_CX_ALERT_TIMEOUT,
                               ngx_http_cx_alert_posted, slot, sender->log,
                               &slot->post);
 

@@ -34,6 +34,7 @@
 #define NGX_HTTP_CX_FORWARD_BACKOFF   60000   /* ms, the longest wait */
 #define NGX_HTTP_CX_FORWARD_REPORT    60      /* s between outbox reports */
 #define NGX_HTTP_CX_FORWARD_FULL      80      /* % of max_size: warn */
+#define NGX_HTTP_CX_FORWARD_ERROR_MAX 4096    /* bytes of an answer read */
 
 
 typedef struct {
@@ -110,6 +111,9 @@ static void ngx_http_cx_forward_deleted(ngx_http_cx_alert_op_t *op);
 static void ngx_http_cx_forward_next(ngx_http_cx_forward_sender_t *s,
     ngx_flag_t failed);
 static void ngx_http_cx_forward_report(ngx_http_cx_forward_sender_t *s);
+static void ngx_http_cx_forward_why(ngx_http_cx_post_t *post, u_char *why);
+
+#define NGX_HTTP_CX_FORWARD_WHY       160
 
 
 ngx_int_t
@@ -287,6 +291,7 @@ ngx_http_cx_forward_schema(ngx_http_cx_forward_sender_t *s)
     s->tables[0].post = NULL;
 
     if (ngx_http_cx_post(&s->fw->target, &args, &s->fw->auth, &body,
+                         NGX_HTTP_CX_FORWARD_ERROR_MAX,
                          NGX_HTTP_CX_FORWARD_TIMEOUT,
                          ngx_http_cx_forward_schema_done, s, s->log,
                          &s->tables[0].post)
@@ -303,6 +308,9 @@ ngx_http_cx_forward_schema_done(void *data, ngx_uint_t status,
 {
     ngx_http_cx_forward_sender_t *s = data;
 
+    u_char  why[NGX_HTTP_CX_FORWARD_WHY];
+
+    ngx_http_cx_forward_why(s->tables[0].post, why);
     s->tables[0].post = NULL;
 
     if (status != 200) {
@@ -313,9 +321,9 @@ ngx_http_cx_forward_schema_done(void *data, ngx_uint_t status,
             if (status) {
                 ngx_log_error(NGX_LOG_ERR, s->log, 0,
                               "cx_forward: ClickHouse \"%V\" answered %ui to "
-                              "CREATE ... IF NOT EXISTS (its error log says "
-                              "why); records wait in the outbox",
-                              &s->fw->target.url, status);
+                              "CREATE ... IF NOT EXISTS: \"%s\"; records "
+                              "wait in the outbox", &s->fw->target.url,
+                              status, why);
             } else {
                 ngx_log_error(NGX_LOG_ERR, s->log, 0,
                               "cx_forward: ClickHouse \"%V\" failed: %s; "
@@ -423,6 +431,7 @@ ngx_http_cx_forward_round(ngx_http_cx_forward_sender_t *s)
             body.len = t->rows.len;
 
             if (ngx_http_cx_post(&s->fw->target, &args, &s->fw->auth, &body,
+                                 NGX_HTTP_CX_FORWARD_ERROR_MAX,
                                  NGX_HTTP_CX_FORWARD_TIMEOUT,
                                  ngx_http_cx_forward_posted, t, s->log,
                                  &t->post)
@@ -652,10 +661,13 @@ ngx_http_cx_forward_posted(void *data, ngx_uint_t status, const char *error)
 {
     ngx_http_cx_forward_table_t *t = data;
 
+    u_char                         why[NGX_HTTP_CX_FORWARD_WHY];
     ngx_uint_t                     i;
     ngx_http_cx_forward_sender_t  *s;
 
     s = t->sender;
+
+    ngx_http_cx_forward_why(t->post, why);
 
     t->post = NULL;
     t->status = status;
@@ -671,10 +683,10 @@ ngx_http_cx_forward_posted(void *data, ngx_uint_t status, const char *error)
             if (status) {
                 ngx_log_error(NGX_LOG_ERR, s->log, 0,
                               "cx_forward: ClickHouse \"%V\" answered %ui to "
-                              "INSERT INTO %V.%s (its error log says why); "
-                              "%ui records wait in the outbox",
-                              &s->fw->target.url, status, &s->fw->database,
-                              ngx_cx_forward_table(i), (ngx_uint_t) s->entries);
+                              "INSERT INTO %V.%s: \"%s\"; %ui records wait "
+                              "in the outbox", &s->fw->target.url, status,
+                              &s->fw->database, ngx_cx_forward_table(i), why,
+                              (ngx_uint_t) s->entries);
             } else {
                 ngx_log_error(NGX_LOG_ERR, s->log, 0,
                               "cx_forward: ClickHouse \"%V\" failed: %s; "
@@ -909,4 +921,40 @@ ngx_http_cx_forward_report(ngx_http_cx_forward_sender_t *s)
 
     s->sent = 0;
     s->reported = now;
+}
+
+
+/*
+ * ClickHouse says why in its answer's first line ("Code: 60,
+ * e.displayText() = DB::Exception: Table cx.responses doesn't exist."):
+ * that line, printable ASCII only, cut to fit.
+ */
+
+static void
+ngx_http_cx_forward_why(ngx_http_cx_post_t *post, u_char *why)
+{
+    u_char     *p, *q, *end;
+    ngx_str_t  *body;
+
+    *why = '\0';
+
+    if (post == NULL) {
+        return;
+    }
+
+    body = ngx_http_cx_post_body(post);
+    p = body->data;
+    end = p ? p + body->len : p;
+    q = why;
+
+    while (p < end && *p != '\n' && q < why + NGX_HTTP_CX_FORWARD_WHY - 4) {
+        *q++ = (*p >= 0x20 && *p < 0x7f && *p != '"') ? *p : '?';
+        p++;
+    }
+
+    if (p < end && *p != '\n') {
+        q = ngx_cpymem(q, "...", 3);
+    }
+
+    *q = '\0';
 }

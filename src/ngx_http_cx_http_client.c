@@ -46,6 +46,10 @@ struct ngx_http_cx_post_s {
     ngx_uint_t                 status;
     const char                *error;
 
+    size_t                     collect;      /* 0, or the most body bytes */
+    u_char                    *body;         /* collect: after the header */
+    ngx_str_t                  response_body;
+
     unsigned                   state:2;
     unsigned                   over:1;       /* finish() ran */
 };
@@ -70,6 +74,8 @@ static void ngx_http_cx_post_read(ngx_http_cx_post_t *p);
 static ngx_int_t ngx_http_cx_post_io(ngx_http_cx_post_t *p, ssize_t n,
     ngx_event_t *ev);
 static ngx_int_t ngx_http_cx_post_parse(ngx_http_cx_post_t *p);
+static ngx_int_t ngx_http_cx_post_header_end(ngx_http_cx_post_t *p);
+static ngx_int_t ngx_http_cx_post_grow(ngx_http_cx_post_t *p);
 static ngx_int_t ngx_http_cx_post_status_line(u_char *pos, u_char *lf);
 static const char *ngx_http_cx_post_strerror(ngx_err_t err);
 static void ngx_http_cx_post_timeout(ngx_event_t *ev);
@@ -430,7 +436,7 @@ ngx_http_cx_target_init(ngx_conf_t *cf, ngx_http_cx_target_t *t,
 
 ngx_int_t
 ngx_http_cx_post(ngx_http_cx_target_t *t, ngx_str_t *args, ngx_str_t *headers,
-    ngx_str_t *body, ngx_msec_t timeout, ngx_http_cx_post_done_pt done, void *data,
+    ngx_str_t *body, size_t collect, ngx_msec_t timeout, ngx_http_cx_post_done_pt done, void *data,
     ngx_log_t *log, ngx_http_cx_post_t **handle)
 {
     u_char              *buf;
@@ -459,6 +465,7 @@ ngx_http_cx_post(ngx_http_cx_target_t *t, ngx_str_t *args, ngx_str_t *headers,
 
     p->pool = pool;
     p->target = t;
+    p->collect = collect;
     p->done = done;
     p->data = data;
 
@@ -618,14 +625,16 @@ ngx_http_cx_post_request(ngx_http_cx_post_t *p, ngx_str_t *args,
         b = ngx_cpymem(b, args->data, args->len);
     }
 
-    b = ngx_sprintf(b, " HTTP/1.1" CRLF
+    /* HTTP/1.0 when the body is read: it then ends with the connection */
+    b = ngx_sprintf(b, " HTTP/1.%c" CRLF
                        "Host: %V" CRLF
                        "User-Agent: ngx_cx" CRLF
                        "Content-Type: application/json" CRLF
                        "Content-Length: %uz" CRLF
                        "Connection: close" CRLF
                        "%V" CRLF,
-                    &t->host_header, body->len, headers);
+                    p->collect ? '0' : '1', &t->host_header, body->len,
+                    headers);
 
     b = ngx_cpymem(b, body->data, body->len);
 
@@ -1095,9 +1104,15 @@ ngx_http_cx_post_read(ngx_http_cx_post_t *p)
 
     for ( ;; ) {
         if (b->last == b->end) {
-            /* no status line in all we are willing to read */
-            ngx_http_cx_post_finish(p, 0, "bad response");
-            return;
+            if (p->body == NULL) {
+                /* no status line in all we are willing to read */
+                ngx_http_cx_post_finish(p, 0, "bad response");
+                return;
+            }
+
+            if (ngx_http_cx_post_grow(p) != NGX_OK) {
+                return;
+            }
         }
 
         n = c->recv(c, b->last, b->end - b->last);
@@ -1107,6 +1122,14 @@ ngx_http_cx_post_read(ngx_http_cx_post_t *p)
         }
 
         if (n == 0) {
+            if (p->body) {
+                /* the body ends with the connection (HTTP/1.0) */
+                p->response_body.data = p->body;
+                p->response_body.len = b->last - p->body;
+                ngx_http_cx_post_finish(p, p->status, NULL);
+                return;
+            }
+
             ngx_http_cx_post_finish(p, 0, b->last == b->start
                                           ? "connection closed"
                                           : "bad response");
@@ -1115,7 +1138,19 @@ ngx_http_cx_post_read(ngx_http_cx_post_t *p)
 
         b->last += n;
 
+        if (p->body) {
+            continue;
+        }
+
         rc = ngx_http_cx_post_parse(p);
+
+        if (rc == NGX_OK && p->collect) {
+            rc = ngx_http_cx_post_header_end(p);
+        }
+
+        if (rc == NGX_OK && p->body) {
+            continue;
+        }
 
         if (rc == NGX_OK) {
             ngx_http_cx_post_finish(p, p->status, NULL);
@@ -1127,6 +1162,84 @@ ngx_http_cx_post_read(ngx_http_cx_post_t *p)
             return;
         }
     }
+}
+
+
+/*
+ * collect: after the final status line, where its header ends: NGX_OK with
+ * p->body set, or NGX_AGAIN (more to read).  A chunked body is refused:
+ * the request was HTTP/1.0, so the peer must not send one.
+ */
+
+static ngx_int_t
+ngx_http_cx_post_header_end(ngx_http_cx_post_t *p)
+{
+    u_char     *q, *lf;
+    ngx_buf_t  *b;
+
+    b = &p->response;
+
+    for (q = ngx_strlchr(b->pos, b->last, LF) + 1; /* void */; q = lf + 1) {
+        lf = ngx_strlchr(q, b->last, LF);
+        if (lf == NULL) {
+            return NGX_AGAIN;
+        }
+
+        if (lf == q || (lf == q + 1 && *q == CR)) {
+            p->body = lf + 1;
+            return NGX_OK;
+        }
+
+        if (lf - q > 26
+            && ngx_strncasecmp(q, (u_char *) "transfer-encoding:", 18) == 0)
+        {
+            return NGX_ERROR;
+        }
+    }
+}
+
+
+/* collect: room for more of the body, up to p->collect bytes of it */
+
+static ngx_int_t
+ngx_http_cx_post_grow(ngx_http_cx_post_t *p)
+{
+    u_char     *nb;
+    size_t      size, used;
+    ngx_buf_t  *b;
+
+    b = &p->response;
+    used = b->last - b->start;
+
+    if ((size_t) (b->last - p->body) >= p->collect) {
+        ngx_http_cx_post_finish(p, 0, "response too large");
+        return NGX_ERROR;
+    }
+
+    size = ngx_min(used * 2, used + p->collect);
+
+    nb = ngx_pnalloc(p->pool, size);
+    if (nb == NULL) {
+        ngx_http_cx_post_finish(p, 0, "internal error");
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(nb, b->start, used);
+
+    p->body = nb + (p->body - b->start);
+    b->pos = nb + (b->pos - b->start);
+    b->start = nb;
+    b->last = nb + used;
+    b->end = nb + size;
+
+    return NGX_OK;
+}
+
+
+ngx_str_t *
+ngx_http_cx_post_body(ngx_http_cx_post_t *p)
+{
+    return &p->response_body;
 }
 
 

@@ -54,6 +54,7 @@
  *   "connection closed"            the peer closed before a status line
  *   "bad response"                 not an HTTP/1.x status line, or none in
  *                                  the first NGX_HTTP_CX_POST_READ bytes
+ *   "response too large"           collect: the body is over its bound
  *   "worker is shutting down"      worker_shutdown_timeout closed it
  *   "internal error"               an allocation or a system call failed
  *
@@ -146,8 +147,17 @@ ngx_int_t ngx_http_cx_target_init(ngx_conf_t *cf, ngx_http_cx_target_t *t,
  * called.
  */
 ngx_int_t ngx_http_cx_post(ngx_http_cx_target_t *t, ngx_str_t *args,
-    ngx_str_t *headers, ngx_str_t *body, ngx_msec_t timeout, ngx_http_cx_post_done_pt done,
+    ngx_str_t *headers, ngx_str_t *body, size_t collect, ngx_msec_t timeout, ngx_http_cx_post_done_pt done,
     void *data, ngx_log_t *log, ngx_http_cx_post_t **handle);
+
+/*
+ * With collect > 0 the request says HTTP/1.0 and the response's body is
+ * read to the end of the connection, at most collect bytes ("response too
+ * large" beyond; a chunked one is a "bad response"): inside done(), the
+ * handle's ngx_http_cx_post_body() is that body (empty when none), valid
+ * until done() returns.
+ */
+ngx_str_t *ngx_http_cx_post_body(ngx_http_cx_post_t *p);
 
 /* Ends an exchange in flight and frees it; done() is not called. */
 void ngx_http_cx_post_cancel(ngx_http_cx_post_t *p);

@@ -150,6 +150,16 @@ sub serve {
     } elsif ($mode eq 'long') {
         cx_put($c, 'HTTP/1.1 200 ' . ('a' x 6000) . "\r\n\r\n");
     } elsif ($mode eq 'bodyless') {    # close without a word
+    } elsif ($mode eq 'body') {        # a body to the end of the connection
+        cx_put($c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n");
+        for my $i (1 .. 50) { cx_put($c, sprintf("line %03d %s\n", $i, 'x' x 90)) or return }
+        return;
+    } elsif ($mode eq 'bigbody') {
+        cx_put($c, "HTTP/1.0 200 OK\r\n\r\n" . ('y' x 20000));
+        return;
+    } elsif ($mode eq 'chunked') {
+        cx_put($c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+        return;
     }
     sleep 0.2;    # let the client close first
 }
@@ -243,6 +253,10 @@ my %LOC = (
     'tls-wrong' => "https://wrong.test:%%PORT1%%/204/tlswrong trusted=$TMP/ca.pem",
     'tls-plain' => "https://127.0.0.1:$R/204/tlsplain trusted=$TMP/ca.pem",
     shutdown    => "http://127.0.0.1:$R/never/shutdown timeout=2000",
+    collect     => "http://127.0.0.1:$R/body/collect collect=100000",
+    'collect-big' => "http://127.0.0.1:$R/bigbody/collectbig collect=10000",
+    'collect-chunked' => "http://127.0.0.1:$R/chunked/collectchunked collect=10000",
+    'collect-empty' => "http://127.0.0.1:$R/204/collectempty collect=100",
 );
 
 my $locations = join "\n", map { "        location = /t/$_ { cx_client_test $LOC{$_}; }" } sort keys %LOC;
@@ -292,6 +306,17 @@ sub seen {
 sub ms_of { $_[0] =~ /ms (\d+)/ ? $1 : -1 }
 
 # ---- plain http --------------------------------------------------------------------
+
+# collect: the whole body of an HTTP/1.0 answer, to the connection's end
+{
+    my $want = join '', map { sprintf("line %03d %s\n", $_, 'x' x 90) } 1 .. 50;
+    my $r = hook('collect');
+    is $r, "status 200 ms " . ms_of($r) . " body 5000 $want\n", 'collect: the 5000-byte body, whole';
+    like seen('collect'), qr{^POST /body/collect HTTP/1\.0\r\n}, 'collect: the request says HTTP/1.0';
+    like hook('collect-big'), qr/^error response too large ms \d+\n\z/, 'collect: a body over its bound is refused';
+    like hook('collect-chunked'), qr/^error bad response ms \d+\n\z/, 'collect: a chunked answer is a bad response';
+    like hook('collect-empty'), qr/^status 204 ms \d+ body 0 \n\z/, 'collect: no body, an empty one';
+}
 
 my $r = hook('ok', headers => ['X-Hook-Header' => 'X-CX-Alert: nps_drop']);
 like $r, qr/^status 204 ms \d+\n\z/, '204 is told';

@@ -254,6 +254,15 @@ is ch_count('SELECT count() FROM cx.responses FINAL'), $before, 'responses count
 is ch_count("SELECT count() FROM cx.alerts FINAL"), 2, 'alerts counted once';
 is cxctl($store{'web-1'}, 'forward')->{rc}, 2, 'cxctl forward without --since: exit 2';
 
+# ---- a table dropped under it: the reason logged, the table made again ------------
+
+is $ch->query('DROP TABLE cx.events')->{status}, 200, 'DROP TABLE cx.events';
+is $node{'web-1'}->visit(cx_browser('late'), '/home/')->{status}, 200, 'a visit on web-1';
+ok((wait_for { $node{'web-1'}->error_log =~ /cx_forward: ClickHouse "[^"]+" answered \d+ to INSERT INTO cx\.events: "Code: 60, [^"]*cx\.events doesn't exist[^"]*"; \d+ records wait in the outbox/ } 10),
+    'web-1 logs ClickHouse\'s reason: the table does not exist') or diag $node{'web-1'}->error_log;
+ok((wait_for { ch_count("SELECT count() FROM cx.events WHERE node = 'web-1'") == 1 } 15),
+    'the table is created again and the visit arrives');
+
 # ---- the fleet is the sum of the nodes ------------------------------------------------
 
 my %sum;

@@ -3,7 +3,7 @@
  * t/15-http-client.t (never part of the product).
  *
  *   location /x { cx_client_test URL [timeout=MS] [trusted=FILE]
- *                                    [count=N] [cancel=MS]; }
+ *                                    [count=N] [cancel=MS] [collect=N]; }
  *
  * A request to the location POSTs its body to URL with
  * ngx_http_cx_post(), N times at once (count, default 1); the request's
@@ -11,7 +11,9 @@
  * line "Name: value".  The answer is text/plain, a line an exchange in the
  * order they started: "status NNN ms T" or "error TEXT ms T", T the
  * milliseconds done() took to come.  cancel=MS cancels the exchanges
- * still in flight after MS and answers "cancelled" for them.
+ * still in flight after MS and answers "cancelled" for them.  collect=N
+ * reads the answer's body (at most N bytes): "status NNN ms T body LEN
+ * TEXT".
  */
 
 #include <ngx_config.h>
@@ -27,6 +29,7 @@ typedef struct {
     ngx_msec_t             timeout;
     ngx_msec_t             cancel;
     ngx_uint_t             count;
+    size_t                 collect;
     u_char                *file;
     ngx_uint_t             line;
 } ngx_http_cx_client_test_loc_conf_t;
@@ -54,6 +57,7 @@ struct ngx_http_cx_client_test_ctx_s {
     ngx_uint_t                      n;
     ngx_http_cx_client_test_one_t  *one;
     ngx_event_t                     cancel;
+    size_t                          collect;
 };
 
 
@@ -158,6 +162,14 @@ ngx_http_cx_client_test_options(ngx_http_cx_client_test_loc_conf_t *lcf,
             }
 
             lcf->cancel = n;
+
+        } else if (ngx_strncmp(opt[i].data, "collect=", 8) == 0) {
+            n = ngx_atoi(opt[i].data + 8, opt[i].len - 8);
+            if (n == NGX_ERROR) {
+                return &opt[i];
+            }
+
+            lcf->collect = n;
 
         } else if (ngx_strncmp(opt[i].data, "count=", 6) == 0) {
             n = ngx_atoi(opt[i].data + 6, opt[i].len - 6);
@@ -348,11 +360,13 @@ ngx_http_cx_client_test_body(ngx_http_request_t *r)
 
     ctx->request = r;
     ctx->start = ngx_current_msec;
+    ctx->collect = lcf->collect;
 
     for (i = 0; i < lcf->count; i++) {
         ctx->one[i].ctx = ctx;
 
-        if (ngx_http_cx_post(&lcf->target, &headers, &body, lcf->timeout,
+        if (ngx_http_cx_post(&lcf->target, NULL, &headers, &body,
+                             lcf->collect, lcf->timeout,
                              ngx_http_cx_client_test_done, &ctx->one[i],
                              r->connection->log, &ctx->one[i].handle)
             != NGX_OK)
@@ -394,13 +408,18 @@ ngx_http_cx_client_test_done(void *data, ngx_uint_t status, const char *error)
     ngx_http_cx_client_test_one_t  *one = data;
 
     u_char                         *p;
+    ngx_str_t                      *body;
     ngx_msec_t                      ms;
     ngx_http_cx_client_test_ctx_t  *ctx;
 
     ctx = one->ctx;
     ms = ngx_current_msec - ctx->start;
 
-    p = ngx_pnalloc(ctx->request->pool, 64 + (error ? ngx_strlen(error) : 0));
+    body = (one->handle && !error) ? ngx_http_cx_post_body(one->handle)
+                                   : NULL;
+
+    p = ngx_pnalloc(ctx->request->pool, 64 + (error ? ngx_strlen(error) : 0)
+                                        + (body ? 32 + body->len : 0));
     if (p == NULL) {
         ngx_str_set(&one->result, "no memory");
 
@@ -410,7 +429,13 @@ ngx_http_cx_client_test_done(void *data, ngx_uint_t status, const char *error)
 
     } else {
         one->result.data = p;
-        one->result.len = ngx_sprintf(p, "status %ui ms %M", status, ms) - p;
+        p = ngx_sprintf(p, "status %ui ms %M", status, ms);
+
+        if (ctx->collect) {
+            p = ngx_sprintf(p, " body %uz %V", body->len, body);
+        }
+
+        one->result.len = p - one->result.data;
     }
 
     if (one->over) {
