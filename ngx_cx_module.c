@@ -226,7 +226,7 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       NULL },
 
     { ngx_string("cx_report"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_cx_report,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -493,6 +493,8 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static char *
 ngx_http_cx_report(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_str_t                 *value;
+    ngx_http_cx_loc_conf_t    *lcf;
     ngx_http_cx_main_conf_t   *cmcf;
     ngx_http_core_loc_conf_t  *clcf;
 
@@ -507,6 +509,32 @@ ngx_http_cx_report(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
     cmcf->used = 1;
+
+    /* source=store (the default): this node's; source=clickhouse: the
+     * fleet's, from the tables cx_forward fills */
+    if (cf->args->nelts == 2) {
+        value = cf->args->elts;
+
+        if (ngx_strcmp(value[1].data, "source=store") == 0) {
+            return NGX_CONF_OK;
+        }
+
+        if (ngx_strcmp(value[1].data, "source=clickhouse") != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cx_report: unknown parameter \"%V\" "
+                               "(source=store or source=clickhouse)",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        lcf = conf;
+        lcf->report_clickhouse = 1;
+
+        if (cmcf->report_clickhouse_file == NULL) {
+            cmcf->report_clickhouse_file = cf->conf_file->file.name.data;
+            cmcf->report_clickhouse_line = cf->conf_file->line;
+        }
+    }
 
     return NGX_CONF_OK;
 }

@@ -69,7 +69,8 @@ ngx_cx_outbox_event(unsigned char dst[NGX_CX_OUTBOX_VAL_MAX],
 
     ngx_cx_forward_put_be(p, ev->from_seconds, 4);
     ngx_cx_forward_put_be(p + 4, (uint64_t) ev->purchase_seconds, 8);
-    p[12] = ev->first_arrival ? 1 : 0;
+    p[12] = ev->first_arrival == NGX_CX_JOURNEY_UNKNOWN
+            ? NGX_CX_JOURNEY_UNKNOWN : ev->first_arrival ? 1 : 0;
     p[13] = ev->from_len;
     p += 14;
     memcpy(p, ev->from, ev->from_len);
@@ -372,6 +373,11 @@ ngx_cx_forward_event(unsigned char *dst,
     p = ngx_cx_forward_hex(p, key, NGX_CX_JOURNEY_KEY_LEN);
     *p++ = '"';
     p = ngx_cx_forward_str(p, ",\"node\":", node, node_len);
+
+    /* a backfilled event (cxctl forward) never replaces the one sent live,
+     * which knew what the cookie said */
+    p = ngx_cx_forward_num(p, ",\"version\":",
+                           ev->first_arrival != NGX_CX_JOURNEY_UNKNOWN);
     p = ngx_cx_forward_num(p, ",\"at_ms\":", ev->at_ms);
 
     s = ev->kind == 1 ? "visit" : ev->kind == 2 ? "offer" : "other";
@@ -386,7 +392,9 @@ ngx_cx_forward_event(unsigned char *dst,
     p = ngx_cx_forward_str(p, ",\"name\":", ev->name, ev->name_len);
     p = ngx_cx_forward_str(p, ",\"from_touchpoint\":", ev->from, ev->from_len);
     p = ngx_cx_forward_num(p, ",\"from_seconds\":", ev->from_seconds);
-    p = ngx_cx_forward_num(p, ",\"first_arrival\":", ev->first_arrival != 0);
+    p = ngx_cx_forward_num(p, ",\"first_arrival\":",
+                           ev->first_arrival != 0
+                           && ev->first_arrival != NGX_CX_JOURNEY_UNKNOWN);
     p = ngx_cx_forward_cpy(p, ",\"purchase_seconds\":");
     p = ngx_cx_forward_i64(p, ev->purchase_seconds);
 
@@ -536,6 +544,7 @@ static const char  *ngx_cx_forward_schema[] = {
     "CREATE TABLE IF NOT EXISTS %.*s.events (\n"
     "    id String,\n"
     "    node String,\n"
+    "    version UInt8,\n"
     "    at_ms UInt64,\n"
     "    kind String,\n"
     "    visitor String,\n"
@@ -546,7 +555,7 @@ static const char  *ngx_cx_forward_schema[] = {
     "    first_arrival UInt8,\n"
     "    purchase_seconds Int64,\n"
     "    day Date MATERIALIZED toDate(intDiv(at_ms, 1000))\n"
-    ") ENGINE = ReplacingMergeTree\n"
+    ") ENGINE = ReplacingMergeTree(version)\n"
     "PARTITION BY toYYYYMM(day)\n"
     "ORDER BY (day, node, id)",
 

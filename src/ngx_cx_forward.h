@@ -23,7 +23,9 @@
  * Rows are JSONEachRow lines, each ended by LF, for the tables that
  * ngx_cx_forward_ddl() creates: <db>.responses, <db>.events, <db>.alerts.
  * ReplacingMergeTree keyed by the record's id (and its issue day, or the
- * event's time), with `version` the record's last change in ms, so a batch
+ * event's time), with `version` the record's last change in ms (an
+ * event's: 1 sent live, 0 backfilled by cxctl forward without what the
+ * cookie said, first_arrival NGX_CX_JOURNEY_UNKNOWN), so a batch
  * sent twice, or a record sent again after it changed, leaves one row per
  * record once merged (queries use FINAL).
  *

@@ -91,6 +91,7 @@
 
 #define NGX_CX_RESPONSE_KEY_LEN NGX_CX_PROMPT_ID_LEN
 #define NGX_CX_JOURNEY_KEY_LEN  16
+#define NGX_CX_JOURNEY_UNKNOWN  2       /* first_arrival: see below */
 #define NGX_CX_JOURNEY_VAL_MIN  (3 + NGX_CX_VISITOR_ID_LEN)
 #define NGX_CX_JOURNEY_VAL_MAX  (NGX_CX_JOURNEY_VAL_MIN + NGX_CX_NAME_MAX)
 
@@ -303,7 +304,10 @@ typedef struct {
      * rollups (ngx_cx_rollup.h).  The codec neither writes nor reads them.
      */
     unsigned char   from_len;           /* the touchpoint before, or 0 */
-    unsigned char   first_arrival;      /* first visit of this touchpoint */
+    unsigned char   first_arrival;      /* first visit of this touchpoint;
+                                           NGX_CX_JOURNEY_UNKNOWN: not known
+                                           (nor are the others here: an
+                                           event read back from the store) */
     uint32_t        from_seconds;
     int64_t         purchase_seconds;   /* -1: not a first purchase visit */
     unsigned char   from[NGX_CX_NAME_MAX];

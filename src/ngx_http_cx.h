@@ -194,6 +194,9 @@ typedef struct {
     struct ngx_http_cx_forward_s  *forward;   /* cx_forward, or NULL */
     ngx_str_t                 node;       /* cx_node, or the host name */
     void                     *forward_sender; /* worker 0's, or NULL */
+    u_char                   *report_clickhouse_file;  /* the first cx_report
+                                                  source=clickhouse */
+    ngx_uint_t                report_clickhouse_line;
 
     ngx_http_cx_store_t      *store;      /* this worker's, or NULL */
     ngx_flag_t                used;       /* any cx directive seen */
@@ -216,6 +219,7 @@ typedef struct {
     ngx_hash_t                types;
     ngx_array_t              *types_keys;
     ngx_http_core_loc_conf_t *endpoint_clcf;  /* a cx_endpoint location's */
+    ngx_flag_t                report_clickhouse;  /* cx_report source= */
 } ngx_http_cx_loc_conf_t;
 
 

@@ -137,7 +137,7 @@ int ngx_http_cx_alert_apply(MDB_txn *txn, ngx_http_cx_alert_dbs_t *dbs,
     ngx_http_cx_alert_op_t *op);
 
 /* ngx_http_cx_alert_store.c, reads in the event loop */
-typedef struct {
+typedef struct ngx_http_cx_alert_counts_s {
     uint64_t                  open;
     uint64_t                  acknowledged;
     uint64_t                  resolved;

@@ -330,6 +330,16 @@ ngx_http_cx_forward_postconfiguration(ngx_conf_t *cf,
     fw = cmcf->forward;
 
     if (fw == NULL) {
+        if (cmcf->report_clickhouse_file) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "cx_report source=clickhouse needs cx_forward "
+                          "clickhouse URL database=NAME (the ClickHouse the "
+                          "fleet forwards to) in %s:%ui",
+                          cmcf->report_clickhouse_file,
+                          cmcf->report_clickhouse_line);
+            return NGX_ERROR;
+        }
+
         return NGX_OK;
     }
 

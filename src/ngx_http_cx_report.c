@@ -36,6 +36,7 @@ ngx_http_cx_report_handler(ngx_http_request_t *r)
     ngx_str_t                      rest;
     ngx_uint_t                     what;
     ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_cx_loc_conf_t        *lcf;
     ngx_http_cx_main_conf_t       *cmcf;
     ngx_http_cx_report_filters_t   f;
 
@@ -70,9 +71,12 @@ ngx_http_cx_report_handler(ngx_http_request_t *r)
     }
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
 
     /* (report.json without a store answers 503 when it reads) */
-    if (what != NGX_HTTP_CX_REPORT_JSON && cmcf->store == NULL) {
+    if (what != NGX_HTTP_CX_REPORT_JSON && cmcf->store == NULL
+        && !lcf->report_clickhouse)
+    {
         return ngx_http_cx_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                       "store unavailable");
     }
@@ -81,6 +85,14 @@ ngx_http_cx_report_handler(ngx_http_request_t *r)
         return ngx_http_cx_send_error(r, NGX_HTTP_BAD_REQUEST,
                                       "from= and to= take dates as "
                                       "YYYY-MM-DD");
+    }
+
+    if (lcf->report_clickhouse) {
+        return ngx_http_cx_report_clickhouse(r, &f,
+                                             what == NGX_HTTP_CX_REPORT_JSON
+                                             ? 0
+                                             : what == NGX_HTTP_CX_REPORT_CSV
+                                               ? 1 : 2);
     }
 
     if (what == NGX_HTTP_CX_REPORT_JSON) {

@@ -66,6 +66,33 @@ ngx_http_cx_report_wanted(ngx_http_cx_report_filters_t *f,
 /* ngx_http_cx_report_json.c */
 ngx_int_t ngx_http_cx_report_json(ngx_http_request_t *r,
     ngx_http_cx_report_filters_t *f);
+
+/*
+ * report.json's two halves, for a source other than the store
+ * (ngx_http_cx_report_clickhouse.c): begin() makes an empty summary for
+ * the filters; rows go in as the store's rollup rows would
+ * (ngx_cx_rollup.h: key and encoded value; the filters on survey and
+ * touchpoint are applied here), comments as records; end() writes and
+ * sends the JSON, returning what a content handler returns.
+ */
+typedef struct ngx_http_cx_summary_s  ngx_http_cx_summary_t;
+struct ngx_cx_rollup_key_s;
+struct ngx_http_cx_alert_counts_s;
+
+ngx_http_cx_summary_t *ngx_http_cx_report_begin(ngx_http_request_t *r,
+    ngx_http_cx_report_filters_t *f);
+ngx_int_t ngx_http_cx_report_add_row(ngx_http_cx_summary_t *sum,
+    struct ngx_cx_rollup_key_s *k, const u_char *val, size_t len);
+ngx_int_t ngx_http_cx_report_add_comment(ngx_http_cx_summary_t *sum,
+    ngx_cx_record_t *rec);
+struct ngx_http_cx_alert_counts_s *ngx_http_cx_report_alert_counts(
+    ngx_http_cx_summary_t *sum);
+ngx_int_t ngx_http_cx_report_end(ngx_http_request_t *r,
+    ngx_http_cx_summary_t *sum);
+
+/* report.json and the exports of cx_report source=clickhouse */
+ngx_int_t ngx_http_cx_report_clickhouse(ngx_http_request_t *r,
+    ngx_http_cx_report_filters_t *f, ngx_uint_t what);
 ngx_int_t ngx_http_cx_report_send_json(ngx_http_request_t *r,
     ngx_http_cx_writer_t *w);
 

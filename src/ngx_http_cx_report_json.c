@@ -90,7 +90,7 @@ typedef struct {
 
 
 /* What report.json says, built by ngx_http_cx_report_aggregate(). */
-typedef struct {
+struct ngx_http_cx_summary_s {
     ngx_pool_t                    *pool;
     ngx_http_request_t            *r;
     ngx_http_cx_report_filters_t  *filters;
@@ -105,7 +105,7 @@ typedef struct {
     uint64_t                       purchases;
     uint64_t                       events_dropped;  /* not stored, ever */
     ngx_http_cx_alert_counts_t     alerts;
-} ngx_http_cx_summary_t;
+};
 
 
 static ngx_int_t ngx_http_cx_report_aggregate(ngx_http_request_t *r,
@@ -153,46 +153,48 @@ ngx_int_t
 ngx_http_cx_report_json(ngx_http_request_t *r,
     ngx_http_cx_report_filters_t *f)
 {
-    ngx_int_t              rc;
-    ngx_http_cx_writer_t   w;
-    ngx_http_cx_summary_t  sum;
+    ngx_int_t               rc;
+    ngx_http_cx_summary_t  *sum;
 
-    ngx_memzero(&sum, sizeof(ngx_http_cx_summary_t));
-    sum.pool = r->pool;
-    sum.r = r;
-    sum.filters = f;
+    sum = ngx_http_cx_report_begin(r, f);
+    if (sum == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-    rc = ngx_http_cx_report_aggregate(r, &sum);
+    rc = ngx_http_cx_report_aggregate(r, sum);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    ngx_http_cx_report_sort(&sum);
-
-    ngx_http_cx_writer_init(&w, r->pool, NGX_HTTP_CX_REPORT_BUF);
-    ngx_http_cx_report_write(&w, &sum);
-
-    return ngx_http_cx_report_send_json(r, &w);
+    return ngx_http_cx_report_end(r, sum);
 }
 
 
-/* ---- aggregation: the rollup rows of the days into the summary ---- */
+/*
+ * The summary, empty but for the configured surveys (shown even before
+ * their first answer); rows go in with ngx_http_cx_report_add_row().
+ */
 
-static ngx_int_t
-ngx_http_cx_report_aggregate(ngx_http_request_t *r, ngx_http_cx_summary_t *sum)
+ngx_http_cx_summary_t *
+ngx_http_cx_report_begin(ngx_http_request_t *r,
+    ngx_http_cx_report_filters_t *f)
 {
-    uint32_t                       from_day, to_day;
-    ngx_int_t                      rc;
-    ngx_uint_t                     i;
-    ngx_http_cx_survey_t          *survey;
-    ngx_http_cx_offers_t          *of;
-    ngx_http_cx_main_conf_t       *cmcf;
-    ngx_http_cx_survey_report_t   *sr;
-    ngx_http_cx_report_filters_t  *f;
+    ngx_uint_t                    i;
+    ngx_http_cx_survey_t         *survey;
+    ngx_http_cx_summary_t        *sum;
+    ngx_http_cx_main_conf_t      *cmcf;
+
+    sum = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_summary_t));
+    if (sum == NULL) {
+        return NULL;
+    }
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    sum->pool = r->pool;
+    sum->r = r;
+    sum->filters = f;
     sum->cmcf = cmcf;
-    f = sum->filters;
 
     if (ngx_array_init(&sum->surveys, r->pool, 4,
                        sizeof(ngx_http_cx_survey_report_t)) != NGX_OK
@@ -203,18 +205,17 @@ ngx_http_cx_report_aggregate(ngx_http_request_t *r, ngx_http_cx_summary_t *sum)
         || ngx_array_init(&sum->offers, r->pool, 4,
                           sizeof(ngx_http_cx_offers_t)) != NGX_OK)
     {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NULL;
     }
 
     for (i = 0; i <= NGX_CX_STAGE_MAX; i++) {
         if (ngx_array_init(&sum->stage_surveys[i], r->pool, 2,
                            sizeof(ngx_http_cx_group_t)) != NGX_OK)
         {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NULL;
         }
     }
 
-    /* configured surveys appear even before their first answer */
     survey = cmcf->surveys.elts;
     for (i = 0; i < cmcf->surveys.nelts; i++) {
         if (!ngx_http_cx_report_is(&f->survey, survey[i].name.data,
@@ -223,13 +224,116 @@ ngx_http_cx_report_aggregate(ngx_http_request_t *r, ngx_http_cx_summary_t *sum)
             continue;
         }
 
-        sr = ngx_http_cx_report_survey(sum, survey[i].name.data,
-                                       survey[i].name.len,
-                                       (unsigned char) survey[i].type);
-        if (sr == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        if (ngx_http_cx_report_survey(sum, survey[i].name.data,
+                                      survey[i].name.len,
+                                      (unsigned char) survey[i].type)
+            == NULL)
+        {
+            return NULL;
         }
     }
+
+    return sum;
+}
+
+
+/* The rows are in: offers to their surveys, then in order, as JSON. */
+
+ngx_int_t
+ngx_http_cx_report_end(ngx_http_request_t *r, ngx_http_cx_summary_t *sum)
+{
+    ngx_uint_t                    i, j;
+    ngx_http_cx_writer_t          w;
+    ngx_http_cx_offers_t         *of;
+    ngx_http_cx_survey_report_t  *sr;
+
+    /* offers count for the surveys the report shows */
+    of = sum->offers.elts;
+    sr = sum->surveys.elts;
+
+    for (i = 0; i < sum->offers.nelts; i++) {
+        for (j = 0; j < sum->surveys.nelts; j++) {
+            if (sr[j].name.len == of[i].name.len
+                && ngx_memcmp(sr[j].name.data, of[i].name.data,
+                              of[i].name.len) == 0)
+            {
+                sr[j].offered += of[i].offered;
+                break;
+            }
+        }
+    }
+
+    ngx_http_cx_report_sort(sum);
+
+    ngx_http_cx_writer_init(&w, r->pool, NGX_HTTP_CX_REPORT_BUF);
+    ngx_http_cx_report_write(&w, sum);
+
+    return ngx_http_cx_report_send_json(r, &w);
+}
+
+
+ngx_http_cx_alert_counts_t *
+ngx_http_cx_report_alert_counts(ngx_http_cx_summary_t *sum)
+{
+    return &sum->alerts;
+}
+
+
+ngx_int_t
+ngx_http_cx_report_add_row(ngx_http_cx_summary_t *sum, ngx_cx_rollup_key_t *k,
+    const u_char *val, size_t len)
+{
+    return ngx_http_cx_report_row(sum, k, val, len);
+}
+
+
+/*
+ * A comment from elsewhere (ClickHouse): kept when the filters let its
+ * survey and touchpoint through, at most the survey's NGX_CX_ROLLUP_IDS,
+ * the caller's newest first.
+ */
+
+ngx_int_t
+ngx_http_cx_report_add_comment(ngx_http_cx_summary_t *sum,
+    ngx_cx_record_t *rec)
+{
+    ngx_http_cx_survey_report_t  *sr;
+
+    if (!ngx_http_cx_report_is(&sum->filters->survey, (u_char *)
+                               rec->survey.data, rec->survey.len)
+        || !ngx_http_cx_report_is(&sum->filters->touchpoint, (u_char *)
+                                  rec->touchpoint.data, rec->touchpoint.len)
+        || rec->comment.len == 0)
+    {
+        return NGX_OK;
+    }
+
+    sr = ngx_http_cx_report_survey(sum, (u_char *) rec->survey.data,
+                                   rec->survey.len, rec->type);
+    if (sr == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (sr->ncomments == NGX_HTTP_CX_REPORT_COMMENTS) {
+        return NGX_OK;
+    }
+
+    return ngx_http_cx_report_comment(sum, sr, rec);
+}
+
+
+/* ---- aggregation: the rollup rows of the days into the summary ---- */
+
+static ngx_int_t
+ngx_http_cx_report_aggregate(ngx_http_request_t *r, ngx_http_cx_summary_t *sum)
+{
+    uint32_t                       from_day, to_day;
+    ngx_int_t                      rc;
+    ngx_http_cx_main_conf_t       *cmcf;
+    ngx_http_cx_report_filters_t  *f;
+
+    cmcf = sum->cmcf;
+    f = sum->filters;
 
     from_day = (uint32_t) (f->from_ms / NGX_HTTP_CX_DAY_MS);
     to_day = (f->to_ms / NGX_HTTP_CX_DAY_MS > 0xffffffff)
@@ -240,21 +344,6 @@ ngx_http_cx_report_aggregate(ngx_http_request_t *r, ngx_http_cx_summary_t *sum)
                                    ngx_http_cx_report_comments, sum);
     if (rc != NGX_OK) {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
-    }
-
-    /* offers count for the surveys the report shows */
-    of = sum->offers.elts;
-    for (i = 0; i < sum->offers.nelts; i++) {
-        sr = sum->surveys.elts;
-        for (rc = 0; (ngx_uint_t) rc < sum->surveys.nelts; rc++) {
-            if (sr[rc].name.len == of[i].name.len
-                && ngx_memcmp(sr[rc].name.data, of[i].name.data,
-                              of[i].name.len) == 0)
-            {
-                sr[rc].offered += of[i].offered;
-                break;
-            }
-        }
     }
 
     if (ngx_http_cx_store_counter(cmcf->store, r->connection->log,
@@ -826,6 +915,7 @@ ngx_http_cx_report_sort(ngx_http_cx_summary_t *sum)
     ngx_uint_t                    i, j, k;
     ngx_http_cx_move_t           *m, tmp;
     ngx_http_cx_comment_t         c;
+    ngx_http_cx_tp_report_t      *tp, ttmp;
     ngx_http_cx_survey_report_t  *sr;
 
     sr = sum->surveys.elts;
@@ -846,6 +936,25 @@ ngx_http_cx_report_sort(ngx_http_cx_summary_t *sum)
 
     for (i = 0; i <= NGX_CX_STAGE_MAX; i++) {
         ngx_http_cx_report_sort_groups(&sum->stage_surveys[i]);
+    }
+
+    /* touchpoints by stage, then name: the rows' order on any one day,
+     * whatever order the days (or another source) gave them in */
+    tp = sum->touchpoints.elts;
+
+    for (j = 1; j < sum->touchpoints.nelts; j++) {
+        ttmp = tp[j];
+        for (k = j; k > 0; k--) {
+            if (tp[k - 1].stage < ttmp.stage
+                || (tp[k - 1].stage == ttmp.stage
+                    && ngx_memn2cmp(tp[k - 1].name.data, ttmp.name.data,
+                                    tp[k - 1].name.len, ttmp.name.len) <= 0))
+            {
+                break;
+            }
+            tp[k] = tp[k - 1];
+        }
+        tp[k] = ttmp;
     }
 
     /* strongest first; ties by name, so the order never flickers */

@@ -121,6 +121,7 @@ sub node_conf {
         location /home/ { cx_touchpoint home stage=awareness; }
         location /buy/  { cx_touchpoint buy stage=purchase; cx_prompt nps sample=100%; }
         location /help/ { cx_touchpoint help stage=usage; cx_prompt csat sample=100%; }
+        location /fleet/ { cx_report source=clickhouse; }
     }
 CONF
 }
@@ -254,15 +255,6 @@ is ch_count('SELECT count() FROM cx.responses FINAL'), $before, 'responses count
 is ch_count("SELECT count() FROM cx.alerts FINAL"), 2, 'alerts counted once';
 is cxctl($store{'web-1'}, 'forward')->{rc}, 2, 'cxctl forward without --since: exit 2';
 
-# ---- a table dropped under it: the reason logged, the table made again ------------
-
-is $ch->query('DROP TABLE cx.events')->{status}, 200, 'DROP TABLE cx.events';
-is $node{'web-1'}->visit(cx_browser('late'), '/home/')->{status}, 200, 'a visit on web-1';
-ok((wait_for { $node{'web-1'}->error_log =~ /cx_forward: ClickHouse "[^"]+" answered \d+ to INSERT INTO cx\.events: "Code: 60, [^"]*cx\.events doesn't exist[^"]*"; \d+ records wait in the outbox/ } 10),
-    'web-1 logs ClickHouse\'s reason: the table does not exist') or diag $node{'web-1'}->error_log;
-ok((wait_for { ch_count("SELECT count() FROM cx.events WHERE node = 'web-1'") == 1 } 15),
-    'the table is created again and the visit arrives');
-
 # ---- the fleet is the sum of the nodes ------------------------------------------------
 
 my %sum;
@@ -274,6 +266,47 @@ for my $name (sort keys %node) {
 my %fleet = map { $_->{survey} => $_->{n} + 0 }
     @{ ch_rows('SELECT survey, count() AS n FROM cx.responses FINAL WHERE answered = 1 GROUP BY survey') || [] };
 is_deeply \%fleet, \%sum, 'answers per survey in ClickHouse = the sum of the nodes\' report.json';
+
+# ---- cx_report source=clickhouse: the same report over the fleet ---------------------
+
+sub strip { my ($rep) = @_; delete @$rep{qw(generated_at events_dropped)}; $rep }
+for my $name (sort keys %node) {
+    for my $q ('', 'from=' . POSIX::strftime('%Y-%m-%d', gmtime), 'survey=nps', 'touchpoint=buy') {
+        my ($own) = $node{$name}->report_json(length $q ? $q : undef);
+        my $r = $node{'web-1'}->get("/fleet/report.json?node=$name" . (length $q ? "&$q" : ''));
+        is $r->{status}, 200, "fleet report.json?node=$name&$q: 200" or diag $r->{body};
+        my $fleet = eval { $J->decode($r->{body}) } || {};
+        is_deeply strip($fleet), strip($own), "fleet report.json?node=$name&$q = $name's own report.json"
+            or diag "fleet: $r->{body}\nown: " . $J->encode($own);
+    }
+}
+{
+    my $r = $node{'web-2'}->get('/fleet/report.json');
+    is $r->{status}, 200, 'fleet report.json (both nodes), from web-2';
+    my $fleet = $J->decode($r->{body});
+    my %fa = map { $_->{name} => $_->{answered} } @{ $fleet->{surveys} };
+    is_deeply \%fa, \%sum, 'fleet report.json: answered per survey = the sum of the nodes';
+    is $fleet->{alerts}{open}, 2, 'fleet report.json: both nodes\' alerts';
+    like $node{'web-1'}->get('/fleet/report.json?node=a%20b')->{status}, qr/^400$/, 'node= with a space: 400';
+}
+
+# ---- a table dropped under it: the reason logged, the table made again ------------
+
+is $ch->query('DROP TABLE cx.events')->{status}, 200, 'DROP TABLE cx.events';
+is $node{'web-1'}->visit(cx_browser('late'), '/home/')->{status}, 200, 'a visit on web-1';
+ok((wait_for { $node{'web-1'}->error_log =~ /cx_forward: ClickHouse "[^"]+" answered \d+ to INSERT INTO cx\.events: "Code: 60, [^"]*cx\.events doesn't exist[^"]*"; \d+ records wait in the outbox/ } 10),
+    'web-1 logs ClickHouse\'s reason: the table does not exist') or diag $node{'web-1'}->error_log;
+ok((wait_for { ch_count("SELECT count() FROM cx.events WHERE node = 'web-1'") == 1 } 15),
+    'the table is created again and the visit arrives');
+
+# ClickHouse down: the fleet report says so, with a 502
+$ch->stop;
+{
+    my $r = $node{'web-1'}->get('/fleet/report.json');
+    is $r->{status}, 502, 'fleet report.json while ClickHouse is down: 502';
+    like $r->{body}, qr/"error":"ClickHouse connection refused"/, '... saying why' or diag $r->{body};
+}
+$ch->start;
 
 $_->stop for values %node;
 }

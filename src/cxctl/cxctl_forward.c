@@ -233,7 +233,7 @@ cxctl_forward_walk(cxctl_forward_t *fw, const cxctl_filter_t *f, unsigned what)
             {
                 ev.from_len = 0;
                 ev.from_seconds = 0;
-                ev.first_arrival = 0;
+                ev.first_arrival = NGX_CX_JOURNEY_UNKNOWN;
                 ev.purchase_seconds = -1;
                 len = ngx_cx_outbox_event(buf, key.mv_data, &ev);
             }

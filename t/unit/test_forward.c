@@ -1021,7 +1021,7 @@ test_event_visit(void **state)
     event_row(&ev, "eu-1", 4, row, sizeof(row));
 
     assert_line(row,
-        "{\"id\":\"" EVKEY_HEX "\",\"node\":\"eu-1\","
+        "{\"id\":\"" EVKEY_HEX "\",\"node\":\"eu-1\",\"version\":1,"
         "\"at_ms\":1736510400000,\"kind\":\"visit\","
         "\"visitor\":\"" VISITOR_HEX "\",\"stage\":\"purchase\","
         "\"name\":\"checkout\",\"from_touchpoint\":\"cart\","
@@ -1042,7 +1042,7 @@ test_event_offer(void **state)
     event_row(&ev, NULL, 0, row, sizeof(row));
 
     assert_line(row,
-        "{\"id\":\"" EVKEY_HEX "\",\"node\":\"\","
+        "{\"id\":\"" EVKEY_HEX "\",\"node\":\"\",\"version\":1,"
         "\"at_ms\":1736510400000,\"kind\":\"offer\","
         "\"visitor\":\"" VISITOR_HEX "\",\"stage\":\"\","
         "\"name\":\"nps1\",\"from_touchpoint\":\"\","
@@ -1055,6 +1055,12 @@ test_event_offer(void **state)
     event_row(&ev, NULL, 0, row, sizeof(row));
     assert_non_null(strstr(row, ",\"kind\":\"other\","));
     assert_non_null(strstr(row, ",\"first_arrival\":1,"));
+
+    /* a backfilled event: not known, and version 0 (a live one wins) */
+    ev.first_arrival = NGX_CX_JOURNEY_UNKNOWN;
+    event_row(&ev, NULL, 0, row, sizeof(row));
+    assert_non_null(strstr(row, ",\"version\":0,"));
+    assert_non_null(strstr(row, ",\"first_arrival\":0,"));
 }
 
 
@@ -1509,7 +1515,7 @@ test_ddl_columns(void **state)
 
     /* the walk itself, on the smallest table */
     ddl_columns(NGX_CX_FORWARD_EVENTS + 1, row, sizeof(row));
-    assert_string_equal(row, "id,node,at_ms,kind,visitor,stage,name,"
+    assert_string_equal(row, "id,node,version,at_ms,kind,visitor,stage,name,"
                              "from_touchpoint,from_seconds,first_arrival,"
                              "purchase_seconds");
 }

@@ -1,0 +1,794 @@
+/*
+ * cx_report source=clickhouse: report.json over every node's records, from
+ * the tables cx_forward fills (ngx_cx_forward.h), plus ?node=NAME.
+ *
+ * The same report as a node's own, by the same code: ClickHouse is asked
+ * for what the store's rollup rows hold (ngx_cx_rollup.h), grouped as they
+ * are, and its answers go into report.json's summary as such rows
+ * (ngx_http_cx_report_add_row):
+ *
+ *   R  responses by day, stage, type, survey, touchpoint, their flags,
+ *      score and previous score, counted: each group made into the record
+ *      it stands for, whose contribution (ngx_cx_rollup_record) is added
+ *      count times, so scores, distributions and re-survey moves are
+ *      computed as a node computes them
+ *   O  offers by day and survey
+ *   V  visits by stage and touchpoint, with the HyperLogLog sketch of the
+ *      visitors computed in SQL with the node's own hash (ngx_cx_hll_add),
+ *      so a stage's and the site's visitors are the union of sketches as on
+ *      a node, and a one-node fleet reports what that node reports
+ *   T  moves by from and to, first arrivals, the histogram of seconds
+ *      (bucket bounds taken from ngx_cx_hist_bucket itself)
+ *   P  the histogram of the time to purchase
+ *   comments, the latest 20 per survey and touchpoint; alert counts.
+ *
+ * The queries go out at once through the HTTP client of cx_forward
+ * (ngx_http_cx_http_client.c: nginx's connections, resolver and TLS; the
+ * credentials of cx_forward), their answers read whole (bounded) as
+ * TabSeparated; the request waits without holding the event loop.  Any
+ * failure answers 502 with ClickHouse's reason.  The date filters and
+ * node= are the only values that reach SQL: dates as parsed numbers, the
+ * node checked against the cx_node alphabet; survey= and touchpoint= are
+ * applied to the answers, as on a node.
+ */
+
+#include "ngx_http_cx.h"
+#include "ngx_http_cx_report.h"
+#include "ngx_http_cx_forward.h"
+#include "ngx_http_cx_alert.h"
+#include "ngx_cx_rollup.h"
+#include "ngx_cx_score.h"
+
+
+#define NGX_HTTP_CX_CH_RESPONSES   0
+#define NGX_HTTP_CX_CH_OFFERS      1
+#define NGX_HTTP_CX_CH_VISITS      2
+#define NGX_HTTP_CX_CH_MOVES       3
+#define NGX_HTTP_CX_CH_PURCHASE    4
+#define NGX_HTTP_CX_CH_COMMENTS    5
+#define NGX_HTTP_CX_CH_ALERTS      6
+#define NGX_HTTP_CX_CH_QUERIES     7
+
+#define NGX_HTTP_CX_CH_MAX         (64 * 1024 * 1024)  /* an answer's bytes */
+#define NGX_HTTP_CX_CH_TIMEOUT     30000
+#define NGX_HTTP_CX_CH_FIELDS      12
+
+
+typedef struct ngx_http_cx_ch_ctx_s  ngx_http_cx_ch_ctx_t;
+
+typedef struct {
+    ngx_http_cx_ch_ctx_t          *ctx;
+    ngx_uint_t                     kind;
+    ngx_http_cx_post_t            *post;
+} ngx_http_cx_ch_query_t;
+
+
+struct ngx_http_cx_ch_ctx_s {
+    ngx_http_request_t            *r;
+    ngx_http_cx_summary_t         *sum;
+    ngx_http_cx_report_filters_t   filters;
+    ngx_http_cx_forward_t         *fw;
+    ngx_str_t                      where;     /* day and node conditions */
+    ngx_str_t                      node_where;  /* the node's alone */
+    ngx_uint_t                     pending;
+    ngx_uint_t                     status;    /* 0, or the answer's (502) */
+    u_char                         error[256];
+    ngx_http_cx_ch_query_t         q[NGX_HTTP_CX_CH_QUERIES];
+};
+
+
+static ngx_int_t ngx_http_cx_ch_where(ngx_http_cx_ch_ctx_t *ctx,
+    ngx_str_t *node);
+static ngx_int_t ngx_http_cx_ch_sql(ngx_http_cx_ch_ctx_t *ctx,
+    ngx_uint_t kind, ngx_str_t *sql);
+static void ngx_http_cx_ch_done(void *data, ngx_uint_t status,
+    const char *error);
+static ngx_int_t ngx_http_cx_ch_rows(ngx_http_cx_ch_ctx_t *ctx,
+    ngx_uint_t kind, ngx_str_t *body);
+static ngx_int_t ngx_http_cx_ch_row(ngx_http_cx_ch_ctx_t *ctx,
+    ngx_uint_t kind, ngx_str_t *f, ngx_uint_t n);
+static void ngx_http_cx_ch_fail(ngx_http_cx_ch_ctx_t *ctx, const char *what,
+    ngx_str_t *detail);
+static void ngx_http_cx_ch_finish(ngx_http_cx_ch_ctx_t *ctx);
+static void ngx_http_cx_ch_cleanup(void *data);
+static u_char *ngx_http_cx_ch_hist_sql(u_char *p, const char *x);
+static size_t ngx_http_cx_ch_unescape(u_char *p, size_t len);
+static int64_t ngx_http_cx_ch_int(ngx_str_t *f);
+
+
+ngx_int_t
+ngx_http_cx_report_clickhouse(ngx_http_request_t *r,
+    ngx_http_cx_report_filters_t *f, ngx_uint_t what)
+{
+    ngx_str_t                 node, sql;
+    ngx_uint_t                i;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_cx_ch_ctx_t     *ctx;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    (void) what;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    if (cmcf->forward == NULL) {
+        return ngx_http_cx_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                      "no cx_forward");
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_ch_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->r = r;
+    ctx->fw = cmcf->forward;
+    ctx->filters = *f;
+
+    if (ngx_http_arg(r, (u_char *) "node", 4, &node) != NGX_OK) {
+        ngx_str_null(&node);
+    }
+
+    if (ngx_http_cx_ch_where(ctx, &node) != NGX_OK) {
+        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "node= takes a node name: letters, "
+                                      "digits, \".\", \"-\" and \"_\"");
+    }
+
+    ctx->sum = ngx_http_cx_report_begin(r, &ctx->filters);
+    if (ctx->sum == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the queries go out before the request's count is taken */
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_cx_ch_cleanup;
+    cln->data = ctx;
+
+    for (i = 0; i < NGX_HTTP_CX_CH_QUERIES; i++) {
+        ctx->q[i].ctx = ctx;
+        ctx->q[i].kind = i;
+
+        if (ngx_http_cx_ch_sql(ctx, i, &sql) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ngx_http_cx_post(&ctx->fw->target, NULL, &ctx->fw->auth, &sql,
+                             NGX_HTTP_CX_CH_MAX, NGX_HTTP_CX_CH_TIMEOUT,
+                             ngx_http_cx_ch_done, &ctx->q[i],
+                             r->connection->log, &ctx->q[i].post)
+            != NGX_OK)
+        {
+            ngx_http_cx_ch_fail(ctx, "could not start the request", NULL);
+            continue;
+        }
+
+        ctx->pending++;
+    }
+
+    if (ctx->pending == 0) {
+        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_GATEWAY,
+                                      (char *) ctx->error);
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+/* " AND day >= '...' AND day <= '...' AND node = '...'" */
+
+static ngx_int_t
+ngx_http_cx_ch_where(ngx_http_cx_ch_ctx_t *ctx, ngx_str_t *node)
+{
+    u_char                        *p, *q;
+    char                           ymd[NGX_CX_YMD_SIZE];
+    ngx_http_cx_report_filters_t  *f;
+
+    f = &ctx->filters;
+
+    for (q = node->data; q < node->data + node->len; q++) {
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z')
+              || (*q >= '0' && *q <= '9') || *q == '.' || *q == '-'
+              || *q == '_'))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (node->len > NGX_CX_NODE_MAX) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(ctx->r->pool, 128 + node->len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->where.data = p;
+
+    /* Date holds days up to 2105: a later bound is no bound */
+    if (f->from_ms) {
+        ngx_cx_ymd(ymd, f->from_ms);
+        p = ngx_sprintf(p, " AND day >= '%s'", ymd);
+    }
+
+    if (f->to_ms < 4291747200000ULL) {
+        ngx_cx_ymd(ymd, f->to_ms);
+        p = ngx_sprintf(p, " AND day <= '%s'", ymd);
+    }
+
+    ctx->node_where.data = p;
+
+    if (node->len) {
+        p = ngx_sprintf(p, " AND node = '%V'", node);
+    }
+
+    ctx->node_where.len = p - ctx->node_where.data;
+    ctx->where.len = p - ctx->where.data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The visitor's sketch register and rank, as ngx_cx_hll_add() computes
+ * them from the 12 bytes of the id: FNV-1a-like steps, then a 64-bit
+ * finalizer; the register is the top 10 bits, the rank 1 + the leading
+ * zeros of the rest (with a stop bit).
+ */
+
+static u_char *
+ngx_http_cx_ch_hll_sql(u_char *p)
+{
+    ngx_uint_t  i;
+
+    p = ngx_cpymem(p, "unhex(visitor) AS v, ", 21);
+
+    for (i = 0; i < NGX_CX_VISITOR_ID_LEN; i++) {
+        p = ngx_cpymem(p, "((bitXor(", 9);
+    }
+
+    p = ngx_sprintf(p, "toUInt64(11400714819323198485)");
+
+    for (i = 0; i < NGX_CX_VISITOR_ID_LEN; i++) {
+        p = ngx_sprintf(p, ", reinterpretAsUInt8(substring(v, %ui, 1))) "
+                           "* 1099511628211))", i + 1);
+    }
+
+    p = ngx_sprintf(p, " AS h0, "
+        "bitXor(h0, bitShiftRight(h0, 30)) * 13787848793156543929 AS h1, "
+        "bitXor(h1, bitShiftRight(h1, 27)) * 10723151780598845931 AS h2, "
+        "bitXor(h2, bitShiftRight(h2, 31)) AS h, "
+        "bitShiftRight(h, %d) AS reg, "
+        "bitOr(bitShiftLeft(h, %d), %d) AS w, multiIf(",
+        64 - NGX_CX_HLL_BITS, NGX_CX_HLL_BITS, 1 << (NGX_CX_HLL_BITS - 1));
+
+    for (i = 1; i < 64 - NGX_CX_HLL_BITS + 1; i++) {
+        p = ngx_sprintf(p, "w >= %uL, %ui, ", (uint64_t) 1 << (64 - i), i);
+    }
+
+    return ngx_sprintf(p, "%d) AS rank", 64 - NGX_CX_HLL_BITS + 1);
+}
+
+
+/*
+ * A histogram bucket in SQL: multiIf(x >= L99, 99, ..., x >= L1, 1, 0),
+ * L the least seconds of each bucket, found with ngx_cx_hist_bucket()
+ * itself (it only grows with the seconds), so the two never disagree.
+ */
+
+static u_char *
+ngx_http_cx_ch_hist_sql(u_char *p, const char *x)
+{
+    unsigned   b;
+    uint64_t   lo, hi, mid;
+
+    p = ngx_sprintf(p, "multiIf(");
+
+    for (b = NGX_CX_HIST_BUCKETS - 1; b > 0; b--) {
+        lo = 1;
+        hi = (uint64_t) 1 << 42;
+
+        while (lo < hi) {
+            mid = lo + (hi - lo) / 2;
+
+            if (ngx_cx_hist_bucket(mid) >= b) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+
+        p = ngx_sprintf(p, "%s >= %uL, %ud, ", x, lo, b);
+    }
+
+    return ngx_sprintf(p, "0)");
+}
+
+
+static ngx_int_t
+ngx_http_cx_ch_sql(ngx_http_cx_ch_ctx_t *ctx, ngx_uint_t kind, ngx_str_t *sql)
+{
+    u_char     *p;
+    ngx_str_t  *db, *w;
+
+    db = &ctx->fw->database;
+    w = &ctx->where;
+
+    p = ngx_pnalloc(ctx->r->pool, 16384);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    sql->data = p;
+
+    switch (kind) {
+
+    case NGX_HTTP_CX_CH_RESPONSES:
+        p = ngx_sprintf(p,
+            "SELECT toUInt32(day), stage, type, survey, touchpoint, "
+            "displayed, dismissed, answered, commented, "
+            "ifNull(score, -1000) AS s, ifNull(previous_score, -1000) AS ps, "
+            "count() FROM %V.responses FINAL WHERE 1%V "
+            "GROUP BY day, stage, type, survey, touchpoint, displayed, "
+            "dismissed, answered, commented, s, ps", db, w);
+        break;
+
+    case NGX_HTTP_CX_CH_OFFERS:
+        p = ngx_sprintf(p,
+            "SELECT name, count() FROM %V.events FINAL "
+            "WHERE kind = 'offer'%V GROUP BY name", db, w);
+        break;
+
+    case NGX_HTTP_CX_CH_VISITS:
+        p = ngx_sprintf(p,
+            "SELECT stage, name, reg, max(rank), count() FROM (SELECT stage, "
+            "name, ");
+        p = ngx_http_cx_ch_hll_sql(p);
+        p = ngx_sprintf(p, " FROM %V.events FINAL WHERE kind = 'visit'%V) "
+                        "GROUP BY stage, name, reg", db, w);
+        break;
+
+    case NGX_HTTP_CX_CH_MOVES:
+        p = ngx_sprintf(p, "SELECT from_touchpoint, name, ");
+        p = ngx_http_cx_ch_hist_sql(p, "from_seconds");
+        p = ngx_sprintf(p, " AS b, sum(first_arrival), count() FROM "
+                        "%V.events FINAL WHERE kind = 'visit' AND "
+                        "from_touchpoint != ''%V "
+                        "GROUP BY from_touchpoint, name, b", db, w);
+        break;
+
+    case NGX_HTTP_CX_CH_PURCHASE:
+        p = ngx_sprintf(p, "SELECT ");
+        p = ngx_http_cx_ch_hist_sql(p, "purchase_seconds");
+        p = ngx_sprintf(p, " AS b, count() FROM %V.events FINAL "
+                        "WHERE kind = 'visit' AND purchase_seconds >= 0%V "
+                        "GROUP BY b", db, w);
+        break;
+
+    case NGX_HTTP_CX_CH_COMMENTS:
+        p = ngx_sprintf(p,
+            "SELECT survey, type, touchpoint, commented_at_ms, "
+            "ifNull(score, -1000), comment FROM %V.responses FINAL "
+            "WHERE commented = 1 AND comment != ''%V "
+            "ORDER BY commented_at_ms DESC LIMIT %d BY survey, touchpoint",
+            db, w, NGX_CX_ROLLUP_IDS);
+        break;
+
+    default: /* NGX_HTTP_CX_CH_ALERTS: all of them, as on a node */
+        p = ngx_sprintf(p,
+            "SELECT state, sent, failed, levels, count() FROM %V.alerts "
+            "FINAL WHERE 1", db);
+
+
+        p = ngx_cpymem(p, ctx->node_where.data, ctx->node_where.len);
+        p = ngx_sprintf(p, " GROUP BY state, sent, failed, levels");
+        break;
+    }
+
+    p = ngx_sprintf(p, " FORMAT TabSeparated");
+    sql->len = p - sql->data;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_cx_ch_done(void *data, ngx_uint_t status, const char *error)
+{
+    ngx_http_cx_ch_query_t *q = data;
+
+    ngx_str_t              *body;
+    ngx_http_cx_ch_ctx_t   *ctx;
+
+    ctx = q->ctx;
+    body = q->post ? ngx_http_cx_post_body(q->post) : NULL;
+    q->post = NULL;
+
+    if (error) {
+        ngx_http_cx_ch_fail(ctx, error, NULL);
+
+    } else if (status != 200) {
+        ngx_http_cx_ch_fail(ctx, "answered", body);
+
+    } else if (ctx->status == 0
+               && ngx_http_cx_ch_rows(ctx, q->kind, body) != NGX_OK)
+    {
+        ngx_http_cx_ch_fail(ctx, "answered what is not a report", NULL);
+    }
+
+    if (--ctx->pending == 0) {
+        ngx_http_cx_ch_finish(ctx);
+    }
+}
+
+
+/* TabSeparated: rows end with LF, fields with TAB, \-escaped inside */
+
+static ngx_int_t
+ngx_http_cx_ch_rows(ngx_http_cx_ch_ctx_t *ctx, ngx_uint_t kind,
+    ngx_str_t *body)
+{
+    u_char      *p, *end, *lf, *tab;
+    ngx_str_t    f[NGX_HTTP_CX_CH_FIELDS];
+    ngx_uint_t   n;
+
+    p = body->data;
+    end = p + body->len;
+
+    while (p < end) {
+        lf = ngx_strlchr(p, end, LF);
+        if (lf == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (n = 0; n < NGX_HTTP_CX_CH_FIELDS; n++) {
+            tab = ngx_strlchr(p, lf, '\t');
+            f[n].data = p;
+            f[n].len = (tab ? tab : lf) - p;
+            f[n].len = ngx_http_cx_ch_unescape(f[n].data, f[n].len);
+
+            if (tab == NULL) {
+                n++;
+                break;
+            }
+
+            p = tab + 1;
+        }
+
+        if (ngx_http_cx_ch_row(ctx, kind, f, n) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        p = lf + 1;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_cx_ch_row(ngx_http_cx_ch_ctx_t *ctx, ngx_uint_t kind, ngx_str_t *f,
+    ngx_uint_t n)
+{
+    size_t                len;
+    int64_t               count, v;
+    uint64_t              ms;
+    ngx_uint_t            i, b;
+    ngx_cx_alert_t        a;
+    ngx_cx_record_t       rec;
+    ngx_cx_rollup_key_t   k;
+    ngx_cx_rollup_row_t   row;
+    u_char                val[NGX_CX_ROLLUP_VAL_MAX];
+
+    static ngx_uint_t  fields[NGX_HTTP_CX_CH_QUERIES] = {
+        12, 2, 5, 5, 2, 6, 5
+    };
+
+    if (n != fields[kind]) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&k, sizeof(ngx_cx_rollup_key_t));
+    ngx_memzero(row.n, sizeof(row.n));
+
+    switch (kind) {
+
+    case NGX_HTTP_CX_CH_RESPONSES:
+        /* the record the group stands for, dated on its day */
+        ngx_memzero(&rec, sizeof(ngx_cx_record_t));
+
+        ms = (uint64_t) ngx_http_cx_ch_int(&f[0]) * 86400000;
+        rec.issued_at_ms = ms;
+        rec.stage = ngx_cx_stage_from_name((char *) f[1].data, f[1].len);
+        rec.type = ngx_cx_type_from_name((char *) f[2].data, f[2].len);
+        rec.survey.data = f[3].data;
+        rec.survey.len = f[3].len;
+        rec.touchpoint.data = f[4].data;
+        rec.touchpoint.len = f[4].len;
+
+        if (ngx_http_cx_ch_int(&f[5])) {
+            rec.flags |= NGX_CX_REC_DISPLAYED;
+            rec.displayed_at_ms = ms;
+        }
+        if (ngx_http_cx_ch_int(&f[6])) {
+            rec.flags |= NGX_CX_REC_DISMISSED;
+            rec.dismissed_at_ms = ms;
+        }
+        if (ngx_http_cx_ch_int(&f[7])) {
+            rec.flags |= NGX_CX_REC_ANSWERED;
+            rec.answered_at_ms = ms;
+        }
+        if (ngx_http_cx_ch_int(&f[8])) {
+            rec.flags |= NGX_CX_REC_COMMENTED;
+            rec.commented_at_ms = ms;
+        }
+
+        v = ngx_http_cx_ch_int(&f[9]);
+        rec.score = (v == -1000) ? 0 : (int) v;
+        v = ngx_http_cx_ch_int(&f[10]);
+        rec.has_previous = (v != -1000);
+        rec.previous_score = rec.has_previous ? (int) v : 0;
+
+        count = ngx_http_cx_ch_int(&f[11]);
+
+        if (f[3].len > NGX_CX_NAME_MAX || f[4].len > NGX_CX_NAME_MAX
+            || count <= 0)
+        {
+            return NGX_OK;
+        }
+
+        ngx_cx_rollup_record(&rec, &k, &row);
+
+        for (i = 0; i < NGX_CX_ROLLUP_COUNTERS; i++) {
+            row.n[i] *= (uint64_t) count;   /* signed ones wrap alike */
+        }
+
+        k.kind = NGX_CX_ROLLUP_RESPONSES;
+        break;
+
+    case NGX_HTTP_CX_CH_OFFERS:
+        if (f[0].len > NGX_CX_NAME_MAX) {
+            return NGX_OK;
+        }
+
+        k.kind = NGX_CX_ROLLUP_OFFERS;
+        k.a_len = (u_char) f[0].len;
+        ngx_memcpy(k.a, f[0].data, f[0].len);
+        row.n[0] = ngx_http_cx_ch_int(&f[1]);
+        break;
+
+    case NGX_HTTP_CX_CH_VISITS:
+        if (f[1].len > NGX_CX_NAME_MAX) {
+            return NGX_OK;
+        }
+
+        k.kind = NGX_CX_ROLLUP_VISITS;
+        k.stage = ngx_cx_stage_from_name((char *) f[0].data, f[0].len);
+        k.a_len = (u_char) f[1].len;
+        ngx_memcpy(k.a, f[1].data, f[1].len);
+
+        ngx_memzero(row.hll, sizeof(row.hll));
+        i = (ngx_uint_t) ngx_http_cx_ch_int(&f[2]);
+        v = ngx_http_cx_ch_int(&f[3]);
+
+        if (i >= NGX_CX_HLL_REGS || v < 1 || v > 64) {
+            return NGX_ERROR;
+        }
+
+        row.hll[i] = (u_char) v;
+        row.n[NGX_CX_RV_VISITS] = ngx_http_cx_ch_int(&f[4]);
+        break;
+
+    case NGX_HTTP_CX_CH_MOVES:
+        if (f[0].len > NGX_CX_NAME_MAX || f[1].len > NGX_CX_NAME_MAX) {
+            return NGX_OK;
+        }
+
+        k.kind = NGX_CX_ROLLUP_MOVES;
+        k.a_len = (u_char) f[0].len;
+        ngx_memcpy(k.a, f[0].data, f[0].len);
+        k.b_len = (u_char) f[1].len;
+        ngx_memcpy(k.b, f[1].data, f[1].len);
+
+        b = (ngx_uint_t) ngx_http_cx_ch_int(&f[2]);
+        if (b >= NGX_CX_HIST_BUCKETS) {
+            return NGX_ERROR;
+        }
+
+        row.n[NGX_CX_RT_ARRIVALS] = ngx_http_cx_ch_int(&f[3]);
+        row.n[NGX_CX_RT_MOVES] = ngx_http_cx_ch_int(&f[4]);
+        row.n[NGX_CX_RT_HIST + b] = row.n[NGX_CX_RT_MOVES];
+        break;
+
+    case NGX_HTTP_CX_CH_PURCHASE:
+        k.kind = NGX_CX_ROLLUP_PURCHASE;
+
+        b = (ngx_uint_t) ngx_http_cx_ch_int(&f[0]);
+        if (b >= NGX_CX_HIST_BUCKETS) {
+            return NGX_ERROR;
+        }
+
+        row.n[NGX_CX_RP_COUNT] = ngx_http_cx_ch_int(&f[1]);
+        row.n[NGX_CX_RP_HIST + b] = row.n[NGX_CX_RP_COUNT];
+        break;
+
+    case NGX_HTTP_CX_CH_COMMENTS:
+        ngx_memzero(&rec, sizeof(ngx_cx_record_t));
+
+        rec.survey.data = f[0].data;
+        rec.survey.len = f[0].len;
+        rec.type = ngx_cx_type_from_name((char *) f[1].data, f[1].len);
+        rec.touchpoint.data = f[2].data;
+        rec.touchpoint.len = f[2].len;
+        rec.commented_at_ms = ngx_http_cx_ch_int(&f[3]);
+        v = ngx_http_cx_ch_int(&f[4]);
+        rec.score = (v == -1000) ? 0 : (int) v;
+        rec.comment.data = f[5].data;
+        rec.comment.len = f[5].len;
+
+        return ngx_http_cx_report_add_comment(ctx->sum, &rec);
+
+    default: /* NGX_HTTP_CX_CH_ALERTS */
+        ngx_memzero(&a, sizeof(ngx_cx_alert_t));
+
+        a.state = (f[0].len && f[0].data[0] == 'a') ? NGX_CX_ALERT_ACKNOWLEDGED
+                  : (f[0].len && f[0].data[0] == 'r') ? NGX_CX_ALERT_RESOLVED
+                  : NGX_CX_ALERT_OPEN;
+        a.sent = (unsigned) ngx_http_cx_ch_int(&f[1]);
+        a.failed = (unsigned) ngx_http_cx_ch_int(&f[2]);
+        a.levels = (unsigned) ngx_http_cx_ch_int(&f[3]);
+        count = ngx_http_cx_ch_int(&f[4]);
+
+        {
+        const char                  *status;
+        ngx_http_cx_alert_counts_t  *c;
+
+        c = ngx_http_cx_report_alert_counts(ctx->sum);
+        status = ngx_cx_alert_status(&a);
+
+        switch (status[0]) {
+        case 'o': c->open += count; break;
+        case 'a': c->acknowledged += count; break;
+        case 'r': c->resolved += count; break;
+        case 'e': c->escalated += count; break;
+        case 'f': c->failed += count; break;
+        }
+        }
+
+        return NGX_OK;
+    }
+
+    len = ngx_cx_rollup_row_encode(val, k.kind, &row);
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    return ngx_http_cx_report_add_row(ctx->sum, &k, val, len);
+}
+
+
+static int64_t
+ngx_http_cx_ch_int(ngx_str_t *f)
+{
+    u_char    *p;
+    int64_t    v;
+    ngx_int_t  neg;
+
+    p = f->data;
+    neg = (f->len && *p == '-');
+    v = 0;
+
+    for (p += neg; p < f->data + f->len && *p >= '0' && *p <= '9'; p++) {
+        v = v * 10 + (*p - '0');
+    }
+
+    return neg ? -v : v;
+}
+
+
+/* TabSeparated's escapes, in place; the new length */
+
+static size_t
+ngx_http_cx_ch_unescape(u_char *p, size_t len)
+{
+    u_char  *s, *d, *end;
+
+    end = p + len;
+    d = p;
+
+    for (s = p; s < end; s++) {
+        if (*s != '\\' || s + 1 == end) {
+            *d++ = *s;
+            continue;
+        }
+
+        switch (*++s) {
+        case 'b': *d++ = '\b'; break;
+        case 'f': *d++ = '\f'; break;
+        case 'n': *d++ = '\n'; break;
+        case 'r': *d++ = '\r'; break;
+        case 't': *d++ = '\t'; break;
+        case '0': *d++ = '\0'; break;
+        default:  *d++ = *s; break;         /* \\ \' and the rest */
+        }
+    }
+
+    return d - p;
+}
+
+
+static void
+ngx_http_cx_ch_fail(ngx_http_cx_ch_ctx_t *ctx, const char *what,
+    ngx_str_t *detail)
+{
+    u_char  *p, *q, *end;
+
+    if (ctx->status) {
+        return;                     /* the first reason is the one told */
+    }
+
+    ctx->status = NGX_HTTP_BAD_GATEWAY;
+
+    end = ctx->error + sizeof(ctx->error) - 1;
+    p = ngx_snprintf(ctx->error, end - ctx->error, "ClickHouse %s", what);
+
+    /* its first line, printable ASCII: it says why */
+    if (detail && detail->len) {
+        p = ngx_snprintf(p, end - p, ": ");
+
+        for (q = detail->data;
+             q < detail->data + detail->len && *q != '\n' && p < end;
+             q++)
+        {
+            *p++ = (*q >= 0x20 && *q < 0x7f) ? *q : '?';
+        }
+    }
+
+    *p = '\0';
+
+    ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
+                  "cx_report source=clickhouse: %s", ctx->error);
+}
+
+
+static void
+ngx_http_cx_ch_finish(ngx_http_cx_ch_ctx_t *ctx)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = ctx->r;
+
+    if (ctx->status) {
+        rc = ngx_http_cx_send_error(r, ctx->status, (char *) ctx->error);
+
+    } else {
+        rc = ngx_http_cx_report_end(r, ctx->sum);
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* the request is gone (its pool destroyed): no answer may come back to it */
+
+static void
+ngx_http_cx_ch_cleanup(void *data)
+{
+    ngx_http_cx_ch_ctx_t *ctx = data;
+
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_CX_CH_QUERIES; i++) {
+        if (ctx->q[i].post) {
+            ngx_http_cx_post_cancel(ctx->q[i].post);
+            ctx->q[i].post = NULL;
+        }
+    }
+}
