@@ -32,15 +32,12 @@ typedef struct {
 } ngx_http_cx_export_t;
 
 
-static ngx_int_t ngx_http_cx_export_headers(ngx_http_request_t *r,
-    ngx_flag_t ndjson);
 static ngx_int_t ngx_http_cx_export_send(ngx_http_request_t *r,
     ngx_http_cx_export_t *ex);
 static ngx_int_t ngx_http_cx_export_read(ngx_http_request_t *r,
     ngx_http_cx_export_t *ex);
 static ngx_int_t ngx_http_cx_export_record(void *data, const u_char *id,
     ngx_cx_record_t *rec);
-static ngx_int_t ngx_http_cx_export_wait(ngx_http_request_t *r);
 static void ngx_http_cx_export_writer(ngx_http_request_t *r);
 static void ngx_http_cx_export_cleanup(void *data);
 
@@ -98,7 +95,7 @@ ngx_http_cx_export_stream(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_cx_export_headers(ngx_http_request_t *r, ngx_flag_t ndjson)
 {
     r->headers_out.status = NGX_HTTP_OK;
@@ -229,7 +226,7 @@ ngx_http_cx_export_record(void *data, const u_char *id, ngx_cx_record_t *rec)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_cx_export_wait(ngx_http_request_t *r)
 {
     ngx_event_t               *wev;

@@ -88,6 +88,7 @@ ngx_http_cx_report_handler(ngx_http_request_t *r)
     }
 
     if (lcf->report_clickhouse) {
+        /* 0 report.json, 1 responses.csv, 2 responses.ndjson */
         return ngx_http_cx_report_clickhouse(r, &f,
                                              what == NGX_HTTP_CX_REPORT_JSON
                                              ? 0

@@ -103,5 +103,13 @@ ngx_int_t ngx_http_cx_report_alerts(ngx_http_request_t *r, ngx_str_t *rest);
 ngx_int_t ngx_http_cx_export_stream(ngx_http_request_t *r,
     ngx_http_cx_report_filters_t *f, ngx_flag_t ndjson);
 
+/* An export's headers (200, its type, attachment, no-store), sent. */
+ngx_int_t ngx_http_cx_export_headers(ngx_http_request_t *r,
+    ngx_flag_t ndjson);
+
+/* Arms the write event (send_timeout, send_lowat) for a client that reads
+ * slower than the export writes. */
+ngx_int_t ngx_http_cx_export_wait(ngx_http_request_t *r);
+
 
 #endif /* _NGX_HTTP_CX_REPORT_H_INCLUDED_ */

@@ -22,6 +22,14 @@
  *   P  the histogram of the time to purchase
  *   comments, the latest 20 per survey and touchpoint; alert counts.
  *
+ * responses.csv and responses.ndjson: the responses in id order (the order
+ * they were issued, as a node's export), read in pages of cx_forward's
+ * batch= responses after the last id sent, each page formatted by
+ * ngx_cx_export.c as a node formats its own, the next page asked for only
+ * once the client has taken the last; the headers go out with the first
+ * page, so a ClickHouse that cannot answer gives a 502, and one that fails
+ * later cuts the download short (logged) rather than end it as if whole.
+ *
  * The queries go out at once through the HTTP client of cx_forward
  * (ngx_http_cx_http_client.c: nginx's connections, resolver and TLS; the
  * credentials of cx_forward), their answers read whole (bounded) as
@@ -48,10 +56,17 @@
 #define NGX_HTTP_CX_CH_COMMENTS    5
 #define NGX_HTTP_CX_CH_ALERTS      6
 #define NGX_HTTP_CX_CH_QUERIES     7
+#define NGX_HTTP_CX_CH_EXPORT      7        /* a page of the export */
+
+/* what: as ngx_http_cx_report_clickhouse() is asked */
+#define NGX_HTTP_CX_CH_REPORT      0
+#define NGX_HTTP_CX_CH_CSV         1
+#define NGX_HTTP_CX_CH_NDJSON      2
 
 #define NGX_HTTP_CX_CH_MAX         (64 * 1024 * 1024)  /* an answer's bytes */
 #define NGX_HTTP_CX_CH_TIMEOUT     30000
-#define NGX_HTTP_CX_CH_FIELDS      12
+#define NGX_HTTP_CX_CH_FIELDS      24
+#define NGX_HTTP_CX_CH_EXPORT_BUF  32768
 
 
 typedef struct ngx_http_cx_ch_ctx_s  ngx_http_cx_ch_ctx_t;
@@ -74,11 +89,23 @@ struct ngx_http_cx_ch_ctx_s {
     ngx_uint_t                     status;    /* 0, or the answer's (502) */
     u_char                         error[256];
     ngx_http_cx_ch_query_t         q[NGX_HTTP_CX_CH_QUERIES];
+
+    /* an export's */
+    ngx_flag_t                     ndjson;
+    ngx_flag_t                     started;   /* headers sent */
+    ngx_flag_t                     finished;  /* the last page is in w */
+    ngx_flag_t                     waiting;   /* for the client to read */
+    ngx_uint_t                     page_rows;
+    ngx_uint_t                     rows;
+    u_char                         last[2 * NGX_CX_PROMPT_ID_LEN + 1];
+    ngx_http_cx_writer_t           w;
 };
 
 
 static ngx_int_t ngx_http_cx_ch_where(ngx_http_cx_ch_ctx_t *ctx,
     ngx_str_t *node);
+static ngx_int_t ngx_http_cx_ch_export(ngx_http_request_t *r,
+    ngx_http_cx_report_filters_t *f, ngx_flag_t ndjson);
 static ngx_int_t ngx_http_cx_ch_sql(ngx_http_cx_ch_ctx_t *ctx,
     ngx_uint_t kind, ngx_str_t *sql);
 static void ngx_http_cx_ch_done(void *data, ngx_uint_t status,
@@ -87,6 +114,15 @@ static ngx_int_t ngx_http_cx_ch_rows(ngx_http_cx_ch_ctx_t *ctx,
     ngx_uint_t kind, ngx_str_t *body);
 static ngx_int_t ngx_http_cx_ch_row(ngx_http_cx_ch_ctx_t *ctx,
     ngx_uint_t kind, ngx_str_t *f, ngx_uint_t n);
+static ngx_int_t ngx_http_cx_ch_export_row(ngx_http_cx_ch_ctx_t *ctx,
+    ngx_str_t *f);
+static ngx_int_t ngx_http_cx_ch_page(ngx_http_cx_ch_ctx_t *ctx);
+static void ngx_http_cx_ch_paged(void *data, ngx_uint_t status,
+    const char *error);
+static ngx_int_t ngx_http_cx_ch_export_send(ngx_http_cx_ch_ctx_t *ctx);
+static void ngx_http_cx_ch_export_writer(ngx_http_request_t *r);
+static ngx_int_t ngx_http_cx_ch_unhex(u_char *dst, ngx_str_t *hex,
+    size_t n);
 static void ngx_http_cx_ch_fail(ngx_http_cx_ch_ctx_t *ctx, const char *what,
     ngx_str_t *detail);
 static void ngx_http_cx_ch_finish(ngx_http_cx_ch_ctx_t *ctx);
@@ -106,13 +142,15 @@ ngx_http_cx_report_clickhouse(ngx_http_request_t *r,
     ngx_http_cx_ch_ctx_t     *ctx;
     ngx_http_cx_main_conf_t  *cmcf;
 
-    (void) what;
-
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
 
     if (cmcf->forward == NULL) {
         return ngx_http_cx_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                       "no cx_forward");
+    }
+
+    if (what != NGX_HTTP_CX_CH_REPORT) {
+        return ngx_http_cx_ch_export(r, f, what == NGX_HTTP_CX_CH_NDJSON);
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_ch_ctx_t));
@@ -486,12 +524,16 @@ ngx_http_cx_ch_row(ngx_http_cx_ch_ctx_t *ctx, ngx_uint_t kind, ngx_str_t *f,
     ngx_cx_rollup_row_t   row;
     u_char                val[NGX_CX_ROLLUP_VAL_MAX];
 
-    static ngx_uint_t  fields[NGX_HTTP_CX_CH_QUERIES] = {
-        12, 2, 5, 5, 2, 6, 5
+    static ngx_uint_t  fields[NGX_HTTP_CX_CH_QUERIES + 1] = {
+        12, 2, 5, 5, 2, 6, 5, 22
     };
 
     if (n != fields[kind]) {
         return NGX_ERROR;
+    }
+
+    if (kind == NGX_HTTP_CX_CH_EXPORT) {
+        return ngx_http_cx_ch_export_row(ctx, f);
     }
 
     ngx_memzero(&k, sizeof(ngx_cx_rollup_key_t));
@@ -791,4 +833,434 @@ ngx_http_cx_ch_cleanup(void *data)
             ctx->q[i].post = NULL;
         }
     }
+}
+
+
+/* ---- the exports ---- */
+
+static ngx_int_t
+ngx_http_cx_ch_export(ngx_http_request_t *r, ngx_http_cx_report_filters_t *f,
+    ngx_flag_t ndjson)
+{
+    ngx_str_t                 node;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_cx_ch_ctx_t     *ctx;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_ch_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->r = r;
+    ctx->fw = cmcf->forward;
+    ctx->filters = *f;
+    ctx->ndjson = ndjson;
+    ctx->q[0].ctx = ctx;
+    ctx->q[0].kind = NGX_HTTP_CX_CH_EXPORT;
+
+    if (ngx_http_arg(r, (u_char *) "node", 4, &node) != NGX_OK) {
+        ngx_str_null(&node);
+    }
+
+    if (ngx_http_cx_ch_where(ctx, &node) != NGX_OK) {
+        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "node= takes a node name: letters, "
+                                      "digits, \".\", \"-\" and \"_\"");
+    }
+
+    ngx_http_cx_writer_init(&ctx->w, r->pool, NGX_HTTP_CX_CH_EXPORT_BUF);
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_cx_ch_cleanup;
+    cln->data = ctx;
+
+    if (ngx_http_cx_ch_page(ctx) != NGX_OK) {
+        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_GATEWAY,
+                                      (char *) ctx->error);
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+/* Asks for the next page: the responses after the last id sent. */
+
+static ngx_int_t
+ngx_http_cx_ch_page(ngx_http_cx_ch_ctx_t *ctx)
+{
+    u_char     *p;
+    ngx_str_t   sql;
+
+    p = ngx_pnalloc(ctx->r->pool, 2048 + ctx->where.len);
+    if (p == NULL) {
+        ngx_http_cx_ch_fail(ctx, "internal error", NULL);
+        return NGX_ERROR;
+    }
+
+    sql.data = p;
+    p = ngx_sprintf(p,
+        "SELECT id, issued_at_ms, displayed_at_ms, answered_at_ms, "
+        "commented_at_ms, dismissed_at_ms, survey, type, touchpoint, stage, "
+        "ifNull(score, -1000), ifNull(previous_score, -1000), comment, "
+        "visitor, lang, path, "
+        "arrayStringConcat(arrayMap(x -> hex(x), attr_keys), ','), "
+        "arrayStringConcat(arrayMap(x -> hex(x), attr_values), ','), "
+        "displayed, answered, commented, dismissed "
+        "FROM %V.responses FINAL WHERE id > '%s'%V "
+        "ORDER BY id LIMIT %ui FORMAT TabSeparated",
+        &ctx->fw->database, ctx->last, &ctx->where, ctx->fw->batch);
+    sql.len = p - sql.data;
+
+    ctx->page_rows = 0;
+
+    if (ngx_http_cx_post(&ctx->fw->target, NULL, &ctx->fw->auth, &sql,
+                         NGX_HTTP_CX_CH_MAX, NGX_HTTP_CX_CH_TIMEOUT,
+                         ngx_http_cx_ch_paged, &ctx->q[0],
+                         ctx->r->connection->log, &ctx->q[0].post)
+        != NGX_OK)
+    {
+        ngx_http_cx_ch_fail(ctx, "could not start the request", NULL);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_cx_ch_paged(void *data, ngx_uint_t status, const char *error)
+{
+    ngx_http_cx_ch_query_t *q = data;
+
+    ngx_int_t              rc;
+    ngx_str_t             *body;
+    ngx_http_request_t    *r;
+    ngx_http_cx_ch_ctx_t  *ctx;
+
+    ctx = q->ctx;
+    r = ctx->r;
+    body = q->post ? ngx_http_cx_post_body(q->post) : NULL;
+    q->post = NULL;
+
+    if (error) {
+        ngx_http_cx_ch_fail(ctx, error, NULL);
+
+    } else if (status != 200) {
+        ngx_http_cx_ch_fail(ctx, "answered", body);
+
+    } else {
+        if (!ctx->started) {
+            rc = ngx_http_cx_export_headers(r, ctx->ndjson);
+
+            if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+                ngx_http_finalize_request(r, rc);
+                return;
+            }
+
+            ctx->started = 1;
+
+            if (!ctx->ndjson
+                && ngx_cx_export_csv_header(ngx_http_cx_writer_sink, &ctx->w)
+                   != 0)
+            {
+                ngx_http_finalize_request(r, NGX_ERROR);
+                return;
+            }
+        }
+
+        if (ngx_http_cx_ch_rows(ctx, NGX_HTTP_CX_CH_EXPORT, body) != NGX_OK
+            || ctx->w.error)
+        {
+            ngx_http_cx_ch_fail(ctx, "answered what is not an export", NULL);
+
+        } else if (ctx->page_rows < ctx->fw->batch) {
+            ctx->finished = 1;
+
+            if (ngx_http_cx_writer_end(&ctx->w) != NGX_OK) {
+                ngx_http_finalize_request(r, NGX_ERROR);
+                return;
+            }
+        }
+    }
+
+    if (ctx->status) {
+        if (!ctx->started) {
+            ngx_http_finalize_request(r, ngx_http_cx_send_error(r,
+                                      ctx->status, (char *) ctx->error));
+            return;
+        }
+
+        /* half sent: cut short, so the client can tell */
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "cx_report source=clickhouse: export cut short after "
+                      "%ui rows", ctx->rows);
+        ngx_http_finalize_request(r, NGX_ERROR);
+        return;
+    }
+
+    rc = ngx_http_cx_ch_export_send(ctx);
+
+    if (rc == NGX_AGAIN) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * Sends what the writer holds; then the next page, or the end.  NGX_AGAIN
+ * while waiting (for the client, or for ClickHouse), else the request's
+ * final code.
+ */
+
+static ngx_int_t
+ngx_http_cx_ch_export_send(ngx_http_cx_ch_ctx_t *ctx)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = ctx->r;
+
+    rc = ngx_http_cx_writer_flush(&ctx->w, r);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_AGAIN) {
+        if (ngx_http_cx_export_wait(r) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ctx->waiting = 1;
+        r->write_event_handler = ngx_http_cx_ch_export_writer;
+        return NGX_AGAIN;
+    }
+
+    if (ctx->finished) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_cx_ch_page(ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_cx_ch_export_writer(ngx_http_request_t *r)
+{
+    ngx_int_t              rc;
+    ngx_connection_t      *c;
+    ngx_pool_cleanup_t    *cln;
+    ngx_http_cx_ch_ctx_t  *ctx;
+
+    c = r->connection;
+
+    if (c->write->timedout) {
+        c->timedout = 1;
+        ngx_http_finalize_request(r, NGX_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    ctx = NULL;
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_cx_ch_cleanup) {
+            ctx = cln->data;
+            break;
+        }
+    }
+
+    if (ctx == NULL || !ctx->waiting) {
+        return;                 /* a page is on its way */
+    }
+
+    ctx->waiting = 0;
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    rc = ngx_http_cx_ch_export_send(ctx);
+
+    if (rc != NGX_AGAIN) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/* One response of the page, as a node's export writes it. */
+
+static ngx_int_t
+ngx_http_cx_ch_export_row(ngx_http_cx_ch_ctx_t *ctx, ngx_str_t *f)
+{
+    int               rc;
+    u_char           *attrs, *p, *end, *kc, *vc, *kend, *vend;
+    size_t            n, room;
+    int64_t           v;
+    ngx_str_t         hk, hv;
+    ngx_cx_record_t   rec;
+    u_char            id[NGX_CX_PROMPT_ID_LEN];
+    u_char            key[NGX_CX_ATTR_KEY_MAX];
+
+    ctx->page_rows++;
+
+    if (f[0].len != 2 * NGX_CX_PROMPT_ID_LEN
+        || ngx_http_cx_ch_unhex(id, &f[0], NGX_CX_PROMPT_ID_LEN) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the next page starts after it, whether it passes the filters or not */
+    ngx_memcpy(ctx->last, f[0].data, f[0].len);
+    ctx->last[f[0].len] = '\0';
+
+    ngx_memzero(&rec, sizeof(ngx_cx_record_t));
+
+    rec.issued_at_ms = ngx_http_cx_ch_int(&f[1]);
+    rec.displayed_at_ms = ngx_http_cx_ch_int(&f[2]);
+    rec.answered_at_ms = ngx_http_cx_ch_int(&f[3]);
+    rec.commented_at_ms = ngx_http_cx_ch_int(&f[4]);
+    rec.dismissed_at_ms = ngx_http_cx_ch_int(&f[5]);
+    rec.survey.data = f[6].data;
+    rec.survey.len = f[6].len;
+    rec.type = ngx_cx_type_from_name((char *) f[7].data, f[7].len);
+    rec.touchpoint.data = f[8].data;
+    rec.touchpoint.len = f[8].len;
+    rec.stage = ngx_cx_stage_from_name((char *) f[9].data, f[9].len);
+
+    v = ngx_http_cx_ch_int(&f[10]);
+    rec.score = (v == -1000) ? 0 : (int) v;
+    v = ngx_http_cx_ch_int(&f[11]);
+    rec.has_previous = (v != -1000);
+    rec.previous_score = rec.has_previous ? (int) v : 0;
+
+    rec.comment.data = f[12].data;
+    rec.comment.len = f[12].len;
+
+    if (f[13].len != 2 * NGX_CX_VISITOR_ID_LEN
+        || ngx_http_cx_ch_unhex(rec.visitor, &f[13], NGX_CX_VISITOR_ID_LEN)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    rec.lang.data = f[14].data;
+    rec.lang.len = f[14].len;
+    rec.path.data = f[15].data;
+    rec.path.len = f[15].len;
+
+    if (ngx_http_cx_ch_int(&f[18])) {
+        rec.flags |= NGX_CX_REC_DISPLAYED;
+    }
+    if (ngx_http_cx_ch_int(&f[19])) {
+        rec.flags |= NGX_CX_REC_ANSWERED;
+    }
+    if (ngx_http_cx_ch_int(&f[20])) {
+        rec.flags |= NGX_CX_REC_COMMENTED;
+    }
+    if (ngx_http_cx_ch_int(&f[21])) {
+        rec.flags |= NGX_CX_REC_DISMISSED;
+    }
+
+    if (!ngx_http_cx_report_wanted(&ctx->filters, &rec)) {
+        return NGX_OK;
+    }
+
+    /* the attributes: "hex,hex,..." keys and values, made a blob again */
+    room = f[16].len / 2 + f[17].len / 2 + 3 * (f[16].len / 2 + 1);
+    attrs = ngx_pnalloc(ctx->r->pool, room);
+    if (attrs == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = 0;
+    kc = f[16].data;
+    kend = kc + f[16].len;
+    vc = f[17].data;
+    vend = vc + f[17].len;
+
+    while (kc < kend) {
+        p = ngx_strlchr(kc, kend, ',');
+        hk.data = kc;
+        hk.len = (p ? p : kend) - kc;
+        kc = p ? p + 1 : kend;
+
+        end = vc < vend ? ngx_strlchr(vc, vend, ',') : NULL;
+        hv.data = vc;
+        hv.len = vc < vend ? (size_t) ((end ? end : vend) - vc) : 0;
+        vc = end ? end + 1 : vend;
+
+        if (hk.len == 0 || hk.len / 2 > NGX_CX_ATTR_KEY_MAX
+            || ngx_http_cx_ch_unhex(key, &hk, hk.len / 2) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        /* the value decoded in place: hex is twice its bytes */
+        if (ngx_http_cx_ch_unhex(hv.data, &hv, hv.len / 2) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        rc = (int) ngx_cx_attrs_put(attrs + n, room - n, (char *) key,
+                                    hk.len / 2, (char *) hv.data,
+                                    hv.len / 2);
+        if (rc == 0) {
+            return NGX_ERROR;
+        }
+
+        n += rc;
+    }
+
+    rec.attrs.data = attrs;
+    rec.attrs.len = n;
+
+    ctx->rows++;
+
+    rc = ctx->ndjson ? ngx_cx_export_ndjson(ngx_http_cx_writer_sink, &ctx->w,
+                                            id, &rec)
+                     : ngx_cx_export_csv(ngx_http_cx_writer_sink, &ctx->w,
+                                         id, &rec);
+
+    return (rc == 0) ? NGX_OK : NGX_ERROR;
+}
+
+
+/* n bytes from 2n hex digits (in place is fine: dst never passes src) */
+
+static ngx_int_t
+ngx_http_cx_ch_unhex(u_char *dst, ngx_str_t *hex, size_t n)
+{
+    size_t     i;
+    ngx_int_t  hi, lo;
+
+    if (hex->len != 2 * n) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        hi = ngx_hextoi(&hex->data[2 * i], 1);
+        lo = ngx_hextoi(&hex->data[2 * i + 1], 1);
+
+        if (hi == NGX_ERROR || lo == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        dst[i] = (u_char) (hi * 16 + lo);
+    }
+
+    return NGX_OK;
 }

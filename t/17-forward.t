@@ -107,7 +107,7 @@ sub node_conf {
     my ($node) = @_;
     return <<CONF;
     cx_store %%PREFIX%%/cxdata max_size=64m;
-    cx_forward clickhouse http://127.0.0.1:$CHP/ database=cx interval=200ms;
+    cx_forward clickhouse http://127.0.0.1:$CHP/ database=cx interval=200ms batch=3;
     cx_node $node;
     cx_survey nps { type nps; question "Recommend us?"; }
     cx_survey csat { type csat; question "Helped?"; }
@@ -276,9 +276,28 @@ for my $name (sort keys %node) {
         my $r = $node{'web-1'}->get("/fleet/report.json?node=$name" . (length $q ? "&$q" : ''));
         is $r->{status}, 200, "fleet report.json?node=$name&$q: 200" or diag $r->{body};
         my $fleet = eval { $J->decode($r->{body}) } || {};
-        is_deeply strip($fleet), strip($own), "fleet report.json?node=$name&$q = $name's own report.json"
+        is_deeply strip($fleet), strip($own), "fleet report.json?node=$name&$q = ${name}'s own report.json"
             or diag "fleet: $r->{body}\nown: " . $J->encode($own);
     }
+}
+# the exports: a node's own bytes, paged 3 responses at a time (batch=3)
+for my $name (sort keys %node) {
+    for my $fmt (qw(csv ndjson)) {
+        for my $q ('', '&survey=nps', '&touchpoint=help') {
+            my $own = $node{$name}->get("/cx-admin/responses.$fmt?x=1$q");
+            my $fleet = $node{'web-1'}->get("/fleet/responses.$fmt?node=$name$q");
+            is $fleet->{status}, 200, "fleet responses.$fmt?node=$name$q: 200";
+            is $fleet->{body}, $own->{body}, "... the bytes of ${name}'s own responses.$fmt$q"
+                or diag "fleet:\n$fleet->{body}\nown:\n$own->{body}";
+        }
+    }
+}
+{
+    my $csv = $node{'web-2'}->get('/fleet/responses.csv');
+    is $csv->{status}, 200, 'fleet responses.csv (both nodes)';
+    my @rows = split /\r\n/, $csv->{body};
+    is scalar(@rows) - 1, ch_count('SELECT count() FROM cx.responses FINAL'), '... a row per response of the fleet';
+    like $csv->{headers}{'content-disposition'} // '', qr/attachment; filename="responses\.csv"/, '... as an attachment';
 }
 {
     my $r = $node{'web-2'}->get('/fleet/report.json');
@@ -305,6 +324,9 @@ $ch->stop;
     my $r = $node{'web-1'}->get('/fleet/report.json');
     is $r->{status}, 502, 'fleet report.json while ClickHouse is down: 502';
     like $r->{body}, qr/"error":"ClickHouse connection refused"/, '... saying why' or diag $r->{body};
+    $r = $node{'web-1'}->get('/fleet/responses.ndjson');
+    is $r->{status}, 502, 'fleet responses.ndjson while ClickHouse is down: 502';
+    like $r->{body}, qr/"error":"ClickHouse connection refused"/, '... saying why';
 }
 $ch->start;
 
