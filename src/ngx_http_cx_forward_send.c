@@ -20,7 +20,7 @@
  *      ReplacingMergeTree makes the repeat harmless).
  *
  * A full batch starts the next round at once; otherwise the next round is
- * `interval` later, and after a failure the wait doubles up to a minute.
+ * `interval` later, and after a failure the wait doubles up to 10 s.
  * Nothing here blocks: the read transaction touches mapped pages only, the
  * POSTs are nginx connections, the deletions a commit in the thread pool.
  */
@@ -31,7 +31,7 @@
 
 
 #define NGX_HTTP_CX_FORWARD_LOCK      "/forward.lock"
-#define NGX_HTTP_CX_FORWARD_BACKOFF   60000   /* ms, the longest wait */
+#define NGX_HTTP_CX_FORWARD_BACKOFF   10000   /* ms, the longest wait */
 #define NGX_HTTP_CX_FORWARD_REPORT    60      /* s between outbox reports */
 #define NGX_HTTP_CX_FORWARD_FULL      80      /* % of max_size: warn */
 #define NGX_HTTP_CX_FORWARD_ERROR_MAX 4096    /* bytes of an answer read */
@@ -86,6 +86,7 @@ typedef struct {
     const char                 *last_error;
     ngx_uint_t                  last_status;
     ngx_uint_t                  full_pct;
+    ngx_flag_t                  warned_full;
 } ngx_http_cx_forward_sender_t;
 
 
@@ -96,6 +97,8 @@ static void ngx_http_cx_forward_schema(ngx_http_cx_forward_sender_t *s);
 static void ngx_http_cx_forward_schema_done(void *data, ngx_uint_t status,
     const char *error);
 static void ngx_http_cx_forward_round(ngx_http_cx_forward_sender_t *s);
+static int ngx_http_cx_forward_count(void *txn,
+    ngx_http_cx_alert_dbs_t *dbs, void *data);
 static int ngx_http_cx_forward_read(void *txn, ngx_http_cx_alert_dbs_t *dbs,
     void *data);
 static ngx_int_t ngx_http_cx_forward_row(ngx_http_cx_forward_sender_t *s,
@@ -445,15 +448,15 @@ ngx_http_cx_forward_round(ngx_http_cx_forward_sender_t *s)
 }
 
 
-/* In the read transaction: the oldest entries become rows. */
+/* In a read transaction: the outbox's size and age, the store's fill. */
 
 static int
-ngx_http_cx_forward_read(void *txn, ngx_http_cx_alert_dbs_t *dbs, void *data)
+ngx_http_cx_forward_count(void *txn, ngx_http_cx_alert_dbs_t *dbs,
+    void *data)
 {
     ngx_http_cx_forward_sender_t *s = data;
 
     int           rc;
-    u_char       *p;
     MDB_val       key, val;
     MDB_env      *env;
     MDB_stat      st;
@@ -486,11 +489,39 @@ ngx_http_cx_forward_read(void *txn, ngx_http_cx_alert_dbs_t *dbs, void *data)
         return rc;
     }
 
-    rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-
-    if (rc == 0) {
+    if (mdb_cursor_get(cur, &key, &val, MDB_FIRST) == 0) {
         (void) ngx_cx_journey_key_ms(key.mv_data, key.mv_size, &s->oldest_ms);
     }
+
+    mdb_cursor_close(cur);
+
+    return 0;
+}
+
+
+/* In the read transaction: the oldest entries become rows. */
+
+static int
+ngx_http_cx_forward_read(void *txn, ngx_http_cx_alert_dbs_t *dbs, void *data)
+{
+    ngx_http_cx_forward_sender_t *s = data;
+
+    int           rc;
+    u_char       *p;
+    MDB_val       key, val;
+    MDB_cursor   *cur;
+
+    rc = ngx_http_cx_forward_count(txn, dbs, s);
+    if (rc != 0 || s->entries == 0) {
+        return rc;
+    }
+
+    rc = mdb_cursor_open(txn, dbs->outbox->dbi, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 
     while (rc == 0 && s->taken < s->fw->batch) {
 
@@ -849,6 +880,10 @@ ngx_http_cx_forward_next(ngx_http_cx_forward_sender_t *s, ngx_flag_t failed)
     if (failed) {
         s->failing = 1;
         s->wait = ngx_min(s->wait * 2, NGX_HTTP_CX_FORWARD_BACKOFF);
+
+        /* the outbox as it is now, for the report */
+        (void) ngx_http_cx_store_read(s->cmcf->store, s->log,
+                                      ngx_http_cx_forward_count, s);
         ngx_http_cx_forward_report(s);
 
     } else {
@@ -872,14 +907,10 @@ ngx_http_cx_forward_report(ngx_http_cx_forward_sender_t *s)
     time_t       now;
     u_char       why[128];
     uint64_t     age;
+    ngx_flag_t   full;
     ngx_time_t  *tp;
 
     now = ngx_time();
-
-    if (now - s->reported < NGX_HTTP_CX_FORWARD_REPORT) {
-        return;
-    }
-
     tp = ngx_timeofday();
     age = 0;
 
@@ -887,13 +918,24 @@ ngx_http_cx_forward_report(ngx_http_cx_forward_sender_t *s)
         age = ((uint64_t) tp->sec * 1000 + tp->msec - s->oldest_ms) / 1000;
     }
 
-    if (s->full_pct >= NGX_HTTP_CX_FORWARD_FULL && s->entries) {
+    full = (s->full_pct >= NGX_HTTP_CX_FORWARD_FULL && s->entries);
+
+    /* the first time at once, then with each minute's report */
+    if (full
+        && (!s->warned_full || now - s->reported >= NGX_HTTP_CX_FORWARD_REPORT))
+    {
         ngx_log_error(NGX_LOG_WARN, s->log, 0,
                       "cx_store: \"%V\" is %ui%% full and its outbox holds "
                       "%uL records not yet in ClickHouse (oldest %uLs); "
                       "the store refuses answers when full: bring "
                       "ClickHouse back or raise max_size= of cx_store",
                       &s->cmcf->store_path, s->full_pct, s->entries, age);
+    }
+
+    s->warned_full = full;
+
+    if (now - s->reported < NGX_HTTP_CX_FORWARD_REPORT) {
+        return;
     }
 
     if (s->entries && (s->failing || age > 60)) {

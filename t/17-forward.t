@@ -95,6 +95,35 @@ for my $case (@BAD) {
     ok $ok, 'every parameter, a password file, a node name: nginx -t passes' or diag $out;
 }
 
+# ---- a store running short of space names the outbox first ---------------------------
+
+{
+    my ($closed) = cx_free_ports(1);
+    my $ng = cx_nginx(files => { cx_pages($PAGE, 'home') }, conf => <<CONF);
+    cx_store %%PREFIX%%/cxdata max_size=1m;
+    cx_forward clickhouse http://127.0.0.1:$closed/ database=cx interval=100ms;
+    server {
+        %%CX_SITE%%
+        location /home/ { cx_touchpoint home stage=awareness; }
+    }
+CONF
+    my $warned;
+    my $CXLOAD = cx_repo_root() . '/build/cxload';
+    for my $burst (1 .. 15) {
+        # about a thousand new visitors a second: each visit an event
+        system("timeout 20 $CXLOAD -c 2 -d 1 -u /home/ " . $ng->port . " >/dev/null 2>&1");
+        my $used = cxctl($ng->prefix . '/cxdata', 'stats')->{out} =~ /^used .*, ([\d.]+)%\)/m ? $1 : 0;
+        last if $used >= 81;
+    }
+    $warned = wait_for { $ng->error_log =~ /cx_store: "[^"]+cxdata" is (\d+)% full and its outbox holds (\d+) records not yet in ClickHouse \(oldest \d+s\); the store refuses answers when full: bring ClickHouse back or raise max_size= of cx_store/ ? [$1, $2] : undef } 12;
+    ok $warned, 'visits while ClickHouse is away: the store nears max_size and the log names the outbox'
+        or diag $ng->error_log;
+    ok $warned && $warned->[0] >= 80 && $warned->[1] > 100, "... at $warned->[0]% with $warned->[1] records waiting" if $warned;
+    unlike $ng->error_log, qr/MDB_MAP_FULL/, '... before the store is full';
+    diag cxctl($ng->prefix . "/cxdata", "stats")->{out} unless $warned;
+    $ng->stop;
+}
+
 # ---- two nodes, one ClickHouse ---------------------------------------------------
 
 my $ch = cx_clickhouse();
