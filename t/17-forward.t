@@ -84,6 +84,16 @@ for my $case (@BAD) {
 }
 
 {
+    my ($ok, $out) = cx_test_config("$STORE    server { %%CX_SITE%% location /fleet/ { cx_report source=clickhouse; } }\n");
+    ok !$ok, 'nginx -t fails: cx_report source=clickhouse without cx_forward';
+    like $out, qr/cx_report source=clickhouse needs cx_forward clickhouse URL database=NAME \(the ClickHouse the fleet forwards to\) in \S+nginx\.conf:\d+/,
+        '... and says why' or diag $out;
+    ($ok, $out) = cx_test_config("$STORE    server { %%CX_SITE%% location /fleet/ { cx_report source=kafka; } }\n");
+    ok !$ok, 'nginx -t fails: cx_report source=kafka';
+    like $out, qr/cx_report: unknown parameter "source=kafka" \(source=store or source=clickhouse\)/, '... and says why' or diag $out;
+}
+
+{
     my ($ok, $out) = cx_test_config("    cx_forward clickhouse http://127.0.0.1:9/ database=cx;\n$SITE");
     ok !$ok, 'nginx -t fails: cx_forward without cx_store';
     like $out, qr/cx_forward needs cx_store: records wait in the store's outbox until ClickHouse has them, in \S+nginx\.conf:\d+/,
@@ -132,11 +142,13 @@ skip "no ClickHouse: $CXClickHouse::WHY", 1 unless $ch;
 
 my $CHP = $ch->http_port;
 
+# web-2 signs in as the user cx (the harness's), web-1 as default
 sub node_conf {
     my ($node) = @_;
+    my $cred = $node eq 'web-2' ? ' user=cx password_file=ch.pass' : '';
     return <<CONF;
     cx_store %%PREFIX%%/cxdata max_size=64m;
-    cx_forward clickhouse http://127.0.0.1:$CHP/ database=cx interval=200ms batch=3;
+    cx_forward clickhouse http://127.0.0.1:$CHP/ database=cx interval=200ms batch=3$cred;
     cx_node $node;
     cx_survey nps { type nps; question "Recommend us?"; }
     cx_survey csat { type csat; question "Helped?"; }
@@ -155,13 +167,26 @@ sub node_conf {
 CONF
 }
 
-my %FILES = (cx_pages($PAGE, qw(home buy help)),
+my %FILES = (cx_pages($PAGE, qw(home buy help)), 'conf/ch.pass' => "s3cret-cx\n",
              'conf/hook.key' => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n");
 my %node = (
     'web-1' => cx_nginx(files => \%FILES, conf => node_conf('web-1')),
     'web-2' => cx_nginx(files => \%FILES, conf => node_conf('web-2')),
 );
 my %store = map { $_ => $node{$_}->prefix . '/cxdata' } keys %node;
+
+# a wrong password: ClickHouse's reason in the log, nothing stored there
+{
+    my $conf = node_conf('web-x') =~ s/database=cx /database=cx user=cx password_file=bad.pass /r;
+    my $ng = cx_nginx(files => { %FILES, 'conf/bad.pass' => "nope\n" }, conf => $conf);
+    is $ng->get('/home/')->{status}, 200, 'a node with a wrong ClickHouse password serves its pages';
+    ok((wait_for { $ng->error_log =~ /cx_forward: ClickHouse "[^"]+" answered \d+ to CREATE \.\.\. IF NOT EXISTS: "Code: 193, [^"]*Wrong password for user cx[^"]*"; records wait in the outbox/ } 10),
+        '... and logs ClickHouse\'s reason: wrong password') or diag $ng->error_log;
+    ok((wait_for { ch_count("SELECT count() FROM system.tables WHERE database = 'cx'") == 3 } 10),
+        '(the other nodes made the tables)');
+    is ch_count("SELECT count() FROM cx.events WHERE node = 'web-x'"), 0, '... its visit did not reach ClickHouse';
+    $ng->stop;
+}
 
 my $n = 0;
 # a visitor on a node: home, then a page with a prompt, answered

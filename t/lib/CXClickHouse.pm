@@ -14,6 +14,8 @@ package CXClickHouse;
 #   clickhouse-server, the clickhouse user or setpriv are missing (the
 #   caller skips); dies when it is there but does not start in 30 s.
 # $ch->url  http://127.0.0.1:PORT/   $ch->http_port  $ch->dir
+# Users: "default" without a password, and "cx" with the password "s3cret-cx"
+# (for the tests of cx_forward's credentials), both from 127.0.0.1 only.
 # $ch->query($sql, $body) POSTs $sql (and $body after it, e.g. the rows of
 #   an INSERT ... FORMAT JSONEachRow) -> {status, body}
 # $ch->start  $ch->stop (TERM, KILL after 10 s)  $ch->pid
@@ -85,7 +87,8 @@ XML
 <?xml version="1.0"?>
 <yandex>
     <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
-    <users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+    <users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default>
+        <cx><password>s3cret-cx</password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></cx></users>
     <quotas><default></default></quotas>
 </yandex>
 XML
