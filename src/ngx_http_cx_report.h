@@ -87,6 +87,9 @@ ngx_int_t ngx_http_cx_report_add_comment(ngx_http_cx_summary_t *sum,
     ngx_cx_record_t *rec);
 struct ngx_http_cx_alert_counts_s *ngx_http_cx_report_alert_counts(
     ngx_http_cx_summary_t *sum);
+/* a fleet report's "nodes": name NULL makes the list (empty) */
+ngx_int_t ngx_http_cx_report_add_node(ngx_http_cx_summary_t *sum,
+    ngx_str_t *name, uint64_t responses, uint64_t answered);
 ngx_int_t ngx_http_cx_report_end(ngx_http_request_t *r,
     ngx_http_cx_summary_t *sum);
 

@@ -20,7 +20,8 @@
  *   T  moves by from and to, first arrivals, the histogram of seconds
  *      (bucket bounds taken from ngx_cx_hist_bucket itself)
  *   P  the histogram of the time to purchase
- *   comments, the latest 20 per survey and touchpoint; alert counts.
+ *   comments, the latest 20 per survey and touchpoint; alert counts; and
+ *   the fleet's nodes (report.json's "nodes", for the dashboard).
  *
  * responses.csv and responses.ndjson: the responses in id order (the order
  * they were issued, as a node's export), read in pages of cx_forward's
@@ -55,8 +56,9 @@
 #define NGX_HTTP_CX_CH_PURCHASE    4
 #define NGX_HTTP_CX_CH_COMMENTS    5
 #define NGX_HTTP_CX_CH_ALERTS      6
-#define NGX_HTTP_CX_CH_QUERIES     7
-#define NGX_HTTP_CX_CH_EXPORT      7        /* a page of the export */
+#define NGX_HTTP_CX_CH_NODES       7
+#define NGX_HTTP_CX_CH_QUERIES     8
+#define NGX_HTTP_CX_CH_EXPORT      8        /* a page of the export */
 
 /* what: as ngx_http_cx_report_clickhouse() is asked */
 #define NGX_HTTP_CX_CH_REPORT      0
@@ -84,6 +86,7 @@ struct ngx_http_cx_ch_ctx_s {
     ngx_http_cx_report_filters_t   filters;
     ngx_http_cx_forward_t         *fw;
     ngx_str_t                      where;     /* day and node conditions */
+    ngx_str_t                      day_where;   /* the days' alone */
     ngx_str_t                      node_where;  /* the node's alone */
     ngx_uint_t                     pending;
     ngx_uint_t                     status;    /* 0, or the answer's (502) */
@@ -173,7 +176,9 @@ ngx_http_cx_report_clickhouse(ngx_http_request_t *r,
     }
 
     ctx->sum = ngx_http_cx_report_begin(r, &ctx->filters);
-    if (ctx->sum == NULL) {
+    if (ctx->sum == NULL
+        || ngx_http_cx_report_add_node(ctx->sum, NULL, 0, 0) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -260,6 +265,8 @@ ngx_http_cx_ch_where(ngx_http_cx_ch_ctx_t *ctx, ngx_str_t *node)
         p = ngx_sprintf(p, " AND day <= '%s'", ymd);
     }
 
+    ctx->day_where.len = p - ctx->where.data;
+    ctx->day_where.data = ctx->where.data;
     ctx->node_where.data = p;
 
     if (node->len) {
@@ -418,6 +425,13 @@ ngx_http_cx_ch_sql(ngx_http_cx_ch_ctx_t *ctx, ngx_uint_t kind, ngx_str_t *sql)
             db, w, NGX_CX_ROLLUP_IDS);
         break;
 
+    case NGX_HTTP_CX_CH_NODES:
+        /* every node of the dates, for the dashboard's choice */
+        p = ngx_sprintf(p,
+            "SELECT node, count(), sum(answered) FROM %V.responses FINAL "
+            "WHERE 1%V GROUP BY node ORDER BY node", db, &ctx->day_where);
+        break;
+
     default: /* NGX_HTTP_CX_CH_ALERTS: all of them, as on a node */
         p = ngx_sprintf(p,
             "SELECT state, sent, failed, levels, count() FROM %V.alerts "
@@ -525,7 +539,7 @@ ngx_http_cx_ch_row(ngx_http_cx_ch_ctx_t *ctx, ngx_uint_t kind, ngx_str_t *f,
     u_char                val[NGX_CX_ROLLUP_VAL_MAX];
 
     static ngx_uint_t  fields[NGX_HTTP_CX_CH_QUERIES + 1] = {
-        12, 2, 5, 5, 2, 6, 5, 22
+        12, 2, 5, 5, 2, 6, 5, 3, 22
     };
 
     if (n != fields[kind]) {
@@ -675,6 +689,11 @@ ngx_http_cx_ch_row(ngx_http_cx_ch_ctx_t *ctx, ngx_uint_t kind, ngx_str_t *f,
         rec.comment.len = f[5].len;
 
         return ngx_http_cx_report_add_comment(ctx->sum, &rec);
+
+    case NGX_HTTP_CX_CH_NODES:
+        return ngx_http_cx_report_add_node(ctx->sum, &f[0],
+                                           ngx_http_cx_ch_int(&f[1]),
+                                           ngx_http_cx_ch_int(&f[2]));
 
     default: /* NGX_HTTP_CX_CH_ALERTS */
         ngx_memzero(&a, sizeof(ngx_cx_alert_t));

@@ -89,6 +89,13 @@ typedef struct {
 } ngx_http_cx_offers_t;
 
 
+typedef struct {
+    ngx_str_t                 name;
+    uint64_t                  responses;
+    uint64_t                  answered;
+} ngx_http_cx_node_report_t;
+
+
 /* What report.json says, built by ngx_http_cx_report_aggregate(). */
 struct ngx_http_cx_summary_s {
     ngx_pool_t                    *pool;
@@ -105,6 +112,8 @@ struct ngx_http_cx_summary_s {
     uint64_t                       purchases;
     uint64_t                       events_dropped;  /* not stored, ever */
     ngx_http_cx_alert_counts_t     alerts;
+    ngx_array_t                   *nodes;     /* a fleet's:
+                                                 ngx_http_cx_node_report_t */
 };
 
 
@@ -269,6 +278,45 @@ ngx_http_cx_report_end(ngx_http_request_t *r, ngx_http_cx_summary_t *sum)
     ngx_http_cx_report_write(&w, sum);
 
     return ngx_http_cx_report_send_json(r, &w);
+}
+
+
+/* A fleet report's node (its name copied). */
+
+ngx_int_t
+ngx_http_cx_report_add_node(ngx_http_cx_summary_t *sum, ngx_str_t *name,
+    uint64_t responses, uint64_t answered)
+{
+    ngx_http_cx_node_report_t  *nd;
+
+    if (sum->nodes == NULL) {
+        sum->nodes = ngx_array_create(sum->pool, 4,
+                                      sizeof(ngx_http_cx_node_report_t));
+        if (sum->nodes == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (name == NULL) {
+        return NGX_OK;              /* none yet: the list is there, empty */
+    }
+
+    nd = ngx_array_push(sum->nodes);
+    if (nd == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the name is in the answer's buffer, gone before the report is written */
+    nd->name.data = ngx_pstrdup(sum->pool, name);
+    if (nd->name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    nd->name.len = name->len;
+    nd->responses = responses;
+    nd->answered = answered;
+
+    return NGX_OK;
 }
 
 
@@ -1015,6 +1063,7 @@ ngx_http_cx_report_write(ngx_http_cx_writer_t *w, ngx_http_cx_summary_t *sum)
     char                          at[NGX_CX_ISO8601_SIZE];
     ngx_uint_t                    i;
     ngx_http_cx_tp_report_t      *tp;
+    ngx_http_cx_node_report_t    *nd;
     ngx_http_cx_survey_report_t  *sr;
 
     ngx_cx_iso8601(at, (uint64_t) ngx_time() * 1000);
@@ -1056,10 +1105,27 @@ ngx_http_cx_report_write(ngx_http_cx_writer_t *w, ngx_http_cx_summary_t *sum)
 
     /* the whole store's too: an alert is not a response to filter */
     ngx_http_cx_writef(w, ",\"alerts\":{\"open\":%uL,\"acknowledged\":%uL,"
-                       "\"escalated\":%uL,\"failed\":%uL,\"resolved\":%uL}}\n",
+                       "\"escalated\":%uL,\"failed\":%uL,\"resolved\":%uL}",
                        sum->alerts.open, sum->alerts.acknowledged,
                        sum->alerts.escalated, sum->alerts.failed,
                        sum->alerts.resolved);
+
+    /* a fleet's report: its nodes, whatever node= says */
+    if (sum->nodes) {
+        ngx_http_cx_write(w, ",\"nodes\":[", sizeof(",\"nodes\":[") - 1);
+
+        nd = sum->nodes->elts;
+        for (i = 0; i < sum->nodes->nelts; i++) {
+            ngx_http_cx_write(w, i ? ",{\"node\":" : "{\"node\":", i ? 9 : 8);
+            ngx_http_cx_write_json_str(w, nd[i].name.data, nd[i].name.len);
+            ngx_http_cx_writef(w, ",\"responses\":%uL,\"answered\":%uL}",
+                               nd[i].responses, nd[i].answered);
+        }
+
+        ngx_http_cx_write(w, "]", 1);
+    }
+
+    ngx_http_cx_write(w, "}\n", 2);
 }
 
 

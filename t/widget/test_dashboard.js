@@ -545,6 +545,20 @@ test('targets: shown beside the score, per touchpoint and per stage; below is ma
   assert.ok(body.includes('&lt;img src=x onerror=alert(1)&gt;'), 'a hostile touchpoint on a marked row is text');
 });
 
+test('fleet: a report with "nodes" offers them in the filter, with their answers; without, no node filter', { skip, timeout: 120000 }, async () => {
+  const fleet = Object.assign({}, REPORT, { nodes: [{ node: 'web-1', responses: 9, answered: 5 },
+    { node: 'web-<2>', responses: 1, answered: 1 }] });
+  let { body, seen } = await scenario(JSON.stringify(fleet), 200, '?node=web-1');
+  assert.ok(seen.includes('/cx-admin/report.json?node=web-1'), 'report.json fetched with node=');
+  assert.match(body, /<div id="f-node-w"><label for="f-node">Node<\/label><select id="f-node" name="node">/, 'the node filter shown');
+  assert.match(body, /<option value="web-1">web-1 \(5 answers\)<\/option>/);
+  assert.match(body, /<option value="web-&lt;2&gt;">web-&lt;2&gt; \(1 answer\)<\/option>/, 'a node name is text');
+  assert.match(text(body), /Filtered by node = web-1\. Clear filters/);
+  assert.match(body, /href="responses\.csv\?node=web-1"/, 'the exports keep node=');
+  ({ body } = await scenario(JSON.stringify(REPORT), 200));
+  assert.match(body, /<div id="f-node-w" hidden="">/, 'a node\'s own report: no node filter');
+});
+
 test('targets: a report without any leaves the page as it was', { skip, timeout: 120000 }, async () => {
   const { body } = await scenario(JSON.stringify(REPORT), 200);
   assert.doesNotMatch(text(body), /target/i);
