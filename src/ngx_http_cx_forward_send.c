@@ -726,6 +726,8 @@ ngx_http_cx_forward_posted(void *data, ngx_uint_t status, const char *error)
                               (ngx_uint_t) s->entries);
             }
         }
+
+        s->failing = 1;             /* said once, not once per table */
     }
 
     if (--s->posting == 0) {
