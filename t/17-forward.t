@@ -105,6 +105,23 @@ for my $case (@BAD) {
     ok $ok, 'every parameter, a password file, a node name: nginx -t passes' or diag $out;
 }
 
+# examples/fleet: a node's and the balancer's configuration pass nginx -t
+{
+    my $root = cx_repo_root();
+    my $read = sub { open my $fh, '<', "$root/examples/fleet/$_[0]" or die "$_[0]: $!"; local $/; <$fh> };
+    my $node = $read->('node.conf');
+    $node =~ s{/var/lib/nginx/cx}{%%PREFIX%%/cxdata}; 
+    $node =~ s{/etc/nginx/(cx\.key|clickhouse\.pass)}{$1}g;
+    $node =~ s{/var/www/shop}{%%PREFIX%%/html};
+    $node =~ s{listen 80;}{listen 127.0.0.1:%%PORT%%;};
+    my ($ok, $out) = cx_test_config($node, files => { 'conf/cx.key' => ('ab' x 32) . "\n", 'conf/clickhouse.pass' => "pw\n" });
+    ok $ok, 'examples/fleet/node.conf passes nginx -t' or diag $out;
+    unlike $out, qr/\[(?:warn|alert|crit|emerg)\]/, '... without a warning' or diag $out;
+    my $lb = $read->('balancer.conf') =~ s{listen 80;}{listen 127.0.0.1:%%PORT%%;}r;
+    ($ok, $out) = cx_test_config($lb, no_module => 1);
+    ok $ok, 'examples/fleet/balancer.conf passes nginx -t' or diag $out;
+}
+
 # ---- a store running short of space names the outbox first ---------------------------
 
 {
