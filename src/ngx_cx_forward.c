@@ -120,6 +120,14 @@ ngx_cx_outbox_parse(const unsigned char *val, size_t len, int *kind,
         *ref_len = NGX_CX_ALERT_KEY_LEN;
         return 0;
 
+    case NGX_CX_OUTBOX_ERASE:
+        if (len != 1 + NGX_CX_VISITOR_ID_LEN) {
+            return -1;
+        }
+        *ref = p;
+        *ref_len = NGX_CX_VISITOR_ID_LEN;
+        return 0;
+
     case NGX_CX_OUTBOX_EVENT:
         if (end - p < NGX_CX_JOURNEY_KEY_LEN + 14) {
             return -1;

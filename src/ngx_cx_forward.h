@@ -14,6 +14,8 @@
  *                 sent, so it goes out as it is then (a display and its
  *                 answer in the same second go out as one row)
  *            'A'  the alert key (16): the same, for an alert
+ *            'X'  a visitor id (12): `cxctl erase` of that visitor, for
+ *                 ClickHouse to delete their rows (ALTER TABLE ... DELETE)
  *            'E'  the event's key (16), its outbox extras (what the
  *                 visitor's cookie said: from_seconds 4, purchase_seconds
  *                 8 signed, first_arrival 1, from_len 1, from), then the
@@ -49,6 +51,11 @@
 #define NGX_CX_OUTBOX_RESPONSE      'R'
 #define NGX_CX_OUTBOX_EVENT         'E'
 #define NGX_CX_OUTBOX_ALERT         'A'
+#define NGX_CX_OUTBOX_ERASE         'X'
+
+/* meta: "1" once the store's nginx has forwarded (cxctl erase then queues
+ * the erasure for ClickHouse too) */
+#define NGX_CX_META_FORWARD         "forward"
 
 #define NGX_CX_OUTBOX_VAL_MAX                                                 \
     (1 + NGX_CX_JOURNEY_KEY_LEN + 14 + NGX_CX_NAME_MAX + NGX_CX_JOURNEY_VAL_MAX)

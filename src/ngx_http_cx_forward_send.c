@@ -77,6 +77,12 @@ typedef struct {
     ngx_uint_t                  deleted;
     ngx_http_cx_alert_op_t      op;         /* the deletions */
 
+    /* an erasure (cxctl erase): its entry, the visitor, the table at */
+    ngx_flag_t                  erase;
+    ngx_uint_t                  erase_step;
+    u_char                      erase_key[NGX_CX_OUTBOX_KEY_LEN];
+    u_char                      erase_visitor[NGX_CX_VISITOR_ID_LEN];
+
     /* what the log says about the outbox */
     uint64_t                    entries;
     uint64_t                    oldest_ms;
@@ -97,6 +103,9 @@ static void ngx_http_cx_forward_schema(ngx_http_cx_forward_sender_t *s);
 static void ngx_http_cx_forward_schema_done(void *data, ngx_uint_t status,
     const char *error);
 static void ngx_http_cx_forward_round(ngx_http_cx_forward_sender_t *s);
+static void ngx_http_cx_forward_erase(ngx_http_cx_forward_sender_t *s);
+static void ngx_http_cx_forward_erased(void *data, ngx_uint_t status,
+    const char *error);
 static int ngx_http_cx_forward_count(void *txn,
     ngx_http_cx_alert_dbs_t *dbs, void *data);
 static int ngx_http_cx_forward_read(void *txn, ngx_http_cx_alert_dbs_t *dbs,
@@ -370,6 +379,7 @@ ngx_http_cx_forward_round(ngx_http_cx_forward_sender_t *s)
 
     ngx_memzero(s->tables, sizeof(s->tables));
     ngx_memzero(&s->gone, sizeof(s->gone));
+    s->erase = 0;
 
     for (i = 0; i < NGX_CX_FORWARD_TABLES; i++) {
         s->tables[i].sender = s;
@@ -389,6 +399,12 @@ ngx_http_cx_forward_round(ngx_http_cx_forward_sender_t *s)
 
     if (s->taken == 0) {
         ngx_http_cx_forward_next(s, 0);
+        return;
+    }
+
+    if (s->erase) {
+        s->erase_step = 0;
+        ngx_http_cx_forward_erase(s);
         return;
     }
 
@@ -445,6 +461,90 @@ ngx_http_cx_forward_round(ngx_http_cx_forward_sender_t *s)
             }
         }
     }
+}
+
+
+/*
+ * An erasure: the visitor's rows deleted from the responses and then the
+ * events table (ALTER TABLE ... DELETE, a mutation ClickHouse applies in
+ * the background), then the entry leaves the outbox; a failure leaves it
+ * for the next round.  Alerts hold no one's words and stay.
+ */
+
+static void
+ngx_http_cx_forward_erase(ngx_http_cx_forward_sender_t *s)
+{
+    u_char     *p;
+    ngx_str_t   sql;
+    u_char      buf[256];
+
+    p = ngx_sprintf(buf, "ALTER TABLE %V.%s DELETE WHERE visitor = '",
+                    &s->fw->database,
+                    ngx_cx_forward_table(s->erase_step == 0
+                                         ? NGX_CX_FORWARD_RESPONSES
+                                         : NGX_CX_FORWARD_EVENTS));
+    p = ngx_hex_dump(p, s->erase_visitor, NGX_CX_VISITOR_ID_LEN);
+    *p++ = '\'';
+
+    sql.data = buf;
+    sql.len = p - buf;
+
+    if (ngx_http_cx_post(&s->fw->target, NULL, &s->fw->auth, &sql,
+                         NGX_HTTP_CX_FORWARD_ERROR_MAX,
+                         NGX_HTTP_CX_FORWARD_TIMEOUT,
+                         ngx_http_cx_forward_erased, s, s->log,
+                         &s->tables[0].post)
+        != NGX_OK)
+    {
+        ngx_http_cx_forward_next(s, 1);
+    }
+}
+
+
+static void
+ngx_http_cx_forward_erased(void *data, ngx_uint_t status, const char *error)
+{
+    ngx_http_cx_forward_sender_t *s = data;
+
+    u_char  *p, why[NGX_HTTP_CX_FORWARD_WHY];
+
+    ngx_http_cx_forward_why(s->tables[0].post, why);
+    s->tables[0].post = NULL;
+
+    if (s->stopped) {
+        return;
+    }
+
+    if (status != 200) {
+        ngx_log_error(NGX_LOG_ERR, s->log, 0,
+                      "cx_forward: an erasure (cxctl erase) was not taken by "
+                      "ClickHouse \"%V\": %s; it is tried again",
+                      &s->fw->target.url,
+                      status ? (char *) why : error);
+        s->schema = 0;
+        ngx_http_cx_forward_next(s, 1);
+        return;
+    }
+
+    if (++s->erase_step < 2) {
+        ngx_http_cx_forward_erase(s);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, s->log, 0,
+                  "cx_forward: a visitor erased with cxctl erase is being "
+                  "deleted from ClickHouse (its tables' mutations)");
+
+    p = ngx_http_cx_forward_room(s, &s->gone, NGX_CX_OUTBOX_KEY_LEN);
+    if (p == NULL) {
+        ngx_http_cx_forward_next(s, 1);
+        return;
+    }
+
+    ngx_memcpy(p, s->erase_key, NGX_CX_OUTBOX_KEY_LEN);
+    s->gone.len += NGX_CX_OUTBOX_KEY_LEN;
+
+    ngx_http_cx_forward_finish(s);
 }
 
 
@@ -524,6 +624,22 @@ ngx_http_cx_forward_read(void *txn, ngx_http_cx_alert_dbs_t *dbs, void *data)
     rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 
     while (rc == 0 && s->taken < s->fw->batch) {
+
+        /* an erasure goes alone, once what came before it is sent */
+        if (key.mv_size == NGX_CX_OUTBOX_KEY_LEN && val.mv_size
+            && ((u_char *) val.mv_data)[0] == NGX_CX_OUTBOX_ERASE
+            && val.mv_size == 1 + NGX_CX_VISITOR_ID_LEN)
+        {
+            if (s->taken == 0) {
+                s->erase = 1;
+                ngx_memcpy(s->erase_key, key.mv_data, NGX_CX_OUTBOX_KEY_LEN);
+                ngx_memcpy(s->erase_visitor, (u_char *) val.mv_data + 1,
+                           NGX_CX_VISITOR_ID_LEN);
+                s->taken = 1;
+            }
+
+            break;
+        }
 
         if (key.mv_size == NGX_CX_OUTBOX_KEY_LEN) {
             if (ngx_http_cx_forward_row(s, txn, dbs, &key, &val) != NGX_OK) {

@@ -413,6 +413,15 @@ ngx_http_cx_store_prepare(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
         rc = mdb_dbi_open(txn, NGX_CX_DB_OUTBOX, MDB_CREATE, &other);
     }
 
+    /* cxctl erase sends an erasure to ClickHouse once this store forwards */
+    if (rc == 0 && cmcf->forward) {
+        key.mv_data = NGX_CX_META_FORWARD;
+        key.mv_size = sizeof(NGX_CX_META_FORWARD) - 1;
+        val.mv_data = "1";
+        val.mv_size = 1;
+        rc = mdb_put(txn, meta, &key, &val, 0);
+    }
+
     if (rc != 0) {
         mdb_txn_abort(txn);
         goto failed;

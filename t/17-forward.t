@@ -432,6 +432,29 @@ for my $name (sort keys %node) {
     like $node{'web-1'}->get('/fleet/report.json?node=a%20b')->{status}, qr/^400$/, 'node= with a space: 400';
 }
 
+# ---- cxctl erase reaches ClickHouse --------------------------------------------------
+
+{
+    my $rows = ch_rows("SELECT visitor FROM cx.responses FINAL WHERE node = 'web-2' AND comment = 'Slow'");
+    my $v = $rows && $rows->[0] && $rows->[0]{visitor};
+    ok $v, "web-2's visitor who said \"Slow\" is in ClickHouse";
+    my $e = cxctl($store{'web-2'}, 'erase', '--visitor', $v // '');
+    is $e->{rc}, 0, 'cxctl erase on web-2: exit 0' or diag $e->{out};
+    like $e->{out}, qr/^queued for ClickHouse: cx_forward deletes the visitor's rows there too$/m, '... queued for ClickHouse';
+    ok((wait_for { ch_count("SELECT count() FROM cx.responses WHERE visitor = '$v'") == 0
+                   && ch_count("SELECT count() FROM cx.events WHERE visitor = '$v'") == 0 } 15),
+        '... and ClickHouse has no row of that visitor left, responses or events');
+    like $node{'web-2'}->error_log, qr/cx_forward: a visitor erased with cxctl erase is being deleted from ClickHouse/, '... logged';
+    ok((wait_for { outbox_of('web-2') == 0 } 10), '... the erasure leaves the outbox');
+    # the answers leave both reports alike (a node's rollups keep anonymous
+    # visit counts, ClickHouse's visits go with the visitor's rows)
+    my ($own) = $node{'web-2'}->report_json;
+    my $fleet = $J->decode($node{'web-1'}->get('/fleet/report.json?node=web-2')->{body});
+    is_deeply [ map { [ $_->{name}, $_->{answered}, $_->{distribution} ] } @{ $fleet->{surveys} } ],
+        [ map { [ $_->{name}, $_->{answered}, $_->{distribution} ] } @{ $own->{surveys} } ],
+        '... answers and distributions: the fleet report for web-2 = web-2\'s own, after the erasure';
+}
+
 # ---- a table dropped under it: the reason logged, the table made again ------------
 
 is $ch->query('DROP TABLE cx.events')->{status}, 200, 'DROP TABLE cx.events';

@@ -20,7 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+#include <unistd.h>
+
 #include "cxctl.h"
+#include "ngx_cx_forward.h"
 #include "ngx_cx_alert.h"
 
 
@@ -67,6 +71,7 @@ static int cxctl_prune_response(void *ctx, MDB_val *key, MDB_val *val);
 static int cxctl_prune_event(void *ctx, MDB_val *key, MDB_val *val);
 static int cxctl_prune_alert(void *ctx, MDB_val *key, MDB_val *val);
 static int cxctl_unhex(unsigned char *dst, const char *src, size_t len);
+static int cxctl_erase_forward(cxctl_store_t *st, const unsigned char *id);
 
 
 int
@@ -128,6 +133,13 @@ cxctl_cmd_erase(int argc, char **argv, const char *store_opt)
 
     printf("erased visitor %s: ", hex);
     cxctl_print_deleted(deleted, 0);
+
+    if (rc == CXCTL_EXIT_OK && cxctl_erase_forward(&st, id) == 1) {
+        printf("queued for ClickHouse: cx_forward deletes the visitor's rows "
+               "there too\n");
+    }
+
+    cxctl_store_close(&st);
 
     return rc;
 }
@@ -211,6 +223,7 @@ cxctl_cmd_prune(int argc, char **argv, const char *store_opt)
 
     rc = cxctl_delete_both(&st, cxctl_prune_response, cxctl_prune_event,
                            &f.since_ms, dry_run, deleted);
+    cxctl_store_close(&st);
 
     printf("%s before %s: ", dry_run ? "would prune" : "pruned", before);
     cxctl_print_deleted(deleted, alerts);
@@ -240,8 +253,6 @@ cxctl_delete_both(cxctl_store_t *st, cxctl_pred_pt response,
         rc = cxctl_delete_where(st, st->events, event, ctx, dry_run,
                                 &deleted[1]);
     }
-
-    cxctl_store_close(st);
 
     return rc;
 }
@@ -570,4 +581,67 @@ cxctl_unhex(unsigned char *dst, const char *src, size_t len)
     }
 
     return 0;
+}
+
+
+/*
+ * A store that forwards (meta "forward", set by nginx with cx_forward)
+ * gets the erasure in its outbox, after everything queued before it: the
+ * forward sender deletes the visitor's rows in ClickHouse.  1: queued,
+ * 0: not a forwarding store, -1: failed (said).
+ */
+
+static int
+cxctl_erase_forward(cxctl_store_t *st, const unsigned char *id)
+{
+    int               rc;
+    MDB_dbi           outbox;
+    MDB_txn          *txn;
+    MDB_val           k, v;
+    struct timespec   now;
+    unsigned char     key[NGX_CX_OUTBOX_KEY_LEN];
+    unsigned char     val[NGX_CX_OUTBOX_VAL_MAX];
+
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    k.mv_data = NGX_CX_META_FORWARD;
+    k.mv_size = sizeof(NGX_CX_META_FORWARD) - 1;
+
+    if (mdb_get(txn, st->meta, &k, &v) != 0
+        || mdb_dbi_open(txn, NGX_CX_DB_OUTBOX, 0, &outbox) != 0)
+    {
+        mdb_txn_abort(txn);
+        return 0;
+    }
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    ngx_cx_journey_key(key, (uint64_t) now.tv_sec * 1000
+                            + (uint64_t) now.tv_nsec / 1000000,
+                       (uint32_t) getpid(), 0);
+
+    k.mv_data = key;
+    k.mv_size = sizeof(key);
+    v.mv_data = val;
+    v.mv_size = ngx_cx_outbox_ref(val, NGX_CX_OUTBOX_ERASE, id,
+                                  NGX_CX_VISITOR_ID_LEN);
+
+    rc = mdb_put(txn, outbox, &k, &v, 0);
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+    } else {
+        mdb_txn_abort(txn);
+    }
+
+    if (rc == 0) {
+        return 1;
+    }
+
+failed:
+
+    cxctl_error("erase: the erasure could not be queued for ClickHouse: %s",
+                mdb_strerror(rc));
+    return -1;
 }
