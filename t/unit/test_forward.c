@@ -308,6 +308,36 @@ test_outbox_ref(void **state)
 }
 
 
+/* an erasure: 'X' and the visitor id */
+static void
+test_outbox_erase(void **state)
+{
+    int                   kind;
+    size_t                n, ref_len;
+    unsigned char         val[NGX_CX_OUTBOX_VAL_MAX], *copy;
+    ngx_cx_journey_t      ev;
+    const unsigned char  *ref;
+    static const unsigned char  visitor[NGX_CX_VISITOR_ID_LEN] = {
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
+    };
+
+    (void) state;
+
+    n = ngx_cx_outbox_ref(val, NGX_CX_OUTBOX_ERASE, visitor, sizeof(visitor));
+    assert_int_equal(n, 1 + NGX_CX_VISITOR_ID_LEN);
+    assert_int_equal(val[0], 'X');
+
+    copy = dup_exact(val, n);
+    assert_int_equal(ngx_cx_outbox_parse(copy, n, &kind, &ref, &ref_len, &ev),
+                     0);
+    assert_int_equal(kind, NGX_CX_OUTBOX_ERASE);
+    assert_int_equal(ref_len, NGX_CX_VISITOR_ID_LEN);
+    assert_ptr_equal(ref, copy + 1);
+    assert_memory_equal(ref, visitor, sizeof(visitor));
+    free(copy);
+}
+
+
 static void
 test_outbox_ref_refused(void **state)
 {
@@ -327,7 +357,9 @@ test_outbox_ref_refused(void **state)
         { 'A', 18, "A, 17-byte key" },
         { 'E', 1,  "E alone" },
         { 'E', 17, "E, a key only" },
-        { 'X', 13, "unknown kind X" },
+        { 'Z', 13, "unknown kind Z" },
+        { 'X', 12, "an erasure one byte short" },
+        { 'X', 14, "an erasure one byte long" },
         { 'r', 13, "lowercase r" },
         { 'a', 17, "lowercase a" },
         { 0,   13, "kind NUL" },
@@ -1553,6 +1585,7 @@ main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test_teardown(test_outbox_ref, teardown),
+        cmocka_unit_test_teardown(test_outbox_erase, teardown),
         cmocka_unit_test_teardown(test_outbox_ref_refused, teardown),
         cmocka_unit_test_teardown(test_outbox_event, teardown),
         cmocka_unit_test_teardown(test_outbox_event_truncated, teardown),
