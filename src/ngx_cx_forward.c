@@ -87,6 +87,56 @@ ngx_cx_outbox_event(unsigned char dst[NGX_CX_OUTBOX_VAL_MAX],
 }
 
 
+void
+ngx_cx_outbox_batch_add(unsigned char *dst, size_t *len,
+    const unsigned char *val, size_t vlen)
+{
+    if (*len == 0) {
+        dst[(*len)++] = NGX_CX_OUTBOX_EVENTS;
+    }
+
+    dst[*len] = (unsigned char) (vlen >> 8);
+    dst[*len + 1] = (unsigned char) vlen;
+    memcpy(dst + *len + 2, val, vlen);
+    *len += 2 + vlen;
+}
+
+
+int
+ngx_cx_outbox_batch_next(const unsigned char *batch, size_t len,
+    size_t *pos, const unsigned char **val, size_t *vlen)
+{
+    size_t  n;
+
+    if (*pos == 0) {
+        if (len < 1 || batch[0] != NGX_CX_OUTBOX_EVENTS) {
+            return -1;
+        }
+        *pos = 1;
+    }
+
+    if (*pos == len) {
+        return 0;
+    }
+
+    if (len - *pos < 2) {
+        return -1;
+    }
+
+    n = ((size_t) batch[*pos] << 8) | batch[*pos + 1];
+
+    if (n == 0 || n > NGX_CX_OUTBOX_VAL_MAX || len - *pos - 2 < n) {
+        return -1;
+    }
+
+    *val = batch + *pos + 2;
+    *vlen = n;
+    *pos += 2 + n;
+
+    return 1;
+}
+
+
 int
 ngx_cx_outbox_parse(const unsigned char *val, size_t len, int *kind,
     const unsigned char **ref, size_t *ref_len, ngx_cx_journey_t *ev)

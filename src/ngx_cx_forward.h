@@ -14,6 +14,10 @@
  *                 sent, so it goes out as it is then (a display and its
  *                 answer in the same second go out as one row)
  *            'A'  the alert key (16): the same, for an alert
+ *            'B'  the journey events of one commit (up to
+ *                 NGX_CX_OUTBOX_BATCH), each its length (2, big-endian)
+ *                 and its 'E' value: one entry to add and delete per
+ *                 commit rather than per event
  *            'X'  a visitor id (12): `cxctl erase` of that visitor, for
  *                 ClickHouse to delete their rows (ALTER TABLE ... DELETE)
  *            'E'  the event's key (16), its outbox extras (what the
@@ -52,6 +56,12 @@
 #define NGX_CX_OUTBOX_EVENT         'E'
 #define NGX_CX_OUTBOX_ALERT         'A'
 #define NGX_CX_OUTBOX_ERASE         'X'
+#define NGX_CX_OUTBOX_EVENTS        'B'
+
+/* events per 'B' entry at most, and the room one needs */
+#define NGX_CX_OUTBOX_BATCH         256
+#define NGX_CX_OUTBOX_BATCH_MAX                                               \
+    (1 + NGX_CX_OUTBOX_BATCH * (2 + NGX_CX_OUTBOX_VAL_MAX))
 
 /* meta: "1" once the store's nginx has forwarded (cxctl erase then queues
  * the erasure for ClickHouse too) */
@@ -82,6 +92,18 @@ size_t ngx_cx_outbox_ref(unsigned char dst[NGX_CX_OUTBOX_VAL_MAX], int kind,
 size_t ngx_cx_outbox_event(unsigned char dst[NGX_CX_OUTBOX_VAL_MAX],
     const unsigned char key[NGX_CX_JOURNEY_KEY_LEN],
     const ngx_cx_journey_t *ev);
+
+/*
+ * A 'B' entry: ngx_cx_outbox_batch_add() appends an 'E' value (made by
+ * ngx_cx_outbox_event) to dst, which holds *len bytes and has room for
+ * NGX_CX_OUTBOX_BATCH_MAX ('B' itself is written with the first);
+ * ngx_cx_outbox_batch_next() walks one: *pos starts at 0; 1 with the next
+ * 'E' value in *val, *vlen; 0 at the end; -1 when malformed.
+ */
+void ngx_cx_outbox_batch_add(unsigned char *dst, size_t *len,
+    const unsigned char *val, size_t vlen);
+int ngx_cx_outbox_batch_next(const unsigned char *batch, size_t len,
+    size_t *pos, const unsigned char **val, size_t *vlen);
 
 /*
  * Reads an entry's value: *kind, and for R and A the referenced key

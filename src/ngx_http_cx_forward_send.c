@@ -112,6 +112,8 @@ static int ngx_http_cx_forward_read(void *txn, ngx_http_cx_alert_dbs_t *dbs,
     void *data);
 static ngx_int_t ngx_http_cx_forward_row(ngx_http_cx_forward_sender_t *s,
     MDB_txn *txn, ngx_http_cx_alert_dbs_t *dbs, MDB_val *key, MDB_val *val);
+static ngx_int_t ngx_http_cx_forward_events(ngx_http_cx_forward_sender_t *s,
+    MDB_val *key, MDB_val *val);
 static u_char *ngx_http_cx_forward_room(ngx_http_cx_forward_sender_t *s,
     ngx_http_cx_forward_buf_t *b, size_t n);
 static void ngx_http_cx_forward_posted(void *data, ngx_uint_t status,
@@ -377,12 +379,19 @@ ngx_http_cx_forward_round(ngx_http_cx_forward_sender_t *s)
         return;
     }
 
-    ngx_memzero(s->tables, sizeof(s->tables));
-    ngx_memzero(&s->gone, sizeof(s->gone));
+    /* the buffers stay from round to round: emptied, not freed */
+    s->gone.len = 0;
     s->erase = 0;
 
     for (i = 0; i < NGX_CX_FORWARD_TABLES; i++) {
-        s->tables[i].sender = s;
+        t = &s->tables[i];
+        t->sender = s;
+        t->rows.len = 0;
+        t->keys.len = 0;
+        t->n = 0;
+        t->status = 0;
+        t->error = NULL;
+        t->post = NULL;
     }
     s->taken = 0;
     s->posting = 0;
@@ -690,6 +699,10 @@ ngx_http_cx_forward_row(ngx_http_cx_forward_sender_t *s, MDB_txn *txn,
     keys = &s->gone;
     t = NULL;
 
+    if (val->mv_size && ((u_char *) val->mv_data)[0] == NGX_CX_OUTBOX_EVENTS) {
+        return ngx_http_cx_forward_events(s, key, val);
+    }
+
     if (ngx_cx_outbox_parse(val->mv_data, val->mv_size, &kind, &ref, &ref_len,
                             &ev)
         != 0)
@@ -767,7 +780,71 @@ gone:
 }
 
 
-/* n more bytes at the end of b, which grows by doubling in the round's pool */
+/* A 'B' entry: a commit's events, rows of the events table. */
+
+static ngx_int_t
+ngx_http_cx_forward_events(ngx_http_cx_forward_sender_t *s, MDB_val *key,
+    MDB_val *val)
+{
+    int                           rc, kind;
+    u_char                       *p;
+    size_t                        pos, vlen, ref_len;
+    ngx_str_t                    *node;
+    ngx_uint_t                    n;
+    ngx_cx_journey_t              ev;
+    const u_char                 *v, *ref;
+    ngx_http_cx_forward_buf_t    *keys;
+    ngx_http_cx_forward_table_t  *t;
+
+    node = &s->cmcf->node;
+    t = &s->tables[NGX_CX_FORWARD_EVENTS];
+    pos = 0;
+    n = 0;
+
+    while ((rc = ngx_cx_outbox_batch_next(val->mv_data, val->mv_size, &pos,
+                                          &v, &vlen))
+           == 1)
+    {
+        if (ngx_cx_outbox_parse(v, vlen, &kind, &ref, &ref_len, &ev) != 0
+            || kind != NGX_CX_OUTBOX_EVENT)
+        {
+            continue;               /* a damaged one: the others go */
+        }
+
+        p = ngx_http_cx_forward_room(s, &t->rows, NGX_CX_FORWARD_EVENT_MAX);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        t->rows.len += ngx_cx_forward_event(p, ref, &ev, node->data,
+                                            node->len) - p;
+        n++;
+    }
+
+    /* its key goes with the table's rows, or out of the way if none */
+    keys = (rc == 0 && n) ? &t->keys : &s->gone;
+    t->n += n;
+
+    /* an entry counts as its events towards the batch */
+    s->taken += n ? n - 1 : 0;
+
+    p = ngx_http_cx_forward_room(s, keys, NGX_CX_OUTBOX_KEY_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, key->mv_data, NGX_CX_OUTBOX_KEY_LEN);
+    keys->len += NGX_CX_OUTBOX_KEY_LEN;
+
+    return NGX_OK;
+}
+
+
+/*
+ * n more bytes at the end of b, which grows by doubling and is kept for
+ * the next rounds (the process's: a round's pool would map and fault in a
+ * batch's megabytes afresh each time).
+ */
 
 static u_char *
 ngx_http_cx_forward_room(ngx_http_cx_forward_sender_t *s,
@@ -781,9 +858,9 @@ ngx_http_cx_forward_room(ngx_http_cx_forward_sender_t *s,
     }
 
     size = ngx_max(b->size * 2, b->len + n);
-    size = ngx_max(size, 4096);
+    size = ngx_max(size, 65536);
 
-    p = ngx_pnalloc(s->pool, size);
+    p = ngx_alloc(size, s->log);
     if (p == NULL) {
         return NULL;
     }
@@ -792,8 +869,8 @@ ngx_http_cx_forward_room(ngx_http_cx_forward_sender_t *s,
         ngx_memcpy(p, b->data, b->len);
     }
 
-    if (b->size > 4096) {
-        ngx_pfree(s->pool, b->data);
+    if (b->data) {
+        ngx_free(b->data);
     }
 
     b->data = p;
@@ -830,14 +907,14 @@ ngx_http_cx_forward_posted(void *data, ngx_uint_t status, const char *error)
             if (status) {
                 ngx_log_error(NGX_LOG_ERR, s->log, 0,
                               "cx_forward: ClickHouse \"%V\" answered %ui to "
-                              "INSERT INTO %V.%s: \"%s\"; %ui records wait "
+                              "INSERT INTO %V.%s: \"%s\"; %ui entries wait "
                               "in the outbox", &s->fw->target.url, status,
                               &s->fw->database, ngx_cx_forward_table(i), why,
                               (ngx_uint_t) s->entries);
             } else {
                 ngx_log_error(NGX_LOG_ERR, s->log, 0,
                               "cx_forward: ClickHouse \"%V\" failed: %s; "
-                              "%ui records wait in the outbox",
+                              "%ui entries wait in the outbox",
                               &s->fw->target.url, error,
                               (ngx_uint_t) s->entries);
             }
@@ -1044,7 +1121,7 @@ ngx_http_cx_forward_report(ngx_http_cx_forward_sender_t *s)
     {
         ngx_log_error(NGX_LOG_WARN, s->log, 0,
                       "cx_store: \"%V\" is %ui%% full and its outbox holds "
-                      "%uL records not yet in ClickHouse (oldest %uLs); "
+                      "%uL entries not yet in ClickHouse (oldest %uLs); "
                       "the store refuses answers when full: bring "
                       "ClickHouse back or raise max_size= of cx_store",
                       &s->cmcf->store_path, s->full_pct, s->entries, age);
@@ -1068,7 +1145,7 @@ ngx_http_cx_forward_report(ngx_http_cx_forward_sender_t *s)
         }
 
         ngx_log_error(NGX_LOG_WARN, s->log, 0,
-                      "cx_forward: outbox holds %uL records, oldest %uLs; "
+                      "cx_forward: outbox holds %uL entries, oldest %uLs; "
                       "%uL sent in the last %Ts; ClickHouse \"%V\": %s",
                       s->entries, age, s->sent, now - s->reported,
                       &s->fw->target.url, why);
@@ -1076,7 +1153,8 @@ ngx_http_cx_forward_report(ngx_http_cx_forward_sender_t *s)
     } else if (s->sent) {
         ngx_log_error(NGX_LOG_INFO, s->log, 0,
                       "cx_forward: %uL records sent in the last %Ts, "
-                      "outbox %uL", s->sent, now - s->reported, s->entries);
+                      "outbox %uL entries", s->sent, now - s->reported,
+                      s->entries);
     }
 
     s->sent = 0;

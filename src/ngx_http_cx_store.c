@@ -42,6 +42,7 @@ struct ngx_http_cx_store_s {
     MDB_dbi                   rollups;
     ngx_cx_rollup_batch_t    *rollup;     /* the commit's changed rows */
     ngx_http_cx_outbox_t      outbox;     /* cx_forward's */
+    u_char                   *outbox_batch;   /* a 'B' entry being made */
     ngx_log_t                *log;
     ngx_str_t                 path;
 
@@ -163,6 +164,12 @@ ngx_http_cx_store_open(ngx_cycle_t *cycle, ngx_http_cx_main_conf_t *cmcf)
         if (rc == 0 && cmcf->forward) {
             rc = mdb_dbi_open(txn, NGX_CX_DB_OUTBOX, 0, &store->outbox.dbi);
             store->outbox.on = 1;
+
+            store->outbox_batch = ngx_palloc(cycle->pool,
+                                             NGX_CX_OUTBOX_BATCH_MAX);
+            if (store->outbox_batch == NULL) {
+                rc = ENOMEM;
+            }
         }
         if (rc == 0) {
             rc = mdb_txn_commit(txn);
@@ -903,11 +910,15 @@ ngx_http_cx_store_put_events(ngx_http_cx_store_t *store, MDB_txn *txn,
     MDB_val               key, val;
     ngx_uint_t            i;
     ngx_http_cx_event_t  *ev;
+    size_t                olen, blen;
+    ngx_uint_t            nbatch;
     u_char                kbuf[NGX_CX_JOURNEY_KEY_LEN];
     u_char                vbuf[NGX_CX_JOURNEY_VAL_MAX];
     u_char                obuf[NGX_CX_OUTBOX_VAL_MAX];
 
     ev = store->queue[store->filling ^ 1];
+    blen = 0;
+    nbatch = 0;
 
     for (i = 0; i < store->nflight; i++) {
         ngx_cx_journey_key(kbuf, ev[i].at_ms, (uint32_t) ngx_pid,
@@ -934,11 +945,36 @@ ngx_http_cx_store_put_events(ngx_http_cx_store_t *store, MDB_txn *txn,
             return;
         }
 
-        rc = ngx_http_cx_outbox_put(&store->outbox, txn, ev[i].at_ms, obuf,
-                                    ngx_cx_outbox_event(obuf, kbuf, &ev[i]));
+        /* forwarded: the commit's events in 'B' entries of up to 256 */
+        if (store->outbox.on) {
+            olen = ngx_cx_outbox_event(obuf, kbuf, &ev[i]);
+
+            if (olen) {
+                ngx_cx_outbox_batch_add(store->outbox_batch, &blen, obuf,
+                                        olen);
+                nbatch++;
+            }
+
+            if (nbatch == NGX_CX_OUTBOX_BATCH) {
+                rc = ngx_http_cx_outbox_put(&store->outbox, txn, ev[i].at_ms,
+                                            store->outbox_batch, blen);
+                if (rc != 0) {
+                    *fatal = rc;
+                    return;
+                }
+
+                blen = 0;
+                nbatch = 0;
+            }
+        }
+    }
+
+    if (nbatch) {
+        rc = ngx_http_cx_outbox_put(&store->outbox, txn,
+                                    ev[store->nflight - 1].at_ms,
+                                    store->outbox_batch, blen);
         if (rc != 0) {
             *fatal = rc;
-            return;
         }
     }
 }

@@ -629,7 +629,7 @@ cxctl_cmd_stats(int argc, char **argv, const char *store_opt)
     if (obs.ms_entries) {
         printf("outbox      %llu %s for ClickHouse, oldest %llds ago\n",
                (unsigned long long) obs.ms_entries,
-               cxctl_plural(obs.ms_entries, "record", "records"),
+               cxctl_plural(obs.ms_entries, "entry", "entries"),
                oldest_ms ? (long long) (time(NULL) - (time_t) (oldest_ms / 1000))
                          : 0LL);
     } else {
