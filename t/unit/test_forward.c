@@ -338,6 +338,82 @@ test_outbox_erase(void **state)
 }
 
 
+/* a commit's events in one 'B' entry: added, walked, every truncation refused */
+static void
+test_outbox_batch(void **state)
+{
+    int                   rc;
+    size_t                len, pos, vlen, n, cut;
+    unsigned char        *batch, *copy, val[NGX_CX_OUTBOX_VAL_MAX];
+    unsigned char         key[NGX_CX_JOURNEY_KEY_LEN];
+    ngx_cx_journey_t      ev;
+    const unsigned char  *v;
+
+    (void) state;
+
+    batch = malloc(NGX_CX_OUTBOX_BATCH_MAX);
+    assert_non_null(batch);
+
+    /* the most events, each the longest */
+    len = 0;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = 1;
+    ev.name_len = NGX_CX_NAME_MAX;
+    memset(ev.name, 'n', NGX_CX_NAME_MAX);
+    ev.from_len = NGX_CX_NAME_MAX;
+    memset(ev.from, 'f', NGX_CX_NAME_MAX);
+
+    for (n = 0; n < NGX_CX_OUTBOX_BATCH; n++) {
+        memset(key, (int) n, sizeof(key));
+        vlen = ngx_cx_outbox_event(val, key, &ev);
+        assert_int_equal(vlen, NGX_CX_OUTBOX_VAL_MAX);
+        ngx_cx_outbox_batch_add(batch, &len, val, vlen);
+    }
+
+    assert_int_equal(len, NGX_CX_OUTBOX_BATCH_MAX);
+    assert_int_equal(batch[0], 'B');
+
+    copy = dup_exact(batch, len);
+    pos = 0;
+    n = 0;
+    while ((rc = ngx_cx_outbox_batch_next(copy, len, &pos, &v, &vlen)) == 1) {
+        assert_int_equal(vlen, NGX_CX_OUTBOX_VAL_MAX);
+        assert_int_equal(v[0], 'E');
+        assert_int_equal(v[1], (unsigned char) n);     /* its key */
+        n++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(n, NGX_CX_OUTBOX_BATCH);
+    free(copy);
+
+    /* cut anywhere inside an event: -1 once there, never an over-read */
+    for (cut = 1; cut < 2 + 2 * NGX_CX_OUTBOX_VAL_MAX; cut++) {
+        copy = dup_exact(batch, cut);
+        pos = 0;
+        while ((rc = ngx_cx_outbox_batch_next(copy, cut, &pos, &v, &vlen))
+               == 1)
+        {
+            /* whole events before the cut */
+        }
+        assert_int_equal(rc, (cut - 1) % (2 + NGX_CX_OUTBOX_VAL_MAX) == 0
+                             ? 0 : -1);
+        free(copy);
+    }
+
+    /* not a 'B' entry, and a zero length */
+    batch[0] = 'E';
+    pos = 0;
+    assert_int_equal(ngx_cx_outbox_batch_next(batch, len, &pos, &v, &vlen), -1);
+    batch[0] = 'B';
+    batch[1] = 0;
+    batch[2] = 0;
+    pos = 0;
+    assert_int_equal(ngx_cx_outbox_batch_next(batch, len, &pos, &v, &vlen), -1);
+
+    free(batch);
+}
+
+
 static void
 test_outbox_ref_refused(void **state)
 {
@@ -1586,6 +1662,7 @@ main(void)
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test_teardown(test_outbox_ref, teardown),
         cmocka_unit_test_teardown(test_outbox_erase, teardown),
+        cmocka_unit_test_teardown(test_outbox_batch, teardown),
         cmocka_unit_test_teardown(test_outbox_ref_refused, teardown),
         cmocka_unit_test_teardown(test_outbox_event, teardown),
         cmocka_unit_test_teardown(test_outbox_event_truncated, teardown),
