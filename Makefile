@@ -53,8 +53,8 @@ $(BUILD)/cxctl: $(CXCTL_SRCS) $(wildcard src/cxctl/*.h src/ngx_cx_*.h)
 	    $(CXCTL_SRCS) -llmdb -o $@
 
 # The widget and the dashboard ship inside the module, as C strings.
-src/ngx_http_cx_widget.c: src/widget/w.js src/embed.sh
-	sh src/embed.sh src/widget/w.js widget "the widget served at <cx_endpoint>w.js" > $@.tmp && mv $@.tmp $@
+src/ngx_http_cx_widget.c: src/widget/w.js src/embed.sh src/minify.sh
+	sh src/minify.sh src/widget/w.js | sh src/embed.sh - widget "the widget served at <cx_endpoint>w.js, through src/minify.sh" src/widget/w.js > $@.tmp && mv $@.tmp $@
 
 src/ngx_http_cx_dashboard.c: src/dashboard/dashboard.html src/embed.sh
 	sh src/embed.sh src/dashboard/dashboard.html dashboard "the dashboard served at <cx_report>" > $@.tmp && mv $@.tmp $@

@@ -126,12 +126,20 @@ typedef struct {
 } ngx_http_cx_snippet_t;
 
 
+/* cx_prompt trigger=: when the widget shows, after the delay */
+#define NGX_HTTP_CX_TRIGGER_LOAD    0       /* at once */
+#define NGX_HTTP_CX_TRIGGER_EXIT    1
+#define NGX_HTTP_CX_TRIGGER_SCROLL  2
+#define NGX_HTTP_CX_TRIGGER_IDLE    3
+
 typedef struct {
     ngx_str_t                 survey_name;
     ngx_http_cx_survey_t     *survey;     /* resolved at postconfiguration */
     uint32_t                  survey_id;  /* ngx_cx_name_id(name) */
     ngx_uint_t                sample;     /* per 10000 */
     ngx_msec_t                delay;
+    ngx_uint_t                trigger;    /* NGX_HTTP_CX_TRIGGER_* */
+    ngx_uint_t                trigger_at; /* scroll: %; idle: ms */
     ngx_array_t              *after;      /* uint32_t touchpoint ids, all needed */
     ngx_array_t              *after_names;  /* ngx_str_t, checked at the end */
     ngx_uint_t                min_visits;

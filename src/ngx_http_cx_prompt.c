@@ -103,10 +103,69 @@ ngx_http_cx_touchpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
- * cx_prompt SURVEY [sample=] [delay=] [after=] [min_visits=] [if=]: offer
+ * trigger=exit, scroll:N% or idle:TIME: when, after the delay, the widget
+ * shows (src/widget/w.js): the pointer leaving the page by the top, N% of
+ * the page scrolled, TIME without input.
+ */
+
+static ngx_int_t
+ngx_http_cx_prompt_trigger(ngx_http_cx_prompt_t *prompt, ngx_str_t *s)
+{
+    ngx_int_t   n;
+    ngx_str_t   t;
+    ngx_msec_t  ms;
+
+    if (s->len == 4 && ngx_strncmp(s->data, "exit", 4) == 0) {
+        prompt->trigger = NGX_HTTP_CX_TRIGGER_EXIT;
+        return NGX_OK;
+    }
+
+    if (s->len > 8 && ngx_strncmp(s->data, "scroll:", 7) == 0
+        && s->data[s->len - 1] == '%')
+    {
+        n = ngx_atoi(s->data + 7, s->len - 8);
+        if (n < 1 || n > 100) {
+            return NGX_ERROR;
+        }
+
+        prompt->trigger = NGX_HTTP_CX_TRIGGER_SCROLL;
+        prompt->trigger_at = n;
+        return NGX_OK;
+    }
+
+    if (s->len > 5 && ngx_strncmp(s->data, "idle:", 5) == 0) {
+        t.data = s->data + 5;
+        t.len = s->len - 5;
+
+        /* "20" would be 20 ms: a number alone is refused, as for delay= */
+        if (ngx_http_cx_isdigit(t.data[t.len - 1])) {
+            return NGX_ERROR;
+        }
+
+        ms = ngx_parse_time(&t, 0);
+        if (ms == (ngx_msec_t) NGX_ERROR || ms == 0 || ms > 600000) {
+            return NGX_ERROR;
+        }
+
+        prompt->trigger = NGX_HTTP_CX_TRIGGER_IDLE;
+        prompt->trigger_at = ms;
+        return NGX_OK;
+    }
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * cx_prompt SURVEY [sample=] [delay=] [trigger=] [after=] [min_visits=]
+ * [if=]: offer
  * the survey here.  Surveys and endpoints may be declared later: they are
  * resolved by ngx_http_cx_prompt_postconfiguration().
  */
+
+static ngx_int_t ngx_http_cx_prompt_trigger(ngx_http_cx_prompt_t *prompt,
+    ngx_str_t *s);
+
 
 char *
 ngx_http_cx_prompt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -187,6 +246,21 @@ ngx_http_cx_prompt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "trigger=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            if (ngx_http_cx_prompt_trigger(prompt, &s) != NGX_OK) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "cx_prompt: trigger \"%V\" is not exit, "
+                                   "scroll:N%% (N from 1 to 100) or "
+                                   "idle:TIME (with a unit, up to 10m, such "
+                                   "as \"idle:20s\")", &s);
+                return NGX_CONF_ERROR;
+            }
+            continue;
+        }
+
         if (ngx_strncmp(value[i].data, "after=", 6) == 0) {
             if (ngx_http_cx_prompt_after(cf, prompt, &value[i]) != NGX_OK) {
                 return NGX_CONF_ERROR;
@@ -236,7 +310,8 @@ ngx_http_cx_prompt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "cx_prompt: unknown parameter \"%V\"; expected "
-                           "sample=, delay=, after=, min_visits= or if=",
+                           "sample=, delay=, trigger=, after=, min_visits= "
+                           "or if=",
                            &value[i]);
         return NGX_CONF_ERROR;
     }
@@ -473,7 +548,8 @@ ngx_http_cx_prompt_postconfiguration(ngx_conf_t *cf,
 /*
  * The snippet around the token, once per prompt and language:
  *   head  {"v":1,"endpoint":"/cx/","token":"
- *   tail  ","survey":...,"delay":3000,<texts>}</script><script src="/cx/w.js" async
+ *   tail  ","survey":...,"delay":3000,["trigger":"scroll","at":60,]<texts>}
+ *         </script><script src="/cx/w.js" async
  * Endpoint and survey names are restricted to characters that need no
  * escaping (checked where they are configured).
  */
@@ -541,8 +617,10 @@ ngx_http_cx_snippet_tail(ngx_pool_t *pool, ngx_http_cx_prompt_t *prompt,
     endpoint = &prompt->srv->endpoint;
 
     len = sizeof("\",\"survey\":\"\",\"type\":\"csat\",\"delay\":,"
+                 "\"trigger\":\"scroll\",\"at\":,"
                  "}</script><script src=\"w.js\" async")
-          + survey->name.len + NGX_INT_T_LEN + rd->json.len + endpoint->len;
+          + survey->name.len + 2 * NGX_INT_T_LEN + rd->json.len
+          + endpoint->len;
 
     p = ngx_pnalloc(pool, len);
     if (p == NULL) {
@@ -554,6 +632,20 @@ ngx_http_cx_snippet_tail(ngx_pool_t *pool, ngx_http_cx_prompt_t *prompt,
     p = ngx_sprintf(p, "\",\"survey\":\"%V\",\"type\":\"%s\",\"delay\":%M,",
                     &survey->name, ngx_cx_type_name(survey->type),
                     prompt->delay);
+
+    switch (prompt->trigger) {
+    case NGX_HTTP_CX_TRIGGER_EXIT:
+        p = ngx_sprintf(p, "\"trigger\":\"exit\",");
+        break;
+    case NGX_HTTP_CX_TRIGGER_SCROLL:
+        p = ngx_sprintf(p, "\"trigger\":\"scroll\",\"at\":%ui,",
+                        prompt->trigger_at);
+        break;
+    case NGX_HTTP_CX_TRIGGER_IDLE:
+        p = ngx_sprintf(p, "\"trigger\":\"idle\",\"at\":%ui,",
+                        prompt->trigger_at);
+        break;
+    }
     p = ngx_cpymem(p, rd->json.data, rd->json.len);
     p = ngx_sprintf(p, "}</script><script src=\"%Vw.js\" async", endpoint);
 

@@ -181,7 +181,14 @@ for my $d ('3000', '5', '10') {
 for my $p ('foo=bar', 'sample25%', 'Sample=25%', 'quiet') {
     fails "cx_prompt: unknown parameter $p",
         conf(loc => "            cx_prompt nps1 $p; #\@E\n"),
-        qr/cx_prompt: unknown parameter "\Q$p\E"; expected sample=, delay=, after=, min_visits= or if=/;
+        qr/cx_prompt: unknown parameter "\Q$p\E"; expected sample=, delay=, trigger=, after=, min_visits= or if=/;
+}
+
+for my $t ('', 'leave', 'Exit', 'scroll', 'scroll:', 'scroll:60', 'scroll:0%', 'scroll:101%',
+           'scroll:x%', 'idle', 'idle:', 'idle:20', 'idle:0s', 'idle:11m', 'idle:xs') {
+    fails "cx_prompt: bad trigger=$t",
+        conf(loc => "            cx_prompt nps1 \"trigger=$t\"; #\@E\n"),
+        qr/cx_prompt: trigger "\Q$t\E" is not exit, scroll:N% \(N from 1 to 100\) or idle:TIME \(with a unit, up to 10m, such as "idle:20s"\)/;
 }
 
 for my $p ('after=', 'after=purchase,', 'after=,cart', 'after=a b', 'after=caf\x{e9}') {

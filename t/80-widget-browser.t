@@ -36,6 +36,8 @@ my %files;
 $files{"html/$_/index.html"} = page("Page $_")
     for qw(mouse kbd esc lang axe csp-self csp-nonce csp-style langs rtl live media own reuse);
 $files{'html/plain.html'} = page('No prompt here');
+$files{"html/$_/index.html"} = page("Page $_") for qw(trig-exit trig-idle);
+$files{'html/trig-scroll/index.html'} = page('A long page', '<style>main{height:3000px}</style>');
 $files{'html/focus/index.html'} = <<'HTML';
 <!doctype html>
 <html lang="en">
@@ -67,7 +69,7 @@ my $survey = sub {
 my $conf = "    cx_store %%PREFIX%%/cxdata max_size=64m;\n";
 $conf .= $survey->($_) for qw(nps_mouse nps_kbd nps_esc nps_axe nps_host nps_csp);
 $conf .= $survey->('nps_lang', 'question tr "Bizi tavsiye eder misiniz?";');
-$conf .= $survey->($_) for qw(nps_focus nps_live nps_media nps_own nps_reuse);
+$conf .= $survey->($_) for qw(nps_focus nps_live nps_media nps_own nps_reuse nps_trig);
 # one question and follow-up per language; t/browser/widget.js has the same texts
 $conf .= $survey->('nps_langs', join ' ',
     'question tr "Bizi tavsiye eder misiniz?";', 'question nb "Vil du anbefale oss?";',
@@ -78,11 +80,12 @@ $conf .= $survey->('nps_langs', join ' ',
 $conf .= $survey->('nps_rtl', 'question ar "ما مدى احتمال أن توصي بنا؟";');
 
 my $loc = sub {
-    my ($path, $survey, $extra, $delay) = @_;
+    my ($path, $survey, $extra, $delay, $more) = @_;
     $extra //= '';
     $delay //= '200ms';
+    $more = $more ? " $more" : '';
     return "        location /$path/ { cx_touchpoint $path stage=consideration; "
-        . "cx_prompt $survey sample=100% delay=$delay; $extra }\n";
+        . "cx_prompt $survey sample=100% delay=$delay$more; $extra }\n";
 };
 $conf .= "    server {\n        listen 127.0.0.1:%%PORT%%;\n        root html;\n"
     . "        location /cx/ { cx_endpoint; }\n"
@@ -96,6 +99,9 @@ $conf .= "    server {\n        listen 127.0.0.1:%%PORT%%;\n        root html;\n
     . $loc->('langs', 'nps_langs') . $loc->('rtl', 'nps_rtl')
     . $loc->('focus', 'nps_focus', '', '500ms') . $loc->('live', 'nps_live')
     . $loc->('media', 'nps_media') . $loc->('own', 'nps_own') . $loc->('reuse', 'nps_reuse')
+    . $loc->('trig-exit', 'nps_trig', '', '200ms', 'trigger=exit')
+    . $loc->('trig-scroll', 'nps_trig', '', '200ms', 'trigger=scroll:50%')
+    . $loc->('trig-idle', 'nps_trig', '', '200ms', 'trigger=idle:1s')
     . "    }\n";
 
 my $ng   = cx_nginx(conf => $conf, files => \%files);
@@ -122,7 +128,7 @@ my %TODO = (
 
 cx_browser_checks($res, [qw(mouse_answer keyboard_answer escape_dismiss language_tr csp_script_self
     csp_nonce_strict_dynamic csp_style_self axe axe_followup screenshots host_unchanged
-    languages rtl no_focus_steal polite_announce media only_own_requests reused_page)], %TODO);
+    languages rtl no_focus_steal polite_announce media only_own_requests reused_page triggers)], %TODO);
 
 # the screenshots exist and are PNGs, whatever the check said
 cx_png_ok($_) for "$art/widget-1280x800.png", "$art/widget-375x667.png", "$art/widget-rtl.png";

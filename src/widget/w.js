@@ -97,15 +97,53 @@
         !txt(c.token) || !txt(c.question) || done(c.token)) return;
 
     later(function () {
-      var f = safe(function () {
-        if (d.hidden) return;
-        d.removeEventListener('visibilitychange', f);
-        show(c, t, url.href, el.nonce);
+      trigger(c, function () {
+        var f = safe(function () {
+          if (d.hidden) return;
+          d.removeEventListener('visibilitychange', f);
+          show(c, t, url.href, el.nonce);
+        });
+        /* a hidden tab waits until seen */
+        d.addEventListener('visibilitychange', f);
+        f();
       });
-      /* a hidden tab waits until seen */
-      d.addEventListener('visibilitychange', f);
-      f();
     }, +c.delay > 0 ? Math.min(+c.delay, 864e5) : 0);
+  }
+
+  /* README: Triggers. exit: out by the top (touch: the delay alone); scroll: at % down; idle: ms */
+  function trigger(c, go) {
+    var k = c.trigger, at = +c.at, l = [], fired, tm;
+
+    function fire() {
+      if (!fired) {
+        fired = 1;
+        clearTimeout(tm);
+        l.forEach(function (x) { d.removeEventListener(x[0], x[1], true); });
+        go();
+      }
+    }
+    function on2(type, f) {
+      l.push([type, f = safe(f)]);
+      d.addEventListener(type, f, true);
+    }
+    function idle() {
+      clearTimeout(tm);
+      tm = later(fire, at);
+    }
+    function seen() {
+      var r = d.documentElement.scrollHeight - w.innerHeight;
+      if (!(r > 0) || w.scrollY * 100 >= r * at) fire();
+    }
+
+    if (k == 'exit' && !(w.matchMedia && matchMedia('(pointer:coarse)').matches)) {
+      on2('mouseout', function (e) { if (!e.relatedTarget && e.clientY <= 0) fire(); });
+    } else if (k == 'scroll' && at > 0 && at <= 100) {
+      on2('scroll', seen);
+      seen();
+    } else if (k == 'idle' && at > 0) {
+      'mousemove keydown scroll touchstart pointerdown'.split(' ').forEach(function (x) { on2(x, idle); });
+      idle();
+    } else fire();
   }
 
   function show(c, t, url, nonce) {

@@ -12,6 +12,7 @@
  *   /langs/      nps_langs (question + followup in en tr nb de fr es)
  *   /rtl/        nps_rtl (question ar)      /focus/ nps_focus (delay=500ms, page has input#inp)
  *   /live/ nps_live   /media/ nps_media   /own/ nps_own   /reuse/ nps_reuse (+ /plain.html)
+ *   /trig-exit/ /trig-scroll/ (3000 px tall) /trig-idle/: trigger=exit, scroll:50%, idle:1s
  * Every check runs in a fresh browser context (fresh cookies = a new visitor).
  *
  * Prints ONE line of JSON on stdout: {"ok":bool,"ms":N,"checks":{NAME:{"ok":bool,
@@ -545,6 +546,49 @@ async function reusedPage(track) {
   return { status: got.status, message: got.message };
 }
 
+/* cx_prompt trigger=: exit (the pointer out by the top), scroll:50% (a long page), idle:1s */
+async function triggers(track) {
+  const got = {};
+
+  let o = await open('/trig-exit/');
+  track(o.ctx);
+  await o.page.mouse.move(400, 300);
+  await sleep(900);
+  got.exit_inside = await o.page.locator(CARD).count();
+  assert(got.exit_inside === 0, 'exit: shown while the pointer is in the page', got);
+  await o.page.mouse.move(400, 5, { steps: 4 });
+  await o.page.mouse.move(400, -30, { steps: 4 });
+  await waitCard(o.page, 3000);
+  got.exit_errors = o.log.errors;
+
+  o = await open('/trig-scroll/');
+  track(o.ctx);
+  await o.page.mouse.move(400, 300);
+  await sleep(900);
+  got.scroll_top = await o.page.locator(CARD).count();
+  await o.page.mouse.wheel(0, 600);             /* 600 of the 2200 px that scroll: 27% */
+  await sleep(700);
+  got.scroll_27 = await o.page.locator(CARD).count();
+  assert(got.scroll_top === 0 && got.scroll_27 === 0, 'scroll: shown before 50%', got);
+  await o.page.mouse.wheel(0, 700);             /* 1300: 59% */
+  await waitCard(o.page, 3000);
+  got.scroll_y = await o.page.evaluate(() => window.scrollY);
+
+  o = await open('/trig-idle/');
+  track(o.ctx);
+  for (let i = 0; i < 8; i++) {                 /* 1.6 s of moves, 200 ms apart */
+    await o.page.mouse.move(300 + i * 10, 300);
+    await sleep(200);
+  }
+  got.idle_busy = await o.page.locator(CARD).count();
+  assert(got.idle_busy === 0, 'idle: shown while the visitor moves the mouse', got);
+  const t0 = Date.now();
+  await waitCard(o.page, 3000);
+  got.idle_after_ms = Date.now() - t0;
+  assert(got.idle_after_ms >= 600, 'idle: shown sooner than 1 s after the last move', got);
+  return got;
+}
+
 H.run(async () => {
   await H.check('mouse_answer', mouse);
   await H.check('keyboard_answer', keyboard);
@@ -564,4 +608,5 @@ H.run(async () => {
   await H.check('media', media);
   await H.check('only_own_requests', onlyOwnRequests);
   await H.check('reused_page', reusedPage);
+  await H.check('triggers', triggers);
 }, { crashKey: '_fatal', crashCode: 2 });
