@@ -107,6 +107,9 @@ typedef struct {
     time_t                    every;
     ngx_int_t                 target;     /* tenths of the score's unit;
                                              NGX_CONF_UNSET: none */
+    ngx_uint_t                position;   /* NGX_HTTP_CX_POSITION_* */
+    u_char                    color[8];   /* "#rrggbb", or "" */
+    ngx_str_t                 title;      /* the dashboard's name, or none */
     ngx_array_t               texts;      /* ngx_http_cx_text_t */
     ngx_array_t               renderings; /* ngx_http_cx_rendering_t, [0]: default */
     u_char                   *file;
@@ -125,6 +128,11 @@ typedef struct {
     ngx_str_t                 tail;
 } ngx_http_cx_snippet_t;
 
+
+/* cx_survey position */
+#define NGX_HTTP_CX_POSITION_RIGHT   0      /* bottom-right, the default */
+#define NGX_HTTP_CX_POSITION_LEFT    1
+#define NGX_HTTP_CX_POSITION_CENTER  2
 
 /* cx_prompt trigger=: when the widget shows, after the delay */
 #define NGX_HTTP_CX_TRIGGER_LOAD    0       /* at once */

@@ -618,6 +618,7 @@ ngx_http_cx_snippet_tail(ngx_pool_t *pool, ngx_http_cx_prompt_t *prompt,
 
     len = sizeof("\",\"survey\":\"\",\"type\":\"csat\",\"delay\":,"
                  "\"trigger\":\"scroll\",\"at\":,"
+                 "\"position\":\"bottom-left\",\"color\":\"#rrggbb\","
                  "}</script><script src=\"w.js\" async")
           + survey->name.len + 2 * NGX_INT_T_LEN + rd->json.len
           + endpoint->len;
@@ -632,6 +633,17 @@ ngx_http_cx_snippet_tail(ngx_pool_t *pool, ngx_http_cx_prompt_t *prompt,
     p = ngx_sprintf(p, "\",\"survey\":\"%V\",\"type\":\"%s\",\"delay\":%M,",
                     &survey->name, ngx_cx_type_name(survey->type),
                     prompt->delay);
+
+    if (survey->position == NGX_HTTP_CX_POSITION_LEFT) {
+        p = ngx_sprintf(p, "\"position\":\"bottom-left\",");
+
+    } else if (survey->position == NGX_HTTP_CX_POSITION_CENTER) {
+        p = ngx_sprintf(p, "\"position\":\"center\",");
+    }
+
+    if (survey->color[0]) {
+        p = ngx_sprintf(p, "\"color\":\"%s\",", survey->color);
+    }
 
     switch (prompt->trigger) {
     case NGX_HTTP_CX_TRIGGER_EXIT:

@@ -154,6 +154,8 @@ static void ngx_http_cx_report_write_journey(ngx_http_cx_writer_t *w,
     ngx_http_cx_summary_t *sum);
 static void ngx_http_cx_report_write_tenths(ngx_http_cx_writer_t *w,
     const char *key, ngx_int_t tenths);
+static ngx_http_cx_survey_t *ngx_http_cx_report_configured(
+    ngx_http_cx_summary_t *sum, ngx_str_t *name);
 static ngx_int_t ngx_http_cx_report_target(ngx_http_cx_summary_t *sum,
     ngx_str_t *name);
 
@@ -465,10 +467,10 @@ ngx_http_cx_report_survey(ngx_http_cx_summary_t *sum, u_char *name,
 }
 
 
-/* a configured survey's target, in tenths; NGX_CONF_UNSET: none */
+/* a configured survey, or NULL */
 
-static ngx_int_t
-ngx_http_cx_report_target(ngx_http_cx_summary_t *sum, ngx_str_t *name)
+static ngx_http_cx_survey_t *
+ngx_http_cx_report_configured(ngx_http_cx_summary_t *sum, ngx_str_t *name)
 {
     ngx_uint_t             i;
     ngx_http_cx_survey_t  *survey;
@@ -479,11 +481,24 @@ ngx_http_cx_report_target(ngx_http_cx_summary_t *sum, ngx_str_t *name)
         if (survey[i].name.len == name->len
             && ngx_memcmp(survey[i].name.data, name->data, name->len) == 0)
         {
-            return survey[i].target;
+            return &survey[i];
         }
     }
 
-    return NGX_CONF_UNSET;
+    return NULL;
+}
+
+
+/* a configured survey's target, in tenths; NGX_CONF_UNSET: none */
+
+static ngx_int_t
+ngx_http_cx_report_target(ngx_http_cx_summary_t *sum, ngx_str_t *name)
+{
+    ngx_http_cx_survey_t  *survey;
+
+    survey = ngx_http_cx_report_configured(sum, name);
+
+    return survey ? survey->target : NGX_CONF_UNSET;
 }
 
 
@@ -1149,12 +1164,21 @@ ngx_http_cx_report_write_survey(ngx_http_cx_writer_t *w,
     int64_t                 change;
     uint64_t                p, pa, d, same;
     ngx_uint_t              j;
+    ngx_http_cx_survey_t   *survey;
     ngx_http_cx_comment_t  *c;
 
     static const char      *bands[3] = { "detractor", "passive", "promoter" };
 
     ngx_http_cx_write(w, "{\"name\":", sizeof("{\"name\":") - 1);
     ngx_http_cx_write_json_str(w, sr->name.data, sr->name.len);
+
+    /* cx_survey title: what people call it */
+    survey = ngx_http_cx_report_configured(sum, &sr->name);
+
+    if (survey && survey->title.len) {
+        ngx_http_cx_write(w, ",\"title\":", sizeof(",\"title\":") - 1);
+        ngx_http_cx_write_json_str(w, survey->title.data, survey->title.len);
+    }
 
     ngx_http_cx_writef(w, ",\"type\":\"%s\",\"offered\":%uL,"
                        "\"displayed\":%uL,"

@@ -7,6 +7,7 @@
 #include "ngx_http_cx_survey.h"
 #include "ngx_cx_json.h"
 #include "ngx_cx_number.h"
+#include "ngx_cx_color.h"
 
 
 #define NGX_HTTP_CX_TEXT_MAX  1000
@@ -20,13 +21,16 @@
         "cx_survey \"%V\": wrong number of arguments for \"%V\"; the "       \
         "forms are: type nps|csat|ces; question [LANG] TEXT; followup "       \
         "[LANG] [BAND] TEXT; labels [LANG] LOW HIGH; thanks [LANG] TEXT; "    \
-        "lang LANG; every DURATION; target SCORE", name)
+        "lang LANG; every DURATION; target SCORE; position P; color C; "    \
+        "title TEXT", name)
 #define ngx_http_cx_survey_bad_lang(cf, survey, tag)                          \
     ngx_http_cx_survey_error(cf, survey,                                      \
         "cx_survey \"%V\": \"%V\" is not a language tag such as \"en\", "    \
         "\"tr\" or \"pt-BR\"", tag)
 
 
+static char *ngx_http_cx_survey_look(ngx_conf_t *cf,
+    ngx_http_cx_survey_t *survey, ngx_str_t *value);
 static char *ngx_http_cx_survey_line(ngx_conf_t *cf, ngx_command_t *dummy,
     void *conf);
 static char *ngx_http_cx_survey_type(ngx_conf_t *cf,
@@ -96,6 +100,7 @@ ngx_http_cx_survey_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_set(&survey->lang, "en");
     survey->every = NGX_CONF_UNSET;
     survey->target = NGX_CONF_UNSET;
+    survey->position = NGX_CONF_UNSET_UINT;
     survey->file = cf->conf_file->file.name.data;
     survey->line = cf->conf_file->line;
 
@@ -143,6 +148,10 @@ ngx_http_cx_survey_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     /* a visitor who answered or dismissed is not asked again for 90 days */
     if (survey->every == NGX_CONF_UNSET) {
         survey->every = 90 * 86400;
+    }
+
+    if (survey->position == NGX_CONF_UNSET_UINT) {
+        survey->position = NGX_HTTP_CX_POSITION_RIGHT;
     }
 
     if (survey->type == 0) {
@@ -229,7 +238,128 @@ ngx_http_cx_survey_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
         return ngx_http_cx_survey_target(cf, survey, value);
     }
 
+    if ((value[0].len == 8 && ngx_strncmp(value[0].data, "position", 8) == 0)
+        || (value[0].len == 5 && ngx_strncmp(value[0].data, "color", 5) == 0)
+        || (value[0].len == 5 && ngx_strncmp(value[0].data, "title", 5) == 0))
+    {
+        return ngx_http_cx_survey_look(cf, survey, value);
+    }
+
     return ngx_http_cx_survey_text_line(cf, survey, value);
+}
+
+
+/*
+ * How the prompt looks: position bottom-right|bottom-left|center; color
+ * #rrggbb, the accent, on which the widget writes white (the selected
+ * score, the button), so it must have WCAG AA contrast with white; title,
+ * the name the dashboard shows.
+ */
+
+static char *
+ngx_http_cx_survey_look(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
+    ngx_str_t *value)
+{
+    size_t     chars, n;
+    u_char     hex[8];
+    uint32_t   rgb;
+    unsigned   ratio;
+
+    if (cf->args->nelts != 2) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_survey \"%V\": \"%V\" takes one value%s",
+                           &survey->name, &value[0],
+                           value[0].data[0] == 'c'
+                           ? " (in nginx.conf # starts a comment: write "
+                             "color 2457d6; or color \"#2457d6\";)" : "");
+        return NGX_CONF_ERROR;
+    }
+
+    if (value[0].data[0] == 'p') {
+        if (survey->position != NGX_CONF_UNSET_UINT) {
+            return ngx_http_cx_survey_duplicate(cf, survey, &value[0]);
+        }
+
+        if (value[1].len == 12
+            && ngx_strncmp(value[1].data, "bottom-right", 12) == 0)
+        {
+            survey->position = NGX_HTTP_CX_POSITION_RIGHT;
+
+        } else if (value[1].len == 11
+                   && ngx_strncmp(value[1].data, "bottom-left", 11) == 0)
+        {
+            survey->position = NGX_HTTP_CX_POSITION_LEFT;
+
+        } else if (value[1].len == 6
+                   && ngx_strncmp(value[1].data, "center", 6) == 0)
+        {
+            survey->position = NGX_HTTP_CX_POSITION_CENTER;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cx_survey \"%V\": position \"%V\" is not "
+                               "bottom-right, bottom-left or center",
+                               &survey->name, &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (value[0].data[0] == 'c') {
+        if (survey->color[0]) {
+            return ngx_http_cx_survey_duplicate(cf, survey, &value[0]);
+        }
+
+        /* "#2457d6" quoted, or 2457d6 (a bare # starts a comment) */
+        hex[0] = '#';
+        n = ngx_min(value[1].len, sizeof(hex) - 1);
+        ngx_memcpy(hex + 1, value[1].data, n);
+
+        if ((value[1].len && value[1].data[0] == '#'
+             ? ngx_cx_color_parse(value[1].data, value[1].len, &rgb)
+             : ngx_cx_color_parse(hex, n + 1, &rgb))
+            != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cx_survey \"%V\": color \"%V\" is not a "
+                               "colour such as 2457d6 or \"#2457d6\"",
+                               &survey->name, &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        ratio = ngx_cx_contrast(rgb, 0xffffff);
+
+        if (ratio < NGX_CX_CONTRAST_AA) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cx_survey \"%V\": color \"%V\" has a "
+                               "contrast of %ud.%02ud:1 with the white text "
+                               "on it; WCAG AA needs 4.5:1: choose a darker "
+                               "shade", &survey->name, &value[1],
+                               ratio / 100, ratio % 100);
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_sprintf(survey->color, "#%06xD%Z", rgb);
+        return NGX_CONF_OK;
+    }
+
+    if (survey->title.data) {
+        return ngx_http_cx_survey_duplicate(cf, survey, &value[0]);
+    }
+
+    if (value[1].len == 0 || value[1].len > 200
+        || !ngx_cx_utf8_valid(value[1].data, value[1].len, &chars))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cx_survey \"%V\": title must be 1 to 200 bytes "
+                           "of UTF-8", &survey->name);
+        return NGX_CONF_ERROR;
+    }
+
+    survey->title = value[1];
+
+    return NGX_CONF_OK;
 }
 
 
@@ -486,7 +616,8 @@ ngx_http_cx_survey_text_options(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "cx_survey \"%V\": unknown setting \"%V\"; the "
                            "settings are type, question, followup, labels, "
-                           "thanks, lang and every", &survey->name, name);
+                           "thanks, lang, every, target, position, color and "
+                           "title", &survey->name, name);
         return NGX_CONF_ERROR;
     }
 

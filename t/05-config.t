@@ -429,6 +429,30 @@ for my $c ([ 'csat', '-5', '-5.0', '0 to 100 \(% of answers 4 or 5\)' ],
         qr/cx_survey "s1": target \Q$shown\E is outside the $type score's range, $range/;
 }
 
+# looks: position, color (readable under white text: WCAG AA), title
+for my $c ([ 'position top', qr/cx_survey "nps1": position "top" is not bottom-right, bottom-left or center/ ],
+           [ 'position', qr/cx_survey "nps1": "position" takes one value/ ],
+           [ 'color red', qr/cx_survey "nps1": color "red" is not a colour such as 2457d6 or "#2457d6"/ ],
+           [ 'color "#12345"', qr/cx_survey "nps1": color "#12345" is not a colour/ ],
+           [ 'color 2457d6x', qr/cx_survey "nps1": color "2457d6x" is not a colour/ ],
+           [ "color #2457d6;\n        title \"T\"", qr/cx_survey "nps1": "color" takes one value \(in nginx\.conf # starts a comment: write color 2457d6; or color "#2457d6";\)/ ],
+           [ 'color "#ffcc00"', qr/cx_survey "nps1": color "#ffcc00" has a contrast of 1\.51:1 with the white text on it; WCAG AA needs 4\.5:1: choose a darker shade/ ],
+           [ 'color 777777', qr/color "777777" has a contrast of 4\.47:1/ ],
+           [ 'title ""', qr/cx_survey "nps1": title must be 1 to 200 bytes of UTF-8/ ],
+           [ "title \"caf\xe9\"", qr/title must be 1 to 200 bytes of UTF-8/ ],
+           [ 'title "A"; title "B"', qr/cx_survey "nps1": "title" is duplicate/ ]) {
+    my ($line, $re) = @$c;
+    fails "cx_survey $line",
+        conf(surveys => survey('nps1', "        type nps;\n        question \"Q?\";\n"
+                                     . "        $line; #\@E\n")),
+        $re;
+}
+
+passes 'position, color and title',
+    conf(surveys => "    cx_survey nps1 { type nps; question \"Q?\"; position bottom-left; color \"#767676\"; "
+                  . "title \"Après l'achat\"; }\n"
+                  . "    cx_survey c { type csat; question \"Q?\"; position center; color 25d; }\n");
+
 passes 'target on each type',
     conf(surveys => "    cx_survey n { target -20; type nps; question \"Q?\"; }\n"
                   . "    cx_survey c { type csat; question \"Q?\"; target 85; }\n"

@@ -36,7 +36,7 @@ my %files;
 $files{"html/$_/index.html"} = page("Page $_")
     for qw(mouse kbd esc lang axe csp-self csp-nonce csp-style langs rtl live media own reuse);
 $files{'html/plain.html'} = page('No prompt here');
-$files{"html/$_/index.html"} = page("Page $_") for qw(trig-exit trig-idle);
+$files{"html/$_/index.html"} = page("Page $_") for qw(trig-exit trig-idle looks);
 $files{'html/trig-scroll/index.html'} = page('A long page', '<style>main{height:3000px}</style>');
 $files{'html/focus/index.html'} = <<'HTML';
 <!doctype html>
@@ -70,6 +70,7 @@ my $conf = "    cx_store %%PREFIX%%/cxdata max_size=64m;\n";
 $conf .= $survey->($_) for qw(nps_mouse nps_kbd nps_esc nps_axe nps_host nps_csp);
 $conf .= $survey->('nps_lang', 'question tr "Bizi tavsiye eder misiniz?";');
 $conf .= $survey->($_) for qw(nps_focus nps_live nps_media nps_own nps_reuse nps_trig);
+$conf .= $survey->('nps_looks', 'position bottom-left; color 0b6e4f;');
 # one question and follow-up per language; t/browser/widget.js has the same texts
 $conf .= $survey->('nps_langs', join ' ',
     'question tr "Bizi tavsiye eder misiniz?";', 'question nb "Vil du anbefale oss?";',
@@ -102,6 +103,7 @@ $conf .= "    server {\n        listen 127.0.0.1:%%PORT%%;\n        root html;\n
     . $loc->('trig-exit', 'nps_trig', '', '200ms', 'trigger=exit')
     . $loc->('trig-scroll', 'nps_trig', '', '200ms', 'trigger=scroll:50%')
     . $loc->('trig-idle', 'nps_trig', '', '200ms', 'trigger=idle:1s')
+    . $loc->('looks', 'nps_looks')
     . "    }\n";
 
 my $ng   = cx_nginx(conf => $conf, files => \%files);
@@ -128,7 +130,8 @@ my %TODO = (
 
 cx_browser_checks($res, [qw(mouse_answer keyboard_answer escape_dismiss language_tr csp_script_self
     csp_nonce_strict_dynamic csp_style_self axe axe_followup screenshots host_unchanged
-    languages rtl no_focus_steal polite_announce media only_own_requests reused_page triggers)], %TODO);
+    languages rtl no_focus_steal polite_announce media only_own_requests reused_page triggers
+    looks)], %TODO);
 
 # the screenshots exist and are PNGs, whatever the check said
 cx_png_ok($_) for "$art/widget-1280x800.png", "$art/widget-375x667.png", "$art/widget-rtl.png";

@@ -16,8 +16,8 @@
     'max-height:calc(100vh - 32px);overflow:auto;padding:16px;background:var(--b);' +
     'color:var(--f);border:1px solid var(--l);border-radius:12px;' +
     'box-shadow:0 6px 24px #0003;font:14px/1.45 system-ui,sans-serif}' +
-    '.c[dir=rtl]{right:auto;left:16px}' +
-    '@media (max-width:480px){.c,.c[dir=rtl]{left:0;right:0;bottom:0;width:auto;' +
+    '.c[dir=rtl],.c.l{right:auto;left:16px}.c.m{right:auto;left:50%;bottom:50%;transform:translate(-50%,50%)}' +
+    '@media (max-width:480px){.c,.c[dir=rtl],.c.l,.c.m{left:0;right:0;bottom:0;width:auto;transform:none;' +
     'max-width:none;border-width:1px 0 0;border-radius:12px 12px 0 0;' +
     'padding-bottom:calc(16px + env(safe-area-inset-bottom,0px))}}' +
     '@media (prefers-color-scheme:dark){.c{--b:#1e1f23;--f:#f1f1f4;--m:#b0b0b8;' +
@@ -29,6 +29,9 @@
     'border:1px solid var(--l);border-radius:6px}' +
     'button{cursor:pointer}button:hover{border-color:var(--a)}' +
     '.s{display:flex;gap:4px}.s button{flex:1 1 0;min-width:0;height:36px;padding:0}' +
+    /* fingers: 44px targets; 0-10 wraps to two rows rather than shrink */
+    '@media (pointer:coarse){.s{flex-wrap:wrap}.s button{height:44px;min-width:44px}' +
+    '.s.n button{flex:1 0 calc((100% - 20px)/6)}}' +
     '.s [aria-checked=true],.a .p{background:var(--a);border-color:var(--a);color:var(--b)}' +
     '.e{display:flex;justify-content:space-between;gap:8px;margin-top:6px;font-size:12px;' +
     'color:var(--m)}' +
@@ -148,12 +151,15 @@
 
   function show(c, t, url, nonce) {
     var host = h('cx-survey'), sr = host.attachShadow({ mode: 'open' }), rtl = c.dir == 'rtl';
-    var card = h('div', 'c', '', {
+    /* the survey's look: its corner (l left, m middle) and accent (light scheme) */
+    var pos = c.position === 'bottom-left' ? ' l' : c.position === 'center' ? ' m' : '';
+    var css = CSS + (/^#[0-9a-f]{6}$/i.test(c.color) ? '@media not all and (prefers-color-scheme:dark){.c{--a:' + c.color + '}}' : '');
+    var card = h('div', 'c' + pos, '', {
       role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': 'q', dir: rtl ? 'rtl' : 'ltr'
     });
     var x = h('button', 'x', '\u00d7', { type: 'button', 'aria-label': u('close', 'Close') });
     var body = h('div'), live = h('div', 'h', '', { 'aria-live': 'polite' });
-    var group = h('div', 's', '', { role: 'radiogroup', 'aria-labelledby': 'q' });
+    var group = h('div', 's' + (t[1] - t[0] > 6 ? ' n' : ''), '', { role: 'radiogroup', 'aria-labelledby': 'q' });
     var radios = [], state = 0;   /* 0 asking, 1 answered, 2 thanks, 3 gone */
     var answered;                 /* the answer post; a comment waits for it */
     var back;                     /* page element focused before the card */
@@ -319,10 +325,10 @@
 
     if ('adoptedStyleSheets' in sr && w.CSSStyleSheet) {
       s = new CSSStyleSheet();
-      s.replaceSync(CSS);
+      s.replaceSync(css);
       sr.adoptedStyleSheets = [s];
     } else {
-      s = h('style', '', CSS);
+      s = h('style', '', css);
       s.nonce = nonce || '';
       sr.appendChild(s);
     }

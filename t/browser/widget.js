@@ -13,6 +13,7 @@
  *   /rtl/        nps_rtl (question ar)      /focus/ nps_focus (delay=500ms, page has input#inp)
  *   /live/ nps_live   /media/ nps_media   /own/ nps_own   /reuse/ nps_reuse (+ /plain.html)
  *   /trig-exit/ /trig-scroll/ (3000 px tall) /trig-idle/: trigger=exit, scroll:50%, idle:1s
+ *   /looks/      nps_looks (position bottom-left, color 0b6e4f)
  * Every check runs in a fresh browser context (fresh cookies = a new visitor).
  *
  * Prints ONE line of JSON on stdout: {"ok":bool,"ms":N,"checks":{NAME:{"ok":bool,
@@ -60,6 +61,7 @@ function brief(s) {
 async function open(urlPath, opts = {}) {
   const ctx = await H.browser.newContext({
     viewport: opts.viewport || { width: 1280, height: 800 },
+    hasTouch: !!opts.touch, isMobile: !!opts.touch,
     locale: opts.locale || 'en-US',
     extraHTTPHeaders: opts.headers || {},
     reducedMotion: 'reduce'
@@ -546,6 +548,36 @@ async function reusedPage(track) {
   return { status: got.status, message: got.message };
 }
 
+/* cx_survey position bottom-left and color; on a phone (touch, 390 px) 44 px targets in two rows */
+async function looks(track) {
+  const got = {};
+  let o = await open('/looks/');
+  track(o.ctx);
+  await waitCard(o.page);
+  const card = await o.page.locator(CARD).boundingBox();
+  got.card_x = Math.round(card.x);
+  assert(got.card_x === 16, 'bottom-left: the card 16 px from the left edge', got);
+  got.accent = await o.page.evaluate(() => {
+    const c = document.querySelector('cx-survey').shadowRoot.querySelector('.c');
+    return getComputedStyle(c).getPropertyValue('--a').trim();
+  });
+  assert(got.accent.toLowerCase() === '#0b6e4f', 'the accent is the survey\'s color', got);
+
+  o = await open('/looks/', { viewport: { width: 390, height: 844 }, touch: true });
+  track(o.ctx);
+  await waitCard(o.page);
+  const boxes = await o.page.locator('cx-survey >> button[role=radio]').evaluateAll((l) =>
+    l.map((b) => { const r = b.getBoundingClientRect(); return [Math.round(r.top), r.width, r.height]; }));
+  got.phone_sizes = boxes.map((b) => `${b[1].toFixed(0)}x${b[2].toFixed(0)}`);
+  got.rows = [...new Set(boxes.map((b) => b[0]))].length;
+  assert(boxes.length === 11, 'eleven scores', got);
+  assert(boxes.every((b) => b[1] >= 44 && b[2] >= 44), 'every score at least 44 x 44 px', got);
+  assert(got.rows === 2, 'the 0-10 scale in two rows', got);
+  got.first_row = boxes.filter((b) => b[0] === boxes[0][0]).length;
+  await o.page.screenshot({ path: path.join(ART, 'widget-looks-390.png') });
+  return got;
+}
+
 /* cx_prompt trigger=: exit (the pointer out by the top), scroll:50% (a long page), idle:1s */
 async function triggers(track) {
   const got = {};
@@ -609,4 +641,5 @@ H.run(async () => {
   await H.check('only_own_requests', onlyOwnRequests);
   await H.check('reused_page', reusedPage);
   await H.check('triggers', triggers);
+  await H.check('looks', looks);
 }, { crashKey: '_fatal', crashCode: 2 });

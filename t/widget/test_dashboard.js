@@ -559,6 +559,14 @@ test('fleet: a report with "nodes" offers them in the filter, with their answers
   assert.match(body, /<div id="f-node-w" hidden="">/, 'a node\'s own report: no node filter');
 });
 
+test('a survey\'s title (cx_survey title) heads its card, its name beside it', { skip, timeout: 120000 }, async () => {
+  const r = JSON.parse(JSON.stringify(REPORT));
+  r.surveys[0].title = 'After the purchase <b>!</b>';
+  const { body } = await scenario(JSON.stringify(r), 200);
+  assert.match(body, /<h2 id="s0">After the purchase &lt;b&gt;!&lt;\/b&gt;<span class="mu sn">nps_after_purchase<\/span><span class="badge">NPS<\/span><\/h2>/);
+  assert.match(body, /<h2 id="s1">csat_support<span class="badge">CSAT<\/span><\/h2>/, 'no title: the name alone');
+});
+
 test('targets: a report without any leaves the page as it was', { skip, timeout: 120000 }, async () => {
   const { body } = await scenario(JSON.stringify(REPORT), 200);
   assert.doesNotMatch(text(body), /target/i);

@@ -686,6 +686,35 @@ test('delay 0, missing, negative or junk shows at once', async () => {
   }
 });
 
+/* ---------- looks (cx_survey position, color) ---------- */
+
+/* the card, whatever its position classes */
+const cardOf = (p) => p.one((n) => /^c( |$)/.test(n.className || ''));
+
+test('position and color: the card\'s corner class and the accent, for the light scheme only', async () => {
+  let p = await shown(Object.assign({}, PROMPT, { position: 'bottom-left', color: '#0B6E4F' }));
+  assert.equal(cardOf(p).className, 'c l');
+  assert.ok(p.sheets[0].css.endsWith('@media not all and (prefers-color-scheme:dark){.c{--a:#0B6E4F}}'),
+    'the accent, after the dark scheme\'s, for the light one');
+  p = await shown(Object.assign({}, PROMPT, { position: 'center' }));
+  assert.equal(cardOf(p).className, 'c m');
+  assert.doesNotMatch(p.sheets[0].css, /not all and/, 'no colour: the default accent');
+  for (const bad of [{ position: 'top' }, { color: 'red' }, { color: '#12345' }, { color: '#123456;}x{' },
+    { color: 5 }, { position: ['center'] }, { position: 'toString' }, { position: '__proto__' }]) {
+    p = await shown(Object.assign({}, PROMPT, bad));
+    assert.equal(cardOf(p).className, 'c', `ignored: ${JSON.stringify(bad)}`);
+    assert.doesNotMatch(p.sheets[0].css, /not all and/, `ignored: ${JSON.stringify(bad)}`);
+  }
+});
+
+test('the 0-10 scale is marked to wrap on touch screens; CSAT and CES are not', async () => {
+  let p = await shown();
+  assert.equal(p.one((n) => n.getAttribute && n.getAttribute('role') === 'radiogroup').className, 's n');
+  assert.match(p.sheets[0].css, /@media \(pointer:coarse\)\{[^@]*height:44px;min-width:44px/, '44 px targets');
+  p = await shown(Object.assign({}, PROMPT, { type: 'ces' }));
+  assert.equal(p.one((n) => n.getAttribute && n.getAttribute('role') === 'radiogroup').className, 's');
+});
+
 /* ---------- triggers (cx_prompt trigger=) ---------- */
 
 test('trigger exit: after the delay, only when the pointer leaves by the top', async () => {
