@@ -103,6 +103,9 @@ static void ngx_http_cx_forward_schema(ngx_http_cx_forward_sender_t *s);
 static void ngx_http_cx_forward_schema_done(void *data, ngx_uint_t status,
     const char *error);
 static void ngx_http_cx_forward_round(ngx_http_cx_forward_sender_t *s);
+static void ngx_http_cx_forward_failed(ngx_http_cx_forward_sender_t *s,
+    ngx_uint_t status, const char *error, u_char *why, const char *what,
+    ngx_int_t table);
 static void ngx_http_cx_forward_erase(ngx_http_cx_forward_sender_t *s);
 static void ngx_http_cx_forward_erased(void *data, ngx_uint_t status,
     const char *error);
@@ -328,24 +331,8 @@ ngx_http_cx_forward_schema_done(void *data, ngx_uint_t status,
     s->tables[0].post = NULL;
 
     if (status != 200) {
-        s->last_status = status;
-        s->last_error = error;
-
-        if (!s->failing) {
-            if (status) {
-                ngx_log_error(NGX_LOG_ERR, s->log, 0,
-                              "cx_forward: ClickHouse \"%V\" answered %ui to "
-                              "CREATE ... IF NOT EXISTS: \"%s\"; records "
-                              "wait in the outbox", &s->fw->target.url,
-                              status, why);
-            } else {
-                ngx_log_error(NGX_LOG_ERR, s->log, 0,
-                              "cx_forward: ClickHouse \"%V\" failed: %s; "
-                              "records wait in the outbox",
-                              &s->fw->target.url, error);
-            }
-        }
-
+        ngx_http_cx_forward_failed(s, status, error, why,
+                                   "CREATE ... IF NOT EXISTS", -1);
         ngx_http_cx_forward_next(s, 1);
         return;
     }
@@ -360,6 +347,51 @@ ngx_http_cx_forward_schema_done(void *data, ngx_uint_t status,
                   &s->fw->database, &s->fw->target.url);
 
     ngx_http_cx_forward_round(s);
+}
+
+
+/*
+ * ClickHouse did not take a statement: said once until it takes one again
+ * (with its own reason, or the connection's), the outbox's size beside it.
+ */
+
+static void
+ngx_http_cx_forward_failed(ngx_http_cx_forward_sender_t *s, ngx_uint_t status,
+    const char *error, u_char *why, const char *what, ngx_int_t table)
+{
+    u_char  *p, to[128], wait[64];
+
+    s->last_status = status;
+    s->last_error = error;
+
+    if (s->failing) {
+        return;
+    }
+
+    s->failing = 1;
+
+    /* "INSERT INTO cx.events", or the DDL's words (table -1) */
+    p = (table >= 0) ? ngx_snprintf(to, sizeof(to) - 1, "%s %V.%s", what,
+                                    &s->fw->database,
+                                    ngx_cx_forward_table(table))
+                     : ngx_snprintf(to, sizeof(to) - 1, "%s", what);
+    *p = '\0';
+
+    p = s->entries ? ngx_snprintf(wait, sizeof(wait) - 1, "%uL entries",
+                                  s->entries)
+                   : ngx_snprintf(wait, sizeof(wait) - 1, "records");
+    *p = '\0';
+
+    if (status) {
+        ngx_log_error(NGX_LOG_ERR, s->log, 0,
+                      "cx_forward: ClickHouse \"%V\" answered %ui to %s: "
+                      "\"%s\"; %s wait in the outbox", &s->fw->target.url,
+                      status, to, why, wait);
+    } else {
+        ngx_log_error(NGX_LOG_ERR, s->log, 0,
+                      "cx_forward: ClickHouse \"%V\" failed: %s; %s wait in "
+                      "the outbox", &s->fw->target.url, error, wait);
+    }
 }
 
 
@@ -900,27 +932,8 @@ ngx_http_cx_forward_posted(void *data, ngx_uint_t status, const char *error)
     i = t - s->tables;
 
     if (status != 200) {
-        s->last_status = status;
-        s->last_error = error;
-
-        if (!s->failing) {
-            if (status) {
-                ngx_log_error(NGX_LOG_ERR, s->log, 0,
-                              "cx_forward: ClickHouse \"%V\" answered %ui to "
-                              "INSERT INTO %V.%s: \"%s\"; %ui entries wait "
-                              "in the outbox", &s->fw->target.url, status,
-                              &s->fw->database, ngx_cx_forward_table(i), why,
-                              (ngx_uint_t) s->entries);
-            } else {
-                ngx_log_error(NGX_LOG_ERR, s->log, 0,
-                              "cx_forward: ClickHouse \"%V\" failed: %s; "
-                              "%ui entries wait in the outbox",
-                              &s->fw->target.url, error,
-                              (ngx_uint_t) s->entries);
-            }
-        }
-
-        s->failing = 1;             /* said once, not once per table */
+        ngx_http_cx_forward_failed(s, status, error, why, "INSERT INTO",
+                                   (ngx_int_t) i);
     }
 
     if (--s->posting == 0) {

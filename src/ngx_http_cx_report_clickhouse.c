@@ -113,6 +113,8 @@ static ngx_int_t ngx_http_cx_ch_sql(ngx_http_cx_ch_ctx_t *ctx,
     ngx_uint_t kind, ngx_str_t *sql);
 static void ngx_http_cx_ch_done(void *data, ngx_uint_t status,
     const char *error);
+static ngx_str_t *ngx_http_cx_ch_answer(ngx_http_cx_ch_query_t *q,
+    ngx_uint_t status, const char *error);
 static ngx_int_t ngx_http_cx_ch_rows(ngx_http_cx_ch_ctx_t *ctx,
     ngx_uint_t kind, ngx_str_t *body);
 static ngx_int_t ngx_http_cx_ch_row(ngx_http_cx_ch_ctx_t *ctx,
@@ -459,17 +461,10 @@ ngx_http_cx_ch_done(void *data, ngx_uint_t status, const char *error)
     ngx_http_cx_ch_ctx_t   *ctx;
 
     ctx = q->ctx;
-    body = q->post ? ngx_http_cx_post_body(q->post) : NULL;
-    q->post = NULL;
+    body = ngx_http_cx_ch_answer(q, status, error);
 
-    if (error) {
-        ngx_http_cx_ch_fail(ctx, error, NULL);
-
-    } else if (status != 200) {
-        ngx_http_cx_ch_fail(ctx, "answered", body);
-
-    } else if (ctx->status == 0
-               && ngx_http_cx_ch_rows(ctx, q->kind, body) != NGX_OK)
+    if (body && ctx->status == 0
+        && ngx_http_cx_ch_rows(ctx, q->kind, body) != NGX_OK)
     {
         ngx_http_cx_ch_fail(ctx, "answered what is not a report", NULL);
     }
@@ -481,6 +476,31 @@ ngx_http_cx_ch_done(void *data, ngx_uint_t status, const char *error)
 
 
 /* TabSeparated: rows end with LF, fields with TAB, \-escaped inside */
+
+/* A query's answer: its body, or NULL when ClickHouse failed (said). */
+
+static ngx_str_t *
+ngx_http_cx_ch_answer(ngx_http_cx_ch_query_t *q, ngx_uint_t status,
+    const char *error)
+{
+    ngx_str_t  *body;
+
+    body = q->post ? ngx_http_cx_post_body(q->post) : NULL;
+    q->post = NULL;
+
+    if (error) {
+        ngx_http_cx_ch_fail(q->ctx, error, NULL);
+        return NULL;
+    }
+
+    if (status != 200 || body == NULL) {
+        ngx_http_cx_ch_fail(q->ctx, "answered", body);
+        return NULL;
+    }
+
+    return body;
+}
+
 
 static ngx_int_t
 ngx_http_cx_ch_rows(ngx_http_cx_ch_ctx_t *ctx, ngx_uint_t kind,
@@ -967,16 +987,9 @@ ngx_http_cx_ch_paged(void *data, ngx_uint_t status, const char *error)
 
     ctx = q->ctx;
     r = ctx->r;
-    body = q->post ? ngx_http_cx_post_body(q->post) : NULL;
-    q->post = NULL;
+    body = ngx_http_cx_ch_answer(q, status, error);
 
-    if (error) {
-        ngx_http_cx_ch_fail(ctx, error, NULL);
-
-    } else if (status != 200) {
-        ngx_http_cx_ch_fail(ctx, "answered", body);
-
-    } else {
+    if (body) {
         if (!ctx->started) {
             rc = ngx_http_cx_export_headers(r, ctx->ndjson);
 
