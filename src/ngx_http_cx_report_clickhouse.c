@@ -107,8 +107,8 @@ struct ngx_http_cx_ch_ctx_s {
 
 static ngx_int_t ngx_http_cx_ch_where(ngx_http_cx_ch_ctx_t *ctx,
     ngx_str_t *node);
-static ngx_int_t ngx_http_cx_ch_export(ngx_http_request_t *r,
-    ngx_http_cx_report_filters_t *f, ngx_flag_t ndjson);
+static ngx_int_t ngx_http_cx_ch_export(ngx_http_cx_ch_ctx_t *ctx,
+    ngx_flag_t ndjson);
 static ngx_int_t ngx_http_cx_ch_sql(ngx_http_cx_ch_ctx_t *ctx,
     ngx_uint_t kind, ngx_str_t *sql);
 static void ngx_http_cx_ch_done(void *data, ngx_uint_t status,
@@ -154,10 +154,6 @@ ngx_http_cx_report_clickhouse(ngx_http_request_t *r,
                                       "no cx_forward");
     }
 
-    if (what != NGX_HTTP_CX_CH_REPORT) {
-        return ngx_http_cx_ch_export(r, f, what == NGX_HTTP_CX_CH_NDJSON);
-    }
-
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_ch_ctx_t));
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -177,14 +173,7 @@ ngx_http_cx_report_clickhouse(ngx_http_request_t *r,
                                       "digits, \".\", \"-\" and \"_\"");
     }
 
-    ctx->sum = ngx_http_cx_report_begin(r, &ctx->filters);
-    if (ctx->sum == NULL
-        || ngx_http_cx_report_add_node(ctx->sum, NULL, 0, 0) != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* the queries go out before the request's count is taken */
+    /* the answers may come after the request is gone: they are cancelled */
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -192,6 +181,17 @@ ngx_http_cx_report_clickhouse(ngx_http_request_t *r,
 
     cln->handler = ngx_http_cx_ch_cleanup;
     cln->data = ctx;
+
+    if (what != NGX_HTTP_CX_CH_REPORT) {
+        return ngx_http_cx_ch_export(ctx, what == NGX_HTTP_CX_CH_NDJSON);
+    }
+
+    ctx->sum = ngx_http_cx_report_begin(r, &ctx->filters);
+    if (ctx->sum == NULL
+        || ngx_http_cx_report_add_node(ctx->sum, NULL, 0, 0) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     for (i = 0; i < NGX_HTTP_CX_CH_QUERIES; i++) {
         ctx->q[i].ctx = ctx;
@@ -878,47 +878,16 @@ ngx_http_cx_ch_cleanup(void *data)
 /* ---- the exports ---- */
 
 static ngx_int_t
-ngx_http_cx_ch_export(ngx_http_request_t *r, ngx_http_cx_report_filters_t *f,
-    ngx_flag_t ndjson)
+ngx_http_cx_ch_export(ngx_http_cx_ch_ctx_t *ctx, ngx_flag_t ndjson)
 {
-    ngx_str_t                 node;
-    ngx_pool_cleanup_t       *cln;
-    ngx_http_cx_ch_ctx_t     *ctx;
-    ngx_http_cx_main_conf_t  *cmcf;
+    ngx_http_request_t  *r;
 
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
-
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_ch_ctx_t));
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->r = r;
-    ctx->fw = cmcf->forward;
-    ctx->filters = *f;
+    r = ctx->r;
     ctx->ndjson = ndjson;
     ctx->q[0].ctx = ctx;
     ctx->q[0].kind = NGX_HTTP_CX_CH_EXPORT;
 
-    if (ngx_http_arg(r, (u_char *) "node", 4, &node) != NGX_OK) {
-        ngx_str_null(&node);
-    }
-
-    if (ngx_http_cx_ch_where(ctx, &node) != NGX_OK) {
-        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                      "node= takes a node name: letters, "
-                                      "digits, \".\", \"-\" and \"_\"");
-    }
-
     ngx_http_cx_writer_init(&ctx->w, r->pool, NGX_HTTP_CX_CH_EXPORT_BUF);
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln->handler = ngx_http_cx_ch_cleanup;
-    cln->data = ctx;
 
     if (ngx_http_cx_ch_page(ctx) != NGX_OK) {
         return ngx_http_cx_send_error(r, NGX_HTTP_BAD_GATEWAY,
