@@ -119,6 +119,9 @@ typedef struct {
 
 typedef struct {
     ngx_str_t                 endpoint;   /* URI of the cx_endpoint location */
+    ngx_array_t              *touchpoints;  /* ngx_http_cx_loc_conf_t *: this
+                                               server's cx_touchpoint
+                                               locations, for <endpoint>p */
 } ngx_http_cx_srv_conf_t;
 
 
@@ -258,6 +261,8 @@ typedef struct {
     ngx_http_cx_survey_t     *survey;     /* offered (a hook may change it) */
     u_char                   *attrs;      /* a hook's attributes, encoded */
     size_t                    attrs_len;
+    ngx_str_t                 route;      /* <endpoint>p: the page's path;
+                                             else unset, the request's */
 
     ngx_cx_scan_t             scan;
     uint64_t                  fed;        /* stream offset of the next byte */
@@ -277,6 +282,7 @@ typedef struct {
     unsigned                  injected:1;
     unsigned                  drawn:1;    /* a sample= draw was made */
     unsigned                  cache_put:1;
+    unsigned                  json:1;     /* snippet: the prompt JSON only */
 } ngx_http_cx_ctx_t;
 
 
@@ -440,6 +446,9 @@ ngx_int_t ngx_http_cx_endpoint_handler(ngx_http_request_t *r);
 /* sends {"error":"<error>"} with status; error is a fixed ASCII sentence */
 ngx_int_t ngx_http_cx_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *error);
+
+/* ngx_http_cx_spa.c: <endpoint>p, a single-page application's route */
+ngx_int_t ngx_http_cx_spa(ngx_http_request_t *r);
 
 /* ngx_http_cx_report.c */
 ngx_int_t ngx_http_cx_report_handler(ngx_http_request_t *r);

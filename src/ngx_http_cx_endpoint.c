@@ -70,6 +70,11 @@ ngx_http_cx_endpoint_handler(ngx_http_request_t *r)
         return ngx_http_cx_intake(r);
     }
 
+    /* a single-page application's route: ngx_http_cx_spa.c */
+    if (rest.len == 1 && rest.data[0] == 'p') {
+        return ngx_http_cx_spa(r);
+    }
+
     /* an alert's ack_url: ngx_http_cx_alert_page.c */
     if (rest.len > 2 && rest.data[0] == 'a' && rest.data[1] == '/') {
         rest.data += 2;

@@ -226,7 +226,7 @@ ngx_http_cx_lua_visitor_index(lua_State *L)
 static int
 ngx_http_cx_lua_request_index(lua_State *L)
 {
-    ngx_str_t            key;
+    ngx_str_t            key, *route;
     ngx_http_request_t  *r;
 
     r = ngx_http_cx_lua_index_key(L, &key);
@@ -238,10 +238,22 @@ ngx_http_cx_lua_request_index(lua_State *L)
         lua_pushlstring(L, (char *) r->method_name.data, r->method_name.len);
 
     } else if (ngx_http_cx_lua_key_is(&key, "uri")) {
-        lua_pushlstring(L, (char *) r->uri.data, r->uri.len);
+        route = &ngx_http_cx_lua_call.ctx->route;
+
+        if (route->data) {      /* <endpoint>p: the application's route */
+            lua_pushlstring(L, (char *) route->data, route->len);
+
+        } else {
+            lua_pushlstring(L, (char *) r->uri.data, r->uri.len);
+        }
 
     } else if (ngx_http_cx_lua_key_is(&key, "args")) {
-        lua_pushlstring(L, (char *) r->args.data, r->args.len);
+        if (ngx_http_cx_lua_call.ctx->route.data) {
+            lua_pushliteral(L, "");     /* the route's are not sent */
+
+        } else {
+            lua_pushlstring(L, (char *) r->args.data, r->args.len);
+        }
 
     } else {
         return 0;

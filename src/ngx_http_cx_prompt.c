@@ -30,6 +30,9 @@ static ngx_int_t ngx_http_cx_prompt_prepare(ngx_conf_t *cf,
 static ngx_uint_t ngx_http_cx_sample_bucket(ngx_http_cx_main_conf_t *cmcf,
     u_char *visitor, ngx_str_t *survey);
 static u_char *ngx_http_cx_nonce_attr(u_char *p, ngx_str_t *nonce);
+static ngx_int_t ngx_http_cx_prompt_json(ngx_http_request_t *r,
+    ngx_http_cx_ctx_t *ctx, ngx_http_cx_snippet_t *parts, u_char *tok,
+    size_t n, ngx_str_t *endpoint);
 static ngx_int_t ngx_http_cx_snippet_tail(ngx_pool_t *pool,
     ngx_http_cx_prompt_t *prompt, ngx_http_cx_survey_t *survey,
     ngx_http_cx_rendering_t *rd, ngx_str_t *tail);
@@ -49,6 +52,8 @@ ngx_http_cx_touchpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_str_t                *value, s;
     ngx_http_cx_touchpoint_t *tp;
+    ngx_http_cx_srv_conf_t   *cscf;
+    ngx_http_cx_loc_conf_t  **lcfp;
     ngx_http_cx_main_conf_t  *cmcf;
 
     if (lcf->touchpoint.data) {
@@ -97,6 +102,24 @@ ngx_http_cx_touchpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     tp->name = value[1];
     tp->id = lcf->touchpoint_id;
+
+    /* <endpoint>p finds the touchpoint's location in its server */
+    cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_cx_module);
+
+    if (cscf->touchpoints == NULL) {
+        cscf->touchpoints = ngx_array_create(cf->pool, 4,
+                                             sizeof(ngx_http_cx_loc_conf_t *));
+        if (cscf->touchpoints == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    lcfp = ngx_array_push(cscf->touchpoints);
+    if (lcfp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *lcfp = lcf;
 
     return NGX_CONF_OK;
 }
@@ -748,11 +771,17 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     /*
      * The path the visitor asked for (not the one after internal
      * redirects), never the query string: it may hold personal data.
+     * A single-page application's route names its own.
      */
-    path = r->unparsed_uri;
-    q = ngx_strlchr(path.data, path.data + path.len, '?');
-    if (q) {
-        path.len = q - path.data;
+    if (ctx->route.data) {
+        path = ctx->route;
+
+    } else {
+        path = r->unparsed_uri;
+        q = ngx_strlchr(path.data, path.data + path.len, '?');
+        if (q) {
+            path.len = q - path.data;
+        }
     }
 
     token.path_len = (uint16_t) ngx_min(path.len, NGX_CX_PATH_MAX);
@@ -786,6 +815,13 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
         }
     }
 
+    ctx->prompt = prompt;
+
+    if (ctx->json) {
+        return ngx_http_cx_prompt_json(r, ctx, parts, tok, n,
+                                       &prompt->srv->endpoint);
+    }
+
     len = sizeof(NGX_HTTP_CX_OPEN ">" "></script>") - 1
           + 2 * (sizeof(" nonce=\"\"") - 1 + nonce->len)
           + parts->head.len + n + parts->tail.len;
@@ -807,7 +843,39 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     p = ngx_cpymem(p, "></script>", sizeof("></script>") - 1);
 
     ctx->snippet.len = p - ctx->snippet.data;
-    ctx->prompt = prompt;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The prompt JSON alone, for <endpoint>p: the snippet's object without
+ * the script elements around it (the tail ends with the widget's script).
+ */
+
+static ngx_int_t
+ngx_http_cx_prompt_json(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_snippet_t *parts, u_char *tok, size_t n, ngx_str_t *endpoint)
+{
+    u_char  *p;
+    size_t   tail;
+
+    tail = parts->tail.len
+           - (sizeof("</script><script src=\"w.js\" async") - 1)
+           - endpoint->len;
+
+    p = ngx_pnalloc(r->pool, parts->head.len + n + tail);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->snippet.data = p;
+
+    p = ngx_cpymem(p, parts->head.data, parts->head.len);
+    p = ngx_cpymem(p, tok, n);
+    p = ngx_cpymem(p, parts->tail.data, tail);
+
+    ctx->snippet.len = p - ctx->snippet.data;
 
     return NGX_OK;
 }

@@ -36,6 +36,18 @@ my %files;
 $files{"html/$_/index.html"} = page("Page $_")
     for qw(mouse kbd esc lang axe csp-self csp-nonce csp-style langs rtl live media own reuse);
 $files{'html/plain.html'} = page('No prompt here');
+# a single-page application: the widget once in the shell, cx.touch() on a route change
+$files{'html/spa/index.html'} = page('Shop app', <<'JS');
+<script src="/cx/w.js" async></script>
+<script>
+function go(route, touchpoint) {
+  history.pushState(null, '', route);
+  document.querySelector('h1').textContent = 'Route ' + route;
+  window.cx.touch(touchpoint);
+}
+</script>
+JS
+$files{'html/spa/index.html'} =~ s{<p>Host page content.</p>}{<p><button id="orders" type="button" onclick="go('/spa/orders/42', 'spa_orders')">Orders</button></p>};
 $files{"html/$_/index.html"} = page("Page $_") for qw(trig-exit trig-idle looks);
 $files{'html/trig-scroll/index.html'} = page('A long page', '<style>main{height:3000px}</style>');
 $files{'html/focus/index.html'} = <<'HTML';
@@ -71,6 +83,7 @@ $conf .= $survey->($_) for qw(nps_mouse nps_kbd nps_esc nps_axe nps_host nps_csp
 $conf .= $survey->('nps_lang', 'question tr "Bizi tavsiye eder misiniz?";');
 $conf .= $survey->($_) for qw(nps_focus nps_live nps_media nps_own nps_reuse nps_trig);
 $conf .= $survey->('nps_looks', 'position bottom-left; color 0b6e4f;');
+$conf .= $survey->('nps_spa');
 # one question and follow-up per language; t/browser/widget.js has the same texts
 $conf .= $survey->('nps_langs', join ' ',
     'question tr "Bizi tavsiye eder misiniz?";', 'question nb "Vil du anbefale oss?";',
@@ -104,6 +117,8 @@ $conf .= "    server {\n        listen 127.0.0.1:%%PORT%%;\n        root html;\n
     . $loc->('trig-scroll', 'nps_trig', '', '200ms', 'trigger=scroll:50%')
     . $loc->('trig-idle', 'nps_trig', '', '200ms', 'trigger=idle:1s')
     . $loc->('looks', 'nps_looks')
+    . "        location /spa-orders/ { cx_touchpoint spa_orders stage=usage; "
+    . "cx_prompt nps_spa sample=100% delay=200ms; }\n"
     . "    }\n";
 
 my $ng   = cx_nginx(conf => $conf, files => \%files);
@@ -131,7 +146,7 @@ my %TODO = (
 cx_browser_checks($res, [qw(mouse_answer keyboard_answer escape_dismiss language_tr csp_script_self
     csp_nonce_strict_dynamic csp_style_self axe axe_followup screenshots host_unchanged
     languages rtl no_focus_steal polite_announce media only_own_requests reused_page triggers
-    looks)], %TODO);
+    looks spa_route)], %TODO);
 
 # the screenshots exist and are PNGs, whatever the check said
 cx_png_ok($_) for "$art/widget-1280x800.png", "$art/widget-375x667.png", "$art/widget-rtl.png";

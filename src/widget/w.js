@@ -85,26 +85,29 @@
   }
 
   function start() {
-    var el = d.getElementById('cx-prompt'), c, t, url;
+    var el = d.getElementById('cx-prompt');
 
     /* included twice, still one survey */
-    if (!el || el.hasAttribute('data-cx') || !d.body.attachShadow || !w.fetch) return;
+    if (!el || el.hasAttribute('data-cx')) return;
     el.setAttribute('data-cx', '');
+    run(JSON.parse(el.textContent), el.nonce);
+  }
 
-    c = JSON.parse(el.textContent);
-    t = SCALES[c.type];
-    url = new URL(txt(c.endpoint) + 'r', location.href);
+  /* a prompt (the page's, or cx.touch's): one at a time on a page */
+  function run(c, nonce) {
+    var t = SCALES[c.type], url = new URL(txt(c.endpoint) + 'r', location.href);
 
     /* the token never leaves the origin */
-    if (!Array.isArray(t) || !txt(c.endpoint) || url.origin !== location.origin ||
-        !txt(c.token) || !txt(c.question) || done(c.token)) return;
+    if (cx.on || !d.body.attachShadow || !Array.isArray(t) || !txt(c.endpoint) ||
+        url.origin !== location.origin || !txt(c.token) || !txt(c.question) || done(c.token)) return;
+    cx.on = 1;
 
     later(function () {
       trigger(c, function () {
         var f = safe(function () {
           if (d.hidden) return;
           d.removeEventListener('visibilitychange', f);
-          show(c, t, url.href, el.nonce);
+          show(c, t, url.href, nonce);
         });
         /* a hidden tab waits until seen */
         d.addEventListener('visibilitychange', f);
@@ -202,6 +205,7 @@
         done(c.token, 1);
       }
       state = 3;
+      cx.on = 0;
       clearTimeout(timer);
       host.remove();
       if (had && back && back.isConnected) back.focus({ preventScroll: true });
@@ -342,6 +346,21 @@
     }, 250);
   }
 
+  /*
+   * README: Single-page applications. cx.touch(name) on a route change asks
+   * <endpoint>p for the touchpoint's prompt: 200 is one, 204 none.
+   */
+  var me = d.currentScript, cx = w.cx = w.cx || {};
+  if (!cx.touch && me && w.fetch) {
+    cx.touch = safe(function (name) {
+      fetch(me.src.replace(/w\.js([?#].*)?$/, 'p?touchpoint=') + encodeURIComponent(name) +
+        '&path=' + encodeURIComponent(location.pathname), { credentials: 'same-origin' })
+        .then(function (r) { return r.status == 200 && r.json(); })
+        .then(safe(function (c) { if (c) run(c, me.nonce); }))
+        .catch(function () { /* none */ });
+    });
+  }
+
   /* the module puts #cx-prompt before this script, so it is already parsed */
-  safe(start)();
+  if (w.fetch) safe(start)();
 })();

@@ -14,6 +14,8 @@
  *   /live/ nps_live   /media/ nps_media   /own/ nps_own   /reuse/ nps_reuse (+ /plain.html)
  *   /trig-exit/ /trig-scroll/ (3000 px tall) /trig-idle/: trigger=exit, scroll:50%, idle:1s
  *   /looks/      nps_looks (position bottom-left, color 0b6e4f)
+ *   /spa/        a single-page app: w.js in the shell, cx.touch('spa_orders') on a route
+ *                change to /spa/orders/42 (touchpoint spa_orders: nps_spa)
  * Every check runs in a fresh browser context (fresh cookies = a new visitor).
  *
  * Prints ONE line of JSON on stdout: {"ok":bool,"ms":N,"checks":{NAME:{"ok":bool,
@@ -621,6 +623,35 @@ async function triggers(track) {
   return got;
 }
 
+/* a single-page application: nothing at load; a route change asks <endpoint>p and shows its prompt */
+async function spaRoute(track) {
+  const got = {};
+  const o = await open('/spa/');
+  track(o.ctx);
+  await sleep(800);
+  got.at_load = await o.page.locator(CARD).count();
+  assert(got.at_load === 0, 'no prompt before the route change', got);
+  await o.page.click('#orders');
+  await waitCard(o.page, 4000);
+  got.requests = o.log.requests;
+  assert(got.requests.includes('GET /cx/p'), 'the route asked <endpoint>p', got);
+  const asked = o.all.find((r) => r.url.includes('/cx/p?'));
+  got.asked = asked && asked.url.replace(BASE, '');
+  assert(got.asked === '/cx/p?touchpoint=spa_orders&path=%2Fspa%2Forders%2F42', 'with the touchpoint and the route', got);
+  await o.page.locator('cx-survey >> button[role=radio]').nth(9).click();
+  const s = await reportUntil('nps_spa', (x) => x.answered === 1);
+  got.answered = s.answered;
+  assert(s.answered === 1, 'the answer is stored', got);
+  const nd = await (await fetch(`${BASE}/cx-admin/responses.ndjson?survey=nps_spa`)).text();
+  const row = JSON.parse(nd.trim().split('\n')[0]);
+  got.row = { touchpoint: row.touchpoint, stage: row.stage, path: row.path, score: row.score };
+  assert(row.touchpoint === 'spa_orders' && row.stage === 'usage' && row.path === '/spa/orders/42' && row.score === 9,
+    'stored at the touchpoint, with the route', got);
+  got.errors = o.log.errors;
+  assert(o.log.errors.length === 0, 'no page errors', got);
+  return got;
+}
+
 H.run(async () => {
   await H.check('mouse_answer', mouse);
   await H.check('keyboard_answer', keyboard);
@@ -642,4 +673,5 @@ H.run(async () => {
   await H.check('reused_page', reusedPage);
   await H.check('triggers', triggers);
   await H.check('looks', looks);
+  await H.check('spa_route', spaRoute);
 }, { crashKey: '_fatal', crashCode: 2 });

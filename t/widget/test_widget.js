@@ -246,18 +246,22 @@ function page(prompt, opts = {}) {
       if (i >= 0) timers.splice(i, 1);
     },
     fetch(url, init) {
-      const call = { url, init, body: JSON.parse(init.body), at: now };
+      const call = { url, init, body: init.body === undefined ? undefined : JSON.parse(init.body), at: now };
       calls.push(call);
       const r = respond(call, calls.length);
       if (r === 'throw') throw new TypeError('wrapped fetch failed');
       if (r === 'neterr') return Promise.reject(new TypeError('Failed to fetch'));
       /* a slow intake: the test settles it */
       if (r && r.then) return r.then((st) => ({ status: st, ok: st >= 200 && st < 300 }));
+      /* <endpoint>p: a prompt as JSON */
+      if (r && typeof r === 'object') return Promise.resolve({ status: 200, ok: true, json: () => Promise.resolve(r) });
       return Promise.resolve({ status: r, ok: r >= 200 && r < 300 });
     }
   };
   /* the viewport, for the scroll trigger; a touch screen, for exit */
   doc.documentElement = { scrollHeight: opts.scrollHeight || 800 };
+  /* the widget's own script element, as a browser gives it while it runs */
+  if (opts.script !== false) doc.currentScript = { src: ORIGIN + '/cx/w.js', nonce: 'sn0nce' };
   sandbox.innerHeight = 800;
   sandbox.scrollY = 0;
   if (opts.coarse) sandbox.matchMedia = (q) => ({ matches: q === '(pointer:coarse)' });
@@ -328,7 +332,7 @@ function page(prompt, opts = {}) {
       return p.one((n) => n.tagName === 'BUTTON' && n.textContent === text);
     },
     events() {
-      return calls.map((c) => c.body.event);
+      return calls.filter((c) => c.body).map((c) => c.body.event);
     }
   };
   return p;
@@ -410,7 +414,9 @@ test('appears only after the delay, without stealing focus, and posts display', 
   assert.equal(c.init.keepalive, true);
   assert.equal(JSON.stringify(c.init.headers), '{"Content-Type":"application/json"}');
   assert.equal(p.doc.styleAttrs, 0);
-  assert.deepEqual(Object.keys(p.sandbox).sort(), p.keys, 'no globals');
+  /* one global, documented: window.cx, for single-page applications */
+  assert.deepEqual(Object.keys(p.sandbox).sort(), p.keys.concat('cx').sort(), 'no other globals');
+  assert.deepEqual(Object.keys(p.sandbox.cx), ['touch', 'on']);
 });
 
 test('renders an accessible NPS card in a shadow root', async () => {
@@ -1041,4 +1047,71 @@ test('no usable sessionStorage (blocked, throwing): the widget works as before',
   q.button('1').click();
   await q.flush();
   assert.ok(q.one((n) => n.tagName === 'TEXTAREA'));
+});
+
+
+/* ---------- single-page applications: cx.touch(name) ---------- */
+
+test('cx.touch asks <endpoint>p for the route, shows the prompt it answers, one at a time', async () => {
+  const asked = [];
+  const p = page(null, {
+    respond: (call) => {
+      if (call.url.includes('/cx/p?')) {
+        asked.push(call);
+        return asked.length === 3 ? 204 : { ...PROMPT, token: 'spa.' + asked.length, delay: 0 };
+      }
+      return 204;
+    }
+  });
+  p.sandbox.location.pathname = '/account/orders/7';
+  p.run();
+  assert.deepEqual(p.errors, []);
+  assert.equal(typeof p.sandbox.cx.touch, 'function');
+  assert.equal(p.host(), null, 'no #cx-prompt: nothing at load');
+
+  p.sandbox.cx.touch('order status');
+  await p.advance(0);
+  assert.equal(asked.length, 1);
+  assert.equal(asked[0].url, ORIGIN + '/cx/p?touchpoint=order%20status&path=%2Faccount%2Forders%2F7');
+  assert.equal(asked[0].init.credentials, 'same-origin');
+  assert.equal(asked[0].init.method, undefined, 'a GET');
+  assert.ok(p.host(), 'the answered prompt is shown');
+  const display = p.calls.find((c) => c.body && c.body.event === 'display');
+  assert.equal(display.body.token, 'spa.1');
+  assert.equal(display.url, ORIGIN + '/cx/r');
+
+  /* a second route while the card is up: counted there, not shown twice */
+  p.sandbox.cx.touch('home');
+  await p.advance(0);
+  assert.equal(asked.length, 2);
+  assert.equal(p.doc.body.childNodes.filter((n) => n.tagName === 'CX-SURVEY').length, 1);
+
+  /* closed: the next route's prompt may show; a 204 shows nothing */
+  p.one((n) => n.className === 'x').click();
+  await p.advance(0);
+  assert.equal(p.host(), null);
+  p.sandbox.cx.touch('home');
+  await p.advance(0);
+  assert.equal(asked.length, 3);
+  assert.equal(p.host(), null, '204: no prompt');
+  p.sandbox.cx.touch('home');
+  await p.advance(0);
+  assert.ok(p.host());
+  assert.equal(p.calls.filter((c) => c.body && c.body.event === 'display').pop().body.token, 'spa.4');
+  assert.deepEqual(p.errors, []);
+});
+
+test('cx.touch: an endpoint of another origin or a failed fetch shows nothing and throws nothing', async () => {
+  const p = page(null, {
+    respond: (call, n) => (n === 1 ? 'neterr' : { ...PROMPT, endpoint: 'https://evil.example/cx/', delay: 0 })
+  });
+  p.sandbox.location.pathname = '/';
+  p.run();
+  p.sandbox.cx.touch('home');
+  await p.advance(0);
+  p.sandbox.cx.touch('home');
+  await p.advance(100);
+  assert.equal(p.host(), null);
+  assert.equal(p.calls.length, 2, 'no answer posted anywhere');
+  assert.deepEqual(p.errors, []);
 });
