@@ -29,6 +29,7 @@ ngx_cx demo shop on http://127.0.0.1:8080/
   the alerts:     http://127.0.0.1:8080/receiver/   (a score of 0-6 there alerts at once,
                   and escalates after 2 minutes unless acknowledged)
   a product page: http://127.0.0.1:8080/products/kettle.html  (CSAT from the 2nd visit, half of visitors)
+  an app's route: http://127.0.0.1:8080/account/   (single-page app: open an order, CES after 1 s)
   the dashboard:  http://127.0.0.1:8080/cx-admin/   (report.json, responses.csv beside it)
   logs and data:  var/logs/, var/cx/        stop with Ctrl-C
 MSG
