@@ -88,6 +88,7 @@ void ngx_cx_hex(unsigned char *dst, const unsigned char *src, size_t len);
 #define NGX_CX_DOMAIN_COOKIE     0x02
 #define NGX_CX_DOMAIN_KEYSTREAM  0x03   /* token attrs encryption, never a MAC */
 #define NGX_CX_DOMAIN_ALERT_LINK 0x04   /* an alert's ack_url (ngx_cx_alert.h) */
+#define NGX_CX_DOMAIN_PREVIEW    0x05   /* the preview cookie (ngx_http_cx_preview.c) */
 
 /* String length of a signed blob with an n-byte payload. */
 #define NGX_CX_SIGNED_LEN(n)  \

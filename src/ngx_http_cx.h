@@ -283,6 +283,7 @@ typedef struct {
     unsigned                  drawn:1;    /* a sample= draw was made */
     unsigned                  cache_put:1;
     unsigned                  json:1;     /* snippet: the prompt JSON only */
+    unsigned                  preview:1;  /* ?cx_preview=: nothing counted */
 } ngx_http_cx_ctx_t;
 
 
@@ -393,6 +394,9 @@ ngx_int_t ngx_http_cx_prompt_postconfiguration(ngx_conf_t *cf,
     ngx_http_cx_main_conf_t *cmcf);
 ngx_int_t ngx_http_cx_prompt_decide(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *lcf, ngx_str_t *nonce, ngx_http_cx_ctx_t *ctx);
+ngx_int_t ngx_http_cx_prompt_fixed(ngx_http_request_t *r,
+    ngx_http_cx_survey_t *survey, ngx_str_t *token, ngx_flag_t preview,
+    ngx_str_t *nonce, ngx_http_cx_ctx_t *ctx);
 void ngx_http_cx_event(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     ngx_uint_t kind, ngx_str_t *name, ngx_uint_t stage);
 /* A touchpoint visit: counted in the cookie, and queued as an event that
@@ -446,6 +450,12 @@ ngx_int_t ngx_http_cx_endpoint_handler(ngx_http_request_t *r);
 /* sends {"error":"<error>"} with status; error is a fixed ASCII sentence */
 ngx_int_t ngx_http_cx_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *error);
+
+/* ngx_http_cx_preview.c: <report>preview, then ?cx_preview= on a page */
+ngx_int_t ngx_http_cx_preview_issue(ngx_http_request_t *r);
+ngx_http_cx_survey_t *ngx_http_cx_preview_survey(ngx_http_request_t *r);
+ngx_int_t ngx_http_cx_preview_prepare(ngx_http_request_t *r,
+    ngx_http_cx_loc_conf_t *lcf, ngx_http_cx_survey_t *survey);
 
 /* ngx_http_cx_spa.c: <endpoint>p, a single-page application's route */
 ngx_int_t ngx_http_cx_spa(ngx_http_request_t *r);

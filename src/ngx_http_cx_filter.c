@@ -85,6 +85,7 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
     ngx_str_t                 nonce;
     ngx_uint_t                visited, eligible;
     ngx_http_cx_ctx_t        *ctx;
+    ngx_http_cx_survey_t     *survey;
     ngx_http_cx_loc_conf_t   *lcf;
     ngx_http_cx_main_conf_t  *cmcf;
 
@@ -93,6 +94,17 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
     /* a second header (an error page after a failure) starts over */
     if (ngx_http_get_module_ctx(r, ngx_http_cx_module)) {
         ngx_http_set_ctx(r, NULL, ngx_http_cx_module);
+    }
+
+    /* ?cx_preview= with the marketer's cookie: any page, nothing counted */
+    if (r == r->main && r->args.len
+        && (survey = ngx_http_cx_preview_survey(r)) != NULL)
+    {
+        if (ngx_http_cx_preview_prepare(r, lcf, survey) == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        return ngx_http_next_header_filter(r);
     }
 
     if ((lcf->prompts == NULL && lcf->touchpoint.len == 0)
@@ -478,6 +490,10 @@ ngx_http_cx_offered(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
     ngx_http_cx_loc_conf_t  *lcf;
 
     ctx->injected = 1;
+
+    if (ctx->preview) {
+        return;                 /* a marketer's look: no offer counted */
+    }
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
 

@@ -30,6 +30,9 @@ static ngx_int_t ngx_http_cx_prompt_prepare(ngx_conf_t *cf,
 static ngx_uint_t ngx_http_cx_sample_bucket(ngx_http_cx_main_conf_t *cmcf,
     u_char *visitor, ngx_str_t *survey);
 static u_char *ngx_http_cx_nonce_attr(u_char *p, ngx_str_t *nonce);
+static ngx_int_t ngx_http_cx_prompt_build(ngx_http_request_t *r,
+    ngx_http_cx_ctx_t *ctx, ngx_http_cx_snippet_t *parts, u_char *tok,
+    size_t n, ngx_str_t *endpoint, ngx_str_t *nonce);
 static ngx_int_t ngx_http_cx_prompt_json(ngx_http_request_t *r,
     ngx_http_cx_ctx_t *ctx, ngx_http_cx_snippet_t *parts, u_char *tok,
     size_t n, ngx_str_t *endpoint);
@@ -709,8 +712,8 @@ ngx_int_t
 ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     ngx_str_t *nonce, ngx_http_cx_ctx_t *ctx)
 {
-    u_char                   *p, *q;
-    size_t                    len, n;
+    u_char                   *q;
+    size_t                    n;
     ngx_str_t                 path;
     ngx_uint_t                i;
     ngx_cx_token_t            token;
@@ -817,9 +820,82 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
 
     ctx->prompt = prompt;
 
+    return ngx_http_cx_prompt_build(r, ctx, parts, tok, n,
+                                    &prompt->srv->endpoint, nonce);
+}
+
+
+/*
+ * A prompt of one survey outside targeting: a preview (not counted, its
+ * answers never sent) or a survey link's page; token is what the widget
+ * posts.  At once, in the survey's look, in the visitor's language.
+ */
+
+ngx_int_t
+ngx_http_cx_prompt_fixed(ngx_http_request_t *r, ngx_http_cx_survey_t *survey,
+    ngx_str_t *token, ngx_flag_t preview, ngx_str_t *nonce,
+    ngx_http_cx_ctx_t *ctx)
+{
+    ngx_http_cx_prompt_t      prompt;
+    ngx_http_cx_snippet_t     parts;
+    ngx_http_cx_srv_conf_t   *cscf;
+    ngx_http_cx_rendering_t  *rd;
+
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_cx_module);
+
+    if (cscf->endpoint.len == 0) {
+        return NGX_DECLINED;    /* no widget to load in this server */
+    }
+
+    ngx_memzero(&prompt, sizeof(ngx_http_cx_prompt_t));
+    prompt.survey = survey;
+    prompt.srv = cscf;
+
+    rd = ngx_http_cx_survey_pick(r, survey);
+
+    if (ngx_http_cx_snippet_tail(r->pool, &prompt, survey, rd, &parts.tail)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    parts.head.data = ngx_pnalloc(r->pool,
+                                  sizeof("{\"v\":1,\"preview\":true,"
+                                         "\"endpoint\":\"\",\"token\":\"")
+                                  + cscf->endpoint.len);
+    if (parts.head.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    parts.head.len = ngx_sprintf(parts.head.data,
+                                 "{\"v\":1,%s\"endpoint\":\"%V\",\"token\":\"",
+                                 preview ? "\"preview\":true," : "",
+                                 &cscf->endpoint)
+                     - parts.head.data;
+
+    ctx->survey = survey;
+
+    return ngx_http_cx_prompt_build(r, ctx, &parts, token->data, token->len,
+                                    &cscf->endpoint, nonce);
+}
+
+
+/*
+ * What the page gets: the prompt JSON in its script element and the
+ * widget's script, each with the page's nonce; or (ctx->json, for
+ * <endpoint>p) the JSON alone.
+ */
+
+static ngx_int_t
+ngx_http_cx_prompt_build(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_snippet_t *parts, u_char *tok, size_t n, ngx_str_t *endpoint,
+    ngx_str_t *nonce)
+{
+    u_char  *p;
+    size_t   len;
+
     if (ctx->json) {
-        return ngx_http_cx_prompt_json(r, ctx, parts, tok, n,
-                                       &prompt->srv->endpoint);
+        return ngx_http_cx_prompt_json(r, ctx, parts, tok, n, endpoint);
     }
 
     len = sizeof(NGX_HTTP_CX_OPEN ">" "></script>") - 1

@@ -7,6 +7,7 @@
  *   <report>responses.ndjson    ngx_http_cx_export_stream.c
  *   <report>alerts.json, alerts/ID/ack|resolve
  *                               ngx_http_cx_report_alerts.c
+ *   <report>preview             ngx_http_cx_preview.c
  *
  * and parses the filters report.json and the exports share: ?survey=
  * ?touchpoint= ?from= ?to= (UTC days, inclusive).  A response's day is the
@@ -53,6 +54,11 @@ ngx_http_cx_report_handler(ngx_http_request_t *r)
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    /* a marketer's preview of a survey on a page: ngx_http_cx_preview.c */
+    if (rest.len == 7 && ngx_strncmp(rest.data, "preview", 7) == 0) {
+        return ngx_http_cx_preview_issue(r);
     }
 
     if (rest.len == 0) {

@@ -65,7 +65,7 @@ ngx_http_cx_variable_visitor(ngx_http_request_t *r,
     ctx = ngx_http_get_module_ctx(r->main, ngx_http_cx_module);
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
 
-    if (ctx) {
+    if (ctx && !ctx->preview) {
         id = ctx->visitor.v.id;
 
     } else if (!ngx_http_cx_gpc(r)

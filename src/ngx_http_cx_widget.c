@@ -152,6 +152,7 @@ static const u_char  ngx_http_cx_widget_bytes[] =
     "function post(ev, n) {\n"
     "ev.token = c.token;\n"
     "n = n || 0;\n"
+    "if (c.preview) return Promise.resolve(204);\n"
     "return Promise.resolve().then(function () {\n"
     "return fetch(url, {\n"
     "method: 'POST', credentials: 'same-origin', keepalive: true,\n"

@@ -176,6 +176,8 @@
     function post(ev, n) {
       ev.token = c.token;
       n = n || 0;
+      /* a marketer's preview: the whole exchange, nothing sent */
+      if (c.preview) return Promise.resolve(204);
       /* a page's fetch wrapper may throw */
       return Promise.resolve().then(function () {
         return fetch(url, {

@@ -1115,3 +1115,18 @@ test('cx.touch: an endpoint of another origin or a failed fetch shows nothing an
   assert.equal(p.calls.length, 2, 'no answer posted anywhere');
   assert.deepEqual(p.errors, []);
 });
+
+/* ---------- preview: the whole exchange, nothing posted ---------- */
+
+test('a preview prompt shows the follow-up and thanks and posts nothing', async () => {
+  const p = await shown(Object.assign({}, PROMPT, { preview: true, token: 'preview.0123456789abcdef' }));
+  p.button('3').click();
+  await p.flush();
+  assert.equal(p.one((n) => n.tagName === 'LABEL').textContent, 'What should we do better?');
+  p.one((n) => n.tagName === 'TEXTAREA').value = 'a comment';
+  p.button('Send').click();
+  await p.flush();
+  assert.equal(p.one((n) => n.tagName === 'P').textContent, 'Thank you!');
+  assert.deepEqual(p.calls, [], 'no request at all');
+  assert.deepEqual(p.errors, []);
+});
