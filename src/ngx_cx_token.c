@@ -20,6 +20,10 @@ static void ngx_cx_signed_mac(const ngx_cx_hmac_key_t *key,
 static void ngx_cx_token_crypt(const ngx_cx_hmac_key_t *key,
     unsigned char version, const ngx_cx_token_t *t, unsigned char *data,
     size_t len);
+static unsigned char *ngx_cx_token_payload(unsigned char *buf,
+    const ngx_cx_hmac_key_t *key, const ngx_cx_token_t *t);
+static int ngx_cx_token_parse(const ngx_cx_hmac_key_t *key,
+    unsigned char *buf, size_t n, ngx_cx_token_t *t, int link_only);
 static int ngx_cx_visitor_valid(const ngx_cx_visitor_t *v);
 static int ngx_cx_get(ngx_cx_reader_t *r, void *dst, size_t n);
 static int ngx_cx_get_u8(ngx_cx_reader_t *r, unsigned char *v);
@@ -235,6 +239,42 @@ ngx_cx_token_encode(unsigned char *dst, size_t dstsize,
 {
     unsigned char  buf[NGX_CX_TOKEN_PAYLOAD_MAX], *p;
 
+    p = ngx_cx_token_payload(buf, key, t);
+    if (p == NULL) {
+        return 0;
+    }
+
+    return ngx_cx_signed_encode(dst, dstsize, key, NGX_CX_DOMAIN_TOKEN, buf,
+                                (size_t) (p - buf));
+}
+
+
+size_t
+ngx_cx_link_encode(unsigned char *dst, size_t dstsize,
+    const ngx_cx_hmac_key_t *key, const ngx_cx_token_t *t, uint32_t expires)
+{
+    unsigned char  buf[NGX_CX_TOKEN_PAYLOAD_MAX + 4], *p;
+
+    p = ngx_cx_token_payload(buf, key, t);
+    if (p == NULL) {
+        return 0;
+    }
+
+    p = ngx_cx_put_u32(p, expires);
+
+    return ngx_cx_signed_encode(dst, dstsize, key, NGX_CX_DOMAIN_LINK, buf,
+                                (size_t) (p - buf));
+}
+
+
+/* A version 3 token's payload into buf; its end, or NULL (a bad length). */
+
+static unsigned char *
+ngx_cx_token_payload(unsigned char *buf, const ngx_cx_hmac_key_t *key,
+    const ngx_cx_token_t *t)
+{
+    unsigned char  *p;
+
     if (t->survey_len > NGX_CX_NAME_MAX
         || t->touchpoint_len > NGX_CX_NAME_MAX
         || t->lang_len > NGX_CX_LANG_MAX
@@ -242,7 +282,7 @@ ngx_cx_token_encode(unsigned char *dst, size_t dstsize,
         || t->attrs_len > NGX_CX_ATTRS_MAX
         || t->stage > NGX_CX_STAGE_MAX)
     {
-        return 0;
+        return NULL;
     }
 
     p = buf;
@@ -275,8 +315,7 @@ ngx_cx_token_encode(unsigned char *dst, size_t dstsize,
     ngx_cx_token_crypt(key, NGX_CX_TOKEN_VERSION, t, p, t->attrs_len);
     p += t->attrs_len;
 
-    return ngx_cx_signed_encode(dst, dstsize, key, NGX_CX_DOMAIN_TOKEN, buf,
-                                (size_t) (p - buf));
+    return p;
 }
 
 
@@ -284,9 +323,8 @@ int
 ngx_cx_token_decode(const ngx_cx_hmac_key_t *key, const unsigned char *src,
     size_t len, ngx_cx_token_t *t)
 {
-    size_t           n;
-    unsigned char    buf[NGX_CX_TOKEN_PAYLOAD_MAX], version;
-    ngx_cx_reader_t  r;
+    size_t         n;
+    unsigned char  buf[NGX_CX_TOKEN_PAYLOAD_MAX];
 
     memset(t, 0, sizeof(*t));
 
@@ -297,11 +335,56 @@ ngx_cx_token_decode(const ngx_cx_hmac_key_t *key, const unsigned char *src,
         return -1;
     }
 
+    return ngx_cx_token_parse(key, buf, n, t, 0);
+}
+
+
+int
+ngx_cx_link_decode(const ngx_cx_hmac_key_t *key, const unsigned char *src,
+    size_t len, ngx_cx_token_t *t, uint32_t *expires)
+{
+    size_t         n;
+    unsigned char  buf[NGX_CX_TOKEN_PAYLOAD_MAX + 4];
+
+    memset(t, 0, sizeof(*t));
+
+    if (len > NGX_CX_LINK_MAX
+        || ngx_cx_signed_decode(key, NGX_CX_DOMAIN_LINK, src, len, buf,
+                                sizeof(buf), &n) != 0
+        || n < 4)
+    {
+        return -1;
+    }
+
+    if (ngx_cx_token_parse(key, buf, n - 4, t, 1) != 0) {
+        return -1;
+    }
+
+    *expires = (uint32_t) buf[n - 4] << 24 | (uint32_t) buf[n - 3] << 16
+               | (uint32_t) buf[n - 2] << 8 | buf[n - 1];
+
+    return 0;
+}
+
+
+/*
+ * Parses a genuine payload (its MAC verified) into *t and decrypts the
+ * attrs; a link (link_only) must be of the current version.
+ */
+
+static int
+ngx_cx_token_parse(const ngx_cx_hmac_key_t *key, unsigned char *buf,
+    size_t n, ngx_cx_token_t *t, int link_only)
+{
+    unsigned char    version;
+    ngx_cx_reader_t  r;
+
     r.pos = buf;
     r.end = buf + n;
 
     if (ngx_cx_get_u8(&r, &version) != 0
         || version < 1 || version > 3
+        || (link_only && version != NGX_CX_TOKEN_VERSION)
         || ngx_cx_get_u32(&r, &t->issued_at) != 0
         || ngx_cx_get(&r, t->visitor, NGX_CX_VISITOR_ID_LEN) != 0
         || ngx_cx_get(&r, t->nonce, sizeof(t->nonce)) != 0
@@ -364,6 +447,29 @@ ngx_cx_name_id(const unsigned char *name, size_t len)
     }
 
     return h ? h : 1;
+}
+
+
+int
+ngx_cx_name_valid(const unsigned char *name, size_t len)
+{
+    size_t  i;
+
+    if (len == 0 || len > NGX_CX_NAME_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!((name[i] >= 'a' && name[i] <= 'z')
+              || (name[i] >= 'A' && name[i] <= 'Z')
+              || (name[i] >= '0' && name[i] <= '9')
+              || name[i] == '_' || name[i] == '-' || name[i] == '.'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 

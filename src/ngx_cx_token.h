@@ -89,6 +89,7 @@ void ngx_cx_hex(unsigned char *dst, const unsigned char *src, size_t len);
 #define NGX_CX_DOMAIN_KEYSTREAM  0x03   /* token attrs encryption, never a MAC */
 #define NGX_CX_DOMAIN_ALERT_LINK 0x04   /* an alert's ack_url (ngx_cx_alert.h) */
 #define NGX_CX_DOMAIN_PREVIEW    0x05   /* the preview cookie (ngx_http_cx_preview.c) */
+#define NGX_CX_DOMAIN_LINK       0x06   /* a survey link (ngx_cx_link_encode) */
 
 /* String length of a signed blob with an n-byte payload. */
 #define NGX_CX_SIGNED_LEN(n)  \
@@ -246,6 +247,24 @@ size_t ngx_cx_token_encode(unsigned char *dst, size_t dstsize,
 int ngx_cx_token_decode(const ngx_cx_hmac_key_t *key, const unsigned char *src,
     size_t len, ngx_cx_token_t *t);
 
+
+/*
+ * A survey link (README: Survey links): a version 3 token payload followed
+ * by u32 expires (unix seconds, big-endian), signed for domain 0x06, so no
+ * link is a token or the reverse. The token's issued_at, visitor (the
+ * link's own random id: whoever answers, it is the link's respondent) and
+ * nonce are fixed when the link is made: every page of one link carries the
+ * same prompt id, so a link holds one answer. Path and lang are empty; the
+ * attrs are encrypted as a token's (the triple is fresh per link).
+ * Same returns as ngx_cx_token_encode/decode; a link must be version 3.
+ */
+#define NGX_CX_LINK_MAX  NGX_CX_SIGNED_LEN(NGX_CX_TOKEN_PAYLOAD_MAX + 4)
+
+size_t ngx_cx_link_encode(unsigned char *dst, size_t dstsize,
+    const ngx_cx_hmac_key_t *key, const ngx_cx_token_t *t, uint32_t expires);
+int ngx_cx_link_decode(const ngx_cx_hmac_key_t *key, const unsigned char *src,
+    size_t len, ngx_cx_token_t *t, uint32_t *expires);
+
 /*
  * The response id of a prompt: issued_at (big-endian) followed by the
  * nonce. Sorts by issue time and is unique per issued token, so it keys the
@@ -362,6 +381,12 @@ typedef struct {
  * counter or mark, which only skews targeting.
  */
 uint32_t ngx_cx_name_id(const unsigned char *name, size_t len);
+
+/*
+ * A survey or touchpoint name: 1 to NGX_CX_NAME_MAX bytes of letters,
+ * digits, "_", "-" and ".". Returns 1 when name is one, else 0.
+ */
+int ngx_cx_name_valid(const unsigned char *name, size_t len);
 
 /*
  * Count one visit of the touchpoint `tp_id`: `visits` + 1 and that

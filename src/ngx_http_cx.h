@@ -226,6 +226,7 @@ typedef struct {
 typedef struct {
     ngx_str_t                 name;
     uint32_t                  id;             /* ngx_cx_name_id(name) */
+    ngx_uint_t                stage;          /* its location's */
 } ngx_http_cx_touchpoint_t;
 
 
@@ -456,6 +457,12 @@ ngx_int_t ngx_http_cx_preview_issue(ngx_http_request_t *r);
 ngx_http_cx_survey_t *ngx_http_cx_preview_survey(ngx_http_request_t *r);
 ngx_int_t ngx_http_cx_preview_prepare(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *lcf, ngx_http_cx_survey_t *survey);
+
+/* ngx_http_cx_link.c: survey links, <endpoint>s/<link> and <report>link */
+ngx_int_t ngx_http_cx_link_page(ngx_http_request_t *r, ngx_str_t *link);
+ngx_int_t ngx_http_cx_link_issue(ngx_http_request_t *r);
+ngx_uint_t ngx_http_cx_link_stage(ngx_http_cx_main_conf_t *cmcf,
+    ngx_cx_token_t *t);
 
 /* ngx_http_cx_spa.c: <endpoint>p, a single-page application's route */
 ngx_int_t ngx_http_cx_spa(ngx_http_request_t *r);

@@ -30,6 +30,7 @@ typedef struct {
     ngx_cx_token_t            token;
     ngx_http_cx_visitor_t     visitor;
     time_t                    now;
+    ngx_flag_t                link;       /* the token is a survey link */
 } ngx_http_cx_intake_t;
 
 
@@ -68,6 +69,13 @@ ngx_http_cx_endpoint_handler(ngx_http_request_t *r)
 
     if (rest.len == 1 && rest.data[0] == 'r') {
         return ngx_http_cx_intake(r);
+    }
+
+    /* a survey link's page: ngx_http_cx_link.c */
+    if (rest.len > 2 && rest.data[0] == 's' && rest.data[1] == '/') {
+        rest.data += 2;
+        rest.len -= 2;
+        return ngx_http_cx_link_page(r, &rest);
     }
 
     /* a single-page application's route: ngx_http_cx_spa.c */
@@ -501,6 +509,19 @@ ngx_http_cx_intake_body(ngx_http_request_t *r)
         return;
     }
 
+    /*
+     * A link's dismissal is not kept: the link stays answerable until it
+     * expires (its page may be opened again later).
+     */
+    if (in->link && in->write.event == NGX_CX_EVENT_DISMISS) {
+        r->headers_out.status = NGX_HTTP_NO_CONTENT;
+        r->headers_out.content_length_n = -1;
+        r->header_only = 1;
+        (void) ngx_http_cx_header_out(r, "Cache-Control", "no-store");
+        ngx_http_finalize_request(r, ngx_http_send_header(r));
+        return;
+    }
+
     in->write.done = ngx_http_cx_intake_done;
     in->write.data = r;
 
@@ -530,8 +551,10 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
     ngx_time_t                  *tp;
     ngx_cx_intake_t              msg;
     ngx_cx_record_t             *fresh;
+    uint32_t                     expires;
     ngx_http_cx_survey_t        *survey;
     ngx_http_cx_write_t         *w;
+    ngx_http_cx_rendering_t     *rd;
     ngx_http_cx_main_conf_t     *cmcf;
     const ngx_cx_survey_mark_t  *mark;
 
@@ -549,30 +572,44 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
         return NGX_HTTP_BAD_REQUEST;
     }
 
-    if (ngx_cx_token_decode(&cmcf->token_key, msg.token, msg.token_len,
-                            &in->token)
-        != 0)
-    {
-        *err = "invalid token";
-        return NGX_HTTP_FORBIDDEN;
-    }
-
     now = ngx_http_cx_now(r);
     in->now = now;
 
-    if ((time_t) in->token.issued_at + cmcf->token_ttl < now
-        || (time_t) in->token.issued_at > now + 300)
+    /* a page's token, or a survey link (ngx_http_cx_link.c) */
+    if (ngx_cx_token_decode(&cmcf->token_key, msg.token, msg.token_len,
+                            &in->token)
+        == 0)
     {
-        *err = "token expired";
-        return NGX_HTTP_FORBIDDEN;
-    }
+        if ((time_t) in->token.issued_at + cmcf->token_ttl < now
+            || (time_t) in->token.issued_at > now + 300)
+        {
+            *err = "token expired";
+            return NGX_HTTP_FORBIDDEN;
+        }
 
-    if (ngx_http_cx_visitor_get(r, cmcf, now, &in->visitor) != NGX_OK
-        || in->visitor.is_new
-        || ngx_memcmp(in->visitor.v.id, in->token.visitor,
-                      NGX_CX_VISITOR_ID_LEN) != 0)
+        if (ngx_http_cx_visitor_get(r, cmcf, now, &in->visitor) != NGX_OK
+            || in->visitor.is_new
+            || ngx_memcmp(in->visitor.v.id, in->token.visitor,
+                          NGX_CX_VISITOR_ID_LEN) != 0)
+        {
+            *err = "token does not belong to this visitor";
+            return NGX_HTTP_FORBIDDEN;
+        }
+
+    } else if (ngx_cx_link_decode(&cmcf->token_key, msg.token, msg.token_len,
+                                  &in->token, &expires)
+               == 0)
     {
-        *err = "token does not belong to this visitor";
+        /* a link is its respondent's, whoever's browser opens it */
+        if ((time_t) expires < now) {
+            *err = "link expired";
+            return NGX_HTTP_FORBIDDEN;
+        }
+
+        in->link = 1;
+
+    } else {
+        *err = "invalid token";
         return NGX_HTTP_FORBIDDEN;
     }
 
@@ -597,9 +634,10 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
     w->score = (int) msg.score;
 
     /* a re-survey: the answer the cookie remembers (ngx_cx_record.h) */
-    mark = ngx_cx_visitor_mark_get(&in->visitor.v,
-                                   ngx_cx_name_id((u_char *) in->token.survey,
-                                                  in->token.survey_len));
+    mark = in->link ? NULL
+           : ngx_cx_visitor_mark_get(&in->visitor.v,
+                                     ngx_cx_name_id((u_char *) in->token.survey,
+                                                    in->token.survey_len));
     w->previous = (mark && mark->event == NGX_CX_MARK_ANSWERED)
                   ? mark->score : -1;
     w->comment.data = (u_char *) msg.comment;
@@ -619,6 +657,16 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
     fresh->touchpoint.len = in->token.touchpoint_len;
     fresh->lang.data = (u_char *) in->token.lang;
     fresh->lang.len = in->token.lang_len;
+
+    if (in->link) {
+        fresh->stage = (unsigned char) ngx_http_cx_link_stage(cmcf,
+                                                              &in->token);
+
+        /* the language its page was shown in: this browser's choice */
+        rd = ngx_http_cx_survey_pick(r, survey);
+        fresh->lang.data = rd->lang.data;
+        fresh->lang.len = rd->lang.len;
+    }
     fresh->path.data = (u_char *) in->token.path;
     fresh->path.len = in->token.path_len;
     fresh->attrs.data = in->token.attrs;
@@ -657,7 +705,16 @@ ngx_http_cx_intake_done(ngx_http_cx_write_t *w)
 
     r->main->blocked--;
 
-    if (w->status == NGX_HTTP_NO_CONTENT) {
+    if (w->status == NGX_HTTP_NO_CONTENT && in->link) {
+        /* no cookie: the link's respondent is not this browser's visitor */
+        r->headers_out.status = NGX_HTTP_NO_CONTENT;
+        r->headers_out.content_length_n = -1;
+        r->header_only = 1;
+        (void) ngx_http_cx_header_out(r, "Cache-Control", "no-store");
+
+        rc = ngx_http_send_header(r);
+
+    } else if (w->status == NGX_HTTP_NO_CONTENT) {
         cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
 
         /*

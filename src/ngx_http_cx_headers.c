@@ -191,7 +191,10 @@ ngx_int_t
 ngx_http_cx_send_page(ngx_http_request_t *r, const char *policy,
     ngx_str_t *body)
 {
-    r->headers_out.status = NGX_HTTP_OK;
+    if (r->headers_out.status == 0) {
+        r->headers_out.status = NGX_HTTP_OK;    /* else an error page's */
+    }
+
     r->headers_out.content_length_n = body->len;
     ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
     r->headers_out.content_type_len = sizeof("text/html") - 1;

@@ -105,6 +105,7 @@ ngx_http_cx_touchpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     tp->name = value[1];
     tp->id = lcf->touchpoint_id;
+    tp->stage = lcf->stage;
 
     /* <endpoint>p finds the touchpoint's location in its server */
     cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_cx_module);

@@ -8,6 +8,7 @@
  *   <report>alerts.json, alerts/ID/ack|resolve
  *                               ngx_http_cx_report_alerts.c
  *   <report>preview             ngx_http_cx_preview.c
+ *   <report>link                ngx_http_cx_link.c
  *
  * and parses the filters report.json and the exports share: ?survey=
  * ?touchpoint= ?from= ?to= (UTC days, inclusive).  A response's day is the
@@ -50,6 +51,19 @@ ngx_http_cx_report_handler(ngx_http_request_t *r)
     rc = ngx_http_cx_report_alerts(r, &rest);
     if (rc != NGX_DECLINED) {
         return rc;
+    }
+
+    /* a survey link for a CRM or help desk (GET or POST): ngx_http_cx_link.c */
+    if (rest.len == 4 && ngx_strncmp(rest.data, "link", 4) == 0) {
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_POST))) {
+            return NGX_HTTP_NOT_ALLOWED;
+        }
+
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_cx_link_issue(r);
     }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {

@@ -188,8 +188,6 @@ ngx_http_cx_survey_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 ngx_int_t
 ngx_http_cx_conf_name(ngx_conf_t *cf, const char *directive, ngx_str_t *name)
 {
-    ngx_uint_t  i;
-
     if (name->len == 0 || name->len > NGX_CX_NAME_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "%s: a name of 1 to %d characters is needed",
@@ -197,16 +195,12 @@ ngx_http_cx_conf_name(ngx_conf_t *cf, const char *directive, ngx_str_t *name)
         return NGX_ERROR;
     }
 
-    for (i = 0; i < name->len; i++) {
-        if (!(ngx_http_cx_isalnum(name->data[i]) || name->data[i] == '_'
-              || name->data[i] == '-' || name->data[i] == '.'))
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "%s: the name \"%V\" may contain only "
-                               "letters, digits, \"_\", \"-\" and \".\"",
-                               directive, name);
-            return NGX_ERROR;
-        }
+    if (!ngx_cx_name_valid(name->data, name->len)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%s: the name \"%V\" may contain only "
+                           "letters, digits, \"_\", \"-\" and \".\"",
+                           directive, name);
+        return NGX_ERROR;
     }
 
     return NGX_OK;

@@ -44,6 +44,8 @@ static const char  cxctl_usage[] =
     "                             queue records for cx_forward (a backfill)\n"
     "  clickhouse-schema [--database NAME]\n"
     "                             the ClickHouse tables' DDL\n"
+    "  link --survey NAME --touchpoint NAME [--attr K=V ...] [--expires 14d]\n"
+    "                             a survey link for a touchpoint off the site\n"
     "\n"
     "DAY is YYYY-MM-DD (UTC). Exit status: 0 done, 1 store error (or report\n"
     "--survey NAME of a survey the store has no response of), 2 bad arguments\n"
@@ -124,6 +126,7 @@ static const cxctl_command_t  cxctl_commands[] = {
     { "rebuild-rollups", cxctl_cmd_rebuild, cxctl_usage_rebuild },
     { "clickhouse-schema", cxctl_cmd_schema, cxctl_usage_schema },
     { "forward", cxctl_cmd_forward, cxctl_usage_forward },
+    { "link",   cxctl_cmd_link,   cxctl_usage_link },
     { NULL, NULL, NULL }
 };
 

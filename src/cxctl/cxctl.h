@@ -157,6 +157,10 @@ int cxctl_cmd_prune(int argc, char **argv, const char *store_opt);
 extern const char  cxctl_usage_erase[];
 extern const char  cxctl_usage_prune[];
 
+/* cxctl_link.c */
+int cxctl_cmd_link(int argc, char **argv, const char *store_opt);
+extern const char  cxctl_usage_link[];
+
 /* cxctl_rollups.c */
 int cxctl_cmd_rebuild(int argc, char **argv, const char *store_opt);
 int cxctl_cmd_schema(int argc, char **argv, const char *store_opt);

@@ -17,6 +17,7 @@
 #include "unit_util.h"
 
 #include "ngx_cx_token.h"
+#include "ngx_cx_record.h"
 
 
 #define KEY  "cx-test-key"
@@ -2832,6 +2833,75 @@ test_domain_separation(void **state)
 }
 
 
+/* A survey link: a token payload plus its expiry, its own domain. */
+static void
+test_link(void **state)
+{
+    size_t          n, tn;
+    uint32_t        expires;
+    ngx_cx_token_t  t, back;
+    unsigned char   link[NGX_CX_LINK_MAX + 1], tok[NGX_CX_TOKEN_MAX];
+
+    (void) state;
+
+    sample_token(&t);
+    t.path_len = 0;
+    t.lang_len = 0;
+    memset(t.path, 0, sizeof(t.path));
+    memset(t.lang, 0, sizeof(t.lang));
+    t.attrs_len = (uint16_t) ngx_cx_attrs_put(t.attrs, sizeof(t.attrs),
+                                              "ticket", 6, "T-42", 4);
+
+    n = ngx_cx_link_encode(link, sizeof(link), &key, &t, 0x6a000000);
+    assert_true(n > 0 && n <= NGX_CX_LINK_MAX);
+    for (tn = 0; tn + 4 <= n; tn++) {
+        assert_false(memcmp(link + tn, "T-42", 4) == 0);
+    }
+
+    assert_int_equal(ngx_cx_link_decode(&key, link, n, &back, &expires), 0);
+    assert_int_equal(expires, 0x6a000000);
+    assert_memory_equal(&back, &t, sizeof(t));
+
+    /* another key, or any byte changed: refused, nothing left in back */
+    assert_int_equal(ngx_cx_link_decode(&other_key, link, n, &back, &expires),
+                     -1);
+    link[n / 2] ^= 1;
+    assert_int_equal(ngx_cx_link_decode(&key, link, n, &back, &expires), -1);
+    assert_true(back.survey_len == 0 && back.attrs_len == 0);
+    link[n / 2] ^= 1;
+    assert_int_equal(ngx_cx_link_decode(&key, link, n - 1, &back, &expires),
+                     -1);
+
+    /* a link is no token, a token no link (domains 0x06 and 0x01) */
+    assert_int_equal(ngx_cx_token_decode(&key, link, n, &back), -1);
+    tn = ngx_cx_token_encode(tok, sizeof(tok), &key, &t);
+    assert_true(tn > 0);
+    assert_int_equal(ngx_cx_link_decode(&key, tok, tn, &back, &expires), -1);
+
+    /* too small a buffer: nothing */
+    assert_int_equal(ngx_cx_link_encode(link, n - 1, &key, &t, 1), 0);
+}
+
+
+/* Names of surveys and touchpoints. */
+static void
+test_name_valid(void **state)
+{
+    char  name[NGX_CX_NAME_MAX + 1];
+
+    (void) state;
+
+    assert_true(ngx_cx_name_valid((const unsigned char *) "nps_after-1.b", 13));
+    assert_false(ngx_cx_name_valid((const unsigned char *) "", 0));
+    assert_false(ngx_cx_name_valid((const unsigned char *) "a b", 3));
+    assert_false(ngx_cx_name_valid((const unsigned char *) "caf\xc3\xa9", 5));
+    memset(name, 'a', sizeof(name));
+    assert_true(ngx_cx_name_valid((const unsigned char *) name, NGX_CX_NAME_MAX));
+    assert_false(ngx_cx_name_valid((const unsigned char *) name,
+                                   NGX_CX_NAME_MAX + 1));
+}
+
+
 int
 main(void)
 {
@@ -2873,6 +2943,8 @@ main(void)
         cmocka_unit_test(test_visitor_encode_refuses),
         cmocka_unit_test(test_visitor_oversized),
         cmocka_unit_test(test_domain_separation),
+        cmocka_unit_test(test_link),
+        cmocka_unit_test(test_name_valid),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);
