@@ -522,6 +522,7 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
 {
     u_char                      *scratch;
     time_t                       now;
+    ngx_str_t                    lang, *followup;
     ngx_time_t                  *tp;
     ngx_cx_intake_t              msg;
     ngx_cx_record_t             *fresh;
@@ -599,6 +600,24 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
                   ? mark->score : -1;
     w->comment.data = (u_char *) msg.comment;
     w->comment.len = msg.has_comment ? msg.comment_len : 0;
+
+    /*
+     * What the widget asks next, stored with the answer so the export
+     * says what the visitor saw even after the texts change.  The page
+     * was rendered by the configuration in force now unless nginx was
+     * reloaded since (a token lives a day).
+     */
+    if (msg.event == NGX_CX_EVENT_ANSWER) {
+        lang.data = (u_char *) in->token.lang;
+        lang.len = in->token.lang_len;
+        followup = ngx_http_cx_survey_followup(survey, &lang,
+                                               ngx_cx_band((u_char)
+                                                           survey->type,
+                                                           w->score));
+        if (followup) {
+            w->followup = *followup;
+        }
+    }
     /* the test clock (cx_test_clock) has no milliseconds */
     tp = ngx_timeofday();
     w->now_ms = (uint64_t) now * 1000 + (now == tp->sec ? tp->msec : 0);
