@@ -575,6 +575,58 @@ ngx_cx_attrs_put(unsigned char *dst, size_t dstsize, const char *key,
 
 
 size_t
+ngx_cx_attrs_pack(unsigned char *dst, size_t dstsize, ngx_cx_bytes_t blob,
+    unsigned numbers)
+{
+    size_t  extra;
+
+    numbers &= 0xffff;
+    extra = numbers ? NGX_CX_ATTRS_PACK_EXTRA : 0;
+
+    if (blob.len > dstsize || dstsize - blob.len < extra) {
+        return 0;
+    }
+
+    if (numbers) {
+        dst[0] = 0;
+        dst[1] = (unsigned char) (numbers & 0xff);
+        dst[2] = (unsigned char) (numbers >> 8);
+    }
+
+    if (blob.len) {
+        memmove(dst + extra, blob.data, blob.len);
+    }
+
+    return extra + blob.len;
+}
+
+
+int
+ngx_cx_attrs_unpack(const unsigned char *src, size_t len,
+    ngx_cx_bytes_t *blob, uint64_t *numbers)
+{
+    *numbers = 0;
+
+    if (len == 0 || src[0] != 0) {
+        blob->data = len ? src : NULL;
+        blob->len = len;
+        return 0;
+    }
+
+    if (len < NGX_CX_ATTRS_PACK_EXTRA) {
+        return -1;
+    }
+
+    *numbers = (uint64_t) src[1] | ((uint64_t) src[2] << 8);
+    blob->data = len > NGX_CX_ATTRS_PACK_EXTRA
+                 ? src + NGX_CX_ATTRS_PACK_EXTRA : NULL;
+    blob->len = len - NGX_CX_ATTRS_PACK_EXTRA;
+
+    return 0;
+}
+
+
+size_t
 ngx_cx_iso8601(char out[NGX_CX_ISO8601_SIZE], uint64_t ms)
 {
     char      *p;

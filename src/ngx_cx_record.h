@@ -397,6 +397,27 @@ size_t ngx_cx_attrs_put(unsigned char *dst, size_t dstsize, const char *key,
 
 
 /*
+ * Attributes as a prompt token carries them (ngx_cx_token_t.attrs is the
+ * caller's to encode), with which values were numbers (the record's
+ * attr_numbers): the blob alone when none was, else a 0 byte (a blob never
+ * starts with one: a key is 1 byte or more), the numbers as u16
+ * little-endian (bit i: the i-th pair, so at most 16 pairs are typed),
+ * then the blob. Tokens issued before numbers were kept are plain blobs.
+ *
+ * ngx_cx_attrs_pack writes blob and numbers at dst (dstsize bytes of room)
+ * and returns the length: blob.len, or NGX_CX_ATTRS_PACK_EXTRA more when
+ * numbers is not 0; 0 (nothing written) when that does not fit.
+ * ngx_cx_attrs_unpack reads them back, *blob pointing into src: 0, or -1
+ * when src starts with 0 and is shorter than the header.
+ */
+#define NGX_CX_ATTRS_PACK_EXTRA 3
+
+size_t ngx_cx_attrs_pack(unsigned char *dst, size_t dstsize,
+    ngx_cx_bytes_t blob, unsigned numbers);
+int ngx_cx_attrs_unpack(const unsigned char *src, size_t len,
+    ngx_cx_bytes_t *blob, uint64_t *numbers);
+
+/*
  * Formats unix ms as ISO 8601 UTC with seconds precision,
  * "2026-11-23T18:00:00Z" (milliseconds are truncated), NUL-terminated.
  * Returns 20, the length without the NUL. Times after

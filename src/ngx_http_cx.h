@@ -258,6 +258,7 @@ typedef struct {
     ngx_http_cx_survey_t     *survey;     /* offered (a hook may change it) */
     u_char                   *attrs;      /* a hook's attributes, encoded */
     size_t                    attrs_len;
+    unsigned                  attr_numbers;   /* which were numbers */
 
     ngx_cx_scan_t             scan;
     uint64_t                  fed;        /* stream offset of the next byte */

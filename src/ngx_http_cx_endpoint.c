@@ -635,8 +635,14 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
     fresh->lang.len = in->token.lang_len;
     fresh->path.data = (u_char *) in->token.path;
     fresh->path.len = in->token.path_len;
-    fresh->attrs.data = in->token.attrs;
-    fresh->attrs.len = in->token.attrs_len;
+
+    if (ngx_cx_attrs_unpack(in->token.attrs, in->token.attrs_len,
+                            &fresh->attrs, &fresh->attr_numbers)
+        != 0)
+    {
+        *err = "invalid token";
+        return NGX_HTTP_FORBIDDEN;
+    }
 
     /* room for the record as stored plus the largest comment it can hold */
     w->buf_size = ngx_http_cx_store_record_room(w) + 64

@@ -569,6 +569,56 @@ test_record_apply_followup(void **state)
 }
 
 
+/* attributes as a token carries them: with their numbers when any */
+
+static void
+test_attrs_pack(void **state)
+{
+    size_t           n;
+    uint64_t         numbers;
+    unsigned char    blob[32], out[64];
+    ngx_cx_bytes_t   b, got;
+
+    (void) state;
+
+    n = ngx_cx_attrs_put(blob, sizeof(blob), "total", 5, "42", 2);
+    n += ngx_cx_attrs_put(blob + n, sizeof(blob) - n, "plan", 4, "pro", 3);
+    b.data = blob;
+    b.len = n;
+
+    /* no numbers: the blob as it is, as tokens always carried it */
+    assert_int_equal(ngx_cx_attrs_pack(out, sizeof(out), b, 0), n);
+    assert_memory_equal(out, blob, n);
+    assert_int_equal(ngx_cx_attrs_unpack(out, n, &got, &numbers), 0);
+    assert_ptr_equal(got.data, out);
+    assert_int_equal(got.len, n);
+    assert_true(numbers == 0);
+
+    /* the first pair a number: 0, the mask little-endian, the blob */
+    assert_int_equal(ngx_cx_attrs_pack(out, sizeof(out), b, 0x8001), n + 3);
+    assert_memory_equal(out, "\x00\x01\x80", 3);
+    assert_memory_equal(out + 3, blob, n);
+    assert_int_equal(ngx_cx_attrs_unpack(out, n + 3, &got, &numbers), 0);
+    assert_ptr_equal(got.data, out + 3);
+    assert_int_equal(got.len, n);
+    assert_true(numbers == 0x8001);
+
+    /* it must fit, header included */
+    assert_int_equal(ngx_cx_attrs_pack(out, n + 2, b, 1), 0);
+    assert_int_equal(ngx_cx_attrs_pack(out, n + 3, b, 1), n + 3);
+    assert_int_equal(ngx_cx_attrs_pack(out, n - 1, b, 0), 0);
+
+    /* nothing at all; a header cut short */
+    b.data = NULL;
+    b.len = 0;
+    assert_int_equal(ngx_cx_attrs_pack(out, sizeof(out), b, 0), 0);
+    assert_int_equal(ngx_cx_attrs_unpack(out, 0, &got, &numbers), 0);
+    assert_int_equal(got.len, 0);
+    assert_int_equal(ngx_cx_attrs_unpack((const unsigned char *) "\0\1", 2,
+                                         &got, &numbers), -1);
+}
+
+
 /* an answer takes the previous score the intake found, if on its scale */
 
 static void
@@ -1307,6 +1357,7 @@ main(void)
         cmocka_unit_test(test_record_apply_previous),
         cmocka_unit_test(test_record_followup_and_numbers),
         cmocka_unit_test(test_record_apply_followup),
+        cmocka_unit_test(test_attrs_pack),
         cmocka_unit_test(test_record_corrupt_headers),
         cmocka_unit_test(test_record_corrupt_varints),
         cmocka_unit_test(test_record_corrupt_attrs_inside),
