@@ -299,8 +299,8 @@ ngx_cx_forward_response_max(const ngx_cx_record_t *rec, size_t node_len)
      * an attribute pair: its quotes and commas */
     return 1024 + 6 * (rec->survey.len + rec->touchpoint.len + rec->lang.len
                        + rec->path.len + rec->comment.len + rec->attrs.len
-                       + node_len)
-           + 4 * rec->attrs.len;
+                       + rec->followup.len + node_len)
+           + 6 * rec->attrs.len;
 }
 
 
@@ -332,6 +332,7 @@ ngx_cx_forward_response(unsigned char *dst,
     const ngx_cx_record_t *rec, const unsigned char *node, size_t node_len)
 {
     int             pass;
+    unsigned        pair;
     const char     *s;
     unsigned char  *p;
     ngx_cx_bytes_t  cur, key, val;
@@ -379,6 +380,8 @@ ngx_cx_forward_response(unsigned char *dst,
 
     p = ngx_cx_forward_str(p, ",\"comment\":", rec->comment.data,
                            rec->comment.len);
+    p = ngx_cx_forward_str(p, ",\"followup\":", rec->followup.data,
+                           rec->followup.len);
     p = ngx_cx_forward_cpy(p, ",\"visitor\":\"");
     p = ngx_cx_forward_hex(p, rec->visitor, sizeof(rec->visitor));
     *p++ = '"';
@@ -403,6 +406,18 @@ ngx_cx_forward_response(unsigned char *dst,
             }
             *p++ = '"';
         }
+    }
+
+    /* which values the hook gave as numbers (ngx_cx_record.h) */
+    p = ngx_cx_forward_cpy(p, "],\"attr_numeric\":[");
+    cur = rec->attrs;
+
+    for (pair = 0; ngx_cx_attrs_next(&cur, &key, &val) == 1; pair++) {
+        if (pair) {
+            *p++ = ',';
+        }
+        *p++ = (pair < 64 && (rec->attr_numbers & ((uint64_t) 1 << pair)))
+               ? '1' : '0';
     }
     *p++ = ']';
 
@@ -584,11 +599,13 @@ static const char  *ngx_cx_forward_schema[] = {
     "    score Nullable(Int16),\n"
     "    previous_score Nullable(Int16),\n"
     "    comment String,\n"
+    "    followup String,\n"
     "    visitor String,\n"
     "    lang String,\n"
     "    path String,\n"
     "    attr_keys Array(String),\n"
     "    attr_values Array(String),\n"
+    "    attr_numeric Array(UInt8),\n"
     "    displayed UInt8,\n"
     "    answered UInt8,\n"
     "    commented UInt8,\n"
@@ -633,7 +650,12 @@ static const char  *ngx_cx_forward_schema[] = {
     "    day Date MATERIALIZED toDate(intDiv(created_ms, 1000))\n"
     ") ENGINE = ReplacingMergeTree(version)\n"
     "PARTITION BY toYYYYMM(day)\n"
-    "ORDER BY (day, id)"
+    "ORDER BY (day, id)",
+
+    /* the columns added since the first release, for tables made before */
+    "ALTER TABLE %.*s.responses\n"
+    "    ADD COLUMN IF NOT EXISTS followup String AFTER comment,\n"
+    "    ADD COLUMN IF NOT EXISTS attr_numeric Array(UInt8) AFTER attr_values"
 };
 
 

@@ -123,8 +123,8 @@ size_t ngx_cx_forward_response_max(const ngx_cx_record_t *rec,
 
 /*
  * One row of <db>.responses, LF-ended: every export column (ngx_cx_export.h)
- * with its times in ms, the attributes as attr_keys/attr_values arrays,
- * node and version.  Returns the end of what was written; dst needs
+ * with its times in ms, the attributes as attr_keys/attr_values arrays and
+ * attr_numeric (1 for a value the hook gave as a number), node and version.  Returns the end of what was written; dst needs
  * ngx_cx_forward_response_max() bytes.
  */
 unsigned char *ngx_cx_forward_response(unsigned char *dst,
@@ -154,11 +154,14 @@ int ngx_cx_forward_db_valid(const unsigned char *name, size_t len);
 
 /*
  * The schema, one statement per call: which 0 is CREATE DATABASE, 1..3
- * the tables (NGX_CX_FORWARD_* + 1), all IF NOT EXISTS.  Writes at most
- * size bytes with a NUL and returns the length (snprintf's contract), or
- * -1 for which out of range.  db must satisfy ngx_cx_forward_db_valid().
+ * the tables (NGX_CX_FORWARD_* + 1), 4 adds to a responses table made by
+ * an earlier version the columns it lacks; all IF NOT EXISTS, so running
+ * them again changes nothing.  Writes at most size bytes with a NUL and
+ * returns the length (snprintf's contract), or -1 for which out of range.
+ * db must satisfy ngx_cx_forward_db_valid().
  */
-#define NGX_CX_FORWARD_DDL_COUNT    4
+#define NGX_CX_FORWARD_DDL_COUNT    5
+#define NGX_CX_FORWARD_DDL_ALTER    4
 
 int ngx_cx_forward_ddl(char *dst, size_t size, const char *db, size_t db_len,
     unsigned which);

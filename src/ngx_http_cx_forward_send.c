@@ -332,7 +332,9 @@ ngx_http_cx_forward_schema_done(void *data, ngx_uint_t status,
 
     if (status != 200) {
         ngx_http_cx_forward_failed(s, status, error, why,
-                                   "CREATE ... IF NOT EXISTS", -1);
+                                   s->schema == NGX_CX_FORWARD_DDL_ALTER
+                                   ? "ALTER TABLE ... ADD COLUMN IF NOT EXISTS"
+                                   : "CREATE ... IF NOT EXISTS", -1);
         ngx_http_cx_forward_next(s, 1);
         return;
     }

@@ -226,6 +226,8 @@ full_record(ngx_cx_record_t *r)
     r->path = FIELD("/panier?x=1&y=2");
     r->comment = FIELD("Tr\xc3\xa8s bien \xf0\x9f\x91\x8d");  /* 👍 */
     r->attrs = ATTRS("plan", "pro", "ref", "say \"hi\" <b>");
+    r->attr_numbers = 0x2;              /* not a JSON number: still 1 */
+    r->followup = FIELD("Pourquoi ?");
 }
 
 
@@ -867,10 +869,12 @@ test_response_full(void **state)
         "\"survey\":\"nps1\",\"type\":\"nps\",\"touchpoint\":\"browse\","
         "\"stage\":\"consideration\",\"score\":9,\"previous_score\":6,"
         "\"comment\":\"Tr\\u00e8s bien \\ud83d\\udc4d\","
+        "\"followup\":\"Pourquoi ?\","
         "\"visitor\":\"" VISITOR_HEX "\",\"lang\":\"fr\","
         "\"path\":\"/panier?x=1\\u0026y=2\","
         "\"attr_keys\":[\"plan\",\"ref\"],"
         "\"attr_values\":[\"pro\",\"say \\\"hi\\\" \\u003cb\\u003e\"],"
+        "\"attr_numeric\":[0,1],"
         "\"displayed\":1,\"answered\":1,\"commented\":1,\"dismissed\":0}\n");
 }
 
@@ -895,8 +899,10 @@ test_response_issued(void **state)
         "\"commented_at_ms\":0,\"dismissed_at_ms\":0,"
         "\"survey\":\"csat2\",\"type\":\"csat\",\"touchpoint\":\"home\","
         "\"stage\":\"\",\"score\":null,\"previous_score\":null,"
-        "\"comment\":\"\",\"visitor\":\"" VISITOR_HEX "\",\"lang\":\"\","
+        "\"comment\":\"\",\"followup\":\"\","
+        "\"visitor\":\"" VISITOR_HEX "\",\"lang\":\"\","
         "\"path\":\"/\",\"attr_keys\":[],\"attr_values\":[],"
+        "\"attr_numeric\":[],"
         "\"displayed\":0,\"answered\":0,\"commented\":0,\"dismissed\":0}\n");
 }
 
@@ -933,7 +939,13 @@ test_response_attrs(void **state)
     response_row(&r, NULL, 0, row, sizeof(row));
 
     assert_non_null(strstr(row, ",\"attr_keys\":[\"q\",\"e\",\"q\"],"
-                                "\"attr_values\":[\"1\",\"\",\"2\"],"));
+                                "\"attr_values\":[\"1\",\"\",\"2\"],"
+                                "\"attr_numeric\":[0,0,0],"));
+
+    /* a number's digit; past the 64th pair, none is */
+    r.attr_numbers = 0x5;
+    response_row(&r, NULL, 0, row, sizeof(row));
+    assert_non_null(strstr(row, ",\"attr_numeric\":[1,0,1],"));
 }
 
 
@@ -1374,6 +1386,7 @@ test_ddl(void **state)
         "CREATE TABLE IF NOT EXISTS cx.responses (\n",
         "CREATE TABLE IF NOT EXISTS cx.events (\n",
         "CREATE TABLE IF NOT EXISTS cx.alerts (\n",
+        "ALTER TABLE cx.responses\n",
     };
 
     int       n;
@@ -1382,7 +1395,8 @@ test_ddl(void **state)
 
     (void) state;
 
-    assert_int_equal(NGX_CX_FORWARD_DDL_COUNT, NGX_CX_FORWARD_TABLES + 1);
+    assert_int_equal(NGX_CX_FORWARD_DDL_COUNT, NGX_CX_FORWARD_TABLES + 2);
+    assert_int_equal(NGX_CX_FORWARD_DDL_ALTER, NGX_CX_FORWARD_TABLES + 1);
 
     for (which = 0; which < NGX_CX_FORWARD_DDL_COUNT; which++) {
         n = ngx_cx_forward_ddl(buf, sizeof(buf), "cx", 2, which);
@@ -1400,7 +1414,7 @@ test_ddl(void **state)
     assert_string_equal(buf, "CREATE DATABASE IF NOT EXISTS cx");
 
     /* the tables are versioned: a row sent twice is kept once */
-    for (which = 1; which < NGX_CX_FORWARD_DDL_COUNT; which++) {
+    for (which = 1; which <= NGX_CX_FORWARD_TABLES; which++) {
         n = ngx_cx_forward_ddl(buf, sizeof(buf), "cx", 2, which);
         assert_non_null(strstr(buf, ") ENGINE = ReplacingMergeTree"));
     }
@@ -1411,8 +1425,22 @@ test_ddl(void **state)
     assert_memory_equal(buf, "CREATE TABLE IF NOT EXISTS fleet_2.events (\n",
                         44);
 
+    /* a table of an earlier version gets the columns added since, where
+     * the CREATE has them */
+    n = ngx_cx_forward_ddl(buf, sizeof(buf), "cx", 2,
+                           NGX_CX_FORWARD_DDL_ALTER);
+    assert_string_equal(buf, "ALTER TABLE cx.responses\n"
+        "    ADD COLUMN IF NOT EXISTS followup String AFTER comment,\n"
+        "    ADD COLUMN IF NOT EXISTS attr_numeric Array(UInt8) "
+        "AFTER attr_values");
+    n = ngx_cx_forward_ddl(buf, sizeof(buf), "cx", 2,
+                           NGX_CX_FORWARD_RESPONSES + 1);
+    assert_non_null(strstr(buf, "    comment String,\n    followup String,\n"));
+    assert_non_null(strstr(buf, "    attr_values Array(String),\n"
+                                "    attr_numeric Array(UInt8),\n"));
+
     /* out of range */
-    assert_int_equal(ngx_cx_forward_ddl(buf, sizeof(buf), "cx", 2, 4), -1);
+    assert_int_equal(ngx_cx_forward_ddl(buf, sizeof(buf), "cx", 2, 5), -1);
     assert_int_equal(ngx_cx_forward_ddl(buf, sizeof(buf), "cx", 2, UINT_MAX),
                      -1);
 }
