@@ -650,12 +650,18 @@ static const char  *ngx_cx_forward_schema[] = {
     "    day Date MATERIALIZED toDate(intDiv(created_ms, 1000))\n"
     ") ENGINE = ReplacingMergeTree(version)\n"
     "PARTITION BY toYYYYMM(day)\n"
-    "ORDER BY (day, id)",
+    "ORDER BY (day, id)"
+};
 
-    /* the columns added since the first release, for tables made before */
-    "ALTER TABLE %.*s.responses\n"
-    "    ADD COLUMN IF NOT EXISTS followup String AFTER comment,\n"
-    "    ADD COLUMN IF NOT EXISTS attr_numeric Array(UInt8) AFTER attr_values"
+
+/* the responses columns added since the first release, where they go */
+static const struct {
+    const char  *name;
+    const char  *type;
+    const char  *after;
+} ngx_cx_forward_added[] = {
+    { "followup", "String", "comment" },
+    { "attr_numeric", "Array(UInt8)", "attr_values" }
 };
 
 
@@ -669,4 +675,76 @@ ngx_cx_forward_ddl(char *dst, size_t size, const char *db, size_t db_len,
 
     return snprintf(dst, size, ngx_cx_forward_schema[which], (int) db_len,
                     db);
+}
+
+
+int
+ngx_cx_forward_columns_sql(char *dst, size_t size, const char *db,
+    size_t db_len)
+{
+    return snprintf(dst, size, "SELECT name FROM system.columns WHERE "
+                    "database = '%.*s' AND table = 'responses' "
+                    "FORMAT TabSeparated", (int) db_len, db);
+}
+
+
+int
+ngx_cx_forward_upgrade(char *dst, size_t size, const char *db,
+    size_t db_len, const unsigned char *columns, size_t len)
+{
+    int                   n, total;
+    size_t                i, nlen;
+    const unsigned char  *p, *end, *eol;
+
+    if (size == 0) {
+        return -1;
+    }
+
+    dst[0] = '\0';
+    total = 0;
+
+    for (i = 0; i < sizeof(ngx_cx_forward_added)
+                    / sizeof(ngx_cx_forward_added[0]); i++)
+    {
+        nlen = strlen(ngx_cx_forward_added[i].name);
+        end = columns + len;
+
+        for (p = columns; p < end; p = eol + 1) {
+            eol = memchr(p, '\n', (size_t) (end - p));
+            if (eol == NULL) {
+                eol = end;
+            }
+
+            if ((size_t) (eol - p) == nlen
+                && memcmp(p, ngx_cx_forward_added[i].name, nlen) == 0)
+            {
+                break;
+            }
+        }
+
+        if (p < end) {
+            continue;               /* the table has it */
+        }
+
+        n = (total == 0)
+            ? snprintf(dst, size, "ALTER TABLE %.*s.responses\n"
+                       "    ADD COLUMN %s %s AFTER %s", (int) db_len, db,
+                       ngx_cx_forward_added[i].name,
+                       ngx_cx_forward_added[i].type,
+                       ngx_cx_forward_added[i].after)
+            : snprintf(dst + total, size - (size_t) total,
+                       ",\n    ADD COLUMN %s %s AFTER %s",
+                       ngx_cx_forward_added[i].name,
+                       ngx_cx_forward_added[i].type,
+                       ngx_cx_forward_added[i].after);
+
+        if (n < 0 || (size_t) n >= size - (size_t) total) {
+            dst[0] = '\0';
+            return -1;
+        }
+
+        total += n;
+    }
+
+    return total;
 }

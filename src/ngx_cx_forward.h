@@ -154,17 +154,30 @@ int ngx_cx_forward_db_valid(const unsigned char *name, size_t len);
 
 /*
  * The schema, one statement per call: which 0 is CREATE DATABASE, 1..3
- * the tables (NGX_CX_FORWARD_* + 1), 4 adds to a responses table made by
- * an earlier version the columns it lacks; all IF NOT EXISTS, so running
- * them again changes nothing.  Writes at most size bytes with a NUL and
- * returns the length (snprintf's contract), or -1 for which out of range.
- * db must satisfy ngx_cx_forward_db_valid().
+ * the tables (NGX_CX_FORWARD_* + 1), all IF NOT EXISTS.  Writes at most
+ * size bytes with a NUL and returns the length (snprintf's contract), or
+ * -1 for which out of range.  db must satisfy ngx_cx_forward_db_valid().
  */
-#define NGX_CX_FORWARD_DDL_COUNT    5
-#define NGX_CX_FORWARD_DDL_ALTER    4
+#define NGX_CX_FORWARD_DDL_COUNT    4
 
 int ngx_cx_forward_ddl(char *dst, size_t size, const char *db, size_t db_len,
     unsigned which);
+
+/*
+ * A responses table made by an earlier version lacks the columns added
+ * since (followup, attr_numeric), and CREATE ... IF NOT EXISTS leaves it
+ * so.  ClickHouse before 19 has no ADD COLUMN IF NOT EXISTS, so the table's
+ * columns are asked first: ngx_cx_forward_columns_sql() writes that query
+ * (its answer: a name a line); ngx_cx_forward_upgrade() reads the answer
+ * (len bytes at columns) and writes the ALTER TABLE that adds the missing
+ * ones where the CREATE has them, returning its length, or 0 when none is
+ * missing (dst then holds ""), or -1 when size is too small.  Both write
+ * a NUL; db as for ngx_cx_forward_ddl().
+ */
+int ngx_cx_forward_columns_sql(char *dst, size_t size, const char *db,
+    size_t db_len);
+int ngx_cx_forward_upgrade(char *dst, size_t size, const char *db,
+    size_t db_len, const unsigned char *columns, size_t len);
 
 /* "responses", "events", "alerts". */
 const char *ngx_cx_forward_table(unsigned table);

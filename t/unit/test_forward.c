@@ -1386,7 +1386,6 @@ test_ddl(void **state)
         "CREATE TABLE IF NOT EXISTS cx.responses (\n",
         "CREATE TABLE IF NOT EXISTS cx.events (\n",
         "CREATE TABLE IF NOT EXISTS cx.alerts (\n",
-        "ALTER TABLE cx.responses\n",
     };
 
     int       n;
@@ -1395,8 +1394,7 @@ test_ddl(void **state)
 
     (void) state;
 
-    assert_int_equal(NGX_CX_FORWARD_DDL_COUNT, NGX_CX_FORWARD_TABLES + 2);
-    assert_int_equal(NGX_CX_FORWARD_DDL_ALTER, NGX_CX_FORWARD_TABLES + 1);
+    assert_int_equal(NGX_CX_FORWARD_DDL_COUNT, NGX_CX_FORWARD_TABLES + 1);
 
     for (which = 0; which < NGX_CX_FORWARD_DDL_COUNT; which++) {
         n = ngx_cx_forward_ddl(buf, sizeof(buf), "cx", 2, which);
@@ -1414,7 +1412,7 @@ test_ddl(void **state)
     assert_string_equal(buf, "CREATE DATABASE IF NOT EXISTS cx");
 
     /* the tables are versioned: a row sent twice is kept once */
-    for (which = 1; which <= NGX_CX_FORWARD_TABLES; which++) {
+    for (which = 1; which < NGX_CX_FORWARD_DDL_COUNT; which++) {
         n = ngx_cx_forward_ddl(buf, sizeof(buf), "cx", 2, which);
         assert_non_null(strstr(buf, ") ENGINE = ReplacingMergeTree"));
     }
@@ -1425,14 +1423,7 @@ test_ddl(void **state)
     assert_memory_equal(buf, "CREATE TABLE IF NOT EXISTS fleet_2.events (\n",
                         44);
 
-    /* a table of an earlier version gets the columns added since, where
-     * the CREATE has them */
-    n = ngx_cx_forward_ddl(buf, sizeof(buf), "cx", 2,
-                           NGX_CX_FORWARD_DDL_ALTER);
-    assert_string_equal(buf, "ALTER TABLE cx.responses\n"
-        "    ADD COLUMN IF NOT EXISTS followup String AFTER comment,\n"
-        "    ADD COLUMN IF NOT EXISTS attr_numeric Array(UInt8) "
-        "AFTER attr_values");
+    /* the columns added since the first release, where the CREATE has them */
     n = ngx_cx_forward_ddl(buf, sizeof(buf), "cx", 2,
                            NGX_CX_FORWARD_RESPONSES + 1);
     assert_non_null(strstr(buf, "    comment String,\n    followup String,\n"));
@@ -1440,9 +1431,60 @@ test_ddl(void **state)
                                 "    attr_numeric Array(UInt8),\n"));
 
     /* out of range */
-    assert_int_equal(ngx_cx_forward_ddl(buf, sizeof(buf), "cx", 2, 5), -1);
+    assert_int_equal(ngx_cx_forward_ddl(buf, sizeof(buf), "cx", 2, 4), -1);
     assert_int_equal(ngx_cx_forward_ddl(buf, sizeof(buf), "cx", 2, UINT_MAX),
                      -1);
+}
+
+
+/* a table of an earlier version: the columns it lacks, added */
+static void
+test_upgrade(void **state)
+{
+    int   n;
+    char  buf[512];
+
+    static const char  old[] = "id\nnode\ncomment\nvisitor\nattr_keys\n"
+                               "attr_values\ndisplayed\n";
+    static const char  now[] = "id\ncomment\nfollowup\nattr_values\n"
+                               "attr_numeric\n";
+
+    (void) state;
+
+    n = ngx_cx_forward_columns_sql(buf, sizeof(buf), "cx", 2);
+    assert_int_equal(n, (int) strlen(buf));
+    assert_string_equal(buf, "SELECT name FROM system.columns WHERE "
+                        "database = 'cx' AND table = 'responses' "
+                        "FORMAT TabSeparated");
+
+    n = ngx_cx_forward_upgrade(buf, sizeof(buf), "cx", 2,
+                               (const unsigned char *) old, sizeof(old) - 1);
+    assert_int_equal(n, (int) strlen(buf));
+    assert_string_equal(buf, "ALTER TABLE cx.responses\n"
+        "    ADD COLUMN followup String AFTER comment,\n"
+        "    ADD COLUMN attr_numeric Array(UInt8) AFTER attr_values");
+
+    /* one of the two; the last line without its LF */
+    assert_true(ngx_cx_forward_upgrade(buf, sizeof(buf), "cx", 2,
+                                       (const unsigned char *)
+                                       "comment\nattr_numeric", 20) > 0);
+    assert_string_equal(buf, "ALTER TABLE cx.responses\n"
+        "    ADD COLUMN followup String AFTER comment");
+
+    /* a table of this version: nothing; a name's prefix is not the name */
+    assert_int_equal(ngx_cx_forward_upgrade(buf, sizeof(buf), "cx", 2,
+                                            (const unsigned char *) now,
+                                            sizeof(now) - 1), 0);
+    assert_string_equal(buf, "");
+    assert_true(ngx_cx_forward_upgrade(buf, sizeof(buf), "cx", 2,
+                                       (const unsigned char *)
+                                       "followup_x\nattr_numeric\n", 24) > 0);
+
+    /* too small */
+    assert_int_equal(ngx_cx_forward_upgrade(buf, 20, "cx", 2,
+                                            (const unsigned char *) old,
+                                            sizeof(old) - 1), -1);
+    assert_string_equal(buf, "");
 }
 
 
@@ -1708,6 +1750,7 @@ main(void)
         cmocka_unit_test_teardown(test_alert_max, teardown),
         cmocka_unit_test_teardown(test_db_valid, teardown),
         cmocka_unit_test_teardown(test_ddl, teardown),
+        cmocka_unit_test_teardown(test_upgrade, teardown),
         cmocka_unit_test_teardown(test_ddl_small_buffer, teardown),
         cmocka_unit_test_teardown(test_ddl_columns, teardown),
         cmocka_unit_test_teardown(test_table_names, teardown),
