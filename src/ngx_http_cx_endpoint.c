@@ -618,6 +618,7 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
             w->followup = *followup;
         }
     }
+
     /* the test clock (cx_test_clock) has no milliseconds */
     tp = ngx_timeofday();
     w->now_ms = (uint64_t) now * 1000 + (now == tp->sec ? tp->msec : 0);
