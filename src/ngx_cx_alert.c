@@ -8,64 +8,12 @@
 #include "ngx_cx_number.h"
 
 
-static const char  *ngx_cx_band_names[] = {
-    "", "detractor", "passive", "promoter"
-};
-
-/* per type: the top score of the detractor and of the passive band */
-static const int  ngx_cx_band_tops[][2] = {
-    { 0, 0 },                           /* unknown */
-    { 6, 8 },                           /* NPS */
-    { 2, 3 },                           /* CSAT */
-    { 3, 5 }                            /* CES */
-};
-
-
 static const char *ngx_cx_when_op(const unsigned char **p,
     const unsigned char *last, unsigned *op);
 static int ngx_cx_when_compare(unsigned op, int cmp);
 
 
 /* ---- conditions ---- */
-
-int
-ngx_cx_band(unsigned char type, int score)
-{
-    int  lo, hi;
-
-    switch (type) {
-    case NGX_CX_TYPE_NPS:
-        lo = NGX_CX_NPS_MIN; hi = NGX_CX_NPS_MAX;
-        break;
-    case NGX_CX_TYPE_CSAT:
-        lo = NGX_CX_CSAT_MIN; hi = NGX_CX_CSAT_MAX;
-        break;
-    case NGX_CX_TYPE_CES:
-        lo = NGX_CX_CES_MIN; hi = NGX_CX_CES_MAX;
-        break;
-    default:
-        return 0;
-    }
-
-    if (score < lo || score > hi) {
-        return 0;
-    }
-
-    if (score <= ngx_cx_band_tops[type][0]) {
-        return NGX_CX_BAND_DETRACTOR;
-    }
-
-    return score <= ngx_cx_band_tops[type][1] ? NGX_CX_BAND_PASSIVE
-                                              : NGX_CX_BAND_PROMOTER;
-}
-
-
-const char *
-ngx_cx_band_name(int band)
-{
-    return (band >= 1 && band <= 3) ? ngx_cx_band_names[band] : "";
-}
-
 
 static const char *
 ngx_cx_when_op(const unsigned char **p, const unsigned char *last,
@@ -192,8 +140,9 @@ ngx_cx_when_parse(const unsigned char *s, size_t len, ngx_cx_when_t *w,
         }
 
         for (i = 1; i <= 3; i++) {
-            if (w->value_len == strlen(ngx_cx_band_names[i])
-                && memcmp(w->value, ngx_cx_band_names[i], w->value_len) == 0)
+            if (w->value_len == strlen(ngx_cx_band_name((int) i))
+                && memcmp(w->value, ngx_cx_band_name((int) i), w->value_len)
+                   == 0)
             {
                 w->band = (int) i;
             }

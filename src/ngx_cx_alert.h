@@ -51,6 +51,7 @@
 #include <stdint.h>
 
 #include "ngx_cx_record.h"
+#include "ngx_cx_score.h"       /* ngx_cx_band */
 #include "ngx_cx_token.h"
 
 
@@ -77,10 +78,6 @@
 #define NGX_CX_ALERT_OPEN           0
 #define NGX_CX_ALERT_ACKNOWLEDGED   1
 #define NGX_CX_ALERT_RESOLVED       2
-
-#define NGX_CX_BAND_DETRACTOR       1
-#define NGX_CX_BAND_PASSIVE         2
-#define NGX_CX_BAND_PROMOTER        3
 
 
 /* ---- conditions ---- */
@@ -120,12 +117,6 @@ int ngx_cx_when_parse(const unsigned char *s, size_t len, ngx_cx_when_t *w,
 
 /* 1 when the condition holds for the response rec, else 0. */
 int ngx_cx_when_holds(const ngx_cx_when_t *w, const ngx_cx_record_t *rec);
-
-/* The band of an answer (NGX_CX_BAND_*), 0 for an unknown type or score. */
-int ngx_cx_band(unsigned char type, int score);
-
-/* "detractor", "passive", "promoter", or "" for 0. */
-const char *ngx_cx_band_name(int band);
 
 
 /* ---- alerts ---- */

@@ -27,7 +27,15 @@
 
 #define NGX_CX_EXPORT_CSV_HEADER                                              \
     "id,received_at,survey,type,touchpoint,stage,score,comment,visitor,"     \
-    "lang,path,attributes,displayed,answered,dismissed,previous_score\r\n"
+    "lang,path,attributes,displayed,answered,dismissed,previous_score,"      \
+    "received_at_utc,band,followup"
+
+#define NGX_CX_EXPORT_BOM        "\xef\xbb\xbf"
+
+/* an attribute's value, as a row's column holds it */
+#define NGX_CX_EXPORT_UNSET      0
+#define NGX_CX_EXPORT_TEXT       1
+#define NGX_CX_EXPORT_NUMBER     2
 
 
 typedef struct {
@@ -49,13 +57,20 @@ static void ngx_cx_export_str(ngx_cx_export_out_t *o, const char *s);
 static void ngx_cx_export_int(ngx_cx_export_out_t *o, int v);
 static void ngx_cx_export_hex(ngx_cx_export_out_t *o, const unsigned char *p);
 static void ngx_cx_export_iso(ngx_cx_export_out_t *o,
-    const ngx_cx_record_t *rec);
+    const ngx_cx_record_t *rec, int sheet);
+static const char *ngx_cx_export_band(const ngx_cx_record_t *rec);
+static int ngx_cx_export_number(const ngx_cx_record_t *rec, unsigned pair,
+    ngx_cx_bytes_t val);
+static int ngx_cx_export_column(const ngx_cx_export_columns_t *cols,
+    const unsigned char *key, size_t len, unsigned *at);
 static int ngx_cx_export_formula(unsigned char c);
 static int ngx_cx_export_pct_needed(unsigned char c);
 static void ngx_cx_export_csv_cell(ngx_cx_export_out_t *o,
     ngx_cx_bytes_t s);
 static void ngx_cx_export_csv_attrs(ngx_cx_export_out_t *o,
     ngx_cx_bytes_t attrs);
+static void ngx_cx_export_csv_columns(ngx_cx_export_out_t *o,
+    const ngx_cx_export_columns_t *cols, const ngx_cx_record_t *rec);
 static void ngx_cx_export_csv_text(ngx_cx_export_out_t *o,
     const unsigned char *p, size_t len, int quoted, int pct);
 static void ngx_cx_export_json_string(ngx_cx_export_out_t *o,
@@ -68,16 +83,43 @@ static const unsigned char  ngx_cx_export_replacement[] = "\xef\xbf\xbd";
 
 
 int
-ngx_cx_export_csv_header(ngx_cx_export_write_pt write, void *data)
+ngx_cx_export_csv_header(ngx_cx_export_write_pt write, void *data,
+    const ngx_cx_export_columns_t *cols, unsigned flags)
 {
-    return write(data, (const unsigned char *) NGX_CX_EXPORT_CSV_HEADER,
-                 sizeof(NGX_CX_EXPORT_CSV_HEADER) - 1) == 0 ? 0 : -1;
+    unsigned             i;
+    ngx_cx_bytes_t       name;
+    ngx_cx_export_out_t  o;
+    unsigned char        buf[sizeof("attr_") - 1 + NGX_CX_ATTR_KEY_MAX];
+
+    ngx_cx_export_init(&o, write, data);
+
+    if (flags & NGX_CX_EXPORT_EXCEL) {
+        ngx_cx_export_str(&o, NGX_CX_EXPORT_BOM);
+    }
+
+    ngx_cx_export_str(&o, NGX_CX_EXPORT_CSV_HEADER);
+
+    /* "attr_" first: a key never makes its column name a formula */
+    for (i = 0; cols && i < cols->n; i++) {
+        memcpy(buf, "attr_", 5);
+        memcpy(buf + 5, cols->key[i], cols->len[i]);
+        name.data = buf;
+        name.len = 5 + (size_t) cols->len[i];
+
+        ngx_cx_export_put(&o, ",", 1);
+        ngx_cx_export_csv_cell(&o, name);
+    }
+
+    ngx_cx_export_put(&o, "\r\n", 2);
+
+    return ngx_cx_export_done(&o);
 }
 
 
 int
 ngx_cx_export_csv(ngx_cx_export_write_pt write, void *data,
-    const unsigned char id[12], const ngx_cx_record_t *rec)
+    const unsigned char id[12], const ngx_cx_record_t *rec,
+    const ngx_cx_export_columns_t *cols)
 {
     ngx_cx_export_out_t  o;
 
@@ -85,7 +127,7 @@ ngx_cx_export_csv(ngx_cx_export_write_pt write, void *data,
 
     ngx_cx_export_hex(&o, id);
     ngx_cx_export_put(&o, ",", 1);
-    ngx_cx_export_iso(&o, rec);
+    ngx_cx_export_iso(&o, rec, 0);
     ngx_cx_export_put(&o, ",", 1);
     ngx_cx_export_csv_cell(&o, rec->survey);
     ngx_cx_export_put(&o, ",", 1);
@@ -120,6 +162,17 @@ ngx_cx_export_csv(ngx_cx_export_write_pt write, void *data,
         ngx_cx_export_int(&o, rec->previous_score);
     }
 
+    ngx_cx_export_put(&o, ",", 1);
+    ngx_cx_export_iso(&o, rec, 1);
+    ngx_cx_export_put(&o, ",", 1);
+    ngx_cx_export_str(&o, ngx_cx_export_band(rec));
+    ngx_cx_export_put(&o, ",", 1);
+    ngx_cx_export_csv_cell(&o, rec->followup);
+
+    if (cols && cols->n) {
+        ngx_cx_export_csv_columns(&o, cols, rec);
+    }
+
     ngx_cx_export_put(&o, "\r\n", 2);
 
     return ngx_cx_export_done(&o);
@@ -131,6 +184,8 @@ ngx_cx_export_ndjson(ngx_cx_export_write_pt write, void *data,
     const unsigned char id[12], const ngx_cx_record_t *rec)
 {
     int                  first;
+    unsigned             pair;
+    const char          *band;
     ngx_cx_bytes_t       cursor, key, val;
     ngx_cx_export_out_t  o;
 
@@ -139,7 +194,7 @@ ngx_cx_export_ndjson(ngx_cx_export_write_pt write, void *data,
     ngx_cx_export_str(&o, "{\"id\":\"");
     ngx_cx_export_hex(&o, id);
     ngx_cx_export_str(&o, "\",\"received_at\":\"");
-    ngx_cx_export_iso(&o, rec);
+    ngx_cx_export_iso(&o, rec, 0);
     ngx_cx_export_str(&o, "\",\"survey\":");
     ngx_cx_export_json_string(&o, rec->survey.data, rec->survey.len);
     ngx_cx_export_str(&o, ",\"type\":\"");
@@ -170,7 +225,7 @@ ngx_cx_export_ndjson(ngx_cx_export_write_pt write, void *data,
     first = 1;
     cursor = rec->attrs;
 
-    while (ngx_cx_attrs_next(&cursor, &key, &val) == 1) {
+    for (pair = 0; ngx_cx_attrs_next(&cursor, &key, &val) == 1; pair++) {
         if (ngx_cx_export_attr_overridden(cursor, key)) {
             continue;
         }
@@ -182,7 +237,13 @@ ngx_cx_export_ndjson(ngx_cx_export_write_pt write, void *data,
 
         ngx_cx_export_json_string(&o, key.data, key.len);
         ngx_cx_export_put(&o, ":", 1);
-        ngx_cx_export_json_string(&o, val.data, val.len);
+
+        if (ngx_cx_export_number(rec, pair, val)) {
+            ngx_cx_export_put(&o, val.data, val.len);
+
+        } else {
+            ngx_cx_export_json_string(&o, val.data, val.len);
+        }
     }
 
     ngx_cx_export_str(&o, "},\"displayed\":");
@@ -198,11 +259,24 @@ ngx_cx_export_ndjson(ngx_cx_export_write_pt write, void *data,
 
     if (rec->has_previous) {
         ngx_cx_export_int(&o, rec->previous_score);
-        ngx_cx_export_put(&o, "}\n", 2);
 
     } else {
-        ngx_cx_export_str(&o, "null}\n");
+        ngx_cx_export_str(&o, "null");
     }
+
+    band = ngx_cx_export_band(rec);
+
+    if (band[0]) {
+        ngx_cx_export_str(&o, ",\"band\":\"");
+        ngx_cx_export_str(&o, band);
+        ngx_cx_export_str(&o, "\",\"followup\":");
+
+    } else {
+        ngx_cx_export_str(&o, ",\"band\":null,\"followup\":");
+    }
+
+    ngx_cx_export_json_string(&o, rec->followup.data, rec->followup.len);
+    ngx_cx_export_put(&o, "}\n", 2);
 
     return ngx_cx_export_done(&o);
 }
@@ -224,6 +298,105 @@ ngx_cx_export_time(const ngx_cx_record_t *rec)
     }
 
     return rec->issued_at_ms;
+}
+
+
+/* ---- the attr_ columns ---- */
+
+void
+ngx_cx_export_columns_init(ngx_cx_export_columns_t *cols)
+{
+    cols->n = 0;
+    cols->dropped = 0;
+}
+
+
+void
+ngx_cx_export_columns_add(ngx_cx_export_columns_t *cols,
+    const ngx_cx_record_t *rec)
+{
+    ngx_cx_bytes_t  cursor, key, val;
+
+    cursor = rec->attrs;
+
+    while (ngx_cx_attrs_next(&cursor, &key, &val) == 1) {
+        ngx_cx_export_columns_add_key(cols, key.data, key.len);
+    }
+}
+
+
+void
+ngx_cx_export_columns_add_key(ngx_cx_export_columns_t *cols,
+    const unsigned char *key, size_t len)
+{
+    unsigned  at;
+
+    if (len == 0 || len > NGX_CX_ATTR_KEY_MAX
+        || ngx_cx_export_column(cols, key, len, &at))
+    {
+        return;
+    }
+
+    if (cols->n == NGX_CX_EXPORT_COLUMNS) {
+        cols->dropped = 1;
+
+        /* the greatest goes: this one, or the last column */
+        if (at == cols->n) {
+            return;
+        }
+
+        cols->n--;
+    }
+
+    /* rare (a key not seen before): a plain shift is fine */
+    memmove(cols->key[at + 1], cols->key[at],
+            (size_t) (cols->n - at) * NGX_CX_ATTR_KEY_MAX);
+    memmove(&cols->len[at + 1], &cols->len[at], cols->n - at);
+
+    memcpy(cols->key[at], key, len);
+    cols->len[at] = (unsigned char) len;
+    cols->n++;
+}
+
+
+/* 1 and *at the column of key, or 0 and *at where it would go. */
+
+static int
+ngx_cx_export_column(const ngx_cx_export_columns_t *cols,
+    const unsigned char *key, size_t len, unsigned *at)
+{
+    int       c;
+    size_t    n;
+    unsigned  lo, hi, mid;
+
+    lo = 0;
+    hi = cols->n;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        n = cols->len[mid] < len ? cols->len[mid] : len;
+        c = memcmp(cols->key[mid], key, n);
+
+        if (c == 0) {
+            c = (cols->len[mid] > len) - (cols->len[mid] < len);
+        }
+
+        if (c == 0) {
+            *at = mid;
+            return 1;
+        }
+
+        if (c < 0) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    *at = lo;
+
+    return 0;
 }
 
 
@@ -325,14 +498,110 @@ ngx_cx_export_hex(ngx_cx_export_out_t *o, const unsigned char *p)
 }
 
 
+/*
+ * received_at as ISO 8601, or for a spreadsheet (sheet) as
+ * "2025-01-10 12:00:00": Excel, LibreOffice and Google Sheets read that as
+ * a date and time, and none of them reads the T and the Z.
+ */
+
 static void
-ngx_cx_export_iso(ngx_cx_export_out_t *o, const ngx_cx_record_t *rec)
+ngx_cx_export_iso(ngx_cx_export_out_t *o, const ngx_cx_record_t *rec,
+    int sheet)
 {
     size_t  n;
     char    iso[NGX_CX_ISO8601_SIZE];
 
     n = ngx_cx_iso8601(iso, ngx_cx_export_time(rec));
+
+    if (sheet) {
+        iso[10] = ' ';
+        n--;
+    }
+
     ngx_cx_export_put(o, iso, n);
+}
+
+
+static const char *
+ngx_cx_export_band(const ngx_cx_record_t *rec)
+{
+    if (!(rec->flags & NGX_CX_REC_ANSWERED)) {
+        return "";
+    }
+
+    return ngx_cx_band_name(ngx_cx_band(rec->type, rec->score));
+}
+
+
+/*
+ * Whether the value of the pair-th pair is written as a number: the hook
+ * gave a number (which Lua may print as "inf" or "nan", not JSON), and the
+ * bytes are a JSON number, -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?,
+ * which no spreadsheet runs as a formula.
+ */
+
+static int
+ngx_cx_export_number(const ngx_cx_record_t *rec, unsigned pair,
+    ngx_cx_bytes_t val)
+{
+    size_t                i, start;
+    const unsigned char  *p;
+
+#define ngx_cx_export_digit(c)  ((c) >= '0' && (c) <= '9')
+
+    if (pair >= 64 || !(rec->attr_numbers & ((uint64_t) 1 << pair))) {
+        return 0;
+    }
+
+    p = val.data;
+    i = (val.len && p[0] == '-') ? 1 : 0;
+
+    if (i == val.len) {
+        return 0;
+    }
+
+    if (p[i] == '0') {
+        i++;
+
+    } else if (p[i] >= '1' && p[i] <= '9') {
+        while (i < val.len && ngx_cx_export_digit(p[i])) {
+            i++;
+        }
+
+    } else {
+        return 0;
+    }
+
+    if (i < val.len && p[i] == '.') {
+        start = ++i;
+        while (i < val.len && ngx_cx_export_digit(p[i])) {
+            i++;
+        }
+
+        if (i == start) {
+            return 0;
+        }
+    }
+
+    if (i < val.len && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        if (i < val.len && (p[i] == '+' || p[i] == '-')) {
+            i++;
+        }
+
+        start = i;
+        while (i < val.len && ngx_cx_export_digit(p[i])) {
+            i++;
+        }
+
+        if (i == start) {
+            return 0;
+        }
+    }
+
+#undef ngx_cx_export_digit
+
+    return i == val.len;
 }
 
 
@@ -450,6 +719,45 @@ ngx_cx_export_csv_attrs(ngx_cx_export_out_t *o, ngx_cx_bytes_t attrs)
 
     if (quoted) {
         ngx_cx_export_put(o, "\"", 1);
+    }
+}
+
+
+/*
+ * The attr_ cells: each pair's value goes to its column (a later pair of
+ * the same key over an earlier one), then the columns are written in
+ * order, so a row costs a search per pair, not per column.
+ */
+
+static void
+ngx_cx_export_csv_columns(ngx_cx_export_out_t *o,
+    const ngx_cx_export_columns_t *cols, const ngx_cx_record_t *rec)
+{
+    unsigned        i, at, pair;
+    ngx_cx_bytes_t  cursor, key, val;
+    ngx_cx_bytes_t  cell[NGX_CX_EXPORT_COLUMNS];
+    unsigned char   kind[NGX_CX_EXPORT_COLUMNS];
+
+    memset(kind, NGX_CX_EXPORT_UNSET, cols->n);
+    cursor = rec->attrs;
+
+    for (pair = 0; ngx_cx_attrs_next(&cursor, &key, &val) == 1; pair++) {
+        if (ngx_cx_export_column(cols, key.data, key.len, &at)) {
+            cell[at] = val;
+            kind[at] = ngx_cx_export_number(rec, pair, val)
+                       ? NGX_CX_EXPORT_NUMBER : NGX_CX_EXPORT_TEXT;
+        }
+    }
+
+    for (i = 0; i < cols->n; i++) {
+        ngx_cx_export_put(o, ",", 1);
+
+        if (kind[i] == NGX_CX_EXPORT_NUMBER) {
+            ngx_cx_export_put(o, cell[i].data, cell[i].len);
+
+        } else if (kind[i] == NGX_CX_EXPORT_TEXT) {
+            ngx_cx_export_csv_cell(o, cell[i]);
+        }
     }
 }
 

@@ -299,8 +299,8 @@ ngx_cx_forward_response_max(const ngx_cx_record_t *rec, size_t node_len)
      * an attribute pair: its quotes and commas */
     return 1024 + 6 * (rec->survey.len + rec->touchpoint.len + rec->lang.len
                        + rec->path.len + rec->comment.len + rec->attrs.len
-                       + node_len)
-           + 4 * rec->attrs.len;
+                       + rec->followup.len + node_len)
+           + 6 * rec->attrs.len;
 }
 
 
@@ -332,6 +332,7 @@ ngx_cx_forward_response(unsigned char *dst,
     const ngx_cx_record_t *rec, const unsigned char *node, size_t node_len)
 {
     int             pass;
+    unsigned        pair;
     const char     *s;
     unsigned char  *p;
     ngx_cx_bytes_t  cur, key, val;
@@ -379,6 +380,8 @@ ngx_cx_forward_response(unsigned char *dst,
 
     p = ngx_cx_forward_str(p, ",\"comment\":", rec->comment.data,
                            rec->comment.len);
+    p = ngx_cx_forward_str(p, ",\"followup\":", rec->followup.data,
+                           rec->followup.len);
     p = ngx_cx_forward_cpy(p, ",\"visitor\":\"");
     p = ngx_cx_forward_hex(p, rec->visitor, sizeof(rec->visitor));
     *p++ = '"';
@@ -403,6 +406,18 @@ ngx_cx_forward_response(unsigned char *dst,
             }
             *p++ = '"';
         }
+    }
+
+    /* which values the hook gave as numbers (ngx_cx_record.h) */
+    p = ngx_cx_forward_cpy(p, "],\"attr_numeric\":[");
+    cur = rec->attrs;
+
+    for (pair = 0; ngx_cx_attrs_next(&cur, &key, &val) == 1; pair++) {
+        if (pair) {
+            *p++ = ',';
+        }
+        *p++ = (pair < 64 && (rec->attr_numbers & ((uint64_t) 1 << pair)))
+               ? '1' : '0';
     }
     *p++ = ']';
 
@@ -584,11 +599,13 @@ static const char  *ngx_cx_forward_schema[] = {
     "    score Nullable(Int16),\n"
     "    previous_score Nullable(Int16),\n"
     "    comment String,\n"
+    "    followup String,\n"
     "    visitor String,\n"
     "    lang String,\n"
     "    path String,\n"
     "    attr_keys Array(String),\n"
     "    attr_values Array(String),\n"
+    "    attr_numeric Array(UInt8),\n"
     "    displayed UInt8,\n"
     "    answered UInt8,\n"
     "    commented UInt8,\n"
@@ -637,6 +654,17 @@ static const char  *ngx_cx_forward_schema[] = {
 };
 
 
+/* the responses columns added since the first release, where they go */
+static const struct {
+    const char  *name;
+    const char  *type;
+    const char  *after;
+} ngx_cx_forward_added[] = {
+    { "followup", "String", "comment" },
+    { "attr_numeric", "Array(UInt8)", "attr_values" }
+};
+
+
 int
 ngx_cx_forward_ddl(char *dst, size_t size, const char *db, size_t db_len,
     unsigned which)
@@ -647,4 +675,76 @@ ngx_cx_forward_ddl(char *dst, size_t size, const char *db, size_t db_len,
 
     return snprintf(dst, size, ngx_cx_forward_schema[which], (int) db_len,
                     db);
+}
+
+
+int
+ngx_cx_forward_columns_sql(char *dst, size_t size, const char *db,
+    size_t db_len)
+{
+    return snprintf(dst, size, "SELECT name FROM system.columns WHERE "
+                    "database = '%.*s' AND table = 'responses' "
+                    "FORMAT TabSeparated", (int) db_len, db);
+}
+
+
+int
+ngx_cx_forward_upgrade(char *dst, size_t size, const char *db,
+    size_t db_len, const unsigned char *columns, size_t len)
+{
+    int                   n, total;
+    size_t                i, nlen;
+    const unsigned char  *p, *end, *eol;
+
+    if (size == 0) {
+        return -1;
+    }
+
+    dst[0] = '\0';
+    total = 0;
+
+    for (i = 0; i < sizeof(ngx_cx_forward_added)
+                    / sizeof(ngx_cx_forward_added[0]); i++)
+    {
+        nlen = strlen(ngx_cx_forward_added[i].name);
+        end = columns + len;
+
+        for (p = columns; p < end; p = eol + 1) {
+            eol = memchr(p, '\n', (size_t) (end - p));
+            if (eol == NULL) {
+                eol = end;
+            }
+
+            if ((size_t) (eol - p) == nlen
+                && memcmp(p, ngx_cx_forward_added[i].name, nlen) == 0)
+            {
+                break;
+            }
+        }
+
+        if (p < end) {
+            continue;               /* the table has it */
+        }
+
+        n = (total == 0)
+            ? snprintf(dst, size, "ALTER TABLE %.*s.responses\n"
+                       "    ADD COLUMN %s %s AFTER %s", (int) db_len, db,
+                       ngx_cx_forward_added[i].name,
+                       ngx_cx_forward_added[i].type,
+                       ngx_cx_forward_added[i].after)
+            : snprintf(dst + total, size - (size_t) total,
+                       ",\n    ADD COLUMN %s %s AFTER %s",
+                       ngx_cx_forward_added[i].name,
+                       ngx_cx_forward_added[i].type,
+                       ngx_cx_forward_added[i].after);
+
+        if (n < 0 || (size_t) n >= size - (size_t) total) {
+            dst[0] = '\0';
+            return -1;
+        }
+
+        total += n;
+    }
+
+    return total;
 }

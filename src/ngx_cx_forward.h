@@ -123,8 +123,8 @@ size_t ngx_cx_forward_response_max(const ngx_cx_record_t *rec,
 
 /*
  * One row of <db>.responses, LF-ended: every export column (ngx_cx_export.h)
- * with its times in ms, the attributes as attr_keys/attr_values arrays,
- * node and version.  Returns the end of what was written; dst needs
+ * with its times in ms, the attributes as attr_keys/attr_values arrays and
+ * attr_numeric (1 for a value the hook gave as a number), node and version.  Returns the end of what was written; dst needs
  * ngx_cx_forward_response_max() bytes.
  */
 unsigned char *ngx_cx_forward_response(unsigned char *dst,
@@ -162,6 +162,22 @@ int ngx_cx_forward_db_valid(const unsigned char *name, size_t len);
 
 int ngx_cx_forward_ddl(char *dst, size_t size, const char *db, size_t db_len,
     unsigned which);
+
+/*
+ * A responses table made by an earlier version lacks the columns added
+ * since (followup, attr_numeric), and CREATE ... IF NOT EXISTS leaves it
+ * so.  ClickHouse before 19 has no ADD COLUMN IF NOT EXISTS, so the table's
+ * columns are asked first: ngx_cx_forward_columns_sql() writes that query
+ * (its answer: a name a line); ngx_cx_forward_upgrade() reads the answer
+ * (len bytes at columns) and writes the ALTER TABLE that adds the missing
+ * ones where the CREATE has them, returning its length, or 0 when none is
+ * missing (dst then holds ""), or -1 when size is too small.  Both write
+ * a NUL; db as for ngx_cx_forward_ddl().
+ */
+int ngx_cx_forward_columns_sql(char *dst, size_t size, const char *db,
+    size_t db_len);
+int ngx_cx_forward_upgrade(char *dst, size_t size, const char *db,
+    size_t db_len, const unsigned char *columns, size_t len);
 
 /* "responses", "events", "alerts". */
 const char *ngx_cx_forward_table(unsigned table);

@@ -8,7 +8,10 @@
 
 
 #define NGX_CX_REC_FIXED_SIZE   (5 + 12)
-#define NGX_CX_REC_EXT_PREVIOUS 1       /* ngx_cx_record.h: extensions */
+/* ngx_cx_record.h: extensions */
+#define NGX_CX_REC_EXT_PREVIOUS 1
+#define NGX_CX_REC_EXT_FOLLOWUP 2
+#define NGX_CX_REC_EXT_NUMBERS  3
 #define NGX_CX_MS_PER_DAY       86400000ULL
 
 /* days from 1970-01-01 to 10000-01-01: the first instant we do not format */
@@ -34,7 +37,7 @@ static char *ngx_cx_put_digits(char *p, unsigned v, int n);
 int
 ngx_cx_record_valid(const ngx_cx_record_t *r)
 {
-    const ngx_cx_bytes_t  *f[6];
+    const ngx_cx_bytes_t  *f[7];
     int                    i;
 
     if (r->flags & ~(unsigned) NGX_CX_REC_ALL_FLAGS) {
@@ -68,8 +71,9 @@ ngx_cx_record_valid(const ngx_cx_record_t *r)
     f[3] = &r->path;
     f[4] = &r->comment;
     f[5] = &r->attrs;
+    f[6] = &r->followup;
 
-    for (i = 0; i < 6; i++) {
+    for (i = 0; i < 7; i++) {
         if (f[i]->len > 0 && f[i]->data == NULL) {
             return 0;
         }
@@ -94,7 +98,10 @@ ngx_cx_record_size(const ngx_cx_record_t *r)
            + ngx_cx_varint_size(r->path.len) + r->path.len
            + ngx_cx_varint_size(r->comment.len) + r->comment.len
            + ngx_cx_varint_size(r->attrs.len) + r->attrs.len
-           + (r->has_previous ? 3 : 0);
+           + (r->has_previous ? 3 : 0)
+           + (r->followup.len ? 1 + ngx_cx_varint_size(r->followup.len)
+                                + r->followup.len : 0)
+           + (r->attr_numbers ? 2 + ngx_cx_varint_size(r->attr_numbers) : 0);
 }
 
 
@@ -133,6 +140,17 @@ ngx_cx_record_encode(unsigned char *dst, const ngx_cx_record_t *r)
         *p++ = (unsigned char) r->previous_score;
     }
 
+    if (r->followup.len) {
+        *p++ = NGX_CX_REC_EXT_FOLLOWUP;
+        p = ngx_cx_put_bytes(p, &r->followup);
+    }
+
+    if (r->attr_numbers) {
+        *p++ = NGX_CX_REC_EXT_NUMBERS;
+        *p++ = (unsigned char) ngx_cx_varint_size(r->attr_numbers);
+        p = ngx_cx_put_varint(p, r->attr_numbers);
+    }
+
     return p;
 }
 
@@ -141,7 +159,7 @@ int
 ngx_cx_record_decode(const unsigned char *src, size_t len, ngx_cx_record_t *r)
 {
     uint64_t              tag, elen;
-    const unsigned char  *p, *end;
+    const unsigned char  *p, *end, *e;
 
     if (src == NULL || len < NGX_CX_REC_FIXED_SIZE
         || src[0] != NGX_CX_RECORD_VERSION)
@@ -214,6 +232,9 @@ ngx_cx_record_decode(const unsigned char *src, size_t len, ngx_cx_record_t *r)
 
     r->has_previous = 0;
     r->previous_score = 0;
+    r->followup.data = NULL;
+    r->followup.len = 0;
+    r->attr_numbers = 0;
 
     while (p < end) {
         if (ngx_cx_get_varint(&p, end, &tag) != 0
@@ -232,6 +253,25 @@ ngx_cx_record_decode(const unsigned char *src, size_t len, ngx_cx_record_t *r)
 
             r->has_previous = 1;
             r->previous_score = p[0];
+
+        } else if (tag == NGX_CX_REC_EXT_FOLLOWUP) {
+            if (elen == 0 || r->followup.len) {
+                return -1;
+            }
+
+            r->followup.data = p;
+            r->followup.len = (size_t) elen;
+
+        } else if (tag == NGX_CX_REC_EXT_NUMBERS) {
+            e = p;
+
+            /* one varint that fills the extension, never 0 */
+            if (r->attr_numbers
+                || ngx_cx_get_varint(&e, p + elen, &r->attr_numbers) != 0
+                || e != p + elen || r->attr_numbers == 0)
+            {
+                return -1;
+            }
         }
 
         p += elen;
@@ -327,6 +367,7 @@ ngx_cx_record_apply(ngx_cx_record_t *r, const ngx_cx_change_t *ch,
                           && ngx_cx_record_score_ok(r->type,
                                                     ch->previous_score);
         r->previous_score = r->has_previous ? ch->previous_score : 0;
+        r->followup = ch->followup;
 
         return NGX_CX_APPLY_CHANGED;
 
@@ -530,6 +571,58 @@ ngx_cx_attrs_put(unsigned char *dst, size_t dstsize, const char *key,
     }
 
     return need;
+}
+
+
+size_t
+ngx_cx_attrs_pack(unsigned char *dst, size_t dstsize, ngx_cx_bytes_t blob,
+    unsigned numbers)
+{
+    size_t  extra;
+
+    numbers &= 0xffff;
+    extra = numbers ? NGX_CX_ATTRS_PACK_EXTRA : 0;
+
+    if (blob.len > dstsize || dstsize - blob.len < extra) {
+        return 0;
+    }
+
+    if (numbers) {
+        dst[0] = 0;
+        dst[1] = (unsigned char) (numbers & 0xff);
+        dst[2] = (unsigned char) (numbers >> 8);
+    }
+
+    if (blob.len) {
+        memmove(dst + extra, blob.data, blob.len);
+    }
+
+    return extra + blob.len;
+}
+
+
+int
+ngx_cx_attrs_unpack(const unsigned char *src, size_t len,
+    ngx_cx_bytes_t *blob, uint64_t *numbers)
+{
+    *numbers = 0;
+
+    if (len == 0 || src[0] != 0) {
+        blob->data = len ? src : NULL;
+        blob->len = len;
+        return 0;
+    }
+
+    if (len < NGX_CX_ATTRS_PACK_EXTRA) {
+        return -1;
+    }
+
+    *numbers = (uint64_t) src[1] | ((uint64_t) src[2] << 8);
+    blob->data = len > NGX_CX_ATTRS_PACK_EXTRA
+                 ? src + NGX_CX_ATTRS_PACK_EXTRA : NULL;
+    blob->len = len - NGX_CX_ATTRS_PACK_EXTRA;
+
+    return 0;
 }
 
 

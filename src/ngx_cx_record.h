@@ -59,6 +59,14 @@
  *   tag 1   previous score: u8, the visitor's answer to the same survey
  *           before this one (from the visitor's cookie at answer time),
  *           within the type's scale; written only when there is one
+ *   tag 2   follow-up: the text of the follow-up question the widget asks
+ *           after this answer (its band's, in the prompt's language), as
+ *           the configuration said when the answer came; 1 byte or more,
+ *           written only when the survey has a follow-up for the answer
+ *   tag 3   attribute numbers: a varint in its shortest form, not 0, bit i
+ *           set when the value of the i-th pair of attrs (from 0) was a
+ *           number when the hook returned it (values are stored as text;
+ *           pairs from the 64th on are text); written only when not 0
  *
  * Compatibility rule: a later writer that needs more fields keeps version 1
  * and appends extensions after the attrs field. A version 1 decoder accepts
@@ -159,6 +167,8 @@ typedef struct {
 
     unsigned char   has_previous;       /* extension 1 */
     int             previous_score;     /* valid when has_previous */
+    ngx_cx_bytes_t  followup;           /* extension 2, empty: none */
+    uint64_t        attr_numbers;       /* extension 3, 0: none */
 } ngx_cx_record_t;
 
 
@@ -169,6 +179,7 @@ typedef struct {
  * scale when ANSWERED (it is ignored, and stored as 0, otherwise), attrs is a
  * well-formed blob, and no byte field has len > 0 with data NULL.
  * Call it before ngx_cx_record_encode on anything built from input.
+ * (attr_numbers may have bits past the pairs of attrs: they mean nothing.)
  */
 int ngx_cx_record_valid(const ngx_cx_record_t *r);
 
@@ -233,6 +244,7 @@ typedef struct {
     ngx_cx_bytes_t  comment;            /* COMMENT */
     unsigned char   has_previous;       /* ANSWER: the visitor answered */
     int             previous_score;     /* this survey before, with this */
+    ngx_cx_bytes_t  followup;           /* ANSWER: the follow-up it asks */
 } ngx_cx_change_t;
 
 /* What ngx_cx_record_apply and ngx_cx_record_update did. */
@@ -252,9 +264,10 @@ typedef enum {
  *
  *   DISPLAY  sets DISPLAYED and displayed_at; a repeated display is SAME
  *            (the first time is kept). Allowed in any state.
- *   ANSWER   sets ANSWERED, answered_at and score; a CONFLICT when already
- *            answered ("already answered") or dismissed ("already
- *            dismissed"). A display is not required.
+ *   ANSWER   sets ANSWERED, answered_at, score, the previous score and
+ *            the follow-up; a CONFLICT when already answered ("already
+ *            answered") or dismissed ("already dismissed"). A display is
+ *            not required.
  *   COMMENT  sets COMMENTED, commented_at and comment; a CONFLICT without
  *            an answer ("no answer to comment on") or with a comment
  *            already ("already commented").
@@ -264,7 +277,7 @@ typedef enum {
  * Only the event's own flag, time and value change; on SAME, CONFLICT and
  * UNKNOWN r is untouched. The caller checks the score against the survey
  * type first (ngx_cx_record_valid refuses an out-of-range score); the
- * comment is borrowed, like every byte field of r. *error is set on
+ * comment and the follow-up are borrowed, like every byte field of r. *error is set on
  * CONFLICT and UNKNOWN ("unknown event") and left alone otherwise.
  */
 ngx_cx_apply_e ngx_cx_record_apply(ngx_cx_record_t *r,
@@ -382,6 +395,27 @@ int ngx_cx_attrs_next(ngx_cx_bytes_t *cursor, ngx_cx_bytes_t *key,
 size_t ngx_cx_attrs_put(unsigned char *dst, size_t dstsize, const char *key,
     size_t klen, const char *val, size_t vlen);
 
+
+/*
+ * Attributes as a prompt token carries them (ngx_cx_token_t.attrs is the
+ * caller's to encode), with which values were numbers (the record's
+ * attr_numbers): the blob alone when none was, else a 0 byte (a blob never
+ * starts with one: a key is 1 byte or more), the numbers as u16
+ * little-endian (bit i: the i-th pair, so at most 16 pairs are typed),
+ * then the blob. Tokens issued before numbers were kept are plain blobs.
+ *
+ * ngx_cx_attrs_pack writes blob and numbers at dst (dstsize bytes of room)
+ * and returns the length: blob.len, or NGX_CX_ATTRS_PACK_EXTRA more when
+ * numbers is not 0; 0 (nothing written) when that does not fit.
+ * ngx_cx_attrs_unpack reads them back, *blob pointing into src: 0, or -1
+ * when src starts with 0 and is shorter than the header.
+ */
+#define NGX_CX_ATTRS_PACK_EXTRA 3
+
+size_t ngx_cx_attrs_pack(unsigned char *dst, size_t dstsize,
+    ngx_cx_bytes_t blob, unsigned numbers);
+int ngx_cx_attrs_unpack(const unsigned char *src, size_t len,
+    ngx_cx_bytes_t *blob, uint64_t *numbers);
 
 /*
  * Formats unix ms as ISO 8601 UTC with seconds precision,

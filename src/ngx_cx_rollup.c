@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "ngx_cx_rollup.h"
-#include "ngx_cx_alert.h"       /* ngx_cx_band */
+#include "ngx_cx_score.h"       /* ngx_cx_band */
 #include "ngx_cx_score.h"
 
 

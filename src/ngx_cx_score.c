@@ -242,3 +242,43 @@ ngx_cx_stage_from_name(const char *s, size_t len)
 
     return 0;
 }
+
+
+/* ---- bands ---- */
+
+static const char  *ngx_cx_band_names[] = {
+    "", "detractor", "passive", "promoter"
+};
+
+/* per type: the top score of the detractor and of the passive band */
+static const int  ngx_cx_band_tops[][2] = {
+    { 0, 0 },                           /* unknown */
+    { 6, 8 },                           /* NPS */
+    { 2, 3 },                           /* CSAT */
+    { 3, 5 }                            /* CES */
+};
+
+
+int
+ngx_cx_band(unsigned char type, int score)
+{
+    int  lo, hi;
+
+    if (ngx_cx_score_range(type, &lo, &hi) == 0 || score < lo || score > hi) {
+        return 0;
+    }
+
+    if (score <= ngx_cx_band_tops[type][0]) {
+        return NGX_CX_BAND_DETRACTOR;
+    }
+
+    return score <= ngx_cx_band_tops[type][1] ? NGX_CX_BAND_PASSIVE
+                                              : NGX_CX_BAND_PROMOTER;
+}
+
+
+const char *
+ngx_cx_band_name(int band)
+{
+    return (band >= 1 && band <= 3) ? ngx_cx_band_names[band] : "";
+}

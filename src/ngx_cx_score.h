@@ -74,6 +74,25 @@ const char *ngx_cx_stage_name(unsigned stage);
 unsigned ngx_cx_stage_from_name(const char *s, size_t len);
 
 /*
+ * Bands: where an answer lies on its scale, in the widget's words (it asks
+ * the follow-up of the band, cx_survey "followup BAND"), used by cx_alert's
+ * band= and the exports' band column:
+ *
+ *   NPS   detractor 0-6, passive 7-8, promoter 9-10
+ *   CSAT  detractor 1-2, passive 3,   promoter 4-5
+ *   CES   detractor 1-3, passive 4-5, promoter 6-7
+ */
+#define NGX_CX_BAND_DETRACTOR       1
+#define NGX_CX_BAND_PASSIVE         2
+#define NGX_CX_BAND_PROMOTER        3
+
+/* The band of an answer (NGX_CX_BAND_*), 0 for an unknown type or score. */
+int ngx_cx_band(unsigned char type, int score);
+
+/* "detractor", "passive", "promoter", or "" for 0. */
+const char *ngx_cx_band_name(int band);
+
+/*
  * Sets *lo and *hi to the lowest and highest score of type and returns the
  * number of points on the scale (11, 5 or 7). For an unknown type returns 0
  * and leaves *lo and *hi untouched. lo and hi may be NULL.

@@ -72,11 +72,11 @@
 #define NGX_HTTP_CX_TEXT_LABELS        3
 #define NGX_HTTP_CX_TEXT_THANKS        4
 
-/* follow-up bands */
+/* follow-up bands: a score's (ngx_cx_score.h), or any */
 #define NGX_HTTP_CX_BAND_ANY           0
-#define NGX_HTTP_CX_BAND_DETRACTOR     1
-#define NGX_HTTP_CX_BAND_PASSIVE       2
-#define NGX_HTTP_CX_BAND_PROMOTER      3
+#define NGX_HTTP_CX_BAND_DETRACTOR     NGX_CX_BAND_DETRACTOR
+#define NGX_HTTP_CX_BAND_PASSIVE       NGX_CX_BAND_PASSIVE
+#define NGX_HTTP_CX_BAND_PROMOTER      NGX_CX_BAND_PROMOTER
 
 
 typedef struct ngx_http_cx_store_s  ngx_http_cx_store_t;
@@ -262,6 +262,7 @@ typedef struct {
     ngx_http_cx_survey_t     *survey;     /* offered (a hook may change it) */
     u_char                   *attrs;      /* a hook's attributes, encoded */
     size_t                    attrs_len;
+    unsigned                  attr_numbers;   /* which were numbers */
     ngx_str_t                 route;      /* <endpoint>p: the page's path;
                                              else unset, the request's */
 
@@ -366,6 +367,13 @@ ngx_int_t ngx_http_cx_survey_postconfiguration(ngx_conf_t *cf,
     ngx_http_cx_main_conf_t *cmcf);
 ngx_http_cx_rendering_t *ngx_http_cx_survey_pick(ngx_http_request_t *r,
     ngx_http_cx_survey_t *survey);
+/*
+ * The follow-up question the widget asks after an answer in band
+ * (NGX_HTTP_CX_BAND_*) of a prompt rendered in lang, as w.js chooses it
+ * from the rendering; NULL when there is none.
+ */
+ngx_str_t *ngx_http_cx_survey_followup(ngx_http_cx_survey_t *survey,
+    ngx_str_t *lang, ngx_uint_t band);
 
 /* ngx_http_cx_visitor.c */
 char *ngx_http_cx_cookie_directive(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -548,6 +548,7 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
 {
     u_char                      *scratch;
     time_t                       now;
+    ngx_str_t                    lang, *followup;
     ngx_time_t                  *tp;
     ngx_cx_intake_t              msg;
     ngx_cx_record_t             *fresh;
@@ -642,6 +643,25 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
                   ? mark->score : -1;
     w->comment.data = (u_char *) msg.comment;
     w->comment.len = msg.has_comment ? msg.comment_len : 0;
+
+    /*
+     * What the widget asks next, stored with the answer so the export
+     * says what the visitor saw even after the texts change.  The page
+     * was rendered by the configuration in force now unless nginx was
+     * reloaded since (a token lives a day).
+     */
+    if (msg.event == NGX_CX_EVENT_ANSWER) {
+        lang.data = (u_char *) in->token.lang;
+        lang.len = in->token.lang_len;
+        followup = ngx_http_cx_survey_followup(survey, &lang,
+                                               ngx_cx_band((u_char)
+                                                           survey->type,
+                                                           w->score));
+        if (followup) {
+            w->followup = *followup;
+        }
+    }
+
     /* the test clock (cx_test_clock) has no milliseconds */
     tp = ngx_timeofday();
     w->now_ms = (uint64_t) now * 1000 + (now == tp->sec ? tp->msec : 0);
@@ -669,8 +689,14 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
     }
     fresh->path.data = (u_char *) in->token.path;
     fresh->path.len = in->token.path_len;
-    fresh->attrs.data = in->token.attrs;
-    fresh->attrs.len = in->token.attrs_len;
+
+    if (ngx_cx_attrs_unpack(in->token.attrs, in->token.attrs_len,
+                            &fresh->attrs, &fresh->attr_numbers)
+        != 0)
+    {
+        *err = "invalid token";
+        return NGX_HTTP_FORBIDDEN;
+    }
 
     /* room for the record as stored plus the largest comment it can hold */
     w->buf_size = ngx_http_cx_store_record_room(w) + 64

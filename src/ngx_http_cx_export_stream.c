@@ -5,6 +5,14 @@
  * buffers, which are reused, so memory stays flat however many responses
  * there are.  The rows are ngx_cx_export.c's, as cxctl export writes them.
  *
+ * A CSV's header names an attr_ column per attribute key of its rows, so
+ * the records are first read for their keys alone: in larger chunks, one
+ * per turn of the event loop (ngx_posted_next_events), so a big store never
+ * holds the worker's other requests for long.  The response's headers wait
+ * for the key set: a store that fails to read still gets its 500.  A
+ * response stored during the download with a key the first pass did not
+ * see has that key in its attributes cell only.
+ *
  * The export's state is its own: it hangs on the request pool as the data
  * of a cleanup, where the write handler finds it again (as
  * ngx_pool_run_cleanup_file() finds a file).  The module's request context
@@ -18,20 +26,32 @@
 
 
 #define NGX_HTTP_CX_EXPORT_CHUNK   256      /* records per read transaction */
+#define NGX_HTTP_CX_EXPORT_KEYS    4096     /* the same, for the keys */
 #define NGX_HTTP_CX_EXPORT_BUF     32768
 
 
 typedef struct {
     ngx_http_cx_report_filters_t  filters;
     ngx_flag_t                    ndjson;
+    unsigned                      flags;      /* NGX_CX_EXPORT_EXCEL */
     ngx_flag_t                    started;    /* last holds a key */
     ngx_flag_t                    finished;   /* all read, the end written */
     u_char                        last[NGX_CX_PROMPT_ID_LEN];
     ngx_uint_t                    rows;
+    ngx_cx_export_columns_t      *cols;       /* CSV: the attr_ columns */
+    ngx_event_t                   keys;       /* the first pass goes on */
+    ngx_http_request_t           *r;
     ngx_http_cx_writer_t          w;
 } ngx_http_cx_export_t;
 
 
+static ngx_int_t ngx_http_cx_export_keys(ngx_http_request_t *r,
+    ngx_http_cx_export_t *ex);
+static void ngx_http_cx_export_keys_next(ngx_event_t *ev);
+static ngx_int_t ngx_http_cx_export_key(void *data, const u_char *id,
+    ngx_cx_record_t *rec);
+static ngx_int_t ngx_http_cx_export_start(ngx_http_request_t *r,
+    ngx_http_cx_export_t *ex);
 static ngx_int_t ngx_http_cx_export_send(ngx_http_request_t *r,
     ngx_http_cx_export_t *ex);
 static ngx_int_t ngx_http_cx_export_read(ngx_http_request_t *r,
@@ -42,11 +62,11 @@ static void ngx_http_cx_export_writer(ngx_http_request_t *r);
 static void ngx_http_cx_export_cleanup(void *data);
 
 
-/* The request's headers are sent; the store is there. */
+/* The store is there; nothing is sent yet. */
 
 ngx_int_t
 ngx_http_cx_export_stream(ngx_http_request_t *r,
-    ngx_http_cx_report_filters_t *f, ngx_flag_t ndjson)
+    ngx_http_cx_report_filters_t *f, ngx_flag_t ndjson, unsigned flags)
 {
     ngx_int_t              rc;
     ngx_pool_cleanup_t    *cln;
@@ -61,18 +81,144 @@ ngx_http_cx_export_stream(ngx_http_request_t *r,
     ngx_memzero(ex, sizeof(ngx_http_cx_export_t));
     ex->filters = *f;
     ex->ndjson = ndjson;
+    ex->flags = flags;
+    ex->r = r;
     ngx_http_cx_writer_init(&ex->w, r->pool, NGX_HTTP_CX_EXPORT_BUF);
 
     cln->handler = ngx_http_cx_export_cleanup;
 
-    rc = ngx_http_cx_export_headers(r, ndjson);
+    if (ndjson || r->method == NGX_HTTP_HEAD) {
+        return ngx_http_cx_export_start(r, ex);
+    }
+
+    ex->cols = ngx_palloc(r->pool, sizeof(ngx_cx_export_columns_t));
+    if (ex->cols == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_cx_export_columns_init(ex->cols);
+
+    rc = ngx_http_cx_export_keys(r, ex);
+
+    if (rc == NGX_DONE) {
+        return ngx_http_cx_export_start(r, ex);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* more to read: on the next turn of the event loop */
+    ex->keys.handler = ngx_http_cx_export_keys_next;
+    ex->keys.data = ex;
+    ex->keys.log = r->connection->log;
+
+    ngx_post_event(&ex->keys, &ngx_posted_next_events);
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+/* One chunk of the first pass: NGX_DONE at the end, NGX_OK, NGX_ERROR. */
+
+static ngx_int_t
+ngx_http_cx_export_keys(ngx_http_request_t *r, ngx_http_cx_export_t *ex)
+{
+    ngx_int_t                 rc;
+    ngx_uint_t                corrupt;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+    corrupt = 0;
+
+    rc = ngx_http_cx_store_each_after(cmcf->store, r->connection->log,
+                                      ex->started ? ex->last : NULL,
+                                      NGX_HTTP_CX_EXPORT_KEYS,
+                                      ngx_http_cx_export_key, ex, &corrupt);
+
+    if (rc == NGX_DONE) {
+        /* the rows are read from the first again */
+        ex->started = 0;
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_cx_export_keys_next(ngx_event_t *ev)
+{
+    ngx_http_cx_export_t *ex = ev->data;
+
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ex->r;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    rc = ngx_http_cx_export_keys(r, ex);
+
+    if (rc == NGX_OK) {
+        ngx_post_event(&ex->keys, &ngx_posted_next_events);
+        return;
+    }
+
+    rc = (rc == NGX_DONE) ? ngx_http_cx_export_start(r, ex)
+                          : NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    if (rc == NGX_DONE) {
+        /* the writer goes on; the count taken for the first pass is its */
+        r->main->count--;
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_cx_export_key(void *data, const u_char *id, ngx_cx_record_t *rec)
+{
+    ngx_http_cx_export_t *ex = data;
+
+    ngx_memcpy(ex->last, id, NGX_CX_PROMPT_ID_LEN);
+    ex->started = 1;
+
+    if (ngx_http_cx_report_wanted(&ex->filters, rec)) {
+        ngx_cx_export_columns_add(ex->cols, rec);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The headers, the CSV's header row, then the rows as the client takes
+ * them: what a content handler returns (NGX_DONE while the writer goes on).
+ */
+
+static ngx_int_t
+ngx_http_cx_export_start(ngx_http_request_t *r, ngx_http_cx_export_t *ex)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_cx_export_headers(r, ex->ndjson);
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
         return rc;
     }
 
-    if (!ndjson
-        && ngx_cx_export_csv_header(ngx_http_cx_writer_sink, &ex->w) != 0)
+    if (!ex->ndjson
+        && ngx_cx_export_csv_header(ngx_http_cx_writer_sink, &ex->w,
+                                    ex->cols, ex->flags)
+           != 0)
     {
         return NGX_ERROR;
     }
@@ -220,7 +366,7 @@ ngx_http_cx_export_record(void *data, const u_char *id, ngx_cx_record_t *rec)
     rc = ex->ndjson ? ngx_cx_export_ndjson(ngx_http_cx_writer_sink, &ex->w,
                                            id, rec)
                     : ngx_cx_export_csv(ngx_http_cx_writer_sink, &ex->w,
-                                        id, rec);
+                                        id, rec, ex->cols);
 
     return (rc == 0) ? NGX_OK : NGX_ERROR;
 }
@@ -286,12 +432,19 @@ ngx_http_cx_export_writer(ngx_http_request_t *r)
 }
 
 
-/* Nothing to free (it is all the pool's); it marks the export's state. */
+/*
+ * Nothing to free (it is all the pool's); it marks the export's state, and
+ * a first pass cut short by the request's end is not taken up again.
+ */
 
 static void
 ngx_http_cx_export_cleanup(void *data)
 {
     ngx_http_cx_export_t *ex = data;
+
+    if (ex->keys.posted) {
+        ngx_delete_posted_event(&ex->keys);
+    }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ex->w.pool->log, 0,
                    "cx export: %ui rows, %s", ex->rows,

@@ -36,6 +36,11 @@
 #define NGX_HTTP_CX_FORWARD_FULL      80      /* % of max_size: warn */
 #define NGX_HTTP_CX_FORWARD_ERROR_MAX 4096    /* bytes of an answer read */
 
+/* the schema's steps after the CREATE statements (see below) */
+#define NGX_HTTP_CX_FORWARD_COLUMNS   NGX_CX_FORWARD_DDL_COUNT
+#define NGX_HTTP_CX_FORWARD_UPGRADE   (NGX_CX_FORWARD_DDL_COUNT + 1)
+#define NGX_HTTP_CX_FORWARD_STEPS     (NGX_CX_FORWARD_DDL_COUNT + 2)
+
 
 typedef struct {
     u_char                     *data;
@@ -66,7 +71,7 @@ typedef struct {
     ngx_flag_t                  stopped;
     ngx_flag_t                  busy;       /* a round is under way */
 
-    ngx_uint_t                  schema;     /* statements done this run */
+    ngx_uint_t                  schema;     /* steps done this run */
     ngx_msec_t                  wait;       /* until the next round */
 
     ngx_pool_t                 *pool;       /* the round's */
@@ -100,6 +105,8 @@ static void ngx_http_cx_forward_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_cx_forward_lock(
     ngx_http_cx_forward_sender_t *s);
 static void ngx_http_cx_forward_schema(ngx_http_cx_forward_sender_t *s);
+static void ngx_http_cx_forward_statement(ngx_http_cx_forward_sender_t *s,
+    char *sql, int n);
 static void ngx_http_cx_forward_schema_done(void *data, ngx_uint_t status,
     const char *error);
 static void ngx_http_cx_forward_round(ngx_http_cx_forward_sender_t *s);
@@ -234,7 +241,7 @@ ngx_http_cx_forward_handler(ngx_event_t *ev)
 
     s->busy = 1;
 
-    if (s->schema < NGX_CX_FORWARD_DDL_COUNT) {
+    if (s->schema < NGX_HTTP_CX_FORWARD_STEPS) {
         ngx_http_cx_forward_schema(s);
         return;
     }
@@ -279,20 +286,39 @@ ngx_http_cx_forward_lock(ngx_http_cx_forward_sender_t *s)
 }
 
 
-/* ---- the tables, created when missing ---- */
+/*
+ * ---- the tables, created when missing ----
+ *
+ * The steps: the CREATE statements (ngx_cx_forward_ddl), then the columns
+ * of the responses table, then, when it was made by an earlier version,
+ * the ALTER that adds what it lacks (ngx_cx_forward_upgrade).
+ */
 
 static void
 ngx_http_cx_forward_schema(ngx_http_cx_forward_sender_t *s)
 {
-    int         n;
+    int   n;
+    char  sql[2048];
+
+    n = (s->schema < NGX_CX_FORWARD_DDL_COUNT)
+        ? ngx_cx_forward_ddl(sql, sizeof(sql), (char *) s->fw->database.data,
+                             s->fw->database.len, s->schema)
+        : ngx_cx_forward_columns_sql(sql, sizeof(sql),
+                                     (char *) s->fw->database.data,
+                                     s->fw->database.len);
+
+    ngx_http_cx_forward_statement(s, sql, n);
+}
+
+
+static void
+ngx_http_cx_forward_statement(ngx_http_cx_forward_sender_t *s, char *sql,
+    int n)
+{
     ngx_str_t   args, body;
     u_char     *p;
-    char        sql[2048];
 
-    n = ngx_cx_forward_ddl(sql, sizeof(sql), (char *) s->fw->database.data,
-                           s->fw->database.len, s->schema);
-
-    if (n <= 0 || (size_t) n >= sizeof(sql)) {
+    if (n <= 0 || (size_t) n >= 2048) {
         ngx_http_cx_forward_schema_done(s, 0, "internal error");
         return;
     }
@@ -325,19 +351,59 @@ ngx_http_cx_forward_schema_done(void *data, ngx_uint_t status,
 {
     ngx_http_cx_forward_sender_t *s = data;
 
-    u_char  why[NGX_HTTP_CX_FORWARD_WHY];
+    int         n;
+    char        sql[2048];
+    u_char      why[NGX_HTTP_CX_FORWARD_WHY];
+    ngx_str_t  *body;
+
+    static const char  *what[] = {
+        "CREATE ... IF NOT EXISTS",
+        "SELECT ... FROM system.columns",
+        "ALTER TABLE ... ADD COLUMN"
+    };
 
     ngx_http_cx_forward_why(s->tables[0].post, why);
+
+    n = 0;
+
+    if (status == 200 && s->schema == NGX_HTTP_CX_FORWARD_COLUMNS) {
+        body = ngx_http_cx_post_body(s->tables[0].post);
+        n = ngx_cx_forward_upgrade(sql, sizeof(sql),
+                                   (char *) s->fw->database.data,
+                                   s->fw->database.len, body->data,
+                                   body->len);
+    }
+
     s->tables[0].post = NULL;
 
-    if (status != 200) {
-        ngx_http_cx_forward_failed(s, status, error, why,
-                                   "CREATE ... IF NOT EXISTS", -1);
+    if (status != 200 || n < 0) {
+        ngx_http_cx_forward_failed(s, status, status ? error
+                                                     : "internal error",
+                                   why,
+                                   what[s->schema < NGX_CX_FORWARD_DDL_COUNT
+                                        ? 0
+                                        : s->schema
+                                          - NGX_CX_FORWARD_DDL_COUNT + 1],
+                                   -1);
         ngx_http_cx_forward_next(s, 1);
         return;
     }
 
-    if (++s->schema < NGX_CX_FORWARD_DDL_COUNT) {
+    s->schema++;
+
+    if (s->schema == NGX_HTTP_CX_FORWARD_UPGRADE) {
+        if (n > 0) {
+            ngx_log_error(NGX_LOG_NOTICE, s->log, 0,
+                          "cx_forward: adding the columns of this version "
+                          "to \"%V.responses\"", &s->fw->database);
+            ngx_http_cx_forward_statement(s, sql, n);
+            return;
+        }
+
+        s->schema++;            /* nothing to add */
+    }
+
+    if (s->schema < NGX_HTTP_CX_FORWARD_STEPS) {
         ngx_http_cx_forward_schema(s);
         return;
     }

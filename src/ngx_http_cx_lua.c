@@ -251,6 +251,7 @@ ngx_http_cx_lua_target(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
 
     res->survey = NULL;
     res->attrs_len = 0;
+    res->attr_numbers = 0;
 
     if (L == NULL || hook->ref == LUA_NOREF) {
         return NGX_ERROR;
@@ -342,6 +343,7 @@ ngx_http_cx_lua_alert(ngx_http_cx_hook_t *hook, ngx_log_t *log,
     L = ngx_cx_lua_sandbox.L;
     now = ngx_time();
     res->attrs_len = 0;
+    res->attr_numbers = 0;
 
     if (L == NULL || hook->ref == LUA_NOREF) {
         return NGX_ERROR;
@@ -463,14 +465,18 @@ ngx_http_cx_lua_failed(ngx_log_t *log, time_t now, ngx_http_cx_hook_t *hook,
 }
 
 
-/* The attributes table: string keys, string or number values, bounded. */
+/*
+ * The attributes table: string keys, string or number values, bounded.
+ * Which values were numbers is kept beside the pairs: a prompt's token
+ * carries it in NGX_CX_ATTRS_PACK_EXTRA bytes of its room (ngx_cx_record.h).
+ */
 
 static ngx_int_t
 ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
     time_t now, ngx_log_t *log, ngx_http_cx_hook_result_t *res)
 {
     int          type, pushed;
-    size_t       klen, vlen, n;
+    size_t       klen, vlen, n, room;
     char         numbuf[NGX_CX_NUMBER_WRITE_SIZE];
     ngx_uint_t   count, i, suppressed;
     const char  *k, *v;
@@ -521,9 +527,15 @@ ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
             pushed = 1;
         }
 
+        room = sizeof(res->attrs) - res->attrs_len;
+
+        if (res->attr_numbers || type == LUA_TNUMBER) {
+            room = (room > NGX_CX_ATTRS_PACK_EXTRA)
+                   ? room - NGX_CX_ATTRS_PACK_EXTRA : 0;
+        }
+
         n = (count < NGX_HTTP_CX_LUA_ATTRS)
-            ? ngx_cx_attrs_put(res->attrs + res->attrs_len,
-                               sizeof(res->attrs) - res->attrs_len,
+            ? ngx_cx_attrs_put(res->attrs + res->attrs_len, room,
                                k, klen, v, vlen)
             : 0;
 
@@ -541,6 +553,10 @@ ngx_http_cx_lua_attrs(lua_State *L, int idx, ngx_http_cx_hook_t *hook,
 
             lua_pop(L, 1);
             return NGX_DECLINED;
+        }
+
+        if (type == LUA_TNUMBER) {
+            res->attr_numbers |= 1u << count;
         }
 
         res->attrs_len += n;

@@ -63,6 +63,8 @@ typedef struct {
     ngx_http_cx_survey_t     *survey;     /* to offer; NULL: offer nothing */
     u_char                    attrs[NGX_CX_ATTRS_MAX];
     size_t                    attrs_len;
+    unsigned                  attr_numbers;   /* bit i: the i-th pair's
+                                                 value was a number */
 } ngx_http_cx_hook_result_t;
 
 

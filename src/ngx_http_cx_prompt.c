@@ -717,6 +717,7 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     size_t                    n;
     ngx_str_t                 path;
     ngx_uint_t                i;
+    ngx_cx_bytes_t            attrs;
     ngx_cx_token_t            token;
     ngx_cx_visitor_t         *v;
     ngx_http_cx_prompt_t     *prompt, **prompts;
@@ -792,10 +793,11 @@ ngx_http_cx_prompt_decide(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
     ngx_memcpy(token.path, path.data, token.path_len);
 
     /* hidden fields travel encrypted in the token, to any node */
-    token.attrs_len = (uint16_t) ngx_min(ctx->attrs_len, NGX_CX_ATTRS_MAX);
-    if (token.attrs_len) {      /* no attributes: ctx->attrs is NULL */
-        ngx_memcpy(token.attrs, ctx->attrs, token.attrs_len);
-    }
+    attrs.data = ctx->attrs;    /* no attributes: NULL */
+    attrs.len = ctx->attrs_len;
+    token.attrs_len = (uint16_t) ngx_cx_attrs_pack(token.attrs,
+                                                   NGX_CX_ATTRS_MAX, attrs,
+                                                   ctx->attr_numbers);
 
     n = ngx_cx_token_encode(tok, sizeof(tok), &cmcf->token_key, &token);
     if (n == 0) {
@@ -1046,6 +1048,7 @@ ngx_http_cx_prompt_passes(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *lcf,
 
         ngx_memcpy(ctx->attrs, res.attrs, res.attrs_len);
         ctx->attrs_len = res.attrs_len;
+        ctx->attr_numbers = res.attr_numbers;
     }
 
     return 1;

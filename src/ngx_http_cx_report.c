@@ -29,14 +29,18 @@ static ngx_int_t ngx_http_cx_dashboard_send(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_cx_report_route(ngx_str_t *rest);
 static ngx_int_t ngx_http_cx_report_filters(ngx_http_request_t *r,
     ngx_http_cx_report_filters_t *f);
+static const char *ngx_http_cx_report_excel(ngx_http_request_t *r,
+    ngx_uint_t what, unsigned *flags);
 
 
 ngx_int_t
 ngx_http_cx_report_handler(ngx_http_request_t *r)
 {
+    unsigned                       flags;
     ngx_int_t                      rc;
     ngx_str_t                      rest;
     ngx_uint_t                     what;
+    const char                    *err;
     ngx_http_core_loc_conf_t      *clcf;
     ngx_http_cx_loc_conf_t        *lcf;
     ngx_http_cx_main_conf_t       *cmcf;
@@ -107,20 +111,27 @@ ngx_http_cx_report_handler(ngx_http_request_t *r)
                                       "YYYY-MM-DD");
     }
 
+    err = ngx_http_cx_report_excel(r, what, &flags);
+    if (err) {
+        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_REQUEST, err);
+    }
+
     if (lcf->report_clickhouse) {
         /* 0 report.json, 1 responses.csv, 2 responses.ndjson */
         return ngx_http_cx_report_clickhouse(r, &f,
                                              what == NGX_HTTP_CX_REPORT_JSON
                                              ? 0
                                              : what == NGX_HTTP_CX_REPORT_CSV
-                                               ? 1 : 2);
+                                               ? 1 : 2,
+                                             flags);
     }
 
     if (what == NGX_HTTP_CX_REPORT_JSON) {
         return ngx_http_cx_report_json(r, &f);
     }
 
-    return ngx_http_cx_export_stream(r, &f, what == NGX_HTTP_CX_REPORT_NDJSON);
+    return ngx_http_cx_export_stream(r, &f, what == NGX_HTTP_CX_REPORT_NDJSON,
+                                     flags);
 }
 
 
@@ -173,6 +184,37 @@ ngx_http_cx_dashboard_send(ngx_http_request_t *r)
                                     "base-uri 'none'; form-action 'self'; "
                                     "frame-ancestors 'none'",
                                  &ngx_http_cx_dashboard);
+}
+
+
+/* ?excel=1: responses.csv for Excel (ngx_cx_export.h); NULL, or why not */
+
+static const char *
+ngx_http_cx_report_excel(ngx_http_request_t *r, ngx_uint_t what,
+    unsigned *flags)
+{
+    ngx_str_t  v;
+
+    *flags = 0;
+
+    if (what == NGX_HTTP_CX_REPORT_JSON
+        || ngx_http_arg(r, (u_char *) "excel", 5, &v) != NGX_OK
+        || (v.len == 1 && v.data[0] == '0'))
+    {
+        return NULL;
+    }
+
+    if (v.len != 1 || v.data[0] != '1') {
+        return "excel= takes 1 (the CSV for Excel) or 0";
+    }
+
+    if (what != NGX_HTTP_CX_REPORT_CSV) {
+        return "excel=1 is for responses.csv";
+    }
+
+    *flags = NGX_CX_EXPORT_EXCEL;
+
+    return NULL;
 }
 
 

@@ -95,16 +95,16 @@ ngx_int_t ngx_http_cx_report_end(ngx_http_request_t *r,
 
 /* report.json and the exports of cx_report source=clickhouse */
 ngx_int_t ngx_http_cx_report_clickhouse(ngx_http_request_t *r,
-    ngx_http_cx_report_filters_t *f, ngx_uint_t what);
+    ngx_http_cx_report_filters_t *f, ngx_uint_t what, unsigned flags);
 ngx_int_t ngx_http_cx_report_send_json(ngx_http_request_t *r,
     ngx_http_cx_writer_t *w);
 
 /* ngx_http_cx_report_alerts.c: <report>alerts.json, alerts/ID/ack|resolve */
 ngx_int_t ngx_http_cx_report_alerts(ngx_http_request_t *r, ngx_str_t *rest);
 
-/* ngx_http_cx_export_stream.c */
+/* ngx_http_cx_export_stream.c; flags: NGX_CX_EXPORT_EXCEL (?excel=1) */
 ngx_int_t ngx_http_cx_export_stream(ngx_http_request_t *r,
-    ngx_http_cx_report_filters_t *f, ngx_flag_t ndjson);
+    ngx_http_cx_report_filters_t *f, ngx_flag_t ndjson, unsigned flags);
 
 /* An export's headers (200, its type, attachment, no-store), sent. */
 ngx_int_t ngx_http_cx_export_headers(ngx_http_request_t *r,

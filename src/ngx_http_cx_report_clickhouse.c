@@ -30,6 +30,9 @@
  * once the client has taken the last; the headers go out with the first
  * page, so a ClickHouse that cannot answer gives a 502, and one that fails
  * later cuts the download short (logged) rather than end it as if whole.
+ * A CSV first asks for its attr_ columns: the distinct attribute keys
+ * (arrayJoin of attr_keys) per survey and touchpoint, filtered and sorted
+ * here as a node's first pass would, so the header is a node's too.
  *
  * The queries go out at once through the HTTP client of cx_forward
  * (ngx_http_cx_http_client.c: nginx's connections, resolver and TLS; the
@@ -59,6 +62,7 @@
 #define NGX_HTTP_CX_CH_NODES       7
 #define NGX_HTTP_CX_CH_QUERIES     8
 #define NGX_HTTP_CX_CH_EXPORT      8        /* a page of the export */
+#define NGX_HTTP_CX_CH_KEYS        9        /* a CSV's attribute keys */
 
 /* what: as ngx_http_cx_report_clickhouse() is asked */
 #define NGX_HTTP_CX_CH_REPORT      0
@@ -95,6 +99,8 @@ struct ngx_http_cx_ch_ctx_s {
 
     /* an export's */
     ngx_flag_t                     ndjson;
+    unsigned                       flags;     /* NGX_CX_EXPORT_EXCEL */
+    ngx_cx_export_columns_t       *cols;      /* CSV: the attr_ columns */
     ngx_flag_t                     started;   /* headers sent */
     ngx_flag_t                     finished;  /* the last page is in w */
     ngx_flag_t                     waiting;   /* for the client to read */
@@ -108,7 +114,11 @@ struct ngx_http_cx_ch_ctx_s {
 static ngx_int_t ngx_http_cx_ch_where(ngx_http_cx_ch_ctx_t *ctx,
     ngx_str_t *node);
 static ngx_int_t ngx_http_cx_ch_export(ngx_http_cx_ch_ctx_t *ctx,
-    ngx_flag_t ndjson);
+    ngx_flag_t ndjson, unsigned flags);
+static void ngx_http_cx_ch_keyed(void *data, ngx_uint_t status,
+    const char *error);
+static ngx_int_t ngx_http_cx_ch_key_row(ngx_http_cx_ch_ctx_t *ctx,
+    ngx_str_t *f);
 static ngx_int_t ngx_http_cx_ch_sql(ngx_http_cx_ch_ctx_t *ctx,
     ngx_uint_t kind, ngx_str_t *sql);
 static void ngx_http_cx_ch_done(void *data, ngx_uint_t status,
@@ -139,7 +149,7 @@ static int64_t ngx_http_cx_ch_int(ngx_str_t *f);
 
 ngx_int_t
 ngx_http_cx_report_clickhouse(ngx_http_request_t *r,
-    ngx_http_cx_report_filters_t *f, ngx_uint_t what)
+    ngx_http_cx_report_filters_t *f, ngx_uint_t what, unsigned flags)
 {
     ngx_str_t                 node, sql;
     ngx_uint_t                i;
@@ -183,7 +193,8 @@ ngx_http_cx_report_clickhouse(ngx_http_request_t *r,
     cln->data = ctx;
 
     if (what != NGX_HTTP_CX_CH_REPORT) {
-        return ngx_http_cx_ch_export(ctx, what == NGX_HTTP_CX_CH_NDJSON);
+        return ngx_http_cx_ch_export(ctx, what == NGX_HTTP_CX_CH_NDJSON,
+                                     flags);
     }
 
     ctx->sum = ngx_http_cx_report_begin(r, &ctx->filters);
@@ -558,8 +569,8 @@ ngx_http_cx_ch_row(ngx_http_cx_ch_ctx_t *ctx, ngx_uint_t kind, ngx_str_t *f,
     ngx_cx_rollup_row_t   row;
     u_char                val[NGX_CX_ROLLUP_VAL_MAX];
 
-    static ngx_uint_t  fields[NGX_HTTP_CX_CH_QUERIES + 1] = {
-        12, 2, 5, 5, 2, 6, 5, 3, 22
+    static ngx_uint_t  fields[NGX_HTTP_CX_CH_QUERIES + 2] = {
+        12, 2, 5, 5, 2, 6, 5, 3, 24, 3
     };
 
     if (n != fields[kind]) {
@@ -568,6 +579,10 @@ ngx_http_cx_ch_row(ngx_http_cx_ch_ctx_t *ctx, ngx_uint_t kind, ngx_str_t *f,
 
     if (kind == NGX_HTTP_CX_CH_EXPORT) {
         return ngx_http_cx_ch_export_row(ctx, f);
+    }
+
+    if (kind == NGX_HTTP_CX_CH_KEYS) {
+        return ngx_http_cx_ch_key_row(ctx, f);
     }
 
     ngx_memzero(&k, sizeof(ngx_cx_rollup_key_t));
@@ -878,25 +893,123 @@ ngx_http_cx_ch_cleanup(void *data)
 /* ---- the exports ---- */
 
 static ngx_int_t
-ngx_http_cx_ch_export(ngx_http_cx_ch_ctx_t *ctx, ngx_flag_t ndjson)
+ngx_http_cx_ch_export(ngx_http_cx_ch_ctx_t *ctx, ngx_flag_t ndjson,
+    unsigned flags)
 {
+    u_char              *p;
+    ngx_str_t            sql;
     ngx_http_request_t  *r;
 
     r = ctx->r;
     ctx->ndjson = ndjson;
+    ctx->flags = flags;
     ctx->q[0].ctx = ctx;
     ctx->q[0].kind = NGX_HTTP_CX_CH_EXPORT;
 
     ngx_http_cx_writer_init(&ctx->w, r->pool, NGX_HTTP_CX_CH_EXPORT_BUF);
 
-    if (ngx_http_cx_ch_page(ctx) != NGX_OK) {
+    if (ndjson || r->method == NGX_HTTP_HEAD) {
+        if (ngx_http_cx_ch_page(ctx) != NGX_OK) {
+            return ngx_http_cx_send_error(r, NGX_HTTP_BAD_GATEWAY,
+                                          (char *) ctx->error);
+        }
+
+        r->main->count++;
+
+        return NGX_DONE;
+    }
+
+    ctx->cols = ngx_palloc(r->pool, sizeof(ngx_cx_export_columns_t));
+    p = ngx_pnalloc(r->pool, 512 + ctx->where.len);
+    if (ctx->cols == NULL || p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_cx_export_columns_init(ctx->cols);
+
+    /* the keys hex-encoded, as a page's are: any bytes survive */
+    sql.data = p;
+    p = ngx_sprintf(p,
+        "SELECT DISTINCT survey, touchpoint, hex(arrayJoin(attr_keys)) "
+        "FROM %V.responses FINAL WHERE 1%V FORMAT TabSeparated",
+        &ctx->fw->database, &ctx->where);
+    sql.len = p - sql.data;
+
+    if (ngx_http_cx_post(&ctx->fw->target, NULL, &ctx->fw->auth, &sql,
+                         NGX_HTTP_CX_CH_MAX, NGX_HTTP_CX_CH_TIMEOUT,
+                         ngx_http_cx_ch_keyed, &ctx->q[0],
+                         r->connection->log, &ctx->q[0].post)
+        != NGX_OK)
+    {
         return ngx_http_cx_send_error(r, NGX_HTTP_BAD_GATEWAY,
-                                      (char *) ctx->error);
+                                      "could not start the request");
     }
 
     r->main->count++;
 
     return NGX_DONE;
+}
+
+
+/* The CSV's columns are known: the first page. */
+
+static void
+ngx_http_cx_ch_keyed(void *data, ngx_uint_t status, const char *error)
+{
+    ngx_http_cx_ch_query_t *q = data;
+
+    ngx_str_t             *body;
+    ngx_http_request_t    *r;
+    ngx_http_cx_ch_ctx_t  *ctx;
+
+    ctx = q->ctx;
+    r = ctx->r;
+    body = ngx_http_cx_ch_answer(q, status, error);
+
+    if (body
+        && ngx_http_cx_ch_rows(ctx, NGX_HTTP_CX_CH_KEYS, body) != NGX_OK)
+    {
+        ngx_http_cx_ch_fail(ctx, "answered what is not a key set", NULL);
+    }
+
+    if (ctx->status == 0 && ngx_http_cx_ch_page(ctx) == NGX_OK) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, ngx_http_cx_send_error(r,
+                              ctx->status ? ctx->status
+                                          : NGX_HTTP_BAD_GATEWAY,
+                              (char *) ctx->error));
+}
+
+
+/* survey, touchpoint, a key (hex): the key, if the filters want them */
+
+static ngx_int_t
+ngx_http_cx_ch_key_row(ngx_http_cx_ch_ctx_t *ctx, ngx_str_t *f)
+{
+    ngx_cx_record_t  rec;
+    u_char           key[NGX_CX_ATTR_KEY_MAX];
+
+    if (f[2].len == 0 || f[2].len / 2 > NGX_CX_ATTR_KEY_MAX
+        || ngx_http_cx_ch_unhex(key, &f[2], f[2].len / 2) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the dates and node are the query's; survey and touchpoint are here */
+    ngx_memzero(&rec, sizeof(ngx_cx_record_t));
+    rec.survey.data = f[0].data;
+    rec.survey.len = f[0].len;
+    rec.touchpoint.data = f[1].data;
+    rec.touchpoint.len = f[1].len;
+    rec.issued_at_ms = ctx->filters.from_ms;
+
+    if (ngx_http_cx_report_wanted(&ctx->filters, &rec)) {
+        ngx_cx_export_columns_add_key(ctx->cols, key, f[2].len / 2);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -922,7 +1035,8 @@ ngx_http_cx_ch_page(ngx_http_cx_ch_ctx_t *ctx)
         "visitor, lang, path, "
         "arrayStringConcat(arrayMap(x -> hex(x), attr_keys), ','), "
         "arrayStringConcat(arrayMap(x -> hex(x), attr_values), ','), "
-        "displayed, answered, commented, dismissed "
+        "displayed, answered, commented, dismissed, followup, "
+        "arrayStringConcat(arrayMap(x -> toString(x), attr_numeric)) "
         "FROM %V.responses FINAL WHERE id > '%s'%V "
         "ORDER BY id LIMIT %ui FORMAT TabSeparated",
         &ctx->fw->database, ctx->last, &ctx->where, ctx->fw->batch);
@@ -970,7 +1084,8 @@ ngx_http_cx_ch_paged(void *data, ngx_uint_t status, const char *error)
             ctx->started = 1;
 
             if (!ctx->ndjson
-                && ngx_cx_export_csv_header(ngx_http_cx_writer_sink, &ctx->w)
+                && ngx_cx_export_csv_header(ngx_http_cx_writer_sink, &ctx->w,
+                                            ctx->cols, ctx->flags)
                    != 0)
             {
                 ngx_http_finalize_request(r, NGX_ERROR);
@@ -1177,6 +1292,16 @@ ngx_http_cx_ch_export_row(ngx_http_cx_ch_ctx_t *ctx, ngx_str_t *f)
         rec.flags |= NGX_CX_REC_DISMISSED;
     }
 
+    rec.followup.data = f[22].data;
+    rec.followup.len = f[22].len;
+
+    /* attr_numeric, "0110": a digit per pair */
+    for (n = 0; n < f[23].len && n < 64; n++) {
+        if (f[23].data[n] == '1') {
+            rec.attr_numbers |= (uint64_t) 1 << n;
+        }
+    }
+
     if (!ngx_http_cx_report_wanted(&ctx->filters, &rec)) {
         return NGX_OK;
     }
@@ -1234,7 +1359,7 @@ ngx_http_cx_ch_export_row(ngx_http_cx_ch_ctx_t *ctx, ngx_str_t *f)
     rc = ctx->ndjson ? ngx_cx_export_ndjson(ngx_http_cx_writer_sink, &ctx->w,
                                             id, &rec)
                      : ngx_cx_export_csv(ngx_http_cx_writer_sink, &ctx->w,
-                                         id, &rec);
+                                         id, &rec, ctx->cols);
 
     return (rc == 0) ? NGX_OK : NGX_ERROR;
 }

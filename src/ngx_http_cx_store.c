@@ -300,6 +300,8 @@ ngx_http_cx_store_record_room(ngx_http_cx_write_t *w)
     rec = w->fresh;
     rec.comment.data = w->comment.data;
     rec.comment.len = w->comment.len;
+    rec.followup.data = w->followup.data;
+    rec.followup.len = w->followup.len;
 
     return ngx_cx_record_size(&rec);
 }
@@ -566,6 +568,8 @@ ngx_http_cx_store_apply(ngx_http_cx_store_t *store, MDB_txn *txn,
     ch.previous_score = w->previous;
     ch.comment.data = w->comment.data;
     ch.comment.len = w->comment.len;
+    ch.followup.data = w->followup.data;
+    ch.followup.len = w->followup.len;
 
     res = ngx_cx_record_update(val.mv_data, val.mv_size, &w->fresh, &ch,
                                w->buf, w->buf_size, &len, &w->error);

@@ -81,6 +81,8 @@ struct ngx_http_cx_write_s {
     int                       previous;   /* this survey's answer before
                                              (the cookie's), or -1 */
     ngx_str_t                 comment;
+    ngx_str_t                 followup;   /* an answer's follow-up: the
+                                             configuration's text */
     ngx_cx_record_t           fresh;      /* fields of a new record */
     uint64_t                  now_ms;
     u_char                   *buf;        /* room to encode the record */

@@ -13,6 +13,8 @@ static ngx_int_t ngx_http_cx_survey_render(ngx_conf_t *cf,
     ngx_http_cx_survey_t *survey);
 static ngx_int_t ngx_http_cx_survey_render_lang(ngx_conf_t *cf,
     ngx_http_cx_survey_t *survey, ngx_str_t *lang, ngx_str_t *json);
+static ngx_http_cx_text_t *ngx_http_cx_survey_band_text(
+    ngx_http_cx_survey_t *survey, ngx_str_t *lang, ngx_uint_t band);
 static ngx_uint_t ngx_http_cx_lang_is(ngx_str_t *lang, const char *tag);
 static u_char *ngx_http_cx_json_member(u_char *p, u_char sep,
     const char *name, ngx_str_t *value);
@@ -210,25 +212,9 @@ ngx_http_cx_survey_render_lang(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
     labels = ngx_http_cx_pick(NGX_HTTP_CX_TEXT_LABELS, 0);
     followup = ngx_http_cx_pick(NGX_HTTP_CX_TEXT_FOLLOWUP, 0);
 
-    /*
-     * The visitor's language wins over a band: a band's text in the
-     * default language is used only when the follow-up has no text at all
-     * in the visitor's language.
-     */
     bands = 0;
     for (band = 1; band < 4; band++) {
-        by_band[band] = ngx_http_cx_survey_text(survey,
-                                                NGX_HTTP_CX_TEXT_FOLLOWUP,
-                                                band, lang);
-        if (by_band[band] == NULL
-            && ngx_http_cx_survey_text(survey, NGX_HTTP_CX_TEXT_FOLLOWUP, 0,
-                                       lang)
-               == NULL)
-        {
-            by_band[band] = ngx_http_cx_survey_text(survey,
-                                                    NGX_HTTP_CX_TEXT_FOLLOWUP,
-                                                    band, &survey->lang);
-        }
+        by_band[band] = ngx_http_cx_survey_band_text(survey, lang, band);
         bands += (by_band[band] != NULL);
     }
 
@@ -328,6 +314,62 @@ ngx_http_cx_survey_render_lang(ngx_conf_t *cf, ngx_http_cx_survey_t *survey,
     json->len = p - json->data;
 
     return NGX_OK;
+}
+
+
+/*
+ * The widget asks the follow-up of the answer's band from followup_by_band,
+ * else the general followup (w.js, next()): the same choice, here for the
+ * intake, which stores the text asked with the answer.
+ */
+
+ngx_str_t *
+ngx_http_cx_survey_followup(ngx_http_cx_survey_t *survey, ngx_str_t *lang,
+    ngx_uint_t band)
+{
+    ngx_http_cx_text_t  *text;
+
+    text = (band >= 1 && band < 4)
+           ? ngx_http_cx_survey_band_text(survey, lang, band) : NULL;
+
+    if (text == NULL) {
+        text = ngx_http_cx_survey_text(survey, NGX_HTTP_CX_TEXT_FOLLOWUP, 0,
+                                       lang);
+    }
+
+    if (text == NULL) {
+        text = ngx_http_cx_survey_text(survey, NGX_HTTP_CX_TEXT_FOLLOWUP, 0,
+                                       &survey->lang);
+    }
+
+    return text ? &text->text : NULL;
+}
+
+
+/*
+ * A band's follow-up in a rendering.  The visitor's language wins over a
+ * band: a band's text in the default language is used only when the
+ * follow-up has no text at all in the visitor's language.
+ */
+
+static ngx_http_cx_text_t *
+ngx_http_cx_survey_band_text(ngx_http_cx_survey_t *survey, ngx_str_t *lang,
+    ngx_uint_t band)
+{
+    ngx_http_cx_text_t  *text;
+
+    text = ngx_http_cx_survey_text(survey, NGX_HTTP_CX_TEXT_FOLLOWUP, band,
+                                   lang);
+
+    if (text == NULL
+        && ngx_http_cx_survey_text(survey, NGX_HTTP_CX_TEXT_FOLLOWUP, 0, lang)
+           == NULL)
+    {
+        text = ngx_http_cx_survey_text(survey, NGX_HTTP_CX_TEXT_FOLLOWUP,
+                                       band, &survey->lang);
+    }
+
+    return text;
 }
 
 

@@ -172,7 +172,8 @@ sub node_conf {
     cx_secret_file cx.key;
     cx_forward clickhouse http://127.0.0.1:$CHP/ database=cx interval=200ms batch=3$cred;
     cx_node $node;
-    cx_survey nps { type nps; question "Recommend us?"; }
+    cx_survey nps { type nps; question "Recommend us?"; followup "Why?";
+                    followup detractor "What went wrong?"; }
     cx_survey csat { type csat; question "Helped?"; }
     cx_alert unhappy {
         survey nps;
@@ -182,8 +183,10 @@ sub node_conf {
     server {
         %%CX_SITE%%
         location /home/ { cx_touchpoint home stage=awareness; }
-        location /buy/  { cx_touchpoint buy stage=purchase; cx_prompt nps sample=100%; }
-        location /help/ { cx_touchpoint help stage=usage; cx_prompt csat sample=100%; }
+        location /buy/  { cx_touchpoint buy stage=purchase; cx_prompt nps sample=100%;
+                          cx_target_by_lua_file %%PREFIX%%/conf/buy.lua; }
+        location /help/ { cx_touchpoint help stage=usage; cx_prompt csat sample=100%;
+                          cx_target_by_lua_file %%PREFIX%%/conf/help.lua; }
         location /fleet/ { cx_report source=clickhouse; }
     }
 CONF
@@ -191,7 +194,21 @@ CONF
 
 my %FILES = (cx_pages($PAGE, qw(home buy help)), 'conf/ch.pass' => "s3cret-cx\n",
              'conf/cx.key' => "4f1d0c7e9a2b5d8c3e6f1a4b7c0d9e2f5a8b1c4d7e0f3a6b\n",
-             'conf/hook.key' => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n");
+             'conf/hook.key' => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n",
+             # attributes with other keys per touchpoint, numbers among them
+             'conf/buy.lua' => qq{return function(cx) return true, { total = 129.9, plan = "=pro" } end\n},
+             'conf/help.lua' => qq{return function(cx) return true, { ticket = 7 } end\n});
+
+# a responses table as the first fleet release made it: the nodes add the
+# columns it lacks (ALTER TABLE ... ADD COLUMN IF NOT EXISTS)
+{
+    my $old = `$CXCTL clickhouse-schema`;
+    $old =~ s/^    (?:followup String|attr_numeric Array\(UInt8\)),\n//mg;
+    my ($db, $responses) = (split /;\n\n/, $old)[0, 1];
+    unlike $responses, qr/followup|attr_numeric/, 'the old responses table, without the new columns';
+    is $ch->query($db)->{status}, 200, 'CREATE DATABASE cx';
+    is $ch->query($responses)->{status}, 200, 'CREATE TABLE cx.responses, the old way';
+}
 my %node = (
     'web-1' => cx_nginx(files => \%FILES, conf => node_conf('web-1')),
     'web-2' => cx_nginx(files => \%FILES, conf => node_conf('web-2')),
@@ -256,6 +273,10 @@ visitor('web-2', '/help/', 2, 'Slow');
 
 ok((wait_for { answered_in_ch() == 5 } 15), 'ClickHouse has the 5 answers of both nodes')
     or diag 'answered: ' . answered_in_ch() . "\n" . $node{'web-1'}->error_log;
+is ch_count("SELECT count() FROM system.columns WHERE database = 'cx' AND table = 'responses' "
+            . "AND name IN ('followup', 'attr_numeric')"), 2, 'the old responses table got the new columns';
+like $node{'web-1'}->error_log . $node{'web-2'}->error_log,
+    qr/cx_forward: adding the columns of this version to "cx\.responses"/, '... and the log says so';
 
 # every export column, as the node's own export says it
 for my $name (sort keys %node) {
@@ -275,7 +296,11 @@ for my $name (sort keys %node) {
         is $c->{answered}, $m->{answered} ? 1 : 0, "$name $m->{id}: answered";
         is $c->{displayed}, $m->{displayed} ? 1 : 0, "$name $m->{id}: displayed";
         is $c->{node}, $name, "$name $m->{id}: node";
-        is_deeply $c->{attr_keys}, [ sort keys %{ $m->{attributes} || {} } ], "$name $m->{id}: attributes";
+        my @pairs = map { [ $c->{attr_keys}[$_], $c->{attr_values}[$_], $c->{attr_numeric}[$_] ] }
+            0 .. $#{ $c->{attr_keys} };
+        is_deeply { map { $_->[0] => $_->[2] ? $_->[1] + 0 : $_->[1] } @pairs }, $m->{attributes} || {},
+            "$name $m->{id}: attributes, numbers marked in attr_numeric";
+        is $c->{followup}, $m->{followup}, "$name $m->{id}: followup";
     }
     my $ev = cxctl($store{$name}, 'stats')->{out} =~ /^events\s+(\d+)/m ? $1 : -1;
     ok((wait_for { ch_count("SELECT count() FROM cx.events FINAL WHERE node = '$name'") == $ev } 5),
@@ -396,10 +421,11 @@ for my $name (sort keys %node) {
             or diag "fleet: $r->{body}\nown: " . $J->encode($own);
     }
 }
-# the exports: a node's own bytes, paged 3 responses at a time (batch=3)
+# the exports: a node's own bytes, paged 3 responses at a time (batch=3),
+# the CSV's attr_ columns from ClickHouse's key set
 for my $name (sort keys %node) {
     for my $fmt (qw(csv ndjson)) {
-        for my $q ('', '&survey=nps', '&touchpoint=help') {
+        for my $q ('', '&survey=nps', '&touchpoint=help', $fmt eq 'csv' ? ('&excel=1') : ()) {
             my $own = $node{$name}->get("/cx-admin/responses.$fmt?x=1$q");
             my $fleet = $node{'web-1'}->get("/fleet/responses.$fmt?node=$name$q");
             is $fleet->{status}, 200, "fleet responses.$fmt?node=$name$q: 200";
@@ -412,6 +438,10 @@ for my $name (sort keys %node) {
     my $csv = $node{'web-2'}->get('/fleet/responses.csv');
     is $csv->{status}, 200, 'fleet responses.csv (both nodes)';
     my @rows = split /\r\n/, $csv->{body};
+    like $rows[0], qr/,received_at_utc,band,followup,attr_plan,attr_ticket,attr_total$/,
+        '... the attr_ columns of both touchpoints\' hooks';
+    ok((grep { /,detractor,What went wrong\?,'=pro,,129\.9$/ } @rows), '... a detractor of /buy/ with its follow-up');
+    ok((grep { /,detractor,,,7,$/ } @rows), '... a detractor of /help/ (no follow-up), its ticket');
     is scalar(@rows) - 1, ch_count('SELECT count() FROM cx.responses FINAL'), '... a row per response of the fleet';
     like $csv->{headers}{'content-disposition'} // '', qr/attachment; filename="responses\.csv"/, '... as an attachment';
 }

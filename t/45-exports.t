@@ -55,7 +55,7 @@ like $csv->{headers}{'content-disposition'}, qr/attachment; filename="responses.
 is $csv->{headers}{'cache-control'}, 'no-store', 'never cached';
 my $cxctl_csv = `$CXCTL --store $store export --format csv`;
 is $csv->{body}, $cxctl_csv, 'the same bytes as cxctl export';
-like $csv->{body}, qr/^id,received_at,survey,type,touchpoint,stage,score,comment,visitor,lang,path,attributes,displayed,answered,dismissed,previous_score\r\n/,
+like $csv->{body}, qr/^id,received_at,survey,type,touchpoint,stage,score,comment,visitor,lang,path,attributes,displayed,answered,dismissed,previous_score,received_at_utc,band,followup\r\n/,
     'the header row';
 like $csv->{body}, qr/"Fast, ""really"" fast"/, 'quotes doubled, the cell quoted';
 like $csv->{body}, qr/,'=SUM\(A1\),/, 'a formula neutralised';
@@ -71,7 +71,7 @@ is((grep { ($_->{comment} // '') eq '<script>alert(1)</script>' } @rows), 1, 'HT
 my $f = $ng->get('/cx-admin/responses.ndjson?survey=csat1');
 is scalar(split /\n/, $f->{body}), 1, '?survey= filters';
 $f = $ng->get('/cx-admin/responses.csv?from=2999-01-01');
-is $f->{body}, "id,received_at,survey,type,touchpoint,stage,score,comment,visitor,lang,path,attributes,displayed,answered,dismissed,previous_score\r\n",
+is $f->{body}, "id,received_at,survey,type,touchpoint,stage,score,comment,visitor,lang,path,attributes,displayed,answered,dismissed,previous_score,received_at_utc,band,followup\r\n",
     'a future ?from= gives the header only';
 $f = $ng->get('/cx-admin/responses.csv?from=yesterday');
 is $f->{status}, 400, 'a bad date: 400';
@@ -135,8 +135,147 @@ CONF
     is_deeply [ map { [ $_->{score}, $_->{previous_score} ] } @rows ], [ [ 3, undef ], [ 9, 3 ], [ 8, 9 ] ],
         'NDJSON: each answer with the one before (null for the first)';
     my @csv = split /\r\n/, $again->get('/cx-admin/responses.csv')->{body};
-    is_deeply [ map { (split /,/, $_, -1)[-1] } @csv[1 .. 3] ], [ '', '3', '9' ], 'CSV: the last column';
+    my @head = split /,/, $csv[0];
+    my ($col) = grep { $head[$_] eq 'previous_score' } 0 .. $#head;
+    is_deeply [ map { (split /,/, $_, -1)[$col] } @csv[1 .. 3] ], [ '', '3', '9' ], 'CSV: its column';
     $again->stop;
+};
+
+# Issue 17, item 9: the columns for spreadsheets, exact bytes.  Two hooks
+# with different keys (numbers among them), follow-ups by band in two
+# languages, the three survey types, a prompt only displayed.
+subtest 'received_at_utc, band, followup, lang, attr_ columns, excel' => sub {
+    my %conf = (
+        fu_nps  => 'followup "Why?"; followup detractor "What should we do better?"; '
+                 . qq(followup tr "Neden?"; followup tr detractor "Neyi daha iyi yapmal\xc4\xb1y\xc4\xb1z?";),
+        fu_csat => 'followup detractor "What went wrong?";',
+    );
+    my $conf = sub {
+        my ($nps_fu) = @_;
+        return <<"CONF";
+    cx_store %%PREFIX%%/cxdata;
+    cx_test_clock on;
+    cx_survey nps9 { type nps; question "Recommend us?"; question tr "Tavsiye eder misiniz?";
+                     $nps_fu }
+    cx_survey csat9 { type csat; question "Happy?"; $conf{fu_csat} }
+    cx_survey ces9 { type ces; question "Easy?"; }
+    server {
+        %%CX_SITE%%
+        location /a/ { cx_touchpoint checkout stage=purchase; cx_prompt nps9;
+                       cx_target_by_lua_file %%PREFIX%%/conf/a.lua; }
+        location /b/ { cx_touchpoint help stage=usage; cx_prompt csat9;
+                       cx_target_by_lua_file %%PREFIX%%/conf/b.lua; }
+        location /c/ { cx_touchpoint docs; cx_prompt ces9; }
+    }
+CONF
+    };
+    my $page = "<html><body>x</body></html>\n";
+    my $ng9 = cx_nginx(conf => $conf->($conf{fu_nps}), files => {
+        'html/a/index.html' => $page, 'html/b/index.html' => $page, 'html/c/index.html' => $page,
+        'conf/a.lua' => qq{return function(cx) return true, { total = 129.9, plan = "=pro" } end\n},
+        'conf/b.lua' => qq{return function(cx) return true, { ticket = 7 } end\n},
+    });
+    my $T = 1768046400;                                   # 2026-01-10T12:00:00Z
+    my $n = 0;
+    my $respond = sub {
+        my ($path, $lang, $score, $comment) = @_;
+        my $t = $T + 60 * $n++;
+        my $b = cx_browser("v$n");
+        my $r = $ng9->visit($b, $path, now => $t, headers => [ 'Accept-Language' => $lang ]);
+        my $token = $r->{prompt} && $r->{prompt}{token} or return fail "$path: a prompt";
+        $ng9->answer(event => 'display', token => $token, jar => $b, now => $t);
+        return 1 unless defined $score;
+        my @ev = ([ answer => (score => $score) ], defined $comment ? [ comment => (comment => $comment) ] : ());
+        for my $e (@ev) {
+            my ($event, %f) = @$e;
+            is $ng9->answer(event => $event, token => $token, jar => $b, now => $t + 5, %f)->{status}, 204,
+                "$path $lang $event";
+        }
+    };
+    $respond->('/a/', 'en', 3, 'Too slow');               # 12:00 detractor, en
+    $respond->('/a/', 'tr', 10);                          # 12:01 promoter, tr
+    $respond->('/a/', 'tr;q=1, en;q=0.5', 4);             # 12:02 detractor, tr
+    $respond->('/b/', 'en', 2);                           # 12:03 csat detractor
+    $respond->('/b/', 'en', 3);                           # 12:04 csat passive: no follow-up
+    $respond->('/c/', 'en', 6);                           # 12:05 ces promoter
+    $respond->('/c/', 'en');                              # 12:06 displayed only
+
+    my $nd = $ng9->get('/cx-admin/responses.ndjson')->{body};
+    my @j = map { $CXTest::JSON->decode($_) } split /\n/, $nd;
+    is scalar(@j), 7, 'seven responses';
+    is_deeply [ map { $_->{band} } @j ],
+        [ 'detractor', 'promoter', 'detractor', 'detractor', 'passive', 'promoter', undef ],
+        'NDJSON band: per type, null when not answered';
+    is_deeply [ map { $_->{followup} } @j ],
+        [ 'What should we do better?', 'Neden?', "Neyi daha iyi yapmal\x{0131}y\x{0131}z?",
+          'What went wrong?', '', '', '' ],
+        'the follow-up asked: by band and language, none where the survey has none';
+    is_deeply [ map { $_->{lang} } @j ], [ qw(en tr tr en en en en) ], 'lang: the language shown';
+    is_deeply $j[3]{attributes}, { ticket => 7 }, 'NDJSON: a number stays a number';
+    ok !ref($j[3]{attributes}{ticket}) && $nd =~ /"attributes":\{"ticket":7\}/, '... written bare';
+
+    # the first row, byte for byte (the hook's two pairs in Lua's order)
+    my ($id, $vis) = ($j[0]{id}, $j[0]{visitor});
+    my ($pairs) = $nd =~ /^\{"id":"$id".*"attributes":\{([^}]*)\}/m;
+    ok $pairs eq '"total":129.9,"plan":"=pro"' || $pairs eq '"plan":"=pro","total":129.9',
+        "NDJSON attributes: 129.9 a number, \"=pro\" a string ($pairs)";
+    my $cell = $pairs =~ /^"total"/ ? 'total=129.9&plan=%3Dpro' : 'plan=%3Dpro&total=129.9';
+    is((split /\n/, $nd)[0],
+        qq({"id":"$id","received_at":"2026-01-10T12:00:05Z","survey":"nps9","type":"nps",)
+        . qq("touchpoint":"checkout","stage":"purchase","score":3,"comment":"Too slow",)
+        . qq("visitor":"$vis","lang":"en","path":"/a/","attributes":{$pairs},)
+        . qq("displayed":true,"answered":true,"dismissed":false,"previous_score":null,)
+        . qq("band":"detractor","followup":"What should we do better?"}),
+        'NDJSON: the line, exact');
+
+    my $csv = $ng9->get('/cx-admin/responses.csv');
+    my @rows = split /\r\n/, $csv->{body};
+    is $rows[0], 'id,received_at,survey,type,touchpoint,stage,score,comment,visitor,lang,path,'
+        . 'attributes,displayed,answered,dismissed,previous_score,received_at_utc,band,followup,'
+        . 'attr_plan,attr_ticket,attr_total', 'CSV header: an attr_ column per key of the rows, sorted';
+    is $rows[1], "$id,2026-01-10T12:00:05Z,nps9,nps,checkout,purchase,3,Too slow,$vis,en,/a/,$cell,"
+        . "1,1,0,,2026-01-10 12:00:05,detractor,What should we do better?,'=pro,,129.9",
+        'CSV: the row, exact (a string guarded, a number bare, no ticket)';
+    is $rows[4], "$j[3]{id},2026-01-10T12:03:05Z,csat9,csat,help,usage,2,,$j[3]{visitor},en,/b/,"
+        . "ticket=7,1,1,0,,2026-01-10 12:03:05,detractor,What went wrong?,,7,",
+        'CSV: the other hook\'s row, its own column';
+    is $rows[7], "$j[6]{id},2026-01-10T12:06:00Z,ces9,ces,docs,,,,$j[6]{visitor},en,/c/,,1,0,0,,"
+        . "2026-01-10 12:06:00,,,,,", 'CSV: displayed only: no band, no follow-up, empty columns';
+    like $rows[2], qr/,tr,\/a\/,.*,2026-01-10 12:01:05,promoter,Neden\?,'=pro,,129\.9$/,
+        'CSV: the promoter in Turkish';
+    like $rows[3], qr/,tr,\/a\/,.*,detractor,Neyi daha iyi yapmal\xc4\xb1y\xc4\xb1z\?,'=pro,,129\.9$/,
+        'CSV: the detractor in Turkish, UTF-8';
+    is $csv->{body}, scalar `$CXCTL --store @{[ $ng9->prefix ]}/cxdata export --format csv`,
+        'responses.csv = cxctl export, attr_ columns included';
+    my $only = $ng9->get('/cx-admin/responses.csv?survey=csat9')->{body};
+    like $only, qr/^[^\r]*,followup,attr_ticket\r\n/, '?survey=: the columns of its rows only';
+
+    # ?excel=1: a BOM before the same bytes; CRLF as always
+    my $x = $ng9->get('/cx-admin/responses.csv?excel=1');
+    is $x->{status}, 200, '?excel=1: 200';
+    is $x->{body}, "\xef\xbb\xbf$csv->{body}", '?excel=1: a UTF-8 BOM, then the same bytes';
+    is scalar(() = $x->{body} =~ /\r\n/g), 8, '... CRLF line ends';
+    is $x->{headers}{'content-disposition'}, 'attachment; filename="responses.csv"', '... the same file name';
+    is $ng9->get('/cx-admin/responses.csv?excel=0')->{body}, $csv->{body}, '?excel=0: the plain CSV';
+    is $x->{body}, scalar `$CXCTL --store @{[ $ng9->prefix ]}/cxdata export --format csv --excel`,
+        '?excel=1 = cxctl export --format csv --excel';
+    for my $bad ([ 'responses.csv?excel=yes', qr/excel= takes 1 \(the CSV for Excel\) or 0/ ],
+                 [ 'responses.csv?excel=', qr/excel= takes 1/ ],
+                 [ 'responses.ndjson?excel=1', qr/excel=1 is for responses\.csv/ ]) {
+        my $r = $ng9->get("/cx-admin/$bad->[0]");
+        is $r->{status}, 400, "$bad->[0]: 400";
+        like $r->{body}, qr/^\{"error":"/, '... as JSON';
+        like $r->{body}, $bad->[1], '... saying why';
+    }
+
+    # the texts change: what was asked stays what the visitor saw
+    $ng9->reload(conf => $conf->('followup "Tell us more"; followup tr "Daha fazla"; '));
+    is $ng9->get('/cx-admin/responses.csv')->{body}, $csv->{body},
+        'after a reload with other follow-ups: the same CSV';
+    $respond->('/a/', 'en', 9);
+    my $last = (split /\n/, $ng9->get('/cx-admin/responses.ndjson')->{body})[-1];
+    like $last, qr/"band":"promoter","followup":"Tell us more"\}$/, '... and a new answer gets the new text';
+    $ng9->stop;
 };
 
 done_testing;

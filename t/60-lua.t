@@ -286,6 +286,9 @@ end
 LUA
     at_256 => "return function(cx)\n  return true, { k = string.rep(\"x\", 252) }\nend\n",
     at_257 => "return function(cx)\n  return true, { k = string.rep(\"x\", 253) }\nend\n",
+    # a number's mark takes 3 bytes of the 256: 250 + 5 + 3 do not fit, 247 + 5 + 3 do
+    at_num => "return function(cx)\n  return true, { k = string.rep(\"x\", 246), n = 5 }\nend\n",
+    at_numfit => "return function(cx)\n  return true, { k = string.rep(\"x\", 243), n = 5 }\nend\n",
     at_long => "return function(cx)\n  return true, { big = string.rep(\"y\", 300) }\nend\n",
     at_sum => <<'LUA',
 return function(cx)
@@ -500,7 +503,8 @@ subtest 'example high_value.lua: X-Order-Total >= 100, order_total stored' => su
     unlike $r->{body}, qr/129\.9/, 'page: no order total in clear';
     my $t = token_payload($r->{prompt}{token});
     is $t->{version}, 3, 'token payload version 3';
-    is $t->{attrs_len}, 1 + 11 + 2 + 5, 'token carries 19 bytes of attributes';
+    is $t->{attrs_len}, 3 + 1 + 11 + 2 + 5,
+        'token carries 22 bytes of attributes: which were numbers (3), the pair (19)';
     is $t->{trailing}, 0, 'token payload fully decoded';
     unlike $t->{raw}, qr/order_total|129\.9/, 'token payload: attributes encrypted, not in clear';
     isnt $t->{attrs}, "\x0border_total\x05\x00129.9", 'token attrs bytes are not the plaintext';
@@ -788,6 +792,14 @@ subtest 'attributes: 256 encoded bytes kept, 257 not' => sub {
     is cx_offered($r), 's_main', '257 bytes: still offered';
     is_deeply $rec->{pairs}, [], '257 bytes: not stored';
     is scalar($ng->hook_lines('at_257.lua', $from)), 1, '257 bytes: one log line';
+
+    ($rec, $r) = answered_record($ng, '/at/numfit/', now => $T0 + 10 * $DAY);
+    is_deeply [ sort { $a->[0] cmp $b->[0] } @{ $rec->{pairs} } ], [ [ k => 'x' x 243 ], [ n => '5' ] ],
+        'a number among them: 247 + 5 + its mark 3 = 255 bytes: both stored';
+    is_deeply [ $ng->hook_lines('at_numfit.lua', $from) ], [], '... nothing logged';
+    ($rec, $r) = answered_record($ng, '/at/num/', now => $T0 + 10 * $DAY);
+    is scalar(@{ $rec->{pairs} }), 1, '250 + 5 + 3 = 258 bytes: one pair dropped';
+    is scalar($ng->hook_lines('at_num.lua', $from)), 1, '... one log line';
 
     ($rec, $r) = answered_record($ng, '/at/long/', now => $T0 + 10 * $DAY);
     is cx_offered($r), 's_main', 'a 300-byte value: still offered';

@@ -158,9 +158,11 @@ sub parse_csv {
 }
 
 my @HEADER = qw(id received_at survey type touchpoint stage score comment visitor
-                lang path attributes displayed answered dismissed previous_score);
+                lang path attributes displayed answered dismissed previous_score
+                received_at_utc band followup);
 
-# export csv -> (rows as hashes) ; checks the header every time
+# export csv -> (rows as hashes) ; checks the header every time: the fixed
+# columns, then attr_KEY columns sorted
 sub export_csv {
     my (@args) = @_;
     my $r = cxctl('--store', $STORE, 'export', '--format', 'csv', @args);
@@ -168,15 +170,17 @@ sub export_csv {
     my @rows = eval { parse_csv($r->{out}) };
     is $@, '', "export csv @args: RFC 4180";
     my $head = shift @rows;
-    is_deeply $head, \@HEADER, "export csv @args: header";
+    is_deeply [ @$head[0 .. $#HEADER] ], \@HEADER, "export csv @args: header";
+    my @attr = @$head[ @HEADER .. $#$head ];
+    is_deeply \@attr, [ sort grep { /^attr_./ } @attr ], "export csv @args: attr_ columns, sorted";
     my @recs;
     for my $row (@rows) {
-        is scalar(@$row), scalar(@HEADER), 'row has every column';
+        is scalar(@$row), scalar(@$head), 'row has every column';
         my %h;
-        @h{@HEADER} = @$row;
+        @h{@$head} = @$row;
         push @recs, \%h;
     }
-    return wantarray ? @recs : { raw => $r->{out}, recs => \@recs };
+    return wantarray ? @recs : { raw => $r->{out}, recs => \@recs, head => $head };
 }
 
 sub export_ndjson {
@@ -220,6 +224,7 @@ sub survey_of {
     }
     like cxctl('prune', '--help')->{out}, qr/--dry-run/, 'prune --help: --dry-run';
     like cxctl('report', '--help')->{out}, qr/exit 1|exits 1/, 'report --help: says when it exits 1';
+    like cxctl('export', '--help')->{out}, qr/--excel .*byte order mark/s, 'export --help: --excel';
 
     my @bad = (
         [[], qr/no command/],
@@ -235,6 +240,7 @@ sub survey_of {
         [['--store', $STORE, 'export', '--format', 'csv', '--since', '2025-01-20',
           '--until', '2025-01-10'], qr/--until is before --since/],
         [['--store', $STORE, 'export', '--format', 'csv', 'extra'], qr/unexpected argument "extra"/],
+        [['--store', $STORE, 'export', '--format', 'ndjson', '--excel'], qr/--excel is for --format csv/],
         [['--store', $STORE, 'erase'], qr/--visitor ID is required/],
         [['--store', $STORE, 'erase', '--visitor', 'abc'], qr/expected 24 hex digits/],
         [['--store', $STORE, 'erase', '--visitor', 'zz' x 12], qr/expected 24 hex digits/],
@@ -278,6 +284,8 @@ sub survey_of {
 
     $r = cxctl({ CX_STORE => $STORE }, 'export', '--format', 'csv');
     is $r->{out}, join(',', @HEADER) . "\r\n", 'empty store: the CSV header only';
+    $r = cxctl({ CX_STORE => $STORE }, 'export', '--format', 'csv', '--excel');
+    is $r->{out}, "\xef\xbb\xbf" . join(',', @HEADER) . "\r\n", '--excel: a UTF-8 BOM, then the header';
 
     $r = cxctl('--store', $STORE, 'report', '--survey', 'nps1');
     is $r->{rc}, 1, 'report --survey of a survey without responses: exit 1';
@@ -350,6 +358,12 @@ ok exists $by_comment{$C_HTML}, 'csv: <script> kept as text';
     is $r->{path}, '/', 'path';
     is $r->{attributes}, '', 'no attributes';
     is "$r->{displayed}$r->{answered}$r->{dismissed}", '110', 'flags';
+    is $r->{received_at_utc}, '2025-01-10 12:00:00', 'received_at_utc: for spreadsheets';
+    is $r->{band}, 'promoter', 'band';
+    is $r->{followup}, 'Why?', 'followup: the question asked after the answer';
+    is $by_comment{"'=SUM(A1)"}{band}, 'detractor', 'band of a 3';
+    is $by_comment{$C_HTML}{band}, 'passive', 'band of a 7';
+    is_deeply [ grep { /^attr_/ } @{ $csv->{head} } ], [], 'no attributes: no attr_ columns';
 }
 
 my @vrows = grep { $_->{comment} eq 'erase me' } @all;
@@ -361,6 +375,7 @@ is scalar(grep { $_->{visitor} eq $VISITOR } @all), 2, 'visitor V has two respon
     is scalar(@dismissed), 1, 'one dismissed';
     is $dismissed[0]{score}, '', '... no score';
     is $dismissed[0]{received_at}, '2025-01-20T12:00:00Z', '... dated by its display';
+    is "$dismissed[0]{band}|$dismissed[0]{followup}", '|', '... no band, no follow-up';
     my @csat = grep { $_->{survey} eq 'csat1' } @all;
     is join(' ', sort map { "$_->{score}/$_->{type}/$_->{touchpoint}/$_->{stage}" } @csat),
         '2/csat/support/usage 5/csat/support/usage', 'csat rows';
@@ -378,7 +393,9 @@ is scalar(grep { $_->{visitor} eq $VISITOR } @all), 2, 'visitor V has two respon
     my $r = $c{$C_QUOTE};
     is_deeply [sort keys %$r],
         [sort qw(id received_at survey type touchpoint stage score comment visitor lang path
-                 attributes displayed answered dismissed previous_score)], 'ndjson: the fields';
+                 attributes displayed answered dismissed previous_score band followup)],
+        'ndjson: the fields';
+    is "$r->{band}|$r->{followup}", 'promoter|Why?', 'ndjson: band, followup';
     is $r->{id}, $by_comment{$C_QUOTE}{id}, 'ndjson id = csv id';
     is $r->{received_at}, '2025-01-10T12:00:00Z', 'received_at';
     is $r->{stage}, 'consideration', 'stage';
@@ -387,6 +404,7 @@ is scalar(grep { $_->{visitor} eq $VISITOR } @all), 2, 'visitor V has two respon
     ok JSON::PP::is_bool($r->{dismissed}) && !$r->{dismissed}, 'dismissed: false';
     my ($nd) = grep { !$_->{answered} && !$_->{dismissed} } @nd;
     ok $nd && !defined $nd->{score}, 'not answered: score null';
+    ok $nd && !defined $nd->{band}, '... band null';
     my $out = cxctl('--store', $STORE, 'export', '--format', 'ndjson')->{out};
     unlike $out, qr/<script>/, 'ndjson: < escaped (ngx_cx_json_escape)';
 }
@@ -432,6 +450,19 @@ is scalar(grep { $_->{visitor} eq $VISITOR } @all), 2, 'visitor V has two respon
     my @n = export_ndjson('--since', '2025-01-25');
     is_deeply $n[0]{attributes}, { plan => '=pro', q => 'a&b=c%', note => "\x{20ac} 1,2\nx" },
         'ndjson attributes: an object, values as stored';
+    is "$rows[0]{attr_note}|$rows[0]{attr_plan}|$rows[0]{attr_q}", "\xe2\x82\xac 1,2\nx|'=pro|a&b=c%",
+        'csv: a column per key, the value as text (formula-guarded)';
+
+    # the excel variant: a BOM, then the same bytes (CRLF already)
+    my $plain = cxctl('--store', $STORE, 'export', '--format', 'csv', '--since', '2025-01-25')->{out};
+    my $excel = cxctl('--store', $STORE, 'export', '--format', 'csv', '--since', '2025-01-25', '--excel');
+    is $excel->{rc}, 0, '--excel: exit 0';
+    is $excel->{out}, "\xef\xbb\xbf$plain", '--excel: the BOM and the same bytes';
+    is scalar(() = parse_csv($plain)), 2, '... RFC 4180 rows, CRLF-ended (the header and one)';
+
+    # columns follow the rows exported: none when this one is filtered out
+    my $head = (parse_csv(cxctl('--store', $STORE, 'export', '--format', 'csv', '--until', '2025-01-24')->{out}))[0];
+    is_deeply [ grep { /^attr_/ } @$head ], [], 'no attr_ columns for rows without attributes';
     # keep the rest of the test's counts: this response goes now
     my $r = cxctl('--store', $STORE, 'erase', '--visitor', $rows[0]{visitor});
     like $r->{out}, qr/: 1 response, [1-9]\d* events?$/m, 'its visitor erased again: "1 response"';

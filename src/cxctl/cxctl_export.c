@@ -4,8 +4,10 @@
  * One read transaction walks the responses in key order (that is, by issue
  * time) and each record is written as soon as it is decoded: memory stays
  * constant whatever the store holds. The export is a consistent snapshot:
- * answers committed after it started are not in it. The rows themselves are
- * formatted by ngx_cx_export.h, the same code nginx serves responses.csv and
+ * answers committed after it started are not in it. A CSV walks the
+ * records twice in that transaction: first for the attribute keys, whose
+ * attr_ columns the header names. The rows themselves are formatted by
+ * ngx_cx_export.h, the same code nginx serves responses.csv and
  * responses.ndjson with.
  */
 
@@ -17,8 +19,9 @@
 
 
 const char  cxctl_usage_export[] =
-    "usage: cxctl [--store DIR] export --format csv|ndjson [--survey NAME]\n"
-    "                                  [--since DAY] [--until DAY]\n"
+    "usage: cxctl [--store DIR] export --format csv|ndjson [--excel]\n"
+    "                                  [--survey NAME] [--since DAY]\n"
+    "                                  [--until DAY]\n"
     "\n"
     "Writes every response to standard output, oldest prompt first.\n"
     "\n"
@@ -26,21 +29,29 @@ const char  cxctl_usage_export[] =
     "                   starting with = + - @ TAB or CR gets a leading ' so\n"
     "                   spreadsheets do not run it as a formula\n"
     "  --format ndjson  one JSON object per line\n"
+    "  --excel          CSV for Excel: a UTF-8 byte order mark first, so\n"
+    "                   Excel reads the text as UTF-8\n"
     "  --survey NAME    only that survey\n"
     "  --since DAY      received on or after DAY (YYYY-MM-DD, UTC)\n"
     "  --until DAY      received on or before DAY\n"
     "\n"
-    "Fields: id, received_at (UTC: answered, else displayed, dismissed or\n"
-    "issued), survey, type, touchpoint, stage, score (empty/null when not\n"
-    "answered), comment, visitor, lang, path, attributes (CSV: key=value\n"
-    "pairs joined by &, with %, & and = percent-encoded; NDJSON: an object),\n"
-    "displayed, answered, dismissed (CSV: 1 or 0; NDJSON: true or false),\n"
-    "previous_score (the visitor's answer to the survey before this one;\n"
-    "empty/null when none).\n";
+    "Fields: id, received_at (UTC, ISO 8601: answered, else displayed,\n"
+    "dismissed or issued), survey, type, touchpoint, stage, score\n"
+    "(empty/null when not answered), comment, visitor, lang (the language\n"
+    "the visitor was shown), path, attributes (CSV: key=value pairs joined\n"
+    "by &, with %, & and = percent-encoded; NDJSON: an object, numbers the\n"
+    "hook gave as numbers), displayed, answered, dismissed (CSV: 1 or 0;\n"
+    "NDJSON: true or false), previous_score (the visitor's answer to the\n"
+    "survey before this one; empty/null when none), then\n"
+    "received_at_utc (CSV only: \"2026-01-10 12:00:00\", UTC, the form\n"
+    "spreadsheets read as a date), band (detractor, passive or promoter;\n"
+    "empty/null when not answered), followup (the follow-up question\n"
+    "asked after the answer), and in CSV one attr_KEY column per attribute\n"
+    "key of the exported responses, sorted.\n";
 
 
 static int cxctl_export_walk(cxctl_store_t *st, const cxctl_filter_t *f,
-    int ndjson);
+    int ndjson, unsigned flags);
 static int cxctl_export_write(void *data, const unsigned char *p,
     size_t len);
 
@@ -49,15 +60,20 @@ int
 cxctl_cmd_export(int argc, char **argv, const char *store_opt)
 {
     int              i, r, ndjson, rc;
+    unsigned         flags;
     const char      *value, *format;
     cxctl_store_t    st;
     cxctl_filter_t   f;
 
     memset(&f, 0, sizeof(f));
     format = NULL;
+    flags = 0;
 
     for (i = 0; i < argc; i++) {
-        if ((r = cxctl_opt(argc, argv, &i, "--format", &value)) != 0) {
+        if (strcmp(argv[i], "--excel") == 0) {
+            flags |= NGX_CX_EXPORT_EXCEL;
+
+        } else if ((r = cxctl_opt(argc, argv, &i, "--format", &value)) != 0) {
             if (r < 0) {
                 return CXCTL_EXIT_USAGE;
             }
@@ -91,11 +107,16 @@ cxctl_cmd_export(int argc, char **argv, const char *store_opt)
         return CXCTL_EXIT_USAGE;
     }
 
+    if (ndjson && (flags & NGX_CX_EXPORT_EXCEL)) {
+        cxctl_error("export: --excel is for --format csv");
+        return CXCTL_EXIT_USAGE;
+    }
+
     if ((rc = cxctl_open(&st, store_opt, 0)) != CXCTL_EXIT_OK) {
         return rc;
     }
 
-    rc = cxctl_export_walk(&st, &f, ndjson);
+    rc = cxctl_export_walk(&st, &f, ndjson, flags);
 
     cxctl_store_close(&st);
 
@@ -104,15 +125,17 @@ cxctl_cmd_export(int argc, char **argv, const char *store_opt)
 
 
 static int
-cxctl_export_walk(cxctl_store_t *st, const cxctl_filter_t *f, int ndjson)
+cxctl_export_walk(cxctl_store_t *st, const cxctl_filter_t *f, int ndjson,
+    unsigned flags)
 {
-    int               rc, result;
-    MDB_txn          *txn;
-    MDB_val           key, val;
-    MDB_cursor       *cur;
-    uint64_t          corrupt;
-    ngx_cx_record_t   rec;
-    static char       obuf[65536];
+    int                             rc, result;
+    MDB_txn                        *txn;
+    MDB_val                         key, val;
+    MDB_cursor                     *cur;
+    uint64_t                        corrupt;
+    ngx_cx_record_t                 rec;
+    static char                     obuf[65536];
+    static ngx_cx_export_columns_t  cols;
 
     setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 
@@ -134,9 +157,26 @@ cxctl_export_walk(cxctl_store_t *st, const cxctl_filter_t *f, int ndjson)
         return CXCTL_EXIT_FAIL;
     }
 
+    /* a CSV's first walk: the attr_ columns of the rows it will write */
+    ngx_cx_export_columns_init(&cols);
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0 && !ndjson && !cxctl_stop;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (ngx_cx_response_decode(key.mv_data, key.mv_size, val.mv_data,
+                                   val.mv_size, &rec)
+            == 0
+            && cxctl_filter_match(f, &rec))
+        {
+            ngx_cx_export_columns_add(&cols, &rec);
+        }
+    }
+
     /* a failed write shows in ferror(stdout), reported after the walk */
     if (!ndjson) {
-        (void) ngx_cx_export_csv_header(cxctl_export_write, stdout);
+        (void) ngx_cx_export_csv_header(cxctl_export_write, stdout, &cols,
+                                        flags);
     }
 
     for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
@@ -165,7 +205,7 @@ cxctl_export_walk(cxctl_store_t *st, const cxctl_filter_t *f, int ndjson)
         if ((ndjson ? ngx_cx_export_ndjson(cxctl_export_write, stdout,
                                            key.mv_data, &rec)
                     : ngx_cx_export_csv(cxctl_export_write, stdout,
-                                        key.mv_data, &rec))
+                                        key.mv_data, &rec, &cols))
             != 0)
         {
             break;

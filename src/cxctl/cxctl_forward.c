@@ -31,7 +31,10 @@ const char  cxctl_usage_schema[] =
     "Prints the statements that create the ClickHouse database and tables\n"
     "cx_forward writes to (default database: cx). nginx runs the same ones,\n"
     "IF NOT EXISTS, before it forwards; print them to create the tables by\n"
-    "hand, e.g. where nginx's ClickHouse user may not create tables.\n";
+    "hand, e.g. where nginx's ClickHouse user may not create tables. Last,\n"
+    "as a comment, the ALTER TABLE that gives a responses table made by an\n"
+    "earlier version the columns added since (nginx runs it when they are\n"
+    "missing).\n";
 
 const char  cxctl_usage_forward[] =
     "usage: cxctl [--store DIR] forward --since DAY [--until DAY]\n"
@@ -80,6 +83,25 @@ cxctl_cmd_schema(int argc, char **argv, const char *store_opt)
 
         printf("%s;\n\n", sql);
     }
+
+    n = ngx_cx_forward_upgrade(sql, sizeof(sql), db, strlen(db),
+                               (const unsigned char *) "", 0);
+    if (n <= 0) {
+        return CXCTL_EXIT_FAIL;
+    }
+
+    printf("-- a responses table made by an earlier version:\n-- ");
+
+    for (i = 0; i < n; i++) {
+        if (sql[i] == '\n') {
+            fputs("\n-- ", stdout);
+
+        } else {
+            putchar(sql[i]);
+        }
+    }
+
+    printf(";\n");
 
     return CXCTL_EXIT_OK;
 }

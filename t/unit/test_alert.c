@@ -1,6 +1,6 @@
 /*
  * Unit tests for src/ngx_cx_alert.c: the conditions of cx_alert rules, the
- * bands, the alert and delivery codecs, backoff and which answers retry.
+ * alert and delivery codecs, backoff and which answers retry.
  */
 
 #include <stdarg.h>
@@ -17,45 +17,6 @@
 
 
 #define S(s)  (const unsigned char *) (s), sizeof(s) - 1
-
-
-static void
-test_bands(void **state)
-{
-    static const struct { unsigned char type; int score, band; } cases[] = {
-        { NGX_CX_TYPE_NPS, 0, NGX_CX_BAND_DETRACTOR },
-        { NGX_CX_TYPE_NPS, 6, NGX_CX_BAND_DETRACTOR },
-        { NGX_CX_TYPE_NPS, 7, NGX_CX_BAND_PASSIVE },
-        { NGX_CX_TYPE_NPS, 8, NGX_CX_BAND_PASSIVE },
-        { NGX_CX_TYPE_NPS, 9, NGX_CX_BAND_PROMOTER },
-        { NGX_CX_TYPE_NPS, 10, NGX_CX_BAND_PROMOTER },
-        { NGX_CX_TYPE_NPS, 11, 0 },
-        { NGX_CX_TYPE_NPS, -1, 0 },
-        { NGX_CX_TYPE_CSAT, 1, NGX_CX_BAND_DETRACTOR },
-        { NGX_CX_TYPE_CSAT, 2, NGX_CX_BAND_DETRACTOR },
-        { NGX_CX_TYPE_CSAT, 3, NGX_CX_BAND_PASSIVE },
-        { NGX_CX_TYPE_CSAT, 4, NGX_CX_BAND_PROMOTER },
-        { NGX_CX_TYPE_CSAT, 0, 0 },
-        { NGX_CX_TYPE_CSAT, 6, 0 },
-        { NGX_CX_TYPE_CES, 3, NGX_CX_BAND_DETRACTOR },
-        { NGX_CX_TYPE_CES, 4, NGX_CX_BAND_PASSIVE },
-        { NGX_CX_TYPE_CES, 5, NGX_CX_BAND_PASSIVE },
-        { NGX_CX_TYPE_CES, 6, NGX_CX_BAND_PROMOTER },
-        { NGX_CX_TYPE_CES, 8, 0 },
-        { 9, 5, 0 },
-    };
-    size_t  i;
-
-    (void) state;
-
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        assert_case_int_equal(ngx_cx_band(cases[i].type, cases[i].score),
-                              cases[i].band, i, "band");
-    }
-
-    assert_string_equal(ngx_cx_band_name(NGX_CX_BAND_PASSIVE), "passive");
-    assert_string_equal(ngx_cx_band_name(0), "");
-}
 
 
 static void
@@ -397,7 +358,6 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bands),
         cmocka_unit_test(test_when_refused),
         cmocka_unit_test(test_when_holds),
         cmocka_unit_test(test_alert_codec),

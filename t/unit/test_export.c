@@ -15,6 +15,8 @@
 #include <limits.h>
 #include <cmocka.h>
 
+#include "unit_util.h"
+
 #include "ngx_cx_export.h"
 #include "ngx_cx_json.h"
 
@@ -52,6 +54,24 @@ sink_write(void *data, const unsigned char *p, size_t len)
 
     memcpy(s->data + s->len, p, len);
     s->len += len;
+
+    return 0;
+}
+
+
+/* 1 when the output holds str */
+static int
+sink_has(const sink_t *s, const char *str)
+{
+    size_t  i, n;
+
+    n = strlen(str);
+
+    for (i = 0; i + n <= s->len; i++) {
+        if (memcmp(s->data + i, str, n) == 0) {
+            return 1;
+        }
+    }
 
     return 0;
 }
@@ -132,6 +152,7 @@ static const unsigned char  prompt_id[12] =
 
 /* 2025-01-10T12:00:00Z */
 #define T0  1736510400000ULL
+#define UTC  "2025-01-10 12:00:00"
 
 
 /* an answered NPS response at T0 with plain fields */
@@ -199,7 +220,7 @@ expect_csv(const ngx_cx_record_t *r, const char *want, size_t len)
 {
     sink_t  s = { 0 };
 
-    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, r), 0);
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, r, NULL), 0);
     assert_out(&s, want, len);
     sink_free(&s);
     teardown(NULL);
@@ -215,10 +236,11 @@ test_csv_header(void **state)
 
     (void) state;
 
-    assert_int_equal(ngx_cx_export_csv_header(sink_write, &s), 0);
+    assert_int_equal(ngx_cx_export_csv_header(sink_write, &s, NULL, 0), 0);
     ASSERT_OUT(&s, "id,received_at,survey,type,touchpoint,stage,score,"
                    "comment,visitor,lang,path,attributes,displayed,answered,"
-                   "dismissed,previous_score\r\n");
+                   "dismissed,previous_score,received_at_utc,band,followup"
+                   "\r\n");
     sink_free(&s);
 }
 
@@ -233,7 +255,7 @@ test_csv_plain(void **state)
     base_record(&r);
 
     EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
-                   "consideration,10,," VISITOR_HEX ",en,/,,1,1,0,\r\n");
+                   "consideration,10,," VISITOR_HEX ",en,/,,1,1,0,," UTC ",promoter,\r\n");
 }
 
 
@@ -252,7 +274,7 @@ test_previous_score(void **state)
     r.previous_score = 4;
 
     EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
-                   "consideration,10,," VISITOR_HEX ",en,/,,1,1,0,4\r\n");
+                   "consideration,10,," VISITOR_HEX ",en,/,,1,1,0,4," UTC ",promoter,\r\n");
 
     /* expect_csv frees the record's fields: a new one */
     base_record(&r);
@@ -260,8 +282,11 @@ test_previous_score(void **state)
     r.previous_score = 4;
 
     assert_int_equal(ngx_cx_export_ndjson(sink_write, &s, prompt_id, &r), 0);
-    assert_true(s.len > 20);
-    assert_memory_equal(s.data + s.len - 20, "\"previous_score\":4}\n", 20);
+#define TAIL  "\"previous_score\":4,\"band\":\"promoter\",\"followup\":\"\"}\n"
+    assert_true(s.len > sizeof(TAIL) - 1);
+    assert_memory_equal(s.data + s.len - (sizeof(TAIL) - 1), TAIL,
+                        sizeof(TAIL) - 1);
+#undef TAIL
     sink_free(&s);
 }
 
@@ -281,7 +306,7 @@ test_csv_quoting(void **state)
 
     EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,\"a\"\"b\","
                    "consideration,10,\"Fast, \"\"really\"\"\r\nfast\n\","
-                   VISITOR_HEX ",\"x\ry\",/it's <b>ok</b>,,1,1,0,\r\n");
+                   VISITOR_HEX ",\"x\ry\",/it's <b>ok</b>,,1,1,0,," UTC ",promoter,\r\n");
 }
 
 
@@ -320,7 +345,7 @@ test_csv_formula(void **state)
 
         n = snprintf(expect, sizeof(expect),
                      ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
-                     "consideration,10,%s," VISITOR_HEX ",en,/,,1,1,0,\r\n",
+                     "consideration,10,%s," VISITOR_HEX ",en,/,,1,1,0,," UTC ",promoter,\r\n",
                      cases[i].cell);
 
         expect_csv(&r, expect, (size_t) n);
@@ -334,7 +359,7 @@ test_csv_formula(void **state)
     r.path = FIELD("@p");
 
     EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,'=s,nps,'+t,consideration,"
-                   "10,," VISITOR_HEX ",'-l,'@p,,1,1,0,\r\n");
+                   "10,," VISITOR_HEX ",'-l,'@p,,1,1,0,," UTC ",promoter,\r\n");
 }
 
 
@@ -359,7 +384,7 @@ test_csv_utf8(void **state)
                    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd|"
                    "\xef\xbf\xbd\xef\xbf\xbd" "A|"
                    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd,"
-                   VISITOR_HEX ",en,/,,1,1,0,\r\n");
+                   VISITOR_HEX ",en,/,,1,1,0,," UTC ",promoter,\r\n");
 }
 
 
@@ -380,7 +405,7 @@ expect_attrs_csv(const unsigned char *blob, size_t len, const char *want,
     do {                                                                      \
         static const char  row_[] = ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,"  \
             "browse,consideration,10,," VISITOR_HEX ",en,/," cell             \
-            ",1,1,0,\r\n";                                                     \
+            ",1,1,0,," UTC ",promoter,\r\n";                                                     \
                                                                               \
         expect_attrs_csv((blob), (len), row_, sizeof(row_) - 1);              \
     } while (0)
@@ -439,7 +464,7 @@ test_csv_not_answered(void **state)
     r.stage = 6;
 
     EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,nps1,csat,browse,advocacy,"
-                   ",," VISITOR_HEX ",en,/,,1,0,1,\r\n");
+                   ",," VISITOR_HEX ",en,/,,1,0,1,," UTC ",,\r\n");
 
     /* answered 0 is not empty */
     base_record(&r);
@@ -448,7 +473,7 @@ test_csv_not_answered(void **state)
     r.type = NGX_CX_TYPE_CES;
 
     EXPECT_CSV(&r, ID_HEX ",2025-01-10T12:00:00Z,nps1,ces,browse,,0,,"
-                   VISITOR_HEX ",en,/,,1,1,0,\r\n");
+                   VISITOR_HEX ",en,/,,1,1,0,," UTC ",,\r\n");
 }
 
 
@@ -467,7 +492,8 @@ test_csv_out_of_range(void **state)
     r.score = INT_MIN;
 
     EXPECT_CSV(&r, ID_HEX ",1970-01-01T00:00:00Z,,unknown,,,-2147483648,,"
-                   "000000000000000000000000,,,,1,1,1,\r\n");
+                   "000000000000000000000000,,,,1,1,1,,1970-01-01 00:00:00,,"
+                   "\r\n");
 
     r.score = INT_MAX;
     assert_int_equal(ngx_cx_export_ndjson(sink_write, &s, prompt_id, &r), 0);
@@ -477,7 +503,8 @@ test_csv_out_of_range(void **state)
                    "2147483647,\"comment\":\"\",\"visitor\":"
                    "\"000000000000000000000000\",\"lang\":\"\",\"path\":\"\","
                    "\"attributes\":{},\"displayed\":true,\"answered\":true,"
-                   "\"dismissed\":true,\"previous_score\":null}\n");
+                   "\"dismissed\":true,\"previous_score\":null,\"band\":null,"
+                   "\"followup\":\"\"}\n");
     sink_free(&s);
 }
 
@@ -514,9 +541,9 @@ test_csv_long_field(void **state)
             expect[n++] = '"';
         }
     }
-    n += (size_t) sprintf(expect + n, "\"," VISITOR_HEX ",en,/,,1,1,0,\r\n");
+    n += (size_t) sprintf(expect + n, "\"," VISITOR_HEX ",en,/,,1,1,0,," UTC ",promoter,\r\n");
 
-    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r, NULL), 0);
     assert_out(&s, expect, n);
     assert_true(s.calls > 1);
 
@@ -556,7 +583,8 @@ test_ndjson_line(void **state)
                    "\"path\":\"/\",\"attributes\":{\"plan\":\"=pro\","
                    "\"note\":\"\\u20ac 1,2\\nx\",\"q\":\"a\\u0026b\\ufffd\"},"
                    "\"displayed\":true,\"answered\":true,"
-                   "\"dismissed\":false,\"previous_score\":null}\n");
+                   "\"dismissed\":false,\"previous_score\":null,"
+                   "\"band\":\"promoter\",\"followup\":\"\"}\n");
     sink_free(&s);
 }
 
@@ -583,7 +611,8 @@ test_ndjson_not_answered(void **state)
                    "\"score\":null,\"comment\":\"\",\"visitor\":\""
                    VISITOR_HEX "\",\"lang\":\"en\",\"path\":\"/\","
                    "\"attributes\":{},\"displayed\":false,\"answered\":false,"
-                   "\"dismissed\":false,\"previous_score\":null}\n");
+                   "\"dismissed\":false,\"previous_score\":null,"
+                   "\"band\":null,\"followup\":\"\"}\n");
     sink_free(&s);
 }
 
@@ -653,6 +682,303 @@ test_ndjson_long_strings(void **state)
 }
 
 
+/* ---- the columns of issue 17, item 9 ---- */
+
+/*
+ * A detractor's answer with a follow-up and typed attributes; records from
+ * two hooks with different keys make the attr_ columns.
+ */
+static void
+item9_record(ngx_cx_record_t *r, unsigned char *blob, size_t size)
+{
+    size_t  len;
+
+    base_record(r);
+    r->score = 3;
+    r->has_previous = 1;
+    r->previous_score = 9;
+    r->lang = FIELD("tr");
+    r->followup = FIELD("Neyi daha iyi yapmal\xc4\xb1y\xc4\xb1z?");
+
+    /* total, neg and bad were numbers; plan a string; total repeated */
+    len = attrs_blob(blob, size, (const char *const []) {
+        "total", "12", "plan", "=pro", "neg", "-5", "total", "129.9",
+        "zip", "01234", "bad", "inf", NULL });
+    r->attrs = field((const char *) blob, len);
+    r->attr_numbers = 0x01 | 0x04 | 0x08 | 0x20;
+}
+
+
+static void
+test_csv_item9_row(void **state)
+{
+    sink_t                    s = { 0 };
+    unsigned char             blob[256], other[64];
+    ngx_cx_record_t           r, r2;
+    ngx_cx_export_columns_t  *cols;
+
+    (void) state;
+
+    cols = malloc(sizeof(*cols));
+    assert_non_null(cols);
+    ngx_cx_export_columns_init(cols);
+
+    /* another record's keys: "coupon" only there, "plan" in both */
+    base_record(&r2);
+    r2.attrs = field((const char *) other,
+                     attrs_blob(other, sizeof(other), (const char *const []) {
+                         "coupon", "X1", "plan", "free", NULL }));
+    ngx_cx_export_columns_add(cols, &r2);
+
+    item9_record(&r, blob, sizeof(blob));
+    ngx_cx_export_columns_add(cols, &r);
+
+    assert_int_equal(cols->n, 6);
+    assert_int_equal(cols->dropped, 0);
+
+    assert_int_equal(ngx_cx_export_csv_header(sink_write, &s, cols, 0), 0);
+    ASSERT_OUT(&s, "id,received_at,survey,type,touchpoint,stage,score,"
+                   "comment,visitor,lang,path,attributes,displayed,answered,"
+                   "dismissed,previous_score,received_at_utc,band,followup,"
+                   "attr_bad,attr_coupon,attr_neg,attr_plan,attr_total,"
+                   "attr_zip\r\n");
+    sink_free(&s);
+
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r, cols),
+                     0);
+    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
+                   "consideration,3,," VISITOR_HEX ",tr,/,"
+                   "total=12&plan=%3Dpro&neg=-5&total=129.9&zip=01234&bad=inf"
+                   ",1,1,0,9," UTC ",detractor,"
+                   "Neyi daha iyi yapmal\xc4\xb1y\xc4\xb1z?,"
+                   "inf,,-5,'=pro,129.9,01234\r\n");
+    sink_free(&s);
+
+    /* the other record: its own values, empty cells for the rest */
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r2, cols),
+                     0);
+    ASSERT_OUT(&s, ID_HEX ",2025-01-10T12:00:00Z,nps1,nps,browse,"
+                   "consideration,10,," VISITOR_HEX ",en,/,"
+                   "coupon=X1&plan=free,1,1,0,," UTC ",promoter,,"
+                   ",X1,,free,,\r\n");
+    sink_free(&s);
+
+    /* the Excel variant: a BOM, then the same header */
+    assert_int_equal(ngx_cx_export_csv_header(sink_write, &s, NULL,
+                                              NGX_CX_EXPORT_EXCEL), 0);
+    ASSERT_OUT(&s, "\xef\xbb\xbfid,received_at,survey,type,touchpoint,stage,"
+                   "score,comment,visitor,lang,path,attributes,displayed,"
+                   "answered,dismissed,previous_score,received_at_utc,band,"
+                   "followup\r\n");
+    sink_free(&s);
+
+    free(cols);
+}
+
+
+static void
+test_ndjson_item9_line(void **state)
+{
+    sink_t           s = { 0 };
+    unsigned char    blob[256];
+    ngx_cx_record_t  r;
+
+    (void) state;
+
+    item9_record(&r, blob, sizeof(blob));
+
+    assert_int_equal(ngx_cx_export_ndjson(sink_write, &s, prompt_id, &r), 0);
+    ASSERT_OUT(&s, "{\"id\":\"" ID_HEX "\",\"received_at\":"
+                   "\"2025-01-10T12:00:00Z\",\"survey\":\"nps1\",\"type\":"
+                   "\"nps\",\"touchpoint\":\"browse\",\"stage\":"
+                   "\"consideration\",\"score\":3,\"comment\":\"\","
+                   "\"visitor\":\"" VISITOR_HEX "\",\"lang\":\"tr\","
+                   "\"path\":\"/\",\"attributes\":{\"plan\":\"=pro\","
+                   "\"neg\":-5,\"total\":129.9,\"zip\":\"01234\","
+                   "\"bad\":\"inf\"},"
+                   "\"displayed\":true,\"answered\":true,"
+                   "\"dismissed\":false,\"previous_score\":9,"
+                   "\"band\":\"detractor\",\"followup\":"
+                   "\"Neyi daha iyi yapmal\\u0131y\\u0131z?\"}\n");
+    sink_free(&s);
+}
+
+
+/* the band of each type's scale, empty (null) when not answered */
+static void
+test_bands_per_type(void **state)
+{
+    size_t           i;
+    char             want[64];
+    sink_t           s = { 0 };
+    ngx_cx_record_t  r;
+
+    static const struct {
+        unsigned char  type;
+        int            score;
+        unsigned       flags;
+        const char    *band;
+    } cases[] = {
+        { NGX_CX_TYPE_NPS, 0, NGX_CX_REC_ANSWERED, "detractor" },
+        { NGX_CX_TYPE_NPS, 6, NGX_CX_REC_ANSWERED, "detractor" },
+        { NGX_CX_TYPE_NPS, 7, NGX_CX_REC_ANSWERED, "passive" },
+        { NGX_CX_TYPE_NPS, 9, NGX_CX_REC_ANSWERED, "promoter" },
+        { NGX_CX_TYPE_CSAT, 2, NGX_CX_REC_ANSWERED, "detractor" },
+        { NGX_CX_TYPE_CSAT, 3, NGX_CX_REC_ANSWERED, "passive" },
+        { NGX_CX_TYPE_CSAT, 4, NGX_CX_REC_ANSWERED, "promoter" },
+        { NGX_CX_TYPE_CES, 3, NGX_CX_REC_ANSWERED, "detractor" },
+        { NGX_CX_TYPE_CES, 5, NGX_CX_REC_ANSWERED, "passive" },
+        { NGX_CX_TYPE_CES, 6, NGX_CX_REC_ANSWERED, "promoter" },
+        { NGX_CX_TYPE_NPS, 9, NGX_CX_REC_DISPLAYED, "" },
+        { NGX_CX_TYPE_CSAT, 4, NGX_CX_REC_DISMISSED, "" },
+    };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        base_record(&r);
+        r.type = cases[i].type;
+        r.score = cases[i].score;
+        r.flags = cases[i].flags;
+
+        assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r,
+                                           NULL), 0);
+        snprintf(want, sizeof(want), "," UTC ",%s,\r\n", cases[i].band);
+        assert_true(s.len > strlen(want));
+        assert_case_int_equal(memcmp(s.data + s.len - strlen(want), want,
+                                     strlen(want)), 0, i, cases[i].band);
+        sink_free(&s);
+
+        assert_int_equal(ngx_cx_export_ndjson(sink_write, &s, prompt_id, &r),
+                         0);
+        if (cases[i].band[0]) {
+            snprintf(want, sizeof(want), ",\"band\":\"%s\",\"followup\":\"\"}\n",
+                     cases[i].band);
+        } else {
+            snprintf(want, sizeof(want), ",\"band\":null,\"followup\":\"\"}\n");
+        }
+        assert_true(s.len > strlen(want));
+        assert_case_int_equal(memcmp(s.data + s.len - strlen(want), want,
+                                     strlen(want)), 0, i, cases[i].band);
+        sink_free(&s);
+        teardown(NULL);
+    }
+}
+
+
+/* a number is written bare only when it was one and reads as JSON's */
+static void
+test_attribute_numbers(void **state)
+{
+    size_t           i, len;
+    char             want[128];
+    sink_t           s = { 0 };
+    unsigned char    blob[64], big[512];
+    ngx_cx_record_t  r;
+
+    static const struct {
+        const char  *value;
+        int          bare;
+    } cases[] = {
+        { "42", 1 }, { "0", 1 }, { "-0.25", 1 }, { "1e+20", 1 },
+        { "2.5E-3", 1 }, { "-7", 1 },
+        { "inf", 0 }, { "-inf", 0 }, { "nan", 0 }, { "01", 0 }, { "1.", 0 },
+        { ".5", 0 }, { "+1", 0 }, { "1e", 0 }, { "-", 0 }, { "", 0 },
+        { "1 ", 0 }, { "0x10", 0 }, { "1e+", 0 },
+    };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        base_record(&r);
+        len = attrs_blob(blob, sizeof(blob), (const char *const []) {
+            "s", cases[i].value, "n", cases[i].value, NULL });
+        r.attrs = field((const char *) blob, len);
+        r.attr_numbers = 2;         /* the second pair only */
+
+        assert_int_equal(ngx_cx_export_ndjson(sink_write, &s, prompt_id, &r),
+                         0);
+        snprintf(want, sizeof(want), cases[i].bare
+                 ? "\"attributes\":{\"s\":\"%s\",\"n\":%s}"
+                 : "\"attributes\":{\"s\":\"%s\",\"n\":\"%s\"}",
+                 cases[i].value, cases[i].value);
+        assert_case_int_equal(sink_has(&s, want), 1, i, cases[i].value);
+        sink_free(&s);
+        teardown(NULL);
+    }
+
+    /* a pair from the 64th on is text: the mask has no bit for it */
+    base_record(&r);
+    len = 0;
+    for (i = 0; i < 65; i++) {
+        attrs_add(big, sizeof(big), &len, i == 64 ? "last" : "k",
+                  i == 64 ? 4 : 1, "7", 1);
+    }
+    r.attr_numbers = ~(uint64_t) 0;
+    r.attrs = field((const char *) big, len);
+    assert_int_equal(ngx_cx_export_ndjson(sink_write, &s, prompt_id, &r), 0);
+    assert_true(sink_has(&s, "{\"k\":7,\"last\":\"7\"}"));
+    sink_free(&s);
+}
+
+
+/* the columns: sorted, distinct, and the first 256 of many */
+static void
+test_columns(void **state)
+{
+    int                       i;
+    char                      key[16];
+    sink_t                    s = { 0 };
+    ngx_cx_export_columns_t  *cols;
+
+    (void) state;
+
+    cols = malloc(sizeof(*cols));
+    assert_non_null(cols);
+    ngx_cx_export_columns_init(cols);
+
+    ngx_cx_export_columns_add_key(cols, (const unsigned char *) "b", 1);
+    ngx_cx_export_columns_add_key(cols, (const unsigned char *) "ab", 2);
+    ngx_cx_export_columns_add_key(cols, (const unsigned char *) "a", 1);
+    ngx_cx_export_columns_add_key(cols, (const unsigned char *) "b", 1);
+    ngx_cx_export_columns_add_key(cols, (const unsigned char *) "", 0);
+    ngx_cx_export_columns_add_key(cols, (const unsigned char *) "a,\"b\"", 5);
+
+    assert_int_equal(ngx_cx_export_csv_header(sink_write, &s, cols, 0), 0);
+    ASSERT_OUT(&s, "id,received_at,survey,type,touchpoint,stage,score,"
+                   "comment,visitor,lang,path,attributes,displayed,answered,"
+                   "dismissed,previous_score,received_at_utc,band,followup,"
+                   "attr_a,\"attr_a,\"\"b\"\"\",attr_ab,attr_b\r\n");
+    sink_free(&s);
+
+    /* 300 keys from the greatest down: k000 .. k255 are kept */
+    ngx_cx_export_columns_init(cols);
+
+    for (i = 299; i >= 0; i--) {
+        snprintf(key, sizeof(key), "k%03d", i);
+        ngx_cx_export_columns_add_key(cols, (unsigned char *) key, 4);
+    }
+
+    assert_int_equal(cols->n, NGX_CX_EXPORT_COLUMNS);
+    assert_int_equal(cols->dropped, 1);
+    assert_memory_equal(cols->key[0], "k000", 4);
+    assert_memory_equal(cols->key[255], "k255", 4);
+
+    /* and from the least up: the same columns */
+    ngx_cx_export_columns_init(cols);
+
+    for (i = 0; i < 300; i++) {
+        snprintf(key, sizeof(key), "k%03d", i);
+        ngx_cx_export_columns_add_key(cols, (unsigned char *) key, 4);
+    }
+
+    assert_int_equal(cols->n, NGX_CX_EXPORT_COLUMNS);
+    assert_memory_equal(cols->key[255], "k255", 4);
+
+    free(cols);
+}
+
+
 /* ---- the write callback ---- */
 
 static void
@@ -666,7 +992,7 @@ test_write_stops(void **state)
     (void) state;
 
     s.fail_at = 1;
-    assert_int_equal(ngx_cx_export_csv_header(sink_write, &s), -1);
+    assert_int_equal(ngx_cx_export_csv_header(sink_write, &s, NULL, 0), -1);
     assert_int_equal(s.calls, 1);
     sink_free(&s);
 
@@ -676,7 +1002,7 @@ test_write_stops(void **state)
     r.path = field(big, sizeof(big));
 
     /* how many calls a full row takes */
-    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), 0);
+    assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r, NULL), 0);
     assert_true(s.calls >= 3);
     k = s.calls;
     sink_free(&s);
@@ -685,7 +1011,7 @@ test_write_stops(void **state)
     for (s.fail_at = 1; s.fail_at <= k; s.fail_at++) {
         unsigned  at = s.fail_at;
 
-        assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r), -1);
+        assert_int_equal(ngx_cx_export_csv(sink_write, &s, prompt_id, &r, NULL), -1);
         assert_int_equal(s.calls, at);
         sink_free(&s);
         s.fail_at = at;
@@ -743,6 +1069,11 @@ main(void)
         cmocka_unit_test_teardown(test_ndjson_line, teardown),
         cmocka_unit_test_teardown(test_ndjson_not_answered, teardown),
         cmocka_unit_test_teardown(test_ndjson_long_strings, teardown),
+        cmocka_unit_test_teardown(test_csv_item9_row, teardown),
+        cmocka_unit_test_teardown(test_ndjson_item9_line, teardown),
+        cmocka_unit_test_teardown(test_bands_per_type, teardown),
+        cmocka_unit_test_teardown(test_attribute_numbers, teardown),
+        cmocka_unit_test_teardown(test_columns, teardown),
         cmocka_unit_test_teardown(test_write_stops, teardown),
         cmocka_unit_test_teardown(test_export_time, teardown),
     };

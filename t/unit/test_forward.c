@@ -226,6 +226,8 @@ full_record(ngx_cx_record_t *r)
     r->path = FIELD("/panier?x=1&y=2");
     r->comment = FIELD("Tr\xc3\xa8s bien \xf0\x9f\x91\x8d");  /* 👍 */
     r->attrs = ATTRS("plan", "pro", "ref", "say \"hi\" <b>");
+    r->attr_numbers = 0x2;              /* not a JSON number: still 1 */
+    r->followup = FIELD("Pourquoi ?");
 }
 
 
@@ -867,10 +869,12 @@ test_response_full(void **state)
         "\"survey\":\"nps1\",\"type\":\"nps\",\"touchpoint\":\"browse\","
         "\"stage\":\"consideration\",\"score\":9,\"previous_score\":6,"
         "\"comment\":\"Tr\\u00e8s bien \\ud83d\\udc4d\","
+        "\"followup\":\"Pourquoi ?\","
         "\"visitor\":\"" VISITOR_HEX "\",\"lang\":\"fr\","
         "\"path\":\"/panier?x=1\\u0026y=2\","
         "\"attr_keys\":[\"plan\",\"ref\"],"
         "\"attr_values\":[\"pro\",\"say \\\"hi\\\" \\u003cb\\u003e\"],"
+        "\"attr_numeric\":[0,1],"
         "\"displayed\":1,\"answered\":1,\"commented\":1,\"dismissed\":0}\n");
 }
 
@@ -895,8 +899,10 @@ test_response_issued(void **state)
         "\"commented_at_ms\":0,\"dismissed_at_ms\":0,"
         "\"survey\":\"csat2\",\"type\":\"csat\",\"touchpoint\":\"home\","
         "\"stage\":\"\",\"score\":null,\"previous_score\":null,"
-        "\"comment\":\"\",\"visitor\":\"" VISITOR_HEX "\",\"lang\":\"\","
+        "\"comment\":\"\",\"followup\":\"\","
+        "\"visitor\":\"" VISITOR_HEX "\",\"lang\":\"\","
         "\"path\":\"/\",\"attr_keys\":[],\"attr_values\":[],"
+        "\"attr_numeric\":[],"
         "\"displayed\":0,\"answered\":0,\"commented\":0,\"dismissed\":0}\n");
 }
 
@@ -933,7 +939,13 @@ test_response_attrs(void **state)
     response_row(&r, NULL, 0, row, sizeof(row));
 
     assert_non_null(strstr(row, ",\"attr_keys\":[\"q\",\"e\",\"q\"],"
-                                "\"attr_values\":[\"1\",\"\",\"2\"],"));
+                                "\"attr_values\":[\"1\",\"\",\"2\"],"
+                                "\"attr_numeric\":[0,0,0],"));
+
+    /* a number's digit; past the 64th pair, none is */
+    r.attr_numbers = 0x5;
+    response_row(&r, NULL, 0, row, sizeof(row));
+    assert_non_null(strstr(row, ",\"attr_numeric\":[1,0,1],"));
 }
 
 
@@ -1411,10 +1423,68 @@ test_ddl(void **state)
     assert_memory_equal(buf, "CREATE TABLE IF NOT EXISTS fleet_2.events (\n",
                         44);
 
+    /* the columns added since the first release, where the CREATE has them */
+    n = ngx_cx_forward_ddl(buf, sizeof(buf), "cx", 2,
+                           NGX_CX_FORWARD_RESPONSES + 1);
+    assert_non_null(strstr(buf, "    comment String,\n    followup String,\n"));
+    assert_non_null(strstr(buf, "    attr_values Array(String),\n"
+                                "    attr_numeric Array(UInt8),\n"));
+
     /* out of range */
     assert_int_equal(ngx_cx_forward_ddl(buf, sizeof(buf), "cx", 2, 4), -1);
     assert_int_equal(ngx_cx_forward_ddl(buf, sizeof(buf), "cx", 2, UINT_MAX),
                      -1);
+}
+
+
+/* a table of an earlier version: the columns it lacks, added */
+static void
+test_upgrade(void **state)
+{
+    int   n;
+    char  buf[512];
+
+    static const char  old[] = "id\nnode\ncomment\nvisitor\nattr_keys\n"
+                               "attr_values\ndisplayed\n";
+    static const char  now[] = "id\ncomment\nfollowup\nattr_values\n"
+                               "attr_numeric\n";
+
+    (void) state;
+
+    n = ngx_cx_forward_columns_sql(buf, sizeof(buf), "cx", 2);
+    assert_int_equal(n, (int) strlen(buf));
+    assert_string_equal(buf, "SELECT name FROM system.columns WHERE "
+                        "database = 'cx' AND table = 'responses' "
+                        "FORMAT TabSeparated");
+
+    n = ngx_cx_forward_upgrade(buf, sizeof(buf), "cx", 2,
+                               (const unsigned char *) old, sizeof(old) - 1);
+    assert_int_equal(n, (int) strlen(buf));
+    assert_string_equal(buf, "ALTER TABLE cx.responses\n"
+        "    ADD COLUMN followup String AFTER comment,\n"
+        "    ADD COLUMN attr_numeric Array(UInt8) AFTER attr_values");
+
+    /* one of the two; the last line without its LF */
+    assert_true(ngx_cx_forward_upgrade(buf, sizeof(buf), "cx", 2,
+                                       (const unsigned char *)
+                                       "comment\nattr_numeric", 20) > 0);
+    assert_string_equal(buf, "ALTER TABLE cx.responses\n"
+        "    ADD COLUMN followup String AFTER comment");
+
+    /* a table of this version: nothing; a name's prefix is not the name */
+    assert_int_equal(ngx_cx_forward_upgrade(buf, sizeof(buf), "cx", 2,
+                                            (const unsigned char *) now,
+                                            sizeof(now) - 1), 0);
+    assert_string_equal(buf, "");
+    assert_true(ngx_cx_forward_upgrade(buf, sizeof(buf), "cx", 2,
+                                       (const unsigned char *)
+                                       "followup_x\nattr_numeric\n", 24) > 0);
+
+    /* too small */
+    assert_int_equal(ngx_cx_forward_upgrade(buf, 20, "cx", 2,
+                                            (const unsigned char *) old,
+                                            sizeof(old) - 1), -1);
+    assert_string_equal(buf, "");
 }
 
 
@@ -1680,6 +1750,7 @@ main(void)
         cmocka_unit_test_teardown(test_alert_max, teardown),
         cmocka_unit_test_teardown(test_db_valid, teardown),
         cmocka_unit_test_teardown(test_ddl, teardown),
+        cmocka_unit_test_teardown(test_upgrade, teardown),
         cmocka_unit_test_teardown(test_ddl_small_buffer, teardown),
         cmocka_unit_test_teardown(test_ddl_columns, teardown),
         cmocka_unit_test_teardown(test_table_names, teardown),

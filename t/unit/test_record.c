@@ -63,6 +63,8 @@ assert_record_equal(const ngx_cx_record_t *a, const ngx_cx_record_t *b)
     assert_bytes_equal(a->attrs, b->attrs);
     assert_int_equal(a->has_previous, b->has_previous);
     assert_int_equal(a->previous_score, b->previous_score);
+    assert_bytes_equal(a->followup, b->followup);
+    assert_true(a->attr_numbers == b->attr_numbers);
 }
 
 
@@ -314,7 +316,7 @@ test_record_extensions(void **state)
     static const unsigned char  good[] = {
         0x09, 0x03, 'a', 'b', 'c',      /* tag 9, 3 bytes */
         0x80, 0x01, 0x00,               /* tag 128, empty */
-        0x02, 0x81, 0x01                /* tag 2, 129 bytes follow */
+        0x14, 0x81, 0x01                /* tag 20, 129 bytes follow */
     };
 
     (void) state;
@@ -422,6 +424,198 @@ test_record_previous_score(void **state)
 
     free(bad);
     free(buf);
+}
+
+
+/*
+ * Extensions 2 and 3: the follow-up asked and which attributes were
+ * numbers, kept through a decode and a re-encode, in tag order after
+ * extension 1.
+ */
+
+static void
+test_record_followup_and_numbers(void **state)
+{
+    size_t           len, i;
+    unsigned char    attrs[64], *buf, *bad, out[512];
+    ngx_cx_record_t  r, d;
+
+    static const unsigned char  tail[] = {
+        0x01, 0x01, 0x03,                       /* previous score 3 */
+        0x02, 0x05, 'W', 'h', 'y', ' ', '?',    /* follow-up "Why ?" */
+        0x03, 0x02, 0x81, 0x01                  /* numbers 0x81: pairs 0, 7 */
+    };
+
+    static const struct {
+        unsigned char  ext[6];
+        size_t         len;
+        const char    *name;
+    } wrong[] = {
+        { { 0x02, 0x00 }, 2, "an empty follow-up" },
+        { { 0x03, 0x01, 0x00 }, 3, "numbers 0" },
+        { { 0x03, 0x02, 0x81, 0x00 }, 4, "numbers not in shortest form" },
+        { { 0x03, 0x02, 0x01, 0x01 }, 4, "numbers shorter than the extension" },
+        { { 0x03, 0x01, 0x81 }, 3, "numbers cut short" },
+        { { 0x03, 0x01, 0x01, 0x03, 0x01, 0x01 }, 6, "numbers twice" },
+        { { 0x02, 0x01, 'a', 0x02, 0x01, 'b' }, 6, "a follow-up twice" },
+    };
+
+    (void) state;
+
+    full_record(&r, attrs, sizeof(attrs));
+    r.has_previous = 1;
+    r.previous_score = 3;
+    r.followup = (ngx_cx_bytes_t) BYTES("Why ?");
+    r.attr_numbers = 0x81;
+
+    buf = encode_exact(&r, &len);
+    assert_true(len > sizeof(tail));
+    assert_memory_equal(buf + len - sizeof(tail), tail, sizeof(tail));
+
+    assert_int_equal(ngx_cx_record_decode(buf, len, &d), 0);
+    assert_record_equal(&r, &d);
+
+    /* a re-encode of the decoded record: the same bytes */
+    assert_int_equal(ngx_cx_record_size(&d), len);
+    assert_ptr_equal(ngx_cx_record_encode(out, &d), out + len);
+    assert_memory_equal(out, buf, len);
+
+    /* without them, a record written before them: none */
+    assert_int_equal(ngx_cx_record_decode(buf, len - 11, &d), 0);
+    assert_int_equal(d.followup.len, 0);
+    assert_true(d.followup.data == NULL);
+    assert_true(d.attr_numbers == 0);
+
+    /* a follow-up of 200 bytes: a two-byte length */
+    full_record(&r, attrs, sizeof(attrs));
+    memset(out, 'f', 200);
+    r.followup.data = out;
+    r.followup.len = 200;
+    r.attr_numbers = (uint64_t) 1 << 63;
+    free(buf);
+    buf = encode_exact(&r, &len);
+    assert_memory_equal(buf + len - 200 - 3 - 12, "\x02\xc8\x01", 3);
+    assert_memory_equal(buf + len - 12, "\x03\x0a", 2);
+    assert_int_equal(ngx_cx_record_decode(buf, len, &d), 0);
+    assert_record_equal(&r, &d);
+
+    /* known extensions not as this version writes them: corrupt */
+    full_record(&r, attrs, sizeof(attrs));
+    free(buf);
+    buf = encode_exact(&r, &len);
+    bad = malloc(len + 8);
+    assert_non_null(bad);
+
+    for (i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+        memcpy(bad, buf, len);
+        memcpy(bad + len, wrong[i].ext, wrong[i].len);
+        assert_case_int_equal(ngx_cx_record_decode(bad, len + wrong[i].len,
+                                                   &d),
+                              -1, i, wrong[i].name);
+    }
+
+    /* a follow-up field with data NULL is not valid */
+    r.followup.data = NULL;
+    r.followup.len = 1;
+    assert_int_equal(ngx_cx_record_valid(&r), 0);
+
+    free(bad);
+    free(buf);
+}
+
+
+/* an answer keeps the follow-up the intake found for it, or none */
+
+static void
+test_record_apply_followup(void **state)
+{
+    const char       *err;
+    ngx_cx_record_t   r;
+    ngx_cx_change_t   ch;
+
+    (void) state;
+
+    memset(&r, 0, sizeof(r));
+    r.type = NGX_CX_TYPE_NPS;
+    r.attr_numbers = 2;
+
+    memset(&ch, 0, sizeof(ch));
+    ch.event = NGX_CX_EVENT_ANSWER;
+    ch.score = 3;
+    ch.followup = (ngx_cx_bytes_t) BYTES("What should we do better?");
+
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err),
+                     NGX_CX_APPLY_CHANGED);
+    assert_bytes_equal(r.followup, ch.followup);
+    assert_true(r.attr_numbers == 2);
+
+    /* the comment after it leaves it */
+    ch.event = NGX_CX_EVENT_COMMENT;
+    ch.comment = (ngx_cx_bytes_t) BYTES("Faster");
+    ch.followup = (ngx_cx_bytes_t) BYTES("other");
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err),
+                     NGX_CX_APPLY_CHANGED);
+    assert_memory_equal(r.followup.data, "What", 4);
+
+    /* no follow-up for the answer */
+    memset(&r, 0, sizeof(r));
+    r.type = NGX_CX_TYPE_NPS;
+    ch.event = NGX_CX_EVENT_ANSWER;
+    ch.followup.data = NULL;
+    ch.followup.len = 0;
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err),
+                     NGX_CX_APPLY_CHANGED);
+    assert_int_equal(r.followup.len, 0);
+}
+
+
+/* attributes as a token carries them: with their numbers when any */
+
+static void
+test_attrs_pack(void **state)
+{
+    size_t           n;
+    uint64_t         numbers;
+    unsigned char    blob[32], out[64];
+    ngx_cx_bytes_t   b, got;
+
+    (void) state;
+
+    n = ngx_cx_attrs_put(blob, sizeof(blob), "total", 5, "42", 2);
+    n += ngx_cx_attrs_put(blob + n, sizeof(blob) - n, "plan", 4, "pro", 3);
+    b.data = blob;
+    b.len = n;
+
+    /* no numbers: the blob as it is, as tokens always carried it */
+    assert_int_equal(ngx_cx_attrs_pack(out, sizeof(out), b, 0), n);
+    assert_memory_equal(out, blob, n);
+    assert_int_equal(ngx_cx_attrs_unpack(out, n, &got, &numbers), 0);
+    assert_ptr_equal(got.data, out);
+    assert_int_equal(got.len, n);
+    assert_true(numbers == 0);
+
+    /* the first pair a number: 0, the mask little-endian, the blob */
+    assert_int_equal(ngx_cx_attrs_pack(out, sizeof(out), b, 0x8001), n + 3);
+    assert_memory_equal(out, "\x00\x01\x80", 3);
+    assert_memory_equal(out + 3, blob, n);
+    assert_int_equal(ngx_cx_attrs_unpack(out, n + 3, &got, &numbers), 0);
+    assert_ptr_equal(got.data, out + 3);
+    assert_int_equal(got.len, n);
+    assert_true(numbers == 0x8001);
+
+    /* it must fit, header included */
+    assert_int_equal(ngx_cx_attrs_pack(out, n + 2, b, 1), 0);
+    assert_int_equal(ngx_cx_attrs_pack(out, n + 3, b, 1), n + 3);
+    assert_int_equal(ngx_cx_attrs_pack(out, n - 1, b, 0), 0);
+
+    /* nothing at all; a header cut short */
+    b.data = NULL;
+    b.len = 0;
+    assert_int_equal(ngx_cx_attrs_pack(out, sizeof(out), b, 0), 0);
+    assert_int_equal(ngx_cx_attrs_unpack(out, 0, &got, &numbers), 0);
+    assert_int_equal(got.len, 0);
+    assert_int_equal(ngx_cx_attrs_unpack((const unsigned char *) "\0\1", 2,
+                                         &got, &numbers), -1);
 }
 
 
@@ -1161,6 +1355,9 @@ main(void)
         cmocka_unit_test(test_record_extensions),
         cmocka_unit_test(test_record_previous_score),
         cmocka_unit_test(test_record_apply_previous),
+        cmocka_unit_test(test_record_followup_and_numbers),
+        cmocka_unit_test(test_record_apply_followup),
+        cmocka_unit_test(test_attrs_pack),
         cmocka_unit_test(test_record_corrupt_headers),
         cmocka_unit_test(test_record_corrupt_varints),
         cmocka_unit_test(test_record_corrupt_attrs_inside),

@@ -51,7 +51,7 @@
 #include "unit_util.h"
 
 #include "ngx_cx_rollup.h"
-#include "ngx_cx_alert.h"       /* NGX_CX_BAND_* */
+#include "ngx_cx_score.h"       /* NGX_CX_BAND_* */
 
 
 #define DAY_MS      86400000ULL

@@ -1,6 +1,6 @@
 /*
- * Unit tests for src/ngx_cx_score.c: scales, tallies and the NPS, CSAT and
- * CES scores, checked against hand-computed values.
+ * Unit tests for src/ngx_cx_score.c: scales, bands, tallies and the NPS,
+ * CSAT and CES scores, checked against hand-computed values.
  */
 
 #include <stdarg.h>
@@ -326,6 +326,47 @@ test_score_range(void **state)
 }
 
 
+/* bands (README: the alerts' band=, the exports' band column) */
+static void
+test_bands(void **state)
+{
+    static const struct { unsigned char type; int score, band; } cases[] = {
+        { NGX_CX_TYPE_NPS, 0, NGX_CX_BAND_DETRACTOR },
+        { NGX_CX_TYPE_NPS, 6, NGX_CX_BAND_DETRACTOR },
+        { NGX_CX_TYPE_NPS, 7, NGX_CX_BAND_PASSIVE },
+        { NGX_CX_TYPE_NPS, 8, NGX_CX_BAND_PASSIVE },
+        { NGX_CX_TYPE_NPS, 9, NGX_CX_BAND_PROMOTER },
+        { NGX_CX_TYPE_NPS, 10, NGX_CX_BAND_PROMOTER },
+        { NGX_CX_TYPE_NPS, 11, 0 },
+        { NGX_CX_TYPE_NPS, -1, 0 },
+        { NGX_CX_TYPE_CSAT, 1, NGX_CX_BAND_DETRACTOR },
+        { NGX_CX_TYPE_CSAT, 2, NGX_CX_BAND_DETRACTOR },
+        { NGX_CX_TYPE_CSAT, 3, NGX_CX_BAND_PASSIVE },
+        { NGX_CX_TYPE_CSAT, 4, NGX_CX_BAND_PROMOTER },
+        { NGX_CX_TYPE_CSAT, 0, 0 },
+        { NGX_CX_TYPE_CSAT, 6, 0 },
+        { NGX_CX_TYPE_CES, 3, NGX_CX_BAND_DETRACTOR },
+        { NGX_CX_TYPE_CES, 4, NGX_CX_BAND_PASSIVE },
+        { NGX_CX_TYPE_CES, 5, NGX_CX_BAND_PASSIVE },
+        { NGX_CX_TYPE_CES, 6, NGX_CX_BAND_PROMOTER },
+        { NGX_CX_TYPE_CES, 8, 0 },
+        { 9, 5, 0 },
+    };
+    size_t  i;
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_case_int_equal(ngx_cx_band(cases[i].type, cases[i].score),
+                              cases[i].band, i, "band");
+    }
+
+    assert_string_equal(ngx_cx_band_name(NGX_CX_BAND_PASSIVE), "passive");
+    assert_string_equal(ngx_cx_band_name(0), "");
+}
+
+
+
 int
 main(void)
 {
@@ -339,6 +380,7 @@ main(void)
         cmocka_unit_test(test_score_valid),
         cmocka_unit_test(test_type_names),
         cmocka_unit_test(test_score_range),
+        cmocka_unit_test(test_bands),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
