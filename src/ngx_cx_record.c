@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ngx_cx_record.h"
+#include "ngx_cx_device.h"
 
 
 #define NGX_CX_REC_FIXED_SIZE   (5 + 12)
@@ -12,6 +13,7 @@
 #define NGX_CX_REC_EXT_PREVIOUS 1
 #define NGX_CX_REC_EXT_FOLLOWUP 2
 #define NGX_CX_REC_EXT_NUMBERS  3
+#define NGX_CX_REC_EXT_DEVICE   4
 #define NGX_CX_MS_PER_DAY       86400000ULL
 
 /* days from 1970-01-01 to 10000-01-01: the first instant we do not format */
@@ -44,7 +46,7 @@ ngx_cx_record_valid(const ngx_cx_record_t *r)
         return 0;
     }
 
-    if (r->stage > NGX_CX_STAGE_MAX) {
+    if (r->stage > NGX_CX_STAGE_MAX || r->device > NGX_CX_DEVICE_MAX) {
         return 0;
     }
 
@@ -101,7 +103,8 @@ ngx_cx_record_size(const ngx_cx_record_t *r)
            + (r->has_previous ? 3 : 0)
            + (r->followup.len ? 1 + ngx_cx_varint_size(r->followup.len)
                                 + r->followup.len : 0)
-           + (r->attr_numbers ? 2 + ngx_cx_varint_size(r->attr_numbers) : 0);
+           + (r->attr_numbers ? 2 + ngx_cx_varint_size(r->attr_numbers) : 0)
+           + (r->device ? 3 : 0);
 }
 
 
@@ -149,6 +152,12 @@ ngx_cx_record_encode(unsigned char *dst, const ngx_cx_record_t *r)
         *p++ = NGX_CX_REC_EXT_NUMBERS;
         *p++ = (unsigned char) ngx_cx_varint_size(r->attr_numbers);
         p = ngx_cx_put_varint(p, r->attr_numbers);
+    }
+
+    if (r->device) {
+        *p++ = NGX_CX_REC_EXT_DEVICE;
+        *p++ = 1;
+        *p++ = r->device;
     }
 
     return p;
@@ -235,6 +244,7 @@ ngx_cx_record_decode(const unsigned char *src, size_t len, ngx_cx_record_t *r)
     r->followup.data = NULL;
     r->followup.len = 0;
     r->attr_numbers = 0;
+    r->device = 0;
 
     while (p < end) {
         if (ngx_cx_get_varint(&p, end, &tag) != 0
@@ -272,6 +282,15 @@ ngx_cx_record_decode(const unsigned char *src, size_t len, ngx_cx_record_t *r)
             {
                 return -1;
             }
+
+        } else if (tag == NGX_CX_REC_EXT_DEVICE) {
+            if (elen != 1 || r->device || p[0] == NGX_CX_DEVICE_UNKNOWN
+                || p[0] > NGX_CX_DEVICE_MAX)
+            {
+                return -1;
+            }
+
+            r->device = p[0];
         }
 
         p += elen;
@@ -368,6 +387,7 @@ ngx_cx_record_apply(ngx_cx_record_t *r, const ngx_cx_change_t *ch,
                                                     ch->previous_score);
         r->previous_score = r->has_previous ? ch->previous_score : 0;
         r->followup = ch->followup;
+        r->device = ch->device;
 
         return NGX_CX_APPLY_CHANGED;
 

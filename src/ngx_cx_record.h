@@ -67,6 +67,9 @@
  *           set when the value of the i-th pair of attrs (from 0) was a
  *           number when the hook returned it (values are stored as text;
  *           pairs from the 64th on are text); written only when not 0
+ *   tag 4   device class: u8, NGX_CX_DEVICE_DESKTOP or _MOBILE
+ *           (ngx_cx_device.h), of the browser that sent the answer; written
+ *           only when known
  *
  * Compatibility rule: a later writer that needs more fields keeps version 1
  * and appends extensions after the attrs field. A version 1 decoder accepts
@@ -169,6 +172,7 @@ typedef struct {
     int             previous_score;     /* valid when has_previous */
     ngx_cx_bytes_t  followup;           /* extension 2, empty: none */
     uint64_t        attr_numbers;       /* extension 3, 0: none */
+    unsigned char   device;             /* extension 4, 0: unknown */
 } ngx_cx_record_t;
 
 
@@ -245,6 +249,7 @@ typedef struct {
     unsigned char   has_previous;       /* ANSWER: the visitor answered */
     int             previous_score;     /* this survey before, with this */
     ngx_cx_bytes_t  followup;           /* ANSWER: the follow-up it asks */
+    unsigned char   device;             /* ANSWER: the browser's class */
 } ngx_cx_change_t;
 
 /* What ngx_cx_record_apply and ngx_cx_record_update did. */

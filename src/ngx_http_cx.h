@@ -45,6 +45,7 @@
 #include "ngx_cx_scan.h"
 #include "ngx_cx_record.h"
 #include "ngx_cx_score.h"
+#include "ngx_cx_device.h"
 
 
 #define NGX_HTTP_CX_DEFAULT_STORE      "cx_data"

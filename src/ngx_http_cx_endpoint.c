@@ -549,6 +549,7 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
     u_char                      *scratch;
     time_t                       now;
     ngx_str_t                    lang, *followup;
+    ngx_table_elt_t             *ua;
     ngx_time_t                  *tp;
     ngx_cx_intake_t              msg;
     ngx_cx_record_t             *fresh;
@@ -650,9 +651,22 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
      * was rendered by the configuration in force now unless nginx was
      * reloaded since (a token lives a day).
      */
+    lang.data = (u_char *) in->token.lang;
+    lang.len = in->token.lang_len;
+
+    if (in->link) {
+        /* a link's page was shown in this browser's language */
+        rd = ngx_http_cx_survey_pick(r, survey);
+        lang = rd->lang;
+    }
+
     if (msg.event == NGX_CX_EVENT_ANSWER) {
-        lang.data = (u_char *) in->token.lang;
-        lang.len = in->token.lang_len;
+        /* the class of the browser that answers, and nothing else of it */
+        ua = r->headers_in.user_agent;
+        w->device = (u_char) (ua ? ngx_cx_device_from_ua(ua->value.data,
+                                                         ua->value.len)
+                                 : NGX_CX_DEVICE_UNKNOWN);
+
         followup = ngx_http_cx_survey_followup(survey, &lang,
                                                ngx_cx_band((u_char)
                                                            survey->type,
@@ -675,18 +689,14 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
     fresh->survey.len = in->token.survey_len;
     fresh->touchpoint.data = (u_char *) in->token.touchpoint;
     fresh->touchpoint.len = in->token.touchpoint_len;
-    fresh->lang.data = (u_char *) in->token.lang;
-    fresh->lang.len = in->token.lang_len;
+    fresh->lang.data = lang.data;
+    fresh->lang.len = lang.len;
 
     if (in->link) {
         fresh->stage = (unsigned char) ngx_http_cx_link_stage(cmcf,
                                                               &in->token);
-
-        /* the language its page was shown in: this browser's choice */
-        rd = ngx_http_cx_survey_pick(r, survey);
-        fresh->lang.data = rd->lang.data;
-        fresh->lang.len = rd->lang.len;
     }
+
     fresh->path.data = (u_char *) in->token.path;
     fresh->path.len = in->token.path_len;
 

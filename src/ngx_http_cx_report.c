@@ -5,6 +5,7 @@
  *   <report>report.json         ngx_http_cx_report_json.c
  *   <report>responses.csv       ngx_http_cx_export_stream.c
  *   <report>responses.ndjson    ngx_http_cx_export_stream.c
+ *   <report>segments.json       ngx_http_cx_report_segments.c
  *   <report>alerts.json, alerts/ID/ack|resolve
  *                               ngx_http_cx_report_alerts.c
  *   <report>preview             ngx_http_cx_preview.c
@@ -23,6 +24,7 @@
 #define NGX_HTTP_CX_REPORT_JSON    1
 #define NGX_HTTP_CX_REPORT_CSV     2
 #define NGX_HTTP_CX_REPORT_NDJSON  3
+#define NGX_HTTP_CX_REPORT_SEGMENTS  4
 
 
 static ngx_int_t ngx_http_cx_dashboard_send(ngx_http_request_t *r);
@@ -111,6 +113,16 @@ ngx_http_cx_report_handler(ngx_http_request_t *r)
                                       "YYYY-MM-DD");
     }
 
+    if (what == NGX_HTTP_CX_REPORT_SEGMENTS) {
+        if (lcf->report_clickhouse) {
+            return ngx_http_cx_send_error(r, NGX_HTTP_NOT_IMPLEMENTED,
+                                          "segments.json reads a node's "
+                                          "store; not from ClickHouse yet");
+        }
+
+        return ngx_http_cx_report_segments(r, &f);
+    }
+
     err = ngx_http_cx_report_excel(r, what, &flags);
     if (err) {
         return ngx_http_cx_send_error(r, NGX_HTTP_BAD_REQUEST, err);
@@ -146,7 +158,8 @@ ngx_http_cx_report_route(ngx_str_t *rest)
     } routes[] = {
         { ngx_string("report.json"), NGX_HTTP_CX_REPORT_JSON },
         { ngx_string("responses.csv"), NGX_HTTP_CX_REPORT_CSV },
-        { ngx_string("responses.ndjson"), NGX_HTTP_CX_REPORT_NDJSON }
+        { ngx_string("responses.ndjson"), NGX_HTTP_CX_REPORT_NDJSON },
+        { ngx_string("segments.json"), NGX_HTTP_CX_REPORT_SEGMENTS }
     };
 
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {

@@ -102,6 +102,10 @@ ngx_int_t ngx_http_cx_report_send_json(ngx_http_request_t *r,
 /* ngx_http_cx_report_alerts.c: <report>alerts.json, alerts/ID/ack|resolve */
 ngx_int_t ngx_http_cx_report_alerts(ngx_http_request_t *r, ngx_str_t *rest);
 
+/* ngx_http_cx_report_segments.c: <report>segments.json?by= */
+ngx_int_t ngx_http_cx_report_segments(ngx_http_request_t *r,
+    ngx_http_cx_report_filters_t *f);
+
 /* ngx_http_cx_export_stream.c; flags: NGX_CX_EXPORT_EXCEL (?excel=1) */
 ngx_int_t ngx_http_cx_export_stream(ngx_http_request_t *r,
     ngx_http_cx_report_filters_t *f, ngx_flag_t ndjson, unsigned flags);

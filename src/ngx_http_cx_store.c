@@ -302,6 +302,7 @@ ngx_http_cx_store_record_room(ngx_http_cx_write_t *w)
     rec.comment.len = w->comment.len;
     rec.followup.data = w->followup.data;
     rec.followup.len = w->followup.len;
+    rec.device = NGX_CX_DEVICE_MAX;     /* room for it */
 
     return ngx_cx_record_size(&rec);
 }
@@ -570,6 +571,7 @@ ngx_http_cx_store_apply(ngx_http_cx_store_t *store, MDB_txn *txn,
     ch.comment.len = w->comment.len;
     ch.followup.data = w->followup.data;
     ch.followup.len = w->followup.len;
+    ch.device = w->device;
 
     res = ngx_cx_record_update(val.mv_data, val.mv_size, &w->fresh, &ch,
                                w->buf, w->buf_size, &len, &w->error);

@@ -83,6 +83,8 @@ struct ngx_http_cx_write_s {
     ngx_str_t                 comment;
     ngx_str_t                 followup;   /* an answer's follow-up: the
                                              configuration's text */
+    u_char                    device;     /* the answering browser's class,
+                                             ngx_cx_device.h */
     ngx_cx_record_t           fresh;      /* fields of a new record */
     uint64_t                  now_ms;
     u_char                   *buf;        /* room to encode the record */

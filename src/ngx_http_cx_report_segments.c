@@ -1,0 +1,450 @@
+/*
+ * <report>segments.json?by=lang|device|attr.KEY (and the report filters):
+ * every survey's answers split by the language the visitor saw, the device
+ * class of the browser that answered (mobile or desktop, kept with the
+ * response), or a hook attribute (e.g. the customer's tier): per value the
+ * answers, the score and the distribution (README: Reports, Segments).
+ *
+ * The rollups have no such dimension, so the responses are read: in chunks
+ * of NGX_HTTP_CX_SEGMENTS_CHUNK records, each in its own read transaction,
+ * with a turn of the event loop between two chunks (a timer of 1 ms), so a
+ * large store delays other requests by one chunk at most.  A survey keeps
+ * its NGX_HTTP_CX_SEGMENTS_MAX most frequent values seen first; the rest are
+ * counted together as "other" (value null, "other": true).  Responses without
+ * the attribute are the segment of value "".
+ */
+
+#include "ngx_http_cx.h"
+#include "ngx_http_cx_store.h"
+#include "ngx_http_cx_report.h"
+
+
+#define NGX_HTTP_CX_SEGMENTS_CHUNK  4096
+#define NGX_HTTP_CX_SEGMENTS_MAX    50
+
+#define NGX_HTTP_CX_BY_LANG         1
+#define NGX_HTTP_CX_BY_DEVICE       2
+#define NGX_HTTP_CX_BY_ATTR         3
+
+
+typedef struct {
+    ngx_str_t                     survey;     /* copied */
+    ngx_str_t                     value;      /* copied; other: none */
+    ngx_flag_t                    other;
+    ngx_cx_tally_t                tally;
+} ngx_http_cx_segment_t;
+
+
+typedef struct {
+    ngx_http_request_t           *request;
+    ngx_http_cx_report_filters_t  filters;
+    ngx_uint_t                    by;
+    ngx_str_t                     key;        /* attr.KEY's KEY */
+    ngx_str_t                     by_name;    /* as asked */
+    ngx_flag_t                    started;
+    u_char                        last[NGX_CX_PROMPT_ID_LEN];
+    ngx_uint_t                    scanned;
+    ngx_array_t                   segments;   /* ngx_http_cx_segment_t */
+    ngx_event_t                   next;       /* the next chunk's turn */
+} ngx_http_cx_segments_t;
+
+
+static ngx_int_t ngx_http_cx_segments_by(ngx_http_request_t *r,
+    ngx_http_cx_segments_t *sg);
+static void ngx_http_cx_segments_chunk(ngx_event_t *ev);
+static ngx_int_t ngx_http_cx_segments_record(void *data, const u_char *id,
+    ngx_cx_record_t *rec);
+static ngx_int_t ngx_http_cx_segments_value(ngx_http_cx_segments_t *sg,
+    ngx_cx_record_t *rec, ngx_str_t *value);
+static ngx_int_t ngx_http_cx_segments_send(ngx_http_request_t *r,
+    ngx_http_cx_segments_t *sg);
+static int ngx_http_cx_segments_cmp(const void *a, const void *b);
+static void ngx_http_cx_segments_cleanup(void *data);
+
+
+ngx_int_t
+ngx_http_cx_report_segments(ngx_http_request_t *r,
+    ngx_http_cx_report_filters_t *f)
+{
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_cx_segments_t  *sg;
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_cx_segments_t));
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    sg = cln->data;
+    ngx_memzero(sg, sizeof(ngx_http_cx_segments_t));
+    cln->handler = ngx_http_cx_segments_cleanup;
+
+    sg->request = r;
+    sg->filters = *f;
+
+    if (ngx_http_cx_segments_by(r, sg) != NGX_OK) {
+        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "by= must be lang, device or "
+                                      "attr.KEY (KEY: 1 to 64 letters, "
+                                      "digits or _)");
+    }
+
+    if (ngx_array_init(&sg->segments, r->pool, 16,
+                       sizeof(ngx_http_cx_segment_t))
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    sg->next.handler = ngx_http_cx_segments_chunk;
+    sg->next.data = sg;
+    sg->next.log = r->connection->log;
+
+    /* the request waits for the chunks: ngx_http_cx_segments_chunk() */
+    r->main->count++;
+    ngx_http_cx_segments_chunk(&sg->next);
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_cx_segments_by(ngx_http_request_t *r, ngx_http_cx_segments_t *sg)
+{
+    ngx_str_t   by;
+    ngx_uint_t  i;
+
+    if (ngx_http_arg(r, (u_char *) "by", 2, &by) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    sg->by_name = by;
+
+    if (by.len == 4 && ngx_strncmp(by.data, "lang", 4) == 0) {
+        sg->by = NGX_HTTP_CX_BY_LANG;
+        return NGX_OK;
+    }
+
+    if (by.len == 6 && ngx_strncmp(by.data, "device", 6) == 0) {
+        sg->by = NGX_HTTP_CX_BY_DEVICE;
+        return NGX_OK;
+    }
+
+    if (by.len < 6 || by.len > 5 + NGX_CX_NAME_MAX
+        || ngx_strncmp(by.data, "attr.", 5) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    sg->key.data = by.data + 5;
+    sg->key.len = by.len - 5;
+
+    for (i = 0; i < sg->key.len; i++) {
+        if (!(ngx_http_cx_isalnum(sg->key.data[i]) || sg->key.data[i] == '_'))
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    sg->by = NGX_HTTP_CX_BY_ATTR;
+
+    return NGX_OK;
+}
+
+
+/* One chunk of records; then the next turn, or the answer. */
+
+static void
+ngx_http_cx_segments_chunk(ngx_event_t *ev)
+{
+    ngx_http_cx_segments_t *sg = ev->data;
+
+    ngx_int_t                 rc;
+    ngx_uint_t                corrupt;
+    ngx_connection_t         *c;
+    ngx_http_request_t       *r;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    r = sg->request;
+    c = r->connection;
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+    corrupt = 0;
+
+    rc = ngx_http_cx_store_each_after(cmcf->store, c->log,
+                                      sg->started ? sg->last : NULL,
+                                      NGX_HTTP_CX_SEGMENTS_CHUNK,
+                                      ngx_http_cx_segments_record, sg,
+                                      &corrupt);
+
+    if (rc == NGX_OK) {
+        ngx_add_timer(&sg->next, 1);
+        return;
+    }
+
+    ngx_http_set_log_request(c->log, r);
+
+    ngx_http_finalize_request(r, rc == NGX_DONE
+                                 ? ngx_http_cx_segments_send(r, sg)
+                                 : NGX_HTTP_SERVICE_UNAVAILABLE);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_cx_segments_record(void *data, const u_char *id,
+    ngx_cx_record_t *rec)
+{
+    ngx_http_cx_segments_t *sg = data;
+
+    ngx_str_t               value;
+    ngx_uint_t              i, n;
+    ngx_http_cx_segment_t  *s, *other;
+
+    ngx_memcpy(sg->last, id, NGX_CX_PROMPT_ID_LEN);
+    sg->started = 1;
+    sg->scanned++;
+
+    if (!(rec->flags & NGX_CX_REC_ANSWERED)
+        || !ngx_http_cx_report_wanted(&sg->filters, rec))
+    {
+        return NGX_OK;
+    }
+
+    if (ngx_http_cx_segments_value(sg, rec, &value) != NGX_OK) {
+        return NGX_OK;          /* a corrupt attrs blob: not counted */
+    }
+
+    s = sg->segments.elts;
+    other = NULL;
+    n = 0;
+
+    for (i = 0; i < sg->segments.nelts; i++) {
+        if (s[i].survey.len != rec->survey.len
+            || ngx_memcmp(s[i].survey.data, rec->survey.data,
+                          rec->survey.len) != 0)
+        {
+            continue;
+        }
+
+        if (s[i].other) {
+            other = &s[i];
+            continue;
+        }
+
+        n++;
+
+        if (s[i].value.len == value.len
+            && ngx_memcmp(s[i].value.data, value.data, value.len) == 0)
+        {
+            (void) ngx_cx_tally_add(&s[i].tally, rec->score);
+            return NGX_OK;
+        }
+    }
+
+    if (n >= NGX_HTTP_CX_SEGMENTS_MAX && other) {
+        (void) ngx_cx_tally_add(&other->tally, rec->score);
+        return NGX_OK;
+    }
+
+    s = ngx_array_push(&sg->segments);
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(s, sizeof(ngx_http_cx_segment_t));
+
+    s->survey.len = rec->survey.len;
+    s->survey.data = ngx_pnalloc(sg->segments.pool, rec->survey.len + 1);
+    s->value.len = value.len;
+    s->value.data = ngx_pnalloc(sg->segments.pool, value.len + 1);
+
+    if (s->survey.data == NULL || s->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(s->survey.data, rec->survey.data, rec->survey.len);
+    ngx_memcpy(s->value.data, value.data, value.len);
+
+    /* the last value a survey keeps opens its "other" */
+    s->other = (n == NGX_HTTP_CX_SEGMENTS_MAX);
+    if (s->other) {
+        s->value.len = 0;
+    }
+
+    ngx_cx_tally_init(&s->tally, rec->type);
+    (void) ngx_cx_tally_add(&s->tally, rec->score);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_cx_segments_value(ngx_http_cx_segments_t *sg, ngx_cx_record_t *rec,
+    ngx_str_t *value)
+{
+    int              rc;
+    const char      *device;
+    ngx_cx_bytes_t   cursor, key, val;
+
+    switch (sg->by) {
+
+    case NGX_HTTP_CX_BY_LANG:
+        value->data = (u_char *) rec->lang.data;
+        value->len = rec->lang.len;
+        return NGX_OK;
+
+    case NGX_HTTP_CX_BY_DEVICE:
+        device = ngx_cx_device_name(rec->device);
+        value->data = (u_char *) device;
+        value->len = ngx_strlen(device);
+        return NGX_OK;
+
+    default:
+        break;
+    }
+
+    /* the last pair of the key wins, as in the exports */
+    ngx_str_null(value);
+    value->data = (u_char *) "";
+    cursor = rec->attrs;
+
+    while ((rc = ngx_cx_attrs_next(&cursor, &key, &val)) == 1) {
+        if (key.len == sg->key.len
+            && ngx_memcmp(key.data, sg->key.data, key.len) == 0)
+        {
+            value->data = (u_char *) val.data;
+            value->len = ngx_min(val.len, NGX_CX_ATTR_VAL_MAX);
+        }
+    }
+
+    return rc == 0 ? NGX_OK : NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_cx_segments_send(ngx_http_request_t *r, ngx_http_cx_segments_t *sg)
+{
+    uint64_t                  pro, pas, det;
+    ngx_uint_t                i, j, first;
+    ngx_http_cx_writer_t      w;
+    ngx_http_cx_survey_t     *survey;
+    ngx_http_cx_segment_t    *s;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    /* by survey, then most answers first */
+    ngx_qsort(sg->segments.elts, sg->segments.nelts,
+              sizeof(ngx_http_cx_segment_t), ngx_http_cx_segments_cmp);
+
+    ngx_http_cx_writer_init(&w, r->pool, 16384);
+
+    ngx_http_cx_write(&w, "{\"by\":", sizeof("{\"by\":") - 1);
+    ngx_http_cx_write_json_str(&w, sg->by_name.data, sg->by_name.len);
+    ngx_http_cx_writef(&w, ",\"scanned\":%ui,\"surveys\":[", sg->scanned);
+
+    s = sg->segments.elts;
+
+    for (i = 0; i < sg->segments.nelts; /* void */) {
+        survey = ngx_http_cx_survey_find(cmcf, s[i].survey.data,
+                                         s[i].survey.len);
+
+        ngx_http_cx_write(&w, i ? ",{\"name\":" : "{\"name\":",
+                          i ? sizeof(",{\"name\":") - 1
+                            : sizeof("{\"name\":") - 1);
+        ngx_http_cx_write_json_str(&w, s[i].survey.data, s[i].survey.len);
+
+        if (survey && survey->title.len) {
+            ngx_http_cx_write(&w, ",\"title\":", sizeof(",\"title\":") - 1);
+            ngx_http_cx_write_json_str(&w, survey->title.data,
+                                       survey->title.len);
+        }
+
+        ngx_http_cx_writef(&w, ",\"type\":\"%s\",\"segments\":[",
+                           ngx_cx_type_name(s[i].tally.type));
+
+        first = 1;
+
+        for (j = i; j < sg->segments.nelts
+                    && s[j].survey.len == s[i].survey.len
+                    && ngx_memcmp(s[j].survey.data, s[i].survey.data,
+                                  s[i].survey.len) == 0;
+             j++)
+        {
+            ngx_http_cx_write(&w, first ? "{\"value\":" : ",{\"value\":",
+                              first ? sizeof("{\"value\":") - 1
+                                    : sizeof(",{\"value\":") - 1);
+            first = 0;
+
+            if (s[j].other) {
+                ngx_http_cx_write(&w, "null,\"other\":true",
+                                  sizeof("null,\"other\":true") - 1);
+
+            } else {
+                ngx_http_cx_write_json_str(&w, s[j].value.data,
+                                           s[j].value.len);
+            }
+
+            ngx_http_cx_writef(&w, ",\"answered\":%uL,\"score\":%.1f",
+                               s[j].tally.answered,
+                               ngx_cx_tally_score(&s[j].tally));
+
+            if (s[j].tally.type == NGX_CX_TYPE_NPS) {
+                ngx_cx_tally_nps_groups(&s[j].tally, &pro, &pas, &det);
+                ngx_http_cx_writef(&w, ",\"promoters\":%uL,\"passives\":%uL,"
+                                   "\"detractors\":%uL", pro, pas, det);
+            }
+
+            ngx_http_cx_write(&w, "}", 1);
+        }
+
+        ngx_http_cx_write(&w, "]}", 2);
+        i = j;
+    }
+
+    ngx_http_cx_write(&w, "]}\n", 3);
+
+    return ngx_http_cx_report_send_json(r, &w);
+}
+
+
+static int
+ngx_http_cx_segments_cmp(const void *a, const void *b)
+{
+    const ngx_http_cx_segment_t  *x = a, *y = b;
+
+    size_t     n;
+    ngx_int_t  rc;
+
+    n = ngx_min(x->survey.len, y->survey.len);
+    rc = ngx_memcmp(x->survey.data, y->survey.data, n);
+
+    if (rc || x->survey.len != y->survey.len) {
+        return rc ? (int) rc : (x->survey.len < y->survey.len ? -1 : 1);
+    }
+
+    if (x->other != y->other) {
+        return x->other ? 1 : -1;           /* "other" last */
+    }
+
+    if (x->tally.answered != y->tally.answered) {
+        return x->tally.answered > y->tally.answered ? -1 : 1;
+    }
+
+    n = ngx_min(x->value.len, y->value.len);
+    rc = ngx_memcmp(x->value.data, y->value.data, n);
+
+    return rc ? (int) rc : (int) x->value.len - (int) y->value.len;
+}
+
+
+/* A client gone mid-way: the next chunk must not run. */
+
+static void
+ngx_http_cx_segments_cleanup(void *data)
+{
+    ngx_http_cx_segments_t *sg = data;
+
+    if (sg->next.timer_set) {
+        ngx_del_timer(&sg->next);
+    }
+}
