@@ -16,6 +16,7 @@
 #include "unit_util.h"
 
 #include "ngx_cx_record.h"
+#include "ngx_cx_device.h"
 
 
 #define BYTES(s)  { (const unsigned char *) (s), sizeof(s) - 1 }
@@ -65,6 +66,7 @@ assert_record_equal(const ngx_cx_record_t *a, const ngx_cx_record_t *b)
     assert_int_equal(a->previous_score, b->previous_score);
     assert_bytes_equal(a->followup, b->followup);
     assert_true(a->attr_numbers == b->attr_numbers);
+    assert_int_equal(a->device, b->device);
 }
 
 
@@ -518,6 +520,71 @@ test_record_followup_and_numbers(void **state)
     r.followup.data = NULL;
     r.followup.len = 1;
     assert_int_equal(ngx_cx_record_valid(&r), 0);
+
+    free(bad);
+    free(buf);
+}
+
+
+/* Extension 4: the answering browser's device class, one known byte. */
+
+static void
+test_record_device(void **state)
+{
+    size_t           len, i;
+    unsigned char    attrs[64], *buf, *bad;
+    ngx_cx_record_t  r, d;
+    ngx_cx_change_t  ch;
+    const char      *err;
+
+    static const struct {
+        unsigned char  ext[6];
+        size_t         len;
+        const char    *name;
+    } wrong[] = {
+        { { 0x04, 0x01, 0x00 }, 3, "device 0 (unknown is not written)" },
+        { { 0x04, 0x01, 0x03 }, 3, "device 3" },
+        { { 0x04, 0x02, 0x01, 0x01 }, 4, "two bytes" },
+        { { 0x04, 0x01, 0x01, 0x04, 0x01, 0x02 }, 6, "twice" },
+    };
+
+    (void) state;
+
+    full_record(&r, attrs, sizeof(attrs));
+    r.device = NGX_CX_DEVICE_MOBILE;
+
+    buf = encode_exact(&r, &len);
+    assert_memory_equal(buf + len - 3, "\x04\x01\x02", 3);
+    assert_int_equal(ngx_cx_record_decode(buf, len, &d), 0);
+    assert_record_equal(&r, &d);
+
+    /* before it: unknown */
+    assert_int_equal(ngx_cx_record_decode(buf, len - 3, &d), 0);
+    assert_int_equal(d.device, NGX_CX_DEVICE_UNKNOWN);
+
+    bad = malloc(len + 8);
+    assert_non_null(bad);
+
+    for (i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+        memcpy(bad, buf, len - 3);
+        memcpy(bad + len - 3, wrong[i].ext, wrong[i].len);
+        assert_case_int_equal(ngx_cx_record_decode(bad, len - 3 + wrong[i].len,
+                                                   &d),
+                              -1, i, wrong[i].name);
+    }
+
+    r.device = NGX_CX_DEVICE_MAX + 1;
+    assert_int_equal(ngx_cx_record_valid(&r), 0);
+
+    /* an answer sets it */
+    full_record(&r, attrs, sizeof(attrs));
+    r.flags = 0;
+    memset(&ch, 0, sizeof(ch));
+    ch.event = NGX_CX_EVENT_ANSWER;
+    ch.score = 3;
+    ch.device = NGX_CX_DEVICE_DESKTOP;
+    assert_int_equal(ngx_cx_record_apply(&r, &ch, &err), NGX_CX_APPLY_CHANGED);
+    assert_int_equal(r.device, NGX_CX_DEVICE_DESKTOP);
 
     free(bad);
     free(buf);
@@ -1357,6 +1424,7 @@ main(void)
         cmocka_unit_test(test_record_apply_previous),
         cmocka_unit_test(test_record_followup_and_numbers),
         cmocka_unit_test(test_record_apply_followup),
+        cmocka_unit_test(test_record_device),
         cmocka_unit_test(test_attrs_pack),
         cmocka_unit_test(test_record_corrupt_headers),
         cmocka_unit_test(test_record_corrupt_varints),
