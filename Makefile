@@ -114,7 +114,7 @@ alerts-deps:
 	    (cd t/alerts && npm ci --no-audit --no-fund --loglevel=error) || \
 	    echo "ngx_cx: npm ci failed in t/alerts: alert tests will skip"
 
-test: deps all unit lua-test browser-deps alerts-deps $(BUILD)/cxload
+test: deps all unit lua-test browser-deps alerts-deps $(BUILD)/cxload $(BUILD)/mkstore
 	@set -e; for t in t/widget/test_*.js; do node $$t; done
 	prove -I t/lib t/
 
