@@ -32,8 +32,10 @@ const HTML = fs.readFileSync(FILE, 'utf8');
 const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
   "connect-src 'self'; img-src data:";
 /* ~25 KB, then ~10 KB for the alerts view (issue 14), ~2 KB for targets (issue 15.2), ~5.4 KB for
- * the journey view (issue 15); 2 KB of room */
-const MAX_BYTES = 44 * 1024;
+ * the journey view (issue 15), ~17 KB for the trend by day, week or month with its comparison,
+ * the comments view, charts drawn at their width and the filters' errors (issue 17: 5, 6, 8);
+ * 2 KB of room */
+const MAX_BYTES = 62 * 1024;
 
 const scripts = [...HTML.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)];
 const SRC = scripts.length ? scripts[0][2] : '';
@@ -77,12 +79,13 @@ test('no external URL, no external asset', () => {
   assert.doesNotMatch(MARKUP, /<script\b[^>]*\bsrc/i);
   assert.doesNotMatch(STYLE, /@import|url\s*\(|@font-face/i, 'CSS loads nothing');
   assert.doesNotMatch(CODE, /["'`]\s*\/\//, 'no protocol-relative string in the script');
-  /* the only requests: report.json and alerts.json (GET), the alert actions (POST), all
-   * relative, in the same directory */
+  /* the only requests: report.json (the filters', then the period before's), comments.json and
+   * alerts.json (GET), the alert actions (POST), all relative, in the same directory */
   const fetches = [...SRC.matchAll(/\bfetch\s*\(\s*([^,]*),/g)].map((m) => m[1].trim());
   assert.deepEqual(fetches, ["f.getAttribute('action')", 'url']);
   const gets = [...SRC.matchAll(/\bgetJSON\s*\(\s*([^,)]*)/g)].map((m) => m[1].trim()).filter((x) => x !== 'url');
-  assert.deepEqual(gets, ["'alerts.json'", "'report.json' + qs", "'alerts.json'"]);
+  assert.deepEqual(gets, ["'report.json?' + q.toString(", "'comments.json?' + p.toString(", "'alerts.json'",
+    "'report.json' + qs", "'alerts.json'"]);
   assert.match(SRC, /action: 'alerts\/' \+ id \+ '\/' \+ op/, 'POST to alerts/ID/ack|resolve, relative');
   assert.match(SRC, /\/\^\[A-Za-z0-9_-\]\{22\}\$\/\.test\(id\)/, 'an alert id is checked before it goes in a URL');
   assert.doesNotMatch(CODE, /XMLHttpRequest|WebSocket|EventSource|sendBeacon|importScripts|new\s+Worker/);
@@ -149,8 +152,10 @@ const REPORT = {
   ],
 };
 
-/* a server for one scenario: the dashboard at /cx-admin/, report.json next to it */
-function serve(reportBody, status = 200, alerts = null) {
+/* a server for one scenario: the dashboard at /cx-admin/, report.json next to it (a function of
+ * the query gives each query its own), comments.json (no comments, unless given) */
+const NO_COMMENTS = JSON.stringify({ comments: [], next: null, examined: 0, stopped_early: false });
+function serve(reportBody, status = 200, alerts = null, comments = null) {
   const seen = [];
   const srv = http.createServer((req, res) => {
     seen.push(req.url);
@@ -160,8 +165,13 @@ function serve(reportBody, status = 200, alerts = null) {
         'X-Content-Type-Options': 'nosniff' });
       res.end(HTML);
     } else if (u.pathname === '/cx-admin/report.json') {
-      res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-      res.end(reportBody);
+      const [st, body] = typeof reportBody === 'function' ? reportBody(u.searchParams) : [status, reportBody];
+      res.writeHead(st, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      res.end(body);
+    } else if (u.pathname === '/cx-admin/comments.json') {
+      const [st, body] = comments ? comments(u.searchParams) : [200, NO_COMMENTS];
+      res.writeHead(st, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      res.end(body);
     } else if (u.pathname === '/cx-admin/alerts.json' && alerts) {
       res.writeHead(alerts.status || 200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
       res.end(alerts.body);
@@ -193,8 +203,8 @@ function text(dom) {
     .replace(/&amp;/g, '&').replace(/\s+/g, ' ');
 }
 
-async function scenario(body, status, query, alerts) {
-  const { srv, seen, port } = await serve(body, status, alerts);
+async function scenario(body, status, query, alerts, comments) {
+  const { srv, seen, port } = await serve(body, status, alerts, comments);
   try {
     const dom = await dump(`http://127.0.0.1:${port}/cx-admin/${query || ''}`);
     return { dom, body: dom.replace(/^[\s\S]*?<body>/, '').replace(/<script\b[\s\S]*?<\/script>/gi, ''), seen };
@@ -237,7 +247,8 @@ test('renders a report in chromium, under the CSP', { skip, timeout: 120000 }, a
   /* SVG charts with a title and a description */
   assert.ok((body.match(/<svg class="ch"[^>]*role="img"/g) || []).length >= 4, 'trend and distribution charts');
   assert.match(body, /<title id="c\d+t">Trend by day: NPS and answers<\/title>/);
-  assert.match(body, /<desc id="c\d+d">5 days from 2026-11-20 to 2026-11-24, 2 with answers/);
+  /* the range is the filters': every day of it, by day (30 days: chosen automatically) */
+  assert.match(body, /<desc id="c\d+d">30 days from 2026-11-01 to 2026-11-30, 2 with answers/);
   /* the form is filled from the query string and the survey list from the data */
   assert.match(body, /<option value="nps_after_purchase">nps_after_purchase<\/option>/);
   assert.match(body, /<option value="ces_checkout">/);
