@@ -107,6 +107,7 @@ static const u_char  ngx_http_cx_dashboard_bytes[] =
     ".stg h3{margin:0;text-transform:capitalize}.stg p,.stg ul{margin:2px 0}.stg ul{padding:0;list-style:none}\n"
     "svg.fb{display:block;width:100%;height:6px;margin:4px 0}.fbg{fill:var(--grid)}\n"
     "#journey tbody th{overflow-wrap:anywhere}#journey td{white-space:nowrap}\n"
+    "@media (max-width:480px){th,td{padding:4px 5px}}\n"
     "@media print{form,#dl,.tabs,.acts,#cm-more{display:none}}\n"
     "</style>\n"
     "</head>\n"
