@@ -78,6 +78,7 @@ static const u_char  ngx_http_cx_dashboard_bytes[] =
     "ol.cm{list-style:none;margin:0;padding:0}\n"
     "ol.cm li{border-bottom:1px solid var(--ln);padding:8px 0}\n"
     ".sc{display:inline-block;min-width:2.2em;text-align:center;font-weight:700;border-radius:4px;padding:0 6px;color:var(--bg);background:var(--bar)}\n"
+    ".sc.good{background:var(--good)}.sc.mid{background:var(--mid)}.sc.bad{background:var(--bad)}\n"
     ".cm .meta{font-size:.85em;color:var(--mu)}\n"
     ".cm p{margin:4px 0 0;white-space:pre-wrap;overflow-wrap:anywhere}\n"
     ".empty{font-style:italic;color:var(--mu)}\n"
