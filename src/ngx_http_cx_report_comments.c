@@ -92,8 +92,8 @@ ngx_http_cx_comments_json(ngx_http_request_t *r,
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
 
     if (lcf->report_clickhouse) {
-        return ngx_http_cx_report_clickhouse_comments(r, c,
-                                                      NGX_HTTP_CX_COMMENTS_SCAN);
+        return ngx_http_cx_report_clickhouse_comments(
+                   r, c, NGX_HTTP_CX_COMMENTS_SCAN);
     }
 
     return ngx_http_cx_comments_store(r, c);
