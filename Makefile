@@ -20,7 +20,8 @@ PURE_SRCS    := src/ngx_cx_scan.c src/ngx_cx_sha256.c src/ngx_cx_token.c \
                 src/ngx_cx_json.c src/ngx_cx_record.c src/ngx_cx_score.c \
                 src/ngx_cx_csp.c src/ngx_cx_export.c src/ngx_cx_number.c \
                 src/ngx_cx_pattern.c src/ngx_cx_alert.c src/ngx_cx_rollup.c \
-                src/ngx_cx_forward.c src/ngx_cx_color.c src/ngx_cx_device.c
+                src/ngx_cx_forward.c src/ngx_cx_color.c src/ngx_cx_device.c \
+                src/ngx_cx_search.c
 UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
 UNIT_CFLAGS  := -std=c99 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Werror -Isrc \
                 -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -114,7 +115,7 @@ alerts-deps:
 	    (cd t/alerts && npm ci --no-audit --no-fund --loglevel=error) || \
 	    echo "ngx_cx: npm ci failed in t/alerts: alert tests will skip"
 
-test: deps all unit lua-test browser-deps alerts-deps $(BUILD)/cxload
+test: deps all unit lua-test browser-deps alerts-deps $(BUILD)/cxload $(BUILD)/mkstore
 	@set -e; for t in t/widget/test_*.js; do node $$t; done
 	prove -I t/lib t/
 

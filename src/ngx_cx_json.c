@@ -32,8 +32,6 @@ typedef enum {
 } ngx_cx_field_e;
 
 
-static size_t ngx_cx_utf8_decode(const unsigned char *p, size_t avail,
-    uint32_t *cp);
 static size_t ngx_cx_json_escape_unit(const unsigned char *p, size_t avail,
     unsigned char *out, size_t *used);
 static void ngx_cx_json_skip_ws(ngx_cx_json_parser_t *ps);
@@ -63,12 +61,7 @@ static int ngx_cx_intake_value(ngx_cx_json_parser_t *ps, ngx_cx_field_e f,
 static const unsigned char  ngx_cx_hex[] = "0123456789abcdef";
 
 
-/*
- * Length of the valid UTF-8 sequence at p, or 0 if the bytes there do not
- * start one (the sequence would run past avail bytes, is overlong, encodes a
- * surrogate or goes above U+10FFFF). avail must be > 0.
- */
-static size_t
+size_t
 ngx_cx_utf8_decode(const unsigned char *p, size_t avail, uint32_t *cp)
 {
     unsigned char  c, lo, hi;

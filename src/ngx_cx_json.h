@@ -151,5 +151,14 @@ unsigned char *ngx_cx_json_escape(unsigned char *dst, const unsigned char *src,
  */
 int ngx_cx_utf8_valid(const unsigned char *p, size_t len, size_t *chars);
 
+/*
+ * The length of the valid UTF-8 sequence at p (1 to 4) with its code point
+ * in *cp, or 0 when the bytes there do not start one (the sequence would run
+ * past avail bytes, is overlong, encodes a surrogate or goes above
+ * U+10FFFF; *cp is then untouched). avail must be > 0.
+ */
+size_t ngx_cx_utf8_decode(const unsigned char *p, size_t avail,
+    uint32_t *cp);
+
 
 #endif /* NGX_CX_JSON_H */

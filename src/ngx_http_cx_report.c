@@ -6,6 +6,7 @@
  *   <report>responses.csv       ngx_http_cx_export_stream.c
  *   <report>responses.ndjson    ngx_http_cx_export_stream.c
  *   <report>segments.json       ngx_http_cx_report_segments.c
+ *   <report>comments.json       ngx_http_cx_report_comments.c
  *   <report>alerts.json, alerts/ID/ack|resolve
  *                               ngx_http_cx_report_alerts.c
  *   <report>preview             ngx_http_cx_preview.c
@@ -14,7 +15,10 @@
  * and parses the filters report.json and the exports share: ?survey=
  * ?touchpoint= ?from= ?to= (UTC days, inclusive).  A response's day is the
  * day of its answer, else of its display, else of its dismissal, else of
- * its offer (ngx_cx_export_time()).  Their output goes through one writer, ngx_http_cx_writer.c.
+ * its offer (ngx_cx_export_time()).  A date that is not one, or a from=
+ * after to=, answers 400 naming it: a dashboard must be able to tell a bad
+ * filter from an empty report.  Their output goes through one writer,
+ * ngx_http_cx_writer.c.
  */
 
 #include "ngx_http_cx.h"
@@ -25,12 +29,13 @@
 #define NGX_HTTP_CX_REPORT_CSV     2
 #define NGX_HTTP_CX_REPORT_NDJSON  3
 #define NGX_HTTP_CX_REPORT_SEGMENTS  4
+#define NGX_HTTP_CX_REPORT_COMMENTS  5
 
 
 static ngx_int_t ngx_http_cx_dashboard_send(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_cx_report_route(ngx_str_t *rest);
 static ngx_int_t ngx_http_cx_report_filters(ngx_http_request_t *r,
-    ngx_http_cx_report_filters_t *f);
+    ngx_http_cx_report_filters_t *f, const char **param, const char **why);
 static const char *ngx_http_cx_report_excel(ngx_http_request_t *r,
     ngx_uint_t what, unsigned *flags);
 
@@ -41,6 +46,7 @@ ngx_http_cx_report_handler(ngx_http_request_t *r)
     unsigned                       flags;
     ngx_int_t                      rc;
     ngx_str_t                      rest;
+    const char                    *param, *why;
     ngx_uint_t                     what;
     const char                    *err;
     ngx_http_core_loc_conf_t      *clcf;
@@ -107,10 +113,12 @@ ngx_http_cx_report_handler(ngx_http_request_t *r)
                                       "store unavailable");
     }
 
-    if (ngx_http_cx_report_filters(r, &f) != NGX_OK) {
-        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                      "from= and to= take dates as "
-                                      "YYYY-MM-DD");
+    if (ngx_http_cx_report_filters(r, &f, &param, &why) != NGX_OK) {
+        return ngx_http_cx_report_refuse(r, param, why);
+    }
+
+    if (what == NGX_HTTP_CX_REPORT_COMMENTS) {
+        return ngx_http_cx_comments_json(r, &f);
     }
 
     if (what == NGX_HTTP_CX_REPORT_SEGMENTS) {
@@ -159,7 +167,8 @@ ngx_http_cx_report_route(ngx_str_t *rest)
         { ngx_string("report.json"), NGX_HTTP_CX_REPORT_JSON },
         { ngx_string("responses.csv"), NGX_HTTP_CX_REPORT_CSV },
         { ngx_string("responses.ndjson"), NGX_HTTP_CX_REPORT_NDJSON },
-        { ngx_string("segments.json"), NGX_HTTP_CX_REPORT_SEGMENTS }
+        { ngx_string("segments.json"), NGX_HTTP_CX_REPORT_SEGMENTS },
+        { ngx_string("comments.json"), NGX_HTTP_CX_REPORT_COMMENTS }
     };
 
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -233,7 +242,7 @@ ngx_http_cx_report_excel(ngx_http_request_t *r, ngx_uint_t what,
 
 static ngx_int_t
 ngx_http_cx_report_filters(ngx_http_request_t *r,
-    ngx_http_cx_report_filters_t *f)
+    ngx_http_cx_report_filters_t *f, const char **param, const char **why)
 {
     uint64_t   ms;
     ngx_str_t  v;
@@ -251,6 +260,8 @@ ngx_http_cx_report_filters(ngx_http_request_t *r,
 
     if (ngx_http_arg(r, (u_char *) "from", 4, &v) == NGX_OK) {
         if (ngx_cx_parse_ymd(v.data, v.len, &ms) != 0) {
+            *param = "from";
+            *why = "from= takes a UTC day as YYYY-MM-DD";
             return NGX_ERROR;
         }
         f->from_ms = ms;
@@ -258,10 +269,54 @@ ngx_http_cx_report_filters(ngx_http_request_t *r,
 
     if (ngx_http_arg(r, (u_char *) "to", 2, &v) == NGX_OK) {
         if (ngx_cx_parse_ymd(v.data, v.len, &ms) != 0) {
+            *param = "to";
+            *why = "to= takes a UTC day as YYYY-MM-DD";
             return NGX_ERROR;
         }
         f->to_ms = ms + 86400000 - 1;
     }
 
+    if (f->from_ms > f->to_ms) {
+        *param = "from";
+        *why = "from= is after to=";
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_cx_report_refuse(ngx_http_request_t *r, const char *param,
+    const char *why)
+{
+    size_t     len;
+    ngx_str_t  body;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "cx_report: %s", why);
+
+    len = sizeof("{\"error\":\"\",\"parameter\":\"\"}\n") - 1
+          + ngx_strlen(why) + ngx_strlen(param);
+
+    body.data = ngx_pnalloc(r->pool, len);
+    if (body.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    body.len = ngx_sprintf(body.data,
+                           "{\"error\":\"%s\",\"parameter\":\"%s\"}\n",
+                           why, param)
+               - body.data;
+
+    r->headers_out.status = NGX_HTTP_BAD_REQUEST;
+    r->headers_out.content_length_n = body.len;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    if (ngx_http_cx_header_out(r, "Cache-Control", "no-store") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_cx_send_bytes(r, &body);
 }

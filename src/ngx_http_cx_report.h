@@ -1,11 +1,12 @@
 /*
  * ngx_http_cx_report.h — what the parts of the cx_report location share.
  *
- *   src/ngx_http_cx_report.c         routing, the dashboard, the filters
- *   src/ngx_http_cx_report_json.c    report.json: aggregation, then writing
- *   src/ngx_http_cx_export_stream.c  responses.csv and responses.ndjson
- *   src/ngx_http_cx_report_alerts.c  the alerts: list, acknowledge, resolve
- *   src/ngx_http_cx_writer.c         the output writer they all use
+ *   src/ngx_http_cx_report.c           routing, the dashboard, the filters
+ *   src/ngx_http_cx_report_json.c      report.json: aggregation, then writing
+ *   src/ngx_http_cx_export_stream.c    responses.csv and responses.ndjson
+ *   src/ngx_http_cx_report_comments.c  comments.json: pages of comments
+ *   src/ngx_http_cx_report_alerts.c    the alerts: list, acknowledge, resolve
+ *   src/ngx_http_cx_writer.c           the output writer they all use
  */
 
 #ifndef _NGX_HTTP_CX_REPORT_H_INCLUDED_
@@ -15,6 +16,7 @@
 #include "ngx_http_cx.h"
 #include "ngx_cx_export.h"
 #include "ngx_http_cx_writer.h"
+#include "ngx_cx_search.h"
 
 
 /*
@@ -63,6 +65,14 @@ ngx_http_cx_report_wanted(ngx_http_cx_report_filters_t *f,
 }
 
 
+/*
+ * A request's answer to a bad argument: 400 with
+ * {"error":"<why>","parameter":"<param>"} (both fixed ASCII, no quotes).
+ */
+ngx_int_t ngx_http_cx_report_refuse(ngx_http_request_t *r, const char *param,
+    const char *why);
+
+
 /* ngx_http_cx_report_json.c */
 ngx_int_t ngx_http_cx_report_json(ngx_http_request_t *r,
     ngx_http_cx_report_filters_t *f);
@@ -98,6 +108,40 @@ ngx_int_t ngx_http_cx_report_clickhouse(ngx_http_request_t *r,
     ngx_http_cx_report_filters_t *f, ngx_uint_t what, unsigned flags);
 ngx_int_t ngx_http_cx_report_send_json(ngx_http_request_t *r,
     ngx_http_cx_writer_t *w);
+
+/*
+ * ngx_http_cx_report_comments.c: <report>comments.json, a page of
+ * comments newest first.  The page's query and its output so far; a source
+ * other than the store (ngx_http_cx_report_clickhouse.c) reads responses
+ * newest first from c->before (when has_before) and hands each to add()
+ * (NGX_DONE: the page is full), then end() sends the page: next is the id
+ * of the last response it read, or NULL when none is older; stopped_early
+ * when its bound on the responses read, not the page's limit, ended it.
+ */
+typedef struct {
+    ngx_http_cx_report_filters_t  filters;
+    int                           band;       /* 0 any, NGX_CX_BAND_* */
+    ngx_flag_t                    has_search;
+    ngx_flag_t                    has_before;
+    ngx_uint_t                    limit;
+    ngx_uint_t                    n;          /* comments written */
+    u_char                        before[NGX_CX_RESPONSE_KEY_LEN];
+    ngx_cx_search_t               search;
+    ngx_http_cx_writer_t          w;
+} ngx_http_cx_comments_t;
+
+ngx_int_t ngx_http_cx_comments_json(ngx_http_request_t *r,
+    ngx_http_cx_report_filters_t *f);
+ngx_int_t ngx_http_cx_comments_add(ngx_http_cx_comments_t *c,
+    const u_char *id, ngx_cx_record_t *rec);
+ngx_int_t ngx_http_cx_comments_end(ngx_http_request_t *r,
+    ngx_http_cx_comments_t *c, const u_char *next, ngx_uint_t examined,
+    ngx_flag_t stopped_early);
+
+/* comments.json of cx_report source=clickhouse: at most scan responses */
+ngx_int_t ngx_http_cx_report_clickhouse_comments(ngx_http_request_t *r,
+    ngx_http_cx_comments_t *c, ngx_uint_t scan);
+
 
 /* ngx_http_cx_report_alerts.c: <report>alerts.json, alerts/ID/ack|resolve */
 ngx_int_t ngx_http_cx_report_alerts(ngx_http_request_t *r, ngx_str_t *rest);

@@ -23,6 +23,12 @@
  *   comments, the latest 20 per survey and touchpoint; alert counts; and
  *   the fleet's nodes (report.json's "nodes", for the dashboard).
  *
+ * comments.json: a page of comments newest first, the commented responses
+ * in descending id order (as a node walks its store) before the cursor,
+ * at most the scan bound of them a request; the filters, the band and the
+ * search are applied to the answer by ngx_http_cx_comments_add(), as on a
+ * node: only the cursor, as hex digits, reaches SQL.
+ *
  * responses.csv and responses.ndjson: the responses in id order (the order
  * they were issued, as a node's export), read in pages of cx_forward's
  * batch= responses after the last id sent, each page formatted by
@@ -63,6 +69,7 @@
 #define NGX_HTTP_CX_CH_QUERIES     8
 #define NGX_HTTP_CX_CH_EXPORT      8        /* a page of the export */
 #define NGX_HTTP_CX_CH_KEYS        9        /* a CSV's attribute keys */
+#define NGX_HTTP_CX_CH_COMMENT_PAGE  10     /* a page of comments.json */
 
 /* what: as ngx_http_cx_report_clickhouse() is asked */
 #define NGX_HTTP_CX_CH_REPORT      0
@@ -108,9 +115,17 @@ struct ngx_http_cx_ch_ctx_s {
     ngx_uint_t                     rows;
     u_char                         last[2 * NGX_CX_PROMPT_ID_LEN + 1];
     ngx_http_cx_writer_t           w;
+
+    /* comments.json's */
+    ngx_http_cx_comments_t        *comments;
+    ngx_uint_t                     scan;      /* rows asked for */
+    ngx_flag_t                     full;      /* the page's limit reached */
+    u_char                         next[NGX_CX_PROMPT_ID_LEN];
 };
 
 
+static ngx_http_cx_ch_ctx_t *ngx_http_cx_ch_create(ngx_http_request_t *r,
+    ngx_http_cx_report_filters_t *f, ngx_int_t *rc);
 static ngx_int_t ngx_http_cx_ch_where(ngx_http_cx_ch_ctx_t *ctx,
     ngx_str_t *node);
 static ngx_int_t ngx_http_cx_ch_export(ngx_http_cx_ch_ctx_t *ctx,
@@ -138,6 +153,10 @@ static ngx_int_t ngx_http_cx_ch_export_send(ngx_http_cx_ch_ctx_t *ctx);
 static void ngx_http_cx_ch_export_writer(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cx_ch_unhex(u_char *dst, ngx_str_t *hex,
     size_t n);
+static void ngx_http_cx_ch_commented(void *data, ngx_uint_t status,
+    const char *error);
+static ngx_int_t ngx_http_cx_ch_comment_row(ngx_http_cx_ch_ctx_t *ctx,
+    ngx_str_t *f);
 static void ngx_http_cx_ch_fail(ngx_http_cx_ch_ctx_t *ctx, const char *what,
     ngx_str_t *detail);
 static void ngx_http_cx_ch_finish(ngx_http_cx_ch_ctx_t *ctx);
@@ -151,46 +170,15 @@ ngx_int_t
 ngx_http_cx_report_clickhouse(ngx_http_request_t *r,
     ngx_http_cx_report_filters_t *f, ngx_uint_t what, unsigned flags)
 {
-    ngx_str_t                 node, sql;
-    ngx_uint_t                i;
-    ngx_pool_cleanup_t       *cln;
-    ngx_http_cx_ch_ctx_t     *ctx;
-    ngx_http_cx_main_conf_t  *cmcf;
+    ngx_int_t              rc;
+    ngx_str_t              sql;
+    ngx_uint_t             i;
+    ngx_http_cx_ch_ctx_t  *ctx;
 
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
-
-    if (cmcf->forward == NULL) {
-        return ngx_http_cx_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                      "no cx_forward");
-    }
-
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_ch_ctx_t));
+    ctx = ngx_http_cx_ch_create(r, f, &rc);
     if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return rc;
     }
-
-    ctx->r = r;
-    ctx->fw = cmcf->forward;
-    ctx->filters = *f;
-
-    if (ngx_http_arg(r, (u_char *) "node", 4, &node) != NGX_OK) {
-        ngx_str_null(&node);
-    }
-
-    if (ngx_http_cx_ch_where(ctx, &node) != NGX_OK) {
-        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                      "node= takes a node name: letters, "
-                                      "digits, \".\", \"-\" and \"_\"");
-    }
-
-    /* the answers may come after the request is gone: they are cancelled */
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln->handler = ngx_http_cx_ch_cleanup;
-    cln->data = ctx;
 
     if (what != NGX_HTTP_CX_CH_REPORT) {
         return ngx_http_cx_ch_export(ctx, what == NGX_HTTP_CX_CH_NDJSON,
@@ -233,6 +221,63 @@ ngx_http_cx_report_clickhouse(ngx_http_request_t *r,
     r->main->count++;
 
     return NGX_DONE;
+}
+
+
+/*
+ * The request's context: cx_forward's ClickHouse, the filters made SQL,
+ * and the cleanup that cancels its queries.  NULL with *rc the answer.
+ */
+
+static ngx_http_cx_ch_ctx_t *
+ngx_http_cx_ch_create(ngx_http_request_t *r, ngx_http_cx_report_filters_t *f,
+    ngx_int_t *rc)
+{
+    ngx_str_t                 node;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_cx_ch_ctx_t     *ctx;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    if (cmcf->forward == NULL) {
+        *rc = ngx_http_cx_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "no cx_forward");
+        return NULL;
+    }
+
+    *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_ch_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ctx->r = r;
+    ctx->fw = cmcf->forward;
+    ctx->filters = *f;
+
+    if (ngx_http_arg(r, (u_char *) "node", 4, &node) != NGX_OK) {
+        ngx_str_null(&node);
+    }
+
+    if (ngx_http_cx_ch_where(ctx, &node) != NGX_OK) {
+        *rc = ngx_http_cx_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                     "node= takes a node name: letters, "
+                                     "digits, \".\", \"-\" and \"_\"");
+        return NULL;
+    }
+
+    /* the answers may come after the request is gone: they are cancelled */
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_cx_ch_cleanup;
+    cln->data = ctx;
+
+    return ctx;
 }
 
 
@@ -569,8 +614,8 @@ ngx_http_cx_ch_row(ngx_http_cx_ch_ctx_t *ctx, ngx_uint_t kind, ngx_str_t *f,
     ngx_cx_rollup_row_t   row;
     u_char                val[NGX_CX_ROLLUP_VAL_MAX];
 
-    static ngx_uint_t  fields[NGX_HTTP_CX_CH_QUERIES + 2] = {
-        12, 2, 5, 5, 2, 6, 5, 3, 24, 3
+    static ngx_uint_t  fields[NGX_HTTP_CX_CH_QUERIES + 3] = {
+        12, 2, 5, 5, 2, 6, 5, 3, 24, 3, 10
     };
 
     if (n != fields[kind]) {
@@ -583,6 +628,10 @@ ngx_http_cx_ch_row(ngx_http_cx_ch_ctx_t *ctx, ngx_uint_t kind, ngx_str_t *f,
 
     if (kind == NGX_HTTP_CX_CH_KEYS) {
         return ngx_http_cx_ch_key_row(ctx, f);
+    }
+
+    if (kind == NGX_HTTP_CX_CH_COMMENT_PAGE) {
+        return ngx_http_cx_ch_comment_row(ctx, f);
     }
 
     ngx_memzero(&k, sizeof(ngx_cx_rollup_key_t));
@@ -1389,4 +1438,157 @@ ngx_http_cx_ch_unhex(u_char *dst, ngx_str_t *hex, size_t n)
     }
 
     return NGX_OK;
+}
+
+
+/* ---- comments.json ---- */
+
+ngx_int_t
+ngx_http_cx_report_clickhouse_comments(ngx_http_request_t *r,
+    ngx_http_cx_comments_t *c, ngx_uint_t scan)
+{
+    u_char                *p;
+    ngx_int_t              rc;
+    ngx_str_t              sql;
+    ngx_http_cx_ch_ctx_t  *ctx;
+
+    ctx = ngx_http_cx_ch_create(r, &c->filters, &rc);
+    if (ctx == NULL) {
+        return rc;
+    }
+
+    ctx->comments = c;
+    ctx->scan = scan;
+    ctx->q[0].ctx = ctx;
+    ctx->q[0].kind = NGX_HTTP_CX_CH_COMMENT_PAGE;
+
+    p = ngx_pnalloc(r->pool, 1024 + ctx->where.len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    sql.data = p;
+    p = ngx_sprintf(p,
+        "SELECT id, commented_at_ms, answered_at_ms, survey, type, "
+        "touchpoint, stage, answered, ifNull(score, -1000), comment "
+        "FROM %V.responses FINAL WHERE commented = 1 AND comment != ''",
+        &ctx->fw->database);
+
+    /* the cursor as the ids are written: lowercase hex */
+    if (c->has_before) {
+        p = ngx_cpymem(p, " AND id < '", sizeof(" AND id < '") - 1);
+        p = ngx_hex_dump(p, c->before, NGX_CX_PROMPT_ID_LEN);
+        *p++ = '\'';
+    }
+
+    p = ngx_sprintf(p, "%V ORDER BY id DESC LIMIT %ui FORMAT TabSeparated",
+                    &ctx->where, scan);
+    sql.len = p - sql.data;
+
+    if (ngx_http_cx_post(&ctx->fw->target, NULL, &ctx->fw->auth, &sql,
+                         NGX_HTTP_CX_CH_MAX, NGX_HTTP_CX_CH_TIMEOUT,
+                         ngx_http_cx_ch_commented, &ctx->q[0],
+                         r->connection->log, &ctx->q[0].post)
+        != NGX_OK)
+    {
+        ngx_http_cx_ch_fail(ctx, "could not start the request", NULL);
+        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_GATEWAY,
+                                      (char *) ctx->error);
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_cx_ch_commented(void *data, ngx_uint_t status, const char *error)
+{
+    ngx_http_cx_ch_query_t *q = data;
+
+    ngx_int_t              rc;
+    ngx_str_t             *body;
+    ngx_flag_t             more;
+    ngx_http_cx_ch_ctx_t  *ctx;
+
+    ctx = q->ctx;
+    body = ngx_http_cx_ch_answer(q, status, error);
+
+    if (body
+        && ngx_http_cx_ch_rows(ctx, NGX_HTTP_CX_CH_COMMENT_PAGE, body)
+           != NGX_OK)
+    {
+        ngx_http_cx_ch_fail(ctx, "answered what is not a page of comments",
+                            NULL);
+    }
+
+    if (ctx->status) {
+        rc = ngx_http_cx_send_error(ctx->r, ctx->status, (char *) ctx->error);
+
+    } else {
+        /* as many rows as asked for: there may be older ones */
+        more = ctx->full || ctx->page_rows == ctx->scan;
+
+        rc = ngx_http_cx_comments_end(ctx->r, ctx->comments,
+                                      more ? ctx->next : NULL,
+                                      ctx->page_rows,
+                                      more && !ctx->full);
+    }
+
+    ngx_http_finalize_request(ctx->r, rc);
+}
+
+
+/* One commented response, newest first; after a full page, nothing. */
+
+static ngx_int_t
+ngx_http_cx_ch_comment_row(ngx_http_cx_ch_ctx_t *ctx, ngx_str_t *f)
+{
+    int64_t          v;
+    ngx_int_t        rc;
+    ngx_cx_record_t  rec;
+
+    if (ctx->full) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_cx_ch_unhex(ctx->next, &f[0], NGX_CX_PROMPT_ID_LEN)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->page_rows++;
+
+    ngx_memzero(&rec, sizeof(ngx_cx_record_t));
+
+    rec.flags = NGX_CX_REC_COMMENTED;
+    rec.commented_at_ms = ngx_http_cx_ch_int(&f[1]);
+    rec.answered_at_ms = ngx_http_cx_ch_int(&f[2]);
+    rec.survey.data = f[3].data;
+    rec.survey.len = f[3].len;
+    rec.type = ngx_cx_type_from_name((char *) f[4].data, f[4].len);
+    rec.touchpoint.data = f[5].data;
+    rec.touchpoint.len = f[5].len;
+    rec.stage = ngx_cx_stage_from_name((char *) f[6].data, f[6].len);
+
+    v = ngx_http_cx_ch_int(&f[8]);
+
+    if (ngx_http_cx_ch_int(&f[7]) && v != -1000) {
+        rec.flags |= NGX_CX_REC_ANSWERED;
+        rec.score = (int) v;
+    }
+
+    rec.comment.data = f[9].data;
+    rec.comment.len = f[9].len;
+
+    rc = ngx_http_cx_comments_add(ctx->comments, ctx->next, &rec);
+
+    if (rc == NGX_DONE) {
+        ctx->full = 1;
+        return NGX_OK;
+    }
+
+    return rc;
 }

@@ -1261,6 +1261,7 @@ static void
 ngx_http_cx_report_write_groups(ngx_http_cx_writer_t *w, ngx_array_t *groups,
     const char *key)
 {
+    int                   s, lo, hi;
     ngx_uint_t            i;
     ngx_http_cx_group_t  *g;
 
@@ -1277,9 +1278,24 @@ ngx_http_cx_report_write_groups(ngx_http_cx_writer_t *w, ngx_array_t *groups,
                                ngx_cx_stage_name(g[i].stage));
         }
 
-        ngx_http_cx_writef(w, ",\"answered\":%uL,\"score\":%.1f}",
+        ngx_http_cx_writef(w, ",\"answered\":%uL,\"score\":%.1f",
                            g[i].tally.answered,
                            ngx_cx_tally_score(&g[i].tally));
+
+        /* a day's answers per score: weeks and months add up exactly */
+        if (key[0] == 'd'
+            && ngx_cx_score_range(g[i].tally.type, &lo, &hi) != 0)
+        {
+            for (s = lo; s <= hi; s++) {
+                ngx_http_cx_writef(w, s == lo ? ",\"distribution\":[%uL"
+                                              : ",%uL",
+                                   g[i].tally.dist[s]);
+            }
+
+            ngx_http_cx_write(w, "]", 1);
+        }
+
+        ngx_http_cx_write(w, "}", 1);
     }
 
     ngx_http_cx_write(w, "]", 1);

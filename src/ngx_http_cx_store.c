@@ -1247,6 +1247,109 @@ ngx_http_cx_store_walk(ngx_http_cx_store_t *store, ngx_log_t *log,
 }
 
 
+ngx_int_t
+ngx_http_cx_store_each_before(ngx_http_cx_store_t *store, ngx_log_t *log,
+    u_char *before, u_char *floor, ngx_uint_t max,
+    ngx_http_cx_store_each_pt each, void *data, u_char *last,
+    ngx_uint_t *examined)
+{
+    int               rc;
+    MDB_txn          *txn;
+    MDB_val           key, val;
+    ngx_int_t         result, rv;
+    ngx_uint_t        n;
+    MDB_cursor       *cur;
+    ngx_cx_record_t   rec;
+
+    *examined = 0;
+
+    if (store == NULL || store->env == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "cx_store: read transaction failed: %s",
+                      mdb_strerror(rc));
+        return NGX_ERROR;
+    }
+
+    rc = mdb_cursor_open(txn, store->responses, &cur);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return NGX_ERROR;
+    }
+
+    /* the first key at or after "before", then one back */
+    if (before) {
+        key.mv_data = before;
+        key.mv_size = NGX_CX_RESPONSE_KEY_LEN;
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        rc = mdb_cursor_get(cur, &key, &val, rc == 0 ? MDB_PREV : MDB_LAST);
+
+    } else {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+    }
+
+    result = NGX_DONE;
+    n = 0;
+
+    for ( /* void */ ; rc == 0; rc = mdb_cursor_get(cur, &key, &val, MDB_PREV))
+    {
+        if (key.mv_size != NGX_CX_RESPONSE_KEY_LEN) {
+            continue;               /* not a response key: never a cursor */
+        }
+
+        if (floor && ngx_memcmp(key.mv_data, floor, NGX_CX_RESPONSE_KEY_LEN)
+                     < 0)
+        {
+            break;
+        }
+
+        if (n == max) {
+            result = NGX_AGAIN;
+            break;
+        }
+
+        n++;
+        ngx_memcpy(last, key.mv_data, NGX_CX_RESPONSE_KEY_LEN);
+
+        if (ngx_cx_response_decode(key.mv_data, key.mv_size, val.mv_data,
+                                   val.mv_size, &rec)
+            != 0)
+        {
+            continue;               /* unreadable: the exports count them */
+        }
+
+        rv = each(data, key.mv_data, &rec);
+
+        if (rv == NGX_DONE) {
+            result = NGX_OK;
+            break;
+        }
+
+        if (rv != NGX_OK) {
+            result = NGX_ERROR;
+            break;
+        }
+    }
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        ngx_log_error(NGX_LOG_ERR, log, 0, "cx_store: read failed: %s",
+                      mdb_strerror(rc));
+        result = NGX_ERROR;
+    }
+
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+
+    *examined = n;
+
+    return result;
+}
+
+
 typedef struct {
     ngx_http_cx_store_t      *store;
     const char               *name;

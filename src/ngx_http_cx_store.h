@@ -58,7 +58,7 @@
  *   In the event loop, in read transactions (the reports are admin pages;
  *   reads never block on writers in LMDB): ngx_http_cx_store_rollups()
  *   for report.json, ngx_http_cx_store_each_after() in chunks for the
- *   exports.
+ *   exports, ngx_http_cx_store_each_before() a bounded page of comments.
  */
 
 #ifndef _NGX_HTTP_CX_STORE_H_INCLUDED_
@@ -199,6 +199,25 @@ ngx_int_t ngx_http_cx_store_lookup(ngx_http_cx_store_t *store, void *txn,
 ngx_int_t ngx_http_cx_store_each_after(ngx_http_cx_store_t *store,
     ngx_log_t *log, u_char *after, ngx_uint_t max,
     ngx_http_cx_store_each_pt each, void *data, ngx_uint_t *corrupt);
+
+/*
+ * The responses newest first, for comments.json: calls each() for the
+ * records with ids before "before" (NULL: from the newest) and not before
+ * "floor" (NULL: to the oldest), in one read transaction, examining at most
+ * max of them.  *last is set to the id of the last record examined (12
+ * bytes of room), *examined to their number; unreadable records count as
+ * examined but are not handed over.  each() returns NGX_OK to go on,
+ * NGX_DONE to stop there, NGX_ERROR to fail.
+ *
+ *   NGX_DONE    the oldest response (or the floor) was reached
+ *   NGX_OK      each() said NGX_DONE
+ *   NGX_AGAIN   max records were examined: more may follow *last
+ *   NGX_ERROR   the store cannot be read (logged), or each() failed
+ */
+ngx_int_t ngx_http_cx_store_each_before(ngx_http_cx_store_t *store,
+    ngx_log_t *log, u_char *before, u_char *floor, ngx_uint_t max,
+    ngx_http_cx_store_each_pt each, void *data, u_char *last,
+    ngx_uint_t *examined);
 
 
 

@@ -445,6 +445,46 @@ for my $name (sort keys %node) {
     is scalar(@rows) - 1, ch_count('SELECT count() FROM cx.responses FINAL'), '... a row per response of the fleet';
     like $csv->{headers}{'content-disposition'} // '', qr/attachment; filename="responses\.csv"/, '... as an attachment';
 }
+# comments.json: a node's own pages, read from ClickHouse
+sub comments_chain {
+    my ($n, $path) = @_;
+    my (@ids, $next);
+    for (1 .. 50) {
+        my $r = $n->get($path . (defined $next ? "&before=$next" : ''));
+        my $j = eval { $J->decode($r->{body}) } || {};
+        push @ids, map { $_->{id} } @{ $j->{comments} || [] };
+        $next = $j->{next};
+        last unless defined $next;
+    }
+    return \@ids;
+}
+for my $name (sort keys %node) {
+    for my $q ('limit=100', 'q=SLOW', 'q=%C3%A9T%C3%A9', 'band=detractor', 'band=promoter', 'touchpoint=buy',
+               'from=' . POSIX::strftime('%Y-%m-%d', gmtime))
+    {
+        my $own = $J->decode($node{$name}->get("/cx-admin/comments.json?$q")->{body});
+        my $r = $node{'web-1'}->get("/fleet/comments.json?node=$name&$q");
+        is $r->{status}, 200, "fleet comments.json?node=$name&$q: 200" or diag $r->{body};
+        my $fleet = eval { $J->decode($r->{body}) } || {};
+        is_deeply $fleet->{comments}, $own->{comments},
+            "fleet comments.json?node=$name&$q = ${name}'s own (" . scalar(@{ $own->{comments} }) . ')'
+            or diag "fleet: $r->{body}\nown: " . $J->encode($own);
+    }
+    is_deeply comments_chain($node{'web-1'}, "/fleet/comments.json?node=$name&limit=1"),
+        comments_chain($node{$name}, '/cx-admin/comments.json?limit=1'),
+        "fleet comments.json?node=$name, a comment a page: the node's own chain";
+}
+{
+    my @all = sort { $b cmp $a } map { @{ comments_chain($_, '/cx-admin/comments.json?limit=100') } } values %node;
+    ok @all >= 8, 'the fleet\'s comments: ' . scalar(@all);
+    is_deeply comments_chain($node{'web-2'}, '/fleet/comments.json?limit=3'), \@all,
+        'fleet comments.json (both nodes) in pages of 3: every comment once, newest first';
+    my $r = $node{'web-1'}->get('/fleet/comments.json?band=angry');
+    is $r->{status}, 400, 'fleet comments.json?band=angry: 400';
+    like $r->{body}, qr/"parameter":"band"/, '... naming band';
+    $r = $node{'web-1'}->get('/fleet/comments.json?before=%27%20OR%201=1--%20aaaaaa');
+    is $r->{status}, 400, 'fleet comments.json?before= that is not an id: 400 (nothing of it reaches SQL)';
+}
 {
     my $r = $node{'web-2'}->get('/fleet/report.json');
     is $r->{status}, 200, 'fleet report.json (both nodes), from web-2';
@@ -502,6 +542,9 @@ $ch->stop;
     like $r->{body}, qr/"error":"ClickHouse connection refused"/, '... saying why' or diag $r->{body};
     $r = $node{'web-1'}->get('/fleet/responses.ndjson');
     is $r->{status}, 502, 'fleet responses.ndjson while ClickHouse is down: 502';
+    like $r->{body}, qr/"error":"ClickHouse connection refused"/, '... saying why';
+    $r = $node{'web-1'}->get('/fleet/comments.json');
+    is $r->{status}, 502, 'fleet comments.json while ClickHouse is down: 502';
     like $r->{body}, qr/"error":"ClickHouse connection refused"/, '... saying why';
 }
 $ch->start;

@@ -152,6 +152,8 @@ is_deeply [ sort map { $_->{name} } @{ $rep->{surveys} || [] } ], [qw(ces1 csat1
         skip 'the UTC day changed during the test', 1 unless $same_day;
         is_deeply [ map { [ $_->{date}, $_->{answered}, fmt($_->{score}) ] } @{ $s->{by_day} || [] } ],
             [ [ $day1, 9, '11.1' ] ], "nps1: by_day is today ($day1, UTC)";
+        # the day's answers per score: the dashboard adds days into weeks and months exactly
+        is_deeply $s->{by_day}[0]{distribution}, [ 1, 0, 0, 1, 0, 0, 1, 1, 1, 2, 2 ], 'nps1: by_day distribution 0..10';
     }
     my @c = @{ $s->{comments} || [] };
     is_deeply [ map { $_->{comment} } @c ], [ $C_UTF8, $C_HTML, $C_FAST ], 'nps1: comments, latest first';
@@ -203,6 +205,7 @@ is_deeply [ sort map { $_->{name} } @{ $rep->{surveys} || [] } ], [qw(ces1 csat1
         skip 'the UTC day changed during the test', 1 unless $same_day;
         is_deeply [ map { [ $_->{date}, $_->{answered}, fmt($_->{score}) ] } @{ $s->{by_day} || [] } ],
             [ [ $day1, 5, '4.6' ] ], 'ces1: by_day';
+        is_deeply $s->{by_day}[0]{distribution}, [ 1, 1, 0, 0, 0, 1, 2 ], 'ces1: by_day distribution 1..7';
     }
     like $res->{body}, qr/"name":"ces1","type":"ces"[^{]*"score":4\.6,/, 'raw: "score":4.6';
 }
@@ -273,7 +276,7 @@ SKIP: {
         is $s->{dismissed}, 1, "?$q: dismissal counted";
         is +(survey_of($r, 'ces1') || {})->{answered}, 5, "?$q: all ces1 answers";
     }
-    for my $q ("from=$tomorrow", "from=2099-01-01", "to=$yesterday", "from=$tomorrow&to=$yesterday") {
+    for my $q ("from=$tomorrow", "from=2099-01-01", "to=$yesterday") {
         my ($r, $raw) = $ng->report_json($q);
         is $raw->{status}, 200, "?$q: 200";
         is_deeply [ map { $_->{answered} } @{ $r->{surveys} || [] } ], [ 0, 0, 0, 0 ], "?$q: zero answered";
@@ -284,11 +287,25 @@ SKIP: {
     }
 }
 
-for my $q ('from=2026-13-01', 'from=2026-02-30', 'from=2026-00-10', 'to=2026-04-31', 'from=yesterday',
-           'to=20261124', 'from=2026-1-05', 'to=2026-11-24x', 'to=2026/11/24')
+# a bad filter is an error that names it, never an empty report (the dashboard says which)
+my $DAY = qr/ takes a UTC day as YYYY-MM-DD$/;
+for my $c (['from=2026-13-01', 'from', $DAY], ['from=2026-02-30', 'from', $DAY], ['from=2026-00-10', 'from', $DAY],
+           ['to=2026-04-31', 'to', $DAY], ['from=yesterday', 'from', $DAY], ['to=20261124', 'to', $DAY],
+           ['from=2026-1-05', 'from', $DAY], ['to=2026-11-24x', 'to', $DAY], ['to=2026/11/24', 'to', $DAY],
+           ['from=2026-11-24&to=2026-12-3', 'to', $DAY],
+           ['from=2026-11-25&to=2026-11-24', 'from', qr/^from= is after to=$/])
 {
+    my ($q, $param, $why) = @$c;
     my ($r, $raw) = $ng->report_json($q);
     is $raw->{status}, 400, "?$q: 400";
+    my $e = eval { $JSON->decode($raw->{body}) } || {};
+    is $e->{parameter}, $param, "?$q: names $param";
+    like $e->{error} // "", $why, "?$q: says why";
+}
+for my $path ('/cx-admin/responses.csv', '/cx-admin/responses.ndjson', '/cx-admin/comments.json') {
+    my $r = $ng->get("$path?from=2026-11-25&to=2026-11-24");
+    is $r->{status}, 400, "$path with from= after to=: 400";
+    like $r->{body}, qr/"parameter":"from"/, "$path: names from";
 }
 
 done_testing;

@@ -14,7 +14,13 @@
  * a hostile comment shown as text, the query string passed through, empty data, HTTP and
  * JSON errors, the alerts view, survey targets (issue 15.2), the journey view (issue 15:
  * t/browser/journey-report.json, with a hostile touchpoint name; and without the journey
- * fields, as an older module has it). Without chromium those tests are skipped.
+ * fields, as an older module has it), the trend by week and the period before, the comments
+ * view, and filters that are not valid (issue 17: 5, 6, 8). Without chromium those tests are
+ * skipped.
+ *
+ * The trend's arithmetic (ISO weeks, months, the unit chosen from the range, weeks and months
+ * added up from the days' answers per score, the period before) is tested as plain functions
+ * taken from the page, with exact numbers.
  */
 'use strict';
 
@@ -32,8 +38,10 @@ const HTML = fs.readFileSync(FILE, 'utf8');
 const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
   "connect-src 'self'; img-src data:";
 /* ~25 KB, then ~10 KB for the alerts view (issue 14), ~2 KB for targets (issue 15.2), ~5.4 KB for
- * the journey view (issue 15); 2 KB of room */
-const MAX_BYTES = 44 * 1024;
+ * the journey view (issue 15), ~17 KB for the trend by day, week or month with its comparison,
+ * the comments view, charts drawn at their width and the filters' errors (issue 17: 5, 6, 8);
+ * 2 KB of room */
+const MAX_BYTES = 62 * 1024;
 
 const scripts = [...HTML.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)];
 const SRC = scripts.length ? scripts[0][2] : '';
@@ -77,12 +85,13 @@ test('no external URL, no external asset', () => {
   assert.doesNotMatch(MARKUP, /<script\b[^>]*\bsrc/i);
   assert.doesNotMatch(STYLE, /@import|url\s*\(|@font-face/i, 'CSS loads nothing');
   assert.doesNotMatch(CODE, /["'`]\s*\/\//, 'no protocol-relative string in the script');
-  /* the only requests: report.json and alerts.json (GET), the alert actions (POST), all
-   * relative, in the same directory */
+  /* the only requests: report.json (the filters', then the period before's), comments.json and
+   * alerts.json (GET), the alert actions (POST), all relative, in the same directory */
   const fetches = [...SRC.matchAll(/\bfetch\s*\(\s*([^,]*),/g)].map((m) => m[1].trim());
   assert.deepEqual(fetches, ["f.getAttribute('action')", 'url']);
   const gets = [...SRC.matchAll(/\bgetJSON\s*\(\s*([^,)]*)/g)].map((m) => m[1].trim()).filter((x) => x !== 'url');
-  assert.deepEqual(gets, ["'alerts.json'", "'report.json' + qs", "'alerts.json'"]);
+  assert.deepEqual(gets, ["'report.json?' + q.toString(", "'comments.json?' + p.toString(", "'alerts.json'",
+    "'report.json' + qs", "'alerts.json'"]);
   assert.match(SRC, /action: 'alerts\/' \+ id \+ '\/' \+ op/, 'POST to alerts/ID/ack|resolve, relative');
   assert.match(SRC, /\/\^\[A-Za-z0-9_-\]\{22\}\$\/\.test\(id\)/, 'an alert id is checked before it goes in a URL');
   assert.doesNotMatch(CODE, /XMLHttpRequest|WebSocket|EventSource|sendBeacon|importScripts|new\s+Worker/);
@@ -149,8 +158,10 @@ const REPORT = {
   ],
 };
 
-/* a server for one scenario: the dashboard at /cx-admin/, report.json next to it */
-function serve(reportBody, status = 200, alerts = null) {
+/* a server for one scenario: the dashboard at /cx-admin/, report.json next to it (a function of
+ * the query gives each query its own), comments.json (no comments, unless given) */
+const NO_COMMENTS = JSON.stringify({ comments: [], next: null, examined: 0, stopped_early: false });
+function serve(reportBody, status = 200, alerts = null, comments = null) {
   const seen = [];
   const srv = http.createServer((req, res) => {
     seen.push(req.url);
@@ -160,8 +171,13 @@ function serve(reportBody, status = 200, alerts = null) {
         'X-Content-Type-Options': 'nosniff' });
       res.end(HTML);
     } else if (u.pathname === '/cx-admin/report.json') {
-      res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-      res.end(reportBody);
+      const [st, body] = typeof reportBody === 'function' ? reportBody(u.searchParams) : [status, reportBody];
+      res.writeHead(st, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      res.end(body);
+    } else if (u.pathname === '/cx-admin/comments.json') {
+      const [st, body] = comments ? comments(u.searchParams) : [200, NO_COMMENTS];
+      res.writeHead(st, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      res.end(body);
     } else if (u.pathname === '/cx-admin/alerts.json' && alerts) {
       res.writeHead(alerts.status || 200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
       res.end(alerts.body);
@@ -193,8 +209,8 @@ function text(dom) {
     .replace(/&amp;/g, '&').replace(/\s+/g, ' ');
 }
 
-async function scenario(body, status, query, alerts) {
-  const { srv, seen, port } = await serve(body, status, alerts);
+async function scenario(body, status, query, alerts, comments) {
+  const { srv, seen, port } = await serve(body, status, alerts, comments);
   try {
     const dom = await dump(`http://127.0.0.1:${port}/cx-admin/${query || ''}`);
     return { dom, body: dom.replace(/^[\s\S]*?<body>/, '').replace(/<script\b[\s\S]*?<\/script>/gi, ''), seen };
@@ -237,7 +253,8 @@ test('renders a report in chromium, under the CSP', { skip, timeout: 120000 }, a
   /* SVG charts with a title and a description */
   assert.ok((body.match(/<svg class="ch"[^>]*role="img"/g) || []).length >= 4, 'trend and distribution charts');
   assert.match(body, /<title id="c\d+t">Trend by day: NPS and answers<\/title>/);
-  assert.match(body, /<desc id="c\d+d">5 days from 2026-11-20 to 2026-11-24, 2 with answers/);
+  /* the range is the filters': every day of it, by day (30 days: chosen automatically) */
+  assert.match(body, /<desc id="c\d+d">30 days from 2026-11-01 to 2026-11-30, 2 with answers/);
   /* the form is filled from the query string and the survey list from the data */
   assert.match(body, /<option value="nps_after_purchase">nps_after_purchase<\/option>/);
   assert.match(body, /<option value="ces_checkout">/);
@@ -679,4 +696,221 @@ test('journey: absent (an older module) or empty: "No journey data yet", the pag
   assert.match(t, /purchase 80 visitors 40 answers Score \+13 NPS nps1 \+13 \(target \+30\) \u25bc below target/, 'no share without conversion');
   assert.match(t, /No moves between touchpoints yet\..*No purchases yet\..*No repeat answers yet\./);
   assert.doesNotMatch(journeyOf(body), /<svg/);
+});
+
+/* ---------- the trend by day, week or month, and the period before (issue 17.5) ---------- */
+
+/* a function of the page by its name: a one-line one, or up to its closing brace at column 0 */
+function fnSrc(name) {
+  const i = SRC.indexOf(`\nfunction ${name}(`);
+  assert.ok(i >= 0, `function ${name} in the page`);
+  const line = SRC.slice(i + 1, SRC.indexOf('\n', i + 1));
+  if (/\}$/.test(line) && line.split('{').length === line.split('}').length) return line;
+  return SRC.slice(i + 1, SRC.indexOf('\n}\n', i) + 2);
+}
+const TREND_FNS = ['isDay', 'num', 'str', 'arr', 'dayMs', 'ymd', 'realDay', 'monday', 'isoWeek', 'bucketStart', 'bucketNext',
+  'bucketName', 'tick', 'autoUnit', 'days', 'exact', 'tally', 'buckets', 'rnd', 'fmt', 'span', 'change', 'within', 'period'];
+/* the trend's arithmetic, with RANGE (the dates filtered, in ms) as given */
+function trendKit(RANGE) {
+  const types = SRC.match(/var TYPES = \{[\s\S]*?\n\};/)[0];
+  return new Function('RANGE', `var DAY = 864e5, DASH = '\\u2014', MINUS = '\\u2212', NDASH = '\\u2013';\n${types}\n` +
+    `${TREND_FNS.map(fnSrc).join('\n')}\nreturn { ${TREND_FNS.join(', ')}, TYPES: TYPES };`)(RANGE || {});
+}
+const near = (a, b, what) => assert.ok(a !== null && Math.abs(a - b) < 1e-9, `${what}: ${a} is not ${b}`);
+
+test('trend: ISO weeks (from Monday, UTC), months, real days, and the unit chosen from the range', () => {
+  const k = trendKit(), d = k.dayMs;
+  assert.equal(k.isoWeek(d('2026-01-01')), '2026-W01', 'a Thursday: week 1');
+  assert.equal(k.isoWeek(d('2025-12-29')), '2026-W01', 'its Monday, in the year before');
+  assert.equal(k.isoWeek(d('2025-12-28')), '2025-W52', 'the Sunday before');
+  assert.equal(k.isoWeek(d('2027-01-01')), '2026-W53', 'a Friday: 2026 has 53 weeks');
+  assert.equal(k.isoWeek(d('2027-01-04')), '2027-W01');
+  assert.equal(k.isoWeek(d('2026-11-02')), '2026-W45');
+  assert.equal(k.ymd(k.monday(d('2026-11-29'))), '2026-11-23', 'Sunday: the Monday before');
+  assert.equal(k.ymd(k.monday(d('2026-11-23'))), '2026-11-23', 'Monday: itself');
+  assert.equal(k.ymd(k.bucketStart('month', d('2024-02-29'))), '2024-02-01');
+  assert.equal(k.ymd(k.bucketNext('month', d('2026-12-01'))), '2027-01-01');
+  assert.equal(k.ymd(k.bucketNext('week', d('2026-12-28'))), '2027-01-04');
+  assert.equal(k.bucketName('week', d('2026-11-23')), '2026-W48 (from 2026-11-23)');
+  assert.deepEqual(['day', 'week', 'month'].map((u) => k.tick(u, d('2026-11-23'))), ['11-23', 'W48', '2026-11']);
+  const unit = (a, b) => k.autoUnit(d(a), d(b));
+  assert.deepEqual([unit('2026-11-24', '2026-11-24'), unit('2026-11-01', '2026-12-01'), unit('2026-11-01', '2026-12-02'),
+    unit('2026-01-01', '2026-07-01'), unit('2026-01-01', '2026-07-02'), unit('2025-01-01', '2026-12-31')],
+  ['day', 'day', 'week', 'week', 'month', 'month'], '31 days by day, 182 by week, longer by month');
+  assert.deepEqual(['2026-02-28', '2024-02-29', '9999-12-31', '1970-01-01'].map(k.realDay), [true, true, true, true]);
+  assert.deepEqual(['2026-02-29', '2026-02-30', '2026-13-01', '2026-04-31', '1969-12-31', '2026-1-05', '20261124', ''].map(k.realDay),
+    [false, false, false, false, false, false, false, false]);
+});
+
+/* NPS answers per score on five days: W45 6 answers (promoters 3, detractors 2), W46 1 promoter,
+ * W49 1 passive; November 7 answers (promoters 4, detractors 2), December 1 */
+const NPS_DAYS = [
+  { date: '2026-11-02', answered: 3, score: 33.3, distribution: [1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1] },
+  { date: '2026-11-04', answered: 2, score: 50.0, distribution: [0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1] },
+  { date: '2026-11-08', answered: 1, score: -100.0, distribution: [0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0] },
+  { date: '2026-11-09', answered: 1, score: 100.0, distribution: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1] },
+  { date: '2026-12-01', answered: 1, score: 0.0, distribution: [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0] },
+];
+
+test('trend: weeks and months add up exactly from the days\' answers per score', () => {
+  const k = trendKit(), d = k.dayMs, T = k.TYPES;
+  const rows = k.days({ by_day: NPS_DAYS }, T.nps);
+  const wk = k.buckets(rows, 'week', 'nps', T.nps, d('2026-11-02'), d('2026-12-06'));
+  assert.deepEqual(wk.map((b) => k.ymd(b.ms)), ['2026-11-02', '2026-11-09', '2026-11-16', '2026-11-23', '2026-11-30'],
+    'every week of the range, the empty ones too');
+  assert.deepEqual(wk.map((b) => b.n), [6, 1, 0, 0, 1]);
+  near(wk[0].s, 100 / 6, 'W45: (3 - 2) / 6');
+  near(wk[1].s, 100, 'W46');
+  assert.deepEqual([wk[2].s, wk[3].s], [null, null], 'no answers: no score');
+  near(wk[4].s, 0, 'W49: one passive');
+  const mo = k.buckets(rows, 'month', 'nps', T.nps, d('2026-11-02'), d('2026-12-06'));
+  assert.deepEqual(mo.map((b) => [k.ymd(b.ms), b.n]), [['2026-11-01', 7], ['2026-12-01', 1]]);
+  near(mo[0].s, 200 / 7, 'November: (4 - 2) / 7');
+  const day = k.buckets(rows, 'day', 'nps', T.nps, d('2026-11-02'), d('2026-11-09'));
+  assert.deepEqual(day.map((b) => b.n), [3, 0, 2, 0, 0, 0, 1, 1], 'days: as they are');
+  /* an older module's rows (no answers per score): the days' rounded scores weighted by answers */
+  const old = k.days({ by_day: NPS_DAYS.map((x) => ({ date: x.date, answered: x.answered, score: x.score })) }, T.nps);
+  near(k.buckets(old, 'week', 'nps', T.nps, d('2026-11-02'), d('2026-11-08'))[0].s, 99.9 / 6, 'W45 from rounded day scores');
+  /* CSAT and CES */
+  const csat = k.days({ by_day: [{ date: '2026-11-02', answered: 4, score: 50, distribution: [1, 0, 1, 1, 1] },
+    { date: '2026-11-03', answered: 2, score: 100, distribution: [0, 0, 0, 0, 2] }] }, T.csat);
+  near(k.buckets(csat, 'week', 'csat', T.csat, d('2026-11-02'), d('2026-11-03'))[0].s, 400 / 6, 'CSAT: 4 of 6 are 4 or 5');
+  const ces = k.days({ by_day: [{ date: '2026-11-02', answered: 2, score: 4, distribution: [1, 0, 0, 0, 0, 0, 1] },
+    { date: '2026-11-30', answered: 1, score: 3, distribution: [0, 0, 1, 0, 0, 0, 0] }] }, T.ces);
+  near(k.buckets(ces, 'month', 'ces', T.ces, d('2026-11-02'), d('2026-11-30'))[0].s, 11 / 3, 'CES: (1 + 7 + 3) / 3');
+  /* a distribution that does not fit the scale is not used */
+  const odd = k.days({ by_day: [{ date: '2026-11-02', answered: 2, score: 4.5, distribution: [1, 1] }] }, T.ces);
+  assert.equal(odd[0].dist, null);
+  near(k.tally(odd, 'ces', T.ces).s, 4.5, 'falls back to the day\'s score');
+});
+
+test('trend: the period and the one before; the change as shown', () => {
+  const d = trendKit().dayMs, ymd = trendKit().ymd;
+  const per = (R, gen) => { const p = trendKit(R).period(gen || '2026-11-24T12:00:00Z'); return [ymd(p.p0), ymd(p.p1), ymd(p.q0), ymd(p.q1), p.n, p.own]; };
+  assert.deepEqual(per({}), ['2026-10-26', '2026-11-24', '2026-09-26', '2026-10-25', 30, false], 'no dates: the last 30 days');
+  assert.deepEqual(per({ from: d('2026-11-01'), to: d('2026-11-30') }), ['2026-11-01', '2026-11-30', '2026-10-02', '2026-10-31', 30, true]);
+  assert.deepEqual(per({ from: d('2026-11-02'), to: d('2026-12-06') }), ['2026-11-02', '2026-12-06', '2026-09-28', '2026-11-01', 35, true]);
+  assert.deepEqual(per({ from: d('2026-11-10'), to: d('2026-11-10') }), ['2026-11-10', '2026-11-10', '2026-11-09', '2026-11-09', 1, true]);
+  assert.deepEqual(per({ from: d('2026-11-20') }), ['2026-11-20', '2026-11-24', '2026-11-15', '2026-11-19', 5, true], 'from: to the report\'s day');
+  assert.deepEqual(per({ to: d('2026-06-30') }), ['2026-06-01', '2026-06-30', '2026-05-02', '2026-05-31', 30, false], 'to: its last 30 days');
+  const k = trendKit();
+  assert.deepEqual([k.change('nps', 4.24), k.change('nps', -12), k.change('csat', 0.04), k.change('ces', -0.26), k.change('ces', 1)],
+    ['+4.2 points', '\u221212.0 points', '\u00b10.0 points', '\u22120.3', '+1.0']);
+});
+
+const TREND_REPORT = {
+  generated_at: '2026-12-07T12:00:00Z', touchpoints: [],
+  surveys: [{ name: 'nps_w', type: 'nps', offered: 8, displayed: 8, answered: 8, dismissed: 0, score: 25.0,
+    promoters: 4, passives: 2, detractors: 2, distribution: [1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 3],
+    by_touchpoint: [{ touchpoint: 'shop', answered: 8, score: 25.0 }], by_day: NPS_DAYS, comments: [] }],
+};
+const PREV_REPORT = { generated_at: '2026-12-07T12:00:00Z', touchpoints: [],
+  surveys: [{ name: 'nps_w', type: 'nps', answered: 4, score: 0.0,
+    by_day: [{ date: '2026-10-15', answered: 4, score: 0.0, distribution: [1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0] }] }] };
+
+test('trend: 35 days are shown by week (auto), every week of the range in the table', { skip, timeout: 120000 }, async () => {
+  const { body } = await scenario((p) => [200, JSON.stringify(p.get('from') === '2026-11-02' ? TREND_REPORT : PREV_REPORT)], 200,
+    '?from=2026-11-02&to=2026-12-06');
+  const c = cardOf(body, 'nps_w');
+  assert.match(c, /<h3>Trend by week<\/h3>/);
+  assert.match(c, /<div class="tabs" role="group" aria-label="Show the trend by"><button type="button" value="day" aria-pressed="false">Day<\/button><button type="button" value="week" aria-pressed="true">Week \(auto\)<\/button><button type="button" value="month" aria-pressed="false">Month<\/button><\/div>/);
+  assert.match(c, /<title id="c\d+t">Trend by week: NPS and answers<\/title>/);
+  assert.match(c, /<desc id="c\d+d">5 weeks from 2026-W45 \(from 2026-11-02\) to 2026-W49 \(from 2026-11-30\), 3 with answers; latest week with answers: 2026-W49 \(from 2026-11-30\), score 0, 1 answer\./);
+  const r = rowsOf(c, 'Answers and score by week');
+  assert.equal(r.head, 'Week (UTC, from Monday) Answers Score');
+  assert.deepEqual(r.rows.map((x) => x.text), ['2026-W49 (from 2026-11-30) 1 0', '2026-W46 (from 2026-11-09) 1 +100', '2026-W45 (from 2026-11-02) 6 +17']);
+  assert.match(text(c), /Line: score per week \(UTC, ISO weeks from Monday\)\. Bars: answers per week\./);
+});
+
+test('trend: the period before, fetched with the same filters; the change and its count', { skip, timeout: 120000 }, async () => {
+  const { body, seen } = await scenario((p) => [200, JSON.stringify(p.get('from') === '2026-11-02' ? TREND_REPORT : PREV_REPORT)], 200,
+    '?survey=nps_w&from=2026-11-02&to=2026-12-06');
+  assert.ok(seen.includes('/cx-admin/report.json?survey=nps_w&from=2026-09-28&to=2026-11-01'), `the period before asked for: ${seen.join(' ')}`);
+  const c = cardOf(body, 'nps_w');
+  assert.match(c, /<p class="cmp"><strong class="up">\+25\.0 points<\/strong> vs the previous 35 days \(2026-09-28 \u2013 2026-11-01: 0 from 4 answers\)\.<\/p>/);
+  /* the period before without answers, or not loaded */
+  let t = text(cardOf((await scenario((p) => [200, JSON.stringify(p.get('from') === '2026-11-02' ? TREND_REPORT
+    : { surveys: [{ name: 'nps_w', type: 'nps', by_day: [] }] })], 200, '?from=2026-11-02&to=2026-12-06')).body, 'nps_w'));
+  assert.match(t, /No answers in the previous 35 days \(2026-09-28 \u2013 2026-11-01\) to compare with\./);
+  t = text(cardOf((await scenario((p) => (p.get('from') === '2026-11-02' ? [200, JSON.stringify(TREND_REPORT)] : [503, '{}']), 200,
+    '?from=2026-11-02&to=2026-12-06')).body, 'nps_w'));
+  assert.match(t, /Could not load the previous 35 days: the server answered HTTP 503 Service Unavailable\./);
+});
+
+test('trend: without dates, the last 30 days against the 30 before, from the same report', { skip, timeout: 120000 }, async () => {
+  const r = JSON.parse(JSON.stringify(TREND_REPORT));
+  r.surveys[0].by_day = NPS_DAYS.concat([{ date: '2026-12-05', answered: 2, score: -100.0, distribution: [1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0] }]);
+  const { body, seen } = await scenario(JSON.stringify(r), 200);
+  assert.deepEqual(seen.filter((u) => u.startsWith('/cx-admin/report.json')), ['/cx-admin/report.json'], 'one report.json');
+  /* the last 30 days (11-08 to 12-07): 11-08 D, 11-09 P, 12-01 passive, 12-05 D D: (1 - 3) / 5 = -40;
+   * the 30 before (10-09 to 11-07): 11-02 and 11-04: (3 - 1) / 5 = +40 */
+  assert.match(text(cardOf(body, 'nps_w')), /Last 30 days \(2026-11-08 \u2013 2026-12-07\): \u221240 from 5 answers\. \u221280\.0 points vs the previous 30 days \(2026-10-09 \u2013 2026-11-07: \+40 from 5 answers\)\./);
+  assert.match(cardOf(body, 'nps_w'), /<strong class="down">\u221280\.0 points<\/strong>/);
+  /* auto: the data's own span (11-02 to 12-05: 34 days) by week */
+  assert.match(cardOf(body, 'nps_w'), /<h3>Trend by week<\/h3>/);
+});
+
+/* ---------- the comments view (issue 17.6) ---------- */
+
+const PAGE1 = { comments: [
+  { id: 'c'.repeat(24), at: '2026-11-24T11:00:00Z', survey: 'nps1', type: 'nps', score: 2, band: 'detractor', touchpoint: '<b>x</b>', stage: '', comment: XSS },
+  { id: 'b'.repeat(24), at: '2026-11-23T10:00:00Z', survey: 'csat1', type: 'csat', score: 5, band: 'promoter', touchpoint: 'help', stage: 'usage', comment: 'Lovely' },
+], next: 'a'.repeat(24), examined: 5000, stopped_early: true };
+const PAGE2 = { comments: [
+  { id: '9'.repeat(24), at: '2026-11-20T09:00:00Z', survey: 'nps1', type: 'nps', score: 7, band: 'passive', touchpoint: 'shop', stage: 'purchase', comment: 'ok' },
+], next: '8'.repeat(24), examined: 1200, stopped_early: false };
+
+test('comments: the newest page, a page cut short by the server\'s bound followed at once, Older offered', { skip, timeout: 120000 }, async () => {
+  const { body, seen } = await scenario(JSON.stringify(REPORT), 200, '?survey=nps1&from=2026-11-01', null,
+    (p) => [200, JSON.stringify(p.get('before') ? PAGE2 : PAGE1)]);
+  assert.ok(seen.includes('/cx-admin/comments.json?survey=nps1&from=2026-11-01&limit=20'), `the first page: ${seen.join(' ')}`);
+  assert.ok(seen.includes(`/cx-admin/comments.json?survey=nps1&from=2026-11-01&limit=20&before=${'a'.repeat(24)}`), 'then from its next');
+  assert.equal(seen.filter((u) => u.includes('comments.json')).length, 2, 'and no more (that page was not cut short)');
+  const sec = body.match(/<section id="comments" class="card" aria-labelledby="cmh">[\s\S]*?<\/section>/)[0], t = text(sec);
+  assert.match(t, /^ ?Comments Every comment, newest first, with the filters above\./);
+  assert.match(sec, /<label for="cm-q">Search<\/label><input id="cm-q" type="search" maxlength="100"/);
+  assert.match(sec, /<label for="cm-band">Band<\/label><select id="cm-band"><option value="">Any band<\/option><option value="detractor">Detractors<\/option>/);
+  assert.match(sec, /<label for="cm-tp">Touchpoint<\/label><select id="cm-tp"><option value="">Any touchpoint<\/option>/);
+  assert.match(t, new RegExp(`2 out of 10 detractor \u00b7 nps1 at <b>x</b> \u00b7 2026-11-24 11:00 UTC ${XSS.replace(/[()]/g, '\\$&')} ` +
+    '5 out of 5 promoter \u00b7 csat1 at help \u00b7 2026-11-23 10:00 UTC Lovely 7 out of 10 passive \u00b7 nps1 at shop \u00b7 2026-11-20 09:00 UTC ok'));
+  assert.match(sec, /<span class="sc bad">2<span class="sr"> out of 10<\/span><\/span>/);
+  assert.match(sec, /<span class="sc good">5<span class="sr"> out of 5<\/span><\/span>/);
+  assert.doesNotMatch(sec, /<img\b|<b>x<\/b>/, 'hostile text stays text');
+  assert.match(sec, /<p id="cm-stat" role="status" class="mu">3 comments shown, newest first\.<\/p>/);
+  assert.match(sec, /<button type="button" class="sec" id="cm-more">Older comments<\/button>/, 'Older: shown (there is a next)');
+});
+
+test('comments: none, a search refused, a source without them', { skip, timeout: 180000 }, async () => {
+  let { body } = await scenario(JSON.stringify(REPORT), 200);
+  assert.match(body, /<p id="cm-stat" role="status" class="mu">No comments yet\.<\/p>/);
+  assert.match(body, /<button type="button" class="sec" id="cm-more" hidden="">Older comments<\/button>/, 'Older: hidden');
+  ({ body } = await scenario(JSON.stringify(REPORT), 200, '', null, () => [501, '{"error":"no comments here"}']));
+  assert.match(text(body), /Could not load the comments: the server answered HTTP 501 Not Implemented \(not available from this source\)\./);
+  ({ body } = await scenario(JSON.stringify(REPORT), 200, '', null, () => [400, '{"error":"q= takes at most 100 characters of UTF-8","parameter":"q"}']));
+  assert.match(text(body), /Could not load the comments: the server refused the filter \u201cq\u201d: q= takes at most 100 characters of UTF-8/);
+});
+
+/* ---------- invalid filters (issue 17.8): said, never "no answers yet" ---------- */
+
+test('filters: a bad date or from after to is said as such, and nothing is loaded', { skip, timeout: 180000 }, async () => {
+  for (const [q, why] of [
+    ['?from=2026-02-30', '\u201cfrom\u201d day \u201c2026-02-30\u201d is not a date: write it YYYY-MM-DD (UTC), like 2026-11-24.'],
+    ['?to=yesterday', '\u201cto\u201d day \u201cyesterday\u201d is not a date'],
+    ['?from=2026-11-25&to=2026-11-24', '\u201cfrom\u201d day (2026-11-25) is after the \u201cto\u201d day (2026-11-24).'],
+  ]) {
+    const { body, seen } = await scenario(JSON.stringify(REPORT), 200, q);
+    const t = text(body);
+    assert.ok(t.includes(`These filters are not valid: The ${why}`), `${q}: said (${t.slice(0, 400)})`);
+    assert.match(t, /Nothing was loaded\. Correct the filter above, or clear the filters ?\./);
+    assert.match(t, /The filters are not valid\./);
+    assert.doesNotMatch(t, /No answers yet|No surveys|Could not load/, `${q}: not an empty report`);
+    assert.deepEqual(seen.filter((u) => /\.json/.test(u)), [], `${q}: nothing fetched`);
+    assert.match(body, /<div class="msg err" role="alert">/);
+    assert.match(body, new RegExp(`id="f-${q.includes('to=yesterday') ? 'to' : 'from'}"[^>]*aria-invalid="true" aria-describedby="ferr"`));
+  }
+  /* one the server refuses: its reason, the filter named */
+  const { body } = await scenario('{"error":"from= is after to=","parameter":"from"}', 400, '?from=2026-11-20');
+  const t = text(body);
+  assert.match(t, /These filters are not valid: The server refused the filter \u201cfrom\u201d: from= is after to=/);
+  assert.doesNotMatch(t, /No answers yet|No surveys|Could not load the report/);
 });
