@@ -652,6 +652,32 @@ async function spaRoute(track) {
   return got;
 }
 
+/* the dashboard's Preview: a new tab with the survey on a page without prompts; nothing posted or counted */
+async function previewFlow(track) {
+  const got = {};
+  const o = await open('/cx-admin/');
+  track(o.ctx);
+  await o.page.waitForSelector('#pv-survey', { timeout: 8000 });
+  await o.page.selectOption('#pv-survey', 'nps_spa');
+  await o.page.fill('#pv-page', '/plain.html');
+  const posts = [];
+  o.ctx.on('request', (r) => { if (r.method() === 'POST') posts.push(new URL(r.url()).pathname); });
+  const [tab] = await Promise.all([o.ctx.waitForEvent('page'), o.page.click('#preview button[type=submit]')]);
+  await tab.waitForLoadState('load');
+  got.url = tab.url().replace(BASE, '');
+  assert(got.url === '/plain.html?cx_preview=nps_spa', 'the page, with cx_preview=', got);
+  await waitCard(tab, 4000);
+  await tab.locator('cx-survey >> button[role=radio]').nth(3).click();
+  await tab.waitForSelector('cx-survey >> textarea', { timeout: 4000 });
+  got.posts = posts;
+  assert(posts.length === 0, 'nothing posted', got);
+  const s = await report('nps_spa');
+  got.counted = { offered: s.offered, displayed: s.displayed, answered: s.answered };
+  assert(!s.offered && !s.displayed && !s.answered, 'nothing counted', got);
+  await tab.screenshot({ path: path.join(ART, 'widget-preview.png') });
+  return got;
+}
+
 H.run(async () => {
   await H.check('mouse_answer', mouse);
   await H.check('keyboard_answer', keyboard);
@@ -673,5 +699,6 @@ H.run(async () => {
   await H.check('reused_page', reusedPage);
   await H.check('triggers', triggers);
   await H.check('looks', looks);
+  await H.check('preview', previewFlow);
   await H.check('spa_route', spaRoute);
 }, { crashKey: '_fatal', crashCode: 2 });

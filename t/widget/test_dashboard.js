@@ -41,7 +41,7 @@ const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-i
  * the journey view (issue 15), ~17 KB for the trend by day, week or month with its comparison,
  * the comments view, charts drawn at their width and the filters' errors (issue 17: 5, 6, 8);
  * 2 KB of room */
-const MAX_BYTES = 62 * 1024;
+const MAX_BYTES = 68 * 1024;
 
 const scripts = [...HTML.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)];
 const SRC = scripts.length ? scripts[0][2] : '';
@@ -85,12 +85,12 @@ test('no external URL, no external asset', () => {
   assert.doesNotMatch(MARKUP, /<script\b[^>]*\bsrc/i);
   assert.doesNotMatch(STYLE, /@import|url\s*\(|@font-face/i, 'CSS loads nothing');
   assert.doesNotMatch(CODE, /["'`]\s*\/\//, 'no protocol-relative string in the script');
-  /* the only requests: report.json (the filters', then the period before's), comments.json and
+  /* the only requests: report.json (the filters', then the period before's), segments.json, comments.json and
    * alerts.json (GET), the alert actions (POST), all relative, in the same directory */
   const fetches = [...SRC.matchAll(/\bfetch\s*\(\s*([^,]*),/g)].map((m) => m[1].trim());
   assert.deepEqual(fetches, ["f.getAttribute('action')", 'url']);
   const gets = [...SRC.matchAll(/\bgetJSON\s*\(\s*([^,)]*)/g)].map((m) => m[1].trim()).filter((x) => x !== 'url');
-  assert.deepEqual(gets, ["'report.json?' + q.toString(", "'comments.json?' + p.toString(", "'alerts.json'",
+  assert.deepEqual(gets, ["'report.json?' + q.toString(", "'segments.json?' + p.toString(", "'comments.json?' + p.toString(", "'alerts.json'",
     "'report.json' + qs", "'alerts.json'"]);
   assert.match(SRC, /action: 'alerts\/' \+ id \+ '\/' \+ op/, 'POST to alerts/ID/ack|resolve, relative');
   assert.match(SRC, /\/\^\[A-Za-z0-9_-\]\{22\}\$\/\.test\(id\)/, 'an alert id is checked before it goes in a URL');
@@ -161,6 +161,7 @@ const REPORT = {
 /* a server for one scenario: the dashboard at /cx-admin/, report.json next to it (a function of
  * the query gives each query its own), comments.json (no comments, unless given) */
 const NO_COMMENTS = JSON.stringify({ comments: [], next: null, examined: 0, stopped_early: false });
+let SEGMENTS = null;        /* segments.json for the scenarios that set it: a function of the query */
 function serve(reportBody, status = 200, alerts = null, comments = null) {
   const seen = [];
   const srv = http.createServer((req, res) => {
@@ -176,6 +177,10 @@ function serve(reportBody, status = 200, alerts = null, comments = null) {
       res.end(body);
     } else if (u.pathname === '/cx-admin/comments.json') {
       const [st, body] = comments ? comments(u.searchParams) : [200, NO_COMMENTS];
+      res.writeHead(st, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      res.end(body);
+    } else if (u.pathname === '/cx-admin/segments.json' && SEGMENTS) {
+      const [st, body] = SEGMENTS(u.searchParams);
       res.writeHead(st, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
       res.end(body);
     } else if (u.pathname === '/cx-admin/alerts.json' && alerts) {
@@ -888,6 +893,38 @@ test('comments: none, a search refused, a source without them', { skip, timeout:
   assert.match(text(body), /Could not load the comments: the server answered HTTP 501 Not Implemented \(not available from this source\)\./);
   ({ body } = await scenario(JSON.stringify(REPORT), 200, '', null, () => [400, '{"error":"q= takes at most 100 characters of UTF-8","parameter":"q"}']));
   assert.match(text(body), /Could not load the comments: the server refused the filter \u201cq\u201d: q= takes at most 100 characters of UTF-8/);
+});
+
+/* ---------- segments (issue 17.7) and preview (17.4) ---------- */
+
+test('segments: ?by= loads segments.json with the filters; values, (none), (other values) as a table', { skip, timeout: 120000 }, async () => {
+  SEGMENTS = (p) => [200, JSON.stringify({ by: p.get('by'), scanned: 9, surveys: [{ name: 'nps1', title: 'After <b>buying</b>', type: 'nps', segments: [
+    { value: 'gold', answered: 3, score: 33.3, promoters: 2, passives: 0, detractors: 1 },
+    { value: '', answered: 1, score: -100, promoters: 0, passives: 0, detractors: 1 },
+    { value: null, other: true, answered: 2, score: 100, promoters: 2, passives: 0, detractors: 0 }] }] })];
+  try {
+    const { body, seen } = await scenario(JSON.stringify(REPORT), 200, '?by=attr.tier&survey=nps1&node=web-1');
+    assert.ok(seen.includes('/cx-admin/segments.json?by=attr.tier&survey=nps1'), `asked with the filters, not node: ${seen.join(' ')}`);
+    const sec = body.match(/<section id="segments"[\s\S]*?<\/section>/)[0], t = text(sec);
+    assert.match(sec, /<label for="sg-by">Segment by<\/label><select id="sg-by">/);
+    assert.match(sec, /<option value="attr" selected="">|<input id="sg-key"[^>]*>/);
+    assert.match(t, /1 survey with answers, split by attr\.tier\./);
+    assert.match(t, /After <b>buying<\/b> Segment Answers Score Promoters Passives Detractors gold 3 \+33 2 0 1 \(none\) 1 \u2212100 0 0 1 \(other values\) 2 \+100 2 0 0/);
+    assert.doesNotMatch(sec, /<b>buying/, 'a title is text');
+    const pv = body.match(/<section id="preview"[\s\S]*?<\/section>/)[0];
+    assert.match(pv, /<form class="fl" action="preview" method="get" target="_blank" aria-label="Preview a survey">/);
+    assert.match(pv, /<select id="pv-survey" name="survey" required="required"><option value="nps_after_purchase">nps_after_purchase<\/option><option value="csat_support">/,
+      'every survey of the report');
+    assert.match(pv, /<input id="pv-page" name="page" type="text" value="\/" required="required" pattern="\/\.\*"/);
+  } finally {
+    SEGMENTS = null;
+  }
+});
+
+test('segments: not asked without ?by=', { skip, timeout: 120000 }, async () => {
+  const { body, seen } = await scenario(JSON.stringify(REPORT), 200);
+  assert.ok(!seen.some((u) => u.includes('segments.json')), 'no segments.json');
+  assert.match(body, /<section id="segments"/);
 });
 
 /* ---------- invalid filters (issue 17.8): said, never "no answers yet" ---------- */
