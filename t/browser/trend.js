@@ -190,8 +190,10 @@ H.run(async () => {
   });
 
   await H.check('phone', async (track) => {
-    const { page } = await open({ width: 390, height: 844 }, '', track);
+    /* with the segments by language (issue 17.7): their tables are measured too */
+    const { page } = await open({ width: 390, height: 844 }, '?by=lang', track);
     await page.waitForSelector(`${CARD} svg.ch`, { timeout: 8000 });
+    await page.waitForSelector('#sg-out table', { timeout: 8000 });
     /* the tables in <details> too */
     await page.evaluate(() => document.querySelectorAll('details').forEach((d) => { d.open = true; }));
     const m = await measure(page);
@@ -203,7 +205,9 @@ H.run(async () => {
     await page.locator(CARD).screenshot({ path: path.join(ART, 'dashboard-trend-390.png') });
     await page.waitForFunction(() => /shown/.test(document.getElementById('cm-stat').textContent), null, { timeout: 8000 });
     await page.locator('#comments').screenshot({ path: path.join(ART, 'dashboard-comments-390.png') });
-    return { min_font_px: +m.min.toFixed(2), texts: m.texts, scrolling: m.scrolling, widths: m.widths.slice(0, 4) };
+    await page.locator('#segments').screenshot({ path: path.join(ART, 'dashboard-segments-390.png') });
+    return { min_font_px: +m.min.toFixed(2), texts: m.texts, scrolling: m.scrolling, widths: m.widths.slice(0, 4),
+      segment_tables: await page.locator('#sg-out table').count() };
   });
 
   await H.check('resize', async (track) => {
