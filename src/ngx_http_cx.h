@@ -338,6 +338,9 @@ ngx_int_t ngx_http_cx_cookie(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value);
 /* sends body (static memory) after the headers set; HEAD: headers only */
 ngx_int_t ngx_http_cx_send_bytes(ngx_http_request_t *r, ngx_str_t *body);
+/* a JSON answer of the module's own: status, application/json, no-store */
+ngx_int_t ngx_http_cx_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *body);
 
 /*
  * A page of the module's own (the dashboard, an alert's page): 200, HTML,

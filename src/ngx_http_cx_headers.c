@@ -188,6 +188,23 @@ ngx_http_cx_send_bytes(ngx_http_request_t *r, ngx_str_t *body)
 
 
 ngx_int_t
+ngx_http_cx_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *body)
+{
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = body->len;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    if (ngx_http_cx_header_out(r, "Cache-Control", "no-store") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_cx_send_bytes(r, body);
+}
+
+
+ngx_int_t
 ngx_http_cx_send_page(ngx_http_request_t *r, const char *policy,
     ngx_str_t *body)
 {

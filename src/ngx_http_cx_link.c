@@ -373,16 +373,7 @@ ngx_http_cx_link_issue(ngx_http_request_t *r)
                           expires)
               - p;
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = arg.len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    if (ngx_http_cx_header_out(r, "Cache-Control", "no-store") != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_cx_send_bytes(r, &arg);
+    return ngx_http_cx_send_json(r, NGX_HTTP_OK, &arg);
 }
 
 

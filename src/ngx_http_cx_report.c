@@ -309,14 +309,5 @@ ngx_http_cx_report_refuse(ngx_http_request_t *r, const char *param,
                            why, param)
                - body.data;
 
-    r->headers_out.status = NGX_HTTP_BAD_REQUEST;
-    r->headers_out.content_length_n = body.len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    if (ngx_http_cx_header_out(r, "Cache-Control", "no-store") != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_cx_send_bytes(r, &body);
+    return ngx_http_cx_send_json(r, NGX_HTTP_BAD_REQUEST, &body);
 }

@@ -210,11 +210,11 @@ ngx_http_cx_spa_path(ngx_http_request_t *r, ngx_str_t *path)
 static ngx_int_t
 ngx_http_cx_spa_send(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
 {
-    if (ngx_http_cx_header_out(r, "Cache-Control", "no-store") != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     if (ctx == NULL || !ctx->inject) {
+        if (ngx_http_cx_header_out(r, "Cache-Control", "no-store") != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         r->headers_out.status = NGX_HTTP_NO_CONTENT;
         r->headers_out.content_length_n = 0;
         r->header_only = 1;
@@ -222,10 +222,5 @@ ngx_http_cx_spa_send(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
         return ngx_http_send_header(r);
     }
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = ctx->snippet.len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    return ngx_http_cx_send_bytes(r, &ctx->snippet);
+    return ngx_http_cx_send_json(r, NGX_HTTP_OK, &ctx->snippet);
 }
