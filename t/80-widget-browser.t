@@ -146,7 +146,7 @@ my %TODO = (
 cx_browser_checks($res, [qw(mouse_answer keyboard_answer escape_dismiss language_tr csp_script_self
     csp_nonce_strict_dynamic csp_style_self axe axe_followup screenshots host_unchanged
     languages rtl no_focus_steal polite_announce media only_own_requests reused_page triggers
-    looks preview spa_route)], %TODO);
+    looks preview spa_route survey_link)], %TODO);
 
 # the screenshots exist and are PNGs, whatever the check said
 cx_png_ok($_) for "$art/widget-1280x800.png", "$art/widget-375x667.png", "$art/widget-rtl.png";

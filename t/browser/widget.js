@@ -678,6 +678,40 @@ async function previewFlow(track) {
   return got;
 }
 
+/* a survey link (made by <report>link): its page asks at once; the answer is stored once */
+async function surveyLink(track) {
+  const got = {};
+  const r = await withTimeout(fetch(`${BASE}/cx-admin/link?survey=nps_spa&touchpoint=support_call&stage=usage&attr.ticket=T-7`), 5000, 'link');
+  const j = await r.json();
+  got.path = j.path;
+  assert(r.status === 200 && /^\/cx\/s\//.test(j.path), 'a link', got);
+  let o = await open(j.path);
+  track(o.ctx);
+  got.title = await o.page.title();
+  await waitCard(o.page, 4000);
+  await o.page.locator('cx-survey >> button[role=radio]').nth(8).click();
+  await o.page.waitForSelector('cx-survey >> textarea', { timeout: 4000 });
+  const nd = async () => (await (await fetch(`${BASE}/cx-admin/responses.ndjson?survey=nps_spa`)).text())
+    .trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((x) => x.touchpoint === 'support_call');
+  let rows = [];
+  for (let i = 0; i < 30 && !rows.length; i++) { rows = await nd(); if (!rows.length) await sleep(100); }
+  got.rows = rows.map((x) => ({ score: x.score, stage: x.stage, ticket: (x.attributes || {}).ticket }));
+  assert(rows.length === 1 && rows[0].score === 8 && rows[0].stage === 'usage' && rows[0].attributes.ticket === 'T-7',
+    'stored once, at the link\'s touchpoint and stage, with its attribute', got);
+  /* the same link in another browser: a second answer is refused, and said */
+  o = await open(j.path);
+  track(o.ctx);
+  await waitCard(o.page, 4000);
+  await o.page.locator('cx-survey >> button[role=radio]').nth(2).click();
+  await o.page.waitForFunction(() => /already/.test(document.querySelector('cx-survey').shadowRoot.textContent), null, { timeout: 4000 });
+  rows = await nd();
+  got.after = rows.map((x) => x.score);
+  assert(rows.length === 1 && rows[0].score === 8, 'the first answer stays the only one', got);
+  got.errors = o.log.errors;
+  assert(o.log.errors.length === 0, 'no page errors', got);
+  return got;
+}
+
 H.run(async () => {
   await H.check('mouse_answer', mouse);
   await H.check('keyboard_answer', keyboard);
@@ -701,4 +735,5 @@ H.run(async () => {
   await H.check('looks', looks);
   await H.check('preview', previewFlow);
   await H.check('spa_route', spaRoute);
+  await H.check('survey_link', surveyLink);
 }, { crashKey: '_fatal', crashCode: 2 });
