@@ -8,10 +8,13 @@
  * The rollups have no such dimension, so the responses are read: in chunks
  * of NGX_HTTP_CX_SEGMENTS_CHUNK records, each in its own read transaction,
  * with a turn of the event loop between two chunks (a timer of 1 ms), so a
- * large store delays other requests by one chunk at most.  A survey keeps
- * its NGX_HTTP_CX_SEGMENTS_MAX most frequent values seen first; the rest are
- * counted together as "other" (value null, "other": true).  Responses without
- * the attribute are the segment of value "".
+ * large store delays other requests by one chunk at most.  A survey shows
+ * its NGX_HTTP_CX_SEGMENTS_MAX values with the most answers (ties by value);
+ * the rest are counted together as "other" (value null, "other": true).
+ * Each record's value is looked up among the survey's values so far, so a
+ * survey tracks at most NGX_HTTP_CX_SEGMENTS_TRACK of them (the first seen):
+ * an attribute with more distinct values (an order id) sends the later ones
+ * straight to "other".  Responses without the attribute are the value "".
  */
 
 #include "ngx_http_cx.h"
@@ -21,6 +24,7 @@
 
 #define NGX_HTTP_CX_SEGMENTS_CHUNK  4096
 #define NGX_HTTP_CX_SEGMENTS_MAX    50
+#define NGX_HTTP_CX_SEGMENTS_TRACK  200
 
 #define NGX_HTTP_CX_BY_LANG         1
 #define NGX_HTTP_CX_BY_DEVICE       2
@@ -31,6 +35,7 @@ typedef struct {
     ngx_str_t                     survey;     /* copied */
     ngx_str_t                     value;      /* copied; other: none */
     ngx_flag_t                    other;
+    ngx_flag_t                    folded;     /* counted in "other" */
     ngx_cx_tally_t                tally;
 } ngx_http_cx_segment_t;
 
@@ -58,6 +63,7 @@ static ngx_int_t ngx_http_cx_segments_value(ngx_http_cx_segments_t *sg,
     ngx_cx_record_t *rec, ngx_str_t *value);
 static ngx_int_t ngx_http_cx_segments_send(ngx_http_request_t *r,
     ngx_http_cx_segments_t *sg);
+static void ngx_http_cx_segments_fold(ngx_http_cx_segments_t *sg);
 static int ngx_http_cx_segments_cmp(const void *a, const void *b);
 static void ngx_http_cx_segments_cleanup(void *data);
 
@@ -240,7 +246,7 @@ ngx_http_cx_segments_record(void *data, const u_char *id,
         }
     }
 
-    if (n >= NGX_HTTP_CX_SEGMENTS_MAX && other) {
+    if (n >= NGX_HTTP_CX_SEGMENTS_TRACK && other) {
         (void) ngx_cx_tally_add(&other->tally, rec->score);
         return NGX_OK;
     }
@@ -264,8 +270,8 @@ ngx_http_cx_segments_record(void *data, const u_char *id,
     ngx_memcpy(s->survey.data, rec->survey.data, rec->survey.len);
     ngx_memcpy(s->value.data, value.data, value.len);
 
-    /* the last value a survey keeps opens its "other" */
-    s->other = (n == NGX_HTTP_CX_SEGMENTS_MAX);
+    /* the first value a survey cannot track opens its "other" */
+    s->other = (n == NGX_HTTP_CX_SEGMENTS_TRACK);
     if (s->other) {
         s->value.len = 0;
     }
@@ -336,6 +342,8 @@ ngx_http_cx_segments_send(ngx_http_request_t *r, ngx_http_cx_segments_t *sg)
     ngx_qsort(sg->segments.elts, sg->segments.nelts,
               sizeof(ngx_http_cx_segment_t), ngx_http_cx_segments_cmp);
 
+    ngx_http_cx_segments_fold(sg);
+
     ngx_http_cx_writer_init(&w, r->pool, 16384);
 
     ngx_http_cx_write(&w, "{\"by\":", sizeof("{\"by\":") - 1);
@@ -370,6 +378,10 @@ ngx_http_cx_segments_send(ngx_http_request_t *r, ngx_http_cx_segments_t *sg)
                                   s[i].survey.len) == 0;
              j++)
         {
+            if (s[j].folded) {
+                continue;
+            }
+
             ngx_http_cx_write(&w, first ? "{\"value\":" : ",{\"value\":",
                               first ? sizeof("{\"value\":") - 1
                                     : sizeof(",{\"value\":") - 1);
@@ -404,6 +416,66 @@ ngx_http_cx_segments_send(ngx_http_request_t *r, ngx_http_cx_segments_t *sg)
     ngx_http_cx_write(&w, "]}\n", 3);
 
     return ngx_http_cx_report_send_json(r, &w);
+}
+
+
+/*
+ * Past a survey's NGX_HTTP_CX_SEGMENTS_MAX values (sorted: most answers
+ * first, "other" last), the answers go into its "other": the one it has,
+ * else the first value past the limit becomes it.
+ */
+
+static void
+ngx_http_cx_segments_fold(ngx_http_cx_segments_t *sg)
+{
+    ngx_uint_t              i, j, k, n, end;
+    ngx_http_cx_segment_t  *s, *other;
+
+    s = sg->segments.elts;
+
+    for (i = 0; i < sg->segments.nelts; i = end) {
+        for (end = i + 1;
+             end < sg->segments.nelts
+             && s[end].survey.len == s[i].survey.len
+             && ngx_memcmp(s[end].survey.data, s[i].survey.data,
+                           s[i].survey.len) == 0;
+             end++)
+        { /* void */ }
+
+        n = end - i;
+
+        if (n <= NGX_HTTP_CX_SEGMENTS_MAX
+            || (n == NGX_HTTP_CX_SEGMENTS_MAX + 1 && s[end - 1].other))
+        {
+            continue;
+        }
+
+        other = s[end - 1].other ? &s[end - 1]
+                                 : &s[i + NGX_HTTP_CX_SEGMENTS_MAX];
+        other->other = 1;
+        other->value.len = 0;
+
+        for (j = i + NGX_HTTP_CX_SEGMENTS_MAX; j < end; j++) {
+            if (&s[j] == other) {
+                continue;
+            }
+
+            for (k = 0; k < 11; k++) {
+                other->tally.dist[k] += s[j].tally.dist[k];
+            }
+
+            other->tally.answered += s[j].tally.answered;
+            s[j].folded = 1;
+        }
+
+        /* "other" goes last, after the values it took in */
+        if (other != &s[end - 1]) {
+            ngx_http_cx_segment_t  tmp = *other;
+
+            *other = s[end - 1];
+            s[end - 1] = tmp;
+        }
+    }
 }
 
 

@@ -124,13 +124,16 @@ is_deeply [map { $_->{name} } @{ $j->{surveys} }], ['csat_other'], 'survey=: tha
 ($r, $j) = seg('by=attr.tier&touchpoint=nope');
 is_deeply $j->{surveys}, [], 'no answers: no surveys';
 
-# many values: the first 50 kept, the rest "other"
+# many values: the 50 with the most answers shown (ties by value), the rest "other";
+# the same whatever order the store holds them in (answers of one second sort by a random nonce)
 answer(tier => "t$_", score => 8) for 1 .. 52;
 ($r, $j) = seg('by=attr.tier&survey=nps_shop');
 my @segs = @{ $j->{surveys}[0]{segments} };
 is scalar @segs, 51, 'at most 50 values and "other"';
 is $segs[-1]{other}, JSON::PP::true(), '... "other" last';
 ok !defined $segs[-1]{value}, '... with a null value';
+is_deeply [map { $_->{value} } @segs[0 .. 3]], ['gold', 'silver', '', 't1'], '... most answers first, then by value';
+is $segs[-2]{value}, 't51', '... the 50th: t51 (t1, t10 .. t19, t2, t20 .. t5, t50, t51 by value)';
 is $segs[-1]{answered}, 5, '... holding the answers of the values past 50 (gold, silver, "" and t1..t52 are 55)';
 
 # examples/hooks/tier.lua (the demo's): a known tier, else "guest"
