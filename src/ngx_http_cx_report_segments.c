@@ -7,8 +7,8 @@
  *
  * The rollups have no such dimension, so the responses are read: in chunks
  * of NGX_HTTP_CX_SEGMENTS_CHUNK records, each in its own read transaction,
- * with a turn of the event loop between two chunks (a timer of 1 ms), so a
- * large store delays other requests by one chunk at most.  A survey shows
+ * one a turn of the event loop (ngx_posted_next_events, as the exports'
+ * first pass), so a large store delays other requests by one chunk at most.  A survey shows
  * its NGX_HTTP_CX_SEGMENTS_MAX values with the most answers (ties by value);
  * the rest are counted together as "other" (value null, "other": true).
  * Each record's value is looked up among the survey's values so far, so a
@@ -50,7 +50,7 @@ typedef struct {
     u_char                        last[NGX_CX_PROMPT_ID_LEN];
     ngx_uint_t                    scanned;
     ngx_array_t                   segments;   /* ngx_http_cx_segment_t */
-    ngx_event_t                   next;       /* the next chunk's turn */
+    ngx_event_t                   next;       /* the next chunk, posted */
 } ngx_http_cx_segments_t;
 
 
@@ -182,7 +182,7 @@ ngx_http_cx_segments_chunk(ngx_event_t *ev)
                                       &corrupt);
 
     if (rc == NGX_OK) {
-        ngx_add_timer(&sg->next, 1);
+        ngx_post_event(&sg->next, &ngx_posted_next_events);
         return;
     }
 
@@ -516,7 +516,7 @@ ngx_http_cx_segments_cleanup(void *data)
 {
     ngx_http_cx_segments_t *sg = data;
 
-    if (sg->next.timer_set) {
-        ngx_del_timer(&sg->next);
+    if (sg->next.posted) {
+        ngx_delete_posted_event(&sg->next);
     }
 }

@@ -112,6 +112,8 @@ static void ngx_http_cx_store_prune_db(ngx_http_cx_store_t *store,
 typedef ngx_int_t (*ngx_http_cx_store_walk_pt)(void *data, MDB_val *key,
     MDB_val *val);
 
+static ngx_int_t ngx_http_cx_store_read_txn(ngx_http_cx_store_t *store,
+    ngx_log_t *log, MDB_txn **txn);
 static ngx_int_t ngx_http_cx_store_walk(ngx_http_cx_store_t *store,
     ngx_log_t *log, MDB_dbi dbi, MDB_val *after, ngx_uint_t max,
     ngx_http_cx_store_walk_pt record, void *data);
@@ -1027,6 +1029,30 @@ typedef struct {
 } ngx_http_cx_store_reader_t;
 
 
+/* A read transaction of the event loop's readers; NGX_ERROR logged. */
+
+static ngx_int_t
+ngx_http_cx_store_read_txn(ngx_http_cx_store_t *store, ngx_log_t *log,
+    MDB_txn **txn)
+{
+    int  rc;
+
+    if (store == NULL || store->env == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, txn);
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "cx_store: read transaction failed: %s",
+                      mdb_strerror(rc));
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_cx_store_rollups(ngx_http_cx_store_t *store, ngx_log_t *log,
     uint32_t from_day, uint32_t to_day, ngx_http_cx_store_row_pt row,
@@ -1040,15 +1066,7 @@ ngx_http_cx_store_rollups(ngx_http_cx_store_t *store, ngx_log_t *log,
     ngx_cx_rollup_key_t  k;
     u_char               first[NGX_CX_ROLLUP_KEY_MAX];
 
-    if (store == NULL || store->env == NULL) {
-        return NGX_ERROR;
-    }
-
-    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "cx_store: read transaction failed: %s",
-                      mdb_strerror(rc));
+    if (ngx_http_cx_store_read_txn(store, log, &txn) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1196,11 +1214,7 @@ ngx_http_cx_store_walk(ngx_http_cx_store_t *store, ngx_log_t *log,
     ngx_uint_t   n;
     MDB_cursor  *cur;
 
-    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "cx_store: read transaction failed: %s",
-                      mdb_strerror(rc));
+    if (ngx_http_cx_store_read_txn(store, log, &txn) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1263,15 +1277,7 @@ ngx_http_cx_store_each_before(ngx_http_cx_store_t *store, ngx_log_t *log,
 
     *examined = 0;
 
-    if (store == NULL || store->env == NULL) {
-        return NGX_ERROR;
-    }
-
-    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "cx_store: read transaction failed: %s",
-                      mdb_strerror(rc));
+    if (ngx_http_cx_store_read_txn(store, log, &txn) != NGX_OK) {
         return NGX_ERROR;
     }
 
