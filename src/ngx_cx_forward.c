@@ -8,6 +8,7 @@
 #include "ngx_cx_forward.h"
 #include "ngx_cx_json.h"
 #include "ngx_cx_score.h"
+#include "ngx_cx_device.h"
 
 
 /* ---- the outbox ---- */
@@ -386,6 +387,9 @@ ngx_cx_forward_response(unsigned char *dst,
     p = ngx_cx_forward_hex(p, rec->visitor, sizeof(rec->visitor));
     *p++ = '"';
     p = ngx_cx_forward_str(p, ",\"lang\":", rec->lang.data, rec->lang.len);
+    s = ngx_cx_device_name(rec->device);
+    p = ngx_cx_forward_str(p, ",\"device\":", (const unsigned char *) s,
+                           strlen(s));
     p = ngx_cx_forward_str(p, ",\"path\":", rec->path.data, rec->path.len);
 
     /* the pairs in blob order, repeated keys kept (as the CSV export) */
@@ -602,6 +606,7 @@ static const char  *ngx_cx_forward_schema[] = {
     "    followup String,\n"
     "    visitor String,\n"
     "    lang String,\n"
+    "    device String,\n"
     "    path String,\n"
     "    attr_keys Array(String),\n"
     "    attr_values Array(String),\n"
@@ -661,7 +666,8 @@ static const struct {
     const char  *after;
 } ngx_cx_forward_added[] = {
     { "followup", "String", "comment" },
-    { "attr_numeric", "Array(UInt8)", "attr_values" }
+    { "attr_numeric", "Array(UInt8)", "attr_values" },
+    { "device", "String", "lang" }
 };
 
 

@@ -122,12 +122,6 @@ ngx_http_cx_report_handler(ngx_http_request_t *r)
     }
 
     if (what == NGX_HTTP_CX_REPORT_SEGMENTS) {
-        if (lcf->report_clickhouse) {
-            return ngx_http_cx_send_error(r, NGX_HTTP_NOT_IMPLEMENTED,
-                                          "segments.json reads a node's "
-                                          "store; not from ClickHouse yet");
-        }
-
         return ngx_http_cx_report_segments(r, &f);
     }
 

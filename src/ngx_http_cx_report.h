@@ -6,6 +6,8 @@
  *   src/ngx_http_cx_export_stream.c    responses.csv and responses.ndjson
  *   src/ngx_http_cx_report_comments.c  comments.json: pages of comments
  *   src/ngx_http_cx_report_alerts.c    the alerts: list, acknowledge, resolve
+ *   src/ngx_http_cx_report_segments.c  segments.json: scores by a value
+ *   src/ngx_http_cx_report_clickhouse.c  the same read from ClickHouse
  *   src/ngx_http_cx_writer.c           the output writer they all use
  */
 
@@ -78,6 +80,26 @@ ngx_int_t ngx_http_cx_report_json(ngx_http_request_t *r,
     ngx_http_cx_report_filters_t *f);
 
 /*
+ * A survey's answers grouped by a name: a touchpoint (with its stage) or a
+ * day ("YYYY-MM-DD").  group() finds the group of that name in the array
+ * (the last one first: rows come in day order) or adds an empty one of the
+ * type, a copy of the name (NULL: no memory); sort_groups() orders them by
+ * name; write_groups() writes ,"by_<key>":[...] with key "touchpoint" (and
+ * each group's stage) or "date" (as "by_day", with the answers per score).
+ */
+typedef struct {
+    ngx_str_t                 name;
+    ngx_uint_t                stage;          /* by_touchpoint */
+    ngx_cx_tally_t            tally;
+} ngx_http_cx_group_t;
+
+ngx_http_cx_group_t *ngx_http_cx_report_group(ngx_pool_t *pool,
+    ngx_array_t *groups, u_char *name, size_t len, unsigned char type);
+void ngx_http_cx_report_sort_groups(ngx_array_t *groups);
+void ngx_http_cx_report_write_groups(ngx_http_cx_writer_t *w,
+    ngx_array_t *groups, const char *key);
+
+/*
  * report.json's two halves, for a source other than the store
  * (ngx_http_cx_report_clickhouse.c): begin() makes an empty summary for
  * the filters; rows go in as the store's rollup rows would
@@ -146,9 +168,30 @@ ngx_int_t ngx_http_cx_report_clickhouse_comments(ngx_http_request_t *r,
 /* ngx_http_cx_report_alerts.c: <report>alerts.json, alerts/ID/ack|resolve */
 ngx_int_t ngx_http_cx_report_alerts(ngx_http_request_t *r, ngx_str_t *rest);
 
-/* ngx_http_cx_report_segments.c: <report>segments.json?by= */
+/*
+ * ngx_http_cx_report_segments.c: <report>segments.json?by=.  A source
+ * other than the store (ngx_http_cx_report_clickhouse_segments()) hands
+ * add() each answer as a record (survey, type, touchpoint, stage,
+ * answered_at_ms, score) with its value, n times, the filters already
+ * applied; then send() writes and sends the JSON.
+ */
+#define NGX_HTTP_CX_BY_LANG         1
+#define NGX_HTTP_CX_BY_DEVICE       2
+#define NGX_HTTP_CX_BY_ATTR         3
+
+typedef struct ngx_http_cx_segments_s  ngx_http_cx_segments_t;
+
 ngx_int_t ngx_http_cx_report_segments(ngx_http_request_t *r,
     ngx_http_cx_report_filters_t *f);
+ngx_int_t ngx_http_cx_segments_add(ngx_http_cx_segments_t *sg,
+    ngx_cx_record_t *rec, ngx_str_t *value, uint64_t n);
+ngx_int_t ngx_http_cx_segments_send(ngx_http_request_t *r,
+    ngx_http_cx_segments_t *sg);
+
+/* segments.json of cx_report source=clickhouse: by, and attr.KEY's KEY */
+ngx_int_t ngx_http_cx_report_clickhouse_segments(ngx_http_request_t *r,
+    ngx_http_cx_segments_t *sg, ngx_http_cx_report_filters_t *f,
+    ngx_uint_t by, ngx_str_t *key);
 
 /* ngx_http_cx_export_stream.c; flags: NGX_CX_EXPORT_EXCEL (?excel=1) */
 ngx_int_t ngx_http_cx_export_stream(ngx_http_request_t *r,

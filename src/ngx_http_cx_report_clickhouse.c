@@ -23,6 +23,13 @@
  *   comments, the latest 20 per survey and touchpoint; alert counts; and
  *   the fleet's nodes (report.json's "nodes", for the dashboard).
  *
+ * segments.json: the answers counted by survey, type, touchpoint, stage,
+ * the day of the answer, the value (lang, device, or an attribute's last
+ * value, as a node takes it) and score; each row goes to
+ * ngx_http_cx_segments_add() as one record counted n times, after the
+ * survey= and touchpoint= filters, so the split is a node's.  Only the
+ * attribute key reaches SQL, checked before as [A-Za-z0-9_]{1,64}.
+ *
  * comments.json: a page of comments newest first, the commented responses
  * in descending id order (as a node walks its store) before the cursor,
  * at most the scan bound of them a request; the filters, the band and the
@@ -70,6 +77,7 @@
 #define NGX_HTTP_CX_CH_EXPORT      8        /* a page of the export */
 #define NGX_HTTP_CX_CH_KEYS        9        /* a CSV's attribute keys */
 #define NGX_HTTP_CX_CH_COMMENT_PAGE  10     /* a page of comments.json */
+#define NGX_HTTP_CX_CH_SEGMENTS    11       /* segments.json's counts */
 
 /* what: as ngx_http_cx_report_clickhouse() is asked */
 #define NGX_HTTP_CX_CH_REPORT      0
@@ -121,6 +129,9 @@ struct ngx_http_cx_ch_ctx_s {
     ngx_uint_t                     scan;      /* rows asked for */
     ngx_flag_t                     full;      /* the page's limit reached */
     u_char                         next[NGX_CX_PROMPT_ID_LEN];
+
+    /* segments.json's */
+    ngx_http_cx_segments_t        *segments;
 };
 
 
@@ -156,6 +167,10 @@ static ngx_int_t ngx_http_cx_ch_unhex(u_char *dst, ngx_str_t *hex,
 static void ngx_http_cx_ch_commented(void *data, ngx_uint_t status,
     const char *error);
 static ngx_int_t ngx_http_cx_ch_comment_row(ngx_http_cx_ch_ctx_t *ctx,
+    ngx_str_t *f);
+static void ngx_http_cx_ch_segmented(void *data, ngx_uint_t status,
+    const char *error);
+static ngx_int_t ngx_http_cx_ch_segment_row(ngx_http_cx_ch_ctx_t *ctx,
     ngx_str_t *f);
 static void ngx_http_cx_ch_fail(ngx_http_cx_ch_ctx_t *ctx, const char *what,
     ngx_str_t *detail);
@@ -614,8 +629,8 @@ ngx_http_cx_ch_row(ngx_http_cx_ch_ctx_t *ctx, ngx_uint_t kind, ngx_str_t *f,
     ngx_cx_rollup_row_t   row;
     u_char                val[NGX_CX_ROLLUP_VAL_MAX];
 
-    static ngx_uint_t  fields[NGX_HTTP_CX_CH_QUERIES + 3] = {
-        12, 2, 5, 5, 2, 6, 5, 3, 24, 3, 10
+    static ngx_uint_t  fields[NGX_HTTP_CX_CH_QUERIES + 4] = {
+        12, 2, 5, 5, 2, 6, 5, 3, 24, 3, 10, 8
     };
 
     if (n != fields[kind]) {
@@ -632,6 +647,10 @@ ngx_http_cx_ch_row(ngx_http_cx_ch_ctx_t *ctx, ngx_uint_t kind, ngx_str_t *f,
 
     if (kind == NGX_HTTP_CX_CH_COMMENT_PAGE) {
         return ngx_http_cx_ch_comment_row(ctx, f);
+    }
+
+    if (kind == NGX_HTTP_CX_CH_SEGMENTS) {
+        return ngx_http_cx_ch_segment_row(ctx, f);
     }
 
     ngx_memzero(&k, sizeof(ngx_cx_rollup_key_t));
@@ -1591,4 +1610,142 @@ ngx_http_cx_ch_comment_row(ngx_http_cx_ch_ctx_t *ctx, ngx_str_t *f)
     }
 
     return rc;
+}
+
+
+/* ---- segments.json ---- */
+
+ngx_int_t
+ngx_http_cx_report_clickhouse_segments(ngx_http_request_t *r,
+    ngx_http_cx_segments_t *sg, ngx_http_cx_report_filters_t *f,
+    ngx_uint_t by, ngx_str_t *key)
+{
+    u_char                *p;
+    ngx_int_t              rc;
+    ngx_str_t              sql;
+    ngx_http_cx_ch_ctx_t  *ctx;
+
+    ctx = ngx_http_cx_ch_create(r, f, &rc);
+    if (ctx == NULL) {
+        return rc;
+    }
+
+    ctx->segments = sg;
+    ctx->q[0].ctx = ctx;
+    ctx->q[0].kind = NGX_HTTP_CX_CH_SEGMENTS;
+
+    p = ngx_pnalloc(r->pool, 1024 + ctx->where.len + 2 * key->len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    sql.data = p;
+    p = ngx_sprintf(p, "SELECT survey, type, touchpoint, stage, "
+                    "intDiv(answered_at_ms, 86400000) AS d, ");
+
+    switch (by) {
+
+    case NGX_HTTP_CX_BY_LANG:
+        p = ngx_sprintf(p, "lang AS v");
+        break;
+
+    case NGX_HTTP_CX_BY_DEVICE:
+        p = ngx_sprintf(p, "device AS v");
+        break;
+
+    default:
+        /* the key's last value, "" without: arr[0] is the default */
+        p = ngx_sprintf(p, "arrayReverse(attr_values)[indexOf("
+                        "arrayReverse(attr_keys), '%V')] AS v", key);
+        break;
+    }
+
+    p = ngx_sprintf(p, ", score, count() FROM %V.responses FINAL "
+                    "WHERE answered = 1 AND isNotNull(score)%V "
+                    "GROUP BY survey, type, touchpoint, stage, d, v, score "
+                    "FORMAT TabSeparated", &ctx->fw->database, &ctx->where);
+    sql.len = p - sql.data;
+
+    if (ngx_http_cx_post(&ctx->fw->target, NULL, &ctx->fw->auth, &sql,
+                         NGX_HTTP_CX_CH_MAX, NGX_HTTP_CX_CH_TIMEOUT,
+                         ngx_http_cx_ch_segmented, &ctx->q[0],
+                         r->connection->log, &ctx->q[0].post)
+        != NGX_OK)
+    {
+        ngx_http_cx_ch_fail(ctx, "could not start the request", NULL);
+        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_GATEWAY,
+                                      (char *) ctx->error);
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_cx_ch_segmented(void *data, ngx_uint_t status, const char *error)
+{
+    ngx_http_cx_ch_query_t *q = data;
+
+    ngx_int_t              rc;
+    ngx_str_t             *body;
+    ngx_http_cx_ch_ctx_t  *ctx;
+
+    ctx = q->ctx;
+    body = ngx_http_cx_ch_answer(q, status, error);
+
+    if (body
+        && ngx_http_cx_ch_rows(ctx, NGX_HTTP_CX_CH_SEGMENTS, body) != NGX_OK)
+    {
+        ngx_http_cx_ch_fail(ctx, "answered what is not segments", NULL);
+    }
+
+    rc = ctx->status
+         ? ngx_http_cx_send_error(ctx->r, ctx->status, (char *) ctx->error)
+         : ngx_http_cx_segments_send(ctx->r, ctx->segments);
+
+    ngx_http_finalize_request(ctx->r, rc);
+}
+
+
+/* survey, type, touchpoint, stage, day, value, score, count */
+
+static ngx_int_t
+ngx_http_cx_ch_segment_row(ngx_http_cx_ch_ctx_t *ctx, ngx_str_t *f)
+{
+    int64_t          day, n;
+    ngx_cx_record_t  rec;
+
+    ngx_memzero(&rec, sizeof(ngx_cx_record_t));
+
+    day = ngx_http_cx_ch_int(&f[4]);
+    n = ngx_http_cx_ch_int(&f[7]);
+
+    if (day < 0 || n <= 0) {
+        return NGX_ERROR;
+    }
+
+    rec.flags = NGX_CX_REC_ANSWERED;
+    rec.survey.data = f[0].data;
+    rec.survey.len = f[0].len;
+    rec.type = ngx_cx_type_from_name((char *) f[1].data, f[1].len);
+    rec.touchpoint.data = f[2].data;
+    rec.touchpoint.len = f[2].len;
+    rec.stage = ngx_cx_stage_from_name((char *) f[3].data, f[3].len);
+    rec.answered_at_ms = (uint64_t) day * 86400000;
+    rec.score = (int) ngx_http_cx_ch_int(&f[6]);
+
+    /* the days were SQL's: only survey= and touchpoint= are left */
+    ctx->filters.from_ms = 0;
+    ctx->filters.to_ms = (uint64_t) -1;
+
+    if (!ngx_http_cx_report_wanted(&ctx->filters, &rec)) {
+        return NGX_OK;
+    }
+
+    /* values are bounded as a node bounds them */
+    f[5].len = ngx_min(f[5].len, NGX_CX_ATTR_VAL_MAX);
+
+    return ngx_http_cx_segments_add(ctx->segments, &rec, &f[5], (uint64_t) n);
 }

@@ -25,13 +25,6 @@
 
 
 typedef struct {
-    ngx_str_t                 name;
-    ngx_uint_t                stage;          /* by_touchpoint */
-    ngx_cx_tally_t            tally;
-} ngx_http_cx_group_t;
-
-
-typedef struct {
     uint64_t                  at_ms;
     int                       score;
     ngx_str_t                 touchpoint;
@@ -136,18 +129,13 @@ static ngx_int_t ngx_http_cx_report_candidates(ngx_http_cx_summary_t *sum,
 static ngx_int_t ngx_http_cx_report_comments(void *data, void *txn);
 static ngx_int_t ngx_http_cx_report_comment(ngx_http_cx_summary_t *sum,
     ngx_http_cx_survey_report_t *sr, ngx_cx_record_t *rec);
-static ngx_http_cx_group_t *ngx_http_cx_report_group(ngx_pool_t *pool,
-    ngx_array_t *groups, u_char *name, size_t len, unsigned char type);
 static ngx_int_t ngx_http_cx_report_is(ngx_str_t *filter, u_char *name,
     size_t len);
 static void ngx_http_cx_report_sort(ngx_http_cx_summary_t *sum);
-static void ngx_http_cx_report_sort_groups(ngx_array_t *groups);
 static void ngx_http_cx_report_write(ngx_http_cx_writer_t *w,
     ngx_http_cx_summary_t *sum);
 static void ngx_http_cx_report_write_survey(ngx_http_cx_writer_t *w,
     ngx_http_cx_summary_t *sum, ngx_http_cx_survey_report_t *sr);
-static void ngx_http_cx_report_write_groups(ngx_http_cx_writer_t *w,
-    ngx_array_t *groups, const char *key);
 static void ngx_http_cx_report_write_stages(ngx_http_cx_writer_t *w,
     ngx_http_cx_summary_t *sum);
 static void ngx_http_cx_report_write_journey(ngx_http_cx_writer_t *w,
@@ -934,7 +922,7 @@ ngx_http_cx_report_comment(ngx_http_cx_summary_t *sum,
 }
 
 
-static ngx_http_cx_group_t *
+ngx_http_cx_group_t *
 ngx_http_cx_report_group(ngx_pool_t *pool, ngx_array_t *groups, u_char *name,
     size_t len, unsigned char type)
 {
@@ -1047,7 +1035,7 @@ ngx_http_cx_report_sort(ngx_http_cx_summary_t *sum)
 
 /* days sort as text; touchpoints read best sorted too */
 
-static void
+void
 ngx_http_cx_report_sort_groups(ngx_array_t *groups)
 {
     ngx_uint_t            i, j;
@@ -1257,7 +1245,7 @@ ngx_http_cx_report_write_survey(ngx_http_cx_writer_t *w,
 }
 
 
-static void
+void
 ngx_http_cx_report_write_groups(ngx_http_cx_writer_t *w, ngx_array_t *groups,
     const char *key)
 {

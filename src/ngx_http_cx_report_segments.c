@@ -3,7 +3,10 @@
  * every survey's answers split by the language the visitor saw, the device
  * class of the browser that answered (mobile or desktop, kept with the
  * response), or a hook attribute (e.g. the customer's tier): per value the
- * answers, the score and the distribution (README: Reports, Segments).
+ * answers, the score and the distribution (README: Reports, Segments),
+ * and the same split of its other views: by day (with the answers per
+ * score, as report.json's by_day, so weeks and months add up exactly) and
+ * by touchpoint (with its stage).
  *
  * The rollups have no such dimension, so the responses are read: in chunks
  * of NGX_HTTP_CX_SEGMENTS_CHUNK records, each in its own read transaction,
@@ -15,6 +18,15 @@
  * survey tracks at most NGX_HTTP_CX_SEGMENTS_TRACK of them (the first seen):
  * an attribute with more distinct values (an order id) sends the later ones
  * straight to "other".  Responses without the attribute are the value "".
+ * A value keeps at most NGX_HTTP_CX_SEGMENTS_DAYS days and
+ * NGX_HTTP_CX_SEGMENTS_TOUCHPOINTS touchpoints (the first seen); answers
+ * past them still count in the value's score, and it says "partial": so a
+ * request holds at most 200 x (400 + 64) groups of ~130 bytes.
+ *
+ * With cx_report source=clickhouse the same answer is made from the fleet:
+ * ngx_http_cx_report_clickhouse_segments() asks for the answers counted by
+ * survey, touchpoint, stage, day, value and score, and hands each row here
+ * as a record counted n times (ngx_http_cx_segments_add()).
  */
 
 #include "ngx_http_cx.h"
@@ -25,25 +37,25 @@
 #define NGX_HTTP_CX_SEGMENTS_CHUNK  4096
 #define NGX_HTTP_CX_SEGMENTS_MAX    50
 #define NGX_HTTP_CX_SEGMENTS_TRACK  200
-
-#define NGX_HTTP_CX_BY_LANG         1
-#define NGX_HTTP_CX_BY_DEVICE       2
-#define NGX_HTTP_CX_BY_ATTR         3
-
+#define NGX_HTTP_CX_SEGMENTS_DAYS   400
+#define NGX_HTTP_CX_SEGMENTS_TOUCHPOINTS  64
 
 typedef struct {
     ngx_str_t                     survey;     /* copied */
     ngx_str_t                     value;      /* copied; other: none */
     ngx_flag_t                    other;
     ngx_flag_t                    folded;     /* counted in "other" */
+    ngx_flag_t                    partial;    /* days or touchpoints left */
     ngx_cx_tally_t                tally;
+    ngx_array_t                   by_day;     /* ngx_http_cx_group_t */
+    ngx_array_t                   by_touchpoint;
 } ngx_http_cx_segment_t;
 
 
-typedef struct {
+struct ngx_http_cx_segments_s {
     ngx_http_request_t           *request;
     ngx_http_cx_report_filters_t  filters;
-    ngx_uint_t                    by;
+    ngx_uint_t                    by;         /* NGX_HTTP_CX_BY_* */
     ngx_str_t                     key;        /* attr.KEY's KEY */
     ngx_str_t                     by_name;    /* as asked */
     ngx_flag_t                    started;
@@ -51,7 +63,7 @@ typedef struct {
     ngx_uint_t                    scanned;
     ngx_array_t                   segments;   /* ngx_http_cx_segment_t */
     ngx_event_t                   next;       /* the next chunk, posted */
-} ngx_http_cx_segments_t;
+};
 
 
 static ngx_int_t ngx_http_cx_segments_by(ngx_http_request_t *r,
@@ -61,9 +73,16 @@ static ngx_int_t ngx_http_cx_segments_record(void *data, const u_char *id,
     ngx_cx_record_t *rec);
 static ngx_int_t ngx_http_cx_segments_value(ngx_http_cx_segments_t *sg,
     ngx_cx_record_t *rec, ngx_str_t *value);
-static ngx_int_t ngx_http_cx_segments_send(ngx_http_request_t *r,
-    ngx_http_cx_segments_t *sg);
-static void ngx_http_cx_segments_fold(ngx_http_cx_segments_t *sg);
+static ngx_int_t ngx_http_cx_segments_count(ngx_http_cx_segments_t *sg,
+    ngx_http_cx_segment_t *s, ngx_cx_record_t *rec, uint64_t n);
+static ngx_http_cx_group_t *ngx_http_cx_segments_group(
+    ngx_http_cx_segments_t *sg, ngx_http_cx_segment_t *s, ngx_array_t *groups,
+    u_char *name, size_t len, ngx_uint_t max);
+static ngx_int_t ngx_http_cx_segments_merge(ngx_http_cx_segments_t *sg,
+    ngx_http_cx_segment_t *other, ngx_http_cx_segment_t *s);
+static void ngx_http_cx_segments_write_value(ngx_http_cx_writer_t *w,
+    ngx_http_cx_segment_t *s);
+static ngx_int_t ngx_http_cx_segments_fold(ngx_http_cx_segments_t *sg);
 static int ngx_http_cx_segments_cmp(const void *a, const void *b);
 static void ngx_http_cx_segments_cleanup(void *data);
 
@@ -72,8 +91,9 @@ ngx_int_t
 ngx_http_cx_report_segments(ngx_http_request_t *r,
     ngx_http_cx_report_filters_t *f)
 {
-    ngx_pool_cleanup_t      *cln;
-    ngx_http_cx_segments_t  *sg;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_cx_segments_t   *sg;
+    ngx_http_cx_loc_conf_t   *lcf;
 
     cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_cx_segments_t));
     if (cln == NULL) {
@@ -99,6 +119,13 @@ ngx_http_cx_report_segments(ngx_http_request_t *r,
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
+
+    if (lcf->report_clickhouse) {
+        return ngx_http_cx_report_clickhouse_segments(r, sg, f, sg->by,
+                                                      &sg->key);
     }
 
     sg->next.handler = ngx_http_cx_segments_chunk;
@@ -201,9 +228,7 @@ ngx_http_cx_segments_record(void *data, const u_char *id,
 {
     ngx_http_cx_segments_t *sg = data;
 
-    ngx_str_t               value;
-    ngx_uint_t              i, n;
-    ngx_http_cx_segment_t  *s, *other;
+    ngx_str_t  value;
 
     ngx_memcpy(sg->last, id, NGX_CX_PROMPT_ID_LEN);
     sg->started = 1;
@@ -219,9 +244,20 @@ ngx_http_cx_segments_record(void *data, const u_char *id,
         return NGX_OK;          /* a corrupt attrs blob: not counted */
     }
 
+    return ngx_http_cx_segments_add(sg, rec, &value, 1);
+}
+
+
+ngx_int_t
+ngx_http_cx_segments_add(ngx_http_cx_segments_t *sg, ngx_cx_record_t *rec,
+    ngx_str_t *value, uint64_t n)
+{
+    ngx_uint_t              i, tracked;
+    ngx_http_cx_segment_t  *s, *other;
+
     s = sg->segments.elts;
     other = NULL;
-    n = 0;
+    tracked = 0;
 
     for (i = 0; i < sg->segments.nelts; i++) {
         if (s[i].survey.len != rec->survey.len
@@ -236,19 +272,17 @@ ngx_http_cx_segments_record(void *data, const u_char *id,
             continue;
         }
 
-        n++;
+        tracked++;
 
-        if (s[i].value.len == value.len
-            && ngx_memcmp(s[i].value.data, value.data, value.len) == 0)
+        if (s[i].value.len == value->len
+            && ngx_memcmp(s[i].value.data, value->data, value->len) == 0)
         {
-            (void) ngx_cx_tally_add(&s[i].tally, rec->score);
-            return NGX_OK;
+            return ngx_http_cx_segments_count(sg, &s[i], rec, n);
         }
     }
 
-    if (n >= NGX_HTTP_CX_SEGMENTS_TRACK && other) {
-        (void) ngx_cx_tally_add(&other->tally, rec->score);
-        return NGX_OK;
+    if (tracked >= NGX_HTTP_CX_SEGMENTS_TRACK && other) {
+        return ngx_http_cx_segments_count(sg, other, rec, n);
     }
 
     s = ngx_array_push(&sg->segments);
@@ -260,26 +294,117 @@ ngx_http_cx_segments_record(void *data, const u_char *id,
 
     s->survey.len = rec->survey.len;
     s->survey.data = ngx_pnalloc(sg->segments.pool, rec->survey.len + 1);
-    s->value.len = value.len;
-    s->value.data = ngx_pnalloc(sg->segments.pool, value.len + 1);
+    s->value.len = value->len;
+    s->value.data = ngx_pnalloc(sg->segments.pool, value->len + 1);
 
-    if (s->survey.data == NULL || s->value.data == NULL) {
+    if (s->survey.data == NULL || s->value.data == NULL
+        || ngx_array_init(&s->by_day, sg->segments.pool, 8,
+                          sizeof(ngx_http_cx_group_t))
+           != NGX_OK
+        || ngx_array_init(&s->by_touchpoint, sg->segments.pool, 4,
+                          sizeof(ngx_http_cx_group_t))
+           != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
     ngx_memcpy(s->survey.data, rec->survey.data, rec->survey.len);
-    ngx_memcpy(s->value.data, value.data, value.len);
+    ngx_memcpy(s->value.data, value->data, value->len);
 
     /* the first value a survey cannot track opens its "other" */
-    s->other = (n == NGX_HTTP_CX_SEGMENTS_TRACK);
+    s->other = (tracked == NGX_HTTP_CX_SEGMENTS_TRACK);
     if (s->other) {
         s->value.len = 0;
     }
 
     ngx_cx_tally_init(&s->tally, rec->type);
-    (void) ngx_cx_tally_add(&s->tally, rec->score);
+
+    return ngx_http_cx_segments_count(sg, s, rec, n);
+}
+
+
+/* n answers of rec's score: the value's tally, its day, its touchpoint */
+
+static ngx_int_t
+ngx_http_cx_segments_count(ngx_http_cx_segments_t *sg,
+    ngx_http_cx_segment_t *s, ngx_cx_record_t *rec, uint64_t n)
+{
+    char                  day[NGX_CX_YMD_SIZE];
+    ngx_uint_t            i;
+    ngx_http_cx_group_t  *g[2];
+
+    if (n == 0 || rec->type != s->tally.type
+        || ngx_cx_tally_add(&s->tally, rec->score) != 0)
+    {
+        return NGX_OK;          /* off the scale (the type changed) */
+    }
+
+    s->tally.dist[rec->score] += n - 1;
+    s->tally.answered += n - 1;
+
+    ngx_cx_ymd(day, rec->answered_at_ms);
+
+    g[0] = ngx_http_cx_segments_group(sg, s, &s->by_day, (u_char *) day, 10,
+                                      NGX_HTTP_CX_SEGMENTS_DAYS);
+    g[1] = ngx_http_cx_segments_group(sg, s, &s->by_touchpoint,
+                                      (u_char *) rec->touchpoint.data,
+                                      rec->touchpoint.len,
+                                      NGX_HTTP_CX_SEGMENTS_TOUCHPOINTS);
+
+    for (i = 0; i < 2; i++) {
+        if (g[i] == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (g[i]->name.data == NULL) {
+            continue;           /* past the bound: s->partial */
+        }
+
+        g[i]->tally.dist[rec->score] += n;
+        g[i]->tally.answered += n;
+    }
+
+    if (g[1]->name.data) {
+        g[1]->stage = rec->stage;
+    }
 
     return NGX_OK;
+}
+
+
+/*
+ * The value's group of that name, added while it has fewer than max; past
+ * them a group without a name that counts nowhere, and the value partial.
+ */
+
+static ngx_http_cx_group_t *
+ngx_http_cx_segments_group(ngx_http_cx_segments_t *sg,
+    ngx_http_cx_segment_t *s, ngx_array_t *groups, u_char *name, size_t len,
+    ngx_uint_t max)
+{
+    ngx_uint_t            i;
+    ngx_http_cx_group_t  *g;
+
+    static ngx_http_cx_group_t  none;
+
+    if (groups->nelts < max) {
+        return ngx_http_cx_report_group(sg->segments.pool, groups, name, len,
+                                        s->tally.type);
+    }
+
+    g = groups->elts;
+
+    for (i = groups->nelts; i > 0; i--) {
+        if (g[i - 1].name.len == len
+            && ngx_memcmp(g[i - 1].name.data, name, len) == 0)
+        {
+            return &g[i - 1];
+        }
+    }
+
+    s->partial = 1;
+
+    return &none;
 }
 
 
@@ -326,10 +451,9 @@ ngx_http_cx_segments_value(ngx_http_cx_segments_t *sg, ngx_cx_record_t *rec,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_cx_segments_send(ngx_http_request_t *r, ngx_http_cx_segments_t *sg)
 {
-    uint64_t                  pro, pas, det;
     ngx_uint_t                i, j, first;
     ngx_http_cx_writer_t      w;
     ngx_http_cx_survey_t     *survey;
@@ -342,7 +466,9 @@ ngx_http_cx_segments_send(ngx_http_request_t *r, ngx_http_cx_segments_t *sg)
     ngx_qsort(sg->segments.elts, sg->segments.nelts,
               sizeof(ngx_http_cx_segment_t), ngx_http_cx_segments_cmp);
 
-    ngx_http_cx_segments_fold(sg);
+    if (ngx_http_cx_segments_fold(sg) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     ngx_http_cx_writer_init(&w, r->pool, 16384);
 
@@ -382,31 +508,12 @@ ngx_http_cx_segments_send(ngx_http_request_t *r, ngx_http_cx_segments_t *sg)
                 continue;
             }
 
-            ngx_http_cx_write(&w, first ? "{\"value\":" : ",{\"value\":",
-                              first ? sizeof("{\"value\":") - 1
-                                    : sizeof(",{\"value\":") - 1);
+            if (!first) {
+                ngx_http_cx_write(&w, ",", 1);
+            }
+
             first = 0;
-
-            if (s[j].other) {
-                ngx_http_cx_write(&w, "null,\"other\":true",
-                                  sizeof("null,\"other\":true") - 1);
-
-            } else {
-                ngx_http_cx_write_json_str(&w, s[j].value.data,
-                                           s[j].value.len);
-            }
-
-            ngx_http_cx_writef(&w, ",\"answered\":%uL,\"score\":%.1f",
-                               s[j].tally.answered,
-                               ngx_cx_tally_score(&s[j].tally));
-
-            if (s[j].tally.type == NGX_CX_TYPE_NPS) {
-                ngx_cx_tally_nps_groups(&s[j].tally, &pro, &pas, &det);
-                ngx_http_cx_writef(&w, ",\"promoters\":%uL,\"passives\":%uL,"
-                                   "\"detractors\":%uL", pro, pas, det);
-            }
-
-            ngx_http_cx_write(&w, "}", 1);
+            ngx_http_cx_segments_write_value(&w, &s[j]);
         }
 
         ngx_http_cx_write(&w, "]}", 2);
@@ -419,16 +526,55 @@ ngx_http_cx_segments_send(ngx_http_request_t *r, ngx_http_cx_segments_t *sg)
 }
 
 
+static void
+ngx_http_cx_segments_write_value(ngx_http_cx_writer_t *w,
+    ngx_http_cx_segment_t *s)
+{
+    uint64_t  pro, pas, det;
+
+    ngx_http_cx_write(w, "{\"value\":", sizeof("{\"value\":") - 1);
+
+    if (s->other) {
+        ngx_http_cx_write(w, "null,\"other\":true",
+                          sizeof("null,\"other\":true") - 1);
+
+    } else {
+        ngx_http_cx_write_json_str(w, s->value.data, s->value.len);
+    }
+
+    ngx_http_cx_writef(w, ",\"answered\":%uL,\"score\":%.1f",
+                       s->tally.answered, ngx_cx_tally_score(&s->tally));
+
+    if (s->tally.type == NGX_CX_TYPE_NPS) {
+        ngx_cx_tally_nps_groups(&s->tally, &pro, &pas, &det);
+        ngx_http_cx_writef(w, ",\"promoters\":%uL,\"passives\":%uL,"
+                           "\"detractors\":%uL", pro, pas, det);
+    }
+
+    if (s->partial) {
+        ngx_http_cx_write(w, ",\"partial\":true",
+                          sizeof(",\"partial\":true") - 1);
+    }
+
+    ngx_http_cx_report_sort_groups(&s->by_touchpoint);
+    ngx_http_cx_report_sort_groups(&s->by_day);
+    ngx_http_cx_report_write_groups(w, &s->by_touchpoint, "touchpoint");
+    ngx_http_cx_report_write_groups(w, &s->by_day, "date");
+
+    ngx_http_cx_write(w, "}", 1);
+}
+
+
 /*
  * Past a survey's NGX_HTTP_CX_SEGMENTS_MAX values (sorted: most answers
  * first, "other" last), the answers go into its "other": the one it has,
  * else the first value past the limit becomes it.
  */
 
-static void
+static ngx_int_t
 ngx_http_cx_segments_fold(ngx_http_cx_segments_t *sg)
 {
-    ngx_uint_t              i, j, k, n, end;
+    ngx_uint_t              i, j, n, end;
     ngx_http_cx_segment_t  *s, *other;
 
     s = sg->segments.elts;
@@ -460,11 +606,10 @@ ngx_http_cx_segments_fold(ngx_http_cx_segments_t *sg)
                 continue;
             }
 
-            for (k = 0; k < 11; k++) {
-                other->tally.dist[k] += s[j].tally.dist[k];
+            if (ngx_http_cx_segments_merge(sg, other, &s[j]) != NGX_OK) {
+                return NGX_ERROR;
             }
 
-            other->tally.answered += s[j].tally.answered;
             s[j].folded = 1;
         }
 
@@ -476,6 +621,60 @@ ngx_http_cx_segments_fold(ngx_http_cx_segments_t *sg)
             s[end - 1] = tmp;
         }
     }
+
+    return NGX_OK;
+}
+
+
+/* s's answers into other: the tally, the days and the touchpoints */
+
+static ngx_int_t
+ngx_http_cx_segments_merge(ngx_http_cx_segments_t *sg,
+    ngx_http_cx_segment_t *other, ngx_http_cx_segment_t *s)
+{
+    ngx_uint_t            i, k, t;
+    ngx_array_t          *from[2], *to[2];
+    ngx_http_cx_group_t  *g, *o;
+
+    for (k = 0; k < 11; k++) {
+        other->tally.dist[k] += s->tally.dist[k];
+    }
+
+    other->tally.answered += s->tally.answered;
+    other->partial |= s->partial;
+
+    from[0] = &s->by_day;
+    to[0] = &other->by_day;
+    from[1] = &s->by_touchpoint;
+    to[1] = &other->by_touchpoint;
+
+    for (t = 0; t < 2; t++) {
+        g = from[t]->elts;
+
+        for (i = 0; i < from[t]->nelts; i++) {
+            o = ngx_http_cx_segments_group(sg, other, to[t], g[i].name.data,
+                                           g[i].name.len,
+                                           t ? NGX_HTTP_CX_SEGMENTS_TOUCHPOINTS
+                                             : NGX_HTTP_CX_SEGMENTS_DAYS);
+            if (o == NULL) {
+                return NGX_ERROR;
+            }
+
+            if (o->name.data == NULL) {
+                continue;
+            }
+
+            o->stage = g[i].stage;
+
+            for (k = 0; k < 11; k++) {
+                o->tally.dist[k] += g[i].tally.dist[k];
+            }
+
+            o->tally.answered += g[i].tally.answered;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

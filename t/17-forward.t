@@ -203,9 +203,9 @@ my %FILES = (cx_pages($PAGE, qw(home buy help)), 'conf/ch.pass' => "s3cret-cx\n"
 # columns it lacks (ALTER TABLE ... ADD COLUMN IF NOT EXISTS)
 {
     my $old = `$CXCTL clickhouse-schema`;
-    $old =~ s/^    (?:followup String|attr_numeric Array\(UInt8\)),\n//mg;
+    $old =~ s/^    (?:followup String|attr_numeric Array\(UInt8\)|device String),\n//mg;
     my ($db, $responses) = (split /;\n\n/, $old)[0, 1];
-    unlike $responses, qr/followup|attr_numeric/, 'the old responses table, without the new columns';
+    unlike $responses, qr/followup|attr_numeric|device/, 'the old responses table, without the new columns';
     is $ch->query($db)->{status}, 200, 'CREATE DATABASE cx';
     is $ch->query($responses)->{status}, 200, 'CREATE TABLE cx.responses, the old way';
 }
@@ -242,7 +242,10 @@ sub visitor {
     for my $e ([display => ()], [answer => (score => $score)],
                defined $comment ? [comment => (comment => $comment)] : ()) {
         my ($event, %f) = @$e;
-        my $a = $ng->answer(token => $token, jar => $b, event => $event, %f);
+        # every other visitor on a phone: segments by device class
+        my $a = $ng->answer(token => $token, jar => $b, event => $event, %f,
+                            headers => ['User-Agent' => $n % 2 ? 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148'
+                                                               : 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0']);
         is $a->{status}, 204, "$name: $event 204" or diag $a->{raw};
     }
 }
@@ -484,6 +487,32 @@ for my $name (sort keys %node) {
     like $r->{body}, qr/"parameter":"band"/, '... naming band';
     $r = $node{'web-1'}->get('/fleet/comments.json?before=%27%20OR%201=1--%20aaaaaa');
     is $r->{status}, 400, 'fleet comments.json?before= that is not an id: 400 (nothing of it reaches SQL)';
+}
+# segments.json: a node's own split (values, scores, days, touchpoints), read from ClickHouse
+{
+    my $seg = sub { my $o = eval { $J->decode($_[0]{body}) } || {}; delete $o->{scanned}; $o };
+    for my $name (sort keys %node) {
+        for my $q ('by=lang', 'by=device', 'by=attr.plan', 'by=attr.total&survey=nps',
+                   'by=attr.ticket&touchpoint=help', 'by=attr.nope&from=2000-01-01') {
+            my $own = $seg->($node{$name}->get("/cx-admin/segments.json?$q"));
+            my $r = $node{'web-1'}->get("/fleet/segments.json?node=$name&$q");
+            is $r->{status}, 200, "fleet segments.json?node=$name&$q: 200" or diag $r->{body};
+            is_deeply $seg->($r), $own, "... = ${name}'s own"
+                or diag "fleet: $r->{body}\nown: " . $J->encode($own);
+        }
+    }
+    my $both = $seg->($node{'web-2'}->get('/fleet/segments.json?by=device'));
+    my %n;
+    for my $name (sort keys %node) {
+        for my $s (@{ $seg->($node{$name}->get('/cx-admin/segments.json?by=device'))->{surveys} }) {
+            $n{ $s->{name} }{ $_->{value} } += $_->{answered} for @{ $s->{segments} };
+        }
+    }
+    is_deeply { map { my $s = $_; ($s->{name} => { map { ($_->{value} => $_->{answered}) } @{ $s->{segments} } }) } @{ $both->{surveys} } },
+        \%n, 'fleet segments.json?by=device (both nodes): the sum of the nodes\' values';
+    ok scalar(grep { $_ } map { keys %$_ } values %n), '... with a device class stored and forwarded';
+    my $r = $node{'web-1'}->get("/fleet/segments.json?by=attr.x'%20OR%201=1");
+    is $r->{status}, 400, 'fleet segments.json?by= with a quote: 400 (nothing of it reaches SQL)';
 }
 {
     my $r = $node{'web-2'}->get('/fleet/report.json');

@@ -111,6 +111,22 @@ is $v->{desktop}{answered}, 3, '... desktop 3';
 is $v->{''}{answered}, 1, '... no User-Agent: ""';
 is by_value($j, 'csat_other')->{mobile}{answered}, 1, '... per survey';
 
+# every view split: by day (with the answers per score, as report.json's by_day) and by touchpoint
+($r, $j) = seg('by=attr.tier&survey=nps_shop');
+$v = by_value($j, 'nps_shop');
+is_deeply $v->{silver}{by_day}, [
+    { date => '2026-09-21', answered => 1, score => 0, distribution => [0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0] },
+    { date => '2026-09-24', answered => 1, score => 100, distribution => [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1] },
+], 'silver by_day: each day its answers, score and answers per score' or diag explain $v->{silver}{by_day};
+is_deeply $v->{gold}{by_touchpoint}, [ { touchpoint => 'shop', stage => '', answered => 3, score => 33.3 } ],
+    'gold by_touchpoint: the touchpoint, its stage, answers and score' or diag explain $v->{gold}{by_touchpoint};
+ok !exists $v->{gold}{partial}, '... not partial';
+my $rep = $J->decode($ng->get('/cx-admin/report.json?survey=nps_shop')->{body});
+my %days;
+for my $seg (values %$v) { $days{ $_->{date} } += $_->{answered} for @{ $seg->{by_day} } }
+is_deeply \%days, { map { $_->{date} => $_->{answered} } @{ $rep->{surveys}[0]{by_day} } },
+    'the segments\' days add up to report.json\'s by_day';
+
 # the device class is stored, and only it
 my $nd = $ng->get('/cx-admin/responses.ndjson')->{body};
 unlike $nd, qr/iPhone|Windows|Mozilla/, 'no User-Agent in the exports';
@@ -135,6 +151,8 @@ ok !defined $segs[-1]{value}, '... with a null value';
 is_deeply [map { $_->{value} } @segs[0 .. 3]], ['gold', 'silver', '', 't1'], '... most answers first, then by value';
 is $segs[-2]{value}, 't51', '... the 50th: t51 (t1, t10 .. t19, t2, t20 .. t5, t50, t51 by value)';
 is $segs[-1]{answered}, 5, '... holding the answers of the values past 50 (gold, silver, "" and t1..t52 are 55)';
+is_deeply [map { $_->{answered} } @{ $segs[-1]{by_day} }], [5], '... and their day';
+is_deeply [map { [$_->{touchpoint}, $_->{answered}] } @{ $segs[-1]{by_touchpoint} }], [['shop', 5]], '... and their touchpoint';
 
 # examples/hooks/tier.lua (the demo's): a known tier, else "guest"
 answer(path => '/member/', tier => 'gold', score => 4);
@@ -144,6 +162,16 @@ answer(path => '/member/', score => 1);
 $v = by_value($j, 'csat_other');
 is $v->{gold}{answered}, 1, 'tier.lua: gold';
 is $v->{guest}{answered}, 2, '... an unknown tier or none: guest';
+
+# a value keeps its first 400 days (and 64 touchpoints): past them it says "partial",
+# its answers and score still whole
+answer(path => '/other/', score => 4, now => $T0 + 86400 * (10 + $_), ua => $IPHONE) for 1 .. 401;
+($r, $j) = seg('by=device&survey=csat_other');
+$v = by_value($j, 'csat_other');
+is $v->{mobile}{answered}, 402, 'a value with answers on 402 days: all its answers';
+is scalar @{ $v->{mobile}{by_day} }, 400, '... 400 days of them';
+is $v->{mobile}{partial}, JSON::PP::true(), '... "partial": true';
+is $v->{mobile}{by_day}[0]{date}, '2026-09-21', '... the first days kept';
 
 # refused
 for my $q ('', 'by=', 'by=country', 'by=attr.', 'by=attr.a-b', 'by=attr.' . ('k' x 65), 'by=lang&from=2026-13-01') {

@@ -1063,6 +1063,7 @@ sub answer {
     my $cookie = $o{cookie} // ($o{jar} ? $o{jar}{cookie} : undef) // '';
     my @h = (Cookie => "cx=$cookie");
     push @h, 'X-CX-Test-Now' => $o{now} if defined $o{now};
+    push @h, @{ $o{headers} } if $o{headers};
     my $r = $self->post_json(($o{endpoint} // '/cx/') . 'r', $body, @h);
     if ($o{jar}) {
         my $set = CXTest::cx_cookie_from($r, 'cx');

@@ -29,6 +29,7 @@
 #include "unit_util.h"
 
 #include "ngx_cx_forward.h"
+#include "ngx_cx_device.h"
 #include "ngx_cx_json.h"
 
 
@@ -223,6 +224,7 @@ full_record(ngx_cx_record_t *r)
     r->survey = FIELD("nps1");
     r->touchpoint = FIELD("browse");
     r->lang = FIELD("fr");
+    r->device = NGX_CX_DEVICE_MOBILE;
     r->path = FIELD("/panier?x=1&y=2");
     r->comment = FIELD("Tr\xc3\xa8s bien \xf0\x9f\x91\x8d");  /* 👍 */
     r->attrs = ATTRS("plan", "pro", "ref", "say \"hi\" <b>");
@@ -870,7 +872,7 @@ test_response_full(void **state)
         "\"stage\":\"consideration\",\"score\":9,\"previous_score\":6,"
         "\"comment\":\"Tr\\u00e8s bien \\ud83d\\udc4d\","
         "\"followup\":\"Pourquoi ?\","
-        "\"visitor\":\"" VISITOR_HEX "\",\"lang\":\"fr\","
+        "\"visitor\":\"" VISITOR_HEX "\",\"lang\":\"fr\",\"device\":\"mobile\","
         "\"path\":\"/panier?x=1\\u0026y=2\","
         "\"attr_keys\":[\"plan\",\"ref\"],"
         "\"attr_values\":[\"pro\",\"say \\\"hi\\\" \\u003cb\\u003e\"],"
@@ -900,7 +902,7 @@ test_response_issued(void **state)
         "\"survey\":\"csat2\",\"type\":\"csat\",\"touchpoint\":\"home\","
         "\"stage\":\"\",\"score\":null,\"previous_score\":null,"
         "\"comment\":\"\",\"followup\":\"\","
-        "\"visitor\":\"" VISITOR_HEX "\",\"lang\":\"\","
+        "\"visitor\":\"" VISITOR_HEX "\",\"lang\":\"\",\"device\":\"\","
         "\"path\":\"/\",\"attr_keys\":[],\"attr_values\":[],"
         "\"attr_numeric\":[],"
         "\"displayed\":0,\"answered\":0,\"commented\":0,\"dismissed\":0}\n");
@@ -1447,7 +1449,7 @@ test_upgrade(void **state)
     static const char  old[] = "id\nnode\ncomment\nvisitor\nattr_keys\n"
                                "attr_values\ndisplayed\n";
     static const char  now[] = "id\ncomment\nfollowup\nattr_values\n"
-                               "attr_numeric\n";
+                               "attr_numeric\nlang\ndevice\n";
 
     (void) state;
 
@@ -1462,14 +1464,16 @@ test_upgrade(void **state)
     assert_int_equal(n, (int) strlen(buf));
     assert_string_equal(buf, "ALTER TABLE cx.responses\n"
         "    ADD COLUMN followup String AFTER comment,\n"
-        "    ADD COLUMN attr_numeric Array(UInt8) AFTER attr_values");
+        "    ADD COLUMN attr_numeric Array(UInt8) AFTER attr_values,\n"
+        "    ADD COLUMN device String AFTER lang");
 
-    /* one of the two; the last line without its LF */
+    /* two of the three; the last line without its LF */
     assert_true(ngx_cx_forward_upgrade(buf, sizeof(buf), "cx", 2,
                                        (const unsigned char *)
                                        "comment\nattr_numeric", 20) > 0);
     assert_string_equal(buf, "ALTER TABLE cx.responses\n"
-        "    ADD COLUMN followup String AFTER comment");
+        "    ADD COLUMN followup String AFTER comment,\n"
+        "    ADD COLUMN device String AFTER lang");
 
     /* a table of this version: nothing; a name's prefix is not the name */
     assert_int_equal(ngx_cx_forward_upgrade(buf, sizeof(buf), "cx", 2,
