@@ -62,6 +62,8 @@ struct ngx_http_cx_segments_s {
     u_char                        last[NGX_CX_PROMPT_ID_LEN];
     ngx_uint_t                    scanned;
     ngx_array_t                   segments;   /* ngx_http_cx_segment_t */
+    uint64_t                      day;        /* of ymd, days since 1970 */
+    char                          ymd[NGX_CX_YMD_SIZE];
     ngx_event_t                   next;       /* the next chunk, posted */
 };
 
@@ -329,7 +331,6 @@ static ngx_int_t
 ngx_http_cx_segments_count(ngx_http_cx_segments_t *sg,
     ngx_http_cx_segment_t *s, ngx_cx_record_t *rec, uint64_t n)
 {
-    char                  day[NGX_CX_YMD_SIZE];
     ngx_uint_t            i;
     ngx_http_cx_group_t  *g[2];
 
@@ -342,10 +343,14 @@ ngx_http_cx_segments_count(ngx_http_cx_segments_t *sg,
     s->tally.dist[rec->score] += n - 1;
     s->tally.answered += n - 1;
 
-    ngx_cx_ymd(day, rec->answered_at_ms);
+    /* answers come mostly in day order: the day's name is kept */
+    if (rec->answered_at_ms / 86400000 != sg->day || sg->ymd[0] == '\0') {
+        sg->day = rec->answered_at_ms / 86400000;
+        ngx_cx_ymd(sg->ymd, rec->answered_at_ms);
+    }
 
-    g[0] = ngx_http_cx_segments_group(sg, s, &s->by_day, (u_char *) day, 10,
-                                      NGX_HTTP_CX_SEGMENTS_DAYS);
+    g[0] = ngx_http_cx_segments_group(sg, s, &s->by_day, (u_char *) sg->ymd,
+                                      10, NGX_HTTP_CX_SEGMENTS_DAYS);
     g[1] = ngx_http_cx_segments_group(sg, s, &s->by_touchpoint,
                                       (u_char *) rec->touchpoint.data,
                                       rec->touchpoint.len,
