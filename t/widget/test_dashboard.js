@@ -935,7 +935,7 @@ test('segments: every view split — the trend and the touchpoints per value, a 
     const sec = body.match(/<section id="segments"[\s\S]*?<\/section>/)[0], t = text(sec);
     assert.match(t, /Trend by day and segment/);
     assert.match(t, /Day \(UTC\) mobile desktop 2026-11-04 100% \(1\) 0% \(1\) 2026-11-02 50% \(2\) \u2014/, 'the trend table: newest first, a column per value');
-    assert.match(t, /By touchpoint and segment .*Touchpoint mobile desktop buy 50% \(2\) 0% \(1\) help 100% \(1\) \u2014/, 'the touchpoints table');
+    assert.match(t, /By touchpoint and segment .*Touchpoint \(stage\) mobile desktop buy \(purchase\) 50% \(2\) 0% \(1\) help \(usage\) 100% \(1\) \u2014/, 'the touchpoints table, with stages');
     const ch = (sec.match(/<svg class="ch" viewBox="0 0 \d+ 190" role="img"[\s\S]*?<\/svg>/) || [''])[0];
     assert.equal((ch.match(/<path d="M[^"]*" class="sl k0"/g) || []).length, 1, 'the chart: one line for mobile');
     assert.equal((ch.match(/<circle [^>]*class="sp k0"/g) || []).length, 2, '... a point per day with answers');
