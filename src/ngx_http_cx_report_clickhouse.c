@@ -151,6 +151,8 @@ static void ngx_http_cx_ch_done(void *data, ngx_uint_t status,
     const char *error);
 static ngx_str_t *ngx_http_cx_ch_answer(ngx_http_cx_ch_query_t *q,
     ngx_uint_t status, const char *error);
+static ngx_int_t ngx_http_cx_ch_read(ngx_http_cx_ch_query_t *q,
+    ngx_uint_t status, const char *error, ngx_uint_t kind, const char *what);
 static ngx_int_t ngx_http_cx_ch_rows(ngx_http_cx_ch_ctx_t *ctx,
     ngx_uint_t kind, ngx_str_t *body);
 static ngx_int_t ngx_http_cx_ch_row(ngx_http_cx_ch_ctx_t *ctx,
@@ -528,17 +530,11 @@ ngx_http_cx_ch_done(void *data, ngx_uint_t status, const char *error)
 {
     ngx_http_cx_ch_query_t *q = data;
 
-    ngx_str_t              *body;
     ngx_http_cx_ch_ctx_t   *ctx;
 
     ctx = q->ctx;
-    body = ngx_http_cx_ch_answer(q, status, error);
-
-    if (body && ctx->status == 0
-        && ngx_http_cx_ch_rows(ctx, q->kind, body) != NGX_OK)
-    {
-        ngx_http_cx_ch_fail(ctx, "answered what is not a report", NULL);
-    }
+    (void) ngx_http_cx_ch_read(q, status, error, q->kind,
+                               "answered what is not a report");
 
     if (--ctx->pending == 0) {
         ngx_http_cx_ch_finish(ctx);
@@ -570,6 +566,29 @@ ngx_http_cx_ch_answer(ngx_http_cx_ch_query_t *q, ngx_uint_t status,
     }
 
     return body;
+}
+
+
+/*
+ * A query's answer read as rows of kind: NGX_OK, or NGX_ERROR with the
+ * reason in ctx (ClickHouse failed, or answered what, not rows of kind).
+ */
+
+static ngx_int_t
+ngx_http_cx_ch_read(ngx_http_cx_ch_query_t *q, ngx_uint_t status,
+    const char *error, ngx_uint_t kind, const char *what)
+{
+    ngx_str_t  *body;
+
+    body = ngx_http_cx_ch_answer(q, status, error);
+
+    if (body && q->ctx->status == 0
+        && ngx_http_cx_ch_rows(q->ctx, kind, body) != NGX_OK)
+    {
+        ngx_http_cx_ch_fail(q->ctx, what, NULL);
+    }
+
+    return q->ctx->status ? NGX_ERROR : NGX_OK;
 }
 
 
@@ -1026,21 +1045,17 @@ ngx_http_cx_ch_keyed(void *data, ngx_uint_t status, const char *error)
 {
     ngx_http_cx_ch_query_t *q = data;
 
-    ngx_str_t             *body;
     ngx_http_request_t    *r;
     ngx_http_cx_ch_ctx_t  *ctx;
 
     ctx = q->ctx;
     r = ctx->r;
-    body = ngx_http_cx_ch_answer(q, status, error);
 
-    if (body
-        && ngx_http_cx_ch_rows(ctx, NGX_HTTP_CX_CH_KEYS, body) != NGX_OK)
+    if (ngx_http_cx_ch_read(q, status, error, NGX_HTTP_CX_CH_KEYS,
+                            "answered what is not a key set")
+        == NGX_OK
+        && ngx_http_cx_ch_page(ctx) == NGX_OK)
     {
-        ngx_http_cx_ch_fail(ctx, "answered what is not a key set", NULL);
-    }
-
-    if (ctx->status == 0 && ngx_http_cx_ch_page(ctx) == NGX_OK) {
         return;
     }
 
@@ -1527,22 +1542,15 @@ ngx_http_cx_ch_commented(void *data, ngx_uint_t status, const char *error)
     ngx_http_cx_ch_query_t *q = data;
 
     ngx_int_t              rc;
-    ngx_str_t             *body;
     ngx_flag_t             more;
     ngx_http_cx_ch_ctx_t  *ctx;
 
     ctx = q->ctx;
-    body = ngx_http_cx_ch_answer(q, status, error);
 
-    if (body
-        && ngx_http_cx_ch_rows(ctx, NGX_HTTP_CX_CH_COMMENT_PAGE, body)
-           != NGX_OK)
+    if (ngx_http_cx_ch_read(q, status, error, NGX_HTTP_CX_CH_COMMENT_PAGE,
+                            "answered what is not a page of comments")
+        != NGX_OK)
     {
-        ngx_http_cx_ch_fail(ctx, "answered what is not a page of comments",
-                            NULL);
-    }
-
-    if (ctx->status) {
         rc = ngx_http_cx_send_error(ctx->r, ctx->status, (char *) ctx->error);
 
     } else {
@@ -1689,19 +1697,12 @@ ngx_http_cx_ch_segmented(void *data, ngx_uint_t status, const char *error)
     ngx_http_cx_ch_query_t *q = data;
 
     ngx_int_t              rc;
-    ngx_str_t             *body;
     ngx_http_cx_ch_ctx_t  *ctx;
 
     ctx = q->ctx;
-    body = ngx_http_cx_ch_answer(q, status, error);
 
-    if (body
-        && ngx_http_cx_ch_rows(ctx, NGX_HTTP_CX_CH_SEGMENTS, body) != NGX_OK)
-    {
-        ngx_http_cx_ch_fail(ctx, "answered what is not segments", NULL);
-    }
-
-    rc = ctx->status
+    rc = ngx_http_cx_ch_read(q, status, error, NGX_HTTP_CX_CH_SEGMENTS,
+                             "answered what is not segments") != NGX_OK
          ? ngx_http_cx_send_error(ctx->r, ctx->status, (char *) ctx->error)
          : ngx_http_cx_segments_send(ctx->r, ctx->segments);
 
