@@ -26,6 +26,7 @@
 
 
 #define NGX_HTTP_CX_EXPORT_CHUNK   256      /* records per read transaction */
+#define NGX_HTTP_CX_EXPORT_TURN    16       /* chunks per turn of the loop */
 #define NGX_HTTP_CX_EXPORT_KEYS    4096     /* the same, for the keys */
 #define NGX_HTTP_CX_EXPORT_BUF     32768
 
@@ -274,15 +275,25 @@ ngx_http_cx_export_headers(ngx_http_request_t *r, ngx_flag_t ndjson)
 
 /*
  * Sends what is pending, then reads and sends chunks until the socket is
- * full (NGX_AGAIN), the end (NGX_OK) or an error.
+ * full (NGX_AGAIN), the end (NGX_OK) or an error.  A client that takes
+ * everything at once (loopback, a fast network) would keep the worker here
+ * for the whole store: after NGX_HTTP_CX_EXPORT_TURN chunks the write
+ * event is posted for the next turn of the loop (NGX_AGAIN as well), so
+ * the worker's other requests wait for one turn at most.
  */
 
 static ngx_int_t
 ngx_http_cx_export_send(ngx_http_request_t *r, ngx_http_cx_export_t *ex)
 {
-    ngx_int_t  rc;
+    ngx_int_t   rc;
+    ngx_uint_t  chunks;
 
-    for ( ;; ) {
+    for (chunks = 0; /* void */; chunks++) {
+
+        if (chunks == NGX_HTTP_CX_EXPORT_TURN) {
+            ngx_post_event(r->connection->write, &ngx_posted_next_events);
+            return NGX_AGAIN;
+        }
 
         if (ex->w.out == NULL && !ex->finished) {
             if (ngx_http_cx_export_read(r, ex) != NGX_OK) {
