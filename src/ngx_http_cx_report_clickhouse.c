@@ -147,6 +147,8 @@ static ngx_int_t ngx_http_cx_ch_key_row(ngx_http_cx_ch_ctx_t *ctx,
     ngx_str_t *f);
 static ngx_int_t ngx_http_cx_ch_sql(ngx_http_cx_ch_ctx_t *ctx,
     ngx_uint_t kind, ngx_str_t *sql);
+static ngx_int_t ngx_http_cx_ch_ask(ngx_http_cx_ch_ctx_t *ctx,
+    ngx_str_t *sql, ngx_http_cx_post_done_pt done);
 static void ngx_http_cx_ch_done(void *data, ngx_uint_t status,
     const char *error);
 static ngx_str_t *ngx_http_cx_ch_answer(ngx_http_cx_ch_query_t *q,
@@ -522,6 +524,36 @@ ngx_http_cx_ch_sql(ngx_http_cx_ch_ctx_t *ctx, ngx_uint_t kind, ngx_str_t *sql)
     sql->len = p - sql->data;
 
     return NGX_OK;
+}
+
+
+/*
+ * A request's one query, its answer to done(q[0]): what a content handler
+ * returns (NGX_DONE while it waits; 502 when it cannot be sent).
+ */
+
+static ngx_int_t
+ngx_http_cx_ch_ask(ngx_http_cx_ch_ctx_t *ctx, ngx_str_t *sql,
+    ngx_http_cx_post_done_pt done)
+{
+    ngx_http_request_t  *r;
+
+    r = ctx->r;
+    ctx->q[0].ctx = ctx;
+
+    if (ngx_http_cx_post(&ctx->fw->target, NULL, &ctx->fw->auth, sql,
+                         NGX_HTTP_CX_CH_MAX, NGX_HTTP_CX_CH_TIMEOUT, done,
+                         &ctx->q[0], r->connection->log, &ctx->q[0].post)
+        != NGX_OK)
+    {
+        ngx_http_cx_ch_fail(ctx, "could not start the request", NULL);
+        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_GATEWAY,
+                                      (char *) ctx->error);
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
 }
 
 
@@ -1022,19 +1054,7 @@ ngx_http_cx_ch_export(ngx_http_cx_ch_ctx_t *ctx, ngx_flag_t ndjson,
         &ctx->fw->database, &ctx->where);
     sql.len = p - sql.data;
 
-    if (ngx_http_cx_post(&ctx->fw->target, NULL, &ctx->fw->auth, &sql,
-                         NGX_HTTP_CX_CH_MAX, NGX_HTTP_CX_CH_TIMEOUT,
-                         ngx_http_cx_ch_keyed, &ctx->q[0],
-                         r->connection->log, &ctx->q[0].post)
-        != NGX_OK)
-    {
-        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_GATEWAY,
-                                      "could not start the request");
-    }
-
-    r->main->count++;
-
-    return NGX_DONE;
+    return ngx_http_cx_ch_ask(ctx, &sql, ngx_http_cx_ch_keyed);
 }
 
 
@@ -1493,8 +1513,6 @@ ngx_http_cx_report_clickhouse_comments(ngx_http_request_t *r,
 
     ctx->comments = c;
     ctx->scan = scan;
-    ctx->q[0].ctx = ctx;
-    ctx->q[0].kind = NGX_HTTP_CX_CH_COMMENT_PAGE;
 
     p = ngx_pnalloc(r->pool, 1024 + ctx->where.len);
     if (p == NULL) {
@@ -1519,20 +1537,7 @@ ngx_http_cx_report_clickhouse_comments(ngx_http_request_t *r,
                     &ctx->where, scan);
     sql.len = p - sql.data;
 
-    if (ngx_http_cx_post(&ctx->fw->target, NULL, &ctx->fw->auth, &sql,
-                         NGX_HTTP_CX_CH_MAX, NGX_HTTP_CX_CH_TIMEOUT,
-                         ngx_http_cx_ch_commented, &ctx->q[0],
-                         r->connection->log, &ctx->q[0].post)
-        != NGX_OK)
-    {
-        ngx_http_cx_ch_fail(ctx, "could not start the request", NULL);
-        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_GATEWAY,
-                                      (char *) ctx->error);
-    }
-
-    r->main->count++;
-
-    return NGX_DONE;
+    return ngx_http_cx_ch_ask(ctx, &sql, ngx_http_cx_ch_commented);
 }
 
 
@@ -1639,8 +1644,6 @@ ngx_http_cx_report_clickhouse_segments(ngx_http_request_t *r,
     }
 
     ctx->segments = sg;
-    ctx->q[0].ctx = ctx;
-    ctx->q[0].kind = NGX_HTTP_CX_CH_SEGMENTS;
 
     p = ngx_pnalloc(r->pool, 1024 + ctx->where.len + 2 * key->len);
     if (p == NULL) {
@@ -1674,20 +1677,7 @@ ngx_http_cx_report_clickhouse_segments(ngx_http_request_t *r,
                     "FORMAT TabSeparated", &ctx->fw->database, &ctx->where);
     sql.len = p - sql.data;
 
-    if (ngx_http_cx_post(&ctx->fw->target, NULL, &ctx->fw->auth, &sql,
-                         NGX_HTTP_CX_CH_MAX, NGX_HTTP_CX_CH_TIMEOUT,
-                         ngx_http_cx_ch_segmented, &ctx->q[0],
-                         r->connection->log, &ctx->q[0].post)
-        != NGX_OK)
-    {
-        ngx_http_cx_ch_fail(ctx, "could not start the request", NULL);
-        return ngx_http_cx_send_error(r, NGX_HTTP_BAD_GATEWAY,
-                                      (char *) ctx->error);
-    }
-
-    r->main->count++;
-
-    return NGX_DONE;
+    return ngx_http_cx_ch_ask(ctx, &sql, ngx_http_cx_ch_segmented);
 }
 
 
