@@ -32,6 +32,10 @@
 
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "ngx_cx_scan.h"
 
 
@@ -210,6 +214,48 @@ static const char  cx_csp[] = "content-security-policy";
 #define cx_meta_matched(m)  ((m) == CX_CSP_LEN || (m) == CX_META_REF)
 
 
+/*
+ * The first c in [p, end), or NULL: memchr, inlined.  Between two tags of
+ * body text lie some tens of bytes, where a call to memchr and its set-up
+ * cost as much as its search (perf put it at a quarter of a scan); 16
+ * bytes are compared at a time with SSE2, which every x86-64 has, and the
+ * last few bytes of a chunk by memchr.
+ */
+static inline const unsigned char *
+cx_find(const unsigned char *p, const unsigned char *end, unsigned c)
+{
+#if defined(__SSE2__)
+    unsigned  m;
+    __m128i   want, lo, hi;
+
+    want = _mm_set1_epi8((char) c);
+
+    while (end - p >= 32) {
+        lo = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *) p), want);
+        hi = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *) (p + 16)),
+                            want);
+        m = (unsigned) _mm_movemask_epi8(lo)
+            | (unsigned) _mm_movemask_epi8(hi) << 16;
+        if (m) {
+            return p + __builtin_ctz(m);
+        }
+        p += 32;
+    }
+
+    if (end - p >= 16) {
+        m = (unsigned) _mm_movemask_epi8(
+                _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *) p), want));
+        if (m) {
+            return p + __builtin_ctz(m);
+        }
+        p += 16;
+    }
+#endif
+
+    return memchr(p, c, end - p);
+}
+
+
 static unsigned cx_start_elem(size_t n, uint64_t key);
 static uint64_t cx_meta_value(uint64_t m, unsigned c);
 static int cx_match(const unsigned char **pp, const unsigned char *end,
@@ -318,7 +364,7 @@ ngx_cx_scan_feed(ngx_cx_scan_t *s, const unsigned char *p, size_t len,
     /* ---- data and tags ------------------------------------------------ */
 
 data:
-    q = memchr(p, '<', end - p);
+    q = cx_find(p, end, '<');
     if (q == NULL) {
         SUSPEND(CX_DATA);
     }
@@ -448,7 +494,7 @@ attr_value_unq:
     goto before_attr_name;
 
 attr_value_dq:
-    q = memchr(p, '"', end - p);
+    q = cx_find(p, end, '"');
     if (q == NULL) {
         SUSPEND(CX_ATTR_VALUE_DQ);
     }
@@ -456,7 +502,7 @@ attr_value_dq:
     goto before_attr_name;
 
 attr_value_sq:
-    q = memchr(p, '\'', end - p);
+    q = cx_find(p, end, '\'');
     if (q == NULL) {
         SUSPEND(CX_ATTR_VALUE_SQ);
     }
@@ -671,7 +717,7 @@ meta_value_unq:
 
 meta_value_dq:
     if (key >= CX_META_NO) {
-        q = memchr(p, '"', end - p);
+        q = cx_find(p, end, '"');
         if (q == NULL) {
             SUSPEND(CX_META_VALUE_DQ);
         }
@@ -689,7 +735,7 @@ meta_value_dq:
 
 meta_value_sq:
     if (key >= CX_META_NO) {
-        q = memchr(p, '\'', end - p);
+        q = cx_find(p, end, '\'');
         if (q == NULL) {
             SUSPEND(CX_META_VALUE_SQ);
         }
@@ -761,7 +807,7 @@ comment_start_dash:
     }
 
 comment:
-    q = memchr(p, '-', end - p);
+    q = cx_find(p, end, '-');
     if (q == NULL) {
         SUSPEND(CX_COMMENT);
     }
@@ -804,7 +850,7 @@ comment_end_bang:
     goto comment;
 
 bogus:
-    q = memchr(p, '>', end - p);
+    q = cx_find(p, end, '>');
     if (q == NULL) {
         SUSPEND(CX_BOGUS);
     }
@@ -814,7 +860,7 @@ bogus:
     /* ---- RAWTEXT and RCDATA ------------------------------------------- */
 
 raw:
-    q = memchr(p, '<', end - p);
+    q = cx_find(p, end, '<');
     if (q == NULL) {
         SUSPEND(CX_RAW);
     }
@@ -841,7 +887,7 @@ raw_end:
     /* ---- script data -------------------------------------------------- */
 
 script:
-    q = memchr(p, '<', end - p);
+    q = cx_find(p, end, '<');
     if (q == NULL) {
         SUSPEND(CX_SCRIPT);
     }
