@@ -23,7 +23,9 @@
  * free/busy chains, so memory stays flat however long the page.  File
  * buffers (sendfile) are read in pieces to be scanned and are sent as file
  * ranges; a static file sent whole is scanned once per version and then
- * sent around the snippet by ngx_http_cx_filecache.c.
+ * sent around the snippet by ngx_http_cx_filecache.c.  When the page's
+ * length was announced, its end (the last chunk) is sent with its last
+ * bytes, not in a write of its own (ngx_http_cx_page_end).
  *
  * Any internal failure mid-stream sends the rest unchanged.
  */
