@@ -1,7 +1,8 @@
 /*
  * cxload -- interleaved HTTP load: what does variant B cost next to A?
  *
- *   cxload [-c conns] [-d seconds] [-s slice_ms] [-u path] port port ...
+ *   cxload [-c conns] [-d seconds] [-s slice_ms] [-u path] [-H header]
+ *          port port ...
  *   cxload -T tokens [-T tokens ...] [options] -u <endpoint>r port ...
  *
  * wrk measures one server at a time, and on a shared VM the machine's
@@ -20,6 +21,9 @@
  * median (quartiles) over the cycles of the port's rate divided by the first
  * port's rate in the same cycle (1 for the first port).  Exits 1 on any
  * error (a status other than 200, a closed connection, a stall of 5 s).
+ *
+ * -H adds one header line to every GET, the same for every port: a
+ * returning visitor's "Cookie: cx=..." (bench/run's proxied step).
  *
  * With -T (once per port, in the ports' order) the requests are answers:
  * POST path {"token":T,"event":"display"}, then the same token's
@@ -70,6 +74,7 @@ static int      ports[MAX_PORTS], nports;
 static char     request[1024];
 static size_t   request_len;
 static char    *path = "/index.html";
+static char    *header;          /* -H: one more header line, or NULL */
 
 /* -T: each port's tokens and cookies, and the next request's number */
 typedef struct {
@@ -415,7 +420,7 @@ main(int argc, char **argv)
     conn_t             *c;
     struct epoll_event  evs[64];
 
-    while ((opt = getopt(argc, argv, "c:d:s:u:T:")) != -1) {
+    while ((opt = getopt(argc, argv, "c:d:s:u:T:H:")) != -1) {
         switch (opt) {
         case 'T':
             if (ntokens == MAX_PORTS) {
@@ -427,6 +432,7 @@ main(int argc, char **argv)
         case 'd': seconds = atof(optarg); break;
         case 's': slice = atof(optarg) / 1000; break;
         case 'u': path = optarg; break;
+        case 'H': header = optarg; break;
         default:  goto usage;
         }
     }
@@ -435,7 +441,9 @@ main(int argc, char **argv)
     if (nports < 1 || nports > MAX_PORTS || per_port < 1
         || per_port > MAX_CONNS || seconds <= 0 || seconds > 600
         || slice < 0.01 || slice > 10 || path[0] != '/' || strlen(path) > 512
-        || (ntokens && ntokens != nports))
+        || (ntokens && ntokens != nports)
+        || (header && (strlen(header) > 512 || strpbrk(header, "\r\n")
+                       || strchr(header, ':') == NULL)))
     {
         goto usage;
     }
@@ -451,7 +459,9 @@ main(int argc, char **argv)
 
     request_len = (size_t) snprintf(request, sizeof(request),
                                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                    "User-Agent: cxload\r\n\r\n", path);
+                                    "User-Agent: cxload\r\n%s%s\r\n", path,
+                                    header ? header : "",
+                                    header ? "\r\n" : "");
 
     ep = epoll_create1(0);
     if (ep < 0) {
@@ -569,7 +579,7 @@ main(int argc, char **argv)
 
 usage:
     fprintf(stderr, "usage: cxload [-c conns] [-d seconds] [-s slice_ms] "
-                    "[-u path] port port ...\n"
+                    "[-u path] [-H header] port port ...\n"
                     "       cxload -T tokens [-T tokens ...] [options] "
                     "-u <endpoint>r port ...\n");
     return 2;

@@ -277,6 +277,10 @@ typedef struct {
 
     ngx_chain_t              *free;       /* the filter's own buffers */
     ngx_chain_t              *busy;       /* ... not yet sent on */
+    off_t                     unsent;     /* page bytes still to come, when
+                                             its length was known (sized) */
+    ngx_buf_t                 end;        /* the page's last_buf, sent with
+                                             its last byte */
 
     struct stat               st;         /* the file, to cache its scan */
 
@@ -287,6 +291,8 @@ typedef struct {
     unsigned                  cache_put:1;
     unsigned                  json:1;     /* snippet: the prompt JSON only */
     unsigned                  preview:1;  /* ?cx_preview=: nothing counted */
+    unsigned                  sized:1;
+    unsigned                  ended:1;    /* last_buf sent with the last byte */
 } ngx_http_cx_ctx_t;
 
 

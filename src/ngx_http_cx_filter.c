@@ -23,7 +23,9 @@
  * free/busy chains, so memory stays flat however long the page.  File
  * buffers (sendfile) are read in pieces to be scanned and are sent as file
  * ranges; a static file sent whole is scanned once per version and then
- * sent around the snippet by ngx_http_cx_filecache.c.
+ * sent around the snippet by ngx_http_cx_filecache.c.  When the page's
+ * length was announced, its end (the last chunk) is sent with its last
+ * bytes, not in a write of its own (ngx_http_cx_page_end).
  *
  * Any internal failure mid-stream sends the rest unchanged.
  */
@@ -37,6 +39,8 @@
 
 static ngx_int_t ngx_http_cx_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cx_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_buf_t *ngx_http_cx_page_end(ngx_http_cx_ctx_t *ctx,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_cx_body_buf(ngx_http_request_t *r,
     ngx_http_cx_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll);
@@ -164,6 +168,11 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
         ctx->inject = 1;
         ctx->done = 0;
 
+        if (r->headers_out.content_length_n >= 0) {
+            ctx->unsent = r->headers_out.content_length_n;
+            ctx->sized = 1;
+        }
+
         ngx_http_cx_response_prepare(r);
         ngx_cx_scan_init(&ctx->scan);
     }
@@ -190,8 +199,9 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
     /*
      * The header is not held back until the body shows whether and where
      * the snippet goes: later filters (gzip, sub) must see it before the
-     * first body buffer is read, and chunked framing costs no more
-     * system calls than an exact Content-Length would.
+     * first body buffer is read.  Chunked framing costs no more system
+     * calls than an exact Content-Length as long as its last chunk leaves
+     * with the page's last bytes (ngx_http_cx_body_filter).
      */
     return ngx_http_next_header_filter(r);
 }
@@ -201,13 +211,33 @@ static ngx_int_t
 ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
     ngx_int_t           rc;
+    ngx_buf_t          *end;
     ngx_chain_t        *cl, *out, **ll;
     ngx_http_cx_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_cx_module);
 
+    if (ctx == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    if (ctx->ended) {
+        /* the producer's own end, after ours: nothing left to send */
+        for (cl = in; cl; cl = cl->next) {
+            ngx_http_cx_consume(cl->buf);
+        }
+
+        out = NULL;
+        rc = ngx_http_next_body_filter(r, NULL);
+        ngx_http_cx_release(r, ctx, &out);
+
+        return rc;
+    }
+
+    end = ctx->sized ? ngx_http_cx_page_end(ctx, in) : NULL;
+
     /* once done, and nothing of ours is in flight, it is a pass-through */
-    if (ctx == NULL || (ctx->done && ctx->busy == NULL)) {
+    if (ctx->done && ctx->busy == NULL && end == NULL) {
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -216,11 +246,17 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     for (cl = in; cl; cl = cl->next) {
         if (ngx_http_cx_body_buf(r, ctx, cl->buf, &ll) != NGX_OK) {
-            /* allocation failed: the page cannot be rebuilt safely */
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "cx: out of memory while inserting the prompt");
-            return NGX_ERROR;
+            goto failed;
         }
+    }
+
+    if (end) {
+        if (ngx_http_cx_body_buf(r, ctx, end, &ll) != NGX_OK) {
+            goto failed;
+        }
+
+        ctx->done = 1;
+        ctx->ended = 1;
     }
 
     *ll = NULL;
@@ -230,6 +266,56 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_http_cx_release(r, ctx, &out);
 
     return rc;
+
+failed:
+
+    /* allocation failed: the page cannot be rebuilt safely */
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "cx: out of memory while inserting the prompt");
+    return NGX_ERROR;
+}
+
+
+/*
+ * A proxied page's end reaches the filters in a call of its own (the
+ * upstream's finalization, after the last bytes went out), and with chunked
+ * framing that end is the last chunk: five bytes that would take a write of
+ * their own, one more system call than the same page with its
+ * Content-Length.  So when the page's length was known and its last byte
+ * is in this chain, the end goes with it: returns a last_buf to append,
+ * NULL when this is not the end or the producer marks the end itself.
+ */
+
+static ngx_buf_t *
+ngx_http_cx_page_end(ngx_http_cx_ctx_t *ctx, ngx_chain_t *in)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    for (cl = in; cl; cl = cl->next) {
+        if (cl->buf->last_buf) {
+            ctx->sized = 0;
+            return NULL;
+        }
+
+        ctx->unsent -= ngx_buf_size(cl->buf);
+    }
+
+    if (ctx->unsent != 0) {
+        if (ctx->unsent < 0) {
+            ctx->sized = 0;     /* more than announced: not ours to judge */
+        }
+
+        return NULL;
+    }
+
+    ctx->sized = 0;
+
+    b = &ctx->end;
+    ngx_memzero(b, sizeof(ngx_buf_t));
+    b->last_buf = 1;
+
+    return b;
 }
 
 

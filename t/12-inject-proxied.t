@@ -24,6 +24,8 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use CXTest;
 use CXProxied;
+use IO::Select;
+use IO::Socket::INET;
 use Time::HiRes qw(time);
 
 plan skip_all => 'module not built (run make)' unless cx_have_module();
@@ -91,9 +93,10 @@ sub pieces {
 # GET /<anything>/p/<seed>/<size>/<framing>/<body|nobody>[/...]
 sub serve {
     my ($c, $path, $close) = @_;
-    my ($seed, $size, $framing, $body) = $path =~ m{/p/(\d+)/(\d+)/(cl|close|chunked)/(body|nobody)}
+    my ($seed, $size, $framing, $body) = $path =~ m{/p/(\d+)/(\d+)/(cl|close|chunked)/(body|nobody|tail)}
         or return cx_put($c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n") && 1;
     my ($page) = page($seed, $size, $body eq 'body');
+    $page .= '</bod' if $body eq 'tail';     # ends in bytes held back
     my $state = $seed + 17;
     my $rnd = lcg(\$state);
     return cx_write_page($c, $page, $framing, $close, sub { 1 + $rnd->(300) },
@@ -197,6 +200,72 @@ for my $loc (sort keys %LOC) {
             $page, $at, 1);
     }
     is $bad - $before, 0, '/on-small/: more seeds, every page intact';
+}
+
+# With Content-Length the end leaves with the last bytes, in the same write
+# (the upstream's own end, later, adds nothing): two pages asked on one
+# client connection must come back as two whole responses and nothing else,
+# also when the page ends in bytes held back for a "</body" that never came.
+sub pipelined {
+    my (@paths) = @_;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ng->port(0),
+        Proto => 'tcp', Timeout => 30) or return;
+    binmode $sock;
+    my $req = '';
+    for my $i (0 .. $#paths) {
+        $req .= "GET $paths[$i] HTTP/1.1\r\nHost: localhost\r\n"
+              . ($i == $#paths ? "Connection: close\r\n" : '') . "\r\n";
+    }
+    cx_put($sock, $req);
+    my $raw = '';
+    my $sel = IO::Select->new($sock);
+    my $deadline = time + 30;
+    while ($sel->can_read($deadline - time)) {
+        my $n = sysread $sock, my $buf, 65536;
+        last unless $n;
+        $raw .= $buf;
+    }
+    close $sock;
+    my @bodies;
+    while ($raw =~ s{\AHTTP/1\.1 200 OK\r\n((?:[^\r\n]+\r\n)*)\r\n}{}) {
+        my $head = $1;
+        my $body = '';
+        if ($head =~ /^Content-Length: (\d+)\r$/mi) {
+            $body = substr $raw, 0, $1, '';
+        } elsif ($head =~ /^Transfer-Encoding: chunked\r$/mi) {
+            while ($raw =~ s/\A([0-9a-f]+)\r\n//i) {
+                my $n = hex $1;
+                $body .= substr $raw, 0, $n, '';
+                $raw =~ s/\A\r\n// or return (\@bodies, "no CRLF after a chunk");
+                last if $n == 0;
+            }
+        } else {
+            return (\@bodies, 'no framing');
+        }
+        push @bodies, $body;
+    }
+    return (\@bodies, $raw);
+}
+
+for my $loc (qw(on on-ka on-small-ka)) {
+    my ($seed, $seed2) = (7001, 7002);
+    my ($page, $at) = page($seed, 17_000, 1);
+    my ($page2) = page($seed2, 17_000, 0);
+    $page2 .= '</bod';
+    my ($bodies, $rest) = pipelined("/$loc/p/$seed/17000/cl/body",
+        "/$loc/p/$seed2/17000/cl/tail", "/$loc/p/$seed/17000/cl/body");
+    is scalar(@{ $bodies || [] }), 3, "/$loc/: three pipelined pages, three responses";
+    is $rest, '', "/$loc/: and nothing after them (one end each)";
+    my $n = 0;
+    for my $i (0, 2) {
+        my $b = $bodies->[$i] // '';
+        my ($snip) = $b =~ /($CX_SNIPPET_RE)/;
+        my $expect = $page;
+        substr($expect, $at, 0) = $snip // '<no snippet>';
+        $n++ if $b eq $expect;
+    }
+    is $n, 2, "/$loc/: the prompted pages whole";
+    is $bodies->[1], $page2, "/$loc/: the page ending in held bytes, byte for byte";
 }
 
 like $ng->get('/on/p/1/700/cl/body')->{body}, qr/id="cx-prompt"/,

@@ -2,14 +2,16 @@
 # bench/cxload (the interleaved load tool of bench/run's goals) against a
 # plain nginx (no ngx_cx module: cxload only speaks HTTP/1.1 keep-alive).
 #
-#   cxload [-c conns] [-d seconds] [-s slice_ms] [-u path] port port ...
+#   cxload [-c conns] [-d seconds] [-s slice_ms] [-u path] [-H header]
+#          port port ...
 #   -> one line a port:
 #      port P rps R responses N seconds S ratio M q1 Q1 q3 Q3 cycles C
 #   exit 0; 1 on any error (a status other than 200, ...); 2 on bad usage.
 #
 # The servers, both answering /page.html (-u is one path for every port):
 #   %%PORT0%%  the ~20 KB page as a static file, with Content-Length;
-#              /missing.html is a 404;
+#              /missing.html is a 404; /cookie.html a 200 only with the
+#              header "Cookie: cx=returning", else a 403;
 #   %%PORT1%%  the same page through sub_filter, which drops Content-Length,
 #              so HTTP/1.1 responses are chunked (asserted with one request).
 #
@@ -21,7 +23,10 @@
 #   - a null pair (the same port twice): rps within 30% of each other (loose:
 #     a shared VM; the point is that neither side is starved);
 #   - a 404: exit 1, stderr names the port and "answered 404", no lines;
-#   - bad usage (no ports; -s 0; -c 0; an unknown option): exit 2 and the
+#   - -H: the header line goes with every request (the cookie page answers
+#     200 with it, 403 without);
+#   - bad usage (no ports; -s 0; -c 0; an unknown option; -H without a
+#     colon or with a line break): exit 2 and the
 #     usage line on stderr, nothing on stdout.
 # Every cxload run is bounded by `timeout 30` (exit 124 if it ever hangs).
 
@@ -54,6 +59,12 @@ my $ng = cx_nginx(
     server {
         listen 127.0.0.1:%%PORT0%%;
         root html;
+        location = /cookie.html {
+            if ($http_cookie = "cx=returning") {
+                return 200 "a returning visitor\n";
+            }
+            return 403;
+        }
     }
     server {
         listen 127.0.0.1:%%PORT1%%;
@@ -183,14 +194,29 @@ is $res->{rc}, 1, '404: exit 1';
 like $res->{err}, qr/^cxload: port $STATIC answered 404$/m, '404: stderr names port and status';
 is $res->{out}, '', '404: no result lines';
 
+# ---- -H: one more header line ---------------------------------------------------
+
+$res = cxload('-d', 1, '-s', 50, '-c', 4, '-u', '/cookie.html',
+              '-H', 'Cookie: cx=returning', $STATIC);
+is $res->{rc}, 0, '-H: exit 0, every request answered 200' or diag "stderr: $res->{err}";
+$rows = lines_of($res->{out});
+ok $rows && @$rows == 1 && $rows->[0]{responses} > 0, '-H: responses counted'
+    or diag "stdout: $res->{out}";
+
+$res = cxload('-d', 1, '-s', 50, '-c', 4, '-u', '/cookie.html', $STATIC);
+is $res->{rc}, 1, 'without -H: exit 1';
+like $res->{err}, qr/^cxload: port $STATIC answered 403$/m, 'without -H: the 403 named';
+
 # ---- bad usage -----------------------------------------------------------------
 
-my $USAGE = qr/^usage: cxload \[-c conns\] \[-d seconds\] \[-s slice_ms\] \[-u path\] port port \.\.\.$/m;
+my $USAGE = qr/^usage: cxload \[-c conns\] \[-d seconds\] \[-s slice_ms\] \[-u path\] \[-H header\] port port \.\.\.$/m;
 for my $case (
     [ 'no ports',         '-d', 1 ],
     [ '-s 0',             '-d', 1, '-s', 0, $STATIC ],
     [ '-c 0',             '-d', 1, '-c', 0, $STATIC ],
     [ 'unknown option',   '-x', $STATIC ],
+    [ '-H without colon', '-d', 1, '-H', 'Cookie', $STATIC ],
+    [ '-H with a CR LF',  '-d', 1, '-H', "Cookie: a\r\nX: y", $STATIC ],
 ) {
     my ($what, @args) = @$case;
     $res = cxload(@args);

@@ -3,8 +3,10 @@
  *
  * Builds a ~20 KB HTML page in memory (head with meta/link tags, a <style>,
  * a nav, many <div class=..> paragraphs with links, a comment, an inline
- * <script> with strings holding markup) and scans it 20000 times, whole and
- * in 4 KB chunks, printing MB/s (1 MB = 10^6 bytes).
+ * <script> with strings holding markup), then the body text of an article
+ * (prose with a tag every few hundred bytes), and scans each 20000 times,
+ * whole and in 4 KB and 64 B chunks, printing GB/s (1 GB = 10^9 bytes), the
+ * best of ten runs.
  *
  *   gcc -std=c99 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Isrc \
  *       t/unit/bench_scan.c src/ngx_cx_scan.c -o /tmp/bench_scan
@@ -21,6 +23,10 @@
 
 
 #define PAGE_MAX  (64 * 1024)
+
+
+static double bench_run(const unsigned char *page, size_t len, size_t chunk,
+    long iters, size_t want);
 
 
 static size_t
@@ -129,6 +135,54 @@ make_page(char *page, size_t *tag_at)
 }
 
 
+/*
+ * The body text of an article, where most of a page's bytes are when it is
+ * not a catalogue: paragraphs of prose, a link or an emphasis every few
+ * hundred bytes, the bytes between two '<' being those a scanner can skip.
+ */
+
+static size_t
+make_text(char *page, size_t *tag_at)
+{
+    int          i;
+    size_t       len;
+    static const char  *words[] = {
+        "the", "journey", "of", "a", "customer", "from", "first", "visit",
+        "to", "purchase", "is", "rarely", "straight", "and", "each", "step",
+        "leaves", "traces", "in", "feedback", "surveys", "answered", "while",
+        "memory", "fresh,", "which", "makes", "them", "worth", "more."
+    };
+
+    len = append(page, 0,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+        "<meta charset=\"utf-8\">\n<title>An article</title>\n"
+        "</head>\n<body>\n<article>\n<h1>An article</h1>\n");
+
+    for (i = 0; len < 19500; i++) {
+        if (i % 90 == 0) {
+            len = append(page, len, "%s", i ? "</p>\n<p>" : "<p>");
+
+        } else if (i % 45 == 0) {
+            len = append(page, len, " <a href=\"/notes/%d\">%s</a>",
+                         i, words[i % 30]);
+
+        } else if (i % 31 == 0) {
+            len = append(page, len, " <em>%s</em>", words[(i * 7) % 30]);
+        }
+
+        len = append(page, len, " %s", words[(i * 13 + i / 30) % 30]);
+    }
+
+    len = append(page, len, "</p>\n</article>\n");
+
+    *tag_at = len;
+
+    len = append(page, len, "</body>\n</html>\n");
+
+    return len;
+}
+
+
 static double
 now(void)
 {
@@ -139,8 +193,33 @@ now(void)
 }
 
 
+/*
+ * The best of ten runs of iters / 10 scans: the machine is shared, and what
+ * is measured is the scanner's speed, not its neighbours'.
+ */
+
 static double
 bench(const unsigned char *page, size_t len, size_t chunk, long iters,
+    size_t want)
+{
+    int     run;
+    double  rate, best;
+
+    best = 0;
+
+    for (run = 0; run < 10; run++) {
+        rate = bench_run(page, len, chunk, iters / 10 + 1, want);
+        if (rate > best) {
+            best = rate;
+        }
+    }
+
+    return best;
+}
+
+
+static double
+bench_run(const unsigned char *page, size_t len, size_t chunk, long iters,
     size_t want)
 {
     int            rc;
@@ -175,6 +254,31 @@ bench(const unsigned char *page, size_t len, size_t chunk, long iters,
 }
 
 
+static void
+run(const unsigned char *page, size_t len, long iters, size_t tag_at)
+{
+    printf("  whole page:   %6.2f GB/s\n",
+           bench(page, len, len, iters, tag_at) / 1000);
+    printf("  4 KB chunks:  %6.2f GB/s\n",
+           bench(page, len, 4096, iters, tag_at) / 1000);
+    printf("  64 B chunks:  %6.2f GB/s\n",
+           bench(page, len, 64, iters, tag_at) / 1000);
+}
+
+
+static size_t
+count_lt(const char *page, size_t len)
+{
+    size_t  i, n;
+
+    for (i = 0, n = 0; i < len; i++) {
+        n += (page[i] == '<');
+    }
+
+    return n ? n : 1;
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -189,14 +293,15 @@ main(int argc, char **argv)
 
     len = make_page(page, &tag_at);
 
-    printf("page: %zu bytes, </body> at %zu, %ld iterations\n",
+    printf("catalogue page: %zu bytes, </body> at %zu, %ld iterations\n",
            len, tag_at, iters);
-    printf("whole page:     %8.0f MB/s\n",
-           bench((unsigned char *) page, len, len, iters, tag_at));
-    printf("4 KB chunks:    %8.0f MB/s\n",
-           bench((unsigned char *) page, len, 4096, iters, tag_at));
-    printf("64 B chunks:    %8.0f MB/s\n",
-           bench((unsigned char *) page, len, 64, iters, tag_at));
+    run((unsigned char *) page, len, iters, tag_at);
+
+    len = make_text(page, &tag_at);
+
+    printf("article text:   %zu bytes, </body> at %zu, %zu bytes a '<'\n",
+           len, tag_at, len / count_lt(page, len));
+    run((unsigned char *) page, len, iters, tag_at);
 
     return 0;
 }

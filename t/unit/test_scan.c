@@ -1040,6 +1040,49 @@ test_huge_input(void **state)
 }
 
 /*
+ * The bytes the scanner skips (text, attribute values, comments, raw text,
+ * script) are searched 16 and 32 at a time: runs of every length up to
+ * past two blocks, before the byte searched for, with bytes that differ
+ * from '<', '"', '\'', '-' and '>' by one bit.  Every document is fed split
+ * at every position as well, so the byte searched for is also the last of
+ * a chunk and the first of the next.
+ */
+static void
+test_skip_runs(void **state)
+{
+    static const char *const  templates[] = {
+        "<p>%s<b>x</b>%s@</body>",
+        "%s< %s@</body>",
+        "<a title=\"%s</body>\">%s@</body>",
+        "<a title='%s</body>'>%s@</body>",
+        "<!--%s</body>-%s-->@</body>",
+        "<?%s</body%s>@</body>",
+        "<style>%s</body>%s</style>@</body>",
+        "<script>%s</body><!--%s</script>@</body>",
+        "<p>%s</bod%s",
+    };
+    static const char  fill[] =
+        "Lorem \xbc ipsum;=dolor|\x1c\xfe\xa2,\x7c\xbe amet.";
+
+    size_t  i, n;
+    char    run[80], doc[256];
+
+    (void) state;
+
+    for (n = 0; n <= 70; n++) {
+        for (i = 0; i < n; i++) {
+            run[i] = fill[i % (sizeof(fill) - 1)];
+        }
+        run[n] = '\0';
+
+        for (i = 0; i < sizeof(templates) / sizeof(templates[0]); i++) {
+            snprintf(doc, sizeof(doc), templates[i], run, run + n / 2);
+            check_doc(doc);
+        }
+    }
+}
+
+/*
  * Random documents over an alphabet rich in markup: the result must not
  * depend on how the input is split, and hold invariants must hold. Run under
  * ASan/UBSan this also checks that no byte outside the input is touched.
@@ -1137,6 +1180,7 @@ main(void)
         cmocka_unit_test(test_meta_csp_at_found),
         cmocka_unit_test(test_hold_from),
         cmocka_unit_test(test_huge_input),
+        cmocka_unit_test(test_skip_runs),
         cmocka_unit_test(test_random_consistency),
     };
 
