@@ -557,7 +557,10 @@ subtest 'report: offered counts exactly the prompts served' => sub {
     # standard error of about 3 %: three of them
     ok abs(tp_of($rep, 's30')->{visitors} - 600) <= 60, 's30 visitors: 600 within 10 % (' . tp_of($rep, 's30')->{visitors} . ')';
     is tp_of($rep, 's30x')->{visits}, 5 * 10, 's30x visits';
-    is tp_of($rep, 's30x')->{visitors}, 10, 's30x visitors';
+    # (10 random ids in the sketch's 1,024 registers: two share one about 4 % of the time, and
+    # the estimate reads 9; CI saw it)
+    my $x = tp_of($rep, 's30x')->{visitors} // -1;
+    ok $x == 9 || $x == 10, "s30x visitors: 10, or 9 when two ids share a register ($x)";
 };
 
 # ---- report.json on a scripted session -----------------------------------------------------
