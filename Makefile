@@ -30,7 +30,7 @@ UNIT_CFLAGS  := -std=c99 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Werror -Isrc \
 MODULE_DEPS  := config ngx_cx_module.c $(wildcard src/*.c src/*.h) src/ngx_http_cx_widget.c \
                 src/ngx_http_cx_dashboard.c
 
-.PHONY: all deps module cxctl unit lua-test browser-deps alerts-deps test demo bench clean widget embed \
+.PHONY: all deps module cxctl unit lua-test browser-deps alerts-deps test demo bench bench-deps clean widget embed \
         fuzz fuzz-deps fuzz-build fuzz-corpus asan asan-module
 
 all: module cxctl
@@ -142,7 +142,26 @@ $(BUILD)/cxload: bench/cxload.c
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 -O2 -Wall -Wextra -Werror bench/cxload.c -o $@
 
-bench: deps all $(BUILD)/mkstore $(BUILD)/rollupcost $(BUILD)/cxload
+# closed-loop intake load with latency, and the same answers into
+# PostgreSQL over libpq, for bench/run's intakepg step (bench/intake_pg.sh)
+$(BUILD)/intakeload: bench/intakeload.c
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 -O2 -Wall -Wextra -Werror bench/intakeload.c -o $@
+
+$(BUILD)/pgclient: bench/pgclient.c
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 -O2 -Wall -Wextra -Werror \
+	    -I$$(pg_config --includedir 2>/dev/null || echo /usr/include/postgresql) \
+	    bench/pgclient.c -lpq -o $@
+
+# what only make bench needs: the database the intake is measured against
+BENCH_PACKAGES := postgresql libpq-dev
+
+bench-deps:
+	@sh .ci/deps.sh $(BENCH_PACKAGES)
+
+bench: deps bench-deps all $(BUILD)/mkstore $(BUILD)/rollupcost $(BUILD)/cxload \
+       $(BUILD)/intakeload $(BUILD)/pgclient
 	sh bench/run
 
 # Fuzzing (t/fuzz/README.md): libFuzzer targets over the pure sources, each run
