@@ -320,7 +320,19 @@ ngx_http_cx_intake_collect(ngx_http_request_t *r, size_t *added)
         cl = head->next;
 
     } else {
-        acc = ngx_create_temp_buf(r->pool, NGX_HTTP_CX_BODY_MAX);
+        /*
+         * A body of a Content-Length (refused above NGX_HTTP_CX_BODY_MAX)
+         * gets just that: an answer is a few hundred bytes, which the
+         * request's pool holds without an allocation of its own.  A
+         * chunked body's content_length_n is nginx's running count, not a
+         * bound: it gets the limit.
+         */
+        n = (!r->headers_in.chunked && r->headers_in.content_length_n > 0)
+            ? (size_t) ngx_min(r->headers_in.content_length_n,
+                               NGX_HTTP_CX_BODY_MAX)
+            : NGX_HTTP_CX_BODY_MAX;
+
+        acc = ngx_create_temp_buf(r->pool, n);
         head = ngx_alloc_chain_link(r->pool);
 
         if (acc == NULL || head == NULL) {
@@ -709,13 +721,7 @@ ngx_http_cx_intake_check(ngx_http_request_t *r, u_char *body, size_t len,
     }
 
     /* room for the record as stored plus the largest comment it can hold */
-    w->buf_size = ngx_http_cx_store_record_room(w) + 64
-                  + 4 * cmcf->comment_max;
-    w->buf = ngx_pnalloc(r->pool, w->buf_size);
-    if (w->buf == NULL) {
-        *err = "out of memory";
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    w->room = ngx_http_cx_store_record_room(w) + 64 + 4 * cmcf->comment_max;
 
     return NGX_OK;
 }

@@ -41,6 +41,8 @@ struct ngx_http_cx_store_s {
     MDB_dbi                   meta;
     MDB_dbi                   rollups;
     ngx_cx_rollup_batch_t    *rollup;     /* the commit's changed rows */
+    u_char                   *encode;     /* the commit's, for a record */
+    size_t                    encode_size;
     ngx_http_cx_outbox_t      outbox;     /* cx_forward's */
     u_char                   *outbox_batch;   /* a 'B' entry being made */
     ngx_log_t                *log;
@@ -283,6 +285,8 @@ ngx_http_cx_store_close(ngx_http_cx_store_t *store)
         store->env = NULL;
         ngx_cx_rollup_batch_free(store->rollup);
         store->rollup = NULL;
+        ngx_free(store->encode);
+        store->encode = NULL;
     }
 }
 
@@ -575,8 +579,22 @@ ngx_http_cx_store_apply(ngx_http_cx_store_t *store, MDB_txn *txn,
     ch.followup.len = w->followup.len;
     ch.device = w->device;
 
+    /* malloc(), not a pool: the commit thread's own, grown to fit */
+    if (store->encode_size < w->room) {
+        ngx_free(store->encode);
+
+        store->encode = ngx_alloc(w->room, store->log);
+        if (store->encode == NULL) {
+            store->encode_size = 0;
+            *fatal = ENOMEM;
+            return;
+        }
+
+        store->encode_size = w->room;
+    }
+
     res = ngx_cx_record_update(val.mv_data, val.mv_size, &w->fresh, &ch,
-                               w->buf, w->buf_size, &len, &w->error);
+                               store->encode, w->room, &len, &w->error);
 
     w->status = ngx_http_cx_store_status[res];
 
@@ -596,7 +614,7 @@ ngx_http_cx_store_apply(ngx_http_cx_store_t *store, MDB_txn *txn,
         }
     }
 
-    val.mv_data = w->buf;
+    val.mv_data = store->encode;
     val.mv_size = len;
 
     rc = mdb_put(txn, dbi, &key, &val, 0);
@@ -605,7 +623,7 @@ ngx_http_cx_store_apply(ngx_http_cx_store_t *store, MDB_txn *txn,
         return;
     }
 
-    if (ngx_cx_record_decode(w->buf, len, &rec) != 0) {
+    if (ngx_cx_record_decode(store->encode, len, &rec) != 0) {
         return;
     }
 

@@ -34,9 +34,11 @@
  *   syncs on commit, so w->done() runs in the event loop only when the
  *   record is on disk (w->status NGX_HTTP_NO_CONTENT) or certainly not
  *   stored (NGX_HTTP_CONFLICT, NGX_HTTP_SERVICE_UNAVAILABLE).
- *   The thread touches only the ngx_http_cx_write_t and its buffer: both
- *   must stay allocated until done() (the request pool does, since the
- *   request is held open meanwhile).
+ *   The thread touches only the ngx_http_cx_write_t, which must stay
+ *   allocated until done() (the request pool does, since the request is
+ *   held open meanwhile).  The record is encoded in a buffer of the
+ *   store's, w->room bytes at least, which the commit thread owns and
+ *   grows: a request does not allocate the worst case of a record.
  *
  * Journey events
  *   ngx_http_cx_store_event() copies an event into the worker's queue and
@@ -87,8 +89,9 @@ struct ngx_http_cx_write_s {
                                              ngx_cx_device.h */
     ngx_cx_record_t           fresh;      /* fields of a new record */
     uint64_t                  now_ms;
-    u_char                   *buf;        /* room to encode the record */
-    size_t                    buf_size;
+    size_t                    room;       /* bytes the record may need
+                                             when encoded, its stored
+                                             comment included */
 
     /* out */
     ngx_int_t                 status;
@@ -132,7 +135,7 @@ void ngx_http_cx_store_close(ngx_http_cx_store_t *store);
  */
 ngx_int_t ngx_http_cx_store_usable(ngx_http_cx_store_t *store);
 
-/* Bytes needed in w->buf for a record built from w (an upper bound). */
+/* Bytes needed to encode a record built from w (an upper bound). */
 size_t ngx_http_cx_store_record_room(ngx_http_cx_write_t *w);
 
 /* NGX_OK: queued, done() will run; NGX_ERROR: not queued (done() won't). */
