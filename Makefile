@@ -138,17 +138,17 @@ $(BUILD)/rollupcost: bench/rollupcost.c $(MKSTORE_SRCS) $(wildcard src/ngx_cx_*.
 	    bench/rollupcost.c $(MKSTORE_SRCS) -llmdb -o $@
 
 # interleaved load, for bench/run's goals: two servers a tenth of a second apart
-$(BUILD)/cxload: bench/cxload.c
+$(BUILD)/cxload: bench/cxload.c bench/bench_util.h
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 -O2 -Wall -Wextra -Werror bench/cxload.c -o $@
 
 # closed-loop intake load with latency, and the same answers into
 # PostgreSQL over libpq, for bench/run's intakepg step (bench/intake_pg.sh)
-$(BUILD)/intakeload: bench/intakeload.c
+$(BUILD)/intakeload: bench/intakeload.c bench/bench_util.h
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 -O2 -Wall -Wextra -Werror bench/intakeload.c -o $@
 
-$(BUILD)/pgclient: bench/pgclient.c
+$(BUILD)/pgclient: bench/pgclient.c bench/bench_util.h
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 -O2 -Wall -Wextra -Werror \
 	    -I$$(pg_config --includedir 2>/dev/null || echo /usr/include/postgresql) \

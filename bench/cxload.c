@@ -49,6 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define MAX_PORTS   8
 #define MAX_CONNS   256
 #define MAX_CYCLES  100000
@@ -87,16 +89,6 @@ typedef struct {
 static tokens_t  tokens[MAX_PORTS];
 static int       ntokens;
 static double   ratios[MAX_PORTS][MAX_CYCLES];
-
-
-static double
-now(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 
 static void

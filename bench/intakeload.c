@@ -43,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define MAX_CONNS   256
 #define HEAD_MAX    8192
 
@@ -60,16 +62,6 @@ static char    **token, **cookie;
 static long      ntokens, first, next_request;
 static int       reuse;
 static char     *path = "/cx/r";
-
-
-static double
-now(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 
 static void
@@ -232,15 +224,6 @@ response_done(conn_t *c)
     }
 
     return 1;
-}
-
-
-static int
-cmp_u32(const void *a, const void *b)
-{
-    unsigned  x = *(const unsigned *) a, y = *(const unsigned *) b;
-
-    return (x > y) - (x < y);
 }
 
 

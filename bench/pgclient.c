@@ -36,6 +36,8 @@
 
 #include <libpq-fe.h>
 
+#include "bench_util.h"
+
 #define MAX_CONNS  256
 
 
@@ -76,16 +78,6 @@ static const char  *insert =
     " lang, path, event, score, device, issued_at)"
     " VALUES (decode($1, 'hex'), decode($2, 'hex'), $3, $4, $5, $6, $7, $8,"
     " $9, $10, now() - interval '3 seconds')";
-
-
-static double
-now(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 
 static void
@@ -181,15 +173,6 @@ insert_done(conn_t *c)
     }
 
     return 1;
-}
-
-
-static int
-cmp_u32(const void *a, const void *b)
-{
-    unsigned  x = *(const unsigned *) a, y = *(const unsigned *) b;
-
-    return (x > y) - (x < y);
 }
 
 
